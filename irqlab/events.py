@@ -1,0 +1,114 @@
+"""The one event model shared by simulated runs, live capture and trace files.
+
+Records mirror the Linux tracepoints (``include/trace/events/irq.h`` and
+``arch/x86/include/asm/trace/irq_vectors.h``) so that a simulated run and a real
+capture feed exactly the same analysis code:
+
+===============  ========================================  =====================
+kind             tracepoint                                fields used
+===============  ========================================  =====================
+IRQ_RAISE        (none; simulator only: device asserted)   irq
+IRQ_ENTRY        irq:irq_handler_entry                     irq, name (action)
+IRQ_EXIT         irq:irq_handler_exit                      irq, value (ret)
+SOFTIRQ_RAISE    irq:softirq_raise                         value (vec)
+SOFTIRQ_ENTRY    irq:softirq_entry                         value (vec)
+SOFTIRQ_EXIT     irq:softirq_exit                          value (vec)
+VECTOR_ENTRY     irq_vectors:<name>_entry                  value (vector), name
+VECTOR_EXIT      irq_vectors:<name>_exit                   value (vector), name
+===============  ========================================  =====================
+
+Timestamps are integer nanoseconds.  ``irq`` is -1 where the event has no IRQ
+number.  Counter snapshots (``/proc/interrupts``, ``/proc/softirqs``) are
+:class:`CounterSnapshot` records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import NamedTuple
+
+
+class Kind(IntEnum):
+    IRQ_RAISE = 0
+    IRQ_ENTRY = 1
+    IRQ_EXIT = 2
+    SOFTIRQ_RAISE = 3
+    SOFTIRQ_ENTRY = 4
+    SOFTIRQ_EXIT = 5
+    VECTOR_ENTRY = 6
+    VECTOR_EXIT = 7
+
+
+# Plain ints for the hot path (IntEnum attribute access is slow).
+IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
+SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
+VECTOR_ENTRY, VECTOR_EXIT = 6, 7
+
+# irqreturn_t (include/linux/irqreturn.h)
+IRQ_NONE, IRQ_HANDLED, IRQ_WAKE_THREAD = 0, 1, 2
+
+# Softirq vectors in kernel order (include/linux/interrupt.h, NR_SOFTIRQS = 10).
+SOFTIRQ_NAMES: tuple[str, ...] = (
+    "HI", "TIMER", "NET_TX", "NET_RX", "BLOCK",
+    "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU",
+)
+
+# x86 system vectors -> /proc/interrupts row label (arch/x86/kernel/irq.c
+# arch_show_interrupts; vectors from arch/x86/include/asm/irq_vectors.h).
+VECTOR_ROWS: dict[str, str] = {
+    "local_timer": "LOC",
+    "spurious_apic": "SPU",
+    "error_apic": "ERR",
+    "reschedule": "RES",
+    "call_function": "CAL",
+    "call_function_single": "CAL",
+    "irq_work": "IWI",
+    "thermal_apic": "THR",
+    "threshold_apic": "THR",
+    "deferred_error_apic": "DFR",
+    "x86_platform_ipi": "PLT",
+}
+
+
+class Event(NamedTuple):
+    """One trace record.  A tuple, so that millions of them stay cheap."""
+
+    ts_ns: int
+    cpu: int
+    kind: int
+    irq: int = -1
+    value: int = 0
+    name: str = ""
+
+
+@dataclass
+class CounterRow:
+    """One row of ``/proc/interrupts`` (kernel/irq/proc.c ``show_interrupts``).
+
+    ``label`` is the row key as printed before the colon (``"24"``, ``"LOC"``,
+    ``"IPI0"``, ``"Err"``).  Absent fields are ``None``.
+    """
+
+    label: str
+    per_cpu: list[int]
+    chip: str | None = None
+    hwirq: str | None = None
+    trigger: str | None = None
+    flow: str | None = None
+    name: str | None = None
+    handlers: list[str] | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_cpu)
+
+
+@dataclass
+class CounterSnapshot:
+    """Counters as ``/proc/interrupts`` and ``/proc/softirqs`` show them."""
+
+    cpus: int
+    rows: dict[str, CounterRow] = field(default_factory=dict)
+    softirqs: dict[str, list[int]] = field(default_factory=dict)
+    ts_ns: int | None = None
