@@ -1,7 +1,204 @@
-"""`irqlab` subcommands of the report family (being built)."""
+"""``irqlab report``: analyse a real capture or /proc snapshots with the same
+report code as simulated runs."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from irqlab.analysis.irqstats import IrqStats
+from irqlab.analysis.report import Report, Warning, diff_snapshots
+from irqlab.cli.errors import InputError
+from irqlab.events import CounterSnapshot, Event
+from irqlab.observe.ftrace import FtraceReader
+from irqlab.observe.procfs import ProcfsError, read_snapshot
+from irqlab.observe.tracefile import (
+    FTRACE,
+    INTERRUPTS,
+    IRQLAB_TRACE,
+    SOFTIRQS,
+    TraceFormatError,
+    TraceReader,
+    UnknownFormatError,
+    detect_format,
+)
+
+MTIME_MIN_S = 1.0
+"""Smallest mtime difference taken as the interval between two snapshots: files
+copied or checked out together differ by milliseconds, which would give
+absurd rates; use --interval for snapshots taken less than a second apart."""
+
+
+def _detect(path: Path) -> str:
+    try:
+        return detect_format(path)
+    except UnknownFormatError as err:
+        raise InputError(str(err).removeprefix(f"{path}: "), source=str(path)) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
+
+
+def _snapshot(path: Path) -> CounterSnapshot:
+    try:
+        return read_snapshot(path)
+    except ProcfsError as err:
+        raise InputError(err.message, source=err.source, line=err.line) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
+
+
+def _snapshot_report(files: list[tuple[Path, str]], interval: float | None) -> Report:
+    """One or two snapshots of /proc/interrupts and/or /proc/softirqs."""
+    kinds: dict[str, list[Path]] = {INTERRUPTS: [], SOFTIRQS: []}
+    for path, fmt in files:
+        kinds[fmt].append(path)
+    counts = {len(v) for v in kinds.values() if v}
+    if len(counts) != 1 or counts.pop() > 2:
+        raise InputError("give one or two /proc/interrupts snapshots and/or the same number "
+                         "of /proc/softirqs snapshots (first, then later)")
+    taken: list[CounterSnapshot] = []
+    for i in range(max(len(v) for v in kinds.values())):
+        snap = CounterSnapshot(cpus=0)
+        for fmt in (INTERRUPTS, SOFTIRQS):
+            if kinds[fmt]:
+                part = _snapshot(kinds[fmt][i])
+                snap.cpus = max(snap.cpus, part.cpus)
+                snap.rows.update(part.rows)
+                snap.softirqs.update(part.softirqs)
+        taken.append(snap)
+    first = next(v[0] for v in kinds.values() if v)
+    if len(taken) == 1:
+        return Report(source="snapshot", cpus=taken[0].cpus, counters=taken[0],
+                      title=f"snapshot {first}")
+    second = next(v[1] for v in kinds.values() if v)
+    if interval is None:
+        gap = second.stat().st_mtime - first.stat().st_mtime
+        interval = gap if gap >= MTIME_MIN_S else None
+    report = Report(source="snapshot", cpus=taken[1].cpus, interval_s=interval,
+                    counters=diff_snapshots(taken[0], taken[1]),
+                    title=f"snapshot delta {first} -> {second}")
+    if interval is None:
+        report.warnings.append(Warning(
+            "interval_unknown", None, None,
+            "the time between the snapshots is unknown (file mtimes less than "
+            f"{MTIME_MIN_S:g}s apart): counts are deltas, rates need --interval"))
+    return report
+
+
+def _events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
+    """(CPU count, events) of a trace; fills duration and lost-event warnings."""
+    if fmt == IRQLAB_TRACE:
+        f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+        reader = TraceReader(f, str(path))
+        h = reader.header
+        if h.start_ns is not None and h.end_ns is not None:
+            report.duration_ns = h.end_ns - h.start_ns
+        if h.lost_events:
+            report.warnings.append(Warning(
+                "lost_events", None, None,
+                f"the capture lost {h.lost_events} events (overrun {h.overrun}, dropped "
+                f"{h.dropped}): counts and durations are incomplete"))
+
+        def irqlab_events() -> Iterator[Event]:
+            with f:
+                yield from reader
+
+        return h.cpus, irqlab_events()
+    raw = open(path, "rb")  # noqa: SIM115
+    ftrace = FtraceReader(raw)
+    batches = ftrace.batches()
+    first = next(batches, [])
+
+    def ftrace_events() -> Iterator[Event]:
+        with raw:
+            yield from first
+            for batch in batches:
+                yield from batch
+        if ftrace.lost:
+            report.warnings.append(Warning(
+                "lost_events", None, None,
+                f"the trace marks {sum(n for _, n in ftrace.lost)} lost events "
+                f"([LOST n EVENTS] on CPUs {sorted({c for c, _ in ftrace.lost})})"))
+
+    return max(ftrace.cpus, 1), ftrace_events()
+
+
+def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
+    report = Report(source="trace", cpus=1, title=f"trace {path}")
+    try:
+        cpus, events = _events(path, fmt, report)
+        report.cpus = cpus
+        stats = IrqStats(cpus)
+        sinks = [stats.feed]
+        writer = None
+        if chrome is not None:
+            from irqlab.report.chrome import ChromeTraceWriter
+
+            writer = ChromeTraceWriter(chrome, cpus, pid_name=str(path))
+            sinks.append(writer.feed)
+        try:
+            _feed(events, sinks)
+        finally:
+            if writer is not None:
+                writer.close()
+    except TraceFormatError as err:
+        raise InputError(err.message, source=err.source, line=err.line) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", source=str(err.filename or path)) from None
+    report.stats = stats
+    if stats.first_ts is None:
+        report.warnings.append(Warning("no_events", None, None,
+                                       "the trace holds no irq/softirq/vector events"))
+    return report
+
+
+def _feed(events: Iterable[Event], sinks: list) -> None:
+    if len(sinks) == 1:
+        feed = sinks[0]
+        for ev in events:
+            feed(*ev)
+        return
+    for ev in events:
+        for feed in sinks:
+            feed(*ev)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (same keys as run).")
+@click.option("--chrome", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a Chrome trace-event JSON timeline (traces only).")
+@click.option("--interval", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds between two snapshots (default: from the files' mtimes when they "
+                   f"differ by at least {MTIME_MIN_S:g}s).")
+def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
+           interval: float | None) -> None:
+    """Report on an irqlab trace, ftrace text (cat trace, trace-cmd report), or one or
+    two /proc/interrupts and /proc/softirqs snapshots (two: deltas and rates).
+
+    The format of each FILE is detected; an unknown one is an error naming it.
+    """
+    from irqlab.report.text import render_text
+
+    detected = [(p, _detect(p)) for p in files]
+    traces = [(p, f) for p, f in detected if f in (IRQLAB_TRACE, FTRACE)]
+    if traces:
+        if len(detected) > 1:
+            others = ", ".join(str(p) for p, _ in detected if p != traces[0][0])
+            raise InputError(f"a trace is reported on its own; also given: {others}",
+                             source=str(traces[0][0]))
+        result = _trace_report(*traces[0], chrome)
+    else:
+        if chrome is not None:
+            raise InputError("--chrome needs a trace, not /proc snapshots", source=str(chrome))
+        result = _snapshot_report(detected, interval)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(render_text(result), nl=False)
+
+
+COMMANDS: list[click.Command] = [report]

@@ -1,0 +1,323 @@
+"""Streaming statistics over the shared event stream (:mod:`irqlab.events`).
+
+One :class:`IrqStats` consumes every event of a simulated run or of a parsed
+trace, in time order, and keeps only counters and fixed-size histograms.
+
+Rules, following the kernel paths the tracepoints sit on:
+
+* Label of an event: ``str(irq)`` for ``IRQ_*``; ``VECTOR_ROWS.get(name, name)``
+  (e.g. ``LOC``) for ``VECTOR_*`` -- the ``/proc/interrupts`` row it counts in.
+* Shared lines: ``__handle_irq_event_percpu`` (kernel/irq/handle.c) calls every
+  action of the line in turn, each between its own ``irq_handler_entry`` and
+  ``irq_handler_exit``.  One interrupt is therefore counted once, at the entry of
+  its first action.  An ``IRQ_ENTRY`` continues the current interrupt (and is not
+  counted) when the same IRQ has an entry open on that CPU, or when the previous
+  hard-IRQ event on that CPU was the exit of an action of the same IRQ and this
+  action has not yet run in that interrupt.  A softirq or vector entry, or an
+  entry of another IRQ, starts a new interrupt.
+* ``handled``/``unhandled`` count interrupts, not actions: an interrupt is handled
+  when any of its actions returned non-zero, as ``note_interrupt``
+  (kernel/irq/spurious.c) sees the OR of the actions' returns.  A shared line
+  whose second device is idle is therefore no storm suspect.
+* ``handler_ns``: wall time entry->exit per action invocation (like bcc
+  ``hardirqs``), including any interrupt nested in it.
+* ``latency_ns``: ``IRQ_RAISE`` -> entry of the interrupt's first action.  The
+  earliest pending raise is used; later raises of the same IRQ before that entry
+  are coalesced (the line was already pending).  ``softirq_latency_ns`` likewise
+  per (CPU, vector), the pending bit being cleared when the vector starts.
+* ``hardirq_time_ns`` / ``softirq_time_ns``: time in hard-IRQ context (outermost
+  entry to last exit) and in softirq context minus the hard IRQs nested in it,
+  so no interval is counted twice.
+* ``nested``: interrupts whose first entry came while another hard IRQ (or
+  vector) was open on that CPU.
+* Incomplete input never raises: an exit without entry, an entry whose exit was
+  lost, a negative CPU, an unknown kind or vector, or a duration that comes out
+  negative (events out of order) is counted in ``unmatched``.  CPUs above the
+  announced count extend the per-CPU lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from irqlab.analysis.histogram import Histogram
+from irqlab.events import (
+    IRQ_ENTRY,
+    IRQ_EXIT,
+    IRQ_RAISE,
+    SOFTIRQ_ENTRY,
+    SOFTIRQ_EXIT,
+    SOFTIRQ_NAMES,
+    SOFTIRQ_RAISE,
+    VECTOR_ENTRY,
+    VECTOR_EXIT,
+    VECTOR_ROWS,
+    Event,
+)
+
+_NR_SOFTIRQS = len(SOFTIRQ_NAMES)
+_NO_TS = 1 << 63
+
+
+class _Interrupt:
+    """One interrupt on a line: the actions run so far and the OR of their returns."""
+
+    __slots__ = ("actions", "handled", "label")
+
+    def __init__(self, label: str, action: str) -> None:
+        self.label = label
+        self.actions = [action]
+        self.handled: bool | None = None  # None: no action has returned yet
+
+
+class IrqStats:
+    """Per-IRQ, per-vector and per-CPU statistics of an event stream."""
+
+    def __init__(self, cpus: int) -> None:
+        if cpus < 1:
+            raise ValueError(f"cpus must be >= 1, got {cpus}")
+        self.cpus = cpus
+        self.counts: dict[str, list[int]] = {}
+        self.names: dict[str, list[str]] = {}
+        self.handler_ns: dict[str, Histogram] = {}
+        self.latency_ns: dict[str, Histogram] = {}
+        self.softirq_counts: dict[str, list[int]] = {}
+        self.softirq_ns: dict[str, Histogram] = {}
+        self.softirq_latency_ns: dict[str, Histogram] = {}
+        self.hardirq_time_ns: list[int] = [0] * cpus
+        self.softirq_time_ns: list[int] = [0] * cpus
+        self.nested: dict[str, int] = {}
+        self.handled: dict[str, int] = {}
+        self.unhandled: dict[str, int] = {}
+        self.unmatched = 0
+        self._first = _NO_TS
+        self._last = -1
+        # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last,
+        # as (ts, label, interrupt or None for vectors).
+        self._hard: list[list[tuple[int, str, _Interrupt | None]]] = [[] for _ in range(cpus)]
+        self._hard_since: list[int] = [0] * cpus
+        self._chain: list[_Interrupt | None] = [None] * cpus
+        # open softirq: (ts, vec, hardirq_time_ns at entry)
+        self._soft: list[tuple[int, int, int] | None] = [None] * cpus
+        self._soft_pending: list[list[int]] = [[-1] * _NR_SOFTIRQS for _ in range(cpus)]
+        self._irq_pending: dict[int, int] = {}
+        self._irq_labels: dict[int, str] = {}
+
+    # -- intake ---------------------------------------------------------------
+
+    def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+        """Account one event (fields as :class:`irqlab.events.Event`)."""
+        if ts_ns > self._last:
+            self._last = ts_ns
+        if ts_ns < self._first:
+            self._first = ts_ns
+        if kind == IRQ_RAISE:
+            if irq not in self._irq_pending:
+                self._irq_pending[irq] = ts_ns
+            return
+        if not 0 <= cpu < self.cpus:
+            if cpu < 0:
+                self.unmatched += 1
+                return
+            self._add_cpus(cpu + 1)
+        if kind == IRQ_ENTRY:
+            self._irq_entry(ts_ns, cpu, irq, name)
+        elif kind == IRQ_EXIT:
+            self._irq_exit(ts_ns, cpu, irq, value)
+        elif kind == SOFTIRQ_RAISE:
+            if 0 <= value < _NR_SOFTIRQS:
+                pending = self._soft_pending[cpu]
+                if pending[value] < 0:
+                    pending[value] = ts_ns
+            else:
+                self.unmatched += 1
+        elif kind == SOFTIRQ_ENTRY:
+            self._softirq_entry(ts_ns, cpu, value)
+        elif kind == SOFTIRQ_EXIT:
+            self._softirq_exit(ts_ns, cpu, value)
+        elif kind == VECTOR_ENTRY:
+            self._vector_entry(ts_ns, cpu, name)
+        elif kind == VECTOR_EXIT:
+            self._hard_exit(ts_ns, cpu, VECTOR_ROWS.get(name, name))
+        else:
+            self.unmatched += 1
+
+    def feed_events(self, events: Iterable[Event]) -> None:
+        """Feed every event of ``events`` in order."""
+        feed = self.feed
+        for ev in events:
+            feed(*ev)
+
+    # -- hard IRQs ------------------------------------------------------------
+
+    def _label(self, irq: int) -> str:
+        label = self._irq_labels.get(irq)
+        if label is None:
+            label = self._irq_labels[irq] = str(irq)
+        return label
+
+    def _row(self, label: str, action: str) -> list[int]:
+        """Per-CPU counts of ``label``, created on first sight; notes the action name."""
+        row = self.counts.get(label)
+        if row is None:
+            row = self.counts[label] = [0] * self.cpus
+            self.names[label] = []
+            self.handler_ns[label] = Histogram()
+        names = self.names[label]
+        if action not in names:
+            names.append(action)
+        return row
+
+    def _irq_entry(self, ts: int, cpu: int, irq: int, action: str) -> None:
+        label = self._label(irq)
+        row = self._row(label, action)
+        stack = self._hard[cpu]
+        intr = self._chain[cpu]
+        if stack and (intr is None or intr.label != label or action in intr.actions):
+            intr = next((e[2] for e in stack if e[1] == label), intr)
+        if intr is not None and intr.label == label and action not in intr.actions:
+            intr.actions.append(action)  # a further action of the same interrupt
+        else:
+            intr = _Interrupt(label, action)
+            row[cpu] += 1
+            if stack:
+                self.nested[label] = self.nested.get(label, 0) + 1
+            raised = self._irq_pending.pop(irq, None)
+            if raised is not None:
+                self._latency(self.latency_ns, label, ts - raised)
+        self._chain[cpu] = intr
+        if not stack:
+            self._hard_since[cpu] = ts
+        stack.append((ts, label, intr))
+
+    def _irq_exit(self, ts: int, cpu: int, irq: int, ret: int) -> None:
+        intr = self._hard_exit(ts, cpu, self._label(irq))
+        if intr is None:
+            return
+        label = intr.label
+        if intr.handled is None:  # first return: decides until another action handles it
+            intr.handled = ret != 0
+            book = self.handled if ret else self.unhandled
+            book[label] = book.get(label, 0) + 1
+        elif ret and not intr.handled:
+            intr.handled = True
+            self.unhandled[label] -= 1
+            self.handled[label] = self.handled.get(label, 0) + 1
+        self._chain[cpu] = intr
+
+    def _vector_entry(self, ts: int, cpu: int, name: str) -> None:
+        label = VECTOR_ROWS.get(name, name)
+        self._row(label, name)[cpu] += 1
+        stack = self._hard[cpu]
+        if stack:
+            self.nested[label] = self.nested.get(label, 0) + 1
+        else:
+            self._hard_since[cpu] = ts
+        self._chain[cpu] = None
+        stack.append((ts, label, None))
+
+    def _hard_exit(self, ts: int, cpu: int, label: str) -> _Interrupt | None:
+        """Close the innermost open entry of ``label`` on ``cpu``; returns its
+        interrupt (None for vectors, or when there was no matching entry)."""
+        stack = self._hard[cpu]
+        for depth in range(len(stack) - 1, -1, -1):
+            if stack[depth][1] == label:
+                break
+        else:
+            self.unmatched += 1
+            return None
+        self.unmatched += len(stack) - 1 - depth  # entries above it lost their exit
+        entry_ts, _, intr = stack[depth]
+        del stack[depth:]
+        if ts < entry_ts:
+            self.unmatched += 1
+            return intr
+        self.handler_ns[label].record(ts - entry_ts)
+        if not stack:
+            self.hardirq_time_ns[cpu] += ts - self._hard_since[cpu]
+        return intr
+
+    def _latency(self, hists: dict[str, Histogram], key: str, ns: int) -> None:
+        """Record a raise->entry latency; a negative one (out of order) is unmatched."""
+        if ns < 0:
+            self.unmatched += 1
+            return
+        hist = hists.get(key)
+        if hist is None:
+            hist = hists[key] = Histogram()
+        hist.record(ns)
+
+    # -- softirqs -------------------------------------------------------------
+
+    def _softirq_entry(self, ts: int, cpu: int, vec: int) -> None:
+        if not 0 <= vec < _NR_SOFTIRQS:
+            self.unmatched += 1
+            return
+        if self._soft[cpu] is not None:
+            self.unmatched += 1  # the previous one lost its exit
+        self._soft[cpu] = (ts, vec, self.hardirq_time_ns[cpu])
+        self._chain[cpu] = None
+        name = SOFTIRQ_NAMES[vec]
+        row = self.softirq_counts.get(name)
+        if row is None:
+            row = self.softirq_counts[name] = [0] * self.cpus
+            self.softirq_ns[name] = Histogram()
+        row[cpu] += 1
+        pending = self._soft_pending[cpu]
+        raised = pending[vec]
+        if raised >= 0:
+            pending[vec] = -1
+            self._latency(self.softirq_latency_ns, name, ts - raised)
+
+    def _softirq_exit(self, ts: int, cpu: int, vec: int) -> None:
+        soft = self._soft[cpu]
+        if soft is None or soft[1] != vec:
+            self.unmatched += 1
+            return
+        self._soft[cpu] = None
+        entry_ts, _, hard_before = soft
+        if ts < entry_ts:
+            self.unmatched += 1
+            return
+        self.softirq_ns[SOFTIRQ_NAMES[vec]].record(ts - entry_ts)
+        self.softirq_time_ns[cpu] += ts - entry_ts - (self.hardirq_time_ns[cpu] - hard_before)
+
+    # -- growth and queries ---------------------------------------------------
+
+    def _add_cpus(self, cpus: int) -> None:
+        extra = cpus - self.cpus
+        for rows in (self.counts, self.softirq_counts):
+            for row in rows.values():
+                row.extend([0] * extra)
+        for per_cpu in (self.hardirq_time_ns, self.softirq_time_ns, self._hard_since):
+            per_cpu.extend([0] * extra)
+        self._hard.extend([] for _ in range(extra))
+        self._chain.extend([None] * extra)
+        self._soft.extend([None] * extra)
+        self._soft_pending.extend([-1] * _NR_SOFTIRQS for _ in range(extra))
+        self.cpus = cpus
+
+    @property
+    def first_ts(self) -> int | None:
+        """Earliest timestamp fed (ns), None before any event."""
+        return self._first if self._last >= 0 else None
+
+    @property
+    def last_ts(self) -> int | None:
+        """Latest timestamp fed (ns), None before any event."""
+        return self._last if self._last >= 0 else None
+
+    @property
+    def span_ns(self) -> int:
+        """``last_ts - first_ts`` (0 before any event)."""
+        return self._last - self._first if self._last >= 0 else 0
+
+    def storm_suspects(self) -> list[tuple[str, int, int]]:
+        """``(label, unhandled, total)`` for every IRQ with unhandled interrupts,
+        the highest unhandled share first."""
+        suspects = []
+        for label, bad in self.unhandled.items():
+            if bad > 0:
+                suspects.append((label, bad, bad + self.handled.get(label, 0)))
+        suspects.sort(key=lambda s: (-s[1] / s[2], -s[1], s[0]))
+        return suspects

@@ -1,0 +1,234 @@
+"""The report model shared by ``irqlab run``, ``irqlab report`` and
+``irqlab replay``: what was measured, and its JSON form (a contract other tools
+check, see ``to_json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from irqlab.analysis.histogram import Histogram
+from irqlab.analysis.irqstats import IrqStats
+from irqlab.events import SOFTIRQ_NAMES, CounterRow, CounterSnapshot
+
+# x86 rows of /proc/interrupts after the numbered IRQs, in the order and with the
+# text of arch_show_interrupts (arch/x86/kernel/irq.c).  ERR and MIS are global
+# single-value rows (irq_err_count, irq_mis_count).
+X86_ROWS: dict[str, str] = {
+    "NMI": "Non-maskable interrupts",
+    "LOC": "Local timer interrupts",
+    "SPU": "Spurious interrupts",
+    "PMI": "Performance monitoring interrupts",
+    "IWI": "IRQ work interrupts",
+    "RTR": "APIC ICR read retries",
+    "PLT": "Platform interrupts",
+    "RES": "Rescheduling interrupts",
+    "CAL": "Function call interrupts",
+    "TLB": "TLB shootdowns",
+    "TRM": "Thermal event interrupts",
+    "THR": "Threshold APIC interrupts",
+    "DFR": "Deferred Error APIC interrupts",
+    "MCE": "Machine check exceptions",
+    "MCP": "Machine check polls",
+    "HYP": "Hypervisor callback interrupts",
+    "HRE": "Hyper-V reenlightenment interrupts",
+    "HVS": "Hyper-V stimer0 interrupts",
+    "ERR": "",
+    "MIS": "",
+    "PIN": "Posted-interrupt notification event",
+    "NPI": "Nested posted-interrupt event",
+    "PIW": "Posted-interrupt wakeup event",
+}
+GLOBAL_ROWS = frozenset({"ERR", "MIS", "Err"})
+"""Rows printed as one global count (``"%*s: %10u"``), not per CPU."""
+
+COUNTER_WRAP = 1 << 32
+"""/proc/interrupts and /proc/softirqs counters are ``unsigned int`` (``%10u``)."""
+
+
+@dataclass
+class Warning:  # shadows the builtin: the name is part of the contract
+    """Something the reader should look at (storm, lost events, livelock...)."""
+
+    kind: str
+    irq: int | None
+    time_ns: int | None
+    message: str
+
+
+@dataclass
+class Report:
+    """Everything one run, trace or pair of snapshots produced."""
+
+    source: str  # "simulation" | "trace" | "snapshot"
+    cpus: int
+    seed: int | None = None
+    duration_ns: int | None = None
+    interval_s: float | None = None
+    counters: CounterSnapshot | None = None
+    stats: IrqStats | None = None
+    warnings: list[Warning] = field(default_factory=list)
+    cpu_time_ns: dict[int, dict[str, int]] | None = None
+    results: list[dict] | None = None
+    title: str = ""
+
+    def span_s(self) -> float | None:
+        """Seconds the counts cover: the snapshot interval when known, else the
+        simulated or traced duration, else the stats' first-to-last event."""
+        if self.interval_s:
+            return self.interval_s
+        if self.duration_ns:
+            return self.duration_ns / 1e9
+        if self.stats is not None and self.stats.span_ns > 0:
+            return self.stats.span_ns / 1e9
+        return None
+
+    def counter_snapshot(self) -> CounterSnapshot | None:
+        """The /proc-like counters: the given snapshot, else derived from stats."""
+        if self.counters is not None:
+            return self.counters
+        if self.stats is not None:
+            return build_counters(self.stats)
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-JSON form; keys are a contract (docs: helpers/analysis-api.md)."""
+        snap = self.counter_snapshot()
+        stats = self.stats
+        span = self.span_s()
+        out: dict[str, Any] = {
+            "source": self.source,
+            "title": self.title,
+            "cpus": self.cpus,
+            "seed": self.seed,
+            "duration_ns": self.duration_ns,
+            "interval_s": self.interval_s,
+            "counters": {} if snap is None else {k: _row_json(r) for k, r in snap.rows.items()},
+            "softirqs": {}
+            if snap is None
+            else {k: {"per_cpu": list(v), "total": sum(v)} for k, v in snap.softirqs.items()},
+            "irq_per_s": {}
+            if snap is None or span is None
+            else {k: r.total / span for k, r in snap.rows.items()},
+        }
+        if stats is None:
+            out.update(
+                latency_ns={}, handler_ns={}, softirq_latency_ns={}, softirq_ns={},
+                hardirq_time_ns=None, softirq_time_ns=None, hardirq_cpu_share=None,
+                nested={}, storm_suspects=[],
+            )
+        else:
+            out.update(
+                latency_ns={
+                    k: {"p50": h.percentile(50), "p99": h.percentile(99), "max": h.max,
+                        "count": h.count}
+                    for k, h in stats.latency_ns.items()
+                },
+                handler_ns=_summaries(stats.handler_ns),
+                softirq_latency_ns=_summaries(stats.softirq_latency_ns),
+                softirq_ns=_summaries(stats.softirq_ns),
+                hardirq_time_ns=list(stats.hardirq_time_ns),
+                softirq_time_ns=list(stats.softirq_time_ns),
+                hardirq_cpu_share=hardirq_cpu_share(stats, span),
+                nested=dict(stats.nested),
+                storm_suspects=[
+                    {"irq": int(label), "unhandled": bad, "total": total}
+                    for label, bad, total in stats.storm_suspects()
+                ],
+            )
+        out["warnings"] = [
+            {"kind": w.kind, "irq": w.irq, "time_ns": w.time_ns, "message": w.message}
+            for w in self.warnings
+        ]
+        out["cpu_time_ns"] = (
+            None
+            if self.cpu_time_ns is None
+            else {str(cpu): dict(times) for cpu, times in self.cpu_time_ns.items()}
+        )
+        out["results"] = self.results
+        return out
+
+
+def hardirq_cpu_share(stats: IrqStats, span_s: float | None) -> list[float] | None:
+    """Fraction (0..1) of each CPU's time spent in hard-IRQ context."""
+    if not span_s:
+        return None
+    return [min(ns / 1e9 / span_s, 1.0) for ns in stats.hardirq_time_ns]
+
+
+def _summaries(hists: dict[str, Histogram]) -> dict[str, dict[str, int]]:
+    return {k: h.summary() for k, h in hists.items()}
+
+
+def trigger_and_flow(row: CounterRow) -> tuple[str | None, str | None]:
+    """``(Level/Edge column or None, flow name or None)`` of a row.  A parser of a
+    layout without the Level/Edge column may keep the flow suffix ("edge",
+    "fasteoi") in ``trigger``; it is read as the flow then."""
+    if row.trigger in ("Level", "Edge"):
+        return row.trigger, row.flow
+    return None, row.flow if row.flow is not None else row.trigger
+
+
+def _row_json(row: CounterRow) -> dict[str, Any]:
+    level, flow = trigger_and_flow(row)
+    return {
+        "name": row.name,
+        "per_cpu": list(row.per_cpu),
+        "total": row.total,
+        "chip": row.chip,
+        "hwirq": row.hwirq,
+        "trigger": level if level is not None else flow,
+        "flow": flow,
+        "handlers": None if row.handlers is None else list(row.handlers),
+    }
+
+
+def build_counters(stats: IrqStats) -> CounterSnapshot:
+    """/proc/interrupts- and /proc/softirqs-like counters derived from a trace:
+    numbered IRQs ascending with their action names, then the vector rows in
+    arch_show_interrupts order; all softirq vectors once any softirq was seen."""
+    snap = CounterSnapshot(cpus=stats.cpus, ts_ns=stats.last_ts)
+    numbered = sorted((k for k in stats.counts if k.isdigit()), key=int)
+    others = sorted(
+        (k for k in stats.counts if not k.isdigit()),
+        key=lambda k: (list(X86_ROWS).index(k) if k in X86_ROWS else len(X86_ROWS), k),
+    )
+    for label in numbered:
+        handlers = list(stats.names[label])
+        snap.rows[label] = CounterRow(
+            label, list(stats.counts[label]), name=", ".join(handlers), handlers=handlers
+        )
+    for label in others:
+        per_cpu = list(stats.counts[label])
+        if label in GLOBAL_ROWS:
+            per_cpu = [sum(per_cpu)]
+        snap.rows[label] = CounterRow(label, per_cpu, name=X86_ROWS.get(label) or label)
+    if stats.softirq_counts:
+        for name in SOFTIRQ_NAMES:
+            snap.softirqs[name] = list(stats.softirq_counts.get(name, [0] * stats.cpus))
+    return snap
+
+
+def _delta(a: list[int], b: list[int]) -> list[int]:
+    """Per-cell ``b - a``; a cell that went down wrapped around 2**32."""
+    a = a + [0] * (len(b) - len(a))
+    return [(y - x) % COUNTER_WRAP for x, y in zip(a, b, strict=False)]
+
+
+def diff_snapshots(a: CounterSnapshot, b: CounterSnapshot) -> CounterSnapshot:
+    """Counts between two snapshots: ``b - a`` per cell (rows only in ``b`` keep
+    their values; rows only in ``a`` are dropped).  Descriptive fields and the
+    timestamp come from ``b``."""
+    out = CounterSnapshot(cpus=b.cpus, ts_ns=b.ts_ns)
+    for label, row in b.rows.items():
+        old = a.rows.get(label)
+        per_cpu = list(row.per_cpu) if old is None else _delta(old.per_cpu, row.per_cpu)
+        out.rows[label] = CounterRow(
+            label, per_cpu, chip=row.chip, hwirq=row.hwirq, trigger=row.trigger,
+            flow=row.flow, name=row.name,
+            handlers=None if row.handlers is None else list(row.handlers),
+        )
+    for name, counts in b.softirqs.items():
+        old_counts = a.softirqs.get(name)
+        out.softirqs[name] = list(counts) if old_counts is None else _delta(old_counts, counts)
+    return out

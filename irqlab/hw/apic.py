@@ -1,0 +1,193 @@
+"""x86 local APIC: the CPU-interface half of the x86 personality.
+
+Sources: Intel SDM Vol. 3A ch. "Advanced Programmable Interrupt Controller";
+QEMU ``hw/intc/apic.c`` (``apic_set_irq``, ``apic_get_ppr``, ``apic_irq_pending``,
+``apic_get_interrupt``, ``apic_eoi``); Linux ``arch/x86/include/asm/irq_vectors.h``.
+
+* 256 vectors; 0-31 are exceptions (Linux ``FIRST_EXTERNAL_VECTOR`` 0x20).  A
+  vector below 16 is illegal: receiving one sets ESR bit 6 and is dropped.
+* Priority class = vector >> 4; within a class the higher vector wins.
+* IRR, ISR and TMR are 256-bit registers (Python ints here).  At most one IRR and
+  one ISR bit per vector: an arrival while the IRR bit is set coalesces.
+* PPR = TPR if TPR class >= class of the highest ISR vector, else ISRV & 0xF0.
+  The highest IRR vector is delivered only if its class is strictly above the
+  PPR class.
+* INTA moves the vector IRR -> ISR; with nothing deliverable it returns the
+  spurious vector (SPIV[7:0], Linux 0xFF), sets no ISR bit and needs no EOI.
+* EOI clears the highest ISR bit (whatever value is written).  If that
+  vector's TMR bit is set (level) the EOI is broadcast to the IO-APICs unless
+  SPIV bit 12 (suppress EOI broadcast) is set.  A missing EOI therefore keeps
+  PPR up and blocks the same and lower classes on that CPU for ever, while
+  higher classes still arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from irqlab.hw.controller import Notify
+
+FIRST_EXTERNAL_VECTOR = 0x20  # irq_vectors.h
+SPURIOUS_APIC_VECTOR = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
+ERROR_APIC_VECTOR = 0xFE
+RESCHEDULE_VECTOR = 0xFD
+CALL_FUNCTION_VECTOR = 0xFC
+LOCAL_TIMER_VECTOR = 0xEC
+LINUX_INIT_TPR = 0x10  # apic.c: "accept all except vectors 0-31"
+ESR_RECEIVE_ILLEGAL_VECTOR = 0x40  # ESR bit 6 (SDM)
+
+EoiListener = Callable[[int], None]
+
+
+def _noop_notify(cpu: int) -> None:
+    return None
+
+
+class LocalApic:
+    """Registers of one local APIC."""
+
+    __slots__ = ("apic_id", "coalesced", "esr", "irr", "isr", "suppress_eoi_broadcast", "tmr", "tpr")
+
+    def __init__(self, apic_id: int) -> None:
+        self.apic_id = apic_id
+        self.irr = 0
+        self.isr = 0
+        self.tmr = 0
+        self.tpr = LINUX_INIT_TPR
+        self.esr = 0
+        self.coalesced = 0
+        self.suppress_eoi_broadcast = False
+
+    def ppr(self) -> int:
+        """Processor priority (SDM 10.8.3.1; QEMU apic_get_ppr)."""
+        isrv = self.isr.bit_length() - 1 if self.isr else 0
+        tpr = self.tpr
+        return tpr if (tpr >> 4) >= (isrv >> 4) else isrv & 0xF0
+
+    def deliverable(self) -> bool:
+        """Highest IRR vector is in a class strictly above the PPR class."""
+        irr = self.irr
+        if not irr:
+            return False
+        isr = self.isr
+        tpr = self.tpr & 0xF0
+        isrv = (isr.bit_length() - 1) & 0xF0 if isr else 0
+        return ((irr.bit_length() - 1) & 0xF0) > (tpr if tpr >= isrv else isrv)
+
+
+class Apic:
+    """All local APICs of a machine, driven through ``IrqController``.
+
+    CPU ``i`` has APIC id ``apic_ids[i]`` (default ``i``).  Entry/exit costs
+    are model parameters (ns), not manual figures.
+    """
+
+    name = "APIC"
+    spurious = SPURIOUS_APIC_VECTOR
+    ack_before_entry = True
+
+    def __init__(
+        self, cpus: int, *, entry_ns: int = 0, exit_ns: int = 0, apic_ids: list[int] | None = None
+    ) -> None:
+        ids = apic_ids if apic_ids is not None else list(range(cpus))
+        if len(ids) != cpus:
+            raise ValueError(f"apic_ids has {len(ids)} entries for {cpus} CPUs")
+        self.lapics = [LocalApic(i) for i in ids]
+        self.cpu_of_apic_id = {apic_id: cpu for cpu, apic_id in enumerate(ids)}
+        self._entry_ns = entry_ns
+        self._exit_ns = exit_ns
+        self._notify: Notify = _noop_notify
+        self._eoi_listeners: list[EoiListener] = []
+
+    # -- wiring ---------------------------------------------------------------
+    def attach(self, notify: Notify) -> None:
+        self._notify = notify
+
+    def add_eoi_listener(self, listener: EoiListener) -> None:
+        """IO-APICs receive the EOI broadcast of level-triggered vectors."""
+        self._eoi_listeners.append(listener)
+
+    # -- message side (IO-APIC redirection, MSI, IPIs, LVT) ---------------------
+    def accept(self, cpu: int, vector: int, level: bool) -> bool:
+        """Set the IRR bit of ``vector`` (QEMU apic_set_irq); False if coalesced
+        with an arrival already in IRR or dropped as an illegal vector."""
+        lapic = self.lapics[cpu]
+        if vector < 16:
+            lapic.esr |= ESR_RECEIVE_ILLEGAL_VECTOR
+            return False
+        bit = 1 << vector
+        if lapic.irr & bit:
+            lapic.coalesced += 1
+            return False
+        lapic.irr |= bit
+        if level:
+            lapic.tmr |= bit
+        else:
+            lapic.tmr &= ~bit
+        self._notify(cpu)
+        return True
+
+    def accept_by_id(self, apic_id: int, vector: int, level: bool) -> bool:
+        cpu = self.cpu_of_apic_id.get(apic_id)
+        if cpu is None:
+            return False  # no such destination: the message is lost
+        return self.accept(cpu, vector, level)
+
+    # -- CPU interface ----------------------------------------------------------
+    def deliverable(self, cpu: int) -> bool:
+        lapic = self.lapics[cpu]
+        irr = lapic.irr
+        if not irr:
+            return False
+        return lapic.deliverable()
+
+    def acknowledge(self, cpu: int) -> int:
+        """INTA (QEMU apic_get_interrupt)."""
+        lapic = self.lapics[cpu]
+        if not lapic.deliverable():
+            return SPURIOUS_APIC_VECTOR
+        vector = lapic.irr.bit_length() - 1
+        bit = 1 << vector
+        lapic.irr &= ~bit
+        lapic.isr |= bit
+        return vector
+
+    def eoi(self, cpu: int, intid: int = 0) -> None:
+        """Write to the EOI register: clears the highest ISR bit, whatever
+        ``intid`` says (QEMU apic_eoi)."""
+        lapic = self.lapics[cpu]
+        isr = lapic.isr
+        if not isr:
+            return
+        vector = isr.bit_length() - 1
+        bit = 1 << vector
+        lapic.isr = isr & ~bit
+        if lapic.tmr & bit and not lapic.suppress_eoi_broadcast:
+            for listener in self._eoi_listeners:
+                listener(vector)
+        self._notify(cpu)
+
+    def deactivate(self, cpu: int, intid: int) -> None:
+        return None
+
+    def set_tpr(self, cpu: int, tpr: int) -> None:
+        """Task priority (CR8 = TPR[7:4])."""
+        self.lapics[cpu].tpr = tpr & 0xFF
+        self._notify(cpu)
+
+    def entry_ns(self, cpu: int, tail_chain: bool) -> int:
+        return self._entry_ns
+
+    def exit_ns(self, cpu: int, tail_chain: bool) -> int:
+        return self._exit_ns
+
+    # -- inspection -------------------------------------------------------------
+    def in_service(self, cpu: int) -> list[int]:
+        """Vectors with their ISR bit set, highest first."""
+        isr = self.lapics[cpu].isr
+        return [v for v in range(255, -1, -1) if isr >> v & 1]
+
+    def pending(self, cpu: int) -> list[int]:
+        """Vectors with their IRR bit set, highest first."""
+        irr = self.lapics[cpu].irr
+        return [v for v in range(255, -1, -1) if irr >> v & 1]

@@ -1,0 +1,59 @@
+"""The one interface through which the kernel layer drives every interrupt
+controller personality (x86 local APIC + IO-APIC, ARM GICv3, Cortex-M NVIC).
+
+Like ``struct irq_chip`` in Linux, it holds hardware operations only; policy
+(flow handlers, storm detection, bottom halves) lives in ``irqlab.kernel``.
+
+The CPU-interface half is what a core does when it takes an interrupt:
+
+* the controller calls ``notify(cpu)`` whenever something *may* have become
+  deliverable to ``cpu`` (an arrival, an EOI, an unmask, a priority change);
+* the kernel asks :meth:`deliverable` and, when the core accepts, calls
+  :meth:`acknowledge` (x86 INTA, GIC ICC_IAR1 read, NVIC exception entry),
+  which returns the interrupt id (x86 vector, GIC INTID, NVIC exception
+  number) or :attr:`spurious` when nothing can be taken any more;
+* :meth:`eoi` ends it (x86 write to EOI, GIC ICC_EOIR1 priority drop, NVIC
+  exception return) and :meth:`deactivate` is the GIC EOImode=1 ``ICC_DIR``
+  write (a no-op elsewhere).
+
+Hardware time costs (exception entry/exit, tail-chaining) are reported by the
+controller because they are properties of the core + controller, not of the OS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+Notify = Callable[[int], None]
+
+
+class IrqController(Protocol):
+    #: chip name as /proc/interrupts prints it ("IO-APIC", "GICv3", "NVIC")
+    name: str
+    #: id returned by acknowledge() when nothing is deliverable (x86 0xFF, GIC 1023)
+    spurious: int
+    #: True when the id is fixed at acceptance (x86 INTA); False when it is read
+    #: after exception entry (GIC IAR read in the handler, NVIC late arrival)
+    ack_before_entry: bool
+
+    def attach(self, notify: Notify) -> None:
+        """Register the callback used to tell a CPU to look for work."""
+
+    def deliverable(self, cpu: int) -> bool:
+        """Whether the highest pending interrupt for ``cpu`` would preempt now."""
+
+    def acknowledge(self, cpu: int) -> int:
+        """Take the highest deliverable interrupt (pending -> active)."""
+
+    def eoi(self, cpu: int, intid: int) -> None:
+        """End of interrupt (priority drop; also deactivates unless split mode)."""
+
+    def deactivate(self, cpu: int, intid: int) -> None:
+        """Deactivate (GICv3 EOImode=1 DIR write); no-op where not applicable."""
+
+    def entry_ns(self, cpu: int, tail_chain: bool) -> int:
+        """Hardware cost of taking an exception (tail_chain: right after a return)."""
+
+    def exit_ns(self, cpu: int, tail_chain: bool) -> int:
+        """Hardware cost of returning (tail_chain: another exception follows at once)."""

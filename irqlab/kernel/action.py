@@ -1,0 +1,96 @@
+"""irqaction: one registered handler, the driver's code (``struct irqaction``),
+and the context a handler runs with.
+
+A handler is a plain Python callable ``handler(ctx) -> irqreturn``.  Through
+``ctx`` it spends CPU time, reads and clears its device, raises softirqs,
+wakes its thread or schedules work.  Anything that may sleep, called in
+atomic (hard-interrupt or softirq) context, is a "scheduling while atomic" violation recorded with
+the IRQ, the time and the call site (``kernel/sched/core.c`` ``__schedule_bug``:
+"BUG: scheduling while atomic").
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from irqlab.kernel.kernel import Kernel
+
+Handler = Callable[["HandlerContext"], int]
+
+
+class IrqAction:
+    __slots__ = ("dev_id", "flags", "handler", "irq", "name", "thread", "thread_fn", "thread_mask")
+
+    def __init__(self, irq: int, handler: Handler | None, thread_fn: Handler | None, flags: int,
+                 name: str, dev_id: Any) -> None:
+        self.irq = irq
+        self.handler = handler
+        self.thread_fn = thread_fn
+        self.flags = flags
+        self.name = name
+        self.dev_id = dev_id
+        self.thread_mask = 0
+        self.thread: Any = None  # the irq thread (kernel.irqthread), when threaded
+
+
+class HandlerContext:
+    """What a handler sees.  One instance per CPU, reused for every call."""
+
+    __slots__ = ("action", "atomic", "cost", "cpu", "irq", "k")
+
+    def __init__(self, k: Kernel, cpu: int) -> None:
+        self.k = k
+        self.cpu = cpu
+        self.irq = -1
+        self.action: IrqAction | None = None
+        self.cost = 0
+        self.atomic = True  # hard IRQ or softirq context: sleeping is a bug
+
+    @property
+    def now(self) -> int:
+        return self.k.engine.now + self.cost
+
+    @property
+    def device(self) -> Any:
+        """The ``dev_id`` given to request_irq (a simulated device)."""
+        return self.action.dev_id if self.action is not None else None
+
+    def spend(self, ns: int) -> None:
+        """Consume ``ns`` of CPU time."""
+        self.cost += ns
+
+    def might_sleep(self, what: str = "might_sleep") -> None:
+        """Mark a call that may sleep (mutex_lock, msleep, GFP_KERNEL ...)."""
+        if self.atomic:
+            frame = sys._getframe(1)
+            while frame.f_back is not None and frame.f_code.co_filename == __file__:
+                frame = frame.f_back
+            site = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+            self.k.atomic_sleep(self, what, site)
+
+    def msleep(self, ms: float) -> None:
+        self.might_sleep("msleep")
+
+    def mutex_lock(self) -> None:
+        self.might_sleep("mutex_lock")
+
+    def raise_softirq(self, nr: int) -> None:
+        self.k.raise_softirq(self.cpu, nr)
+
+    def schedule_work(self, work: Any) -> None:
+        self.k.schedule_work(self.cpu, work)
+
+    def tasklet_schedule(self, tasklet: Any) -> None:
+        self.k.tasklet_schedule(self.cpu, tasklet)
+
+    def napi_schedule(self, napi: Any) -> None:
+        self.k.napi_schedule(self.cpu, napi)
+
+    def disable_irq_nosync(self, irq: int | None = None) -> None:
+        self.k.disable_irq(self.irq if irq is None else irq)
+
+    def enable_irq(self, irq: int | None = None) -> None:
+        self.k.enable_irq(self.irq if irq is None else irq)

@@ -1,0 +1,188 @@
+"""irq_chip: hardware operations only, one class per controller personality
+(``include/linux/irq.h`` ``struct irq_chip``; ``kernel/irq/chip.c`` helpers).
+
+The chip operations receive the descriptor and the CPU doing the operation
+(the kernel's "this CPU").  ``mask_irq``/``unmask_irq`` are idempotent through
+IRQD_IRQ_MASKED as in chip.c.  ``irq_eoi``/``irq_ack`` honour the drop-EOI
+fault injection so that every personality misses its EOI the same way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from irqlab.kernel.flags import IRQD_IRQ_MASKED
+
+if TYPE_CHECKING:
+    from irqlab.hw.apic import Apic
+    from irqlab.hw.gic import GicV3
+    from irqlab.hw.ioapic import IoApic
+    from irqlab.hw.msi import MsixTable
+    from irqlab.hw.nvic import Nvic
+    from irqlab.kernel.desc import IrqDesc
+
+IRQCHIP_EOI_IF_HANDLED = 0x1
+IRQCHIP_ONESHOT_SAFE = 0x2
+IRQCHIP_EOI_THREADED = 0x4
+
+
+class IrqChip:
+    """Base chip: every operation is a no-op (``dummy_irq_chip``)."""
+
+    name = "none"
+    flags = 0
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        return None
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        return None
+
+    def irq_ack(self, d: IrqDesc, cpu: int) -> None:
+        return None
+
+    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        return None
+
+    def irq_retrigger(self, d: IrqDesc) -> bool:
+        """Hardware resend; False when the chip cannot (software resend then)."""
+        return False
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        d.affinity = cpu
+
+
+def mask_irq(d: IrqDesc) -> None:
+    if not d.state & IRQD_IRQ_MASKED:
+        d.chip.irq_mask(d)
+        d.state |= IRQD_IRQ_MASKED
+
+
+def unmask_irq(d: IrqDesc) -> None:
+    if d.state & IRQD_IRQ_MASKED:
+        d.chip.irq_unmask(d)
+        d.state &= ~IRQD_IRQ_MASKED
+
+
+def _eoi_dropped(d: IrqDesc) -> bool:
+    if d.drop_eoi:
+        if d.drop_eoi == 1:
+            d.drop_eoi = 0
+        return True
+    return False
+
+
+class ApicAckChip(IrqChip):
+    """Chips whose ack/EOI is the local APIC EOI (x86 vector domain parent)."""
+
+    def __init__(self, apic: Apic) -> None:
+        self.apic = apic
+
+    def irq_ack(self, d: IrqDesc, cpu: int) -> None:
+        # apic_ack_irq / apic_ack_edge: EOI before the handler runs.
+        if not _eoi_dropped(d):
+            self.apic.eoi(cpu)
+
+    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        if not _eoi_dropped(d):
+            self.apic.eoi(cpu)
+
+    def irq_retrigger(self, d: IrqDesc) -> bool:
+        # apic_retrigger_irq: send the vector to the target CPU as an IPI.
+        self.apic.accept(d.affinity, d.vector, False)
+        return True
+
+
+class IoApicChip(ApicAckChip):
+    """IO-APIC pins (arch/x86/kernel/apic/io_apic.c ``ioapic_chip``).  Level
+    pins use fasteoi: the LAPIC EOI is broadcast back and clears Remote IRR."""
+
+    name = "IO-APIC"
+
+    def __init__(self, apic: Apic, ioapic: IoApic, name: str = "IO-APIC") -> None:
+        super().__init__(apic)
+        self.ioapic = ioapic
+        self.name = name
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.ioapic.mask(d.hwirq)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.ioapic.unmask(d.hwirq)
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        d.affinity = cpu
+        self.ioapic.set_affinity(d.hwirq, cpu)
+
+
+class MsiChip(ApicAckChip):
+    """PCI MSI-X vectors (``pci_msi_mask_irq`` writes the per-vector mask bit).
+    MSI cannot storm, so ONESHOT is not needed (IRQCHIP_ONESHOT_SAFE)."""
+
+    name = "PCI-MSI"
+    flags = IRQCHIP_ONESHOT_SAFE
+
+    def __init__(self, apic: Apic, table: MsixTable, name: str = "PCI-MSI") -> None:
+        super().__init__(apic)
+        self.table = table
+        self.name = name
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.table.mask(d.hwirq)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.table.unmask(d.hwirq)
+
+
+class GicChip(IrqChip):
+    """GICv3 (drivers/irqchip/irq-gic-v3.c): mask/unmask are ICENABLER/ISENABLER;
+    ``irq_eoi`` writes ICC_EOIR1 in EOImode 0 and ICC_DIR in EOImode 1 (the
+    priority drop was done at entry)."""
+
+    name = "GICv3"
+
+    def __init__(self, gic: GicV3) -> None:
+        self.gic = gic
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.gic.disable(d.hwirq, d.affinity)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.gic.enable(d.hwirq, d.affinity)
+
+    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        if _eoi_dropped(d):
+            return
+        if self.gic.eoi_mode:
+            self.gic.deactivate(cpu, d.hwirq)
+        else:
+            self.gic.eoi(cpu, d.hwirq)
+
+    def irq_retrigger(self, d: IrqDesc) -> bool:
+        self.gic.set_pending(d.hwirq, d.affinity)
+        return True
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        d.affinity = cpu
+        if d.hwirq >= 32:
+            self.gic.route(d.hwirq, cpu)
+
+
+class NvicChip(IrqChip):
+    """Cortex-M NVIC: mask/unmask are ICER/ISER; there is no EOI, the exception
+    return ends the interrupt (done by the dispatcher)."""
+
+    name = "NVIC"
+
+    def __init__(self, nvic: Nvic) -> None:
+        self.nvic = nvic
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.nvic.disable(d.hwirq)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.nvic.enable(d.hwirq)
+
+    def irq_retrigger(self, d: IrqDesc) -> bool:
+        self.nvic.set_pending(d.hwirq + 16)
+        return True

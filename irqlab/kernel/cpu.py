@@ -1,0 +1,145 @@
+"""One CPU's execution: what runs, what it preempted, and where time goes.
+
+Work is a stack of *segments* (CPU time of one context: hard IRQ, softirq,
+system, user).  ``exec`` starts a segment on top; if something was running it
+is preempted and banked with its remaining time; when the top segment ends its
+continuation runs and, if it starts nothing, the preempted segment resumes.
+Interrupt code is written as generators yielding CPU costs (see
+``dispatch.py``); ``step`` drives them, running zero-cost steps inline.
+
+Time is accounted per context as ``/proc/stat`` does (user, system, irq,
+softirq, idle), interrupt entry/exit included in ``irq``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from irqlab.hw.controller import IrqController
+    from irqlab.kernel.kernel import Kernel
+    from irqlab.sim.engine import Engine
+
+# /proc/stat columns (fs/proc/stat.c), irqlab's accounting buckets.
+USER, SYSTEM, IRQ, SOFTIRQ, IDLE = 0, 1, 2, 3, 4
+CONTEXT_NAMES = ("user", "system", "irq", "softirq", "idle")
+
+Work = Generator[int, None, Any]
+
+
+class Cpu:
+    __slots__ = (
+        "chain", "ctrl", "ctx", "cur", "engine", "gen", "in_irq", "in_kernel", "index", "irqs_on",
+        "k", "on_idle", "saved", "time",
+    )
+
+    def __init__(self, k: Kernel, index: int) -> None:
+        self.k = k
+        self.index = index
+        self.engine: Engine = k.engine
+        self.ctrl: IrqController = k.ctrl
+        self.cur: list[Any] | None = None  # [kind, remaining, started, cont, arg, gen]
+        self.saved: list[list[Any]] = []
+        self.gen = 0
+        self.irqs_on = True
+        self.in_kernel = False  # re-entrancy guard while kernel code runs inline
+        self.in_irq = 0  # hard-IRQ nesting depth
+        self.ctx = IRQ  # context of the segments the running generator yields
+        self.chain = False  # an exception return just happened (NVIC tail-chaining)
+        self.time = [0, 0, 0, 0, 0]
+        self.on_idle: Callable[[Cpu], None] | None = None
+
+    # -- segments ---------------------------------------------------------------
+    def exec(self, kind: int, cost: int, cont: Callable[[Any], None], arg: Any = None) -> None:
+        """Run ``cost`` ns of ``kind`` on top of whatever runs, then ``cont(arg)``."""
+        engine = self.engine
+        now = engine.now
+        cur = self.cur
+        if cur is not None:
+            elapsed = now - cur[2]
+            cur[1] -= elapsed
+            self.time[cur[0]] += elapsed
+            self.saved.append(cur)
+        self.gen = g = self.gen + 1
+        self.cur = [kind, cost, now, cont, arg, g]
+        engine.at(now + cost, self._done, g)
+
+    def _done(self, g: int) -> None:
+        cur = self.cur
+        if cur is None or cur[5] != g:
+            return  # preempted: this completion is stale
+        self.time[cur[0]] += self.engine.now - cur[2]
+        self.cur = None
+        self.in_kernel = True
+        cur[3](cur[4])
+        self.in_kernel = False
+        self._settle()
+
+    def _settle(self) -> None:
+        """After inline kernel work: resume, go idle, or take a pending IRQ."""
+        while True:
+            if self.cur is None:
+                if self.saved:
+                    s = self.saved.pop()
+                    now = self.engine.now
+                    s[2] = now
+                    self.gen = g = self.gen + 1
+                    s[5] = g
+                    self.cur = s
+                    self.ctx = s[0]
+                    self.engine.at(now + s[1], self._done, g)
+                elif self.on_idle is not None:
+                    self.on_idle(self)
+            if not (self.irqs_on and self.ctrl.deliverable(self.index)):
+                return
+            self.in_kernel = True
+            self.take()
+            self.in_kernel = False
+
+    @property
+    def busy(self) -> bool:
+        return self.cur is not None
+
+    # -- generators -----------------------------------------------------------
+    def step(self, work: Work) -> None:
+        """Advance ``work`` until it yields a non-zero cost (run as a segment)."""
+        try:
+            while True:
+                cost = work.send(None)
+                if cost:
+                    self.exec(self.ctx, cost, self.step, work)
+                    return
+        except StopIteration:
+            return
+
+    def start(self, work: Work) -> None:
+        """Start kernel work from outside this CPU's own callbacks."""
+        self.in_kernel = True
+        self.step(work)
+        self.in_kernel = False
+        self._settle()
+
+    # -- interrupts -----------------------------------------------------------
+    def notify(self, _cpu: int = 0) -> None:
+        """The controller says something may be deliverable."""
+        if self.in_kernel or not self.irqs_on:
+            return  # looked at again when the kernel code returns or IRQs are enabled
+        if self.ctrl.deliverable(self.index):
+            self._settle()
+
+    def take(self) -> None:
+        """Accept an interrupt: the hardware masks further ones (IF/PSTATE.I)."""
+        self.irqs_on = False
+        self.step(self.k.irq_entry(self))
+
+    def local_irq_enable(self) -> None:
+        self.irqs_on = True
+
+    def account(self) -> list[int]:
+        """Time per context up to now, including the running segment."""
+        t = list(self.time)
+        cur = self.cur
+        if cur is not None:
+            t[cur[0]] += self.engine.now - cur[2]
+        return t

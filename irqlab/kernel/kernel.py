@@ -1,0 +1,333 @@
+"""The kernel's interrupt layer for one machine: descriptors, per-CPU vector
+tables, CPUs, softirqs, and the services handlers call.
+
+It binds one controller personality (``IrqController``) and drives it the
+same way for all of them; personality differences are data: whether the id is
+acknowledged before entry (x86 INTA), whether the priority is dropped at entry
+(GICv3 EOImode 1), whether the exception return is the EOI and tail-chains
+(Cortex-M), and whether hard-IRQ handlers nest (never on Linux; by priority on
+the NVIC and under Windows IRQLs).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from irqlab.events import (
+    SOFTIRQ_NAMES,
+    VECTOR_ENTRY,
+    VECTOR_EXIT,
+    CounterRow,
+    CounterSnapshot,
+)
+from irqlab.kernel import manage
+from irqlab.kernel.action import HandlerContext, IrqAction
+from irqlab.kernel.cpu import Cpu
+from irqlab.kernel.desc import FlowHandler, IrqDesc
+from irqlab.kernel.dispatch import ivt_handle_interrupt
+from irqlab.kernel.flags import IRQ_NONE, IRQS_SPURIOUS_DISABLED
+from irqlab.kernel.handle import handle_irq_event
+from irqlab.kernel.softirq import TIMER, Softirqs
+from irqlab.kernel.spurious import poll_spurious_irqs
+from irqlab.sim.engine import StopSimulation
+
+if TYPE_CHECKING:
+    from irqlab.hw.controller import IrqController
+    from irqlab.kernel.chip import IrqChip
+    from irqlab.sim.engine import Engine
+
+Emit = Callable[[int, int, int, int, int, str], None]
+
+# arch_show_interrupts row descriptions (arch/x86/kernel/irq.c)
+ARCH_ROWS = {
+    "NMI": "Non-maskable interrupts",
+    "LOC": "Local timer interrupts",
+    "SPU": "Spurious interrupts",
+    "RES": "Rescheduling interrupts",
+    "CAL": "Function call interrupts",
+}
+LOG_LINES = 4096  # the kernel log is a ring buffer too (log_buf)
+DEFAULT_HZ = 250  # CONFIG_HZ of Debian/Ubuntu generic kernels
+
+
+def _no_emit(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+    return None
+
+
+def _nothing() -> Generator[int, None, None]:
+    yield from ()
+
+
+class Warning_:
+    __slots__ = ("irq", "kind", "message", "time_ns")
+
+    def __init__(self, kind: str, irq: int | None, time_ns: int, message: str) -> None:
+        self.kind = kind
+        self.irq = irq
+        self.time_ns = time_ns
+        self.message = message
+
+
+class Kernel:
+    def __init__(self, engine: Engine, ctrl: IrqController, cpus: int, *, arch: str,
+                 hz: int = DEFAULT_HZ, irq_nesting: bool = False, split_eoi: bool = False,
+                 eoi_on_return: bool = False, tail_chaining: bool = False,
+                 save_ns: int = 0, restore_ns: int = 0, atomic_sleep: str = "record",
+                 tick_ns: int = 0, timer_softirq_ns: int = 0, seed: int = 0) -> None:
+        self.engine = engine
+        self.ctrl = ctrl
+        self.ncpus = cpus
+        self.arch = arch
+        self.hz = hz
+        self.irq_nesting = irq_nesting
+        self.split_eoi = split_eoi
+        self.eoi_on_return = eoi_on_return
+        self.tail_chaining = tail_chaining
+        self.save_ns = save_ns
+        self.restore_ns = restore_ns
+        self.atomic_sleep_policy = atomic_sleep
+        self.tick_ns = tick_ns
+        self.timer_softirq_ns = timer_softirq_ns
+        self.seed = seed
+        self.emit: Emit = _no_emit
+        self.descs: dict[int, IrqDesc] = {}
+        self.vector_irq: list[dict[int, Any]] = [{} for _ in range(cpus)]
+        self.cpus = [Cpu(self, i) for i in range(cpus)]
+        self.ctx = [HandlerContext(self, i) for i in range(cpus)]
+        self.softirqs = Softirqs(cpus)
+        self.arch_counts: dict[str, list[int]] = {}
+        self.err_count = 0
+        self.warnings: list[Warning_] = []
+        self.log: deque[tuple[int, str]] = deque(maxlen=LOG_LINES)
+        self.spurious_reports = 0
+        self.resends = 0
+        self._poll_armed = False
+        self._seen_warnings: set[tuple[str, int | None]] = set()
+        ctrl.attach(self._notify)
+
+    # -- wiring -----------------------------------------------------------------
+    def _notify(self, cpu: int) -> None:
+        self.cpus[cpu].notify()
+
+    def irq_entry(self, cpu: Cpu) -> Generator[int, None, None]:
+        vector = self.ctrl.acknowledge(cpu.index) if self.ctrl.ack_before_entry else None
+        return ivt_handle_interrupt(self, cpu, vector)
+
+    def alloc_irq(self, irq: int, chip: IrqChip, hwirq: int, flow: FlowHandler, flow_name: str,
+                  level: bool) -> IrqDesc:
+        if irq in self.descs:
+            raise ValueError(f"irq {irq} is already allocated")
+        desc = IrqDesc(irq, self.ncpus, chip, hwirq, flow, flow_name, level)
+        self.descs[irq] = desc
+        return desc
+
+    def bind_vector(self, cpu: int, vector: int, entry: IrqDesc | Callable[..., Any]) -> None:
+        """Install a descriptor or a system-vector handler in a CPU's table."""
+        table = self.vector_irq[cpu]
+        if vector in table:
+            raise ValueError(f"vector {vector:#x} on CPU {cpu} is already in use")
+        table[vector] = entry
+        if isinstance(entry, IrqDesc):
+            entry.vector = vector
+
+    def unbind_vector(self, cpu: int, vector: int) -> None:
+        self.vector_irq[cpu].pop(vector, None)
+
+    def start(self) -> None:
+        for cpu in self.cpus:
+            cpu.start(_nothing())
+
+    # -- time, log, warnings ------------------------------------------------------
+    def jiffies(self) -> int:
+        return self.engine.now * self.hz // 1_000_000_000
+
+    def printk(self, message: str) -> None:
+        self.log.append((self.engine.now, message))
+
+    def warn(self, kind: str, irq: int | None, message: str, once: bool = False) -> None:
+        if once:
+            key = (kind, irq)
+            if key in self._seen_warnings:
+                return
+            self._seen_warnings.add(key)
+        self.warnings.append(Warning_(kind, irq, self.engine.now, message))
+
+    def count_arch(self, row: str, cpu: int) -> None:
+        counts = self.arch_counts.get(row)
+        if counts is None:
+            counts = self.arch_counts[row] = [0] * self.ncpus
+        counts[cpu] += 1
+
+    # -- handlers -------------------------------------------------------------------
+    def call_handler(self, ctx: HandlerContext, action: IrqAction) -> int:
+        ctx.atomic = True
+        try:
+            res = action.handler(ctx)  # type: ignore[misc]
+        except StopSimulation:
+            raise
+        except Exception as exc:
+            self.printk(f"irq {action.irq}: handler {self.handler_symbol(action, False)} raised {exc!r}")
+            self.warn("handler-exception", action.irq,
+                      f"handler {action.name} of irq {action.irq} raised {type(exc).__name__}: {exc}",
+                      once=True)
+            return IRQ_NONE
+        return res if isinstance(res, int) else IRQ_NONE
+
+    def handler_symbol(self, action: IrqAction, thread: bool) -> str:
+        fn = action.thread_fn if thread else action.handler
+        name = getattr(fn, "symbol", None) or getattr(fn, "__qualname__", None) or repr(fn)
+        return str(name)
+
+    def atomic_sleep(self, ctx: HandlerContext, what: str, site: str) -> None:
+        """``BUG: scheduling while atomic`` (kernel/sched/core.c __schedule_bug)."""
+        msg = f"BUG: scheduling while atomic: {what} in irq {ctx.irq} handler at {site}"
+        self.printk(msg)
+        self.warn("atomic-sleep", ctx.irq, msg)
+        if self.atomic_sleep_policy == "bug":
+            raise StopSimulation(msg)
+
+    # -- services for handlers ------------------------------------------------------
+    def raise_softirq(self, cpu: int, nr: int, cost_ns: int = 0) -> None:
+        self.softirqs.queued_ns[cpu][nr] += cost_ns
+        if not self.softirqs.pending[cpu] >> nr & 1:
+            self.softirqs.raise_(self, cpu, nr)
+
+    def wakeup_softirqd(self, cpu: int) -> None:
+        """Without a thread scheduler ksoftirqd runs the pending softirqs as soon
+        as the CPU is back in thread context."""
+        self.engine.after(0, self._ksoftirqd, cpu)
+
+    def _ksoftirqd(self, cpu: int) -> None:
+        c = self.cpus[cpu]
+        if self.softirqs.pending[cpu] and not self.softirqs.running[cpu] and not c.in_irq:
+            c.start(self.softirqs.handle(self, c, from_ksoftirqd=True))
+
+    def need_resched(self, cpu: int) -> bool:
+        return False
+
+    def disable_irq(self, irq: int) -> None:
+        manage.disable_irq(self, irq)
+
+    def enable_irq(self, irq: int) -> None:
+        manage.enable_irq(self, irq)
+
+    def irq_wake_thread(self, desc: IrqDesc, action: IrqAction) -> None:
+        if action.thread_fn is None:
+            self.printk(f"IRQ {desc.irq} device {action.name} returned IRQ_WAKE_THREAD "
+                        "but no thread function available.")
+
+    def setup_irq_thread(self, desc: IrqDesc, action: IrqAction) -> None:
+        raise manage.IrqRequestError("ENOSYS", f"irq {desc.irq}: threaded handlers need a scheduler")
+
+    def schedule_work(self, cpu: int, work: Any) -> None:
+        raise NotImplementedError("workqueues")
+
+    def tasklet_schedule(self, cpu: int, tasklet: Any) -> None:
+        raise NotImplementedError("tasklets")
+
+    def napi_schedule(self, cpu: int, napi: Any) -> None:
+        raise NotImplementedError("NAPI")
+
+    def sw_resend(self, desc: IrqDesc) -> None:
+        """Software resend (resend.c tasklet): replay the flow handler on the
+        line's CPU."""
+        c = self.cpus[desc.affinity]
+
+        def replay(_: object) -> None:
+            c.start(desc.handle_irq(self, desc, c.index))
+
+        self.engine.after(0, replay)
+
+    # -- special vectors ---------------------------------------------------------------
+    def spurious_vector(self, cpu: Cpu, vector: int) -> None:
+        """x86 0xFF: ``Spurious APIC interrupt (vector 0xFF) on CPU#%d, should never
+        happen.``, SPU row, no EOI.  GIC 1023 / NVIC nothing-pending: no state change."""
+        if self.arch == "x86":
+            self.count_arch("SPU", cpu.index)
+            self.printk(f"Spurious APIC interrupt (vector 0xFF) on CPU#{cpu.index}, should never happen.")
+
+    def no_irq_handler(self, cpu: Cpu, vector: int) -> None:
+        c = cpu.index
+        if self.arch == "x86":
+            self.ctrl.eoi(c, vector)  # apic_eoi(): an un-acked vector would block its class
+            msg = f"No irq handler for {c}.{vector}"
+        elif self.arch == "arm64":
+            if self.split_eoi:
+                self.ctrl.deactivate(c, vector)
+            else:
+                self.ctrl.eoi(c, vector)
+            msg = f"Unexpected interrupt (irqnr {vector})"
+        else:
+            msg = f"Spurious interrupt: no handler for exception {vector}"
+        self.err_count += 1
+        self.printk(msg)
+        self.warn("no-handler", None, msg)
+
+    def local_timer(self, k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
+        """x86 ``sysvec_apic_timer_interrupt``: EOI, LOC++, tick work, TIMER softirq."""
+        c = cpu.index
+        self.emit(self.engine.now, c, VECTOR_ENTRY, -1, vector, "local_timer")
+        self.ctrl.eoi(c, vector)
+        self.count_arch("LOC", c)
+        if self.tick_ns:
+            yield self.tick_ns
+        self.raise_softirq(c, TIMER, self.timer_softirq_ns)
+        self.emit(self.engine.now, c, VECTOR_EXIT, -1, vector, "local_timer")
+
+    # -- spurious poll (spurious.c poll_spurious_irqs) --------------------------------
+    def start_spurious_poll(self) -> None:
+        if not self._poll_armed:
+            self._poll_armed = True
+            self.engine.after(self._poll_interval_ns(), self._poll)
+
+    def _poll_interval_ns(self) -> int:
+        return (self.hz // 10) * 1_000_000_000 // self.hz  # POLL_SPURIOUS_IRQ_INTERVAL = HZ/10
+
+    def _poll(self, _: object) -> None:
+        if poll_spurious_irqs(self):
+            self.engine.after(self._poll_interval_ns(), self._poll)
+        else:
+            self._poll_armed = False
+
+    def poll_actions(self, desc: IrqDesc) -> None:
+        """``try_one_irq``: run the handlers of a disabled shared line from the
+        poll timer (on CPU 0, accounted as softirq time)."""
+        c = self.cpus[0]
+        if c.in_irq or not desc.istate & IRQS_SPURIOUS_DISABLED:
+            return
+        c.start(handle_irq_event(self, desc, 0))
+
+    # -- /proc/interrupts ---------------------------------------------------------------
+    def snapshot(self) -> CounterSnapshot:
+        """Counters as ``/proc/interrupts`` and ``/proc/softirqs`` would show them."""
+        snap = CounterSnapshot(cpus=self.ncpus, ts_ns=self.engine.now)
+        for irq in sorted(self.descs):
+            d = self.descs[irq]
+            if not d.action:
+                continue  # show_interrupts skips IRQs without an action
+            names = [a.name for a in d.action]
+            snap.rows[str(irq)] = CounterRow(
+                label=str(irq), per_cpu=list(d.kstat), chip=d.chip.name, hwirq=str(d.hwirq),
+                trigger=("Level" if d.level else "Edge") if self.arch != "x86" else d.name,
+                flow=d.name, name=", ".join(names), handlers=names,
+            )
+        for row, desc in ARCH_ROWS.items():
+            if row in self.arch_counts or (self.arch == "x86" and row in ("LOC", "SPU")):
+                counts = self.arch_counts.get(row, [0] * self.ncpus)
+                snap.rows[row] = CounterRow(label=row, per_cpu=list(counts), name=desc)
+        if self.arch == "x86":
+            snap.rows["ERR"] = CounterRow(label="ERR", per_cpu=[self.err_count])
+            snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[0])
+        else:
+            snap.rows["Err"] = CounterRow(label="Err", per_cpu=[self.err_count])
+        for nr, name in enumerate(SOFTIRQ_NAMES):
+            snap.softirqs[name] = list(self.softirqs.counts[nr])
+        return snap
+
+    def rng(self, name: str) -> random.Random:
+        from irqlab.sim.rng import stream
+
+        return stream(self.seed, name)

@@ -1,0 +1,172 @@
+"""Requesting, freeing, disabling and enabling interrupts (``kernel/irq/manage.c``).
+
+* ``request_threaded_irq``: a NULL primary handler without IRQF_ONESHOT is
+  refused ("Threaded irq requested with handler=NULL and !ONESHOT for %s (irq
+  %d)", -EINVAL) unless the chip is ONESHOT-safe; sharing needs IRQF_SHARED on
+  both sides, the same trigger type, the same ONESHOT (relaxed by
+  IRQF_COND_ONESHOT) and the same PERCPU, else "Flags mismatch irq %d. %08x
+  (%s) vs. %08x (%s)" and -EBUSY.  Adding a handler resets the spurious
+  detector and re-enables a shared line it had disabled.
+* ``disable_irq``/``enable_irq``: lazy and depth counted; enable at depth 1
+  unmasks and resends an edge that arrived while disabled; enable at depth 0
+  is reported as "Unbalanced enable for IRQ %d".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from irqlab.kernel.action import Handler, HandlerContext, IrqAction
+from irqlab.kernel.chip import IRQCHIP_ONESHOT_SAFE, mask_irq, unmask_irq
+from irqlab.kernel.flags import (
+    IRQ_WAKE_THREAD,
+    IRQD_IRQ_DISABLED,
+    IRQF_COND_ONESHOT,
+    IRQF_NO_AUTOEN,
+    IRQF_ONESHOT,
+    IRQF_PERCPU,
+    IRQF_PROBE_SHARED,
+    IRQF_SHARED,
+    IRQF_TRIGGER_MASK,
+    IRQS_ONESHOT,
+    IRQS_SPURIOUS_DISABLED,
+)
+from irqlab.kernel.resend import check_irq_resend
+
+if TYPE_CHECKING:
+    from irqlab.kernel.desc import IrqDesc
+    from irqlab.kernel.kernel import Kernel
+
+BITS_PER_LONG = 64
+
+
+class IrqRequestError(Exception):
+    """request_irq failed; ``errno`` is the kernel's error name (EBUSY, EINVAL)."""
+
+    def __init__(self, errno: str, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
+def irq_default_primary_handler(ctx: HandlerContext) -> int:
+    """Primary handler used when a threaded IRQ passes handler=NULL."""
+    return IRQ_WAKE_THREAD
+
+
+def request_threaded_irq(k: Kernel, irq: int, handler: Handler | None, thread_fn: Handler | None,
+                         flags: int, name: str, dev_id: Any = None) -> IrqAction:
+    desc = k.descs.get(irq)
+    if desc is None:
+        raise IrqRequestError("EINVAL", f"request_irq: no such irq {irq}")
+    if flags & IRQF_SHARED and dev_id is None:
+        raise IrqRequestError("EINVAL", f"request_irq: shared irq {irq} needs a dev_id")
+    if handler is None:
+        if thread_fn is None:
+            raise IrqRequestError("EINVAL", f"request_irq: irq {irq} without handler or thread_fn")
+        if not flags & IRQF_ONESHOT and not desc.chip.flags & IRQCHIP_ONESHOT_SAFE:
+            msg = f"Threaded irq requested with handler=NULL and !ONESHOT for {name} (irq {irq})"
+            k.printk(msg)
+            raise IrqRequestError("EINVAL", msg)
+        handler = irq_default_primary_handler
+    if desc.chip.flags & IRQCHIP_ONESHOT_SAFE:
+        flags &= ~IRQF_ONESHOT
+    new = IrqAction(irq, handler, thread_fn, flags, name, dev_id)
+    _setup_irq(k, desc, new)
+    return new
+
+
+def request_irq(k: Kernel, irq: int, handler: Handler, flags: int, name: str,
+                dev_id: Any = None) -> IrqAction:
+    """``request_irq`` = ``request_threaded_irq(irq, handler, NULL, flags | IRQF_COND_ONESHOT, ...)``."""
+    return request_threaded_irq(k, irq, handler, None, flags | IRQF_COND_ONESHOT, name, dev_id)
+
+
+def _setup_irq(k: Kernel, desc: IrqDesc, new: IrqAction) -> None:
+    shared = False
+    if desc.action:
+        old = desc.action[0]
+        mismatch = (
+            not (old.flags & new.flags & IRQF_SHARED)
+            or (old.flags & IRQF_TRIGGER_MASK) != (new.flags & IRQF_TRIGGER_MASK)
+        )
+        if not mismatch:
+            if old.flags & IRQF_ONESHOT and new.flags & IRQF_COND_ONESHOT:
+                new.flags |= IRQF_ONESHOT
+            elif (old.flags ^ new.flags) & IRQF_ONESHOT:
+                mismatch = True
+        if not mismatch and (old.flags & IRQF_PERCPU) != (new.flags & IRQF_PERCPU):
+            mismatch = True
+        if mismatch:
+            msg = (f"Flags mismatch irq {desc.irq}. {new.flags:08x} ({new.name}) "
+                   f"vs. {old.flags:08x} ({old.name})")
+            if not new.flags & IRQF_PROBE_SHARED:
+                k.printk(msg)
+            raise IrqRequestError("EBUSY", msg)
+        shared = True
+    if new.flags & IRQF_ONESHOT and new.thread_fn is not None:
+        used = 0
+        for a in desc.action:
+            used |= a.thread_mask
+        if used == (1 << BITS_PER_LONG) - 1:
+            raise IrqRequestError("EBUSY", f"irq {desc.irq}: no ONESHOT thread bit left")
+        bit = 0
+        while used >> bit & 1:
+            bit += 1
+        new.thread_mask = 1 << bit
+    if new.thread_fn is not None:
+        k.setup_irq_thread(desc, new)
+    desc.action.append(new)
+    if not shared:
+        if new.flags & IRQF_ONESHOT:
+            desc.istate |= IRQS_ONESHOT
+        if not new.flags & IRQF_NO_AUTOEN:
+            irq_startup(desc)
+    desc.irq_count = 0
+    desc.irqs_unhandled = 0
+    if shared and desc.istate & IRQS_SPURIOUS_DISABLED:
+        desc.istate &= ~IRQS_SPURIOUS_DISABLED
+        _enable(k, desc)
+
+
+def irq_startup(desc: IrqDesc) -> None:
+    desc.depth = 0
+    desc.state &= ~IRQD_IRQ_DISABLED
+    unmask_irq(desc)
+
+
+def free_irq(k: Kernel, irq: int, dev_id: Any) -> None:
+    desc = k.descs.get(irq)
+    action = next((a for a in desc.action if a.dev_id is dev_id), None) if desc else None
+    if desc is None or action is None:
+        k.printk(f"Trying to free already-free IRQ {irq}")
+        return
+    desc.action.remove(action)
+    if not desc.action:  # irq_shutdown
+        desc.state |= IRQD_IRQ_DISABLED
+        desc.depth = 1
+        mask_irq(desc)
+        desc.istate &= ~IRQS_ONESHOT
+
+
+def disable_irq(k: Kernel, irq: int) -> None:
+    """Lazy disable: only marks the line; the flow masks it if it fires."""
+    desc = k.descs[irq]
+    if desc.depth == 0:
+        desc.state |= IRQD_IRQ_DISABLED
+    desc.depth += 1
+
+
+def enable_irq(k: Kernel, irq: int) -> None:
+    _enable(k, k.descs[irq])
+
+
+def _enable(k: Kernel, desc: IrqDesc) -> None:
+    if desc.depth == 0:
+        k.printk(f"Unbalanced enable for IRQ {desc.irq}")
+        k.warn("unbalanced-enable", desc.irq, f"Unbalanced enable for IRQ {desc.irq}")
+        return
+    if desc.depth == 1:
+        desc.state &= ~IRQD_IRQ_DISABLED
+        unmask_irq(desc)
+        check_irq_resend(k, desc)
+    desc.depth -= 1

@@ -1,0 +1,240 @@
+"""irqlab's own trace file (``irqlab-trace v1``) and the input-format detector.
+
+Format (see ``docs/trace-format.md``): UTF-8 text.  Line 1 is exactly
+``# irqlab-trace v1``.  Header lines ``# key: value`` follow, in any order:
+
+=================  ==========================================================
+``cpus``           number of CPUs (CPU ids are 0 .. cpus-1)
+``clock``          trace clock the timestamps come from (e.g. ``mono``)
+``start_ns``       clock value when capture started
+``end_ns``         clock value when capture stopped
+``lost_events``    events the kernel reported lost (ring-buffer pages missed)
+``overrun``        per-CPU ``cpuN=M`` overwritten events (``per_cpu/cpuN/stats``)
+``dropped``        per-CPU ``cpuN=M`` events dropped because the buffer was full
+``source``         free text: where the events came from
+=================  ==========================================================
+
+Unknown keys are kept (a reader ignores what it does not know).  Then one event
+per line, space-separated: ``ts_ns cpu kind irq value name`` where ``kind`` is
+the lower-case :class:`irqlab.events.Kind` name (``irq_entry``, ``irq_exit``,
+``softirq_raise``, ``softirq_entry``, ``softirq_exit``, ``vector_entry``,
+``vector_exit``, ``irq_raise``), ``irq`` is -1 where absent and ``name`` is the
+rest of the line (may contain spaces, may be empty).  Lines starting with ``#``
+after the header are comments; ``# lost cpu=N count=M ts_ns=T`` marks a gap.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import Path
+from typing import IO
+
+from irqlab.events import Event, Kind
+
+MAGIC = "# irqlab-trace v1"
+KIND_NAMES = {k.value: k.name.lower() for k in Kind}
+_KIND_BY_NAME = {v: k for k, v in KIND_NAMES.items()}
+_HEADER_RE = re.compile(r"^# ([a-z_]+): ?(.*)$")
+_EVENT_RE = re.compile(r"^(\d+) (\d+) ([a-z_]+) (-?\d+) (-?\d+) ?([^\n]*)$", re.M)
+_LOST_RE = re.compile(r"^# lost cpu=(\d+) count=(-?\d+) ts_ns=(\d+)$", re.M)
+_CHUNK_CHARS = 1 << 22
+
+
+class TraceFormatError(ValueError):
+    """An irqlab trace file is malformed; ``source`` and ``line`` say where."""
+
+    def __init__(self, message: str, source: str, line: int | None = None):
+        self.message, self.source, self.line = message, source, line
+        super().__init__(f"{source}:{line}: {message}" if line else f"{source}: {message}")
+
+
+@dataclass
+class TraceHeader:
+    """The header of an irqlab trace; per-CPU counts are lists indexed by CPU."""
+
+    cpus: int
+    clock: str = "unknown"
+    start_ns: int | None = None
+    end_ns: int | None = None
+    lost_events: int = 0
+    overrun: list[int] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+    source: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = [MAGIC, f"# cpus: {self.cpus}", f"# clock: {self.clock}"]
+        if self.start_ns is not None:
+            out.append(f"# start_ns: {self.start_ns}")
+        if self.end_ns is not None:
+            out.append(f"# end_ns: {self.end_ns}")
+        out.append(f"# lost_events: {self.lost_events}")
+        for key, values in (("overrun", self.overrun), ("dropped", self.dropped)):
+            if values:
+                out.append(f"# {key}: " + " ".join(f"cpu{i}={v}" for i, v in enumerate(values)))
+        if self.source:
+            out.append(f"# source: {self.source}")
+        out += [f"# {k}: {v}" for k, v in self.extra.items()]
+        return out
+
+
+def format_event(ev: Event) -> str:
+    """One event line (without newline)."""
+    return f"{ev[0]} {ev[1]} {KIND_NAMES[ev[2]]} {ev[3]} {ev[4]} {ev[5]}"
+
+
+def write_trace(stream: IO[str], header: TraceHeader, events: Iterator[Event] | list[Event]) -> int:
+    """Write a complete trace; returns the number of events written."""
+    stream.write("\n".join(header.lines()) + "\n")
+    n = 0
+    for ev in events:
+        stream.write(format_event(ev) + "\n")
+        n += 1
+    return n
+
+
+def _per_cpu(text: str, key: str, source: str, lineno: int) -> list[int]:
+    values: dict[int, int] = {}
+    for item in text.split():
+        m = re.fullmatch(r"cpu(\d+)=(\d+)", item)
+        if not m:
+            raise TraceFormatError(f"{key}: expected 'cpuN=M' items, got {item!r}", source, lineno)
+        values[int(m.group(1))] = int(m.group(2))
+    return [values.get(i, 0) for i in range(max(values, default=-1) + 1)]
+
+
+class TraceReader:
+    """Read an irqlab trace: ``header`` is parsed on construction; iterate for
+    events (chunked, one regex per chunk, bounded memory); ``lost`` lists the
+    ``(cpu, count, ts_ns)`` gap markers met so far."""
+
+    def __init__(self, stream: IO[str], source: str = "<trace>"):
+        self._stream, self.source = stream, source
+        first = stream.readline()
+        if first.rstrip("\n") != MAGIC:
+            raise TraceFormatError(f"first line must be {MAGIC!r}", source, 1)
+        fields: dict[str, tuple[str, int]] = {}
+        lineno, pending = 1, ""
+        while True:
+            line = stream.readline()
+            lineno += 1
+            m = _HEADER_RE.match(line)
+            if not m:
+                pending = line
+                break
+            fields[m.group(1)] = (m.group(2).strip(), lineno)
+        self._first_body, self._body_line = pending, lineno
+        self.lost: list[tuple[int, int, int]] = []
+        self.header = self._header(fields)
+
+    def _header(self, fields: dict[str, tuple[str, int]]) -> TraceHeader:
+        def num(key: str) -> int | None:
+            if key not in fields:
+                return None
+            text, lineno = fields.pop(key)
+            if not re.fullmatch(r"-?\d+", text):
+                raise TraceFormatError(f"{key}: expected an integer, got {text!r}",
+                                       self.source, lineno)
+            return int(text)
+
+        cpus = num("cpus")
+        if cpus is None or cpus <= 0:
+            raise TraceFormatError("header has no positive 'cpus'", self.source)
+        header = TraceHeader(cpus=cpus, start_ns=num("start_ns"), end_ns=num("end_ns"),
+                             lost_events=num("lost_events") or 0)
+        for key in ("overrun", "dropped"):
+            if key in fields:
+                text, lineno = fields.pop(key)
+                setattr(header, key, _per_cpu(text, key, self.source, lineno))
+        header.clock = fields.pop("clock", ("unknown", 0))[0]
+        header.source = fields.pop("source", ("", 0))[0]
+        header.extra = {k: v for k, (v, _) in fields.items()}
+        return header
+
+    def _chunks(self) -> Iterator[tuple[int, str]]:
+        rest, lineno = self._first_body, self._body_line
+        while True:
+            data = self._stream.read(_CHUNK_CHARS)
+            if not data:
+                if rest:
+                    yield lineno, rest if rest.endswith("\n") else rest + "\n"
+                return
+            data = rest + data
+            cut = data.rfind("\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield lineno, data[:cut]
+                lineno += data.count("\n", 0, cut)
+
+    def __iter__(self) -> Iterator[Event]:
+        new, kinds = tuple.__new__, _KIND_BY_NAME
+        for lineno, chunk in self._chunks():
+            rows = _EVENT_RE.findall(chunk)
+            comments = chunk.count("\n#")
+            if chunk.startswith("#"):
+                comments += 1
+            if len(rows) + comments != chunk.count("\n"):
+                self._fail(chunk, lineno)
+            if comments:
+                self.lost += [(int(c), int(n), int(t)) for c, n, t in _LOST_RE.findall(chunk)]
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                ts, cpu, kind, irq, value, name = zip(*rows, strict=True) if rows else ((),) * 6
+                batch = list(map(new, repeat(Event), zip(
+                    map(int, ts), map(int, cpu), map(kinds.__getitem__, kind),
+                    map(int, irq), map(int, value), name, strict=True)))
+            except KeyError as err:
+                raise TraceFormatError(f"unknown event kind {err.args[0]!r}", self.source) from None
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            yield from batch
+
+    def _fail(self, chunk: str, lineno: int) -> None:
+        for i, line in enumerate(chunk.splitlines()):
+            if line.startswith("#"):
+                continue
+            if not _EVENT_RE.fullmatch(line):
+                raise TraceFormatError(
+                    f"expected 'ts_ns cpu kind irq value name', got {line[:60]!r}",
+                    self.source, lineno + i)
+
+
+# --- format detection -------------------------------------------------------
+
+IRQLAB_TRACE, FTRACE, INTERRUPTS, SOFTIRQS = "irqlab-trace", "ftrace", "interrupts", "softirqs"
+
+
+class UnknownFormatError(ValueError):
+    """A file is none of the formats ``irqlab report`` reads."""
+
+
+def detect_format(path: str | Path, head_chars: int = 65536) -> str:
+    """``IRQLAB_TRACE``, ``FTRACE``, ``INTERRUPTS`` or ``SOFTIRQS`` for the file at
+    ``path``, judged from its first ``head_chars`` characters.
+
+    Raises :class:`UnknownFormatError` (message names the file) for anything
+    else, including an empty file, and ``OSError`` if it cannot be read.
+    """
+    from irqlab.observe.ftrace import looks_like_ftrace
+    from irqlab.observe.procfs import has_cpu_header, is_softirqs
+
+    with open(path, "rb") as f:
+        raw = f.read(head_chars)
+    head = raw.decode("utf-8", "replace")
+    if not head.strip():
+        raise UnknownFormatError(f"{path}: file is empty")
+    if head.startswith(MAGIC):
+        return IRQLAB_TRACE
+    if looks_like_ftrace(raw):
+        return FTRACE
+    if has_cpu_header(head):
+        return SOFTIRQS if is_softirqs(head) else INTERRUPTS
+    raise UnknownFormatError(
+        f"{path}: unknown format (expected an irqlab trace, ftrace text, "
+        "/proc/interrupts or /proc/softirqs)")

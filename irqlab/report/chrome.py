@@ -1,0 +1,167 @@
+"""Chrome trace-event JSON writer (opens in ui.perfetto.dev and chrome://tracing).
+
+Layout (Trace Event Format; see shared/reference/tools-and-ecosystem.md 2.4):
+one process, one track per CPU (``tid`` = CPU, named ``CPU n`` by ``M``
+metadata).  A hard IRQ action or x86 vector is one ``X`` (complete) event, cat
+``hardirq``, args ``{irq, ret}`` (``{vector}`` for vectors); a softirq is an
+``X`` event, cat ``softirq``; ``IRQ_RAISE`` and ``SOFTIRQ_RAISE`` are instant
+``i`` events.  A hard IRQ that preempts a softirq lies inside the softirq's
+slice, so the viewer nests it.  ``ts``/``dur`` are microseconds printed with
+three decimals, i.e. exact ns.
+
+Events are written as they complete (``X`` at the exit), so only the open
+entries are held in memory.  Slices still open at :meth:`close` end at the last
+timestamp seen, with ``"truncated": true`` in their args; exits without an
+entry are counted in ``unmatched`` and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from irqlab.events import (
+    IRQ_ENTRY,
+    IRQ_EXIT,
+    IRQ_RAISE,
+    SOFTIRQ_ENTRY,
+    SOFTIRQ_EXIT,
+    SOFTIRQ_NAMES,
+    SOFTIRQ_RAISE,
+    VECTOR_ENTRY,
+    VECTOR_EXIT,
+)
+from irqlab.report.sink import TextSink
+
+_PID = 1
+
+
+def _us(ns: int) -> str:
+    """ns as a JSON number of microseconds with exactly three decimals."""
+    sign = "-" if ns < 0 else ""
+    q, r = divmod(abs(ns), 1000)
+    return f"{sign}{q}.{r:03d}"
+
+
+def _vec_name(vec: int) -> str:
+    return SOFTIRQ_NAMES[vec] if 0 <= vec < len(SOFTIRQ_NAMES) else f"vec{vec}"
+
+
+class ChromeTraceWriter(TextSink):
+    """Event sink: ``feed`` has the signature of :meth:`IrqStats.feed`."""
+
+    def __init__(self, path_or_file: str | Path | IO[str], cpus: int,
+                 pid_name: str = "irqlab") -> None:
+        super().__init__(path_or_file)
+        self.cpus = cpus
+        self.unmatched = 0
+        self._first = True
+        self._last_ts = 0
+        # per CPU: open hard entries (ts, irq, name, is_vector, value); open softirq (ts, vec)
+        self._hard: dict[int, list[tuple[int, int, str, bool, int]]] = {}
+        self._soft: dict[int, tuple[int, int]] = {}
+        self._out.write('{"traceEvents":[\n')
+        self._emit({"name": "process_name", "ph": "M", "pid": _PID, "tid": 0,
+                    "args": {"name": pid_name}})
+        for cpu in range(cpus):
+            self._thread_metadata(cpu)
+
+    def _thread_metadata(self, cpu: int) -> None:
+        self._emit({"name": "thread_name", "ph": "M", "pid": _PID, "tid": cpu,
+                    "args": {"name": f"CPU {cpu}"}})
+        self._emit({"name": "thread_sort_index", "ph": "M", "pid": _PID, "tid": cpu,
+                    "args": {"sort_index": cpu}})
+
+    def _emit(self, event: dict[str, Any], ts: int | None = None,
+              dur: int | None = None) -> None:
+        text = json.dumps(event, separators=(",", ":"))
+        if ts is not None:  # exact decimal timestamps, spliced in ahead of the rest
+            extra = f'"ts":{_us(ts)},' + (f'"dur":{_us(dur)},' if dur is not None else "")
+            text = "{" + extra + text[1:]
+        self._out.write(text if self._first else ",\n" + text)
+        self._first = False
+
+    def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+        """Write (or start) the trace event for one record."""
+        self._last_ts = max(self._last_ts, ts_ns)
+        if cpu < 0 and kind not in (IRQ_RAISE, SOFTIRQ_RAISE):
+            self.unmatched += 1
+            return
+        if cpu >= self.cpus:
+            for new in range(self.cpus, cpu + 1):
+                self._thread_metadata(new)
+            self.cpus = cpu + 1
+        if kind in (IRQ_ENTRY, VECTOR_ENTRY):
+            self._hard.setdefault(cpu, []).append(
+                (ts_ns, irq, name, kind == VECTOR_ENTRY, value))
+        elif kind in (IRQ_EXIT, VECTOR_EXIT):
+            self._hard_exit(ts_ns, cpu, kind == VECTOR_EXIT, irq, value, name)
+        elif kind == SOFTIRQ_ENTRY:
+            if cpu in self._soft:
+                self.unmatched += 1
+                self._soft_slice(cpu, ts_ns, truncated=True)
+            self._soft[cpu] = (ts_ns, value)
+        elif kind == SOFTIRQ_EXIT:
+            open_soft = self._soft.get(cpu)
+            if open_soft is None or open_soft[1] != value:
+                self.unmatched += 1
+            else:
+                self._soft_slice(cpu, ts_ns, truncated=False)
+        elif kind == IRQ_RAISE:
+            self._instant(ts_ns, cpu, f"raise irq {irq}", "irq_raise", {"irq": irq})
+        elif kind == SOFTIRQ_RAISE:
+            self._instant(ts_ns, cpu, f"raise {_vec_name(value)}", "softirq_raise",
+                          {"vec": value})
+        else:
+            self.unmatched += 1
+
+    def _instant(self, ts: int, cpu: int, name: str, cat: str, args: dict[str, int]) -> None:
+        scope = {"s": "t", "tid": cpu} if cpu >= 0 else {"s": "g", "tid": 0}
+        self._emit({"name": name, "cat": cat, "ph": "i", "pid": _PID, **scope, "args": args},
+                   ts)
+
+    def _hard_exit(self, ts: int, cpu: int, vector: bool, irq: int, ret: int,
+                   name: str) -> None:
+        stack = self._hard.get(cpu, [])
+        for depth in range(len(stack) - 1, -1, -1):
+            _, e_irq, e_name, e_vector, _ = stack[depth]
+            if e_vector == vector and (e_name == name if vector else e_irq == irq):
+                break
+        else:
+            self.unmatched += 1
+            return
+        while len(stack) > depth + 1:  # inner entries whose exit was lost
+            self.unmatched += 1
+            self._hard_slice(cpu, stack.pop(), ts, None)
+        self._hard_slice(cpu, stack.pop(), ts, ret)
+
+    def _hard_slice(self, cpu: int, entry: tuple[int, int, str, bool, int], end: int,
+                    ret: int | None) -> None:
+        """One X slice; ``ret`` None means the exit was never seen."""
+        start, irq, name, vector, value = entry
+        args: dict[str, Any] = {"vector": value} if vector else {"irq": irq, "ret": ret}
+        if ret is None:
+            args["truncated"] = True
+            args.pop("ret", None)
+        label = name if vector else f"irq {irq}: {name}" if name else f"irq {irq}"
+        self._emit({"name": label, "cat": "hardirq", "ph": "X", "pid": _PID, "tid": cpu,
+                    "args": args}, start, end - start)
+
+    def _soft_slice(self, cpu: int, end: int, truncated: bool) -> None:
+        start, vec = self._soft.pop(cpu)
+        args: dict[str, Any] = {"vec": vec}
+        if truncated:
+            args["truncated"] = True
+        self._emit({"name": _vec_name(vec), "cat": "softirq", "ph": "X", "pid": _PID,
+                    "tid": cpu, "args": args}, start, end - start)
+
+    def close(self) -> None:
+        """End open slices at the last timestamp and finish the JSON document."""
+        for cpu, stack in self._hard.items():
+            while stack:
+                self._hard_slice(cpu, stack.pop(), self._last_ts, None)
+        for cpu in list(self._soft):
+            self._soft_slice(cpu, self._last_ts, truncated=True)
+        self._out.write('\n],"displayTimeUnit":"ns"}\n')
+        super().close()

@@ -1,0 +1,176 @@
+"""The human-readable report printed by ``irqlab run`` and ``irqlab report``.
+
+Plain monospaced text, rendered from :meth:`Report.to_json` so that the text and
+the JSON never disagree.  Times are stored in ns and printed in microseconds,
+with the unit in the column name (``p99_us``), as bcc's tools do.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from irqlab.analysis.report import Report
+from irqlab.report.procfs import render_interrupts, render_softirqs
+
+DEFAULT_WIDTH = 100
+
+
+def _us(ns: float) -> str:
+    return f"{ns / 1000:.3f}"
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+    return str(v)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) -> str:
+    """Aligned columns under a dashed rule: the first ``left`` columns are
+    left-aligned text, the others right-aligned numbers."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.ljust(w) if i < left else v.rjust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def _section(title: str, body: str) -> str:
+    return f"{title}\n{body.rstrip()}\n"
+
+
+def _names(data: dict[str, Any]) -> dict[str, str]:
+    return {label: row["name"] or "" for label, row in data["counters"].items()}
+
+
+def _header(report: Report, width: int) -> str:
+    title = report.title or f"irqlab report ({report.source})"
+    facts = [f"source: {report.source}", f"cpus: {report.cpus}"]
+    if report.seed is not None:
+        facts.append(f"seed: {report.seed}")
+    if report.duration_ns is not None:
+        facts.append(f"duration_us: {_us(report.duration_ns)}")
+    if report.interval_s is not None:
+        facts.append(f"interval_s: {report.interval_s:g}")
+    if report.stats is not None and report.stats.unmatched:
+        facts.append(f"unmatched_events: {report.stats.unmatched}")
+    return f"{title}\n{'=' * min(len(title), width)}\n" + "  ".join(facts) + "\n"
+
+
+def _latency_sections(data: dict[str, Any], names: dict[str, str]) -> list[str]:
+    out = []
+    if data["irq_per_s"]:
+        rows = [
+            [label, names.get(label, ""), data["counters"][label]["total"], rate]
+            for label, rate in data["irq_per_s"].items()
+            if data["counters"][label]["total"]
+        ]
+        out.append(_section("Interrupt rate", format_table(["irq", "name", "total", "per_s"],
+                                                           rows, left=2)))
+    timed = [
+        ("Hard-IRQ handler time (entry->exit per action)", "handler_ns", True),
+        ("Latency assert->entry", "latency_ns", True),
+        ("Softirq run time (entry->exit)", "softirq_ns", False),
+        ("Softirq latency raise->entry", "softirq_latency_ns", False),
+    ]
+    order = {label: i for i, label in enumerate(names)}
+    for title, key, per_irq in timed:
+        hists = data[key]
+        if not hists:
+            continue
+        with_mean = "mean" in next(iter(hists.values()))
+        cols = ["count"] + (["mean_us"] if with_mean else []) + ["p50_us", "p99_us", "max_us"]
+        labels = sorted(hists, key=lambda k: order.get(k, len(order))) if per_irq else hists
+        rows = [
+            ([label, names.get(label, "")] if per_irq else [label])
+            + [hists[label]["count"]]
+            + [_us(hists[label][c.removesuffix("_us")]) for c in cols[1:]]
+            for label in labels
+        ]
+        head = ["irq", "name"] if per_irq else ["vec"]
+        out.append(_section(title, format_table(head + cols, rows, left=len(head))))
+    return out
+
+
+def _cpu_sections(report: Report, data: dict[str, Any]) -> list[str]:
+    out = []
+    hard, soft, share = data["hardirq_time_ns"], data["softirq_time_ns"], data["hardirq_cpu_share"]
+    if hard is not None:
+        rows = [
+            [cpu, _us(hard[cpu]), _us(soft[cpu]),
+             "-" if share is None else f"{share[cpu] * 100:.2f}"]
+            for cpu in range(len(hard))
+        ]
+        out.append(_section(
+            "Time in interrupt context per CPU",
+            format_table(["cpu", "hardirq_us", "softirq_us", "hardirq_cpu_pct"], rows),
+        ))
+    if report.cpu_time_ns:
+        kinds = ("user", "system", "irq", "softirq", "idle")
+        rows = [[cpu] + [_us(times.get(k, 0)) for k in kinds]
+                for cpu, times in sorted(report.cpu_time_ns.items())]
+        out.append(_section("CPU time",
+                            format_table(["cpu"] + [f"{k}_us" for k in kinds], rows)))
+    return out
+
+
+def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -> list[str]:
+    out = []
+    nested = {k: v for k, v in data["nested"].items() if v}
+    if nested:
+        rows = [[label, names.get(label, ""), n] for label, n in nested.items()]
+        out.append(_section("Nested interrupts (entered while another hard IRQ ran)",
+                            format_table(["irq", "name", "nested"], rows, left=2)))
+    if data["storm_suspects"]:
+        rows = [
+            [s["irq"], names.get(str(s["irq"]), ""), s["unhandled"], s["total"],
+             f"{s['unhandled'] / s['total'] * 100:.1f}"]
+            for s in data["storm_suspects"]
+        ]
+        out.append(_section("Storm suspects (interrupts no handler claimed)",
+                            format_table(["irq", "name", "unhandled", "total", "unhandled_pct"],
+                                         rows, left=2)))
+    if data["results"]:
+        keys: list[str] = []
+        for row in data["results"]:
+            keys.extend(k for k in row if k not in keys)
+        out.append(_section("Results", format_table(
+            keys, [[row.get(k) for k in keys] for row in data["results"]], left=0)))
+    if data["warnings"]:
+        lines = []
+        for w in data["warnings"]:
+            where = "".join(
+                [f" t={_us(w['time_ns'])}us" if w["time_ns"] is not None else "",
+                 f" irq={w['irq']}" if w["irq"] is not None else ""]
+            )
+            lines.append(textwrap.fill(f"[{w['kind']}]{where}: {w['message']}", width,
+                                       subsequent_indent="    "))
+        out.append(_section("Warnings", "\n".join(lines)))
+    return out
+
+
+def render_text(report: Report, width: int | None = None) -> str:
+    """The full human report of ``report``; ``width`` wraps prose (warnings)
+    and the title rule, never the /proc tables, which stay byte-exact."""
+    width = width or DEFAULT_WIDTH
+    data = report.to_json()
+    names = _names(data)
+    parts = [_header(report, width)]
+    snap = report.counter_snapshot()
+    if snap is not None and snap.rows:
+        parts.append(_section("/proc/interrupts", render_interrupts(snap)))
+    if snap is not None and snap.softirqs:
+        parts.append(_section("/proc/softirqs", render_softirqs(snap)))
+    parts += _latency_sections(data, names)
+    parts += _cpu_sections(report, data)
+    parts += _problem_sections(data, names, width)
+    return "\n".join(parts)

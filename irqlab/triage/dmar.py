@@ -1,0 +1,115 @@
+"""Intel VT-d (DMAR) fault lines (reason texts: :mod:`irqlab.triage.vtd`).
+
+Printed variants recognised (``dmar_fault_do_one`` across kernel versions, and Xen):
+
+* 5.15+: ``DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x7cd80000
+  [fault reason 0x01] Present bit in root entry is clear`` (also ``PASID 0x1``)
+* 5.x:   ``DMAR: [DMA Write] Request device [00:02.0] PASID ffffffff fault addr 6df084000
+  [fault reason 05] ...`` and 4.x without PASID; the reason there is ``%02d``, decimal
+* 3.x:   ``DMAR:[DMA Write] Request device [00:02.0] fault addr 6df084000`` followed by
+  ``DMAR:[fault reason 05] PTE Write access is not set``
+* IR:    ``DMAR: [INTR-REMAP] Request device [00:1f.0] fault index 0x16 [fault reason
+  0x22] ...`` (the kernel prints the IRTE index in place of the address; so do we)
+* Xen:   ``(XEN) [VT-D]DMAR:[DMA Read] Request device [0000:00:02.0] fault addr
+  7cd80000`` then ``(XEN) [VT-D]DMAR: reason 06 - PTE Read access is not set`` (hex)
+
+When a printed reason text names a table entry, that entry wins over the number, so a
+reason printed in a base we guessed wrong still comes out right.
+"""
+
+from __future__ import annotations
+
+import re
+
+from irqlab.triage.findings import IommuFault
+from irqlab.triage.vtd import UNKNOWN, resolve
+
+KEYWORDS = ("DMAR", "INTR-REMAP", "Request device", "fault reason")
+_HEX = r"(?:0x)?[0-9a-fA-F]+"
+_DEVICE = r"\[\[?(?P<device>(?:0x)?[0-9a-fA-F]{1,4}(?::(?:0x)?[0-9a-fA-F]{1,2}){1,2}\.[0-7])\]"
+_REQUEST = re.compile(
+    r"\[(?P<type>DMA Read|DMA Write|INTR-REMAP)[^\]]*\]\s*Request device " + _DEVICE
+    + r"(?:\s+PASID\s+" + _HEX + r")?\s+fault (?:addr|index)\s+(?P<addr>" + _HEX + r")"
+)
+_IR_REQUEST = re.compile(  # 3.x and Xen: "INTR-REMAP: Request device [..] fault index .."
+    r"INTR-REMAP: Request device " + _DEVICE + r"\s+fault index\s+(?P<addr>" + _HEX + r")"
+)
+_REQUEST_START = re.compile(r"\[(?:DMA Read|DMA Write|INTR-REMAP)[^\]]*\]\s*Request device"
+                            r"|INTR-REMAP: Request device")
+_INLINE_REASON = re.compile(
+    r",?\s*\[fault reason (?P<code>(?:0x)?[0-9a-fA-F]+h?)\]\s*(?P<text>.*)$"
+)
+_REASON_LINE = re.compile(
+    r"(?:DMAR|INTR-REMAP|UNKNOWN):\s*(?:\[fault reason (?P<old>[0-9a-fA-F]+)\]"
+    r"|reason (?P<xen>[0-9a-fA-F]+) -)\s*(?P<text>.*)$"
+)
+# Formats whose reason follows on a line of its own (3.x "DMAR:[", Xen "[VT-D]").
+_TWO_LINE = re.compile(r"DMAR:\[|\[VT-D\]|INTR-REMAP: Request")
+
+
+def _parse_code(token: str, *, hex_default: bool) -> int:
+    token = token.lower()
+    if token.startswith("0x"):
+        return int(token, 16)
+    if token.endswith("h"):
+        return int(token[:-1], 16)
+    return int(token, 10) if token.isdigit() and not hex_default else int(token, 16)
+
+
+class DmarParser:
+    """Turns DMAR lines into :class:`IommuFault` records (vendor ``intel``).
+
+    Holds at most one request line whose reason arrives on the next line (3.x, Xen).
+    """
+
+    def __init__(self) -> None:
+        self._held: IommuFault | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._held is not None
+
+    def incomplete(self, line: str) -> bool:
+        """A request line cut before its reason: wait for the wrapped rest."""
+        if not _REQUEST_START.search(line) or _REASON_LINE.search(line):
+            return False
+        match = _REQUEST.search(line) or _IR_REQUEST.search(line)
+        if match is None:
+            return True
+        return not _TWO_LINE.search(line) and not _INLINE_REASON.match(line, match.end())
+
+    def starts(self, line: str) -> bool:
+        return bool(_REQUEST_START.search(line) or _REASON_LINE.search(line))
+
+    def feed(self, line: str) -> list[IommuFault]:
+        out: list[IommuFault] = []
+        reason = _REASON_LINE.search(line)
+        if reason is not None:
+            if self._held is not None:
+                token, xen = (reason["old"], False) if reason["old"] else (reason["xen"], True)
+                held, self._held = self._held, None
+                held.reason_code, held.reason = resolve(
+                    _parse_code(token, hex_default=xen), reason["text"])
+                out.append(held)
+            return out
+        match = _REQUEST.search(line) or _IR_REQUEST.search(line)
+        if match is None:
+            return out
+        out.extend(self.flush())
+        kind = match.groupdict().get("type") or "INTR-REMAP"
+        access = {"DMA Read": "read", "DMA Write": "write"}.get(kind)
+        fault = IommuFault("intel", match["device"].replace("0x", ""), access,
+                           int(match["addr"], 16), None, UNKNOWN)
+        inline = _INLINE_REASON.match(line, match.end())
+        if inline is None:
+            self._held = fault
+            return out
+        fault.reason_code, fault.reason = resolve(
+            _parse_code(inline["code"], hex_default=False), inline["text"])
+        out.append(fault)
+        return out
+
+    def flush(self) -> list[IommuFault]:
+        """A request whose reason line never came: reason unknown."""
+        held, self._held = self._held, None
+        return [] if held is None else [held]

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from irqlab.analysis.irqstats import IrqStats
+from irqlab.analysis.report import Report
+from irqlab.events import (
+    IRQ_ENTRY,
+    IRQ_EXIT,
+    IRQ_RAISE,
+    SOFTIRQ_ENTRY,
+    SOFTIRQ_EXIT,
+    SOFTIRQ_RAISE,
+    VECTOR_ENTRY,
+    VECTOR_EXIT,
+    Event,
+)
+from irqlab.report.text import render_text
+
+NET_RX = 3
+
+
+def entry(ts: int, cpu: int, irq: int, name: str) -> Event:
+    return Event(ts, cpu, IRQ_ENTRY, irq, 0, name)
+
+
+def exit_(ts: int, cpu: int, irq: int, ret: int = 1) -> Event:
+    return Event(ts, cpu, IRQ_EXIT, irq, ret)
+
+
+def stats_of(*events: Event, cpus: int = 2) -> IrqStats:
+    s = IrqStats(cpus)
+    s.feed_events(events)
+    return s
+
+
+def test_counts_per_cpu_and_action_names() -> None:
+    s = stats_of(entry(0, 0, 24, "eth0"), exit_(10, 0, 24),
+                 entry(20, 1, 24, "eth0"), exit_(30, 1, 24),
+                 entry(40, 1, 24, "eth0"), exit_(50, 1, 24))
+    assert s.counts["24"] == [1, 2]
+    assert s.names["24"] == ["eth0"]
+    assert s.handler_ns["24"].count == 3
+
+
+def test_shared_line_counts_one_interrupt_per_action_chain() -> None:
+    # __handle_irq_event_percpu: every action in turn, each with its own entry/exit
+    chain = [entry(0, 0, 17, "ehci"), exit_(5, 0, 17, 0), entry(6, 0, 17, "i801"), exit_(9, 0, 17)]
+    s = stats_of(*chain, *(e._replace(ts_ns=e.ts_ns + 100) for e in chain))
+    assert s.counts["17"] == [2, 0]
+    assert s.names["17"] == ["ehci", "i801"]
+    assert s.handler_ns["17"].count == 4
+
+
+def test_shared_action_entered_while_first_is_open_is_not_counted() -> None:
+    s = stats_of(entry(0, 0, 17, "a"), entry(1, 0, 17, "b"), exit_(2, 0, 17), exit_(3, 0, 17))
+    assert s.counts["17"] == [1, 0]
+    assert s.nested == {}
+
+
+def test_same_action_back_to_back_is_a_new_interrupt() -> None:
+    s = stats_of(entry(0, 0, 9, "acpi"), exit_(5, 0, 9), entry(6, 0, 9, "acpi"), exit_(9, 0, 9))
+    assert s.counts["9"] == [2, 0]
+
+
+def test_interrupt_is_handled_when_any_action_handled_it() -> None:
+    s = stats_of(entry(0, 0, 17, "a"), exit_(1, 0, 17, 0), entry(2, 0, 17, "b"), exit_(3, 0, 17, 1),
+                 entry(10, 0, 17, "a"), exit_(11, 0, 17, 0), entry(12, 0, 17, "b"),
+                 exit_(13, 0, 17, 0))
+    assert (s.handled["17"], s.unhandled["17"]) == (1, 1)
+    assert s.storm_suspects() == [("17", 1, 2)]
+
+
+def test_nested_interrupt_is_counted_and_hard_time_not_doubled() -> None:
+    s = stats_of(entry(0, 0, 24, "eth0"), entry(20, 0, 30, "nvme"), exit_(50, 0, 30),
+                 exit_(100, 0, 24))
+    assert s.nested == {"30": 1}
+    assert s.hardirq_time_ns == [100, 0]
+    assert (s.handler_ns["24"].max, s.handler_ns["30"].max) == (100, 30)
+
+
+def test_softirq_time_excludes_hard_irqs_that_preempted_it() -> None:
+    s = stats_of(Event(0, 1, SOFTIRQ_ENTRY, -1, NET_RX),
+                 Event(30, 1, VECTOR_ENTRY, -1, 236, "local_timer"),
+                 Event(50, 1, VECTOR_EXIT, -1, 236, "local_timer"),
+                 Event(100, 1, SOFTIRQ_EXIT, -1, NET_RX))
+    assert s.softirq_time_ns == [0, 80]
+    assert s.hardirq_time_ns == [0, 20]
+    assert s.softirq_ns["NET_RX"].max == 100
+    assert s.softirq_counts["NET_RX"] == [0, 1]
+
+
+def test_vector_events_count_in_their_proc_row() -> None:
+    s = stats_of(Event(0, 0, VECTOR_ENTRY, -1, 236, "local_timer"),
+                 Event(5, 0, VECTOR_EXIT, -1, 236, "local_timer"),
+                 Event(6, 1, VECTOR_ENTRY, -1, 251, "call_function_single"),
+                 Event(9, 1, VECTOR_EXIT, -1, 251, "call_function_single"))
+    assert s.counts == {"LOC": [1, 0], "CAL": [0, 1]}
+
+
+def test_raise_latency_uses_earliest_pending_raise() -> None:
+    s = stats_of(Event(0, -1, IRQ_RAISE, 24), Event(10, -1, IRQ_RAISE, 24),
+                 entry(50, 0, 24, "eth0"), exit_(60, 0, 24),
+                 Event(70, -1, IRQ_RAISE, 24), entry(80, 1, 24, "eth0"), exit_(90, 1, 24))
+    lat = s.latency_ns["24"]
+    assert (lat.count, lat.max, lat.min) == (2, 50, 10)
+
+
+def test_softirq_latency_is_coalesced_per_cpu_and_vector() -> None:
+    s = stats_of(Event(0, 0, SOFTIRQ_RAISE, -1, NET_RX), Event(5, 0, SOFTIRQ_RAISE, -1, NET_RX),
+                 Event(7, 1, SOFTIRQ_RAISE, -1, NET_RX),
+                 Event(20, 0, SOFTIRQ_ENTRY, -1, NET_RX), Event(30, 0, SOFTIRQ_EXIT, -1, NET_RX))
+    lat = s.softirq_latency_ns["NET_RX"]
+    assert (lat.count, lat.max) == (1, 20)
+
+
+def test_exit_without_entry_is_unmatched() -> None:
+    s = stats_of(exit_(5, 0, 24), Event(6, 0, SOFTIRQ_EXIT, -1, NET_RX), entry(10, 0, 24, "eth0"))
+    assert s.unmatched == 2
+    assert s.counts["24"] == [1, 0]
+    assert s.handler_ns["24"].count == 0
+
+
+def test_lost_inner_exit_is_unmatched_and_outer_still_closes() -> None:
+    s = stats_of(entry(0, 0, 24, "eth0"), entry(5, 0, 30, "nvme"), exit_(20, 0, 24))
+    assert s.unmatched == 1
+    assert s.hardirq_time_ns == [20, 0]
+
+
+def test_cpu_beyond_the_announced_count_extends_per_cpu_lists() -> None:
+    s = stats_of(entry(0, 0, 24, "eth0"), exit_(1, 0, 24), entry(2, 3, 24, "eth0"), exit_(3, 3, 24))
+    assert s.cpus == 4
+    assert s.counts["24"] == [1, 0, 0, 1]
+    assert len(s.hardirq_time_ns) == 4
+
+
+def test_span_follows_first_and_last_timestamps() -> None:
+    s = stats_of(entry(100, 0, 1, "a"), exit_(350, 0, 1))
+    assert (s.first_ts, s.last_ts, s.span_ns) == (100, 350, 250)
+    assert IrqStats(1).first_ts is None
+
+
+events = st.builds(
+    Event,
+    ts_ns=st.integers(min_value=0, max_value=10**6),
+    cpu=st.integers(min_value=-2, max_value=5),
+    kind=st.integers(min_value=-1, max_value=9),
+    irq=st.integers(min_value=-1, max_value=40),
+    value=st.integers(min_value=-1, max_value=12),
+    name=st.sampled_from(["", "eth0", "local_timer", "reschedule", "odd vector"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(events, max_size=60))
+def test_arbitrary_event_streams_never_raise(stream: list[Event]) -> None:
+    s = IrqStats(2)
+    s.feed_events(stream)  # unordered, unmatched, bad cpus and kinds
+    report = Report("trace", s.cpus, stats=s)
+    assert set(report.to_json()) >= {"counters", "handler_ns"}
+    assert render_text(report)

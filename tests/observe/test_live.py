@@ -1,0 +1,151 @@
+"""Live capture on this machine's tracefs (CI runs as root).  Skipped, with the
+reason, where tracefs cannot be used."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from irqlab.observe.arrivals import arrivals
+from irqlab.observe.procfs import parse_interrupts
+from irqlab.observe.tracefile import TraceReader
+from irqlab.observe.tracefs import Capture, TracefsError, find_tracefs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _unusable() -> str | None:
+    if not sys.platform.startswith("linux"):
+        return "tracefs is Linux only"
+    if os.geteuid() != 0:
+        return "needs root to create a tracefs instance"
+    if "tracefs" not in Path("/proc/filesystems").read_text():
+        return "kernel has no tracefs"
+    try:
+        with Capture(["irq"]):
+            pass
+    except TracefsError as err:
+        return f"tracefs unusable: {err}"
+    return None
+
+
+REASON = _unusable()
+pytestmark = [pytest.mark.live, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
+
+
+def tracefs_state() -> dict | None:
+    """What a capture must leave as it found it (None: tracefs not mounted)."""
+    root = find_tracefs()
+    if root is None:
+        return None
+    return {name: (root / name).read_text() for name in
+            ("tracing_on", "trace_clock", "set_event", "buffer_size_kb", "current_tracer")
+            } | {"instances": sorted(p.name for p in (root / "instances").iterdir())}
+
+
+def disk_io(directory: Path, seconds: float) -> None:
+    """Synchronous writes that must reach the disk (fsync), so the block
+    device raises completion interrupts."""
+    end = time.monotonic() + seconds
+    block = os.urandom(1 << 16)
+    with open(directory / "io.bin", "wb") as f:
+        while time.monotonic() < end:
+            f.write(block)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def test_capture_counts_agree_with_proc_interrupts(tmp_path):
+    """Per-IRQ, per-CPU handler counts equal the /proc/interrupts delta taken
+    around the capture, within what can fire at the window edges.
+
+    Snapshot A is read before tracing starts and B after it stops, so the trace
+    can only miss interrupts, never add some: trace <= delta.  The interrupts it
+    may miss are those in the gaps [A, start] and [stop, B]; at the row's rate
+    over [A, B] that is rate * gaps, plus 2 for a burst straddling an edge.
+    """
+    t_a = time.monotonic()
+    a = parse_interrupts(Path("/proc/interrupts").read_text())
+    with Capture(["irq", "irq_vectors"]) as cap:
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            disk_io(tmp_path, 0.1)
+            cap.poll()
+        cap.stop()
+        out = io.StringIO()
+        cap.write(out)
+        header = cap.header()
+    b = parse_interrupts(Path("/proc/interrupts").read_text())
+    t_b = time.monotonic()
+    assert header.lost_events == 0, "buffer too small for this check"
+    got = arrivals(TraceReader(io.StringIO(out.getvalue()), "capture"))
+    gaps_s = (header.start_ns / 1e9 - t_a) + (t_b - header.end_ns / 1e9)
+    assert 0 <= gaps_s < 1.0
+    compared = 0
+    for label, row in b.rows.items():
+        if not label.isdigit() or label not in a.rows:
+            continue
+        traced = [0] * b.cpus
+        for cpu in got[label].cpus if label in got else []:
+            traced[cpu] += 1
+        for cpu in range(b.cpus):
+            delta = row.per_cpu[cpu] - a.rows[label].per_cpu[cpu]
+            allowance = int(delta / (t_b - t_a) * gaps_s) + 2
+            assert traced[cpu] <= delta, f"IRQ {label} cpu{cpu}: traced {traced[cpu]} > {delta}"
+            assert delta - traced[cpu] <= allowance, (
+                f"IRQ {label} ({row.name}) cpu{cpu}: delta {delta}, traced {traced[cpu]}")
+            compared += traced[cpu]
+    assert compared > 0, "no device interrupt was traced during the disk I/O"
+
+
+def start_capture(tmp_path: Path, name: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "irqlab", "trace", "--duration", "60",
+                             "-o", str(tmp_path / name)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        root = find_tracefs()
+        if root and any(p.name.startswith(f"irqlab-{proc.pid}")
+                        for p in (root / "instances").iterdir()):
+            time.sleep(0.3)
+            return proc
+        if proc.poll() is not None:
+            pytest.fail(f"capture exited early: {proc.communicate()}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("capture did not create its tracefs instance within 20 s")
+
+
+def test_sigkill_then_next_run_restores_tracefs(tmp_path):
+    before = tracefs_state()
+    proc = start_capture(tmp_path, "killed.trace")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    root = find_tracefs()
+    assert root is not None
+    assert any(p.name.startswith(f"irqlab-{proc.pid}") for p in (root / "instances").iterdir())
+    run = subprocess.run([sys.executable, "-m", "irqlab", "trace", "--duration", "0.2",
+                          "-o", str(tmp_path / "next.trace")], cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert f"irqlab-{proc.pid}" in run.stderr
+    assert tracefs_state() == before
+    assert not (tmp_path / "killed.trace").exists()
+
+
+def test_sigterm_stops_saves_and_cleans_up(tmp_path):
+    before = tracefs_state()
+    proc = start_capture(tmp_path, "term.trace")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped by SIGTERM" in err
+    with open(tmp_path / "term.trace") as f:
+        header = TraceReader(f, "term.trace").header
+    assert header.end_ns > header.start_ns
+    assert tracefs_state() == before

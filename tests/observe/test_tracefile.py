@@ -1,0 +1,103 @@
+"""irqlab trace format: round trip, header, errors, and input format detection."""
+
+import io
+
+import pytest
+
+from irqlab.events import IRQ_ENTRY, IRQ_EXIT, SOFTIRQ_RAISE, VECTOR_ENTRY, Event
+from irqlab.observe.tracefile import (
+    FTRACE,
+    INTERRUPTS,
+    IRQLAB_TRACE,
+    MAGIC,
+    SOFTIRQS,
+    TraceFormatError,
+    TraceHeader,
+    TraceReader,
+    UnknownFormatError,
+    detect_format,
+    write_trace,
+)
+
+EVENTS = [
+    Event(10, 0, IRQ_ENTRY, 25, 0, "PCIe PME, pciehp"),
+    Event(15, 0, IRQ_EXIT, 25, 1, ""),
+    Event(20, 1, SOFTIRQ_RAISE, -1, 3, ""),
+    Event(30, 1, VECTOR_ENTRY, -1, 236, "local_timer"),
+]
+
+
+def test_round_trip_keeps_events_and_header():
+    header = TraceHeader(cpus=2, clock="mono", start_ns=1, end_ns=99, lost_events=7,
+                         overrun=[0, 5], dropped=[2, 0], source="unit test",
+                         extra={"kernel": "6.18"})
+    out = io.StringIO()
+    assert write_trace(out, header, EVENTS) == 4
+    text = out.getvalue()
+    assert text.splitlines()[0] == MAGIC
+    reader = TraceReader(io.StringIO(text), "t")
+    assert reader.header == header
+    assert list(reader) == EVENTS
+
+
+def test_lost_markers_are_collected():
+    text = f"{MAGIC}\n# cpus: 1\n1 0 irq_entry 5 0 x\n# lost cpu=0 count=12 ts_ns=3\n4 0 irq_exit 5 1 \n"
+    reader = TraceReader(io.StringIO(text), "t")
+    assert len(list(reader)) == 2
+    assert reader.lost == [(0, 12, 3)]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("# irqlab-trace v9\n# cpus: 1\n", 1, "first line"),
+        (f"{MAGIC}\n# clock: mono\n", None, "cpus"),
+        (f"{MAGIC}\n# cpus: two\n", 2, "integer"),
+        (f"{MAGIC}\n# cpus: 1\n# overrun: 0 1\n", 3, "cpuN=M"),
+    ],
+)
+def test_bad_header_names_the_line(text, line, words):
+    with pytest.raises(TraceFormatError) as err:
+        list(TraceReader(io.StringIO(text), "t.trace"))
+    assert err.value.line == line and words in str(err.value) and "t.trace" in str(err.value)
+
+
+def test_bad_event_line_names_the_line():
+    text = f"{MAGIC}\n# cpus: 1\n1 0 irq_entry 5 0 x\n2 0 irq_entry five\n"
+    with pytest.raises(TraceFormatError) as err:
+        list(TraceReader(io.StringIO(text), "t.trace"))
+    assert err.value.line == 4
+
+
+def test_unknown_kind_is_an_error():
+    text = f"{MAGIC}\n# cpus: 1\n1 0 irq_bogus 5 0 x\n"
+    with pytest.raises(TraceFormatError, match="irq_bogus"):
+        list(TraceReader(io.StringIO(text), "t"))
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt"),
+    [
+        (f"{MAGIC}\n# cpus: 1\n", IRQLAB_TRACE),
+        ("# tracer: nop\n#\n", FTRACE),
+        ("  <idle>-0  [000]  5.000001: irq_handler_exit: irq=9 ret=handled\n", FTRACE),
+        ("cpus=2\n  <idle>-0  [000]  5.000001: softirq_raise: vec=1 [action=TIMER]\n", FTRACE),
+        ("           CPU0\n  0:   5   IO-APIC   2-edge   timer\n", INTERRUPTS),
+        ("hello\n           CPU0\n  0:   5   IO-APIC   2-edge   timer\n", INTERRUPTS),
+        ("                    CPU0\n          HI:          1\n       TIMER:   3\n", SOFTIRQS),
+    ],
+)
+def test_detect_format(tmp_path, content, fmt):
+    path = tmp_path / "f.txt"
+    path.write_text(content)
+    assert detect_format(path) == fmt
+
+
+@pytest.mark.parametrize(("content", "words"), [("", "empty"), ("\n\n", "empty"),
+                                                 ("key = value\n", "unknown format")])
+def test_detect_format_rejects_naming_the_file(tmp_path, content, words):
+    path = tmp_path / "weird.txt"
+    path.write_text(content)
+    with pytest.raises(UnknownFormatError) as err:
+        detect_format(path)
+    assert str(path) in str(err.value) and words in str(err.value)

@@ -1,0 +1,75 @@
+"""tracefs helpers that need no root: mount discovery, stale-instance cleanup,
+event selection, and the non-root message."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from irqlab.observe import tracefs
+from irqlab.observe.tracefs import Capture, TracefsError, clean_stale, find_tracefs, resolve_events
+
+
+def test_find_tracefs_prefers_tracefs_mount():
+    mounts = ("sysfs /sys sysfs rw 0 0\n"
+              "nodev /sys/kernel/tracing tracefs rw,relatime 0 0\n"
+              "debugfs /sys/kernel/debug debugfs rw 0 0\n")
+    assert find_tracefs(mounts) == Path("/sys/kernel/tracing")
+
+
+def test_find_tracefs_none_when_unmounted():
+    assert find_tracefs("sysfs /sys sysfs rw 0 0\nproc /proc proc rw 0 0\n") is None
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_clean_stale_removes_only_dead_irqlab_instances(tmp_path):
+    inst = tmp_path / "instances"
+    dead = dead_pid()
+    for name in (f"irqlab-{dead}-m", f"irqlab-{os.getpid()}", "other-tool", "irqlab-notapid"):
+        (inst / name).mkdir(parents=True)
+    removed, owned_mount = clean_stale(tmp_path)
+    assert removed == [f"irqlab-{dead}-m"] and owned_mount
+    assert sorted(p.name for p in inst.iterdir()) == sorted(
+        [f"irqlab-{os.getpid()}", "other-tool", "irqlab-notapid"])
+
+
+def fake_events(root: Path) -> None:
+    for rel in ("irq/irq_handler_entry", "irq/irq_handler_exit", "irq/softirq_raise",
+                "irq/softirq_entry", "irq/softirq_exit", "irq/tasklet_entry",
+                "irq_vectors/local_timer_entry", "irq_vectors/local_timer_exit",
+                "irq_vectors/vector_alloc"):
+        (root / "events" / rel).mkdir(parents=True)
+        (root / "events" / rel / "format").write_text("")
+
+
+def test_resolve_events_expands_systems(tmp_path):
+    fake_events(tmp_path)
+    assert resolve_events(tmp_path, ["irq", "irq_vectors"]) == [
+        "irq/irq_handler_entry", "irq/irq_handler_exit", "irq/softirq_raise",
+        "irq/softirq_entry", "irq/softirq_exit",
+        "irq_vectors/local_timer_entry", "irq_vectors/local_timer_exit"]
+    assert resolve_events(tmp_path, ["irq:softirq_raise"]) == ["irq/softirq_raise"]
+
+
+@pytest.mark.parametrize(("spec", "words"), [("sched", "no event system"),
+                                             ("irq:nope", "no event irq:nope"),
+                                             ("irq:tasklet_entry", "not an IRQ entry/exit"),
+                                             ("irq_vectors:vector_alloc", "not an IRQ")])
+def test_resolve_events_rejects(tmp_path, spec, words):
+    fake_events(tmp_path)
+    with pytest.raises(TracefsError, match=words):
+        resolve_events(tmp_path, [spec])
+
+
+def test_not_root_and_not_mounted_says_what_is_needed(monkeypatch):
+    monkeypatch.setattr(tracefs, "find_tracefs", lambda: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(TracefsError, match="needs root"), Capture():
+        pass

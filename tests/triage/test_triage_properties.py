@@ -1,0 +1,77 @@
+"""Property tests: no parser, and no whole scan, lets an exception escape."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, windows
+from irqlab.triage.diagnose import Triage, TriageError
+from irqlab.triage.text import normalise, read_lines
+
+# Fragments of real lines, so generated text reaches deep into the parsers.
+FRAGMENTS = [
+    "DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x7cd80000",
+    " [fault reason 0x01] Present bit in root entry is clear", "DMAR:[fault reason 05] ",
+    "[VT-D]DMAR: reason 06 - ", "INTR-REMAP: Request device [[f0:1f.0] fault index ",
+    "AMD-Vi: Event logged [", "IO_PAGE_FAULT device=24:00.0 domain=0x0003 address=0x",
+    " flags=0x0010]", "arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402, ",
+    "iova=0x9ffff000, fsynr=0x200021, cbfrsynra=0x880, cb=3", "FSR    = 00000402 [TF], SID=0x",
+    "FSYNR0 = 00000010 [WNR]", "irq 16: nobody cared", "handlers:", "[<00000000f1d6cb74>] ",
+    "usb_hcd_irq [usbcore]", "Disabling IRQ #", "DRIVER_VERIFIER_DMA_VIOLATION (e6)",
+    "Arg1: 0000000000000026,", "BUGCHECK_P4: ", "BugCheck E6, {26, ", "}",
+    "The bugcheck was: 0x000000e6 (", ")", " : nt!KeBugCheckEx", "00000000`000000e6 ",
+    "IvtHandleInterrupt", "Stop code: ", "What failed: ", "dmar_fault: 9 callbacks suppressed",
+    "> ", "\r", "\n", " ", "0x", "ffffffffffffffffffff", "`", "[", "]", ":", ",",
+]
+fragment_text = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=12), max_size=40).map(
+    "".join)
+PARSERS = (windows.WindowsParser, dmar.DmarParser, amdvi.AmdViParser, smmu.SmmuParser,
+           storm.StormParser)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(fragment_text, max_size=12))
+def test_every_parser_survives_any_lines(lines):
+    for make in PARSERS:
+        parser = make()
+        for line in lines:
+            parser.incomplete(line)
+            parser.starts(line)
+            parser.feed(normalise(line))
+        parser.flush()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=3000) | fragment_text.map(str.encode))
+def test_whole_scan_survives_any_bytes(data):
+    """Only the documented TriageError (a clear message) may leave a scan."""
+    run = Triage()
+    try:
+        run.scan_stream(io.BytesIO(data), "fuzz")
+    except TriageError as exc:
+        assert exc.source == "fuzz" and str(exc)
+    for finding in run.close().to_json()["findings"]:
+        assert finding["kind"] in ("windows-bugcheck", "iommu-fault", "irq-storm")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([b"PAGEDUMP", b"PAGEDU64", b"MDMP", b""]), st.binary(max_size=0x2100))
+def test_dump_header_only_raises_dump_error(signature, rest):
+    data = signature + rest
+    try:
+        header = dumpfile.parse_header(data)
+    except dumpfile.DumpError:
+        return
+    assert 0 <= header.code <= 0xFFFFFFFF and len(header.parameters) == 4
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2000), st.binary(max_size=50))
+def test_read_lines_loses_no_newline(data, head):
+    lines = list(read_lines(io.BytesIO(data), head))
+    whole = head + data
+    expected = whole.count(b"\n") + (0 if whole.endswith(b"\n") or not whole else 1)
+    assert (lines[-1][0] if lines else 0) == expected
