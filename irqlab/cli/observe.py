@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -68,6 +69,7 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
                 console.print(f"removed stale tracefs instance {name} (its process is gone)")
             columns = (TextColumn("capturing"), BarColumn(), TimeElapsedColumn(),
                        TextColumn("{task.fields[events]} events, {task.fields[lost]} lost"))
+            cap.start()
             start = time.monotonic()
             with Progress(*columns, console=console, transient=True) as progress:
                 task = progress.add_task("trace", total=duration, events=0, lost=0)
@@ -146,7 +148,7 @@ def top(interval: float, sort: str, cpus: list[int] | None, pattern: str | None,
         except ProcfsError as err:
             raise InputError(err.message, source=err.source, line=err.line) from None
 
-    def refresh(prev: Sample) -> tuple[Sample, str | None]:
+    def refresh(prev: Sample) -> tuple[Sample, str]:
         time.sleep(interval)
         cur = sample()
         rows = top_rows(prev, cur, softirqs=softirqs, cpus=cpus, pattern=pattern,
@@ -157,18 +159,17 @@ def top(interval: float, sort: str, cpus: list[int] | None, pattern: str | None,
     if once or count or not sys.stdout.isatty():
         for i in range(1 if once else count or sys.maxsize):
             prev, text = refresh(prev)
-            click.echo(("\n" if i else "") + (text or ""), nl=False)
+            click.echo(("\n" if i else "") + text, nl=False)
         return
     _live(prev, sample, interval, softirqs, cpus, pattern, threshold, sort)
 
 
-def _live(prev: Sample, sample: object, interval: float, softirqs: bool, cpus: list[int] | None,
-          pattern: str | None, threshold: float, sort: str) -> None:
+def _live(prev: Sample, sample: Callable[[], Sample], interval: float, softirqs: bool,
+          cpus: list[int] | None, pattern: str | None, threshold: float, sort: str) -> None:
     """The rich Live view, refreshed every ``interval`` until Ctrl-C."""
     from rich.live import Live
     from rich.table import Table
 
-    assert callable(sample)
     with Live(Table(), auto_refresh=False, screen=False) as live:
         try:
             while True:

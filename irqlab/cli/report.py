@@ -4,7 +4,7 @@ report code as simulated runs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -132,18 +132,15 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
         cpus, events = _events(path, fmt, report)
         report.cpus = cpus
         stats = IrqStats(cpus)
-        sinks = [stats.feed]
-        writer = None
-        if chrome is not None:
+        if chrome is None:
+            stats.feed_events(events)
+        else:
             from irqlab.report.chrome import ChromeTraceWriter
 
-            writer = ChromeTraceWriter(chrome, cpus, pid_name=str(path))
-            sinks.append(writer.feed)
-        try:
-            _feed(events, sinks)
-        finally:
-            if writer is not None:
-                writer.close()
+            with ChromeTraceWriter(chrome, cpus, pid_name=str(path)) as writer:
+                for ev in events:
+                    stats.feed(*ev)
+                    writer.feed(*ev)
     except TraceFormatError as err:
         raise InputError(err.message, source=err.source, line=err.line) from None
     except OSError as err:
@@ -153,17 +150,6 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
         report.warnings.append(Warning("no_events", None, None,
                                        "the trace holds no irq/softirq/vector events"))
     return report
-
-
-def _feed(events: Iterable[Event], sinks: list) -> None:
-    if len(sinks) == 1:
-        feed = sinks[0]
-        for ev in events:
-            feed(*ev)
-        return
-    for ev in events:
-        for feed in sinks:
-            feed(*ev)
 
 
 @click.command()

@@ -20,10 +20,13 @@ if TYPE_CHECKING:
     from irqlab.hw.msi import MsixTable
     from irqlab.hw.nvic import Nvic
     from irqlab.kernel.desc import IrqDesc
+    from irqlab.kernel.kernel import Kernel
 
 IRQCHIP_EOI_IF_HANDLED = 0x1
 IRQCHIP_ONESHOT_SAFE = 0x2
 IRQCHIP_EOI_THREADED = 0x4
+#: PCI-MSI hwirq = devid << 11 | entry (drivers/pci/msi/irqdomain.c pci_msi_domain_calc_hwirq)
+MSI_ENTRY_MASK = (1 << 11) - 1
 
 
 class IrqChip:
@@ -31,6 +34,8 @@ class IrqChip:
 
     name = "none"
     flags = 0
+    #: the kernel this chip is bound to (set by Kernel.alloc_irq; for reports)
+    k: Kernel | None = None
 
     def irq_mask(self, d: IrqDesc) -> None:
         return None
@@ -65,11 +70,15 @@ def unmask_irq(d: IrqDesc) -> None:
 
 
 def _eoi_dropped(d: IrqDesc) -> bool:
-    if d.drop_eoi:
-        if d.drop_eoi == 1:
-            d.drop_eoi = 0
-        return True
-    return False
+    """Fault injection: this EOI is lost (once, or every time)."""
+    if not d.drop_eoi:
+        return False
+    if d.drop_eoi == 1:
+        d.drop_eoi = 0
+    k = d.chip.k
+    if k is not None:
+        k.warn("missed-eoi", d.irq, f"irq {d.irq}: EOI not sent (injected fault)", once=True)
+    return True
 
 
 class ApicAckChip(IrqChip):
@@ -128,10 +137,10 @@ class MsiChip(ApicAckChip):
         self.name = name
 
     def irq_mask(self, d: IrqDesc) -> None:
-        self.table.mask(d.hwirq)
+        self.table.mask(d.hwirq & MSI_ENTRY_MASK)
 
     def irq_unmask(self, d: IrqDesc) -> None:
-        self.table.unmask(d.hwirq)
+        self.table.unmask(d.hwirq & MSI_ENTRY_MASK)
 
 
 class GicChip(IrqChip):
@@ -145,10 +154,10 @@ class GicChip(IrqChip):
         self.gic = gic
 
     def irq_mask(self, d: IrqDesc) -> None:
-        self.gic.disable(d.hwirq, d.affinity)
+        self.gic.disable(d.hwirq, d.affinity if d.hwirq >= 32 else None)
 
     def irq_unmask(self, d: IrqDesc) -> None:
-        self.gic.enable(d.hwirq, d.affinity)
+        self.gic.enable(d.hwirq, d.affinity if d.hwirq >= 32 else None)
 
     def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
         if _eoi_dropped(d):

@@ -137,9 +137,11 @@ class Cpu:
         self.irqs_on = True
 
     def account(self) -> list[int]:
-        """Time per context up to now, including the running segment."""
+        """Time per context up to now, including the running segment; time
+        when nothing ran is idle."""
         t = list(self.time)
         cur = self.cur
         if cur is not None:
             t[cur[0]] += self.engine.now - cur[2]
+        t[IDLE] += self.engine.now - sum(t)
         return t

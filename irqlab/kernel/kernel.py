@@ -28,7 +28,7 @@ from irqlab.kernel.action import HandlerContext, IrqAction
 from irqlab.kernel.cpu import Cpu
 from irqlab.kernel.desc import FlowHandler, IrqDesc
 from irqlab.kernel.dispatch import ivt_handle_interrupt
-from irqlab.kernel.flags import IRQ_NONE, IRQS_SPURIOUS_DISABLED
+from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQS_SPURIOUS_DISABLED
 from irqlab.kernel.handle import handle_irq_event
 from irqlab.kernel.softirq import TIMER, Softirqs
 from irqlab.kernel.spurious import poll_spurious_irqs
@@ -48,6 +48,7 @@ ARCH_ROWS = {
     "SPU": "Spurious interrupts",
     "RES": "Rescheduling interrupts",
     "CAL": "Function call interrupts",
+    "SysTick": "SysTick exceptions",
 }
 LOG_LINES = 4096  # the kernel log is a ring buffer too (log_buf)
 DEFAULT_HZ = 250  # CONFIG_HZ of Debian/Ubuntu generic kernels
@@ -121,6 +122,7 @@ class Kernel:
         if irq in self.descs:
             raise ValueError(f"irq {irq} is already allocated")
         desc = IrqDesc(irq, self.ncpus, chip, hwirq, flow, flow_name, level)
+        chip.k = self
         self.descs[irq] = desc
         return desc
 
@@ -267,15 +269,29 @@ class Kernel:
         self.warn("no-handler", None, msg)
 
     def local_timer(self, k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
-        """x86 ``sysvec_apic_timer_interrupt``: EOI, LOC++, tick work, TIMER softirq."""
+        """The tick as a system vector: x86 ``sysvec_apic_timer_interrupt`` (EOI
+        first, LOC row) or the Cortex-M SysTick exception (ended by the exception
+        return); then the tick work and the TIMER softirq."""
         c = cpu.index
-        self.emit(self.engine.now, c, VECTOR_ENTRY, -1, vector, "local_timer")
-        self.ctrl.eoi(c, vector)
-        self.count_arch("LOC", c)
+        name, row = ("local_timer", "LOC") if self.arch == "x86" else ("systick", "SysTick")
+        self.emit(self.engine.now, c, VECTOR_ENTRY, -1, vector, name)
+        if self.arch == "x86":
+            self.ctrl.eoi(c, vector)
+        self.count_arch(row, c)
         if self.tick_ns:
             yield self.tick_ns
         self.raise_softirq(c, TIMER, self.timer_softirq_ns)
-        self.emit(self.engine.now, c, VECTOR_EXIT, -1, vector, "local_timer")
+        self.emit(self.engine.now, c, VECTOR_EXIT, -1, vector, name)
+
+    def timer_interrupt(self, ctx: HandlerContext) -> int:
+        """The tick as an ordinary per-CPU IRQ (arm64 ``arch_timer_handler_phys``):
+        reprogram the comparator (which drops the level line), tick work, TIMER
+        softirq.  ``dev_id`` is the list of per-CPU timer devices."""
+        timers = ctx.action.dev_id  # type: ignore[union-attr]
+        timers[ctx.cpu].service(timers[ctx.cpu].status)
+        ctx.cost += self.tick_ns
+        self.raise_softirq(ctx.cpu, TIMER, self.timer_softirq_ns)
+        return IRQ_HANDLED
 
     # -- spurious poll (spurious.c poll_spurious_irqs) --------------------------------
     def start_spurious_poll(self) -> None:

@@ -62,13 +62,15 @@ class Field:
     signed: bool
     data_loc: bool  # __data_loc: u32 = (length << 16) | offset of the payload
 
-    def read(self, data: bytes) -> int | str:
-        if self.data_loc:
-            (loc,) = struct.unpack_from("<I", data, self.offset)
-            start, length = loc & 0xFFFF, loc >> 16
-            return data[start:start + length].split(b"\0", 1)[0].decode("utf-8", "replace")
+    def read_int(self, data: bytes) -> int:
         fmt = _INT_FMT[self.size]
         return struct.unpack_from("<" + (fmt if self.signed else fmt.upper()), data, self.offset)[0]
+
+    def read_str(self, data: bytes) -> str:
+        """A ``__data_loc char[]`` field (the NUL-terminated payload it points at)."""
+        (loc,) = struct.unpack_from("<I", data, self.offset)
+        start, length = loc & 0xFFFF, loc >> 16
+        return data[start:start + length].split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 def parse_format(text: str) -> tuple[int, str, dict[str, Field]]:
@@ -159,12 +161,10 @@ class PageDecoder:
 def _event(ts: int, cpu: int, name: str, fields: dict[str, Field], data: bytes) -> Event:
     """The Event for one decoded irq/irq_vectors record."""
     def get(key: str) -> int:
-        value = fields[key].read(data)
-        assert isinstance(value, int)
-        return value
+        return fields[key].read_int(data)
 
     if name == "irq_handler_entry":
-        return Event(ts, cpu, IRQ_ENTRY, get("irq"), 0, str(fields["name"].read(data)))
+        return Event(ts, cpu, IRQ_ENTRY, get("irq"), 0, fields["name"].read_str(data))
     if name == "irq_handler_exit":
         return Event(ts, cpu, IRQ_EXIT, get("irq"), 1 if get("ret") else 0)
     if name.startswith("softirq_"):

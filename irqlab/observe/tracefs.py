@@ -142,7 +142,9 @@ def _stats(path: Path) -> dict[str, int]:
 
 
 class Capture:
-    """A capture session: ``with Capture(...) as cap: cap.poll() ... cap.stop()``.
+    """A capture session: ``with Capture(...) as cap: cap.start(); cap.poll() ...;
+    cap.stop(); cap.write(f)``.  Entering sets the instance up with tracing off;
+    :meth:`start` switches it on.
 
     Events of each CPU are spooled to a temporary file (time-ordered within the
     CPU) and merged into one time-ordered stream by :meth:`write`.
@@ -228,8 +230,12 @@ class Capture:
             spool = open(Path(self._tmp.name) / f"cpu{cpu}", "w+")  # noqa: SIM115
             spool.write(f"{MAGIC}\n# cpus: {max(self.cpus) + 1}\n")
             self._spool[cpu] = spool
+
+    def start(self) -> None:
+        """Switch tracing on; ``start_ns`` is the clock just before."""
+        assert self.instance is not None
         self.start_ns = time.monotonic_ns()
-        (inst / "tracing_on").write_text("1")
+        (self.instance / "tracing_on").write_text("1")
 
     def close(self) -> None:
         """Undo everything; safe to call more than once and after partial setup."""

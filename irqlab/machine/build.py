@@ -1,0 +1,365 @@
+"""Building a machine from a validated scenario: the controller personality,
+its chips and IRQ domains, the devices and their drivers, the tick, faults.
+
+IRQ numbering follows each platform: x86 GSIs are IO-APIC pins (IRQ = pin)
+and MSI-X vectors get IRQs from 24 up; arm64 virqs are allocated in order
+(the arch timer first); on the Cortex-M the IRQ is the NVIC IRQn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irqlab.hw import msi
+from irqlab.hw.apic import LOCAL_TIMER_VECTOR, Apic
+from irqlab.hw.arrivals import Arrivals, Bursty, Periodic, Poisson, Replay
+from irqlab.hw.device import Device, EdgeSignal, LevelSignal, MsiSignal, Signal, VectorSignal, Wire
+from irqlab.hw.gic import GicV3
+from irqlab.hw.ioapic import IoApic
+from irqlab.hw.nvic import Nvic
+from irqlab.kernel.chip import GicChip, IoApicChip, IrqChip, MsiChip, NvicChip
+from irqlab.kernel.flags import IRQF_SHARED, IRQF_TIMER, IRQF_TRIGGER_HIGH, IRQF_TRIGGER_RISING
+from irqlab.kernel.flow import FLOWS
+from irqlab.kernel.kernel import Kernel
+from irqlab.kernel.manage import IrqRequestError, request_irq
+from irqlab.machine.driver import BuiltinDriver
+from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
+from irqlab.sim.engine import Engine
+from irqlab.sim.rng import stream
+
+# Model parameters (ns), not manual figures: the cost of taking and leaving an
+# exception in hardware on a current core.
+X86_ENTRY_NS, X86_EXIT_NS = 200, 150
+FIRST_DEVICE_VECTOR = 0x21  # after FIRST_EXTERNAL_VECTOR 0x20 (irq_vectors.h)
+FIRST_SYSTEM_VECTOR = 0xEB  # POSTED_MSI_NOTIFICATION_VECTOR (irq_vectors.h)
+IA32_SYSCALL_VECTOR = 0x80
+FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
+ARCH_TIMER_PPI = 30  # non-secure EL1 physical timer (arm,armv8-timer binding)
+SYSTICK_EXC = 15
+LPI_BASE = 8192
+
+
+class BuildError(ValueError):
+    """The scenario describes something this machine cannot have."""
+
+
+class Line:
+    """One interrupt input shared by the devices wired to it."""
+
+    def __init__(self, wire: Wire, irq: int) -> None:
+        self.wire = wire
+        self.irq = irq
+
+
+class Machine:
+    """A built machine: engine, controller, kernel, devices, drivers."""
+
+    def __init__(self, spec: Scenario, seed: int) -> None:
+        self.spec = spec
+        self.seed = seed
+        self.engine = Engine()
+        self.devices: dict[str, list[Device]] = {}
+        self.drivers: dict[str, BuiltinDriver] = {}
+        self.irqs: dict[str, list[int]] = {}
+        self.lines: dict[int, Line] = {}
+        self.timers: list[Device] = []
+        self.ctrl: Any = None
+        self.kernel: Kernel
+        self.apic: Apic | None = None
+        self.ioapic: IoApic | None = None
+        self.gic: GicV3 | None = None
+        self.nvic: Nvic | None = None
+
+    def rng_for(self, name: str) -> Any:
+        return stream(self.seed, name)
+
+
+def arrivals_for(spec: Arrival, rng: Any) -> Arrivals | None:
+    if spec.kind == "none":
+        return None
+    if spec.kind == "periodic":
+        return Periodic(spec.period or 0, spec.phase)
+    if spec.kind == "poisson":
+        return Poisson(spec.rate or 0.0, rng)
+    if spec.kind == "bursty":
+        return Bursty(spec.rate or 0.0, spec.on or 0, spec.off or 0, rng)
+    return Replay(spec.times or [])
+
+
+def build(spec: Scenario, seed: int | None = None) -> Machine:
+    m = Machine(spec, spec.scenario.seed if seed is None else seed)
+    arch = spec.machine.arch
+    if arch == "x86":
+        _build_x86(m)
+    elif arch == "arm64":
+        _build_arm64(m)
+    else:
+        _build_armv7m(m)
+    for dev in spec.device:
+        _add_device(m, dev)
+    return m
+
+
+# -- personalities -------------------------------------------------------------------
+def _kernel(m: Machine, ctrl: Any, **kw: Any) -> Kernel:
+    ms = m.spec.machine
+    t = m.spec.timer
+    k = Kernel(m.engine, ctrl, ms.cpus, hz=ms.hz, save_ns=ms.save_cost, restore_ns=ms.restore_cost,
+               atomic_sleep=ms.atomic_sleep, tick_ns=t.cost, timer_softirq_ns=t.softirq_cost,
+               seed=m.seed, **kw)
+    m.kernel = k
+    m.ctrl = ctrl
+    return k
+
+
+def _tick_period(m: Machine) -> int:
+    return 1_000_000_000 // m.spec.machine.hz
+
+
+def _build_x86(m: Machine) -> None:
+    ms = m.spec.machine
+    apic = Apic(ms.cpus, entry_ns=X86_ENTRY_NS if ms.entry_cost is None else ms.entry_cost,
+                exit_ns=X86_EXIT_NS if ms.exit_cost is None else ms.exit_cost)
+    m.apic = apic
+    m.ioapic = IoApic(apic)
+    k = _kernel(m, apic, arch="x86", irq_nesting=bool(ms.irq_nesting))
+    if m.spec.timer.enabled:
+        period = _tick_period(m)
+        for cpu in range(ms.cpus):
+            k.bind_vector(cpu, LOCAL_TIMER_VECTOR, k.local_timer)
+            # Ticks are staggered across CPUs as the kernel's jiffies skew does.
+            dev = Device(m.engine, f"timer{cpu}", VectorSignal(apic, cpu, LOCAL_TIMER_VECTOR),
+                         Periodic(period, phase_ns=period * (cpu + 1) // (ms.cpus + 1)))
+            m.timers.append(dev)
+
+
+def _build_arm64(m: Machine) -> None:
+    ms = m.spec.machine
+    kw: dict[str, int] = {}
+    if ms.entry_cost is not None:
+        kw["entry_ns"] = ms.entry_cost
+    if ms.exit_cost is not None:
+        kw["exit_ns"] = ms.exit_cost
+    gic = GicV3(ms.cpus, eoi_mode=ms.eoi_mode, **kw)
+    m.gic = gic
+    k = _kernel(m, gic, arch="arm64", irq_nesting=bool(ms.irq_nesting), split_eoi=ms.eoi_mode == 1)
+    if m.spec.timer.enabled:
+        chip = GicChip(gic)
+        irq = _next_irq(k, 1)
+        desc = k.alloc_irq(irq, chip, ARCH_TIMER_PPI, FLOWS["percpu"], "percpu", True)
+        gic.set_trigger(ARCH_TIMER_PPI, True)
+        period = _tick_period(m)
+        for cpu in range(ms.cpus):
+            k.bind_vector(cpu, ARCH_TIMER_PPI, desc)
+            dev = Device(m.engine, f"arch_timer{cpu}", LevelSignal(Wire(gic, ARCH_TIMER_PPI, cpu)),
+                         Periodic(period, phase_ns=period * (cpu + 1) // (ms.cpus + 1)))
+            m.timers.append(dev)
+        request_irq(k, irq, k.timer_interrupt, IRQF_TIMER, "arch_timer", m.timers)
+        m.irqs["arch_timer"] = [irq]
+
+
+def _build_armv7m(m: Machine) -> None:
+    ms = m.spec.machine
+    if ms.cpus != 1:
+        raise BuildError(f"machine.cpus: a Cortex-M has one core, got {ms.cpus}")
+    lines = [d.line for d in m.spec.device if d.line is not None]
+    nvic = Nvic(max([31, *lines]) + 1, core=ms.core, prigroup=ms.prigroup,
+                clock_hz=round(ms.clock_mhz * 1e6))
+    m.nvic = nvic
+    irq_nesting = True if ms.irq_nesting is None else ms.irq_nesting
+    k = _kernel(m, nvic, arch="armv7m", irq_nesting=irq_nesting, eoi_on_return=True,
+                tail_chaining=True)
+    if m.spec.timer.enabled:
+        k.bind_vector(0, SYSTICK_EXC, k.local_timer)
+        m.timers.append(Device(m.engine, "systick", _PendSignal(nvic, SYSTICK_EXC),
+                               Periodic(_tick_period(m))))
+
+
+class _PendSignal:
+    """A system exception pended in the NVIC (SysTick counting down to zero)."""
+
+    level = False
+
+    def __init__(self, nvic: Nvic, exc: int) -> None:
+        self.nvic = nvic
+        self.exc = exc
+
+    def raise_(self) -> None:
+        self.nvic.set_pending(self.exc)
+
+    def quiesce(self) -> None:
+        return None
+
+
+class _LpiSignal:
+    """A GICv3 LPI written through the ITS (the arm64 form of MSI)."""
+
+    level = False
+
+    def __init__(self, gic: GicV3, intid: int, cpu: int) -> None:
+        self.gic = gic
+        self.intid = intid
+        self.cpu = cpu
+
+    def raise_(self) -> None:
+        self.gic.send_lpi(self.intid, self.cpu)
+
+    def quiesce(self) -> None:
+        return None
+
+
+# -- devices --------------------------------------------------------------------------
+def _next_irq(k: Kernel, start: int) -> int:
+    irq = start
+    while irq in k.descs:
+        irq += 1
+    return irq
+
+
+def _cpu_of(spec: DeviceSpec, i: int) -> int:
+    if isinstance(spec.cpu, list):
+        return spec.cpu[i % len(spec.cpu)]
+    return spec.cpu
+
+
+def _vector_of(m: Machine, spec: DeviceSpec, i: int, cpu: int) -> int:
+    k = m.kernel
+    if spec.vector is not None:
+        vectors = spec.vector if isinstance(spec.vector, list) else [spec.vector]
+        if i >= len(vectors):
+            raise BuildError(f"device '{spec.name}': vector list has {len(vectors)} entries for "
+                             f"{spec.vectors} vectors")
+        v = vectors[i]
+        if not FIRST_DEVICE_VECTOR - 1 <= v < FIRST_SYSTEM_VECTOR or v == IA32_SYSCALL_VECTOR:
+            raise BuildError(f"device '{spec.name}': vector {v:#x} is not a device vector "
+                             f"(0x20-{FIRST_SYSTEM_VECTOR - 1:#x}, not 0x80)")
+        if v in k.vector_irq[cpu]:
+            raise BuildError(f"device '{spec.name}': vector {v:#x} on CPU {cpu} is already in use")
+        return v
+    for v in range(FIRST_DEVICE_VECTOR, FIRST_SYSTEM_VECTOR):
+        if v != IA32_SYSCALL_VECTOR and v not in k.vector_irq[cpu]:
+            return v
+    raise BuildError(f"device '{spec.name}': no free vector left on CPU {cpu}")
+
+
+def _add_device(m: Machine, spec: DeviceSpec) -> None:
+    driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"))
+    m.drivers[spec.name] = driver
+    if spec.kind == "line":
+        _add_line_device(m, spec, driver)
+    else:
+        _add_msix_device(m, spec, driver)
+
+
+def _flags(spec: DeviceSpec) -> int:
+    flags = IRQF_TRIGGER_HIGH if spec.trigger == "level" else IRQF_TRIGGER_RISING
+    return flags | (IRQF_SHARED if spec.shared else 0)
+
+
+def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name: str,
+             dev: Device) -> None:
+    try:
+        request_irq(m.kernel, irq, driver, _flags(spec), name, dev)
+    except IrqRequestError as exc:
+        raise BuildError(f"device '{spec.name}': request_irq({irq}) failed: -{exc.errno}: {exc}") from None
+
+
+def _new_device(m: Machine, spec: DeviceSpec, name: str, signal: Signal, irq: int, cpu: int,
+                index: int) -> Device:
+    dev = Device(m.engine, name, signal, arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}")))
+    dev.irq = irq
+    dev.cpu = cpu
+    m.devices.setdefault(spec.name, []).append(dev)
+    m.irqs.setdefault(spec.name, [])
+    if irq not in m.irqs[spec.name]:
+        m.irqs[spec.name].append(irq)
+    return dev
+
+
+def _add_line_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> None:
+    k = m.kernel
+    line = spec.line or 0
+    cpu = _cpu_of(spec, 0)
+    level = spec.trigger == "level"
+    shared = m.lines.get(line)
+    if shared is None:
+        chip: IrqChip
+        if m.ioapic is not None:
+            assert m.apic is not None
+            if line >= m.ioapic.pins:
+                raise BuildError(f"device '{spec.name}': IO-APIC pin {line} out of range 0-{m.ioapic.pins - 1}")
+            chip = IoApicChip(m.apic, m.ioapic)
+            irq, hwirq, flow = line, line, "fasteoi" if level else "edge"
+            vector = _vector_of(m, spec, 0, cpu)
+            m.ioapic.program(line, vector, cpu, level, masked=True)
+            sink: Any = m.ioapic
+        elif m.gic is not None:
+            if not 32 <= line < 1020:
+                raise BuildError(f"device '{spec.name}': line {line} is not a GIC SPI (32-1019)")
+            chip = GicChip(m.gic)
+            irq, hwirq, flow, vector = _next_irq(k, 1), line, "fasteoi", line
+            m.gic.set_trigger(line, level)
+            m.gic.route(line, cpu)
+            if spec.priority is not None:
+                m.gic.set_priority(line, spec.priority)
+            sink = m.gic
+        else:
+            assert m.nvic is not None
+            chip = NvicChip(m.nvic)
+            irq, hwirq, flow, vector = line, line, "simple", line + 16
+            m.nvic.set_level_sensitive(line, level)
+            if spec.priority is not None:
+                m.nvic.set_priority(line + 16, spec.priority)
+            sink = m.nvic
+        desc = k.alloc_irq(irq, chip, hwirq, FLOWS[flow], flow, level)
+        desc.affinity = cpu
+        k.bind_vector(cpu, vector, desc)
+        shared = m.lines[line] = Line(Wire(sink, line), irq)
+    signal: Signal = LevelSignal(shared.wire) if level else EdgeSignal(shared.wire)
+    dev = _new_device(m, spec, spec.name, signal, shared.irq, cpu, 0)
+    _request(m, shared.irq, driver, spec, spec.name, dev)
+
+
+def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> None:
+    k = m.kernel
+    if m.nvic is not None:
+        raise BuildError(f"device '{spec.name}': a Cortex-M has no MSI")
+    if m.apic is not None:
+        table = msi.MsixTable(m.apic, spec.vectors)
+        chip: IrqChip = MsiChip(m.apic, table)
+    else:
+        assert m.gic is not None
+        chip = GicChip(m.gic)
+        chip.name = "ITS-MSI"
+    bdf = (len([d for d in m.spec.device if d.kind == "msix"][: m.spec.device.index(spec)]) + 1) << 8
+    for i in range(spec.vectors):
+        cpu = _cpu_of(spec, i)
+        irq = _next_irq(k, FIRST_MSI_IRQ if m.apic is not None else 1)
+        name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
+        signal: Signal
+        if m.apic is not None:
+            vector = _vector_of(m, spec, i, cpu)
+            table.program(i, *msi.compose(m.apic.lapics[cpu].apic_id, vector))
+            hwirq = bdf << 11 | i  # pci_msi_domain_calc_hwirq: devid << 11 | entry
+            signal = MsiSignal(table, i)
+        else:
+            assert m.gic is not None
+            vector = hwirq = _next_lpi(m)
+            if spec.priority is not None:
+                m.gic.set_priority(hwirq, spec.priority)
+            signal = _LpiSignal(m.gic, hwirq, cpu)
+        flow = "edge" if m.apic is not None else "fasteoi"
+        desc = k.alloc_irq(irq, chip, hwirq, FLOWS[flow], flow, False)
+        desc.affinity = cpu
+        k.bind_vector(cpu, vector, desc)
+        dev = _new_device(m, spec, name, signal, irq, cpu, i)
+        _request(m, irq, driver, spec, name, dev)
+
+
+def _next_lpi(m: Machine) -> int:
+    used = {d.hwirq for d in m.kernel.descs.values() if d.hwirq >= LPI_BASE}
+    intid = LPI_BASE
+    while intid in used:
+        intid += 1
+    return intid
+

@@ -1,0 +1,71 @@
+"""Fault injection from the scenario: lost EOI (once or always), a stuck level
+line, spurious interrupts at a rate, handlers that raise, lie (IRQ_NONE) or
+run slow.  Each fault switches on at its ``at`` time and is logged so the
+report can point at it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from irqlab.hw.arrivals import Poisson
+from irqlab.kernel.dispatch import ivt_handle_interrupt
+from irqlab.scenario.schema import FaultSpec
+
+if TYPE_CHECKING:
+    from irqlab.machine.build import Machine
+
+
+def install(m: Machine) -> None:
+    for i, fault in enumerate(m.spec.fault):
+        if fault.kind == "spurious":
+            _spurious(m, i, fault)
+        else:
+            m.engine.at(fault.at, _activate, (m, fault))
+
+
+def _activate(arg: tuple[Machine, FaultSpec]) -> None:
+    m, fault = arg
+    k = m.kernel
+    name = fault.device or ""
+    driver = m.drivers[name]
+    irqs = m.irqs[name]
+    if fault.kind == "drop-eoi":
+        for irq in irqs:
+            k.descs[irq].drop_eoi = 1 if fault.mode == "once" else 2
+        k.printk(f"fault: {name}: EOI will be dropped ({fault.mode})")
+    elif fault.kind == "stuck-line":
+        for dev in m.devices[name]:
+            wire = getattr(dev.signal, "wire", None)
+            if wire is not None:
+                wire.stick()
+        k.printk(f"fault: {name}: interrupt line stuck asserted")
+    elif fault.kind == "handler-raises":
+        driver.raises = True
+    elif fault.kind == "handler-none":
+        driver.force_none = True
+    elif fault.kind == "slow-handler":
+        driver.extra_ns = fault.extra or 0
+
+
+def _spurious(m: Machine, i: int, fault: FaultSpec) -> None:
+    """Spurious interrupts: on a device's line (a glitch the driver does not
+    recognise: its handler returns IRQ_NONE), or at the controller (x86 spurious
+    vector 0xFF, GIC INTID 1023: the CPU was signalled but nothing was there)."""
+    arrivals = Poisson(fault.rate or 1.0, m.rng_for(f"fault:{i}"))
+
+    def fire(_: object) -> None:
+        if fault.device is not None:
+            for dev in m.devices[fault.device]:
+                dev.signal.raise_()
+                dev.signal.quiesce()
+        else:
+            cpu = m.kernel.cpus[fault.cpu]
+            if cpu.irqs_on and not cpu.in_kernel:
+                cpu.irqs_on = False
+                cpu.start(ivt_handle_interrupt(m.kernel, cpu, m.ctrl.spurious))
+        gap = arrivals.next_gap()
+        if gap is not None:
+            m.engine.after(gap, fire)
+
+    first = arrivals.next_gap() or 0
+    m.engine.at(fault.at + first, fire)

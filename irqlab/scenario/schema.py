@@ -1,0 +1,192 @@
+"""Scenario files: TOML, validated strictly.  Unknown keys are errors; every
+error names the file, the field and what was expected.
+
+Durations and rates are written with units (``"1.5us"``, ``"250k/s"``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from irqlab.units import parse_duration, parse_rate
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+Rate = Annotated[float, BeforeValidator(parse_rate)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Meta(Strict):
+    name: str = "scenario"
+    description: str = ""
+    duration: Duration = 100_000_000
+    seed: int = 1
+
+
+class MachineSpec(Strict):
+    arch: Literal["x86", "arm64", "armv7m"] = "x86"
+    cpus: int = Field(2, ge=1, le=256)
+    hz: int = Field(250, ge=10, le=10_000)
+    #: hard-IRQ handlers may be preempted by higher-priority interrupts
+    #: (default: never on Linux x86/arm64, always on the Cortex-M NVIC)
+    irq_nesting: bool | None = None
+    #: hardware entry / exit cost (default: the personality's)
+    entry_cost: Duration | None = None
+    exit_cost: Duration | None = None
+    #: kernel context save / restore around the dispatcher
+    save_cost: Duration = 0
+    restore_cost: Duration = 0
+    #: what a sleeping call in atomic context does: record it, or stop like a BUG
+    atomic_sleep: Literal["record", "bug"] = "record"
+    # arm64 GICv3
+    eoi_mode: Literal[0, 1] = 0
+    # armv7m NVIC
+    core: Literal["cortex-m0", "cortex-m0+", "cortex-m3", "cortex-m4"] = "cortex-m4"
+    clock_mhz: float = Field(100.0, gt=0)
+    prigroup: int = Field(0, ge=0, le=7)
+
+
+class TimerSpec(Strict):
+    """The periodic tick: x86 LAPIC timer (LOC), arm64 arch_timer PPI 30, NVIC SysTick."""
+
+    enabled: bool = True
+    cost: Duration = 1_000
+    softirq_cost: Duration = 500
+
+
+class Arrival(Strict):
+    kind: Literal["periodic", "poisson", "bursty", "replay", "none"] = "poisson"
+    rate: Rate | None = None
+    period: Duration | None = None
+    phase: Duration = 0
+    on: Duration | None = None
+    off: Duration | None = None
+    times: list[Duration] | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> Arrival:
+        need = {"periodic": ["period"], "poisson": ["rate"], "bursty": ["rate", "on", "off"],
+                "replay": ["times"], "none": []}[self.kind]
+        missing = [f for f in need if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"arrival kind '{self.kind}' needs {', '.join(missing)}")
+        return self
+
+
+class Cost(Strict):
+    """A handler cost model: fixed, uniform, exponential or normal (truncated at 0)."""
+
+    dist: Literal["fixed", "uniform", "exponential", "normal"] = "fixed"
+    value: Duration | None = None
+    min: Duration | None = None
+    max: Duration | None = None
+    mean: Duration | None = None
+    sd: Duration | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> Cost:
+        need = {"fixed": ["value"], "uniform": ["min", "max"], "exponential": ["mean"],
+                "normal": ["mean", "sd"]}[self.dist]
+        missing = [f for f in need if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"cost dist '{self.dist}' needs {', '.join(missing)}")
+        return self
+
+
+def _cost(v: object) -> object:
+    return {"dist": "fixed", "value": v} if isinstance(v, str) else v
+
+
+CostField = Annotated[Cost, BeforeValidator(_cost)]
+
+
+class HandlerSpec(Strict):
+    """The driver's top half.  Built in: spend ``cost``, clear ``batch`` requests
+    of its device (all when 0), raise ``softirq`` with ``softirq_cost`` per
+    request; or ``python = "module:function"`` called with the handler context."""
+
+    cost: CostField = Cost(dist="fixed", value="1us")
+    batch: int = Field(1, ge=0)
+    clears: bool = True
+    softirq: Literal["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED",
+                     "HRTIMER", "RCU"] | None = None
+    softirq_cost: Duration = 0
+    python: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class DeviceSpec(Strict):
+    name: str = Field(pattern=r"^[\w.\-/:\[\]]+$")
+    #: line: a wire into the IO-APIC / GIC SPI / NVIC; msix: message-signalled
+    kind: Literal["line", "msix"] = "line"
+    trigger: Literal["edge", "level"] = "level"
+    #: x86 IO-APIC pin, GIC INTID (SPI >= 32, PPI 16-31), NVIC IRQn
+    line: int | None = Field(None, ge=0)
+    vectors: int = Field(1, ge=1, le=2048)
+    #: CPU of each vector/line (static affinity); one value or one per vector
+    cpu: int | list[int] = 0
+    #: x86: explicit vector(s); default: allocated
+    vector: int | list[int] | None = None
+    #: GIC / NVIC priority (lower is more urgent)
+    priority: int | None = Field(None, ge=0, le=255)
+    shared: bool = False
+    arrival: Arrival = Arrival(kind="none")
+    handler: HandlerSpec = HandlerSpec()
+
+    @model_validator(mode="after")
+    def _check(self) -> DeviceSpec:
+        if self.kind == "line" and self.line is None:
+            raise ValueError("a line device needs 'line' (IO-APIC pin, GIC INTID or NVIC IRQn)")
+        if self.kind == "msix" and self.shared:
+            raise ValueError("MSI-X vectors cannot be shared")
+        return self
+
+
+class FaultSpec(Strict):
+    kind: Literal["drop-eoi", "stuck-line", "spurious", "handler-raises", "handler-none",
+                  "slow-handler"]
+    device: str | None = None
+    at: Duration = 0
+    mode: Literal["once", "always"] = "always"
+    rate: Rate | None = None
+    extra: Duration | None = None
+    cpu: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> FaultSpec:
+        if self.kind == "spurious":
+            if self.rate is None:
+                raise ValueError("fault 'spurious' needs a rate")
+        elif self.device is None:
+            raise ValueError(f"fault '{self.kind}' needs the device it applies to")
+        if self.kind == "slow-handler" and self.extra is None:
+            raise ValueError("fault 'slow-handler' needs 'extra' (added handler time)")
+        return self
+
+
+class Scenario(Strict):
+    scenario: Meta = Meta()
+    machine: MachineSpec = MachineSpec()
+    timer: TimerSpec = TimerSpec()
+    device: list[DeviceSpec] = []
+    fault: list[FaultSpec] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        names = [d.name for d in self.device]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"device names must be unique: {', '.join(sorted(dup))}")
+        for i, f in enumerate(self.fault):
+            if f.device is not None and f.device not in names:
+                raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
+        for d in self.device:
+            cpus = d.cpu if isinstance(d.cpu, list) else [d.cpu]
+            bad = [c for c in cpus if not 0 <= c < self.machine.cpus]
+            if bad:
+                raise ValueError(f"device '{d.name}': cpu {bad[0]} is not one of the "
+                                 f"{self.machine.cpus} CPUs")
+        return self
