@@ -4,6 +4,7 @@ rate is events per second (float)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -16,12 +17,18 @@ _RATE_RE = re.compile(
 )
 
 
+#: Largest duration: the clock is a signed 64-bit ns count, like the kernel's
+#: ktime_t (include/linux/ktime.h KTIME_MAX), about 292 years.
+MAX_DURATION_NS = (1 << 63) - 1
+
+
 class UnitError(ValueError):
     """A quantity could not be read; the message says what was expected."""
 
 
 def parse_duration(text: str | int | float) -> int:
-    """``"1.5us"`` -> 1500 (ns).  A bare number is rejected: the unit is required."""
+    """``"1.5us"`` -> 1500 (ns), rounded to the nearest ns.  A bare number is
+    rejected: the unit is required."""
     if isinstance(text, bool) or not isinstance(text, str):
         raise UnitError(f"expected a duration with a unit such as '1.5us' or '10ms', got {text!r}")
     m = _DURATION_RE.match(text)
@@ -29,17 +36,23 @@ def parse_duration(text: str | int | float) -> int:
         raise UnitError(
             f"expected a duration with a unit (ns, us, ms, s) such as '1.5us', got {text!r}"
         )
-    return round(float(m.group(1)) * _DURATION_UNITS[m.group(2)])
+    ns = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if not ns <= MAX_DURATION_NS:
+        raise UnitError(f"duration {text!r} exceeds the 64-bit nanosecond clock (about 292 years)")
+    return round(ns)
 
 
 def parse_rate(text: str | int | float) -> float:
-    """``"250k/s"`` -> 250000.0 events per second."""
+    """``"250k/s"`` -> 250000.0 events per second; a rate must be above zero."""
     if isinstance(text, bool) or not isinstance(text, str):
         raise UnitError(f"expected a rate with a unit such as '250k/s', got {text!r}")
     m = _RATE_RE.match(text)
     if not m:
         raise UnitError(f"expected a rate such as '250k/s', '1.2M/s' or '300/ms', got {text!r}")
-    return float(m.group(1)) * _SCALE[m.group(2)] * _PER[m.group(3)]
+    rate = float(m.group(1)) * _SCALE[m.group(2)] * _PER[m.group(3)]
+    if not 0 < rate < math.inf:
+        raise UnitError(f"expected a rate above zero and finite, got {text!r}")
+    return rate
 
 
 def format_ns(ns: float) -> str:

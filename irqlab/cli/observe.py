@@ -59,12 +59,15 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
     specs = [s.strip() for s in events.split(",") if s.strip()]
     if not specs:
         raise InputError("--events is empty")
+    if not output.parent.is_dir() or not os.access(output.parent, os.W_OK):
+        raise InputError("directory does not exist or is not writable", source=str(output.parent))
     console = Console(stderr=True)
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
     interrupted = ""
+    cap = Capture(specs, buffer_kb=buffer_kb)
     try:
-        with Capture(specs, buffer_kb=buffer_kb) as cap:
+        with cap:
             for name in cap.stale:
                 console.print(f"removed stale tracefs instance {name} (its process is gone)")
             columns = (TextColumn("capturing"), BarColumn(), TimeElapsedColumn(),
@@ -84,17 +87,23 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
                 except _Terminated:
                     interrupted = "SIGTERM"
             cap.stop()
-            with open(tmp, "w", encoding="utf-8") as f:
-                written = cap.write(f)
-            tmp.replace(output)
+            try:
+                with open(tmp, "w", encoding="utf-8") as f:
+                    written = cap.write(f)
+                tmp.replace(output)
+            except OSError as err:
+                raise InputError(f"cannot write: {err.strerror}", source=str(output)) from None
             header = cap.header()
     except TracefsError as err:
         raise click.ClickException(str(err)) from None
     except OSError as err:
-        raise InputError(f"cannot write: {err.strerror}", source=str(output)) from None
+        raise click.ClickException(f"tracefs: {err.strerror}: {err.filename}") from None
     finally:
         signal.signal(signal.SIGTERM, old)
         tmp.unlink(missing_ok=True)
+    if cap.unmount_error:
+        console.print(f"[bold red]warning[/]: tracefs was mounted by this run but could not be "
+                      f"unmounted: {cap.unmount_error}")
     span = ((header.end_ns or 0) - (header.start_ns or 0)) / 1e9
     note = f" (stopped by {interrupted})" if interrupted else ""
     console.print(f"wrote {written} events over {span:.2f}s on {header.cpus} CPUs to {output}{note}")

@@ -32,7 +32,7 @@ copied or checked out together differ by milliseconds, which would give
 absurd rates; use --interval for snapshots taken less than a second apart."""
 
 
-def _detect(path: Path) -> str:
+def detect(path: Path) -> str:
     try:
         return detect_format(path)
     except UnknownFormatError as err:
@@ -88,7 +88,7 @@ def _snapshot_report(files: list[tuple[Path, str]], interval: float | None) -> R
     return report
 
 
-def _events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
+def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
     """(CPU count, events) of a trace; fills duration and lost-event warnings."""
     if fmt == IRQLAB_TRACE:
         f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -129,7 +129,7 @@ def _events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]
 def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
     report = Report(source="trace", cpus=1, title=f"trace {path}")
     try:
-        cpus, events = _events(path, fmt, report)
+        cpus, events = trace_events(path, fmt, report)
         report.cpus = cpus
         stats = IrqStats(cpus)
         if chrome is None:
@@ -169,7 +169,7 @@ def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
     """
     from irqlab.report.text import render_text
 
-    detected = [(p, _detect(p)) for p in files]
+    detected = [(p, detect(p)) for p in files]
     traces = [(p, f) for p, f in detected if f in (IRQLAB_TRACE, FTRACE)]
     if traces:
         if len(detected) > 1:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import click
@@ -122,4 +122,52 @@ def scenarios() -> None:
 
 COMMANDS: list[click.Command] = [run, validate, scenarios]
 
-__all__ = ["COMMANDS", "sys"]
+
+@click.command()
+@click.argument("trace_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--scenario", "scenario_ref", default=None,
+              help="Machine and devices to replay on (default: an x86 machine with the trace's CPUs).")
+@click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
+@click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write a Chrome trace-event JSON of the replayed run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
+           as_json: bool) -> None:
+    """Drive the simulator with the arrivals and handler costs of a real trace."""
+    from irqlab.analysis.arrivals import arrivals
+    from irqlab.analysis.irqstats import IrqStats
+    from irqlab.analysis.report import Report
+    from irqlab.cli.report import detect, trace_events
+    from irqlab.machine.replay import replay_scenario
+    from irqlab.machine.run import simulate, simulation_report
+    from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
+    from irqlab.report.text import render_text
+
+    fmt = detect(trace_file)
+    if fmt not in (FTRACE, IRQLAB_TRACE):
+        raise InputError(f"{trace_file}: is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)")
+    scratch = Report(source="trace", cpus=1)
+    cpus, events = trace_events(trace_file, fmt, scratch)
+    traced = arrivals(events)
+    if not any(label.isdigit() and a.times_ns for label, a in traced.items()):
+        raise InputError(f"{trace_file}: no device interrupts (irq_handler_entry) to replay")
+    base = _load(scenario_ref)[0] if scenario_ref else None
+    spec = replay_scenario(base, traced, cpus, str(trace_file))
+    machine = _build(spec, seed)
+    stats = IrqStats(spec.machine.cpus)
+    sinks: list[Any] = [stats]
+    with ExitStack() as stack:
+        if chrome_path:
+            from irqlab.report.chrome import ChromeTraceWriter
+
+            sinks.append(stack.enter_context(_closing(ChromeTraceWriter(chrome_path, spec.machine.cpus))))
+        simulate(machine, spec.scenario.duration, sinks)
+    report = simulation_report(machine, stats)
+    report.warnings.extend(scratch.warnings)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(render_text(report))
+
+
+COMMANDS.append(replay)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from itertools import pairwise
+from math import inf
+from math import log as _log
 from typing import Protocol
 
 
@@ -16,14 +18,29 @@ class Arrivals(Protocol):
         """Nanoseconds from the previous arrival (or time 0) to the next one."""
 
 
+#: Highest rate: the clock counts whole ns, so a mean gap below 1 ns would round
+#: most gaps to 0 and the run would never advance.
+MAX_RATE_PER_S = 1e9
+
+
+def _mean_gap_ns(rate_per_s: float) -> float:
+    """Mean gap of a Poisson stream at ``rate_per_s``, refusing rates the clock cannot hold."""
+    if not 0 < rate_per_s <= MAX_RATE_PER_S:
+        raise ValueError(f"rate must be above zero and at most 1/ns, got {rate_per_s!r} per second")
+    return 1e9 / rate_per_s
+
+
 class Periodic:
-    """Every ``period_ns``, starting at ``phase_ns``."""
+    """Every ``period_ns``; the first arrival at ``phase_ns``, or one period
+    in when the phase is 0."""
 
     __slots__ = ("_first", "period_ns", "phase_ns")
 
     def __init__(self, period_ns: int, phase_ns: int = 0) -> None:
         if period_ns <= 0:
-            raise ValueError("period must be positive")
+            raise ValueError(f"period must be positive, got {period_ns} ns")
+        if phase_ns < 0:
+            raise ValueError(f"phase must not be negative, got {phase_ns} ns")
         self.period_ns = period_ns
         self.phase_ns = phase_ns
         self._first = True
@@ -38,16 +55,15 @@ class Periodic:
 class Poisson:
     """Exponential gaps at ``rate_per_s`` (events per second)."""
 
-    __slots__ = ("_expo", "_mean_ns")
+    __slots__ = ("_mean_ns", "_random")
 
     def __init__(self, rate_per_s: float, rng: random.Random) -> None:
-        if rate_per_s <= 0:
-            raise ValueError("rate must be positive")
-        self._mean_ns = 1e9 / rate_per_s
-        self._expo = rng.expovariate
+        self._mean_ns = _mean_gap_ns(rate_per_s)
+        self._random = rng.random
 
     def next_gap(self) -> int | None:
-        return round(self._expo(1.0) * self._mean_ns)
+        # random.expovariate(1.0) inlined (the same draw: -log(1 - random())).
+        return round(-_log(1.0 - self._random()) * self._mean_ns)
 
 
 class Bursty:
@@ -58,9 +74,10 @@ class Bursty:
     __slots__ = ("_expo", "_left_on", "_mean_gap", "off_ns", "on_ns")
 
     def __init__(self, rate_per_s: float, on_ns: int, off_ns: int, rng: random.Random) -> None:
-        if rate_per_s <= 0 or on_ns <= 0 or off_ns < 0:
-            raise ValueError("bursty needs a positive rate and on time and a non-negative off time")
-        self._mean_gap = 1e9 / rate_per_s
+        if not 0 < on_ns < inf or not 0 <= off_ns < inf:
+            raise ValueError(f"bursty needs a positive on time and a non-negative off time, "
+                             f"got on={on_ns} ns, off={off_ns} ns")
+        self._mean_gap = _mean_gap_ns(rate_per_s)
         self.on_ns = on_ns
         self.off_ns = off_ns
         self._expo = rng.expovariate
@@ -78,14 +95,19 @@ class Bursty:
 
 
 class Replay:
-    """Arrivals at the given absolute timestamps (ns, sorted)."""
+    """Arrivals at the given absolute timestamps (ns from the start, sorted)."""
 
     __slots__ = ("_i", "_last", "_times")
 
     def __init__(self, times_ns: Sequence[int]) -> None:
-        if any(b < a for a, b in pairwise(times_ns)):
-            raise ValueError("replay timestamps must be sorted")
-        self._times = list(times_ns)
+        times = list(times_ns)
+        if times and times[0] < 0:
+            raise ValueError(f"replay timestamps must not be negative, got {times[0]} ns")
+        for i, (a, b) in enumerate(pairwise(times), 1):
+            if b < a:
+                raise ValueError(f"replay timestamps must be sorted: [{i}] = {b} ns comes "
+                                 f"after {a} ns")
+        self._times = times
         self._i = 0
         self._last = 0
 
@@ -94,6 +116,6 @@ class Replay:
             return None
         t = self._times[self._i]
         self._i += 1
-        gap = max(0, t - self._last)
+        gap = t - self._last
         self._last = t
         return gap

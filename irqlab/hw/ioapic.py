@@ -69,8 +69,10 @@ class IoApic:
         was = self.line[pin]
         self.line[pin] = level
         if self.level_trig[pin]:
-            if level:
-                self._service(pin)
+            if level and not self.masked[pin] and not self.remote_irr[pin]:
+                self.remote_irr[pin] = True  # _service(), inlined
+                self.sent[pin] += 1
+                self.apic.accept(self.dest[pin], self.vector[pin], True)
         elif level and not was:
             if self.masked[pin]:
                 self.lost_edges[pin] += 1

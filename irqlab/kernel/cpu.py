@@ -120,6 +120,12 @@ class Cpu:
         self.in_kernel = False
         self._settle()
 
+    def kick(self) -> None:
+        """Look for work again (a wake-up of an idle CPU's scheduler), unless
+        this CPU's own code is running and will do so when it returns."""
+        if not self.in_kernel:
+            self._settle()
+
     # -- interrupts -----------------------------------------------------------
     def notify(self, _cpu: int = 0) -> None:
         """The controller says something may be deliverable."""

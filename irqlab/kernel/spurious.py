@@ -13,6 +13,7 @@ trickle never trips the detector.  At most 100 reports are printed
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING
 
 from irqlab.kernel.flags import (
@@ -51,30 +52,39 @@ def note_interrupt(k: Kernel, desc: IrqDesc, action_ret: int) -> None:
         return
     desc.irq_count = 0
     if desc.irqs_unhandled > STUCK_THRESHOLD:
-        report_bad_irq(k, desc)
-        k.printk(f"Disabling IRQ #{desc.irq}")
+        lines = report_bad_irq(k, desc)
+        lines.append(f"Disabling IRQ #{desc.irq}")
+        k.printk(lines[-1])
         desc.istate |= IRQS_SPURIOUS_DISABLED
         desc.depth += 1
         desc.state |= IRQD_IRQ_DISABLED  # irq_disable(): lazy, masked when it next fires
-        k.warn("nobody-cared", desc.irq,
-               f"irq {desc.irq}: nobody cared; disabled after {desc.irqs_unhandled} of "
-               f"{WINDOW} interrupts unhandled")
+        k.warn("nobody-cared", desc.irq, "\n".join(lines))
         k.start_spurious_poll()
     desc.irqs_unhandled = 0
 
 
-def report_bad_irq(k: Kernel, desc: IrqDesc) -> None:
-    """``__report_bad_irq``: the message, then the handler list."""
-    if k.spurious_reports >= MAX_REPORTS:
-        return
-    k.spurious_reports += 1
-    k.printk(f'irq {desc.irq}: nobody cared (try booting with the "irqpoll" option)')
-    k.printk("handlers:")
+def report_bad_irq(k: Kernel, desc: IrqDesc) -> list[str]:
+    """``__report_bad_irq``: the message, then the handler list (printed at
+    most MAX_REPORTS times); returns the lines."""
+    lines = [f'irq {desc.irq}: nobody cared (try booting with the "irqpoll" option)', "handlers:"]
     for action in desc.action:
-        line = f"[<{id(action) & 0xFFFFFFFF:08x}>] {k.handler_symbol(action, thread=False)}"
+        sym = k.handler_symbol(action, thread=False)
+        line = f"[<{_pointer(sym)}>] {sym}"
         if action.thread_fn is not None:
-            line += f" threaded [<{id(action.thread_fn) & 0xFFFFFFFF:08x}>] {k.handler_symbol(action, thread=True)}"
-        k.printk(line)
+            tsym = k.handler_symbol(action, thread=True)
+            line += f" threaded [<{_pointer(tsym)}>] {tsym}"
+        lines.append(line)
+    if k.spurious_reports < MAX_REPORTS:
+        k.spurious_reports += 1
+        for line in lines:
+            k.printk(line)
+    return lines
+
+
+def _pointer(symbol: str) -> str:
+    """A stable stand-in for the hashed pointer ``%p`` prints (so reports are
+    reproducible from the seed)."""
+    return f"{zlib.crc32(symbol.encode()):016x}"
 
 
 def poll_spurious_irqs(k: Kernel) -> bool:

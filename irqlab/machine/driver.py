@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import random
 from collections.abc import Callable
+from itertools import cycle
 
 from irqlab.hw.device import Device
 from irqlab.kernel.action import Handler, HandlerContext
@@ -28,6 +29,10 @@ def cost_model(spec: Cost, rng: random.Random) -> Callable[[], int]:
     if spec.dist == "uniform":
         lo, hi = spec.min or 0, spec.max or 0
         return lambda: rng.randint(lo, hi)
+    if spec.dist == "replay":
+        values = spec.values or [0]
+        it = cycle(values)
+        return it.__next__
     if spec.dist == "exponential":
         mean = spec.mean or 0
         return lambda: round(rng.expovariate(1.0) * mean)

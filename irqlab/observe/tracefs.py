@@ -103,6 +103,20 @@ def remove_instance(path: Path) -> None:
     raise TracefsError(f"cannot remove tracefs instance {path}: still busy")
 
 
+def unmount(root: Path) -> str | None:
+    """``umount`` tracefs, retried briefly while the kernel still holds it (the
+    files of a just-killed reader are released asynchronously).  Returns None,
+    or umount's complaint if it never succeeded."""
+    message = None
+    for _ in range(50):
+        proc = subprocess.run(["umount", str(root)], capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return None
+        message = proc.stderr.strip() or f"umount exited {proc.returncode}"
+        time.sleep(0.02)
+    return message
+
+
 def resolve_events(root: Path, specs: tuple[str, ...] | list[str]) -> list[str]:
     """``system/event`` paths for ``specs``: ``irq`` (the handler and softirq
     events), ``irq_vectors`` (every ``*_entry``/``*_exit`` vector event), or
@@ -157,6 +171,7 @@ class Capture:
         self.instance: Path | None = None
         self.mounted = False
         self.stale: list[str] = []
+        self.unmount_error: str | None = None
         self.cpus: list[int] = []
         self.count = 0
         self.lost_pages = 0
@@ -242,23 +257,24 @@ class Capture:
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
-        if self.instance is not None:
-            with contextlib.suppress(OSError):
-                (self.instance / "tracing_on").write_text("0")
-            remove_instance(self.instance)
-            self.instance = None
-        if self.mounted and self.root is not None:
-            others = [p for p in (self.root / "instances").iterdir()
-                      if INSTANCE_RE.fullmatch(p.name)]
-            if not others:
-                subprocess.run(["umount", str(self.root)], capture_output=True, check=False)
-            self.mounted = False
-        for f in self._spool.values():
-            f.close()
-        self._spool.clear()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        try:
+            if self.instance is not None:
+                with contextlib.suppress(OSError):
+                    (self.instance / "tracing_on").write_text("0")
+                instance, self.instance = self.instance, None
+                remove_instance(instance)
+        finally:
+            if self.mounted and self.root is not None:
+                self.mounted = False
+                if not any(INSTANCE_RE.fullmatch(p.name)
+                           for p in (self.root / "instances").iterdir()):
+                    self.unmount_error = unmount(self.root)
+            for f in self._spool.values():
+                f.close()
+            self._spool.clear()
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
 
     # --- capture ------------------------------------------------------------
     def poll(self) -> int:
@@ -300,7 +316,9 @@ class Capture:
                for k in ("overrun", "dropped events")}
         return TraceHeader(
             cpus=ncpu, clock=CLOCK, start_ns=self.start_ns, end_ns=self.end_ns,
-            lost_events=self.lost_events + sum(per["overrun"]) + sum(per["dropped events"]),
+            # The missed-events counts on pages report the same losses as the
+            # overrun (overwrite mode) / dropped (no-overwrite) counters: no sum.
+            lost_events=max(self.lost_events, sum(per["overrun"]) + sum(per["dropped events"])),
             overrun=per["overrun"], dropped=per["dropped events"],
             source=f"tracefs {os.uname().release} trace_pipe_raw",
             extra={"lost_pages": str(self.lost_pages)} if self.lost_pages else {})

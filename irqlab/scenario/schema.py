@@ -78,19 +78,21 @@ class Arrival(Strict):
 
 
 class Cost(Strict):
-    """A handler cost model: fixed, uniform, exponential or normal (truncated at 0)."""
+    """A handler cost model: fixed, uniform, exponential, normal (truncated at
+    0), or ``replay`` of measured values in order (cycled)."""
 
-    dist: Literal["fixed", "uniform", "exponential", "normal"] = "fixed"
+    dist: Literal["fixed", "uniform", "exponential", "normal", "replay"] = "fixed"
     value: Duration | None = None
     min: Duration | None = None
     max: Duration | None = None
     mean: Duration | None = None
     sd: Duration | None = None
+    values: list[Duration] | None = None
 
     @model_validator(mode="after")
     def _needs(self) -> Cost:
         need = {"fixed": ["value"], "uniform": ["min", "max"], "exponential": ["mean"],
-                "normal": ["mean", "sd"]}[self.dist]
+                "normal": ["mean", "sd"], "replay": ["values"]}[self.dist]
         missing = [f for f in need if getattr(self, f) is None]
         if missing:
             raise ValueError(f"cost dist '{self.dist}' needs {', '.join(missing)}")

@@ -1,5 +1,6 @@
 """Arrivals and handler costs per IRQ for replay."""
 
+from irqlab.analysis.arrivals import arrivals
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
@@ -9,7 +10,6 @@ from irqlab.events import (
     VECTOR_EXIT,
     Event,
 )
-from irqlab.observe.arrivals import arrivals
 
 
 def test_shared_line_counts_one_arrival_per_interrupt():

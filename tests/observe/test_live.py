@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from irqlab.observe.arrivals import arrivals
+from irqlab.analysis.arrivals import arrivals
 from irqlab.observe.procfs import parse_interrupts
 from irqlab.observe.tracefile import TraceReader
 from irqlab.observe.tracefs import Capture, TracefsError, find_tracefs

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from irqlab.cli import cli
 from irqlab.observe import tracefs
 from irqlab.observe.tracefs import Capture, TracefsError, clean_stale, find_tracefs, resolve_events
 
@@ -73,3 +75,17 @@ def test_not_root_and_not_mounted_says_what_is_needed(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(TracefsError, match="needs root"), Capture():
         pass
+
+
+def test_trace_cli_without_root_says_what_is_needed(monkeypatch, tmp_path):
+    monkeypatch.setattr(tracefs, "find_tracefs", lambda: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    result = CliRunner().invoke(cli, ["trace", "--duration", "0.1", "-o", str(tmp_path / "t")])
+    assert result.exit_code == 1
+    assert "needs root" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "t").exists()
+
+
+def test_trace_cli_unwritable_output_dir(tmp_path):
+    result = CliRunner().invoke(cli, ["trace", "-o", str(tmp_path / "missing" / "t")])
+    assert result.exit_code == 2 and "missing" in result.output
