@@ -22,14 +22,14 @@ def _load(ref: str) -> tuple[Any, dict[str, object]]:
         raise InputError(str(exc)) from None
 
 
-def _build(spec: Any, seed: int | None) -> Any:
+def _build(ref: str, spec: Any, seed: int | None) -> Any:
     from irqlab.machine.build import BuildError, build
     from irqlab.machine.driver import HandlerLoadError
 
     try:
         return build(spec, seed)
     except (BuildError, HandlerLoadError) as exc:
-        raise InputError(str(exc)) from None
+        raise InputError(str(exc), source=ref) from None
 
 
 @click.command()
@@ -61,7 +61,7 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
 
         report = run_experiment(spec, extras["experiment"], seed, duration_ns)
     else:
-        machine = _build(spec, seed)
+        machine = _build(scenario, spec, seed)
         stats = IrqStats(spec.machine.cpus)
         sinks: list[Any] = [stats]
         with ExitStack() as stack:
@@ -104,7 +104,7 @@ def validate(scenario: str) -> None:
     """Check SCENARIO without running it."""
     spec, extras = _load(scenario)
     if "experiment" not in extras:
-        _build(spec, None)
+        _build(scenario, spec, None)
     click.echo(f"{scenario}: ok ({spec.machine.arch}, {spec.machine.cpus} CPU(s), "
                f"{len(spec.device)} device(s), {len(spec.fault)} fault(s))")
 
@@ -153,7 +153,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         raise InputError(f"{trace_file}: no device interrupts (irq_handler_entry) to replay")
     base = _load(scenario_ref)[0] if scenario_ref else None
     spec = replay_scenario(base, traced, cpus, str(trace_file))
-    machine = _build(spec, seed)
+    machine = _build(scenario_ref or str(trace_file), spec, seed)
     stats = IrqStats(spec.machine.cpus)
     sinks: list[Any] = [stats]
     with ExitStack() as stack:

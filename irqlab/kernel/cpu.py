@@ -120,7 +120,7 @@ class Cpu:
         self.in_kernel = False
         self._settle()
 
-    def kick(self) -> None:
+    def kick(self, _: object = None) -> None:
         """Look for work again (a wake-up of an idle CPU's scheduler), unless
         this CPU's own code is running and will do so when it returns."""
         if not self.in_kernel:

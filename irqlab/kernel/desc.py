@@ -3,7 +3,7 @@
 Depth counts nested disables; ``istate`` holds the core-internal IRQS_* bits
 and ``state`` the IRQD_* bits; ``kstat`` the per-CPU counts that
 ``/proc/interrupts`` prints; ``irq_count``/``irqs_unhandled``/``last_unhandled``
-belong to the spurious detector.  Policy lives in the flow handler
+and ``threads_handled``/``threads_handled_last`` belong to the spurious detector.  Policy lives in the flow handler
 (``handle_irq``), hardware operations in ``chip``, driver code in ``action``.
 """
 
@@ -25,8 +25,8 @@ FlowHandler = Callable[["Kernel", "IrqDesc", int], Generator[int, None, Any]]
 class IrqDesc:
     __slots__ = (
         "action", "affinity", "chip", "depth", "drop_eoi", "handle_irq", "hwirq", "irq",
-        "irq_count", "irqs_unhandled", "istate", "kstat", "last_unhandled", "name",
-        "spurious_reports", "state", "threads_active", "threads_oneshot", "vector",
+        "irq_count", "irqs_unhandled", "istate", "kstat", "last_unhandled", "name", "state",
+        "threads_active", "threads_handled", "threads_handled_last", "threads_oneshot", "vector",
     )
 
     def __init__(self, irq: int, cpus: int, chip: IrqChip, hwirq: int, handle_irq: FlowHandler,
@@ -47,10 +47,13 @@ class IrqDesc:
         self.last_unhandled = 0
         self.threads_oneshot = 0
         self.threads_active = 0
+        #: times a threaded handler returned IRQ_HANDLED (irq_thread_fn), and
+        #: the value the spurious detector last saw (bit 31: SPURIOUS_DEFERRED)
+        self.threads_handled = 0
+        self.threads_handled_last = 0
         self.affinity = 0  # effective affinity: one CPU
         self.vector = -1  # x86: vector allocated on the affinity CPU
         self.drop_eoi = 0  # fault injection: 0 off, 1 drop the next EOI, 2 drop every EOI
-        self.spurious_reports = 0
 
     @property
     def level(self) -> bool:

@@ -29,9 +29,13 @@ from irqlab.kernel.cpu import Cpu
 from irqlab.kernel.desc import FlowHandler, IrqDesc
 from irqlab.kernel.dispatch import ivt_handle_interrupt
 from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQS_SPURIOUS_DISABLED
-from irqlab.kernel.handle import handle_irq_event
+from irqlab.kernel.irqthread import irq_wake_thread, setup_irq_thread
+from irqlab.kernel.ksoftirqd import wakeup_softirqd
+from irqlab.kernel.sched import Scheduler, Thread
 from irqlab.kernel.softirq import TIMER, Softirqs
-from irqlab.kernel.spurious import poll_spurious_irqs
+from irqlab.kernel.spurious import poll_spurious_irqs, try_one_irq
+from irqlab.kernel.tasklet import Tasklet, Tasklets
+from irqlab.kernel.workqueue import Work, Workqueue
 from irqlab.sim.engine import StopSimulation
 
 if TYPE_CHECKING:
@@ -99,6 +103,10 @@ class Kernel:
         self.cpus = [Cpu(self, i) for i in range(cpus)]
         self.ctx = [HandlerContext(self, i) for i in range(cpus)]
         self.softirqs = Softirqs(cpus)
+        self.sched = Scheduler(self)
+        self.ksoftirqd: list[Thread | None] = [None] * cpus
+        self.tasklets = Tasklets(self)
+        self.workqueue = Workqueue(self)
         self.arch_counts: dict[str, list[int]] = {}
         self.err_count = 0
         self.warnings: list[Warning_] = []
@@ -198,17 +206,10 @@ class Kernel:
             self.softirqs.raise_(self, cpu, nr)
 
     def wakeup_softirqd(self, cpu: int) -> None:
-        """Without a thread scheduler ksoftirqd runs the pending softirqs as soon
-        as the CPU is back in thread context."""
-        self.engine.after(0, self._ksoftirqd, cpu)
-
-    def _ksoftirqd(self, cpu: int) -> None:
-        c = self.cpus[cpu]
-        if self.softirqs.pending[cpu] and not self.softirqs.running[cpu] and not c.in_irq:
-            c.start(self.softirqs.handle(self, c, from_ksoftirqd=True))
+        wakeup_softirqd(self, cpu)
 
     def need_resched(self, cpu: int) -> bool:
-        return False
+        return self.sched.need_resched(cpu)
 
     def disable_irq(self, irq: int) -> None:
         manage.disable_irq(self, irq)
@@ -220,18 +221,24 @@ class Kernel:
         if action.thread_fn is None:
             self.printk(f"IRQ {desc.irq} device {action.name} returned IRQ_WAKE_THREAD "
                         "but no thread function available.")
+        else:
+            irq_wake_thread(self, desc, action)
 
     def setup_irq_thread(self, desc: IrqDesc, action: IrqAction) -> None:
-        raise manage.IrqRequestError("ENOSYS", f"irq {desc.irq}: threaded handlers need a scheduler")
+        setup_irq_thread(self, desc, action)
 
-    def schedule_work(self, cpu: int, work: Any) -> None:
-        raise NotImplementedError("workqueues")
+    def schedule_work(self, cpu: int, work: Work) -> bool:
+        """``schedule_work`` on the system workqueue; False if already pending."""
+        return self.workqueue.queue_work_on(cpu, work)
 
-    def tasklet_schedule(self, cpu: int, tasklet: Any) -> None:
-        raise NotImplementedError("tasklets")
+    def tasklet_schedule(self, cpu: int, tasklet: Tasklet) -> bool:
+        """False if the tasklet was already scheduled."""
+        return self.tasklets.schedule(cpu, tasklet)
 
     def napi_schedule(self, cpu: int, napi: Any) -> None:
-        raise NotImplementedError("NAPI")
+        from irqlab.kernel.napi import napi_schedule
+
+        napi_schedule(napi, cpu)
 
     def sw_resend(self, desc: IrqDesc) -> None:
         """Software resend (resend.c tasklet): replay the flow handler on the
@@ -314,7 +321,7 @@ class Kernel:
         c = self.cpus[0]
         if c.in_irq or not desc.istate & IRQS_SPURIOUS_DISABLED:
             return
-        c.start(handle_irq_event(self, desc, 0))
+        c.start(try_one_irq(self, desc, 0))
 
     # -- /proc/interrupts ---------------------------------------------------------------
     def snapshot(self) -> CounterSnapshot:

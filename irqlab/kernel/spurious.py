@@ -7,13 +7,21 @@ handler list, ``Disabling IRQ #N``; the line is disabled (IRQS_SPURIOUS_DISABLED
 depth++) and a timer polls the shared handlers of disabled lines every HZ/10
 (``poll_spurious_irqs``).  The unhandled count restarts at 1 when more than
 HZ/10 jiffies have passed since the previous unhandled interrupt, so a slow
-trickle never trips the detector.  At most 100 reports are printed
-(``__report_bad_irq``: ``static int count = 100``).
+trickle never trips the detector.
+
+A bogus return value (above IRQ_HANDLED | IRQ_WAKE_THREAD) is reported
+(``report_bad_irq``: at most 100 times, ``static int count = 100``) and not
+counted.  Interrupts handled by the poller (IRQS_POLL_INPROGRESS) are not
+counted.  When only IRQ_WAKE_THREAD came back, the verdict is deferred to the
+next interrupt: handled if a threaded handler returned IRQ_HANDLED since
+(``desc.threads_handled`` changed; bit 31 of ``threads_handled_last`` is
+SPURIOUS_DEFERRED).
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from irqlab.kernel.flags import (
@@ -21,8 +29,11 @@ from irqlab.kernel.flags import (
     IRQ_NONE,
     IRQ_WAKE_THREAD,
     IRQD_IRQ_DISABLED,
+    IRQD_IRQ_INPROGRESS,
     IRQF_SHARED,
     IRQF_TIMER_BIT,
+    IRQS_PENDING,
+    IRQS_POLL_INPROGRESS,
     IRQS_SPURIOUS_DISABLED,
 )
 
@@ -32,12 +43,32 @@ if TYPE_CHECKING:
 
 WINDOW = 100_000  # spurious.c: irq_count < 100000
 STUCK_THRESHOLD = 99_900  # spurious.c: irqs_unhandled > 99900
-MAX_REPORTS = 100  # __report_bad_irq: static int count = 100
+MAX_REPORTS = 100  # report_bad_irq: static int count = 100
+SPURIOUS_DEFERRED = 0x80000000  # spurious.c
 
 
 def note_interrupt(k: Kernel, desc: IrqDesc, action_ret: int) -> None:
-    if action_ret & ~(IRQ_HANDLED | IRQ_WAKE_THREAD):
-        k.printk(f"irq event {desc.irq}: bogus return value {action_ret:x}")
+    if desc.istate & IRQS_POLL_INPROGRESS:
+        return
+    if action_ret > IRQ_HANDLED | IRQ_WAKE_THREAD:  # bad_action_ret()
+        if k.spurious_reports < MAX_REPORTS:
+            k.spurious_reports += 1
+            for line in report_lines(k, desc, action_ret):
+                k.printk(line)
+        return
+    if action_ret & IRQ_WAKE_THREAD:
+        if action_ret == IRQ_WAKE_THREAD:
+            if not desc.threads_handled_last & SPURIOUS_DEFERRED:
+                desc.threads_handled_last |= SPURIOUS_DEFERRED
+                return
+            handled = desc.threads_handled | SPURIOUS_DEFERRED
+            if handled != desc.threads_handled_last:
+                action_ret = IRQ_HANDLED
+                desc.threads_handled_last = handled
+            else:
+                action_ret = IRQ_NONE
+        else:
+            desc.threads_handled_last &= ~SPURIOUS_DEFERRED
     if action_ret == IRQ_NONE:
         jiffies = k.jiffies()
         if jiffies > desc.last_unhandled + k.hz // 10:  # time_after(jiffies, last + HZ/10)
@@ -52,9 +83,11 @@ def note_interrupt(k: Kernel, desc: IrqDesc, action_ret: int) -> None:
         return
     desc.irq_count = 0
     if desc.irqs_unhandled > STUCK_THRESHOLD:
-        lines = report_bad_irq(k, desc)
+        # __report_bad_irq is called directly here: this report is not rate-limited.
+        lines = report_lines(k, desc, action_ret)
         lines.append(f"Disabling IRQ #{desc.irq}")
-        k.printk(lines[-1])
+        for line in lines:
+            k.printk(line)
         desc.istate |= IRQS_SPURIOUS_DISABLED
         desc.depth += 1
         desc.state |= IRQD_IRQ_DISABLED  # irq_disable(): lazy, masked when it next fires
@@ -63,10 +96,13 @@ def note_interrupt(k: Kernel, desc: IrqDesc, action_ret: int) -> None:
     desc.irqs_unhandled = 0
 
 
-def report_bad_irq(k: Kernel, desc: IrqDesc) -> list[str]:
-    """``__report_bad_irq``: the message, then the handler list (printed at
-    most MAX_REPORTS times); returns the lines."""
-    lines = [f'irq {desc.irq}: nobody cared (try booting with the "irqpoll" option)', "handlers:"]
+def report_lines(k: Kernel, desc: IrqDesc, action_ret: int) -> list[str]:
+    """``__report_bad_irq``: the message, then the handler list."""
+    if action_ret > IRQ_HANDLED | IRQ_WAKE_THREAD:
+        first = f"irq event {desc.irq}: bogus return value {action_ret:x}"
+    else:
+        first = f'irq {desc.irq}: nobody cared (try booting with the "irqpoll" option)'
+    lines = [first, "handlers:"]
     for action in desc.action:
         sym = k.handler_symbol(action, thread=False)
         line = f"[<{_pointer(sym)}>] {sym}"
@@ -74,10 +110,6 @@ def report_bad_irq(k: Kernel, desc: IrqDesc) -> list[str]:
             tsym = k.handler_symbol(action, thread=True)
             line += f" threaded [<{_pointer(tsym)}>] {tsym}"
         lines.append(line)
-    if k.spurious_reports < MAX_REPORTS:
-        k.spurious_reports += 1
-        for line in lines:
-            k.printk(line)
     return lines
 
 
@@ -102,3 +134,21 @@ def poll_spurious_irqs(k: Kernel) -> bool:
             continue
         k.poll_actions(desc)
     return any_disabled
+
+
+def try_one_irq(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int, None, None]:
+    """``try_one_irq`` for the poller: run the actions of a line (its
+    interrupts are not counted by ``note_interrupt`` meanwhile); a line in
+    progress on some CPU is marked PENDING instead, and the poll repeats while
+    PENDING was set during it."""
+    from irqlab.kernel.handle import handle_irq_event
+
+    if desc.state & IRQD_IRQ_INPROGRESS:
+        desc.istate |= IRQS_PENDING
+        return
+    desc.istate |= IRQS_POLL_INPROGRESS
+    while True:
+        yield from handle_irq_event(k, desc, cpu)
+        if not (desc.istate & IRQS_PENDING and desc.action):
+            break
+    desc.istate &= ~IRQS_POLL_INPROGRESS

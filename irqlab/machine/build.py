@@ -18,10 +18,18 @@ from irqlab.hw.gic import GicV3
 from irqlab.hw.ioapic import IoApic
 from irqlab.hw.nvic import Nvic
 from irqlab.kernel.chip import GicChip, IoApicChip, IrqChip, MsiChip, NvicChip
-from irqlab.kernel.flags import IRQF_SHARED, IRQF_TIMER, IRQF_TRIGGER_HIGH, IRQF_TRIGGER_RISING
+from irqlab.kernel.cpu import USER
+from irqlab.kernel.flags import (
+    IRQF_ONESHOT,
+    IRQF_SHARED,
+    IRQF_TIMER,
+    IRQF_TRIGGER_HIGH,
+    IRQF_TRIGGER_RISING,
+)
 from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.kernel import Kernel
-from irqlab.kernel.manage import IrqRequestError, request_irq
+from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
+from irqlab.kernel.sched import cpu_bound
 from irqlab.machine.driver import BuiltinDriver
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
 from irqlab.sim.engine import Engine
@@ -97,7 +105,18 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
         _build_armv7m(m)
     for dev in spec.device:
         _add_device(m, dev)
+    if spec.machine.workload is not None:
+        _add_workload(m, spec.machine.workload.threads)
     return m
+
+
+def _add_workload(m: Machine, threads: int) -> None:
+    """``threads`` cpu-bound user threads on every CPU."""
+    sched = m.kernel.sched
+    for cpu in range(m.spec.machine.cpus):
+        for i in range(threads):
+            name = f"cpu-bound/{cpu}" if threads == 1 else f"cpu-bound/{cpu}.{i}"
+            sched.wake_up_process(sched.kthread_create(name, cpu, cpu_bound(), kind=USER))
 
 
 # -- personalities -------------------------------------------------------------------
@@ -253,15 +272,20 @@ def _add_device(m: Machine, spec: DeviceSpec) -> None:
 
 def _flags(spec: DeviceSpec) -> int:
     flags = IRQF_TRIGGER_HIGH if spec.trigger == "level" else IRQF_TRIGGER_RISING
-    return flags | (IRQF_SHARED if spec.shared else 0)
+    return flags | (IRQF_SHARED if spec.shared else 0) | (IRQF_ONESHOT if spec.handler.oneshot else 0)
 
 
 def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name: str,
              dev: Device) -> None:
+    threaded = spec.handler.thread is not None
     try:
-        request_irq(m.kernel, irq, driver, _flags(spec), name, dev)
+        if threaded:
+            request_threaded_irq(m.kernel, irq, driver, driver.thread_fn, _flags(spec), name, dev)
+        else:
+            request_irq(m.kernel, irq, driver, _flags(spec), name, dev)
     except IrqRequestError as exc:
-        raise BuildError(f"device '{spec.name}': request_irq({irq}) failed: -{exc.errno}: {exc}") from None
+        call = "request_threaded_irq" if threaded else "request_irq"
+        raise BuildError(f"device '{spec.name}': {call}({irq}) failed: -{exc.errno}: {exc}") from None
 
 
 def _new_device(m: Machine, spec: DeviceSpec, name: str, signal: Signal, irq: int, cpu: int,

@@ -1,20 +1,26 @@
 """Built-in drivers: the top half a scenario gets when it brings no Python
 code.  A driver spends its cost, checks its device (a shared line calls every
 driver: one whose device is idle returns IRQ_NONE), clears requests, and may
-raise a softirq for the rest of the work.  Fault switches make it raise, lie
-(return IRQ_NONE), never clear its device, or run slow.
+defer the rest of the work: raise a softirq, schedule its tasklet or its work
+item (the cost per request cleared; a tasklet or work item scheduled again
+before it ran runs once for all).  A threaded driver's top half only checks
+its device and wakes its thread, which clears it.  Fault switches make it
+raise, lie (return IRQ_NONE), never clear its device, or run slow.
 """
 
 from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from itertools import cycle
 
 from irqlab.hw.device import Device
 from irqlab.kernel.action import Handler, HandlerContext
-from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE
+from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD
+from irqlab.kernel.sched import Sleep
+from irqlab.kernel.tasklet import Tasklet
+from irqlab.kernel.workqueue import Work
 from irqlab.scenario.schema import Cost, HandlerSpec
 
 SOFTIRQ_INDEX = {"HI": 0, "TIMER": 1, "NET_TX": 2, "NET_RX": 3, "BLOCK": 4, "IRQ_POLL": 5,
@@ -60,7 +66,8 @@ class BuiltinDriver:
     """The driver of one device (all its vectors)."""
 
     __slots__ = ("batch", "clears", "cost", "extra_ns", "force_none", "name", "python", "raises",
-                 "softirq", "softirq_cost", "symbol")
+                 "softirq", "softirq_cost", "symbol", "tasklet", "tasklet_backlog", "tasklet_cost",
+                 "thread_cost", "work", "work_backlog", "work_cost", "work_sleeps")
 
     def __init__(self, name: str, spec: HandlerSpec, rng: random.Random) -> None:
         self.name = name
@@ -71,6 +78,15 @@ class BuiltinDriver:
         self.softirq = SOFTIRQ_INDEX[spec.softirq] if spec.softirq else None
         self.softirq_cost = spec.softirq_cost
         self.python: Handler | None = load_python_handler(spec.python) if spec.python else None
+        self.thread_cost = cost_model(spec.thread, rng) if spec.thread is not None else None
+        self.tasklet_cost = spec.tasklet_cost or 0
+        self.tasklet = (Tasklet(self._tasklet, f"{self.symbol}_tasklet")
+                        if spec.tasklet_cost is not None else None)
+        self.tasklet_backlog = 0
+        self.work_cost = spec.work_cost or 0
+        self.work_sleeps = spec.work_sleeps
+        self.work = Work(self._work, f"{self.symbol}_work") if spec.work_cost is not None else None
+        self.work_backlog = 0
         self.raises = False
         self.force_none = False
         self.extra_ns = 0
@@ -87,8 +103,41 @@ class BuiltinDriver:
             return IRQ_NONE  # not from this device
         if not self.clears:
             return IRQ_NONE  # the driver does not recognise its own device: it stays asserted
+        if self.thread_cost is not None:
+            return IRQ_NONE if self.force_none else IRQ_WAKE_THREAD
+        return self._service(ctx, dev)
+
+    def thread_fn(self, ctx: HandlerContext) -> int:
+        """The threaded handler (process context)."""
+        assert self.thread_cost is not None
+        ctx.cost += self.thread_cost()
+        dev: Device = ctx.action.dev_id  # type: ignore[union-attr]
+        if not dev.status:
+            return IRQ_NONE
+        return self._service(ctx, dev)
+
+    def _service(self, ctx: HandlerContext, dev: Device) -> int:
+        """Clear requests and defer their work."""
         took = dev.service(self.batch or dev.status)
         if self.softirq is not None:
             ctx.k.raise_softirq(ctx.cpu, self.softirq, self.softirq_cost * took)
+        if self.tasklet is not None:
+            self.tasklet_backlog += took
+            ctx.tasklet_schedule(self.tasklet)
+        if self.work is not None:
+            self.work_backlog += took
+            ctx.schedule_work(self.work)
         return IRQ_NONE if self.force_none else IRQ_HANDLED
+
+    def _tasklet(self, ctx: HandlerContext) -> None:
+        ctx.cost += self.tasklet_cost * self.tasklet_backlog
+        self.tasklet_backlog = 0
+
+    def _work(self, ctx: HandlerContext) -> Generator[int | Sleep, None, None]:
+        cost = self.work_cost * self.work_backlog
+        self.work_backlog = 0
+        if cost:
+            yield cost
+        if self.work_sleeps:
+            yield Sleep(self.work_sleeps)
 

@@ -1,9 +1,10 @@
 """Running a built machine and turning the run into a report.
 
 Events go to every sink given (the streaming analysis, trace writers); the
-kernel's counters become the ``/proc/interrupts`` table; kernel warnings and
-the controllers' end state (a vector left in service after a missed EOI)
-become report warnings.
+kernel's counters become the ``/proc/interrupts`` table; kernel warnings,
+softirq work handed to ksoftirqd and the controllers' end state (a vector left
+in service after a missed EOI) become report warnings; the threads and their
+CPU time become the ``results`` table.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Protocol
 from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, Warning
 from irqlab.kernel.cpu import CONTEXT_NAMES
+from irqlab.kernel.ksoftirqd import handoff_notes
 from irqlab.machine import faults
 from irqlab.machine.build import Machine
 
@@ -90,10 +92,13 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
     warnings = [Warning(kind=w.kind, irq=w.irq, time_ns=w.time_ns, message=w.message)
                 for w in k.warnings]
     warnings += blocked_after_missed_eoi(m)
+    warnings += [Warning(kind="ksoftirqd", irq=None, time_ns=None, message=note)
+                 for note in handoff_notes(k)]
     cpu_time = {c.index: dict(zip(CONTEXT_NAMES, c.account(), strict=True)) for c in k.cpus}
     spec = m.spec.scenario
     return Report(
         source="simulation", cpus=k.ncpus, seed=m.seed, duration_ns=m.engine.now,
         counters=k.snapshot(), stats=stats, warnings=warnings, cpu_time_ns=cpu_time,
+        results=k.sched.table() or None,
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
     )

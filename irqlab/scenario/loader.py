@@ -88,5 +88,7 @@ def format_errors(source: str, exc: ValidationError) -> str:
             msg = f"expected {err['ctx']['expected']}, got {err['input']!r}"
         elif err["type"] == "missing":
             msg = "required field missing"
+        elif err["type"] != "value_error" and isinstance(err["input"], str | int | float):
+            msg = f"{msg}, got {err['input']!r}"
         lines.append(f"{source}: {loc or '(top level)'}: {msg}")
     return "\n".join(lines)

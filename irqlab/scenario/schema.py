@@ -27,6 +27,15 @@ class Meta(Strict):
     seed: int = 1
 
 
+class Workload(Strict):
+    """User threads on every CPU: the application work the machine has left."""
+
+    #: cpu-bound: always runnable, takes every cycle the kernel leaves
+    kind: Literal["cpu-bound"] = "cpu-bound"
+    #: threads per CPU
+    threads: int = Field(1, ge=1, le=64)
+
+
 class MachineSpec(Strict):
     arch: Literal["x86", "arm64", "armv7m"] = "x86"
     cpus: int = Field(2, ge=1, le=256)
@@ -48,6 +57,8 @@ class MachineSpec(Strict):
     core: Literal["cortex-m0", "cortex-m0+", "cortex-m3", "cortex-m4"] = "cortex-m4"
     clock_mhz: float = Field(100.0, gt=0)
     prigroup: int = Field(0, ge=0, le=7)
+    #: user threads (SCHED_NORMAL) competing with ksoftirqd and kworkers
+    workload: Workload | None = None
 
 
 class TimerSpec(Strict):
@@ -109,7 +120,13 @@ CostField = Annotated[Cost, BeforeValidator(_cost)]
 class HandlerSpec(Strict):
     """The driver's top half.  Built in: spend ``cost``, clear ``batch`` requests
     of its device (all when 0), raise ``softirq`` with ``softirq_cost`` per
-    request; or ``python = "module:function"`` called with the handler context."""
+    request; or ``python = "module:function"`` called with the handler context.
+
+    Deferred work: ``thread`` makes it a threaded IRQ (the top half checks its
+    device and returns IRQ_WAKE_THREAD; the ``irq/N-name`` thread spends
+    ``thread`` and clears the device); ``tasklet_cost`` / ``work_cost`` per
+    request go to the driver's tasklet / work item (a work item may then sleep
+    ``work_sleeps``)."""
 
     cost: CostField = Cost(dist="fixed", value="1us")
     batch: int = Field(1, ge=0)
@@ -118,6 +135,21 @@ class HandlerSpec(Strict):
                      "HRTIMER", "RCU"] | None = None
     softirq_cost: Duration = 0
     python: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    thread: CostField | None = None
+    #: IRQF_ONESHOT: the line stays masked until the thread has run
+    oneshot: bool = False
+    tasklet_cost: Duration | None = None
+    work_cost: Duration | None = None
+    work_sleeps: Duration = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> HandlerSpec:
+        if self.oneshot and self.thread is None:
+            raise ValueError("handler.oneshot needs handler.thread (IRQF_ONESHOT masks the line "
+                             "until the thread has run)")
+        if self.work_sleeps and self.work_cost is None:
+            raise ValueError("handler.work_sleeps needs handler.work_cost")
+        return self
 
 
 class DeviceSpec(Strict):

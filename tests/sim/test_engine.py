@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from irqlab.sim.engine import Engine, StopSimulation
 
 
-def recorder(engine: Engine, log: list[tuple[int, Any]]):
+def recorder(engine: Engine, log: list[tuple[int, Any]]) -> Callable[[Any], None]:
     def record(arg: Any) -> None:
         log.append((engine.now, arg))
 
@@ -39,12 +40,13 @@ def test_after_is_relative_to_the_current_event() -> None:
 def test_equal_times_run_in_scheduling_order() -> None:
     e = Engine()
     order: list[int] = []
-    # Callables that do not compare: ties must never fall through to them.
-    for i in range(50):
+    # Scheduled in descending order, so neither callback nor argument can stand
+    # in for the scheduling order.
+    for i in range(50, 0, -1):
         e.at(10, order.append, i)
-    e.at(5, lambda _: [e.at(10, order.append, 100 + j) for j in range(3)])
+    e.at(5, lambda _: [e.at(10, order.append, -j) for j in range(3)])
     e.run()
-    assert order == [*range(50), 100, 101, 102]
+    assert order == [*range(50, 0, -1), 0, -1, -2]
 
 
 def test_run_until_is_inclusive_and_leaves_later_events_queued() -> None:

@@ -1,0 +1,60 @@
+"""Bare-metal dispatch: what firmware without an operating system does.
+
+Each CPU takes the highest deliverable interrupt from its controller
+(``IrqController.acknowledge``), runs the service routine of that vector from
+its vector table for the routine's cost, then ends the interrupt (x86 EOI
+write, GIC EOIR, NVIC exception return).  No flow handlers, descriptors,
+softirqs or nesting: the smallest faithful consumer of the controller models,
+used where only the controller path matters (e.g. ``bench/reference_model.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from irqlab.hw.controller import IrqController
+from irqlab.sim.engine import Engine
+
+#: a service routine: called with (cpu, vector), returns its CPU time in ns
+Isr = Callable[[int, int], int]
+
+
+class BareMetal:
+    __slots__ = ("_active", "_entry", "_exit", "busy", "ctrl", "engine", "taken", "vectors")
+
+    def __init__(self, engine: Engine, ctrl: IrqController, cpus: int) -> None:
+        self.engine = engine
+        self.ctrl = ctrl
+        self.vectors: list[dict[int, Isr]] = [{} for _ in range(cpus)]
+        self.busy = [False] * cpus
+        self._active = [0] * cpus
+        self.taken = [0] * cpus
+        self._entry = [ctrl.entry_ns(c, False) for c in range(cpus)]
+        self._exit = [ctrl.exit_ns(c, False) for c in range(cpus)]
+        ctrl.attach(self._notify)
+
+    def install(self, cpu: int, vector: int, isr: Isr) -> None:
+        """Put ``isr`` in ``cpu``'s vector table."""
+        self.vectors[cpu][vector] = isr
+
+    def _notify(self, cpu: int) -> None:
+        if not self.busy[cpu] and self.ctrl.deliverable(cpu):
+            self._take(cpu)
+
+    def _take(self, cpu: int) -> None:
+        vector = self.ctrl.acknowledge(cpu)
+        if vector == self.ctrl.spurious:
+            return  # withdrawn before acknowledge: no EOI
+        self.busy[cpu] = True
+        self._active[cpu] = vector
+        self.taken[cpu] += 1
+        isr = self.vectors[cpu].get(vector)
+        cost = self._entry[cpu] + self._exit[cpu] + (isr(cpu, vector) if isr is not None else 0)
+        engine = self.engine
+        engine.at(engine.now + cost, self._done, cpu)
+
+    def _done(self, cpu: int) -> None:
+        self.busy[cpu] = False
+        self.ctrl.eoi(cpu, self._active[cpu])  # may notify: the next one is taken at once
+        if not self.busy[cpu] and self.ctrl.deliverable(cpu):
+            self._take(cpu)

@@ -1,0 +1,176 @@
+"""The Windows personality of the top-half / bottom-half split, on the x86
+machine: ISR at device IRQL, DPC at DISPATCH_LEVEL, work item at PASSIVE_LEVEL.
+
+* IRQL on x64 is the local APIC task priority: CR8 = TPR[7:4], and a device
+  vector's IRQL is ``vector >> 4`` (DIRQL, 3..12).  Raising the IRQL masks
+  every interrupt at that level and below, which is the APIC's
+  "deliverable only above the processor priority" rule (PPR); with nesting
+  on, an ISR at a higher DIRQL preempts one at a lower DIRQL.
+* ``KiInterruptDispatch`` writes the vector's IRQL to CR8 for the ISR (the
+  EOI does not lower it) and restores the previous IRQL after it.
+* An ISR queues a DPC (``KeInsertQueueDpc``) on the current CPU's DPC queue;
+  a DPC already queued is not queued again (returns FALSE).  When the
+  outermost ISR returns and the IRQL drops below DISPATCH_LEVEL, the
+  DISPATCH_LEVEL software interrupt drains the queue in order
+  (``KiRetireDpcList``) with interrupts enabled at IRQL 2, so device
+  interrupts still preempt DPCs.  DPC time is accounted as softirq time.
+* A work item (``IoQueueWorkItem``) runs at PASSIVE_LEVEL in a system worker
+  thread, which may wait.
+
+The VT-d fault ISR ``nt!IvtHandleInterrupt`` is one such ISR: newer builds
+only read the fault status at DIRQL and queue ``IvtIommuFaultLogDeferredRoutine``
+as a DPC (reference section 8.2).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from irqlab.kernel.cpu import SOFTIRQ
+from irqlab.kernel.desc import IrqDesc
+from irqlab.kernel.dispatch import ivt_handle_interrupt
+from irqlab.kernel.sched import SLEEP, SLEEPING, Scheduler, Sleep
+
+if TYPE_CHECKING:
+    from irqlab.hw.apic import Apic
+    from irqlab.kernel.action import HandlerContext
+    from irqlab.kernel.cpu import Cpu
+    from irqlab.kernel.kernel import Kernel
+
+# IRQLs on x64 (wdm.h)
+PASSIVE_LEVEL, APC_LEVEL, DISPATCH_LEVEL = 0, 1, 2
+CLOCK_LEVEL, IPI_LEVEL, HIGH_LEVEL = 13, 14, 15
+#: lowest device IRQL (DIRQL): vectors 0x30 and up
+FIRST_DIRQL = 3
+
+#: a DPC or work-item routine: (context) -> CPU cost in ns
+Routine = Callable[[Any], int]
+
+
+def vector_irql(vector: int) -> int:
+    """IRQL of an x64 interrupt vector (its APIC priority class)."""
+    return vector >> 4
+
+
+class Kdpc:
+    """``KDPC``: a deferred procedure call object."""
+
+    __slots__ = ("context", "inserted", "name", "routine")
+
+    def __init__(self, name: str, routine: Routine, context: Any = None) -> None:
+        self.name = name
+        self.routine = routine
+        self.context = context
+        self.inserted = False
+
+
+class WorkItem:
+    """``IO_WORKITEM``: a routine for a system worker thread."""
+
+    __slots__ = ("context", "name", "queued", "routine")
+
+    def __init__(self, name: str, routine: Routine, context: Any = None) -> None:
+        self.name = name
+        self.routine = routine
+        self.context = context
+        self.queued = False
+
+
+class NtKernel:
+    """The Windows interrupt dispatch installed on an x86 :class:`Kernel`."""
+
+    def __init__(self, k: Kernel) -> None:
+        if k.arch != "x86":
+            raise ValueError("the Windows personality runs on the x86 (APIC) machine")
+        if not k.irq_nesting:
+            raise ValueError("Windows ISRs nest by IRQL: build the machine with irq_nesting = true")
+        self.k = k
+        self.apic: Apic = k.ctrl  # type: ignore[assignment]
+        for cpu, table in enumerate(k.vector_irq):
+            for vector, entry in table.items():
+                if isinstance(entry, IrqDesc) and vector_irql(vector) < FIRST_DIRQL:
+                    raise ValueError(
+                        f"irq {entry.irq}: vector {vector:#04x} on CPU{cpu} is at IRQL "
+                        f"{vector_irql(vector)}, not above DISPATCH_LEVEL: device vectors "
+                        "start at 0x30 (DIRQL 3)")
+        self.dpc_queue: list[deque[Kdpc]] = [deque() for _ in range(k.ncpus)]
+        self.retiring = [False] * k.ncpus
+        self.dpcs_run = [0] * k.ncpus
+        self.work_queue: deque[WorkItem] = deque()
+        k.irq_entry = self.ki_interrupt_dispatch  # type: ignore[method-assign]
+        for cpu in range(k.ncpus):
+            self.apic.set_tpr(cpu, PASSIVE_LEVEL << 4)
+        sched = getattr(k, "sched", None)
+        self.sched: Scheduler = sched if sched is not None else Scheduler(k)
+        self.worker = self.sched.kthread_create("System worker", 0, self._worker_body())
+
+    # -- IRQL -------------------------------------------------------------------------
+    def current_irql(self, cpu: int) -> int:
+        """``KeGetCurrentIrql``: the APIC processor priority class."""
+        return self.apic.lapics[cpu].ppr() >> 4
+
+    # -- interrupt dispatch -------------------------------------------------------------
+    def ki_interrupt_dispatch(self, cpu: Cpu) -> Generator[int, None, None]:
+        """Raise the IRQL (CR8) to the vector's DIRQL, run the ISR, lower it
+        again; then, when the outermost ISR has returned, the DPC queue at
+        DISPATCH_LEVEL."""
+        c = cpu.index
+        apic = self.apic
+        vector = apic.acknowledge(c)
+        old_tpr = apic.lapics[c].tpr
+        if vector != apic.spurious:
+            apic.set_tpr(c, max(old_tpr, vector & 0xF0))
+        yield from ivt_handle_interrupt(self.k, cpu, vector)
+        apic.set_tpr(c, old_tpr)
+        if not cpu.in_irq and self.dpc_queue[c] and not self.retiring[c]:
+            yield from self.ki_retire_dpc_list(cpu)
+
+    def ki_retire_dpc_list(self, cpu: Cpu) -> Generator[int, None, None]:
+        c = cpu.index
+        q = self.dpc_queue[c]
+        self.retiring[c] = True
+        self.apic.set_tpr(c, DISPATCH_LEVEL << 4)
+        cpu.irqs_on = True
+        while q:
+            dpc = q.popleft()
+            dpc.inserted = False
+            self.dpcs_run[c] += 1
+            cpu.ctx = SOFTIRQ
+            cost = dpc.routine(dpc.context)
+            if cost:
+                yield cost
+        self.apic.set_tpr(c, PASSIVE_LEVEL << 4)
+        self.retiring[c] = False
+
+    # -- services for ISRs and DPCs -------------------------------------------------------
+    def ke_insert_queue_dpc(self, ctx: HandlerContext, dpc: Kdpc) -> bool:
+        """``KeInsertQueueDpc`` on the current CPU; FALSE if already queued."""
+        if dpc.inserted:
+            return False
+        dpc.inserted = True
+        self.dpc_queue[ctx.cpu].append(dpc)
+        return True
+
+    def io_queue_work_item(self, item: WorkItem) -> bool:
+        """``IoQueueWorkItem``: FALSE if the item is already queued."""
+        if item.queued:
+            return False
+        item.queued = True
+        self.work_queue.append(item)
+        if self.worker.state == SLEEPING:
+            self.sched.wake_up_process(self.worker)
+        return True
+
+    def _worker_body(self) -> Generator[int | Sleep, None, None]:
+        q = self.work_queue
+        while True:
+            if not q:
+                yield SLEEP
+                continue
+            item = q.popleft()
+            item.queued = False
+            cost = item.routine(item.context)
+            if cost:
+                yield cost
