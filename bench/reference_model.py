@@ -21,6 +21,7 @@ wait_p0_us, wait_p1_us and peak_rss_mb.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import sys
@@ -82,10 +83,8 @@ def run_irqlab(n: int, seed: int) -> tuple[float, float, float]:
         core.install(cpu, vector, _isr(engine, dev, waits[0 if d < 2 else 1], served, n))
         dev.start()
     t0 = time.perf_counter()
-    try:
+    with contextlib.suppress(StopSimulation):
         engine.run()
-    except StopSimulation:
-        pass
     wall = time.perf_counter() - t0
     return served[0] / wall, acc_mean(waits[0]), acc_mean(waits[1])
 

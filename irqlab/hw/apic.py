@@ -139,7 +139,10 @@ class Apic:
         irr = lapic.irr
         if not irr:
             return False
-        return lapic.deliverable()
+        isr = lapic.isr  # LocalApic.deliverable(), inlined: this is asked on every event
+        tpr = lapic.tpr & 0xF0
+        isrv = (isr.bit_length() - 1) & 0xF0 if isr else 0
+        return ((irr.bit_length() - 1) & 0xF0) > (tpr if tpr >= isrv else isrv)
 
     def acknowledge(self, cpu: int) -> int:
         """INTA (QEMU apic_get_interrupt)."""

@@ -90,8 +90,12 @@ class IoApic:
         """EOI broadcast from a local APIC (QEMU ioapic_eoi_broadcast)."""
         for pin in self.pins_of_vector.get(vector, ()):
             if self.level_trig[pin] and self.remote_irr[pin]:
-                self.remote_irr[pin] = False
-                self._service(pin)
+                # Remote IRR cleared; a pin still asserted is redelivered at once (_service).
+                if self.line[pin] and not self.masked[pin]:
+                    self.sent[pin] += 1
+                    self.apic.accept(self.dest[pin], self.vector[pin], True)
+                else:
+                    self.remote_irr[pin] = False
 
     def mask(self, pin: int) -> None:
         self.masked[pin] = True

@@ -55,6 +55,4 @@ class BareMetal:
 
     def _done(self, cpu: int) -> None:
         self.busy[cpu] = False
-        self.ctrl.eoi(cpu, self._active[cpu])  # may notify: the next one is taken at once
-        if not self.busy[cpu] and self.ctrl.deliverable(cpu):
-            self._take(cpu)
+        self.ctrl.eoi(cpu, self._active[cpu])  # notifies: the next one is taken at once

@@ -136,6 +136,8 @@ def _reschedule_ipi(_: object) -> None:
 
 
 class Scheduler:
+    """The run queues of all CPUs, and every thread created."""
+
     def __init__(self, k: Kernel) -> None:
         self.k = k
         self.engine = k.engine
@@ -221,10 +223,12 @@ class Scheduler:
             rq.curr = None
 
     def _schedule(self, cpu: Cpu) -> None:
-        """``on_idle``: nothing left on the CPU's stack; run the best thread."""
+        """``on_idle``: nothing left on the CPU's stack; run the best thread.
+        An interrupt already pending is taken first, as it would be the moment
+        the switched-to thread enabled interrupts."""
         rq = self.rqs[cpu.index]
         rq.need_resched = False
-        if not rq.rt and not rq.fair:
+        if (not rq.rt and not rq.fair) or (cpu.irqs_on and cpu.ctrl.deliverable(cpu.index)):
             return
         cpu.in_kernel = True
         while cpu.cur is None:
@@ -266,16 +270,16 @@ class Scheduler:
                     t.state = DEAD
                     rq.curr = None
                     return
+                t.ctx = cpu.ctx
                 if isinstance(x, Sleep):
                     self._sleep(rq, t, x)
                     return
                 if x > 0:
                     break
-                if rq.need_resched and cpu.ctx == t.kind:  # cond_resched()
+                if rq.need_resched and t.ctx == t.kind:  # cond_resched()
                     rq.curr = None
                     return
             cost = x
-            t.ctx = cpu.ctx
         if rq.need_resched and t.ctx == t.kind:
             t.carry = cost
             rq.curr = None

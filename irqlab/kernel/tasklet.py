@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 TASKLET_STATE_SCHED = 1 << 0
 TASKLET_STATE_RUN = 1 << 1
+# CPU time to find a tasklet running elsewhere and queue it again (model
+# parameter: a few cache misses); ksoftirqd spins on it in these steps.
+TASKLET_RETRY_NS = 100
 
 DriverFn = Callable[["HandlerContext"], Any]
 
@@ -113,3 +116,4 @@ class Tasklets:
                 continue
             vec[cpu].append(t)
             k.raise_softirq(cpu, nr)  # __raise_softirq_irqoff: the loop restarts
+            yield TASKLET_RETRY_NS

@@ -141,7 +141,12 @@ def test_waking_a_normal_thread_does_not_ask_to_preempt_a_normal_one() -> None:
     s.wake_up_process(s.kthread_create("user", 0, cpu_bound(), kind=USER))
     other = s.kthread_create("other", 0, burst(m, [], "other", 10_000))
     seen: list[bool] = []
-    at(m, 1_000_000, lambda: (s.wake_up_process(other), seen.append(m.kernel.need_resched(0))))
+
+    def wake() -> None:
+        s.wake_up_process(other)
+        seen.append(m.kernel.need_resched(0))
+
+    at(m, 1_000_000, wake)
     run(m, 1_100_000)
     assert seen == [False]
 
@@ -169,5 +174,5 @@ def test_timed_sleep_wakes_after_its_time() -> None:
 ])
 def test_bad_thread_parameters_are_refused(policy: int, prio: int, kind: int) -> None:
     m = machine(QUIET)
-    with pytest.raises(ValueError, match="^t: "):
+    with pytest.raises(ValueError, match=r"^t: "):
         m.kernel.sched.kthread_create("t", 0, cpu_bound(), policy, prio, kind)

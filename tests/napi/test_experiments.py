@@ -34,8 +34,6 @@ def test_per_packet_rises_peaks_and_collapses() -> None:
     assert d[-1] < 0.2 * d[peak]
 
 
-@pytest.mark.xfail(strict=True, reason="ksoftirqd keeps the CPU from the application under the "
-                   "current scheduler (see report): NAPI delivery falls at the highest load")
 def test_napi_holds_close_to_its_peak() -> None:
     d = _series(_run("receive-livelock", modes=["napi"], loads=LOADS, warmup="4ms"), "napi")
     assert d[-1] >= 0.8 * max(d)
