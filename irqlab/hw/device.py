@@ -83,16 +83,13 @@ class Signal(Protocol):
 
 class LevelSignal:
     level = True
-    __slots__ = ("wire",)
+    __slots__ = ("quiesce", "raise_", "wire")
 
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
-
-    def raise_(self) -> None:
-        self.wire.assert_()
-
-    def quiesce(self) -> None:
-        self.wire.deassert()
+        # The wire's own methods, bound once: raising a level line is on the hot path.
+        self.raise_: Callable[[], None] = wire.assert_
+        self.quiesce: Callable[[], None] = wire.deassert
 
 
 class EdgeSignal:
@@ -260,9 +257,13 @@ class Device:
         status = self._status
         took = n if n < status else status
         self._status = status = status - took
-        if self.timestamps is not None:
-            for _ in range(took):
-                self.timestamps.popleft()
+        stamps = self.timestamps
+        if stamps is not None:
+            if took == 1:
+                stamps.popleft()
+            else:
+                for _ in range(took):
+                    stamps.popleft()
         self.served += took
         if took and not status:
             self.signal.quiesce()

@@ -20,7 +20,8 @@ Isr = Callable[[int, int], int]
 
 
 class BareMetal:
-    __slots__ = ("_active", "_entry", "_exit", "busy", "ctrl", "engine", "taken", "vectors")
+    __slots__ = ("_ack", "_active", "_deliverable", "_entry", "_eoi", "_exit", "_spurious", "busy",
+                 "ctrl", "engine", "taken", "vectors")
 
     def __init__(self, engine: Engine, ctrl: IrqController, cpus: int) -> None:
         self.engine = engine
@@ -31,6 +32,11 @@ class BareMetal:
         self.taken = [0] * cpus
         self._entry = [ctrl.entry_ns(c, False) for c in range(cpus)]
         self._exit = [ctrl.exit_ns(c, False) for c in range(cpus)]
+        # Bound once: these run for every interrupt.
+        self._ack = ctrl.acknowledge
+        self._eoi = ctrl.eoi
+        self._deliverable = ctrl.deliverable
+        self._spurious = ctrl.spurious
         ctrl.attach(self._notify)
 
     def install(self, cpu: int, vector: int, isr: Isr) -> None:
@@ -38,12 +44,12 @@ class BareMetal:
         self.vectors[cpu][vector] = isr
 
     def _notify(self, cpu: int) -> None:
-        if not self.busy[cpu] and self.ctrl.deliverable(cpu):
+        if not self.busy[cpu] and self._deliverable(cpu):
             self._take(cpu)
 
     def _take(self, cpu: int) -> None:
-        vector = self.ctrl.acknowledge(cpu)
-        if vector == self.ctrl.spurious:
+        vector = self._ack(cpu)
+        if vector == self._spurious:
             return  # withdrawn before acknowledge: no EOI
         self.busy[cpu] = True
         self._active[cpu] = vector
@@ -55,4 +61,4 @@ class BareMetal:
 
     def _done(self, cpu: int) -> None:
         self.busy[cpu] = False
-        self.ctrl.eoi(cpu, self._active[cpu])  # notifies: the next one is taken at once
+        self._eoi(cpu, self._active[cpu])  # notifies: the next one is taken at once
