@@ -54,6 +54,7 @@ ARCH_ROWS = {
     "CAL": "Function call interrupts",
     "SysTick": "SysTick exceptions",
 }
+WARN_BURST = 10  # like printk_ratelimit's burst: later ones are counted, not kept
 LOG_LINES = 4096  # the kernel log is a ring buffer too (log_buf)
 DEFAULT_HZ = 250  # CONFIG_HZ of Debian/Ubuntu generic kernels
 
@@ -114,7 +115,9 @@ class Kernel:
         self.spurious_reports = 0
         self.resends = 0
         self._poll_armed = False
-        self._seen_warnings: set[tuple[str, int | None]] = set()
+        self._warn_kept: dict[tuple[str, int | None], int] = {}
+        #: (kind, irq) -> warnings past the burst, counted but not kept
+        self.warn_suppressed: dict[tuple[str, int | None], int] = {}
         ctrl.attach(self._notify)
 
     # -- wiring -----------------------------------------------------------------
@@ -157,13 +160,20 @@ class Kernel:
     def printk(self, message: str) -> None:
         self.log.append((self.engine.now, message))
 
-    def warn(self, kind: str, irq: int | None, message: str, once: bool = False) -> None:
-        if once:
-            key = (kind, irq)
-            if key in self._seen_warnings:
-                return
-            self._seen_warnings.add(key)
-        self.warnings.append(Warning_(kind, irq, self.engine.now, message))
+    def warn(self, kind: str, irq: int | None, message: str, once: bool = False,
+             time_ns: int | None = None) -> None:
+        """Record a warning; after WARN_BURST of one kind for one IRQ (or the
+        first, with ``once``) further ones are only counted, as printk's rate
+        limit does ("callbacks suppressed"), so memory stays bounded."""
+        key = (kind, irq)
+        kept = self._warn_kept.get(key, 0)
+        if kept >= (1 if once else WARN_BURST):
+            if not once:
+                self.warn_suppressed[key] = self.warn_suppressed.get(key, 0) + 1
+            return
+        self._warn_kept[key] = kept + 1
+        self.warnings.append(Warning_(kind, irq, self.engine.now if time_ns is None else time_ns,
+                                      message))
 
     def count_arch(self, row: str, cpu: int) -> None:
         counts = self.arch_counts.get(row)
@@ -195,7 +205,7 @@ class Kernel:
         """``BUG: scheduling while atomic`` (kernel/sched/core.c __schedule_bug)."""
         msg = f"BUG: scheduling while atomic: {what} in irq {ctx.irq} handler at {site}"
         self.printk(msg)
-        self.warn("atomic-sleep", ctx.irq, msg)
+        self.warn("atomic-sleep", ctx.irq, msg, time_ns=ctx.now)
         if self.atomic_sleep_policy == "bug":
             raise StopSimulation(msg)
 

@@ -30,7 +30,9 @@ from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.kernel import Kernel
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
 from irqlab.kernel.sched import cpu_bound
+from irqlab.machine import faults
 from irqlab.machine.driver import BuiltinDriver
+from irqlab.machine.errors import BuildError
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
 from irqlab.sim.engine import Engine
 from irqlab.sim.rng import stream
@@ -45,10 +47,6 @@ FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
 ARCH_TIMER_PPI = 30  # non-secure EL1 physical timer (arm,armv8-timer binding)
 SYSTICK_EXC = 15
 LPI_BASE = 8192
-
-
-class BuildError(ValueError):
-    """The scenario describes something this machine cannot have."""
 
 
 class Line:
@@ -82,7 +80,14 @@ class Machine:
         return stream(self.seed, name)
 
 
-def arrivals_for(spec: Arrival, rng: Any) -> Arrivals | None:
+def arrivals_for(spec: Arrival, rng: Any, device: str) -> Arrivals | None:
+    try:
+        return _arrivals(spec, rng)
+    except ValueError as exc:
+        raise BuildError(f"device '{device}': arrival: {exc}") from None
+
+
+def _arrivals(spec: Arrival, rng: Any) -> Arrivals | None:
     if spec.kind == "none":
         return None
     if spec.kind == "periodic":
@@ -107,6 +112,7 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
         _add_device(m, dev)
     if spec.machine.workload is not None:
         _add_workload(m, spec.machine.workload.threads)
+    faults.install(m)
     return m
 
 
@@ -290,7 +296,7 @@ def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name
 
 def _new_device(m: Machine, spec: DeviceSpec, name: str, signal: Signal, irq: int, cpu: int,
                 index: int) -> Device:
-    dev = Device(m.engine, name, signal, arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}")))
+    dev = Device(m.engine, name, signal, arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name))
     dev.irq = irq
     dev.cpu = cpu
     m.devices.setdefault(spec.name, []).append(dev)

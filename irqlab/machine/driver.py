@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import random
+import re
 from collections.abc import Callable, Generator
 from itertools import cycle
 
@@ -71,7 +72,7 @@ class BuiltinDriver:
 
     def __init__(self, name: str, spec: HandlerSpec, rng: random.Random) -> None:
         self.name = name
-        self.symbol = f"{name.replace('-', '_').replace('.', '_')}_interrupt"
+        self.symbol = re.sub(r"\W", "_", name) + "_interrupt"
         self.cost = cost_model(spec.cost, rng)
         self.batch = spec.batch
         self.clears = spec.clears

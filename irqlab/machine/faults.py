@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from irqlab.hw.arrivals import Poisson
 from irqlab.kernel.dispatch import ivt_handle_interrupt
+from irqlab.machine.errors import BuildError
 from irqlab.scenario.schema import FaultSpec
 
 if TYPE_CHECKING:
@@ -51,7 +52,10 @@ def _spurious(m: Machine, i: int, fault: FaultSpec) -> None:
     """Spurious interrupts: on a device's line (a glitch the driver does not
     recognise: its handler returns IRQ_NONE), or at the controller (x86 spurious
     vector 0xFF, GIC INTID 1023: the CPU was signalled but nothing was there)."""
-    arrivals = Poisson(fault.rate or 1.0, m.rng_for(f"fault:{i}"))
+    try:
+        arrivals = Poisson(fault.rate or 1.0, m.rng_for(f"fault:{i}"))
+    except ValueError as exc:
+        raise BuildError(f"fault[{i}].rate: {exc}") from None
 
     def fire(_: object) -> None:
         if fault.device is not None:

@@ -16,7 +16,6 @@ from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, Warning
 from irqlab.kernel.cpu import CONTEXT_NAMES
 from irqlab.kernel.ksoftirqd import handoff_notes
-from irqlab.machine import faults
 from irqlab.machine.build import Machine
 
 
@@ -46,7 +45,6 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
         for devs in m.devices.values():
             for dev in devs:
                 dev.trace = emit
-    faults.install(m)
     k.start()
     for dev in m.timers:
         dev.start()
@@ -91,6 +89,10 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
     k = m.kernel
     warnings = [Warning(kind=w.kind, irq=w.irq, time_ns=w.time_ns, message=w.message)
                 for w in k.warnings]
+    warnings += [Warning(kind=kind, irq=irq, time_ns=None,
+                         message=f"{n} more {kind} warnings" + (f" for irq {irq}" if irq is not None else "")
+                         + " suppressed")
+                 for (kind, irq), n in sorted(k.warn_suppressed.items(), key=lambda kv: str(kv[0]))]
     warnings += blocked_after_missed_eoi(m)
     warnings += [Warning(kind="ksoftirqd", irq=None, time_ns=None, message=note)
                  for note in handoff_notes(k)]
