@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -25,6 +26,7 @@ from irqlab.observe.tracefile import (
     UnknownFormatError,
     detect_format,
 )
+from irqlab.progress import reading
 
 MTIME_MIN_S = 1.0
 """Smallest mtime difference taken as the interval between two snapshots: files
@@ -107,13 +109,14 @@ def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Ev
                 yield from reader
 
         return h.cpus, irqlab_events()
-    raw = open(path, "rb")  # noqa: SIM115
-    ftrace = FtraceReader(raw)
+    stack = ExitStack()  # closed when the events have been read
+    raw = stack.enter_context(open(path, "rb"))  # noqa: SIM115
+    ftrace = FtraceReader(stack.enter_context(reading(raw, f"reading {path}")))
     batches = ftrace.batches()
     first = next(batches, [])
 
     def ftrace_events() -> Iterator[Event]:
-        with raw:
+        with stack:
             yield from first
             for batch in batches:
                 yield from batch

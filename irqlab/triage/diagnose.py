@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from irqlab.progress import reading
 from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, vtd, windows
 from irqlab.triage.bugcheck import DMA_VIOLATION
 from irqlab.triage.findings import BugCheck, Finding, Findings, IommuFault, IrqStorm
@@ -79,8 +80,8 @@ class Triage:
             self.scan_stream(sys.stdin.buffer, "<stdin>")
             return
         try:
-            with Path(path).open("rb") as stream:
-                self.scan_stream(stream, path)
+            with Path(path).open("rb") as stream, reading(stream, f"reading {path}") as counted:
+                self.scan_stream(counted, path)
         except OSError as exc:
             raise TriageError(f"cannot read: {exc.strerror or exc}", path) from None
 
