@@ -64,7 +64,7 @@ VECTOR_ROWS: dict[str, str] = {
     "call_function": "CAL",
     "call_function_single": "CAL",
     "irq_work": "IWI",
-    "thermal_apic": "THR",
+    "thermal_apic": "TRM",
     "threshold_apic": "THR",
     "deferred_error_apic": "DFR",
     "x86_platform_ipi": "PLT",

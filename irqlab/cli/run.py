@@ -47,8 +47,9 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         trace_path: str | None, chrome_path: str | None, as_json: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default')."""
     from irqlab.analysis.irqstats import IrqStats
-    from irqlab.machine.run import simulate, simulation_report
+    from irqlab.machine.run import simulate
     from irqlab.report.text import render_text
+    from irqlab.runner import simulation_report
     from irqlab.sim.progress import run_progress
 
     spec, extras = _load(scenario)
@@ -138,10 +139,11 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.analysis.irqstats import IrqStats
     from irqlab.analysis.report import Report
     from irqlab.cli.report import detect, trace_events
-    from irqlab.machine.replay import replay_scenario
-    from irqlab.machine.run import simulate, simulation_report
+    from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
     from irqlab.report.text import render_text
+    from irqlab.runner import simulation_report
+    from irqlab.scenario.replay import replay_scenario
 
     fmt = detect(trace_file)
     if fmt not in (FTRACE, IRQLAB_TRACE):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from irqlab.kernel.desc import IrqDesc
     from irqlab.kernel.kernel import Kernel
 
+# Named as in include/linux/irq.h (enum of irq_chip flags); the bit values are irqlab's own.
 IRQCHIP_EOI_IF_HANDLED = 0x1
 IRQCHIP_ONESHOT_SAFE = 0x2
 IRQCHIP_EOI_THREADED = 0x4

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from irqlab.kernel.chip import IRQCHIP_EOI_IF_HANDLED, IRQCHIP_EOI_THREADED, mask_irq, unmask_irq
 from irqlab.kernel.flags import (
-    IRQ_NONE,
     IRQD_IRQ_DISABLED,
     IRQD_IRQ_INPROGRESS,
     IRQD_IRQ_MASKED,
@@ -57,8 +56,10 @@ def _cond_unmask(desc: IrqDesc) -> None:
         unmask_irq(desc)
 
 
-def _cond_eoi(desc: IrqDesc, cpu: int, handled: bool = True) -> None:
-    if handled or not desc.chip.flags & IRQCHIP_EOI_IF_HANDLED:
+def _cond_eoi(desc: IrqDesc, cpu: int) -> None:
+    """``cond_eoi_irq``: an interrupt that was not handled gets no EOI from a
+    chip that wants EOIs only for handled ones (IRQCHIP_EOI_IF_HANDLED)."""
+    if not desc.chip.flags & IRQCHIP_EOI_IF_HANDLED:
         desc.chip.irq_eoi(desc, cpu)
 
 
@@ -105,16 +106,16 @@ def handle_fasteoi_irq(k: Kernel, desc: IrqDesc, cpu: int) -> Flow:
     desc.kstat[cpu] += 1
     if desc.istate & IRQS_ONESHOT:
         mask_irq(desc)
-    ret = yield from handle_irq_event(k, desc, cpu)
-    _cond_unmask_eoi(desc, cpu, ret != IRQ_NONE)
+    yield from handle_irq_event(k, desc, cpu)
+    _cond_unmask_eoi(desc, cpu)
     if desc.istate & IRQS_PENDING:
         check_irq_resend(k, desc)
 
 
-def _cond_unmask_eoi(desc: IrqDesc, cpu: int, handled: bool) -> None:
-    """``cond_unmask_eoi_irq``."""
+def _cond_unmask_eoi(desc: IrqDesc, cpu: int) -> None:
+    """``cond_unmask_eoi_irq``: after the handlers ran the EOI is always sent."""
     if not desc.istate & IRQS_ONESHOT:
-        _cond_eoi(desc, cpu, handled)
+        desc.chip.irq_eoi(desc, cpu)
     elif not desc.state & IRQD_IRQ_DISABLED and desc.state & IRQD_IRQ_MASKED and not desc.threads_oneshot:
         desc.chip.irq_eoi(desc, cpu)
         unmask_irq(desc)

@@ -2,9 +2,10 @@
 
 One normal-priority kernel thread per CPU, woken when the softirq restart
 loop gives up (2 ms or 10 passes) or when a softirq is raised outside
-interrupt context.  It runs one pass over the pending softirqs, then offers to
-reschedule (``cond_resched``), and sleeps when nothing is pending: it competes
-with the other normal threads for the CPU instead of starving them.  Its time
+interrupt context.  It runs the same bounded restart loop (``run_ksoftirqd`` ->
+``handle_softirqs(true)``), then offers to reschedule (``cond_resched``), and
+sleeps when nothing is pending: it competes with the other normal threads for
+the CPU instead of starving them.  Its time
 is softirq time, as ``irqtime_account_process_tick`` accounts it.
 
 The thread is created at its first wake-up, as if at boot.

@@ -101,12 +101,11 @@ class Softirqs:
             if not self.pending[cpu]:
                 break
             max_restart -= 1
-            if from_ksoftirqd:
-                break  # ksoftirqd runs one pass per wakeup and reschedules
             if k.jiffies() < end and not k.need_resched(cpu) and max_restart:
                 continue
-            self.handoffs[cpu] += 1
-            k.wakeup_softirqd(cpu)
+            if not from_ksoftirqd:  # ksoftirqd itself just stays runnable
+                self.handoffs[cpu] += 1
+                k.wakeup_softirqd(cpu)
             break
         c.ctx = prev_ctx
         self.running[cpu] = False

@@ -1,10 +1,9 @@
-"""Running a built machine and turning the run into a report.
+"""Running a built machine.
 
-Events go to every sink given (the streaming analysis, trace writers); the
-kernel's counters become the ``/proc/interrupts`` table; kernel warnings,
-softirq work handed to ksoftirqd and the controllers' end state (a vector left
-in service after a missed EOI) become report warnings; the threads and their
-CPU time become the ``results`` table.
+Events go to every sink given (the streaming analysis, trace writers).  After
+the run the machine reports plain data: its warnings (kernel warnings, softirq
+work handed to ksoftirqd, a vector left in service after a missed EOI) and the
+CPU time per context; ``irqlab.runner`` turns them into a report.
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from irqlab.analysis.irqstats import IrqStats
-from irqlab.analysis.report import Report, Warning
 from irqlab.kernel.cpu import CONTEXT_NAMES
+from irqlab.kernel.kernel import Warning_
 from irqlab.kernel.ksoftirqd import handoff_notes
 from irqlab.machine.build import Machine
 
@@ -56,11 +54,11 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
         k.warn("stopped", None, f"run stopped at {m.engine.now} ns: {m.engine.stop_reason}")
 
 
-def blocked_after_missed_eoi(m: Machine) -> list[Warning]:
+def blocked_after_missed_eoi(m: Machine) -> list[Warning_]:
     """x86: vectors left in the ISR with no handler running.  Their class and
     every lower one stay blocked on that CPU (PPR), while higher classes still
     arrive (Intel SDM 10.8.3.1)."""
-    out: list[Warning] = []
+    out: list[Warning_] = []
     if m.apic is None:
         return out
     k = m.kernel
@@ -74,9 +72,9 @@ def blocked_after_missed_eoi(m: Machine) -> list[Warning]:
         irq_no = getattr(irq, "irq", None)
         pending = [v for v in m.apic.pending(cpu) if v >> 4 <= cls]
         desc = ", ".join(f"{v:#04x}" for v in pending) or "none yet"
-        out.append(Warning(
-            kind="missed-eoi", irq=irq_no, time_ns=m.engine.now,
-            message=(f"CPU{cpu}: vector {top:#04x}"
+        out.append(Warning_(
+            "missed-eoi", irq_no, m.engine.now,
+            (f"CPU{cpu}: vector {top:#04x}"
                      + (f" (irq {irq_no})" if irq_no is not None else "")
                      + f" is still in service: its EOI never came, so priority classes "
                        f"{cls:#x} and lower are blocked on CPU{cpu} (PPR={lapic.ppr():#04x}); "
@@ -85,22 +83,21 @@ def blocked_after_missed_eoi(m: Machine) -> list[Warning]:
     return out
 
 
-def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = None) -> Report:
+def machine_warnings(m: Machine) -> list[Warning_]:
+    """Everything the run has to warn about: the kernel's warnings, how many
+    more were rate-limited away, vectors left blocked by a missed EOI, and
+    ksoftirqd taking over softirq work."""
     k = m.kernel
-    warnings = [Warning(kind=w.kind, irq=w.irq, time_ns=w.time_ns, message=w.message)
-                for w in k.warnings]
-    warnings += [Warning(kind=kind, irq=irq, time_ns=None,
-                         message=f"{n} more {kind} warnings" + (f" for irq {irq}" if irq is not None else "")
-                         + " suppressed")
-                 for (kind, irq), n in sorted(k.warn_suppressed.items(), key=lambda kv: str(kv[0]))]
-    warnings += blocked_after_missed_eoi(m)
-    warnings += [Warning(kind="ksoftirqd", irq=None, time_ns=None, message=note)
-                 for note in handoff_notes(k)]
-    cpu_time = {c.index: dict(zip(CONTEXT_NAMES, c.account(), strict=True)) for c in k.cpus}
-    spec = m.spec.scenario
-    return Report(
-        source="simulation", cpus=k.ncpus, seed=m.seed, duration_ns=m.engine.now,
-        counters=k.snapshot(), stats=stats, warnings=warnings, cpu_time_ns=cpu_time,
-        results=k.sched.table() or None,
-        title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
-    )
+    out = list(k.warnings)
+    out += [Warning_(kind, irq, m.engine.now,
+                     f"{n} more {kind} warnings" + (f" for irq {irq}" if irq is not None else "")
+                     + " suppressed")
+            for (kind, irq), n in sorted(k.warn_suppressed.items(), key=lambda kv: str(kv[0]))]
+    out += blocked_after_missed_eoi(m)
+    out += [Warning_("ksoftirqd", None, m.engine.now, note) for note in handoff_notes(k)]
+    return out
+
+
+def cpu_time_ns(m: Machine) -> dict[int, dict[str, int]]:
+    """``/proc/stat``-like time per CPU and context."""
+    return {c.index: dict(zip(CONTEXT_NAMES, c.account(), strict=True)) for c in m.kernel.cpus}

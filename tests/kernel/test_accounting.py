@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from irqlab.kernel.flags import IRQS_ONESHOT
 from irqlab.machine.build import build
-from irqlab.machine.run import simulation_report
+from irqlab.runner import simulation_report
 from irqlab.scenario.loader import load
 
 from .rig import machine, run

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
 from irqlab.machine.build import Machine, build
-from irqlab.machine.run import simulation_report
+from irqlab.runner import simulation_report
 from irqlab.scenario.loader import builtin_descriptions, builtin_names, load
 
 from .rig import Recorder, run

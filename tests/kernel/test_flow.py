@@ -195,13 +195,28 @@ def test_fasteoi_handles_then_eois() -> None:
     assert log == ["handler", "eoi"]
 
 
-def test_fasteoi_eoi_if_handled_chip_skips_the_eoi_of_an_unhandled_interrupt() -> None:
+def test_fasteoi_eoi_if_handled_chip_still_gets_the_eoi_after_the_handlers_ran() -> None:
+    """chip.c cond_unmask_eoi_irq: without ONESHOT the EOI follows the handlers
+    whatever they returned."""
     k, log = bare_kernel(), []
     desc = line(k, "fasteoi", log, level=True, chip_flags=IRQCHIP_EOI_IF_HANDLED)
     request_irq(k, 10, logging_handler(log, IRQ_NONE), IRQF_TRIGGER_HIGH, "dev")
     log.clear()
     drive(k, desc)
-    assert log == ["handler"]
+    assert log == ["handler", "eoi"]
+
+
+def test_fasteoi_eoi_if_handled_chip_gets_no_eoi_when_the_line_cannot_be_handled() -> None:
+    """chip.c cond_eoi_irq on the early exit (here: disabled line): a chip that
+    wants EOIs only for handled interrupts gets none; other chips get one."""
+    for flags, expected in ((IRQCHIP_EOI_IF_HANDLED, ["mask"]), (0, ["mask", "eoi"])):
+        k, log = bare_kernel(), []
+        desc = line(k, "fasteoi", log, level=True, chip_flags=flags)
+        request_irq(k, 10, logging_handler(log), IRQF_TRIGGER_HIGH, "dev")
+        disable_irq(k, 10)
+        log.clear()
+        drive(k, desc)
+        assert log == expected, flags
 
 
 def test_fasteoi_oneshot_masks_first_and_keeps_the_line_masked_for_the_thread() -> None:

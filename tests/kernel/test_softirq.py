@@ -14,8 +14,8 @@ from irqlab.kernel.kernel import Kernel
 from irqlab.kernel.sched import SCHED_FIFO, SLEEP, Body, Thread
 from irqlab.kernel.softirq import BLOCK, HI, NET_RX, RCU, TIMER
 from irqlab.machine.build import Machine, build
-from irqlab.machine.run import simulation_report
 from irqlab.report.procfs import render_softirqs
+from irqlab.runner import simulation_report
 from irqlab.scenario.loader import load
 
 from .rig import at, machine, python_handler, run

@@ -13,13 +13,27 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from statistics import median
+from typing import Protocol
 
-from irqlab.analysis.arrivals import IrqArrivals
 from irqlab.scenario.schema import Arrival, Cost, DeviceSpec, Scenario
 
 
-def replay_scenario(base: Scenario | None, traced: dict[str, IrqArrivals], cpus: int,
+class TracedIrq(Protocol):
+    """What replay needs of one traced IRQ (``irqlab.analysis.arrivals.IrqArrivals``)."""
+
+    @property
+    def times_ns(self) -> Sequence[int]: ...
+    @property
+    def cpus(self) -> Sequence[int]: ...
+    @property
+    def handler_ns(self) -> Sequence[int]: ...
+    @property
+    def actions(self) -> Sequence[str]: ...
+
+
+def replay_scenario(base: Scenario | None, traced: Mapping[str, TracedIrq], cpus: int,
                     source: str) -> Scenario:
     """A scenario whose devices replay ``traced`` (labels -> arrivals)."""
     if base is None:
@@ -52,6 +66,6 @@ def replay_scenario(base: Scenario | None, traced: dict[str, IrqArrivals], cpus:
     return spec
 
 
-def _device_name(arr: IrqArrivals, label: str) -> str:
+def _device_name(arr: TracedIrq, label: str) -> str:
     name = arr.actions[0] if arr.actions else f"irq{label}"
     return re.sub(r"[^\w.\-/:\[\]]", "_", name)

@@ -1,0 +1,78 @@
+"""Checks on options shared by the commands: finite numbers, CPU counts, and
+the files a command writes (checked before the work starts; a failed write
+names the option and the file)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from irqlab.cli.errors import InputError
+from irqlab.report.sink import TextSink
+
+NR_CPUS_MAX = 8192
+"""The most CPUs a Linux kernel can be built for (x86-64 ``NR_CPUS_RANGE_END``,
+arch/x86/Kconfig); a trace or CPU list naming more is corrupt or mistyped."""
+
+
+class FiniteFloat(click.FloatRange):
+    """A float range refusing nan and inf (click's range check lets nan through)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number, got {value!r}", param, ctx)
+        return number
+
+
+def output_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Option callback: the file can be created (its directory exists and is
+    writable, it is not a directory), so a long run does not fail at the end."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise click.BadParameter(f"{value} is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise click.BadParameter(f"directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) and not os.access(path, os.W_OK):
+        raise click.BadParameter(f"{value}: no permission to write there")
+    return value
+
+
+@contextmanager
+def output_files(*files: tuple[str, str | Path | None, Callable[[], TextSink]]) -> Iterator[list[TextSink]]:
+    """Open the writers ``(option, path, open)`` whose path is given, and close
+    them all at the end, also on errors and Ctrl-C (a trace cut short is still
+    a complete file).  An OSError becomes an :class:`InputError` naming the
+    option and file (a write failing mid-run names every output, as it cannot
+    be told which one failed)."""
+    writers: list[tuple[str, TextSink]] = []
+    where = ""
+    try:
+        for option, path, make in files:
+            if path is not None:
+                where = f"{option} {path}"
+                writers.append((where, make()))
+        where = ", ".join(w for w, _ in writers)
+        yield [writer for _, writer in writers]
+    except OSError as err:
+        raise InputError(f"cannot write: {err.strerror}", source=where) from None
+    finally:
+        failed: tuple[str, OSError] | None = None
+        for name, writer in reversed(writers):
+            try:
+                writer.close()
+            except OSError as err:
+                failed = failed or (name, err)
+        if failed is not None:
+            raise InputError(f"cannot write: {failed[1].strerror}", source=failed[0]) from None
