@@ -45,9 +45,6 @@ IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
 SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
 VECTOR_ENTRY, VECTOR_EXIT = 6, 7
 
-# irqreturn_t (include/linux/irqreturn.h)
-IRQ_NONE, IRQ_HANDLED, IRQ_WAKE_THREAD = 0, 1, 2
-
 # Softirq vectors in kernel order (include/linux/interrupt.h, NR_SOFTIRQS = 10).
 SOFTIRQ_NAMES: tuple[str, ...] = (
     "HI", "TIMER", "NET_TX", "NET_RX", "BLOCK",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -12,7 +13,8 @@ from types import FrameType
 
 import click
 
-from irqlab.cli.errors import InputError
+from irqlab.cli.errors import InputError, interruptible
+from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, output_path
 from irqlab.observe.procfs import ProcfsError
 from irqlab.observe.top import (
     SORT_KEYS,
@@ -37,7 +39,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 @click.command()
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=10.0,
+@click.option("--duration", type=FiniteFloat(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds to capture (Ctrl-C or SIGTERM ends early).")
 @click.option("--events", default=",".join(DEFAULT_EVENTS), show_default=True,
               help="Comma list: 'irq' (handler + softirq events), 'irq_vectors' (x86 timer/IPI "
@@ -45,7 +47,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 @click.option("--buffer-kb", type=click.IntRange(min=64), default=4096, show_default=True,
               help="Per-CPU ring buffer of the capture instance (buffer_size_kb).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="irqlab trace file to write (format: docs/trace-format.md).")
+              callback=output_path, help="irqlab trace file to write (format: docs/trace-format.md).")
 def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
     """Capture IRQ events from tracefs into an irqlab trace (needs root).
 
@@ -59,8 +61,6 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
     specs = [s.strip() for s in events.split(",") if s.strip()]
     if not specs:
         raise InputError("--events is empty")
-    if not output.parent.is_dir() or not os.access(output.parent, os.W_OK):
-        raise InputError("directory does not exist or is not writable", source=str(output.parent))
     console = Console(stderr=True)
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
@@ -95,9 +95,15 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
                 raise InputError(f"cannot write: {err.strerror}", source=str(output)) from None
             header = cap.header()
     except TracefsError as err:
+        if str(err).startswith("--events "):  # resolve_events names the bad event spec
+            raise InputError(str(err)) from None
         raise click.ClickException(str(err)) from None
     except OSError as err:
-        raise click.ClickException(f"tracefs: {err.strerror}: {err.filename}") from None
+        if err.errno == errno.ENOMEM:  # buffer_size_kb is the only large allocation
+            raise InputError(f"the kernel cannot allocate {buffer_kb} KiB per CPU: {err.strerror}",
+                             source="--buffer-kb") from None
+        where = f": {err.filename}" if err.filename else ""
+        raise click.ClickException(f"tracefs: {err.strerror}{where}") from None
     finally:
         signal.signal(signal.SIGTERM, old)
         tmp.unlink(missing_ok=True)
@@ -118,28 +124,33 @@ def _cpu_list(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     if value is None:
         return None
     cpus: set[int] = set()
-    try:
-        for part in value.split(","):
-            lo, _, hi = part.partition("-")
-            cpus.update(range(int(lo), int(hi or lo) + 1))
-    except ValueError:
-        raise click.BadParameter(f"expected a CPU list such as '0-3,8', got {value!r}") from None
+    for part in value.split(","):
+        lo, _, hi = part.partition("-")
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise click.BadParameter(f"expected a CPU list such as '0-3,8', got {value!r}") from None
+        if not 0 <= first <= last < NR_CPUS_MAX:
+            raise click.BadParameter(f"{part!r}: expected CPUs in increasing order, below "
+                                     f"{NR_CPUS_MAX} (NR_CPUS)")
+        cpus.update(range(first, last + 1))
     return sorted(cpus)
 
 
 @click.command()
-@click.option("-d", "--interval", type=click.FloatRange(min=0, min_open=True), default=1.0,
+@click.option("-d", "--interval", type=FiniteFloat(min=0, min_open=True), default=1.0,
               show_default=True, help="Seconds between refreshes (the delta interval).")
 @click.option("-s", "--sort", type=click.Choice(SORT_KEYS), default="delta", show_default=True)
 @click.option("-c", "--cpu", "cpus", callback=_cpu_list, help="Only these CPUs, e.g. '0-3,8'.")
 @click.option("--irq", "pattern", help="Only rows whose IRQ or name matches this glob, e.g. 'eth*'.")
-@click.option("-t", "--threshold", type=click.FloatRange(min=0), default=0.0,
+@click.option("-t", "--threshold", type=FiniteFloat(min=0), default=0.0,
               help="Hide rows below this many interrupts per second.")
 @click.option("-S", "--softirqs", is_flag=True, help="Show /proc/softirqs instead.")
 @click.option("--once", is_flag=True, help="Print one refresh and exit (plain text).")
 @click.option("-n", "--count", type=click.IntRange(min=1), help="Print N refreshes and exit (plain text).")
 @click.option("--proc", "proc_root", type=click.Path(file_okay=False, path_type=Path),
               default=Path("/proc"), hidden=True, help="Directory holding interrupts/softirqs.")
+@interruptible
 def top(interval: float, sort: str, cpus: list[int] | None, pattern: str | None,
         threshold: float, softirqs: bool, once: bool, count: int | None, proc_root: Path) -> None:
     """Live per-IRQ, per-CPU interrupt rates from /proc/interrupts (no root needed).
@@ -165,6 +176,10 @@ def top(interval: float, sort: str, cpus: list[int] | None, pattern: str | None,
         return cur, render_plain(rows, cpu_columns(cur.snapshot, cpus), cur.t - prev.t)
 
     prev = sample()
+    absent = [c for c in cpus or [] if c >= prev.snapshot.cpus]
+    if absent:
+        raise InputError(f"CPU {absent[0]} is not in {path} (CPUs 0-{prev.snapshot.cpus - 1})",
+                         source="--cpu")
     if once or count or not sys.stdout.isatty():
         for i in range(1 if once else count or sys.maxsize):
             prev, text = refresh(prev)

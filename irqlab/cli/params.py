@@ -9,16 +9,23 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 
 from irqlab.cli.errors import InputError
-from irqlab.report.sink import TextSink
 
 NR_CPUS_MAX = 8192
 """The most CPUs a Linux kernel can be built for (x86-64 ``NR_CPUS_RANGE_END``,
 arch/x86/Kconfig); a trace or CPU list naming more is corrupt or mistyped."""
+
+
+class TraceWriter(Protocol):
+    """A trace file writer (ftrace text, Chrome JSON): fed events, then closed."""
+
+    def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class FiniteFloat(click.FloatRange):
@@ -34,35 +41,34 @@ class FiniteFloat(click.FloatRange):
 
 
 def output_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """Option callback: the file can be created (its directory exists and is
-    writable, it is not a directory), so a long run does not fail at the end."""
+    """Callback of a ``click.Path(dir_okay=False)`` option naming a file to
+    write: its directory exists and is writable (checked now, so that a long
+    run does not fail at the end)."""
     if value is None:
         return None
     path = Path(value)
-    if path.is_dir():
-        raise click.BadParameter(f"{value} is a directory")
     parent = path.parent
     if not parent.is_dir():
-        raise click.BadParameter(f"directory {parent} does not exist")
+        raise click.BadParameter(f"cannot write {value}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK) and not os.access(path, os.W_OK):
-        raise click.BadParameter(f"{value}: no permission to write there")
+        raise click.BadParameter(f"cannot write {value}: no permission")
     return value
 
 
 @contextmanager
-def output_files(*files: tuple[str, str | Path | None, Callable[[], TextSink]]) -> Iterator[list[TextSink]]:
-    """Open the writers ``(option, path, open)`` whose path is given, and close
-    them all at the end, also on errors and Ctrl-C (a trace cut short is still
-    a complete file).  An OSError becomes an :class:`InputError` naming the
-    option and file (a write failing mid-run names every output, as it cannot
-    be told which one failed)."""
-    writers: list[tuple[str, TextSink]] = []
+def output_files(*files: tuple[str, Any, Callable[[Any], TraceWriter]]) -> Iterator[list[TraceWriter]]:
+    """``open(path)`` the writer of each ``(option, path, open)`` whose path is
+    not None, and close them all at the end, also on errors and Ctrl-C (a trace
+    cut short is still a complete file).  An OSError becomes an
+    :class:`InputError` naming the option and file (a write failing mid-run
+    names every output: which one failed cannot be told)."""
+    writers: list[tuple[str, TraceWriter]] = []
     where = ""
     try:
         for option, path, make in files:
             if path is not None:
                 where = f"{option} {path}"
-                writers.append((where, make()))
+                writers.append((where, make(path)))
         where = ", ".join(w for w, _ in writers)
         yield [writer for _, writer in writers]
     except OSError as err:

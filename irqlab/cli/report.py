@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
 
 from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, Warning, diff_snapshots
-from irqlab.cli.errors import InputError
+from irqlab.cli.errors import InputError, interruptible
+from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, output_files, output_path
 from irqlab.events import CounterSnapshot, Event
 from irqlab.observe.ftrace import FtraceReader
 from irqlab.observe.procfs import ProcfsError, read_snapshot
@@ -90,8 +91,42 @@ def _snapshot_report(files: list[tuple[Path, str]], interval: float | None) -> R
     return report
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Errors while reading a trace: malformed lines name the file and line,
+    unreadable files the file."""
+    try:
+        yield
+    except TraceFormatError as err:
+        raise InputError(err.message, source=err.source, line=err.line) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", source=str(err.filename or path)) from None
+
+
+def _checked(path: Path, events: Iterator[Event]) -> Iterator[Event]:
+    """``events`` with reading errors turned into :class:`InputError` (errors of
+    whoever consumes them, such as a trace writer, are not caught here), and a
+    CPU number no kernel can have refused before it sizes per-CPU tables."""
+    with _reading(path):
+        for ev in events:
+            if ev.cpu >= NR_CPUS_MAX:
+                raise InputError(f"an event on CPU {ev.cpu}: more CPUs than any kernel "
+                                 f"has (NR_CPUS is at most {NR_CPUS_MAX})", source=str(path))
+            yield ev
+
+
 def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
-    """(CPU count, events) of a trace; fills duration and lost-event warnings."""
+    """(CPU count, events) of a trace; fills duration and lost-event warnings.
+    Bad input, now or while the events are read, raises :class:`InputError`."""
+    with _reading(path):
+        cpus, events = _open_trace(path, fmt, report)
+    if cpus > NR_CPUS_MAX:
+        raise InputError(f"{cpus} CPUs: more than any kernel has (NR_CPUS is at most "
+                         f"{NR_CPUS_MAX})", source=str(path))
+    return cpus, _checked(path, events)
+
+
+def _open_trace(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
     if fmt == IRQLAB_TRACE:
         f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
         reader = TraceReader(f, str(path))
@@ -130,24 +165,21 @@ def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Ev
 
 
 def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
+    from irqlab.report.chrome import ChromeTraceWriter
+
     report = Report(source="trace", cpus=1, title=f"trace {path}")
-    try:
-        cpus, events = trace_events(path, fmt, report)
-        report.cpus = cpus
-        stats = IrqStats(cpus)
-        if chrome is None:
+    cpus, events = trace_events(path, fmt, report)
+    report.cpus = cpus
+    stats = IrqStats(cpus)
+    with output_files(("--chrome", chrome,
+                       lambda out: ChromeTraceWriter(out, cpus, pid_name=str(path)))) as writers:
+        if not writers:
             stats.feed_events(events)
         else:
-            from irqlab.report.chrome import ChromeTraceWriter
-
-            with ChromeTraceWriter(chrome, cpus, pid_name=str(path)) as writer:
-                for ev in events:
-                    stats.feed(*ev)
-                    writer.feed(*ev)
-    except TraceFormatError as err:
-        raise InputError(err.message, source=err.source, line=err.line) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", source=str(err.filename or path)) from None
+            writer = writers[0]
+            for ev in events:
+                stats.feed(*ev)
+                writer.feed(*ev)
     report.stats = stats
     if stats.first_ts is None:
         report.warnings.append(Warning("no_events", None, None,
@@ -158,11 +190,12 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (same keys as run).")
-@click.option("--chrome", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--chrome", type=click.Path(dir_okay=False, path_type=Path), callback=output_path,
               help="Also write a Chrome trace-event JSON timeline (traces only).")
-@click.option("--interval", type=click.FloatRange(min=0, min_open=True),
+@click.option("--interval", type=FiniteFloat(min=0, min_open=True),
               help="Seconds between two snapshots (default: from the files' mtimes when they "
                    f"differ by at least {MTIME_MIN_S:g}s).")
+@interruptible
 def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
            interval: float | None) -> None:
     """Report on an irqlab trace, ftrace text (cat trace, trace-cmd report), or one or
@@ -176,7 +209,7 @@ def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
     traces = [(p, f) for p, f in detected if f in (IRQLAB_TRACE, FTRACE)]
     if traces:
         if len(detected) > 1:
-            others = ", ".join(str(p) for p, _ in detected if p != traces[0][0])
+            others = ", ".join(str(p) for p, _ in detected if p is not traces[0][0])
             raise InputError(f"a trace is reported on its own; also given: {others}",
                              source=str(traces[0][0]))
         result = _trace_report(*traces[0], chrome)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from irqlab.cli.errors import InputError
-from irqlab.units import UnitError, parse_duration
+from irqlab.cli.errors import InputError, Interrupted, interruptible
+from irqlab.cli.params import output_files, output_path
+from irqlab.units import UnitError, format_ns, parse_duration
 
 
 def _load(ref: str) -> tuple[Any, dict[str, object]]:
@@ -22,14 +25,62 @@ def _load(ref: str) -> tuple[Any, dict[str, object]]:
         raise InputError(str(exc)) from None
 
 
+@contextmanager
+def _handler_search_path(ref: str) -> Iterator[None]:
+    """``handler.python`` modules are also looked up in the scenario file's
+    directory (after ``sys.path``, so they never shadow an installed module):
+    the console script, unlike ``python -m``, has no current directory on it."""
+    path = Path(ref)
+    if not path.is_file():
+        yield
+        return
+    folder = str(path.resolve().parent)
+    sys.path.append(folder)
+    try:
+        yield
+    finally:
+        sys.path.remove(folder)
+
+
 def _build(ref: str, spec: Any, seed: int | None) -> Any:
     from irqlab.machine.build import BuildError, build
-    from irqlab.machine.driver import HandlerLoadError
 
     try:
-        return build(spec, seed)
-    except (BuildError, HandlerLoadError) as exc:
+        with _handler_search_path(ref):
+            return build(spec, seed)
+    except BuildError as exc:
         raise InputError(str(exc), source=ref) from None
+
+
+def _experiment(ref: str, spec: Any, table: object, seed: int | None, duration_ns: int | None) -> Any:
+    """Check a scenario's ``[experiment]`` and, given a duration, run it."""
+    from irqlab.experiments import run_experiment
+    from irqlab.experiments import validate as validate_experiment
+    from irqlab.experiments.rxpath import RxExperiment, check_nic
+    from irqlab.scenario.loader import ScenarioError
+
+    try:
+        if duration_ns is not None:
+            return run_experiment(spec, table, seed, duration_ns)
+        exp = validate_experiment(spec, table)
+        if isinstance(exp, RxExperiment):
+            check_nic(spec, exp, spec.scenario.duration)
+        return None
+    except ScenarioError as exc:
+        raise InputError(str(exc), source=ref) from None
+
+
+def _run_duration(text: str | None, spec: Any) -> int:
+    """The run's simulated time: ``--duration`` or the scenario's."""
+    if text is None:
+        return int(spec.scenario.duration)
+    try:
+        duration_ns = parse_duration(text)
+    except UnitError as exc:
+        raise InputError(str(exc), source="--duration") from None
+    if duration_ns <= 0:
+        raise InputError(f"expected a time above zero, got {text!r}", source="--duration")
+    return duration_ns
 
 
 @click.command()
@@ -38,47 +89,48 @@ def _build(ref: str, spec: Any, seed: int | None) -> Any:
 @click.option("--duration", "duration", default=None, help="Simulated time, e.g. 50ms (default: the scenario's).")
 @click.option("--events", "max_events", type=click.IntRange(min=1), default=None,
               help="Stop after this many simulator events.")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the event trace in ftrace text format.")
-@click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write a Chrome trace-event JSON (opens in ui.perfetto.dev).")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write the event trace in ftrace text format.")
+@click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write a Chrome trace-event JSON (opens in ui.perfetto.dev).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@interruptible
 def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
         trace_path: str | None, chrome_path: str | None, as_json: bool) -> None:
-    """Simulate SCENARIO (a built-in name or a TOML file; default: 'default')."""
+    """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
+
+    Ctrl-C stops the run with exit status 130; trace files keep what was written."""
     from irqlab.analysis.irqstats import IrqStats
     from irqlab.machine.run import simulate
+    from irqlab.report.chrome import ChromeTraceWriter
+    from irqlab.report.ftrace import FtraceTextWriter
     from irqlab.report.text import render_text
     from irqlab.runner import simulation_report
     from irqlab.sim.progress import run_progress
 
     spec, extras = _load(scenario)
-    try:
-        duration_ns = parse_duration(duration) if duration is not None else spec.scenario.duration
-    except UnitError as exc:
-        raise InputError(f"--duration: {exc}") from None
+    duration_ns = _run_duration(duration, spec)
     if "experiment" in extras:
-        from irqlab.experiments import run_experiment
-
-        report = run_experiment(spec, extras["experiment"], seed, duration_ns)
+        given = [name for name, value in (("--trace", trace_path), ("--chrome", chrome_path),
+                                          ("--events", max_events)) if value is not None]
+        if given:
+            raise InputError(f"{scenario} is an experiment of many runs: {', '.join(given)} "
+                             "applies to a single machine")
+        report = _experiment(scenario, spec, extras["experiment"], seed, duration_ns)
     else:
         machine = _build(scenario, spec, seed)
-        stats = IrqStats(spec.machine.cpus)
-        sinks: list[Any] = [stats]
-        with ExitStack() as stack:
+        cpus = spec.machine.cpus
+        stats = IrqStats(cpus)
+        with output_files(("--trace", trace_path, lambda path: FtraceTextWriter(path, cpus)),
+                          ("--chrome", chrome_path, lambda path: ChromeTraceWriter(path, cpus))
+                          ) as writers:
             try:
-                if trace_path:
-                    from irqlab.report.ftrace import FtraceTextWriter
-
-                    sinks.append(stack.enter_context(_closing(FtraceTextWriter(trace_path, spec.machine.cpus))))
-                if chrome_path:
-                    from irqlab.report.chrome import ChromeTraceWriter
-
-                    sinks.append(stack.enter_context(_closing(ChromeTraceWriter(chrome_path, spec.machine.cpus))))
-            except OSError as exc:
-                raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
-            with run_progress(duration_ns) as progress:
-                simulate(machine, duration_ns, sinks, max_events=max_events, progress=progress)
+                with run_progress(duration_ns) as progress:
+                    simulate(machine, duration_ns, [stats, *writers], max_events=max_events,
+                             progress=progress)
+            except KeyboardInterrupt:
+                raise Interrupted(f"stopped by Ctrl-C at {format_ns(machine.engine.now)} of "
+                                  f"{format_ns(duration_ns)} simulated time") from None
         report = simulation_report(machine, stats)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=False))
@@ -86,25 +138,14 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         click.echo(render_text(report))
 
 
-class _closing:
-    """Context manager closing a trace writer even when the run fails."""
-
-    def __init__(self, writer: Any) -> None:
-        self.writer = writer
-
-    def __enter__(self) -> Any:
-        return self.writer
-
-    def __exit__(self, *exc: object) -> None:
-        self.writer.close()
-
-
 @click.command()
 @click.argument("scenario")
 def validate(scenario: str) -> None:
     """Check SCENARIO without running it."""
     spec, extras = _load(scenario)
-    if "experiment" not in extras:
+    if "experiment" in extras:
+        _experiment(scenario, spec, extras["experiment"], None, None)
+    else:
         _build(scenario, spec, None)
     click.echo(f"{scenario}: ok ({spec.machine.arch}, {spec.machine.cpus} CPU(s), "
                f"{len(spec.device)} device(s), {len(spec.fault)} fault(s))")
@@ -129,41 +170,51 @@ COMMANDS: list[click.Command] = [run, validate, scenarios]
 @click.option("--scenario", "scenario_ref", default=None,
               help="Machine and devices to replay on (default: an x86 machine with the trace's CPUs).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
-@click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write a Chrome trace-event JSON of the replayed run.")
+@click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write a Chrome trace-event JSON of the replayed run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@interruptible
 def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
            as_json: bool) -> None:
     """Drive the simulator with the arrivals and handler costs of a real trace."""
+    from pydantic import ValidationError
+
     from irqlab.analysis.arrivals import arrivals
     from irqlab.analysis.irqstats import IrqStats
     from irqlab.analysis.report import Report
     from irqlab.cli.report import detect, trace_events
     from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
+    from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.report.text import render_text
     from irqlab.runner import simulation_report
+    from irqlab.scenario.loader import format_errors
     from irqlab.scenario.replay import replay_scenario
 
     fmt = detect(trace_file)
     if fmt not in (FTRACE, IRQLAB_TRACE):
-        raise InputError(f"{trace_file}: is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)")
+        raise InputError(f"is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)",
+                         source=str(trace_file))
     scratch = Report(source="trace", cpus=1)
     cpus, events = trace_events(trace_file, fmt, scratch)
     traced = arrivals(events)
     if not any(label.isdigit() and a.times_ns for label, a in traced.items()):
-        raise InputError(f"{trace_file}: no device interrupts (irq_handler_entry) to replay")
-    base = _load(scenario_ref)[0] if scenario_ref else None
-    spec = replay_scenario(base, traced, cpus, str(trace_file))
+        raise InputError("no device interrupts (irq_handler_entry) to replay", source=str(trace_file))
+    base = None
+    if scenario_ref is not None:
+        base, extras = _load(scenario_ref)
+        if "experiment" in extras:
+            raise InputError("is an experiment of many runs, not one machine to replay on",
+                             source=f"--scenario {scenario_ref}")
+    try:
+        spec = replay_scenario(base, traced, cpus, str(trace_file))
+    except ValidationError as exc:
+        raise InputError(format_errors(f"{trace_file}: cannot replay", exc)) from None
     machine = _build(scenario_ref or str(trace_file), spec, seed)
     stats = IrqStats(spec.machine.cpus)
-    sinks: list[Any] = [stats]
-    with ExitStack() as stack:
-        if chrome_path:
-            from irqlab.report.chrome import ChromeTraceWriter
-
-            sinks.append(stack.enter_context(_closing(ChromeTraceWriter(chrome_path, spec.machine.cpus))))
-        simulate(machine, spec.scenario.duration, sinks)
+    with output_files(("--chrome", chrome_path,
+                       lambda path: ChromeTraceWriter(path, spec.machine.cpus))) as writers:
+        simulate(machine, spec.scenario.duration, [stats, *writers])
     report = simulation_report(machine, stats)
     report.warnings.extend(scratch.warnings)
     if as_json:

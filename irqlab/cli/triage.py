@@ -10,7 +10,7 @@ import json
 
 import click
 
-from irqlab.cli.errors import InputError
+from irqlab.cli.errors import InputError, interruptible
 from irqlab.triage.diagnose import Triage, TriageError, render_text
 
 FOUND, NOTHING = 0, 1
@@ -19,6 +19,7 @@ FOUND, NOTHING = 0, 1
 @click.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--json", "as_json", is_flag=True, help='Print {"findings": [...]} instead of text.')
+@interruptible
 def triage(files: tuple[str, ...], as_json: bool) -> None:
     """Find bug checks, IOMMU DMA faults and IRQ storms in FILE... ('-' = stdin)."""
     run = Triage()

@@ -29,9 +29,6 @@ from irqlab.hw.controller import Notify
 
 FIRST_EXTERNAL_VECTOR = 0x20  # irq_vectors.h
 SPURIOUS_APIC_VECTOR = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
-ERROR_APIC_VECTOR = 0xFE
-RESCHEDULE_VECTOR = 0xFD
-CALL_FUNCTION_VECTOR = 0xFC
 LOCAL_TIMER_VECTOR = 0xEC
 LINUX_INIT_TPR = 0x10  # apic.c: "accept all except vectors 0-31"
 ESR_RECEIVE_ILLEGAL_VECTOR = 0x40  # ESR bit 6 (SDM)

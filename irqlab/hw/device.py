@@ -10,6 +10,8 @@ signal is one of:
 * ``EdgeSignal``: one pulse (rising edge) per request.
 * ``MsiSignal``: one MSI/MSI-X message per request (x86 address/data format).
 * ``VectorSignal``: a local-APIC-sourced vector (LVT timer, IPIs) on one CPU.
+* ``PendSignal``: a Cortex-M system exception pended in the NVIC (SysTick).
+* ``LpiSignal``: a GICv3 LPI written through the ITS (the arm64 form of MSI).
 
 Hardware knows nothing of Linux IRQ numbers; ``trace`` is set by the machine
 so that raises appear in the event stream as ``IRQ_RAISE`` for that IRQ.
@@ -24,7 +26,9 @@ from typing import Protocol
 from irqlab.events import IRQ_RAISE
 from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Arrivals
+from irqlab.hw.gic import GicV3
 from irqlab.hw.msi import MsixTable
+from irqlab.hw.nvic import Nvic
 from irqlab.sim.engine import Engine
 
 
@@ -134,6 +138,41 @@ class VectorSignal:
 
     def raise_(self) -> None:
         self.apic.accept(self.cpu, self.vector, False)
+
+    def quiesce(self) -> None:
+        return None
+
+
+class PendSignal:
+    """A system exception pended in the NVIC (SysTick counting down to zero)."""
+
+    level = False
+    __slots__ = ("exc", "nvic")
+
+    def __init__(self, nvic: Nvic, exc: int) -> None:
+        self.nvic = nvic
+        self.exc = exc
+
+    def raise_(self) -> None:
+        self.nvic.set_pending(self.exc)
+
+    def quiesce(self) -> None:
+        return None
+
+
+class LpiSignal:
+    """A GICv3 LPI written through the ITS (the arm64 form of MSI)."""
+
+    level = False
+    __slots__ = ("cpu", "gic", "intid")
+
+    def __init__(self, gic: GicV3, intid: int, cpu: int) -> None:
+        self.gic = gic
+        self.intid = intid
+        self.cpu = cpu
+
+    def raise_(self) -> None:
+        self.gic.send_lpi(self.intid, self.cpu)
 
     def quiesce(self) -> None:
         return None

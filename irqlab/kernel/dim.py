@@ -32,7 +32,6 @@ DIM_STATS_WORSE, DIM_STATS_SAME, DIM_STATS_BETTER = range(3)
 # net_dim_step
 DIM_STEPPED, DIM_TOO_TIRED, DIM_ON_EDGE = range(3)
 
-TUNE_STATE_NAMES = ("parking-on-top", "parking-tired", "going-right", "going-left")
 
 
 class Moderation(NamedTuple):

@@ -6,7 +6,6 @@ state) from ``kernel/irq/internals.h``; IRQD_* (per-irq_data state) named as in
 """
 
 # include/linux/interrupt.h
-IRQF_TRIGGER_NONE = 0x00000000
 IRQF_TRIGGER_RISING = 0x00000001
 IRQF_TRIGGER_FALLING = 0x00000002
 IRQF_TRIGGER_HIGH = 0x00000004
@@ -25,37 +24,20 @@ IRQF_NO_AUTOEN = 0x00080000
 IRQF_COND_ONESHOT = 0x00200000
 IRQF_TIMER = IRQF_TIMER_BIT | IRQF_NO_SUSPEND | IRQF_NO_THREAD
 
-FLAG_NAMES = {
-    "shared": IRQF_SHARED,
-    "oneshot": IRQF_ONESHOT,
-    "percpu": IRQF_PERCPU,
-    "no_thread": IRQF_NO_THREAD,
-    "timer": IRQF_TIMER,
-    "irqpoll": IRQF_IRQPOLL,
-    "nobalancing": IRQF_NOBALANCING,
-    "no_autoen": IRQF_NO_AUTOEN,
-    "trigger_rising": IRQF_TRIGGER_RISING,
-    "trigger_falling": IRQF_TRIGGER_FALLING,
-    "trigger_high": IRQF_TRIGGER_HIGH,
-    "trigger_low": IRQF_TRIGGER_LOW,
-}
 
 # kernel/irq/internals.h
-IRQS_AUTODETECT = 0x00000001
 IRQS_SPURIOUS_DISABLED = 0x00000002
 IRQS_POLL_INPROGRESS = 0x00000008
 IRQS_ONESHOT = 0x00000020
 IRQS_REPLAY = 0x00000040
 IRQS_WAITING = 0x00000080
 IRQS_PENDING = 0x00000200
-IRQS_SUSPENDED = 0x00000800
 
 # include/linux/irq.h (irqd state), irqlab bit values
 IRQD_IRQ_DISABLED = 0x1
 IRQD_IRQ_MASKED = 0x2
 IRQD_IRQ_INPROGRESS = 0x4
 IRQD_LEVEL = 0x8
-IRQD_PER_CPU = 0x10
 
 # include/linux/irqreturn.h
 IRQ_NONE = 0

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
 from irqlab.kernel.flags import (
-    IRQ_HANDLED,
     IRQ_NONE,
     IRQ_WAKE_THREAD,
     IRQD_IRQ_INPROGRESS,
@@ -57,5 +56,3 @@ def handle_irq_event_percpu(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int
     note_interrupt(k, desc, retval)
     return retval
 
-
-__all__ = ["IRQ_HANDLED", "handle_irq_event", "handle_irq_event_percpu"]

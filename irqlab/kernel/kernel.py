@@ -146,9 +146,6 @@ class Kernel:
         if isinstance(entry, IrqDesc):
             entry.vector = vector
 
-    def unbind_vector(self, cpu: int, vector: int) -> None:
-        self.vector_irq[cpu].pop(vector, None)
-
     def start(self) -> None:
         for cpu in self.cpus:
             cpu.start(_nothing())

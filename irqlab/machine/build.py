@@ -8,15 +8,26 @@ and MSI-X vectors get IRQs from 24 up; arm64 virqs are allocated in order
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from irqlab.hw import msi
 from irqlab.hw.apic import LOCAL_TIMER_VECTOR, Apic
 from irqlab.hw.arrivals import Arrivals, Bursty, Periodic, Poisson, Replay
-from irqlab.hw.device import Device, EdgeSignal, LevelSignal, MsiSignal, Signal, VectorSignal, Wire
+from irqlab.hw.device import (
+    Device,
+    EdgeSignal,
+    LevelSignal,
+    LpiSignal,
+    MsiSignal,
+    PendSignal,
+    Signal,
+    VectorSignal,
+    Wire,
+)
 from irqlab.hw.gic import GicV3
 from irqlab.hw.ioapic import IoApic
-from irqlab.hw.nvic import Nvic
+from irqlab.hw.nvic import CORES, Nvic, NvicError
 from irqlab.kernel.chip import GicChip, IoApicChip, IrqChip, MsiChip, NvicChip
 from irqlab.kernel.cpu import USER
 from irqlab.kernel.flags import (
@@ -31,7 +42,7 @@ from irqlab.kernel.kernel import Kernel
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
 from irqlab.kernel.sched import cpu_bound
 from irqlab.machine import faults
-from irqlab.machine.driver import BuiltinDriver
+from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
 from irqlab.sim.engine import Engine
@@ -188,49 +199,26 @@ def _build_armv7m(m: Machine) -> None:
     if ms.cpus != 1:
         raise BuildError(f"machine.cpus: a Cortex-M has one core, got {ms.cpus}")
     lines = [d.line for d in m.spec.device if d.line is not None]
-    nvic = Nvic(max([31, *lines]) + 1, core=ms.core, prigroup=ms.prigroup,
-                clock_hz=round(ms.clock_mhz * 1e6))
+    irqs = CORES[ms.core].max_irqs
+    for d in m.spec.device:
+        if d.line is not None and d.line >= irqs:
+            raise BuildError(f"device '{d.name}': line {d.line} is not an IRQn of a {ms.core} "
+                             f"(0-{irqs - 1})")
+    if not math.isfinite(ms.clock_mhz):
+        raise BuildError(f"machine.clock_mhz: expected a finite number, got {ms.clock_mhz}")
+    try:
+        nvic = Nvic(max([31, *lines]) + 1, core=ms.core, prigroup=ms.prigroup,
+                    clock_hz=round(ms.clock_mhz * 1e6))
+    except NvicError as exc:  # prigroup on ARMv6-M, clock_mhz out of range
+        raise BuildError(f"machine: {exc}") from None
     m.nvic = nvic
     irq_nesting = True if ms.irq_nesting is None else ms.irq_nesting
     k = _kernel(m, nvic, arch="armv7m", irq_nesting=irq_nesting, eoi_on_return=True,
                 tail_chaining=True)
     if m.spec.timer.enabled:
         k.bind_vector(0, SYSTICK_EXC, k.local_timer)
-        m.timers.append(Device(m.engine, "systick", _PendSignal(nvic, SYSTICK_EXC),
+        m.timers.append(Device(m.engine, "systick", PendSignal(nvic, SYSTICK_EXC),
                                Periodic(_tick_period(m))))
-
-
-class _PendSignal:
-    """A system exception pended in the NVIC (SysTick counting down to zero)."""
-
-    level = False
-
-    def __init__(self, nvic: Nvic, exc: int) -> None:
-        self.nvic = nvic
-        self.exc = exc
-
-    def raise_(self) -> None:
-        self.nvic.set_pending(self.exc)
-
-    def quiesce(self) -> None:
-        return None
-
-
-class _LpiSignal:
-    """A GICv3 LPI written through the ITS (the arm64 form of MSI)."""
-
-    level = False
-
-    def __init__(self, gic: GicV3, intid: int, cpu: int) -> None:
-        self.gic = gic
-        self.intid = intid
-        self.cpu = cpu
-
-    def raise_(self) -> None:
-        self.gic.send_lpi(self.intid, self.cpu)
-
-    def quiesce(self) -> None:
-        return None
 
 
 # -- devices --------------------------------------------------------------------------
@@ -268,7 +256,10 @@ def _vector_of(m: Machine, spec: DeviceSpec, i: int, cpu: int) -> int:
 
 
 def _add_device(m: Machine, spec: DeviceSpec) -> None:
-    driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"))
+    try:
+        driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"))
+    except HandlerLoadError as exc:
+        raise BuildError(f"{exc} (device '{spec.name}')") from None
     m.drivers[spec.name] = driver
     if spec.kind == "line":
         _add_line_device(m, spec, driver)
@@ -291,7 +282,25 @@ def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name
             request_irq(m.kernel, irq, driver, _flags(spec), name, dev)
     except IrqRequestError as exc:
         call = "request_threaded_irq" if threaded else "request_irq"
-        raise BuildError(f"device '{spec.name}': {call}({irq}) failed: -{exc.errno}: {exc}") from None
+        hint = _sharing_conflict(m, spec) if exc.errno == "EBUSY" else ""
+        raise BuildError(f"device '{spec.name}': {call}({irq}) failed: -{exc.errno}: {exc}"
+                         + (f" ({hint})" if hint else "")) from None
+
+
+def _sharing_conflict(m: Machine, spec: DeviceSpec) -> str:
+    """Why ``spec`` cannot share its line with the device that has it: the
+    checks of ``__setup_irq`` (kernel/irq/manage.c) in scenario terms."""
+    first = next((d for d in m.spec.device if d.kind == "line" and d.line == spec.line), None)
+    if first is None or first is spec:
+        return ""
+    if not (first.shared and spec.shared):
+        return f"line {spec.line} is also '{first.name}': both need shared = true"
+    if first.trigger != spec.trigger:
+        return (f"'{first.name}' is {first.trigger}-triggered and '{spec.name}' "
+                f"{spec.trigger}-triggered: a shared line has one trigger type")
+    if first.handler.oneshot != spec.handler.oneshot:
+        return f"'{first.name}' and '{spec.name}' differ in handler.oneshot (IRQF_ONESHOT)"
+    return ""
 
 
 def _new_device(m: Machine, spec: DeviceSpec, name: str, signal: Signal, irq: int, cpu: int,
@@ -377,7 +386,7 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
             vector = hwirq = _next_lpi(m)
             if spec.priority is not None:
                 m.gic.set_priority(hwirq, spec.priority)
-            signal = _LpiSignal(m.gic, hwirq, cpu)
+            signal = LpiSignal(m.gic, hwirq, cpu)
         flow = "edge" if m.apic is not None else "fasteoi"
         desc = k.alloc_irq(irq, chip, hwirq, FLOWS[flow], flow, False)
         desc.affinity = cpu

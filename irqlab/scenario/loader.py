@@ -38,9 +38,12 @@ def load(ref: str) -> tuple[Scenario, dict[str, object]]:
     path = Path(ref)
     if path.suffix == ".toml" or path.exists():
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError(f"{ref}: cannot read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(f"{ref}: not a TOML text file (byte {exc.object[exc.start]:#04x} "
+                                f"at offset {exc.start} is not UTF-8)") from None
         source = str(path)
     elif ref in builtin_names():
         text = _builtin_text(ref)
@@ -62,6 +65,9 @@ def parse(text: str, source: str) -> tuple[Scenario, dict[str, object]]:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_errors(source, exc)) from None
+    problems = consistency_errors(scenario)
+    if problems:
+        raise ScenarioError("\n".join(f"{source}: {p}" for p in problems))
     extras: dict[str, object] = {}
     if experiment is not None:
         extras["experiment"] = experiment
@@ -90,5 +96,35 @@ def format_errors(source: str, exc: ValidationError) -> str:
             msg = "required field missing"
         elif err["type"] != "value_error" and isinstance(err["input"], str | int | float):
             msg = f"{msg}, got {err['input']!r}"
-        lines.append(f"{source}: {loc or '(top level)'}: {msg}")
+        # a check of the whole scenario names its fields in the message
+        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
     return "\n".join(lines)
+
+
+def consistency_errors(spec: Scenario) -> list[str]:
+    """What each field allows but the scenario as a whole does not, as
+    ``field: problem`` (runs would otherwise fail or quietly ignore them)."""
+    out: list[str] = []
+    if spec.scenario.duration <= 0:
+        out.append("scenario.duration: expected a time above zero")
+    cpus = spec.machine.cpus
+    for i, dev in enumerate(spec.device):
+        if isinstance(dev.cpu, list) and len(dev.cpu) not in (1, dev.vectors):
+            out.append(f"device[{i}].cpu: {len(dev.cpu)} CPUs for {dev.vectors} vector(s) "
+                       "(give one CPU, or one per vector)")
+        for part, cost in (("cost", dev.handler.cost), ("thread", dev.handler.thread)):
+            if cost is None:
+                continue
+            field = f"device[{i}].handler.{part}"
+            if cost.dist == "uniform" and (cost.min or 0) > (cost.max or 0):
+                out.append(f"{field}: min is above max")
+            if cost.dist == "replay" and not cost.values:
+                out.append(f"{field}: replay needs at least one value")
+    kinds = {d.name: d.kind for d in spec.device}
+    for i, fault in enumerate(spec.fault):
+        if not 0 <= fault.cpu < cpus:
+            out.append(f"fault[{i}].cpu: CPU {fault.cpu} is not one of the {cpus} CPUs")
+        if fault.kind == "stuck-line" and kinds.get(fault.device or "") == "msix":
+            out.append(f"fault[{i}]: stuck-line needs a line device; '{fault.device}' is "
+                       "message-signalled (MSI-X has no wire to stick)")
+    return out

@@ -8,7 +8,6 @@ import pytest
 
 from irqlab.hw.controller import IrqController
 from irqlab.hw.gic import (
-    DEFAULT_PMR_VALUE,
     GICD_INT_DEF_PRI,
     IDLE_PRIORITY,
     INTID_SPURIOUS,
@@ -68,13 +67,13 @@ def test_linux_defaults() -> None:
     assert gic.highest_pending(0) == 3
     # Default priority 0xa0 shows up as the running priority.
     assert gic.acknowledge(0) == 3
-    assert gic.running_priority(0) == GICD_INT_DEF_PRI
+    assert gic.running_priority(0) == 0xA0  # GICD_INT_DEF_PRI
     gic.eoi(0, 3)
     # PMR 0xf0: priority 0xf0 is masked, 0xe8 is not.
     gic.enable(SPI)
-    gic.set_priority(SPI, DEFAULT_PMR_VALUE)
+    gic.set_priority(SPI, 0xF0)  # DEFAULT_PMR_VALUE
     assert not gic.deliverable(0)
-    gic.set_priority(SPI, DEFAULT_PMR_VALUE - 8)
+    gic.set_priority(SPI, 0xE8)
     assert gic.deliverable(0)
 
 
@@ -92,7 +91,7 @@ def test_eoi_of_spurious_intid_is_ignored() -> None:
     raise_edge_spi(gic, SPI)
     assert gic.acknowledge(0) == SPI
     gic.eoi(0, INTID_SPURIOUS)
-    assert gic.running_priority(0) == GICD_INT_DEF_PRI
+    assert gic.running_priority(0) == 0xA0  # GICD_INT_DEF_PRI
     assert gic.state(SPI) == "active"
     assert gic.ignored_writes == 1
 
