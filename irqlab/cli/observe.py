@@ -48,6 +48,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
               help="Per-CPU ring buffer of the capture instance (buffer_size_kb).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               callback=output_path, help="irqlab trace file to write (format: docs/trace-format.md).")
+@interruptible
 def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
     """Capture IRQ events from tracefs into an irqlab trace (needs root).
 

@@ -41,6 +41,7 @@ from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.kernel import Kernel
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
 from irqlab.kernel.sched import cpu_bound
+from irqlab.kernel.windows import NtKernel
 from irqlab.machine import faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
@@ -52,6 +53,7 @@ from irqlab.sim.rng import stream
 # exception in hardware on a current core.
 X86_ENTRY_NS, X86_EXIT_NS = 200, 150
 FIRST_DEVICE_VECTOR = 0x21  # after FIRST_EXTERNAL_VECTOR 0x20 (irq_vectors.h)
+WINDOWS_FIRST_DEVICE_VECTOR = 0x30  # DIRQL 3: the first IRQL above DISPATCH_LEVEL
 FIRST_SYSTEM_VECTOR = 0xEB  # POSTED_MSI_NOTIFICATION_VECTOR (irq_vectors.h)
 IA32_SYSCALL_VECTOR = 0x80
 FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
@@ -86,6 +88,7 @@ class Machine:
         self.ioapic: IoApic | None = None
         self.gic: GicV3 | None = None
         self.nvic: Nvic | None = None
+        self.nt: NtKernel | None = None
 
     def rng_for(self, name: str) -> Any:
         return stream(self.seed, name)
@@ -123,8 +126,22 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
         _add_device(m, dev)
     if spec.machine.workload is not None:
         _add_workload(m, spec.machine.workload.threads)
+    if spec.machine.os == "windows":
+        _install_windows(m)
     faults.install(m)
     return m
+
+
+def _install_windows(m: Machine) -> None:
+    """The Windows interrupt policy on the x86 machine: ISRs at DIRQL nest by
+    IRQL, DPCs drain at DISPATCH_LEVEL after the outermost ISR."""
+    try:
+        nt = NtKernel(m.kernel)
+    except ValueError as exc:
+        raise BuildError(f"machine.os = 'windows': {exc}") from None
+    for driver in m.drivers.values():
+        driver.nt = nt
+    m.nt = nt
 
 
 def _add_workload(m: Machine, threads: int) -> None:
@@ -158,7 +175,9 @@ def _build_x86(m: Machine) -> None:
                 exit_ns=X86_EXIT_NS if ms.exit_cost is None else ms.exit_cost)
     m.apic = apic
     m.ioapic = IoApic(apic)
-    k = _kernel(m, apic, arch="x86", irq_nesting=bool(ms.irq_nesting))
+    # Windows ISRs nest by IRQL; Linux never nests hard-IRQ handlers.
+    nesting = ms.os == "windows" if ms.irq_nesting is None else ms.irq_nesting
+    k = _kernel(m, apic, arch="x86", irq_nesting=nesting)
     if m.spec.timer.enabled:
         period = _tick_period(m)
         for cpu in range(ms.cpus):
@@ -243,14 +262,16 @@ def _vector_of(m: Machine, spec: DeviceSpec, i: int, cpu: int) -> int:
             raise BuildError(f"device '{spec.name}': vector list has {len(vectors)} entries for "
                              f"{spec.vectors} vectors")
         v = vectors[i]
-        if not FIRST_DEVICE_VECTOR - 1 <= v < FIRST_SYSTEM_VECTOR or v == IA32_SYSCALL_VECTOR:
+        linux = m.spec.machine.os == "linux"
+        if not FIRST_DEVICE_VECTOR - 1 <= v < FIRST_SYSTEM_VECTOR or (linux and v == IA32_SYSCALL_VECTOR):
             raise BuildError(f"device '{spec.name}': vector {v:#x} is not a device vector "
-                             f"(0x20-{FIRST_SYSTEM_VECTOR - 1:#x}, not 0x80)")
+                             f"(0x20-{FIRST_SYSTEM_VECTOR - 1:#x}" + (", not 0x80)" if linux else ")"))
         if v in k.vector_irq[cpu]:
             raise BuildError(f"device '{spec.name}': vector {v:#x} on CPU {cpu} is already in use")
         return v
-    for v in range(FIRST_DEVICE_VECTOR, FIRST_SYSTEM_VECTOR):
-        if v != IA32_SYSCALL_VECTOR and v not in k.vector_irq[cpu]:
+    first = WINDOWS_FIRST_DEVICE_VECTOR if m.spec.machine.os == "windows" else FIRST_DEVICE_VECTOR
+    for v in range(first, FIRST_SYSTEM_VECTOR):
+        if (v != IA32_SYSCALL_VECTOR or m.spec.machine.os != "linux") and v not in k.vector_irq[cpu]:
             return v
     raise BuildError(f"device '{spec.name}': no free vector left on CPU {cpu}")
 

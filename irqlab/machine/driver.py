@@ -21,6 +21,7 @@ from irqlab.kernel.action import Handler, HandlerContext
 from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD
 from irqlab.kernel.sched import Sleep
 from irqlab.kernel.tasklet import Tasklet
+from irqlab.kernel.windows import Kdpc, NtKernel
 from irqlab.kernel.workqueue import Work
 from irqlab.scenario.schema import Cost, HandlerSpec
 
@@ -66,9 +67,31 @@ def load_python_handler(ref: str) -> Handler:
 class BuiltinDriver:
     """The driver of one device (all its vectors)."""
 
-    __slots__ = ("batch", "clears", "cost", "extra_ns", "force_none", "name", "python", "raises",
-                 "softirq", "softirq_cost", "symbol", "tasklet", "tasklet_backlog", "tasklet_cost",
-                 "thread_cost", "work", "work_backlog", "work_cost", "work_sleeps")
+    __slots__ = (
+        "batch",
+        "clears",
+        "cost",
+        "dpc",
+        "dpc_backlog",
+        "dpc_cost",
+        "extra_ns",
+        "force_none",
+        "name",
+        "nt",
+        "python",
+        "raises",
+        "softirq",
+        "softirq_cost",
+        "symbol",
+        "tasklet",
+        "tasklet_backlog",
+        "tasklet_cost",
+        "thread_cost",
+        "work",
+        "work_backlog",
+        "work_cost",
+        "work_sleeps",
+    )
 
     def __init__(self, name: str, spec: HandlerSpec, rng: random.Random) -> None:
         self.name = name
@@ -88,6 +111,11 @@ class BuiltinDriver:
         self.work_sleeps = spec.work_sleeps
         self.work = Work(self._work, f"{self.symbol}_work") if spec.work_cost is not None else None
         self.work_backlog = 0
+        self.dpc_cost = spec.dpc_cost or 0
+        self.dpc = (Kdpc(f"{self.symbol[:-len('_interrupt')]}Dpc", self._dpc)
+                    if spec.dpc_cost is not None else None)
+        self.dpc_backlog = 0
+        self.nt: NtKernel | None = None  # set when the Windows personality is installed
         self.raises = False
         self.force_none = False
         self.extra_ns = 0
@@ -128,7 +156,15 @@ class BuiltinDriver:
         if self.work is not None:
             self.work_backlog += took
             ctx.schedule_work(self.work)
+        if self.dpc is not None and self.nt is not None:
+            self.dpc_backlog += took
+            self.nt.ke_insert_queue_dpc(ctx, self.dpc)
         return IRQ_NONE if self.force_none else IRQ_HANDLED
+
+    def _dpc(self, _: object) -> int:
+        cost = self.dpc_cost * self.dpc_backlog
+        self.dpc_backlog = 0
+        return cost
 
     def _tasklet(self, ctx: HandlerContext) -> None:
         ctx.cost += self.tasklet_cost * self.tasklet_backlog

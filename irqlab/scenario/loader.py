@@ -35,6 +35,9 @@ def _builtin_text(name: str) -> str:
 def load(ref: str) -> tuple[Scenario, dict[str, object]]:
     """Load a scenario by built-in name or path; returns the model and the raw
     TOML table (extensions such as ``[experiment]`` are read from it)."""
+    if not ref:
+        raise ScenarioError(f"no scenario given: expected a TOML file or a built-in name "
+                            f"({', '.join(builtin_names())})")
     path = Path(ref)
     if path.suffix == ".toml" or path.exists():
         try:

@@ -59,6 +59,9 @@ class MachineSpec(Strict):
     prigroup: int = Field(0, ge=0, le=7)
     #: user threads (SCHED_NORMAL) competing with ksoftirqd and kworkers
     workload: Workload | None = None
+    #: the operating system's interrupt policy: Linux (kernel/irq, softirqs) or
+    #: Windows (ISR at DIRQL, DPC at DISPATCH_LEVEL; x86 only, ISRs nest by IRQL)
+    os: Literal["linux", "windows"] = "linux"
 
 
 class TimerSpec(Strict):
@@ -141,6 +144,8 @@ class HandlerSpec(Strict):
     tasklet_cost: Duration | None = None
     work_cost: Duration | None = None
     work_sleeps: Duration = 0
+    #: Windows: the ISR queues a DPC (KeInsertQueueDpc) doing this much per request
+    dpc_cost: Duration | None = None
 
     @model_validator(mode="after")
     def _check(self) -> HandlerSpec:
@@ -217,7 +222,16 @@ class Scenario(Strict):
         for i, f in enumerate(self.fault):
             if f.device is not None and f.device not in names:
                 raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
+        windows = self.machine.os == "windows"
+        if windows and self.machine.arch != "x86":
+            raise ValueError("machine.os: 'windows' runs on arch 'x86' (IRQL is the APIC priority)")
         for d in self.device:
+            if d.handler.dpc_cost is not None and not windows:
+                raise ValueError(f"device '{d.name}': handler.dpc_cost needs machine.os = 'windows'")
+            if windows and (d.handler.softirq or d.handler.tasklet_cost is not None
+                            or d.handler.thread is not None):
+                raise ValueError(f"device '{d.name}': softirqs, tasklets and threaded handlers are "
+                                 "Linux; under machine.os = 'windows' use handler.dpc_cost")
             cpus = d.cpu if isinstance(d.cpu, list) else [d.cpu]
             bad = [c for c in cpus if not 0 <= c < self.machine.cpus]
             if bad:

@@ -76,6 +76,11 @@ def test_directory_instead_of_a_scenario_file(tmp_path: Path) -> None:
     assert error(invoke("run", str(folder))) == f"Error: {folder}: cannot read: Is a directory"
 
 
+def test_empty_scenario_name() -> None:
+    line = error(invoke("validate", ""))
+    assert line.startswith("Error: no scenario given: expected a TOML file or a built-in name (")
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("duration", '"1e999s"', "exceeds the 64-bit nanosecond clock"),
     ("duration", '"-5ms"', "got '-5ms'"),
