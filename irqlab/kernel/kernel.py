@@ -185,7 +185,7 @@ class Kernel:
             res = action.handler(ctx)  # type: ignore[misc]
         except StopSimulation:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a driver bug must not end the simulator
             self.printk(f"irq {action.irq}: handler {self.handler_symbol(action, False)} raised {exc!r}")
             self.warn("handler-exception", action.irq,
                       f"handler {action.name} of irq {action.irq} raised {type(exc).__name__}: {exc}",

@@ -63,8 +63,9 @@ def blocked_after_missed_eoi(m: Machine) -> list[Warning_]:
         return out
     k = m.kernel
     for cpu, lapic in enumerate(m.apic.lapics):
-        if k.cpus[cpu].in_irq or not lapic.isr:
-            continue
+        c = k.cpus[cpu]
+        if c.in_irq or not c.irqs_on or not lapic.isr:
+            continue  # an interrupt is being taken or handled: its ISR bit is not stale
         stale = m.apic.in_service(cpu)
         top = stale[0]
         cls = top >> 4
