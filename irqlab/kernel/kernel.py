@@ -63,6 +63,10 @@ def _no_emit(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> N
     return None
 
 
+def _no_timer(cpu: int) -> None:
+    raise RuntimeError("this kernel has no timer hardware attached")
+
+
 def _nothing() -> Generator[int, None, None]:
     yield from ()
 
@@ -110,6 +114,10 @@ class Kernel:
         self.workqueue = Workqueue(self)
         self.arch_counts: dict[str, list[int]] = {}
         self.err_count = 0
+        #: expired hrtimers waiting for this CPU's timer interrupt
+        self.hrtimers: list[list[Callable[[], int]]] = [[] for _ in range(cpus)]
+        #: fires a CPU's timer hardware (set by the machine)
+        self.raise_local_timer: Callable[[int], None] = _no_timer
         self.warnings: list[Warning_] = []
         self.log: deque[tuple[int, str]] = deque(maxlen=LOG_LINES)
         self.spurious_reports = 0
@@ -149,6 +157,41 @@ class Kernel:
     def start(self) -> None:
         for cpu in self.cpus:
             cpu.start(_nothing())
+
+    # -- hrtimers and the tick (kernel/time/hrtimer.c, tick-sched.c) -------------------
+    def hrtimer_expire(self, cpu: int, fn: Callable[[], int]) -> None:
+        """An hrtimer on ``cpu`` expires now: the CPU's timer hardware raises its
+        interrupt, whose handler (``hrtimer_interrupt``) runs ``fn`` in hard-IRQ
+        context; ``fn`` returns its CPU cost.  Expiries that meet one timer
+        interrupt are run by it together."""
+        self.hrtimers[cpu].append(fn)
+        if len(self.hrtimers[cpu]) == 1:
+            self.raise_local_timer(cpu)
+
+    def run_hrtimers(self, cpu: int) -> int:
+        """``hrtimer_interrupt``: run the expired hrtimers; their total cost."""
+        expired = self.hrtimers[cpu]
+        cost = 0
+        while expired:
+            cost += expired.pop(0)()
+        return cost
+
+    def start_tick(self) -> None:
+        """The periodic tick as an hrtimer per CPU (``tick_sched_timer``),
+        staggered across CPUs as the kernel's jiffies skew does."""
+        period = 1_000_000_000 // self.hz
+        for cpu in range(self.ncpus):
+            self.engine.at(period * (cpu + 1) // (self.ncpus + 1), self._tick_due, cpu)
+
+    def _tick_due(self, cpu: int) -> None:
+        self.hrtimer_expire(cpu, lambda: self._tick(cpu))
+        self.engine.after(1_000_000_000 // self.hz, self._tick_due, cpu)
+
+    def _tick(self, cpu: int) -> int:
+        """``tick_sched_timer`` -> ``update_process_times``: the tick work and the
+        TIMER softirq (``run_local_timers``)."""
+        self.raise_softirq(cpu, TIMER, self.timer_softirq_ns)
+        return self.tick_ns
 
     # -- time, log, warnings ------------------------------------------------------
     def jiffies(self) -> int:
@@ -292,9 +335,9 @@ class Kernel:
         if self.arch == "x86":
             self.ctrl.eoi(c, vector)
         self.count_arch(row, c)
-        if self.tick_ns:
-            yield self.tick_ns
-        self.raise_softirq(c, TIMER, self.timer_softirq_ns)
+        cost = self.run_hrtimers(c)
+        if cost:
+            yield cost
         self.emit(self.engine.now, c, VECTOR_EXIT, -1, vector, name)
 
     def timer_interrupt(self, ctx: HandlerContext) -> int:
@@ -303,8 +346,7 @@ class Kernel:
         softirq.  ``dev_id`` is the list of per-CPU timer devices."""
         timers = ctx.action.dev_id  # type: ignore[union-attr]
         timers[ctx.cpu].service(timers[ctx.cpu].status)
-        ctx.cost += self.tick_ns
-        self.raise_softirq(ctx.cpu, TIMER, self.timer_softirq_ns)
+        ctx.cost += self.run_hrtimers(ctx.cpu)
         return IRQ_HANDLED
 
     # -- spurious poll (spurious.c poll_spurious_irqs) --------------------------------

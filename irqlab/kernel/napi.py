@@ -28,7 +28,6 @@ from collections import deque
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from irqlab.kernel.cpu import IRQ
 from irqlab.kernel.softirq import NET_RX
 
 if TYPE_CHECKING:
@@ -222,7 +221,7 @@ class Softnet:
         """The NAPI hrtimer: schedule the poll as an interrupt would."""
         if not n.state & NAPIF_STATE_DISABLE and not n.state & NAPIF_STATE_SCHED:
             n.state |= NAPIF_STATE_SCHED
-            timer_interrupt(self.k, n.cpu, lambda: napi_schedule_irqoff(n, n.cpu))
+            self.k.hrtimer_expire(n.cpu, lambda: _watchdog_schedule(n))
 
 
 def net_dev_init(k: Kernel, protocol_ns: int = 0, deliver: Deliver | None = None) -> Softnet:
@@ -300,33 +299,7 @@ def _napi_timer(arg: tuple[Napi, int]) -> None:
         n.net.napi_watchdog(n)
 
 
-def timer_interrupt(k: Kernel, cpu: int, fn: Callable[[], None]) -> None:
-    """Run ``fn`` from a (pinned hrtimer) interrupt on ``cpu``: inline when the
-    CPU is already in interrupt or softirq context (the pending softirq runs at
-    that exit), otherwise as a short interrupt whose exit runs the softirqs."""
-    c = k.cpus[cpu]
-    if c.in_irq or k.softirqs.running[cpu] or not c.irqs_on:
-        c.in_irq += 1
-        fn()
-        c.in_irq -= 1
-        return
-    c.start(_hrtimer_irq(k, cpu, fn))
-
-
-def _hrtimer_irq(k: Kernel, cpu: int, fn: Callable[[], None]) -> Generator[int, None, None]:
-    c = k.cpus[cpu]
-    c.ctx = IRQ
-    c.irqs_on = False
-    entry = k.ctrl.entry_ns(cpu, False)
-    if entry:
-        yield entry
-    c.in_irq += 1
-    fn()
-    c.in_irq -= 1
-    if not c.in_irq and k.softirqs.pending[cpu] and not k.softirqs.running[cpu]:
-        yield from k.softirqs.handle(k, c)
-    c.ctx = IRQ
-    exit_ns = k.ctrl.exit_ns(cpu, False)
-    if exit_ns:
-        yield exit_ns
-    c.irqs_on = True
+def _watchdog_schedule(n: Napi) -> int:
+    """``napi_watchdog`` (a hard hrtimer, run from the timer interrupt)."""
+    napi_schedule_irqoff(n, n.cpu)
+    return 0

@@ -162,11 +162,11 @@ def _kernel(m: Machine, ctrl: Any, **kw: Any) -> Kernel:
                seed=m.seed, **kw)
     m.kernel = k
     m.ctrl = ctrl
+    # The per-CPU timer hardware (LAPIC timer, arch timer, SysTick) fires when the
+    # kernel's earliest hrtimer expires; the tick is one of those hrtimers.
+    k.raise_local_timer = lambda cpu: m.timers[cpu].request()
     return k
 
-
-def _tick_period(m: Machine) -> int:
-    return 1_000_000_000 // m.spec.machine.hz
 
 
 def _build_x86(m: Machine) -> None:
@@ -178,14 +178,10 @@ def _build_x86(m: Machine) -> None:
     # Windows ISRs nest by IRQL; Linux never nests hard-IRQ handlers.
     nesting = ms.os == "windows" if ms.irq_nesting is None else ms.irq_nesting
     k = _kernel(m, apic, arch="x86", irq_nesting=nesting)
-    if m.spec.timer.enabled:
-        period = _tick_period(m)
-        for cpu in range(ms.cpus):
-            k.bind_vector(cpu, LOCAL_TIMER_VECTOR, k.local_timer)
-            # Ticks are staggered across CPUs as the kernel's jiffies skew does.
-            dev = Device(m.engine, f"timer{cpu}", VectorSignal(apic, cpu, LOCAL_TIMER_VECTOR),
-                         Periodic(period, phase_ns=period * (cpu + 1) // (ms.cpus + 1)))
-            m.timers.append(dev)
+    for cpu in range(ms.cpus):
+        k.bind_vector(cpu, LOCAL_TIMER_VECTOR, k.local_timer)
+        m.timers.append(Device(m.engine, f"lapic-timer{cpu}",
+                               VectorSignal(apic, cpu, LOCAL_TIMER_VECTOR), None))
 
 
 def _build_arm64(m: Machine) -> None:
@@ -198,19 +194,16 @@ def _build_arm64(m: Machine) -> None:
     gic = GicV3(ms.cpus, eoi_mode=ms.eoi_mode, **kw)
     m.gic = gic
     k = _kernel(m, gic, arch="arm64", irq_nesting=bool(ms.irq_nesting), split_eoi=ms.eoi_mode == 1)
-    if m.spec.timer.enabled:
-        chip = GicChip(gic)
-        irq = _next_irq(k, 1)
-        desc = k.alloc_irq(irq, chip, ARCH_TIMER_PPI, FLOWS["percpu"], "percpu", True)
-        gic.set_trigger(ARCH_TIMER_PPI, True)
-        period = _tick_period(m)
-        for cpu in range(ms.cpus):
-            k.bind_vector(cpu, ARCH_TIMER_PPI, desc)
-            dev = Device(m.engine, f"arch_timer{cpu}", LevelSignal(Wire(gic, ARCH_TIMER_PPI, cpu)),
-                         Periodic(period, phase_ns=period * (cpu + 1) // (ms.cpus + 1)))
-            m.timers.append(dev)
-        request_irq(k, irq, k.timer_interrupt, IRQF_TIMER, "arch_timer", m.timers)
-        m.irqs["arch_timer"] = [irq]
+    chip = GicChip(gic)
+    irq = _next_irq(k, 1)
+    desc = k.alloc_irq(irq, chip, ARCH_TIMER_PPI, FLOWS["percpu"], "percpu", True)
+    gic.set_trigger(ARCH_TIMER_PPI, True)
+    for cpu in range(ms.cpus):
+        k.bind_vector(cpu, ARCH_TIMER_PPI, desc)
+        m.timers.append(Device(m.engine, f"arch_timer{cpu}",
+                               LevelSignal(Wire(gic, ARCH_TIMER_PPI, cpu)), None))
+    request_irq(k, irq, k.timer_interrupt, IRQF_TIMER, "arch_timer", m.timers)
+    m.irqs["arch_timer"] = [irq]
 
 
 def _build_armv7m(m: Machine) -> None:
@@ -234,10 +227,8 @@ def _build_armv7m(m: Machine) -> None:
     irq_nesting = True if ms.irq_nesting is None else ms.irq_nesting
     k = _kernel(m, nvic, arch="armv7m", irq_nesting=irq_nesting, eoi_on_return=True,
                 tail_chaining=True)
-    if m.spec.timer.enabled:
-        k.bind_vector(0, SYSTICK_EXC, k.local_timer)
-        m.timers.append(Device(m.engine, "systick", PendSignal(nvic, SYSTICK_EXC),
-                               Periodic(_tick_period(m))))
+    k.bind_vector(0, SYSTICK_EXC, k.local_timer)
+    m.timers.append(Device(m.engine, "systick", PendSignal(nvic, SYSTICK_EXC), None))
 
 
 # -- devices --------------------------------------------------------------------------

@@ -44,8 +44,8 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
             for dev in devs:
                 dev.trace = emit
     k.start()
-    for dev in m.timers:
-        dev.start()
+    if m.spec.timer.enabled:
+        k.start_tick()
     for devs in m.devices.values():
         for dev in devs:
             dev.start()
