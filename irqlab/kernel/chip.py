@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from irqlab.hw.msi import compose
 from irqlab.kernel.flags import IRQD_IRQ_MASKED
 
 if TYPE_CHECKING:
@@ -136,6 +137,13 @@ class MsiChip(ApicAckChip):
         super().__init__(apic)
         self.table = table
         self.name = name
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        """Rewrite the MSI-X entry's message for the new destination APIC
+        (``msi_domain_set_affinity`` -> ``irq_chip_write_msi_msg``)."""
+        d.affinity = cpu
+        self.table.program(d.hwirq & MSI_ENTRY_MASK,
+                           *compose(self.apic.lapics[cpu].apic_id, d.vector))
 
     def irq_mask(self, d: IrqDesc) -> None:
         self.table.mask(d.hwirq & MSI_ENTRY_MASK)

@@ -170,3 +170,29 @@ def _enable(k: Kernel, desc: IrqDesc) -> None:
         unmask_irq(desc)
         check_irq_resend(k, desc)
     desc.depth -= 1
+
+
+def irq_set_affinity(k: Kernel, irq: int, cpu: int) -> None:
+    """Move ``irq`` to ``cpu`` (``irq_set_affinity`` -> ``irq_do_set_affinity``).
+
+    The effective affinity is one CPU, as on x86 where a vector lives on one
+    CPU.  On x86 the line keeps its vector number, which must be free on the
+    new CPU (-ENOSPC otherwise); the old CPU's vector stays bound, so an
+    interrupt already in flight there is still handled (the kernel's
+    ``move_in_progress`` cleanup is not modelled).  The chip then re-routes the
+    line: IO-APIC RTE destination, MSI-X message, GIC ``GICD_IROUTER``.
+    """
+    desc = k.descs.get(irq)
+    if desc is None:
+        raise IrqRequestError("EINVAL", f"irq_set_affinity: no such irq {irq}")
+    if not 0 <= cpu < k.ncpus:
+        raise IrqRequestError("EINVAL", f"irq_set_affinity: irq {irq}: CPU {cpu} is not online")
+    if cpu == desc.affinity:
+        return
+    vector = desc.vector
+    if vector >= 0 and vector not in k.vector_irq[cpu]:
+        k.bind_vector(cpu, vector, desc)
+    elif vector >= 0 and k.vector_irq[cpu][vector] is not desc:
+        raise IrqRequestError("ENOSPC", f"irq {irq}: vector {vector:#x} is taken on CPU {cpu}")
+    desc.chip.irq_set_affinity(desc, cpu)
+

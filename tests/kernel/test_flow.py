@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from irqlab.hw import msi
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.chip import IRQCHIP_EOI_IF_HANDLED
 from irqlab.kernel.flags import (
@@ -17,7 +16,7 @@ from irqlab.kernel.flags import (
     IRQF_TRIGGER_HIGH,
     IRQS_PENDING,
 )
-from irqlab.kernel.manage import disable_irq, request_irq, request_threaded_irq
+from irqlab.kernel.manage import disable_irq, irq_set_affinity, request_irq, request_threaded_irq
 
 from .rig import at, bare_kernel, drive, line, machine, python_handler, run
 
@@ -150,12 +149,7 @@ def _edges_during_handler(kind: str, edges: int) -> tuple[list[int], list[int]]:
     def handler(ctx: HandlerContext) -> int:
         cpus.append(ctx.cpu)
         if len(cpus) == 1:
-            m.kernel.bind_vector(1, desc.vector, desc)
-            desc.affinity = 1
-            if kind == "msix":
-                dev.signal.table.program(0, *msi.compose(1, desc.vector))  # type: ignore[attr-defined]
-            else:
-                m.ioapic.set_affinity(3, 1)  # type: ignore[union-attr]
+            irq_set_affinity(m.kernel, desc.irq, 1)
             for i in range(edges):
                 at(m, m.engine.now + 1_000 + 500 * i, dev.request)
         dev.service(dev.status)
