@@ -70,6 +70,16 @@ def _experiment(ref: str, spec: Any, table: object, seed: int | None, duration_n
         raise InputError(str(exc), source=ref) from None
 
 
+def _write_dmesg(path: str, log: Any) -> None:
+    """The kernel log as ``dmesg`` prints it: ``[%5lu.%06lu] message``."""
+    try:
+        with open(path, "w") as f:
+            for ts, line in log:
+                f.write(f"[{ts // 1_000_000_000:5d}.{ts // 1000 % 1_000_000:06d}] {line}\n")
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", source=path) from None
+
+
 def _run_duration(text: str | None, spec: Any) -> int:
     """The run's simulated time: ``--duration`` or the scenario's."""
     if text is None:
@@ -93,10 +103,13 @@ def _run_duration(text: str | None, spec: Any) -> int:
               default=None, help="Write the event trace in ftrace text format.")
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON (opens in ui.perfetto.dev).")
+@click.option("--dmesg", "dmesg_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write the simulated kernel log (dmesg format; irqlab triage reads it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @interruptible
 def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
-        trace_path: str | None, chrome_path: str | None, as_json: bool) -> None:
+        trace_path: str | None, chrome_path: str | None, dmesg_path: str | None,
+        as_json: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
     Ctrl-C stops the run with exit status 130; trace files keep what was written."""
@@ -112,7 +125,8 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
     duration_ns = _run_duration(duration, spec)
     if "experiment" in extras:
         given = [name for name, value in (("--trace", trace_path), ("--chrome", chrome_path),
-                                          ("--events", max_events)) if value is not None]
+                                          ("--dmesg", dmesg_path), ("--events", max_events))
+                 if value is not None]
         if given:
             raise InputError(f"{scenario} is an experiment of many runs: {', '.join(given)} "
                              "applies to a single machine")
@@ -132,6 +146,8 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
                 raise Interrupted(f"stopped by Ctrl-C at {format_ns(machine.engine.now)} of "
                                   f"{format_ns(duration_ns)} simulated time") from None
         report = simulation_report(machine, stats)
+        if dmesg_path:
+            _write_dmesg(dmesg_path, machine.kernel.log)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=False))
     else:

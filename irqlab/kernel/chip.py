@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from irqlab.hw.apic import Apic
     from irqlab.hw.gic import GicV3
     from irqlab.hw.ioapic import IoApic
+    from irqlab.hw.iommu import VtdUnit
     from irqlab.hw.msi import MsixTable
     from irqlab.hw.nvic import Nvic
     from irqlab.kernel.desc import IrqDesc
@@ -150,6 +151,24 @@ class MsiChip(ApicAckChip):
 
     def irq_unmask(self, d: IrqDesc) -> None:
         self.table.unmask(d.hwirq & MSI_ENTRY_MASK)
+
+
+class DmarMsiChip(ApicAckChip):
+    """The VT-d fault event interrupt (``dmar_msi_irq_chip``, "DMAR-MSI"):
+    masking writes FECTL.IM; a held event is sent on unmask."""
+
+    name = "DMAR-MSI"
+    flags = IRQCHIP_ONESHOT_SAFE
+
+    def __init__(self, apic: Apic, unit: VtdUnit) -> None:
+        super().__init__(apic)
+        self.unit = unit
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.unit.set_masked(True)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.unit.set_masked(False)
 
 
 class GicChip(IrqChip):

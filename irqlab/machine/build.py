@@ -27,10 +27,13 @@ from irqlab.hw.device import (
 )
 from irqlab.hw.gic import GicV3
 from irqlab.hw.ioapic import IoApic
+from irqlab.hw.iommu import VtdUnit, source_id
 from irqlab.hw.nvic import CORES, Nvic, NvicError
-from irqlab.kernel.chip import GicChip, IoApicChip, IrqChip, MsiChip, NvicChip
+from irqlab.kernel.chip import DmarMsiChip, GicChip, IoApicChip, IrqChip, MsiChip, NvicChip
 from irqlab.kernel.cpu import USER
+from irqlab.kernel.dmar import DmarFault
 from irqlab.kernel.flags import (
+    IRQF_NO_THREAD,
     IRQF_ONESHOT,
     IRQF_SHARED,
     IRQF_TIMER,
@@ -41,7 +44,7 @@ from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.kernel import Kernel
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
 from irqlab.kernel.sched import cpu_bound
-from irqlab.kernel.windows import NtKernel
+from irqlab.kernel.windows import IvtHandleInterrupt, NtKernel
 from irqlab.machine import faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
@@ -89,6 +92,9 @@ class Machine:
         self.gic: GicV3 | None = None
         self.nvic: Nvic | None = None
         self.nt: NtKernel | None = None
+        self.iommu: VtdUnit | None = None
+        #: PCI source id (bus:dev.fn) of each device, for IOMMU faults
+        self.sids: dict[str, int] = {}
 
     def rng_for(self, name: str) -> Any:
         return stream(self.seed, name)
@@ -126,10 +132,34 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
         _add_device(m, dev)
     if spec.machine.workload is not None:
         _add_workload(m, spec.machine.workload.threads)
+    if spec.machine.iommu:
+        _add_iommu(m)
     if spec.machine.os == "windows":
         _install_windows(m)
     faults.install(m)
     return m
+
+
+def _add_iommu(m: Machine) -> None:
+    """A VT-d unit, dmar0, whose fault event MSI goes to CPU 0.  Linux requests
+    it as ``request_irq(irq, dmar_fault, IRQF_NO_THREAD, "dmar0")``; under
+    Windows its ISR is ``nt!IvtHandleInterrupt``."""
+    assert m.apic is not None
+    k = m.kernel
+    unit = VtdUnit(m.apic, "dmar0")
+    m.iommu = unit
+    irq = _next_irq(k, FIRST_MSI_IRQ)
+    spec = DeviceSpec.model_validate({"name": "dmar0", "kind": "msix"})
+    vector = _vector_of(m, spec, 0, 0)
+    unit.program_fault_event(*msi.compose(m.apic.lapics[0].apic_id, vector))
+    desc = k.alloc_irq(irq, DmarMsiChip(m.apic, unit), 0, FLOWS["edge"], "edge", False)
+    desc.affinity = 0
+    k.bind_vector(0, vector, desc)
+    isr: Any = IvtHandleInterrupt() if m.spec.machine.os == "windows" else DmarFault()
+    request_irq(k, irq, isr, IRQF_NO_THREAD, "dmar0", unit)
+    m.irqs["dmar0"] = [irq]
+    for i, dev in enumerate(m.spec.device):
+        m.sids[dev.name] = source_id(i + 1)
 
 
 def _install_windows(m: Machine) -> None:

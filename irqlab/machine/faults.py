@@ -20,6 +20,8 @@ def install(m: Machine) -> None:
     for i, fault in enumerate(m.spec.fault):
         if fault.kind == "spurious":
             _spurious(m, i, fault)
+        elif fault.kind == "dma-fault":
+            _dma_faults(m, i, fault)
         else:
             m.engine.at(fault.at, _activate, (m, fault))
 
@@ -73,3 +75,26 @@ def _spurious(m: Machine, i: int, fault: FaultSpec) -> None:
 
     first = arrivals.next_gap() or 0
     m.engine.at(fault.at + first, fire)
+
+
+def _dma_faults(m: Machine, i: int, fault: FaultSpec) -> None:
+    """The device's DMA misses its IOMMU mapping: a translation fault at the
+    VT-d unit, once at ``at`` or at ``rate`` from ``at``."""
+    assert m.iommu is not None
+    unit = m.iommu
+    sid = m.sids[fault.device or ""]
+    write = fault.access == "write"
+    arrivals = None
+    if fault.rate is not None:
+        try:
+            arrivals = Poisson(fault.rate, m.rng_for(f"fault:{i}"))
+        except ValueError as exc:
+            raise BuildError(f"fault[{i}].rate: {exc}") from None
+
+    def fire(_: object) -> None:
+        unit.dma_fault(sid, fault.address, fault.reason, write)
+        if arrivals is not None:
+            m.engine.after(arrivals.next_gap() or 1, fire)
+
+    m.engine.at(fault.at, fire)
+

@@ -62,6 +62,8 @@ class MachineSpec(Strict):
     #: the operating system's interrupt policy: Linux (kernel/irq, softirqs) or
     #: Windows (ISR at DIRQL, DPC at DISPATCH_LEVEL; x86 only, ISRs nest by IRQL)
     os: Literal["linux", "windows"] = "linux"
+    #: an Intel VT-d unit (dmar0) whose fault event is an MSI to CPU 0 (x86 only)
+    iommu: bool = False
 
 
 class TimerSpec(Strict):
@@ -185,7 +187,7 @@ class DeviceSpec(Strict):
 
 
 class FaultSpec(Strict):
-    kind: Literal["drop-eoi", "stuck-line", "spurious", "handler-raises", "handler-none",
+    kind: Literal["drop-eoi", "stuck-line", "spurious", "handler-raises", "handler-none", "dma-fault",
                   "slow-handler"]
     device: str | None = None
     at: Duration = 0
@@ -193,6 +195,11 @@ class FaultSpec(Strict):
     rate: Rate | None = None
     extra: Duration | None = None
     cpu: int = 0
+    #: dma-fault: VT-d fault reason (e.g. 0x06 PTE Read access is not set), the
+    #: DMA address and the access; at ``rate``, or once at ``at`` without a rate
+    reason: int = Field(0x06, ge=0, le=0xFF)
+    address: int = Field(0x7CD80000, ge=0, lt=1 << 64)
+    access: Literal["read", "write"] = "read"
 
     @model_validator(mode="after")
     def _check(self) -> FaultSpec:
@@ -222,6 +229,10 @@ class Scenario(Strict):
         for i, f in enumerate(self.fault):
             if f.device is not None and f.device not in names:
                 raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
+            if f.kind == "dma-fault" and not self.machine.iommu:
+                raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
+        if self.machine.iommu and self.machine.arch != "x86":
+            raise ValueError("machine.iommu: the VT-d model is on arch 'x86'")
         windows = self.machine.os == "windows"
         if windows and self.machine.arch != "x86":
             raise ValueError("machine.os: 'windows' runs on arch 'x86' (IRQL is the APIC priority)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from irqlab.triage import vtd
+from irqlab import vtd
 
 if TYPE_CHECKING:
     from irqlab.triage.findings import BugCheck

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from irqlab import vtd
 from irqlab.progress import reading
-from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, vtd, windows
+from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, windows
 from irqlab.triage.bugcheck import DMA_VIOLATION
 from irqlab.triage.findings import BugCheck, Finding, Findings, IommuFault, IrqStorm
 from irqlab.triage.text import normalise, read_lines, rejoin

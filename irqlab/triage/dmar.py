@@ -1,4 +1,4 @@
-"""Intel VT-d (DMAR) fault lines (reason texts: :mod:`irqlab.triage.vtd`).
+"""Intel VT-d (DMAR) fault lines (reason texts: :mod:`irqlab.vtd`).
 
 Printed variants recognised (``dmar_fault_do_one`` across kernel versions, and Xen):
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from irqlab.triage.findings import IommuFault
-from irqlab.triage.vtd import UNKNOWN, resolve
+from irqlab.vtd import UNKNOWN, resolve
 
 KEYWORDS = ("DMAR", "INTR-REMAP", "Request device", "fault reason")
 _HEX = r"(?:0x)?[0-9a-fA-F]+"

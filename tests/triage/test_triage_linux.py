@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from irqlab.triage import vtd
+from irqlab import vtd
 
 
 def fault(vendor, device, access, address, reason_code, reason, count):
