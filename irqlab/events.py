@@ -68,6 +68,35 @@ VECTOR_ROWS: dict[str, str] = {
 }
 
 
+# /proc/interrupts architecture rows and their descriptions, in the kernel's order
+# (arch/x86/kernel/irq.c arch_show_interrupts; ERR and MIS are single global counts).
+X86_ROWS: dict[str, str] = {
+    "NMI": "Non-maskable interrupts",
+    "LOC": "Local timer interrupts",
+    "SPU": "Spurious interrupts",
+    "PMI": "Performance monitoring interrupts",
+    "IWI": "IRQ work interrupts",
+    "RTR": "APIC ICR read retries",
+    "PLT": "Platform interrupts",
+    "RES": "Rescheduling interrupts",
+    "CAL": "Function call interrupts",
+    "TLB": "TLB shootdowns",
+    "TRM": "Thermal event interrupts",
+    "THR": "Threshold APIC interrupts",
+    "DFR": "Deferred Error APIC interrupts",
+    "MCE": "Machine check exceptions",
+    "MCP": "Machine check polls",
+    "HYP": "Hypervisor callback interrupts",
+    "HRE": "Hyper-V reenlightenment interrupts",
+    "HVS": "Hyper-V stimer0 interrupts",
+    "ERR": "",
+    "MIS": "",
+    "PIN": "Posted-interrupt notification event",
+    "NPI": "Nested posted-interrupt event",
+    "PIW": "Posted-interrupt wakeup event",
+}
+
+
 class Event(NamedTuple):
     """One trace record.  A tuple, so that millions of them stay cheap."""
 

@@ -9,36 +9,8 @@ from typing import Any
 
 from irqlab.analysis.histogram import Histogram
 from irqlab.analysis.irqstats import IrqStats
-from irqlab.events import SOFTIRQ_NAMES, CounterRow, CounterSnapshot
+from irqlab.events import SOFTIRQ_NAMES, X86_ROWS, CounterRow, CounterSnapshot
 
-# x86 rows of /proc/interrupts after the numbered IRQs, in the order and with the
-# text of arch_show_interrupts (arch/x86/kernel/irq.c).  ERR and MIS are global
-# single-value rows (irq_err_count, irq_mis_count).
-X86_ROWS: dict[str, str] = {
-    "NMI": "Non-maskable interrupts",
-    "LOC": "Local timer interrupts",
-    "SPU": "Spurious interrupts",
-    "PMI": "Performance monitoring interrupts",
-    "IWI": "IRQ work interrupts",
-    "RTR": "APIC ICR read retries",
-    "PLT": "Platform interrupts",
-    "RES": "Rescheduling interrupts",
-    "CAL": "Function call interrupts",
-    "TLB": "TLB shootdowns",
-    "TRM": "Thermal event interrupts",
-    "THR": "Threshold APIC interrupts",
-    "DFR": "Deferred Error APIC interrupts",
-    "MCE": "Machine check exceptions",
-    "MCP": "Machine check polls",
-    "HYP": "Hypervisor callback interrupts",
-    "HRE": "Hyper-V reenlightenment interrupts",
-    "HVS": "Hyper-V stimer0 interrupts",
-    "ERR": "",
-    "MIS": "",
-    "PIN": "Posted-interrupt notification event",
-    "NPI": "Nested posted-interrupt event",
-    "PIW": "Posted-interrupt wakeup event",
-}
 GLOBAL_ROWS = frozenset({"ERR", "MIS", "Err"})
 """Rows printed as one global count (``"%*s: %10u"``), not per CPU."""
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from irqlab.hw.controller import Notify
+from irqlab.hw.controller import Notify, no_notify
 
 FIRST_EXTERNAL_VECTOR = 0x20  # irq_vectors.h
 SPURIOUS_APIC_VECTOR = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
@@ -35,9 +35,6 @@ ESR_RECEIVE_ILLEGAL_VECTOR = 0x40  # ESR bit 6 (SDM)
 
 EoiListener = Callable[[int], None]
 
-
-def _noop_notify(cpu: int) -> None:
-    return None
 
 
 class LocalApic:
@@ -93,7 +90,7 @@ class Apic:
         self.cpu_of_apic_id = {apic_id: cpu for cpu, apic_id in enumerate(ids)}
         self._entry_ns = entry_ns
         self._exit_ns = exit_ns
-        self._notify: Notify = _noop_notify
+        self._notify: Notify = no_notify
         self._eoi_listeners: list[EoiListener] = []
 
     # -- wiring ---------------------------------------------------------------

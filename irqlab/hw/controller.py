@@ -28,6 +28,10 @@ from typing import Protocol
 Notify = Callable[[int], None]
 
 
+def no_notify(cpu: int) -> None:
+    """The notify callback of a controller nobody has attached to yet."""
+
+
 class IrqController(Protocol):
     #: chip name as /proc/interrupts prints it ("IO-APIC", "GICv3", "NVIC")
     name: str

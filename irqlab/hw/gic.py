@@ -36,7 +36,7 @@ ICC_PMR_EL1, ICC_BPR1_EL1; QEMU ``hw/intc/arm_gicv3_cpuif.c``
 
 from __future__ import annotations
 
-from irqlab.hw.controller import Notify
+from irqlab.hw.controller import Notify, no_notify
 
 SGI_BASE = 0
 PPI_BASE = 16
@@ -93,9 +93,6 @@ def intid_kind(intid: int) -> str:
         return "LPI"
     return "reserved"
 
-
-def _noop_notify(cpu: int) -> None:
-    return None
 
 
 def _pending(flags: int) -> bool:
@@ -156,7 +153,7 @@ class GicV3:
         self.priority_bits = priority_bits
         self._entry_ns = entry_ns
         self._exit_ns = exit_ns
-        self._notify: Notify = _noop_notify
+        self._notify: Notify = no_notify
         self.merged = 0
         self.spurious_reads = 0
         self.ignored_writes = 0

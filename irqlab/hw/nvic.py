@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from irqlab.hw.controller import Notify
+from irqlab.hw.controller import Notify, no_notify
 
 # Exception numbers (ARMv7-M ARM B1.5.2; DUI0553A §2.3.2).
 RESET = 1
@@ -134,9 +134,6 @@ class NvicError(ValueError):
 class IllegalExceptionReturn(NvicError):
     """Exception return of an exception that is not active (UsageFault INVPC)."""
 
-
-def _noop_notify(cpu: int) -> None:
-    return None
 
 
 def _int_field(field: str, value: object, lo: int, hi: int) -> int:
@@ -269,7 +266,7 @@ class Nvic:
         self._prigroup = 0
         self._gmask = 0xFE
         self.coalesced = 0
-        self._notify: Notify = _noop_notify
+        self._notify: Notify = no_notify
         self.set_prigroup(prigroup)
 
     # -- priority arithmetic (QEMU nvic_gprio_mask / exc_group_prio) -----------------

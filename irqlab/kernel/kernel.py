@@ -20,6 +20,7 @@ from irqlab.events import (
     SOFTIRQ_NAMES,
     VECTOR_ENTRY,
     VECTOR_EXIT,
+    X86_ROWS,
     CounterRow,
     CounterSnapshot,
 )
@@ -45,15 +46,6 @@ if TYPE_CHECKING:
 
 Emit = Callable[[int, int, int, int, int, str], None]
 
-# arch_show_interrupts row descriptions (arch/x86/kernel/irq.c)
-ARCH_ROWS = {
-    "NMI": "Non-maskable interrupts",
-    "LOC": "Local timer interrupts",
-    "SPU": "Spurious interrupts",
-    "RES": "Rescheduling interrupts",
-    "CAL": "Function call interrupts",
-    "SysTick": "SysTick exceptions",
-}
 WARN_BURST = 10  # like printk_ratelimit's burst: later ones are counted, not kept
 LOG_LINES = 4096  # the kernel log is a ring buffer too (log_buf)
 DEFAULT_HZ = 250  # CONFIG_HZ of Debian/Ubuntu generic kernels
@@ -386,10 +378,12 @@ class Kernel:
                 trigger=("Level" if d.level else "Edge") if self.arch != "x86" else d.name,
                 flow=d.name, name=", ".join(names), handlers=names,
             )
-        for row, desc in ARCH_ROWS.items():
-            if row in self.arch_counts or (self.arch == "x86" and row in ("LOC", "SPU")):
-                counts = self.arch_counts.get(row, [0] * self.ncpus)
-                snap.rows[row] = CounterRow(label=row, per_cpu=list(counts), name=desc)
+        rows = [r for r in X86_ROWS if r in self.arch_counts or (self.arch == "x86" and r in ("LOC", "SPU"))]
+        rows += [r for r in self.arch_counts if r not in X86_ROWS]
+        for row in rows:
+            counts = self.arch_counts.get(row, [0] * self.ncpus)
+            desc = X86_ROWS.get(row) or ("SysTick exceptions" if row == "SysTick" else row)
+            snap.rows[row] = CounterRow(label=row, per_cpu=list(counts), name=desc)
         if self.arch == "x86":
             snap.rows["ERR"] = CounterRow(label="ERR", per_cpu=[self.err_count])
             snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[0])
