@@ -229,9 +229,11 @@ class Kernel:
         return res if isinstance(res, int) else IRQ_NONE
 
     def handler_symbol(self, action: IrqAction, thread: bool) -> str:
+        """``%ps`` of a handler: ``function [module]`` for driver code."""
         fn = action.thread_fn if thread else action.handler
         name = getattr(fn, "symbol", None) or getattr(fn, "__qualname__", None) or repr(fn)
-        return str(name)
+        module = getattr(fn, "module", None)
+        return f"{name} [{module}]" if module else str(name)
 
     def atomic_sleep(self, ctx: HandlerContext, what: str, site: str) -> None:
         """``BUG: scheduling while atomic`` (kernel/sched/core.c __schedule_bug)."""

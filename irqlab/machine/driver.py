@@ -76,6 +76,7 @@ class BuiltinDriver:
         "dpc_cost",
         "extra_ns",
         "force_none",
+        "module",
         "name",
         "nt",
         "python",
@@ -96,6 +97,8 @@ class BuiltinDriver:
     def __init__(self, name: str, spec: HandlerSpec, rng: random.Random) -> None:
         self.name = name
         self.symbol = re.sub(r"\W", "_", name) + "_interrupt"
+        #: the driver module the symbol belongs to: the name up to ':' '-' '[' or '.'
+        self.module = re.split(r"[:\-\[.]", name)[0] or name
         self.cost = cost_model(spec.cost, rng)
         self.batch = spec.batch
         self.clears = spec.clears

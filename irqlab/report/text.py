@@ -152,8 +152,11 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
                 [f" t={_us(w['time_ns'])}us" if w["time_ns"] is not None else "",
                  f" irq={w['irq']}" if w["irq"] is not None else ""]
             )
-            lines.append(textwrap.fill(f"[{w['kind']}]{where}: {w['message']}", width,
-                                       subsequent_indent="    "))
+            # A multi-line message (a kernel report) keeps its lines, each wrapped.
+            first, *rest = f"[{w['kind']}]{where}: {w['message']}".split("\n")
+            lines.append(textwrap.fill(first, width, subsequent_indent="    "))
+            lines += [textwrap.fill(part, width, initial_indent="    ", subsequent_indent="      ")
+                      for part in rest]
         out.append(_section("Warnings", "\n".join(lines)))
     return out
 

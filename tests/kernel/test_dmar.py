@@ -90,3 +90,15 @@ def test_windows_ivt_handle_interrupt_bug_checks_0xe6_and_triage_reads_it(tmp_pa
     assert finding["code"] == "0xe6" and finding["in_ivt_handle_interrupt"]
     assert finding["violation"]["code"] == "0x26"
     assert finding["parameters"][2:] == ["0x40", "0x6"]  # faulting page, VT-d reason
+
+
+def test_triage_reads_the_nobody_cared_report_of_a_simulated_storm(tmp_path: Path) -> None:
+    dmesg = tmp_path / "storm.txt"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["run", "shared-line-storm", "--duration", "300ms", "--dmesg", str(dmesg)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["triage", str(dmesg), "--json"])
+    [finding] = json.loads(res.output)["findings"]
+    assert finding == {"kind": "irq-storm", "irq": 17, "disabled": True, "handlers": [
+        {"function": "ehci_hcd_usb2_interrupt", "module": "ehci_hcd"},
+        {"function": "snd_hda_intel_interrupt", "module": "snd_hda_intel"}]}

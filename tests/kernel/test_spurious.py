@@ -137,7 +137,7 @@ def test_shared_line_storm_is_disabled_and_polled_every_hz_over_10(storm) -> Non
     assert lines[0] == 'irq 17: nobody cared (try booting with the "irqpoll" option)'
     assert lines[1] == "handlers:"
     assert [ln.split("] ", 1)[1] for ln in lines[2:4]] == [
-        "ehci_hcd_usb2_interrupt", "snd_hda_intel_interrupt"]
+        "ehci_hcd_usb2_interrupt [ehci_hcd]", "snd_hda_intel_interrupt [snd_hda_intel]"]
     assert lines[4] == "Disabling IRQ #17"
     desc = k.descs[17]
     assert desc.disabled and desc.masked
