@@ -274,6 +274,8 @@ class Device:
 
     def request(self, n: int = 1) -> None:
         """``n`` new requests; the signal is raised (once, for a level line)."""
+        if n <= 0:
+            return
         if 0 <= self._next_at <= self.engine.now:
             self._catch_up()
         was = self._status

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 IRQCHIP_EOI_IF_HANDLED = 0x1
 IRQCHIP_ONESHOT_SAFE = 0x2
 IRQCHIP_EOI_THREADED = 0x4
+LPI_BASE = 8192  # GICv3 LPIs (irq-gic-v3.c)
 #: PCI-MSI hwirq = devid << 11 | entry (drivers/pci/msi/irqdomain.c pci_msi_domain_calc_hwirq)
 MSI_ENTRY_MASK = (1 << 11) - 1
 
@@ -164,6 +165,11 @@ class DmarMsiChip(ApicAckChip):
         super().__init__(apic)
         self.unit = unit
 
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        """``dmar_msi_write``: FEADDR/FEDATA name the new CPU."""
+        d.affinity = cpu
+        self.unit.program_fault_event(*compose(self.apic.lapics[cpu].apic_id, d.vector))
+
     def irq_mask(self, d: IrqDesc) -> None:
         self.unit.set_masked(True)
 
@@ -200,6 +206,9 @@ class GicChip(IrqChip):
         return True
 
     def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        if d.hwirq >= LPI_BASE:
+            # An LPI moves with the ITS MOVI command, which is not modelled.
+            raise ValueError(f"irq {d.irq}: moving LPI {d.hwirq} needs the ITS (not modelled)")
         d.affinity = cpu
         if d.hwirq >= 32:
             self.gic.route(d.hwirq, cpu)

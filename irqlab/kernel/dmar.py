@@ -2,10 +2,13 @@
 ``dmar_fault``): read FSTS, walk the pending fault records from FRI, clear
 each (RW1C) and print it, then clear PFO/PPF/PRO.
 
-Printing is rate limited as ``pr_err_ratelimited`` does (``DEFAULT_RATELIMIT_
-INTERVAL`` 5 s, ``DEFAULT_RATELIMIT_BURST`` 10, one state per call site): the
-records are still drained, and the next printed message is preceded by
-``dmar_fault: N callbacks suppressed``.  The lines are the kernel's::
+Printing is rate limited by one ``static DEFINE_RATELIMIT_STATE(rs,
+DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST)`` (5 s, 10) shared by the
+status line and every record of every unit; each pass of the record loop takes
+a token before it tests the record's F bit (so the pass that ends the loop
+takes one too).  Records are drained even when not printed, and when a new
+interval starts after misses ``___ratelimit`` prints ``dmar_fault: N callbacks
+suppressed``.  The lines are the kernel's::
 
     DMAR: DRHD: handling fault status reg 3
     DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x7cd80000 [fault reason 0x01] Present bit in root entry is clear
@@ -19,39 +22,13 @@ from typing import TYPE_CHECKING
 from irqlab import vtd
 from irqlab.hw.iommu import FSTS_FRI_SHIFT, FSTS_PFO, FSTS_PPF, FSTS_PRO, FaultRecord, VtdUnit
 from irqlab.kernel.flags import IRQ_HANDLED
+from irqlab.kernel.ratelimit import ratelimit_state
 
 if TYPE_CHECKING:
     from irqlab.kernel.action import HandlerContext
-    from irqlab.kernel.kernel import Kernel
 
-RATELIMIT_INTERVAL_NS = 5_000_000_000  # DEFAULT_RATELIMIT_INTERVAL = 5 * HZ
-RATELIMIT_BURST = 10  # DEFAULT_RATELIMIT_BURST
 #: model parameters: the handler's base cost and the cost of one record
 BASE_NS, PER_RECORD_NS = 1_000, 600
-
-
-class Ratelimit:
-    """``struct ratelimit_state`` (lib/ratelimit.c ``___ratelimit``)."""
-
-    __slots__ = ("begin", "func", "missed", "printed")
-
-    def __init__(self, func: str) -> None:
-        self.func = func
-        self.begin = -RATELIMIT_INTERVAL_NS
-        self.printed = 0
-        self.missed = 0
-
-    def ok(self, k: Kernel) -> bool:
-        now = k.engine.now
-        if now - self.begin >= RATELIMIT_INTERVAL_NS:
-            if self.missed:
-                k.printk(f"{self.func}: {self.missed} callbacks suppressed")
-            self.begin, self.printed, self.missed = now, 0, 0
-        if self.printed < RATELIMIT_BURST:
-            self.printed += 1
-            return True
-        self.missed += 1
-        return False
 
 
 def bdf(sid: int) -> str:
@@ -74,8 +51,6 @@ class DmarFault:
     """``dmar_fault`` for one unit, with its two rate-limited call sites."""
 
     def __init__(self) -> None:
-        self.status_rs = Ratelimit("dmar_fault")
-        self.record_rs = Ratelimit("dmar_fault")
         self.symbol = "dmar_fault"
 
     def __call__(self, ctx: HandlerContext) -> int:
@@ -83,19 +58,22 @@ class DmarFault:
         unit: VtdUnit = ctx.action.dev_id  # type: ignore[union-attr]
         ctx.cost += BASE_NS
         fsts = unit.fsts
-        if fsts and self.status_rs.ok(k):
+        rs = ratelimit_state(k, "dmar_fault")  # the function's static state: all units share it
+        if fsts and rs.ok(k):
             k.printk(f"DMAR: DRHD: handling fault status reg {fsts:x}")
-        if fsts & FSTS_PPF:
-            idx = (fsts >> FSTS_FRI_SHIFT) & 0xFF
-            while True:
-                rec = unit.records[idx]
-                if not rec.fault:
-                    break
-                line = fault_line(rec)
-                unit.clear_record(idx)  # writel(DMA_FRCD_F) before printing
-                ctx.cost += PER_RECORD_NS
-                if self.record_rs.ok(k):
-                    k.printk(f"DMAR: {line}")
-                idx = (idx + 1) % len(unit.records)
+        if not fsts & FSTS_PPF:
+            return IRQ_HANDLED  # goto unlock_exit: FSTS is not written
+        idx = (fsts >> FSTS_FRI_SHIFT) & 0xFF
+        while True:
+            ratelimited = not rs.ok(k)
+            rec = unit.records[idx]
+            if not rec.fault:
+                break
+            line = fault_line(rec)
+            unit.clear_record(idx)  # writel(DMA_FRCD_F) before printing
+            ctx.cost += PER_RECORD_NS
+            if not ratelimited:
+                k.printk(f"DMAR: {line}")
+            idx = (idx + 1) % len(unit.records)
         unit.write_fsts(FSTS_PFO | FSTS_PPF | FSTS_PRO)
         return IRQ_HANDLED

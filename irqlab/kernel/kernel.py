@@ -106,6 +106,11 @@ class Kernel:
         self.workqueue = Workqueue(self)
         self.arch_counts: dict[str, list[int]] = {}
         self.err_count = 0
+        #: static ratelimit states of printing functions (kernel.ratelimit)
+        self.ratelimits: dict[str, Any] = {}
+        self.tick_queued = [False] * cpus
+        #: the tick raises the TIMER softirq (Linux); other OS personalities clear it
+        self.softirq_tick = True
         #: expired hrtimers waiting for this CPU's timer interrupt
         self.hrtimers: list[list[Callable[[], int]]] = [[] for _ in range(cpus)]
         #: fires a CPU's timer hardware (set by the machine)
@@ -176,13 +181,19 @@ class Kernel:
             self.engine.at(period * (cpu + 1) // (self.ncpus + 1), self._tick_due, cpu)
 
     def _tick_due(self, cpu: int) -> None:
-        self.hrtimer_expire(cpu, lambda: self._tick(cpu))
+        # A tick still waiting for a late timer interrupt absorbs this one: the
+        # handler runs once and forwards past the missed periods (hrtimer_forward).
+        if not self.tick_queued[cpu]:
+            self.tick_queued[cpu] = True
+            self.hrtimer_expire(cpu, lambda: self._tick(cpu))
         self.engine.after(1_000_000_000 // self.hz, self._tick_due, cpu)
 
     def _tick(self, cpu: int) -> int:
         """``tick_sched_timer`` -> ``update_process_times``: the tick work and the
-        TIMER softirq (``run_local_timers``)."""
-        self.raise_softirq(cpu, TIMER, self.timer_softirq_ns)
+        TIMER softirq (``run_local_timers``; Linux only)."""
+        self.tick_queued[cpu] = False
+        if self.softirq_tick:
+            self.raise_softirq(cpu, TIMER, self.timer_softirq_ns)
         return self.tick_ns
 
     # -- time, log, warnings ------------------------------------------------------

@@ -31,6 +31,7 @@ from irqlab.kernel.flags import (
     IRQS_ONESHOT,
     IRQS_SPURIOUS_DISABLED,
 )
+from irqlab.kernel.flow import handle_percpu_irq as FLOWS_PERCPU
 from irqlab.kernel.resend import check_irq_resend
 
 if TYPE_CHECKING:
@@ -187,6 +188,8 @@ def irq_set_affinity(k: Kernel, irq: int, cpu: int) -> None:
         raise IrqRequestError("EINVAL", f"irq_set_affinity: no such irq {irq}")
     if not 0 <= cpu < k.ncpus:
         raise IrqRequestError("EINVAL", f"irq_set_affinity: irq {irq}: CPU {cpu} is not online")
+    if desc.handle_irq is FLOWS_PERCPU or any(a.flags & IRQF_PERCPU for a in desc.action):
+        raise IrqRequestError("EINVAL", f"irq {irq} is per-CPU: its affinity cannot be set")
     if cpu == desc.affinity:
         return
     vector = desc.vector
@@ -194,5 +197,8 @@ def irq_set_affinity(k: Kernel, irq: int, cpu: int) -> None:
         k.bind_vector(cpu, vector, desc)
     elif vector >= 0 and k.vector_irq[cpu][vector] is not desc:
         raise IrqRequestError("ENOSPC", f"irq {irq}: vector {vector:#x} is taken on CPU {cpu}")
-    desc.chip.irq_set_affinity(desc, cpu)
+    try:
+        desc.chip.irq_set_affinity(desc, cpu)
+    except ValueError as exc:
+        raise IrqRequestError("EINVAL", str(exc)) from None
 

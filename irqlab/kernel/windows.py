@@ -17,9 +17,9 @@ machine: ISR at device IRQL, DPC at DISPATCH_LEVEL, work item at PASSIVE_LEVEL.
 * A work item (``IoQueueWorkItem``) runs at PASSIVE_LEVEL in a system worker
   thread, which may wait.
 
-The VT-d fault ISR ``nt!IvtHandleInterrupt`` is one such ISR: newer builds
-only read the fault status at DIRQL and queue ``IvtIommuFaultLogDeferredRoutine``
-as a DPC (reference section 8.2).
+The VT-d fault ISR ``nt!IvtHandleInterrupt`` is one such ISR: modelled here as
+the builds that bug-check from the ISR; newer builds only read the fault status
+at DIRQL and queue ``IvtIommuFaultLogDeferredRoutine`` as a DPC (reference 8.2).
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ class NtKernel:
         self.dpcs_run = [0] * k.ncpus
         self.work_queue: deque[WorkItem] = deque()
         k.irq_entry = self.ki_interrupt_dispatch  # type: ignore[method-assign]
+        k.softirq_tick = False  # the clock interrupt has no softirqs to raise
         for cpu in range(k.ncpus):
             self.apic.set_tpr(cpu, PASSIVE_LEVEL << 4)
         sched = getattr(k, "sched", None)

@@ -412,7 +412,7 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
         assert m.gic is not None
         chip = GicChip(m.gic)
         chip.name = "ITS-MSI"
-    bdf = (len([d for d in m.spec.device if d.kind == "msix"][: m.spec.device.index(spec)]) + 1) << 8
+    bdf = (m.spec.device.index(spec) + 1) << 8  # bus = device index + 1, as its IOMMU source id
     for i in range(spec.vectors):
         cpu = _cpu_of(spec, i)
         irq = _next_irq(k, FIRST_MSI_IRQ if m.apic is not None else 1)

@@ -233,6 +233,8 @@ class Scenario(Strict):
                 raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
         if self.machine.iommu and self.machine.arch != "x86":
             raise ValueError("machine.iommu: the VT-d model is on arch 'x86'")
+        if self.machine.iommu and "dmar0" in names:
+            raise ValueError("device name 'dmar0' is the IOMMU's own interrupt (machine.iommu = true)")
         windows = self.machine.os == "windows"
         if windows and self.machine.arch != "x86":
             raise ValueError("machine.os: 'windows' runs on arch 'x86' (IRQL is the APIC priority)")

@@ -54,3 +54,41 @@ def test_an_offline_cpu_is_refused() -> None:
     with pytest.raises(IrqRequestError) as err:
         irq_set_affinity(m.kernel, m.irqs["dev"][0], 2)
     assert err.value.errno == "EINVAL"
+
+
+def test_a_per_cpu_interrupt_cannot_be_moved() -> None:
+    m = machine(TWO_CPUS.format(arch="arm64", kind="line", extra='line = 40\ntrigger = "level"'))
+    with pytest.raises(IrqRequestError) as err:
+        irq_set_affinity(m.kernel, m.irqs["arch_timer"][0], 1)
+    assert err.value.errno == "EINVAL" and "per-CPU" in str(err.value)
+
+
+def test_an_lpi_move_is_refused_cleanly() -> None:
+    m = machine(TWO_CPUS.format(arch="arm64", kind="msix", extra=""))
+    with pytest.raises(IrqRequestError) as err:
+        irq_set_affinity(m.kernel, m.irqs["dev"][0], 1)
+    assert err.value.errno == "EINVAL" and "ITS" in str(err.value)
+
+
+def test_the_iommu_fault_interrupt_follows_its_affinity() -> None:
+    m = machine("""
+[machine]
+arch = "x86"
+cpus = 2
+iommu = true
+[timer]
+enabled = false
+[[device]]
+name = "nic"
+kind = "msix"
+[[fault]]
+kind = "dma-fault"
+device = "nic"
+at = "1ms"
+rate = "2k/s"
+""")
+    irq = m.irqs["dmar0"][0]
+    at(m, 500_000, lambda: irq_set_affinity(m.kernel, irq, 1))
+    run(m, 20_000_000)
+    kstat = m.kernel.descs[irq].kstat
+    assert kstat[0] == 0 and kstat[1] > 10

@@ -195,3 +195,30 @@ def test_no_missed_eoi_warning_when_the_run_ends_inside_an_interrupt() -> None:
     run(m, 100_100)
     assert m.apic.in_service(1) == [0x30]  # type: ignore[union-attr]
     assert blocked_after_missed_eoi(m) == []
+
+
+def test_a_late_timer_interrupt_runs_one_tick_not_the_missed_ones() -> None:
+    """tick_sched_timer runs once per timer interrupt and forwards past missed
+    periods: a 20 ms handler with interrupts off at HZ=250 costs ticks, it does
+    not queue them up."""
+    m = machine("""
+[machine]
+arch = "x86"
+cpus = 1
+hz = 250
+[timer]
+cost = "1us"
+softirq_cost = "0ns"
+[[device]]
+name = "slow"
+kind = "msix"
+arrival = { kind = "replay", times = ["1ms"] }
+handler = { cost = "20ms" }
+""")
+    k = m.kernel
+    ticks: list[int] = []
+    tick = k._tick
+    k._tick = lambda cpu: (ticks.append(k.engine.now), tick(cpu))[1]  # type: ignore[method-assign]
+    run(m, 40_000_000)
+    loc = k.arch_counts["LOC"][0]
+    assert len(ticks) == loc < 10  # 10 periods in 40 ms; those inside the handler merge
