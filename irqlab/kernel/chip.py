@@ -29,8 +29,6 @@ IRQCHIP_EOI_IF_HANDLED = 0x1
 IRQCHIP_ONESHOT_SAFE = 0x2
 IRQCHIP_EOI_THREADED = 0x4
 LPI_BASE = 8192  # GICv3 LPIs (irq-gic-v3.c)
-#: PCI-MSI hwirq = devid << 11 | entry (drivers/pci/msi/irqdomain.c pci_msi_domain_calc_hwirq)
-MSI_ENTRY_MASK = (1 << 11) - 1
 
 
 class IrqChip:
@@ -129,7 +127,8 @@ class IoApicChip(ApicAckChip):
 
 
 class MsiChip(ApicAckChip):
-    """PCI MSI-X vectors (``pci_msi_mask_irq`` writes the per-vector mask bit).
+    """PCI MSI-X vectors; hwirq is the table entry (per-device MSI domain).
+    ``pci_msi_mask_irq`` writes the per-vector mask bit.
     MSI cannot storm, so ONESHOT is not needed (IRQCHIP_ONESHOT_SAFE)."""
 
     name = "PCI-MSI"
@@ -144,14 +143,14 @@ class MsiChip(ApicAckChip):
         """Rewrite the MSI-X entry's message for the new destination APIC
         (``msi_domain_set_affinity`` -> ``irq_chip_write_msi_msg``)."""
         d.affinity = cpu
-        self.table.program(d.hwirq & MSI_ENTRY_MASK,
+        self.table.program(d.hwirq,
                            *compose(self.apic.lapics[cpu].apic_id, d.vector))
 
     def irq_mask(self, d: IrqDesc) -> None:
-        self.table.mask(d.hwirq & MSI_ENTRY_MASK)
+        self.table.mask(d.hwirq)
 
     def irq_unmask(self, d: IrqDesc) -> None:
-        self.table.unmask(d.hwirq & MSI_ENTRY_MASK)
+        self.table.unmask(d.hwirq)
 
 
 class DmarMsiChip(ApicAckChip):

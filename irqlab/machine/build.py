@@ -405,14 +405,16 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
     k = m.kernel
     if m.nvic is not None:
         raise BuildError(f"device '{spec.name}': a Cortex-M has no MSI")
+    bus = m.spec.device.index(spec) + 1  # as its IOMMU source id (bus:00.0)
     if m.apic is not None:
         table = msi.MsixTable(m.apic, spec.vectors)
-        chip: IrqChip = MsiChip(m.apic, table)
+        # Linux 6.x per-device MSI domains: chip "PCI-MSIX-<domain:bus:dev.fn>",
+        # hwirq = the MSI-X table entry (as /proc/interrupts shows them).
+        chip: IrqChip = MsiChip(m.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:00.0")
     else:
         assert m.gic is not None
         chip = GicChip(m.gic)
         chip.name = "ITS-MSI"
-    bdf = (m.spec.device.index(spec) + 1) << 8  # bus = device index + 1, as its IOMMU source id
     for i in range(spec.vectors):
         cpu = _cpu_of(spec, i)
         irq = _next_irq(k, FIRST_MSI_IRQ if m.apic is not None else 1)
@@ -421,7 +423,7 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
         if m.apic is not None:
             vector = _vector_of(m, spec, i, cpu)
             table.program(i, *msi.compose(m.apic.lapics[cpu].apic_id, vector))
-            hwirq = bdf << 11 | i  # pci_msi_domain_calc_hwirq: devid << 11 | entry
+            hwirq = i
             signal = MsiSignal(table, i)
         else:
             assert m.gic is not None

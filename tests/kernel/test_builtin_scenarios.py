@@ -29,7 +29,7 @@ def test_default_is_a_mixed_2cpu_x86_machine() -> None:
     assert m.kernel.arch == "x86" and m.kernel.ncpus == 2
     assert all(c > 0 for c in rows["LOC"].per_cpu)
     nic = [r for r in rows.values() if r.name and r.name.startswith("eth0")]
-    assert [(r.chip, r.flow) for r in nic] == [("PCI-MSI", "edge")] * 2
+    assert [(r.chip, r.flow) for r in nic] == [("PCI-MSIX-0000:01:00.0", "edge")] * 2
     assert [[c > 0 for c in r.per_cpu] for r in nic] == [[True, False], [False, True]]
     [shared] = [r for r in rows.values() if r.handlers and len(r.handlers) == 2]
     assert (shared.chip, shared.flow) == ("IO-APIC", "fasteoi")
