@@ -118,10 +118,12 @@ class FtraceTextWriter(TextSink):
         if self._path is None:
             return
         body = self._path.with_name(self._path.name + ".body")
-        with open(self._path, "w", encoding="utf-8") as out, open(body, encoding="utf-8") as src:
-            out.write(HEADER_START)
-            out.write(f"# entries-in-buffer/entries-written: {self.written}/{self.written}"
-                      f"   #P:{self.cpus}\n#\n")
-            out.write(HEADER_COLUMNS)
-            shutil.copyfileobj(src, out)
-        body.unlink()
+        try:
+            with open(self._path, "w", encoding="utf-8") as out, open(body, encoding="utf-8") as src:
+                out.write(HEADER_START)
+                out.write(f"# entries-in-buffer/entries-written: {self.written}/{self.written}"
+                          f"   #P:{self.cpus}\n#\n")
+                out.write(HEADER_COLUMNS)
+                shutil.copyfileobj(src, out)
+        finally:
+            body.unlink(missing_ok=True)  # never leave the scratch body behind

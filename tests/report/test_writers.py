@@ -134,3 +134,16 @@ def test_ftrace_file_header_counts_entries_and_cpus(tmp_path: Path) -> None:
     assert lines[-1].endswith("irq_handler_exit: irq=17 ret=unhandled")
     assert list(tmp_path.iterdir()) == [path]
 
+
+
+def test_ftrace_writer_leaves_no_scratch_body_when_the_target_cannot_be_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from irqlab.report.ftrace import FtraceTextWriter
+
+    target = tmp_path / "trace.txt"
+    writer = FtraceTextWriter(target, 1)
+    target.mkdir()  # the final file cannot be created any more
+    with pytest.raises(IsADirectoryError):
+        writer.close()
+    assert not (tmp_path / "trace.txt.body").exists()
