@@ -21,5 +21,6 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
                   for w in machine_warnings(m)],
         cpu_time_ns=cpu_time_ns(m),
         results=k.sched.table() or None,
+        log=list(k.log),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
     )

@@ -43,6 +43,8 @@ class Report:
     cpu_time_ns: dict[int, dict[str, int]] | None = None
     results: list[dict] | None = None
     title: str = ""
+    #: kernel log lines (time_ns, text) the source produced, oldest first
+    log: list[tuple[int, str]] = field(default_factory=list)
 
     def span_s(self) -> float | None:
         """Seconds the counts cover: the snapshot interval when known, else the
@@ -64,13 +66,14 @@ class Report:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain-JSON form; keys are a contract (docs: helpers/analysis-api.md)."""
+        """Plain-JSON form; the keys are a contract other tools read."""
         snap = self.counter_snapshot()
         stats = self.stats
         span = self.span_s()
         out: dict[str, Any] = {
             "source": self.source,
             "title": self.title,
+            "log": [{"time_ns": t, "line": line} for t, line in self.log],
             "cpus": self.cpus,
             "seed": self.seed,
             "duration_ns": self.duration_ns,

@@ -72,10 +72,11 @@ def _experiment(ref: str, spec: Any, table: object, seed: int | None, duration_n
 
 def _write_dmesg(path: str, log: Any) -> None:
     """The kernel log as ``dmesg`` prints it: ``[%5lu.%06lu] message``."""
+    from irqlab.report.dmesg import dmesg_text
+
     try:
         with open(path, "w") as f:
-            for ts, line in log:
-                f.write(f"[{ts // 1_000_000_000:5d}.{ts // 1000 % 1_000_000:06d}] {line}\n")
+            f.write(dmesg_text(log))
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", source=path) from None
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from irqlab.analysis.report import Report
+from irqlab.report.dmesg import dmesg_text
 from irqlab.report.procfs import render_interrupts, render_softirqs
 
 DEFAULT_WIDTH = 100
@@ -161,6 +162,9 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
     return out
 
 
+LOG_TAIL = 20  # kernel log lines the text report shows (all are in --json and --dmesg)
+
+
 def render_text(report: Report, width: int | None = None) -> str:
     """The full human report of ``report``; ``width`` wraps prose (warnings)
     and the title rule, never the /proc tables, which stay byte-exact."""
@@ -176,4 +180,8 @@ def render_text(report: Report, width: int | None = None) -> str:
     parts += _latency_sections(data, names)
     parts += _cpu_sections(report, data)
     parts += _problem_sections(data, names, width)
+    if report.log:
+        tail = report.log[-LOG_TAIL:]
+        more = f" (last {LOG_TAIL} of {len(report.log)})" if len(report.log) > LOG_TAIL else ""
+        parts.append(_section(f"Kernel log{more}", dmesg_text(tail).rstrip("\n")))
     return "\n".join(parts)

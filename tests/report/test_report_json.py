@@ -25,7 +25,7 @@ TOP_KEYS = {
     "counters", "softirqs", "latency_ns", "handler_ns", "softirq_latency_ns", "softirq_ns",
     "irq_per_s", "hardirq_time_ns", "softirq_time_ns", "hardirq_cpu_share", "nested",
     "storm_suspects", "warnings", "cpu_time_ns", "results", "seed", "source", "cpus",
-    "duration_ns", "interval_s", "title",
+    "duration_ns", "interval_s", "title", "log",
 }
 SUMMARY_KEYS = {"mean", "p50", "p99", "max", "count"}
 
@@ -135,3 +135,14 @@ def test_text_report_has_every_section_with_units() -> None:
     assert "p99_us" in text and "hardirq_cpu_pct" in text
     assert " 24:          1          0  eth0\n" in text
     assert "[storm] t=7.000us irq=17: irq 17: nobody cared" in text
+
+
+def test_kernel_log_is_in_the_json_and_the_tail_in_the_text() -> None:
+    from irqlab.report.text import LOG_TAIL, render_text
+
+    report = Report("simulation", 1, log=[(i * 1_000_000, f"line {i}") for i in range(LOG_TAIL + 5)])
+    data = report.to_json()
+    assert data["log"][0] == {"time_ns": 0, "line": "line 0"} and len(data["log"]) == LOG_TAIL + 5
+    text = render_text(report)
+    assert f"Kernel log (last {LOG_TAIL} of {LOG_TAIL + 5})" in text
+    assert "[    0.024000] line 24" in text and "] line 4\n" not in text
