@@ -45,6 +45,12 @@ IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
 SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
 VECTOR_ENTRY, VECTOR_EXIT = 6, 7
 
+#: the softirq tracepoints (include/trace/events/irq.h) of each event kind
+SOFTIRQ_TRACEPOINTS: dict[int, str] = {
+    SOFTIRQ_RAISE: "softirq_raise", SOFTIRQ_ENTRY: "softirq_entry", SOFTIRQ_EXIT: "softirq_exit",
+}
+SOFTIRQ_KINDS: dict[str, int] = {name: kind for kind, name in SOFTIRQ_TRACEPOINTS.items()}
+
 # Softirq vectors in kernel order (include/linux/interrupt.h, NR_SOFTIRQS = 10).
 SOFTIRQ_NAMES: tuple[str, ...] = (
     "HI", "TIMER", "NET_TX", "NET_RX", "BLOCK",

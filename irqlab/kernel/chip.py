@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from irqlab.hw.gic import LPI_BASE
 from irqlab.hw.msi import compose
 from irqlab.kernel.flags import IRQD_IRQ_MASKED
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 IRQCHIP_EOI_IF_HANDLED = 0x1
 IRQCHIP_ONESHOT_SAFE = 0x2
 IRQCHIP_EOI_THREADED = 0x4
-LPI_BASE = 8192  # GICv3 LPIs (irq-gic-v3.c)
 
 
 class IrqChip:
@@ -98,6 +98,11 @@ class ApicAckChip(IrqChip):
         if not _eoi_dropped(d):
             self.apic.eoi(cpu)
 
+    def msi_msg(self, cpu: int, vector: int) -> tuple[int, int]:
+        """The (address, data) of a message to ``vector`` on ``cpu``
+        (``x86_vector_msi_compose_msg``)."""
+        return compose(self.apic.lapics[cpu].apic_id, vector)
+
     def irq_retrigger(self, d: IrqDesc) -> bool:
         # apic_retrigger_irq: send the vector to the target CPU as an IPI.
         self.apic.accept(d.affinity, d.vector, False)
@@ -143,8 +148,7 @@ class MsiChip(ApicAckChip):
         """Rewrite the MSI-X entry's message for the new destination APIC
         (``msi_domain_set_affinity`` -> ``irq_chip_write_msi_msg``)."""
         d.affinity = cpu
-        self.table.program(d.hwirq,
-                           *compose(self.apic.lapics[cpu].apic_id, d.vector))
+        self.table.program(d.hwirq, *self.msi_msg(cpu, d.vector))
 
     def irq_mask(self, d: IrqDesc) -> None:
         self.table.mask(d.hwirq)
@@ -167,7 +171,7 @@ class DmarMsiChip(ApicAckChip):
     def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
         """``dmar_msi_write``: FEADDR/FEDATA name the new CPU."""
         d.affinity = cpu
-        self.unit.program_fault_event(*compose(self.apic.lapics[cpu].apic_id, d.vector))
+        self.unit.program_fault_event(*self.msi_msg(cpu, d.vector))
 
     def irq_mask(self, d: IrqDesc) -> None:
         self.unit.set_masked(True)

@@ -63,7 +63,9 @@ def _nothing() -> Generator[int, None, None]:
     yield from ()
 
 
-class Warning_:
+class KernelWarning:
+    """Something the kernel layer warns about (kind, IRQ, time, message)."""
+
     __slots__ = ("irq", "kind", "message", "time_ns")
 
     def __init__(self, kind: str, irq: int | None, time_ns: int, message: str) -> None:
@@ -115,7 +117,7 @@ class Kernel:
         self.hrtimers: list[list[Callable[[], int]]] = [[] for _ in range(cpus)]
         #: fires a CPU's timer hardware (set by the machine)
         self.raise_local_timer: Callable[[int], None] = _no_timer
-        self.warnings: list[Warning_] = []
+        self.warnings: list[KernelWarning] = []
         self.log: deque[tuple[int, str]] = deque(maxlen=LOG_LINES)
         self.spurious_reports = 0
         self.resends = 0
@@ -215,7 +217,7 @@ class Kernel:
                 self.warn_suppressed[key] = self.warn_suppressed.get(key, 0) + 1
             return
         self._warn_kept[key] = kept + 1
-        self.warnings.append(Warning_(kind, irq, self.engine.now if time_ns is None else time_ns,
+        self.warnings.append(KernelWarning(kind, irq, self.engine.now if time_ns is None else time_ns,
                                       message))
 
     def count_arch(self, row: str, cpu: int) -> None:

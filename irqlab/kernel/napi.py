@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from irqlab.kernel.jiffies import usecs_to_jiffies
 from irqlab.kernel.softirq import NET_RX
 
 if TYPE_CHECKING:
@@ -51,11 +52,6 @@ Deliver = Callable[[int, list[int]], None]
 def netdev_budget_usecs(hz: int) -> int:
     """``2 * USEC_PER_SEC / HZ``: "at least 2 jiffies to guarantee 1 jiffy timeout"."""
     return 2 * 1_000_000 // hz
-
-
-def usecs_to_jiffies(us: int, hz: int) -> int:
-    """Rounds up (include/linux/jiffies.h)."""
-    return -(-us * hz // 1_000_000)
 
 
 class Napi:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from irqlab.events import SOFTIRQ_ENTRY, SOFTIRQ_EXIT, SOFTIRQ_NAMES, SOFTIRQ_RAISE
 from irqlab.kernel.cpu import SOFTIRQ
+from irqlab.kernel.jiffies import msecs_to_jiffies
 
 if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
@@ -29,11 +30,6 @@ MAX_SOFTIRQ_RESTART = 10
 #: a softirq action: called with (kernel, cpu index), returns CPU cost in ns,
 #: or a generator yielding costs
 SoftirqAction = Callable[["Kernel", int], "int | Generator[int, None, None]"]
-
-
-def msecs_to_jiffies(ms: int, hz: int) -> int:
-    """Rounds up, as include/linux/jiffies.h does."""
-    return -(-ms * hz // 1000)
 
 
 class Softirqs:

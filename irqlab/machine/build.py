@@ -25,10 +25,10 @@ from irqlab.hw.device import (
     VectorSignal,
     Wire,
 )
-from irqlab.hw.gic import GicV3
+from irqlab.hw.gic import LPI_BASE, GicV3
 from irqlab.hw.ioapic import IoApic
 from irqlab.hw.iommu import VtdUnit, source_id
-from irqlab.hw.nvic import CORES, Nvic, NvicError
+from irqlab.hw.nvic import CORES, SYSTICK, Nvic, NvicError
 from irqlab.kernel.chip import DmarMsiChip, GicChip, IoApicChip, IrqChip, MsiChip, NvicChip
 from irqlab.kernel.cpu import USER
 from irqlab.kernel.dmar import DmarFault
@@ -61,8 +61,6 @@ FIRST_SYSTEM_VECTOR = 0xEB  # POSTED_MSI_NOTIFICATION_VECTOR (irq_vectors.h)
 IA32_SYSCALL_VECTOR = 0x80
 FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
 ARCH_TIMER_PPI = 30  # non-secure EL1 physical timer (arm,armv8-timer binding)
-SYSTICK_EXC = 15
-LPI_BASE = 8192
 
 
 class Line:
@@ -151,8 +149,9 @@ def _add_iommu(m: Machine) -> None:
     irq = _next_irq(k, FIRST_MSI_IRQ)
     spec = DeviceSpec.model_validate({"name": "dmar0", "kind": "msix"})
     vector = _vector_of(m, spec, 0, 0)
-    unit.program_fault_event(*msi.compose(m.apic.lapics[0].apic_id, vector))
-    desc = k.alloc_irq(irq, DmarMsiChip(m.apic, unit), 0, FLOWS["edge"], "edge", False)
+    chip = DmarMsiChip(m.apic, unit)
+    unit.program_fault_event(*chip.msi_msg(0, vector))
+    desc = k.alloc_irq(irq, chip, 0, FLOWS["edge"], "edge", False)
     desc.affinity = 0
     k.bind_vector(0, vector, desc)
     isr: Any = IvtHandleInterrupt() if m.spec.machine.os == "windows" else DmarFault()
@@ -257,8 +256,8 @@ def _build_armv7m(m: Machine) -> None:
     irq_nesting = True if ms.irq_nesting is None else ms.irq_nesting
     k = _kernel(m, nvic, arch="armv7m", irq_nesting=irq_nesting, eoi_on_return=True,
                 tail_chaining=True)
-    k.bind_vector(0, SYSTICK_EXC, k.local_timer)
-    m.timers.append(Device(m.engine, "systick", PendSignal(nvic, SYSTICK_EXC), None))
+    k.bind_vector(0, SYSTICK, k.local_timer)
+    m.timers.append(Device(m.engine, "systick", PendSignal(nvic, SYSTICK), None))
 
 
 # -- devices --------------------------------------------------------------------------
@@ -410,7 +409,8 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
         table = msi.MsixTable(m.apic, spec.vectors)
         # Linux 6.x per-device MSI domains: chip "PCI-MSIX-<domain:bus:dev.fn>",
         # hwirq = the MSI-X table entry (as /proc/interrupts shows them).
-        chip: IrqChip = MsiChip(m.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:00.0")
+        msi_chip = MsiChip(m.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:00.0")
+        chip: IrqChip = msi_chip
     else:
         assert m.gic is not None
         chip = GicChip(m.gic)
@@ -422,7 +422,7 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
         signal: Signal
         if m.apic is not None:
             vector = _vector_of(m, spec, i, cpu)
-            table.program(i, *msi.compose(m.apic.lapics[cpu].apic_id, vector))
+            table.program(i, *msi_chip.msi_msg(cpu, vector))
             hwirq = i
             signal = MsiSignal(table, i)
         else:

@@ -5,6 +5,7 @@ report can point at it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from irqlab.hw.arrivals import Poisson
@@ -50,16 +51,35 @@ def _activate(arg: tuple[Machine, FaultSpec]) -> None:
         driver.extra_ns = fault.extra or 0
 
 
+def _repeat(m: Machine, i: int, fault: FaultSpec, act: Callable[[], object],
+            first_at_start: bool) -> None:
+    """Run ``act`` at Poisson ``rate`` (its own random stream) from ``at`` —
+    the first time at ``at`` itself when ``first_at_start`` — or once at ``at``
+    when the fault has no rate."""
+    arrivals = None
+    if fault.rate is not None:
+        try:
+            arrivals = Poisson(fault.rate, m.rng_for(f"fault:{i}"))
+        except ValueError as exc:
+            raise BuildError(f"fault[{i}].rate: {exc}") from None
+
+    def fire(_: object) -> None:
+        act()
+        if arrivals is not None:
+            gap = arrivals.next_gap()
+            if gap is not None:
+                m.engine.after(gap, fire)
+
+    delay = 0 if first_at_start or arrivals is None else arrivals.next_gap() or 0
+    m.engine.at(fault.at + delay, fire)
+
+
 def _spurious(m: Machine, i: int, fault: FaultSpec) -> None:
     """Spurious interrupts: on a device's line (a glitch the driver does not
     recognise: its handler returns IRQ_NONE), or at the controller (x86 spurious
     vector 0xFF, GIC INTID 1023: the CPU was signalled but nothing was there)."""
-    try:
-        arrivals = Poisson(fault.rate or 1.0, m.rng_for(f"fault:{i}"))
-    except ValueError as exc:
-        raise BuildError(f"fault[{i}].rate: {exc}") from None
 
-    def fire(_: object) -> None:
+    def glitch() -> None:
         if fault.device is not None:
             for dev in m.devices[fault.device]:
                 dev.signal.raise_()
@@ -69,32 +89,16 @@ def _spurious(m: Machine, i: int, fault: FaultSpec) -> None:
             if cpu.irqs_on and not cpu.in_kernel:
                 cpu.irqs_on = False
                 cpu.start(ivt_handle_interrupt(m.kernel, cpu, m.ctrl.spurious))
-        gap = arrivals.next_gap()
-        if gap is not None:
-            m.engine.after(gap, fire)
 
-    first = arrivals.next_gap() or 0
-    m.engine.at(fault.at + first, fire)
+    _repeat(m, i, fault, glitch, first_at_start=False)
 
 
 def _dma_faults(m: Machine, i: int, fault: FaultSpec) -> None:
     """The device's DMA misses its IOMMU mapping: a translation fault at the
     VT-d unit, once at ``at`` or at ``rate`` from ``at``."""
-    assert m.iommu is not None
     unit = m.iommu
+    assert unit is not None
     sid = m.sids[fault.device or ""]
     write = fault.access == "write"
-    arrivals = None
-    if fault.rate is not None:
-        try:
-            arrivals = Poisson(fault.rate, m.rng_for(f"fault:{i}"))
-        except ValueError as exc:
-            raise BuildError(f"fault[{i}].rate: {exc}") from None
-
-    def fire(_: object) -> None:
-        unit.dma_fault(sid, fault.address, fault.reason, write)
-        if arrivals is not None:
-            m.engine.after(arrivals.next_gap() or 1, fire)
-
-    m.engine.at(fault.at, fire)
-
+    _repeat(m, i, fault, lambda: unit.dma_fault(sid, fault.address, fault.reason, write),
+            first_at_start=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from irqlab.kernel.cpu import CONTEXT_NAMES
-from irqlab.kernel.kernel import Warning_
+from irqlab.kernel.kernel import KernelWarning
 from irqlab.kernel.ksoftirqd import handoff_notes
 from irqlab.machine.build import Machine
 
@@ -54,11 +54,11 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
         k.warn("stopped", None, f"run stopped at {m.engine.now} ns: {m.engine.stop_reason}")
 
 
-def blocked_after_missed_eoi(m: Machine) -> list[Warning_]:
+def blocked_after_missed_eoi(m: Machine) -> list[KernelWarning]:
     """x86: vectors left in the ISR with no handler running.  Their class and
     every lower one stay blocked on that CPU (PPR), while higher classes still
     arrive (Intel SDM 10.8.3.1)."""
-    out: list[Warning_] = []
+    out: list[KernelWarning] = []
     if m.apic is None:
         return out
     k = m.kernel
@@ -73,7 +73,7 @@ def blocked_after_missed_eoi(m: Machine) -> list[Warning_]:
         irq_no = getattr(irq, "irq", None)
         pending = [v for v in m.apic.pending(cpu) if v >> 4 <= cls]
         desc = ", ".join(f"{v:#04x}" for v in pending) or "none yet"
-        out.append(Warning_(
+        out.append(KernelWarning(
             "missed-eoi", irq_no, m.engine.now,
             (f"CPU{cpu}: vector {top:#04x}"
                      + (f" (irq {irq_no})" if irq_no is not None else "")
@@ -84,18 +84,18 @@ def blocked_after_missed_eoi(m: Machine) -> list[Warning_]:
     return out
 
 
-def machine_warnings(m: Machine) -> list[Warning_]:
+def machine_warnings(m: Machine) -> list[KernelWarning]:
     """Everything the run has to warn about: the kernel's warnings, how many
     more were rate-limited away, vectors left blocked by a missed EOI, and
     ksoftirqd taking over softirq work."""
     k = m.kernel
     out = list(k.warnings)
-    out += [Warning_(kind, irq, m.engine.now,
+    out += [KernelWarning(kind, irq, m.engine.now,
                      f"{n} more {kind} warnings" + (f" for irq {irq}" if irq is not None else "")
                      + " suppressed")
             for (kind, irq), n in sorted(k.warn_suppressed.items(), key=lambda kv: str(kv[0]))]
     out += blocked_after_missed_eoi(m)
-    out += [Warning_("ksoftirqd", None, m.engine.now, note) for note in handoff_notes(k)]
+    out += [KernelWarning("ksoftirqd", None, m.engine.now, note) for note in handoff_notes(k)]
     return out
 
 

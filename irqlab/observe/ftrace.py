@@ -32,9 +32,7 @@ from typing import IO, cast
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
-    SOFTIRQ_ENTRY,
-    SOFTIRQ_EXIT,
-    SOFTIRQ_RAISE,
+    SOFTIRQ_KINDS,
     VECTOR_ENTRY,
     VECTOR_EXIT,
     Event,
@@ -56,7 +54,7 @@ _ARGS_RE = re.compile(
     r"|softirq_(raise|entry|exit): +vec=(\d+)|(\w+)_(entry|exit): +vector=(\d+)\s*$"
 )
 _CPUS_RE = re.compile(rb"^(?:#.*#P:(\d+)|cpus=(\d+))", re.M)
-_SOFTIRQ_KIND = {"raise": SOFTIRQ_RAISE, "entry": SOFTIRQ_ENTRY, "exit": SOFTIRQ_EXIT}
+_SOFTIRQ_KIND = {name.removeprefix("softirq_"): kind for name, kind in SOFTIRQ_KINDS.items()}
 _CACHE_LIMIT = 1 << 16
 _DOT = ord(".")
 

@@ -30,9 +30,7 @@ from dataclasses import dataclass
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
-    SOFTIRQ_ENTRY,
-    SOFTIRQ_EXIT,
-    SOFTIRQ_RAISE,
+    SOFTIRQ_KINDS,
     VECTOR_ENTRY,
     VECTOR_EXIT,
     Event,
@@ -168,8 +166,6 @@ def _event(ts: int, cpu: int, name: str, fields: dict[str, Field], data: bytes) 
     if name == "irq_handler_exit":
         return Event(ts, cpu, IRQ_EXIT, get("irq"), 1 if get("ret") else 0)
     if name.startswith("softirq_"):
-        kind = {"softirq_raise": SOFTIRQ_RAISE, "softirq_entry": SOFTIRQ_ENTRY,
-                "softirq_exit": SOFTIRQ_EXIT}[name]
-        return Event(ts, cpu, kind, -1, get("vec"))
+        return Event(ts, cpu, SOFTIRQ_KINDS[name], -1, get("vec"))
     base, _, edge = name.rpartition("_")
     return Event(ts, cpu, VECTOR_ENTRY if edge == "entry" else VECTOR_EXIT, -1, get("vector"), base)

@@ -35,7 +35,7 @@ from irqlab.events import (
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
     SOFTIRQ_NAMES,
-    SOFTIRQ_RAISE,
+    SOFTIRQ_TRACEPOINTS,
     VECTOR_ENTRY,
     VECTOR_EXIT,
 )
@@ -53,8 +53,6 @@ HEADER_COLUMNS = """\
 #              | |         |   |||||     |         |
 """
 
-_SOFTIRQ_EVENTS = {SOFTIRQ_RAISE: "softirq_raise", SOFTIRQ_ENTRY: "softirq_entry",
-                   SOFTIRQ_EXIT: "softirq_exit"}
 
 
 class FtraceTextWriter(TextSink):
@@ -102,10 +100,10 @@ class FtraceTextWriter(TextSink):
             else:
                 self._write(ts_ns, cpu, f"{name}_exit", f"vector={value}")
             self._hard_depth[cpu] = max(self._hard_depth.get(cpu, 0) - 1, 0)
-        elif kind in _SOFTIRQ_EVENTS and 0 <= value < len(SOFTIRQ_NAMES):
+        elif kind in SOFTIRQ_TRACEPOINTS and 0 <= value < len(SOFTIRQ_NAMES):
             if kind == SOFTIRQ_ENTRY:
                 self._in_softirq.add(cpu)
-            self._write(ts_ns, cpu, _SOFTIRQ_EVENTS[kind],
+            self._write(ts_ns, cpu, SOFTIRQ_TRACEPOINTS[kind],
                         f"vec={value} [action={SOFTIRQ_NAMES[value]}]")
             if kind == SOFTIRQ_EXIT:
                 self._in_softirq.discard(cpu)
