@@ -9,3 +9,7 @@ Data flows one way::
 """
 
 __version__ = "0.1.0"
+
+from irqlab import _compiled
+
+_compiled.select()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from irqlab.hw.controller import Notify, no_notify
+from irqlab.hw.controller import IrqController, Notify, no_notify
 
 FIRST_EXTERNAL_VECTOR = 0x20  # irq_vectors.h
 SPURIOUS_APIC_VECTOR = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
@@ -69,7 +69,7 @@ class LocalApic:
         return ((irr.bit_length() - 1) & 0xF0) > (tpr if tpr >= isrv else isrv)
 
 
-class Apic:
+class Apic(IrqController):
     """All local APICs of a machine, driven through ``IrqController``.
 
     CPU ``i`` has APIC id ``apic_ids[i]`` (default ``i``).  Entry/exit costs
@@ -110,15 +110,18 @@ class Apic:
             lapic.esr |= ESR_RECEIVE_ILLEGAL_VECTOR
             return False
         bit = 1 << vector
-        if lapic.irr & bit:
+        irr = lapic.irr
+        if irr & bit:
             lapic.coalesced += 1
             return False
-        lapic.irr |= bit
+        lapic.irr = irr | bit
         if level:
             lapic.tmr |= bit
         else:
             lapic.tmr &= ~bit
-        self._notify(cpu)
+        # Only a new highest request can change what the CPU sees (INTR raised).
+        if bit > irr and lapic.deliverable():
+            self._notify(cpu)
         return True
 
     def accept_by_id(self, apic_id: int, vector: int, level: bool) -> bool:
@@ -129,14 +132,7 @@ class Apic:
 
     # -- CPU interface ----------------------------------------------------------
     def deliverable(self, cpu: int) -> bool:
-        lapic = self.lapics[cpu]
-        irr = lapic.irr
-        if not irr:
-            return False
-        isr = lapic.isr  # LocalApic.deliverable(), inlined: this is asked on every event
-        tpr = lapic.tpr & 0xF0
-        isrv = (isr.bit_length() - 1) & 0xF0 if isr else 0
-        return ((irr.bit_length() - 1) & 0xF0) > (tpr if tpr >= isrv else isrv)
+        return self.lapics[cpu].deliverable()
 
     def acknowledge(self, cpu: int) -> int:
         """INTA (QEMU apic_get_interrupt)."""
@@ -162,15 +158,18 @@ class Apic:
         if lapic.tmr & bit and not lapic.suppress_eoi_broadcast:
             for listener in self._eoi_listeners:
                 listener(vector)
-        self._notify(cpu)
+        if lapic.deliverable():
+            self._notify(cpu)
 
     def deactivate(self, cpu: int, intid: int) -> None:
         return None
 
     def set_tpr(self, cpu: int, tpr: int) -> None:
         """Task priority (CR8 = TPR[7:4])."""
-        self.lapics[cpu].tpr = tpr & 0xFF
-        self._notify(cpu)
+        lapic = self.lapics[cpu]
+        lapic.tpr = tpr & 0xFF
+        if lapic.deliverable():
+            self._notify(cpu)
 
     def entry_ns(self, cpu: int, tail_chain: bool) -> int:
         return self._entry_ns

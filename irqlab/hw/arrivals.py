@@ -10,12 +10,17 @@ from collections.abc import Sequence
 from itertools import pairwise
 from math import inf
 from math import log as _log
-from typing import Protocol
+
+from mypy_extensions import mypyc_attr
 
 
-class Arrivals(Protocol):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Arrivals:
+    __slots__ = ()
+
     def next_gap(self) -> int | None:
         """Nanoseconds from the previous arrival (or time 0) to the next one."""
+        raise NotImplementedError
 
 
 #: Highest rate: the clock counts whole ns, so a mean gap below 1 ns would round
@@ -30,7 +35,7 @@ def _mean_gap_ns(rate_per_s: float) -> float:
     return 1e9 / rate_per_s
 
 
-class Periodic:
+class Periodic(Arrivals):
     """Every ``period_ns``; the first arrival at ``phase_ns``, or one period
     in when the phase is 0."""
 
@@ -52,7 +57,7 @@ class Periodic:
         return self.period_ns
 
 
-class Poisson:
+class Poisson(Arrivals):
     """Exponential gaps at ``rate_per_s`` (events per second)."""
 
     __slots__ = ("_mean_ns", "_random")
@@ -66,7 +71,7 @@ class Poisson:
         return round(-_log(1.0 - self._random()) * self._mean_ns)
 
 
-class Bursty:
+class Bursty(Arrivals):
     """On/off source: Poisson arrivals at ``rate_per_s`` during exponentially
     distributed ON periods (mean ``on_ns``), silence during OFF periods (mean
     ``off_ns``)."""
@@ -94,7 +99,7 @@ class Bursty:
         return round(elapsed)
 
 
-class Replay:
+class Replay(Arrivals):
     """Arrivals at the given absolute timestamps (ns from the start, sorted)."""
 
     __slots__ = ("_i", "_last", "_times")

@@ -18,12 +18,18 @@ The CPU-interface half is what a core does when it takes an interrupt:
 
 Hardware time costs (exception entry/exit, tail-chaining) are reported by the
 controller because they are properties of the core + controller, not of the OS.
+
+Both interfaces are nominal (the controllers name them as bases) so that the
+compiled event loop calls them through a vtable instead of by name; see
+``irqlab._compiled``.  ``LineSink`` may be subclassed by plain Python (a test's
+recording input); ``IrqController`` is a mypyc trait, for compiled models only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+
+from mypy_extensions import mypyc_attr, trait
 
 Notify = Callable[[int], None]
 
@@ -32,7 +38,21 @@ def no_notify(cpu: int) -> None:
     """The notify callback of a controller nobody has attached to yet."""
 
 
-class IrqController(Protocol):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class LineSink:
+    """A controller input that wires drive (IO-APIC pins, GIC SPIs/PPIs, NVIC IRQs)."""
+
+    __slots__ = ()
+
+    def set_line(self, hwirq: int, level: bool, cpu: int | None = None) -> None:
+        """The wire into input ``hwirq`` (banked per ``cpu`` for a GIC PPI) is now ``level``."""
+        raise NotImplementedError
+
+
+@trait
+class IrqController:
+    __slots__ = ()
+
     #: chip name as /proc/interrupts prints it ("IO-APIC", "GICv3", "NVIC")
     name: str
     #: id returned by acknowledge() when nothing is deliverable (x86 0xFF, GIC 1023)
@@ -43,21 +63,28 @@ class IrqController(Protocol):
 
     def attach(self, notify: Notify) -> None:
         """Register the callback used to tell a CPU to look for work."""
+        raise NotImplementedError
 
     def deliverable(self, cpu: int) -> bool:
         """Whether the highest pending interrupt for ``cpu`` would preempt now."""
+        raise NotImplementedError
 
     def acknowledge(self, cpu: int) -> int:
         """Take the highest deliverable interrupt (pending -> active)."""
+        raise NotImplementedError
 
     def eoi(self, cpu: int, intid: int) -> None:
         """End of interrupt (priority drop; also deactivates unless split mode)."""
+        raise NotImplementedError
 
     def deactivate(self, cpu: int, intid: int) -> None:
         """Deactivate (GICv3 EOImode=1 DIR write); no-op where not applicable."""
+        raise NotImplementedError
 
     def entry_ns(self, cpu: int, tail_chain: bool) -> int:
         """Hardware cost of taking an exception (tail_chain: right after a return)."""
+        raise NotImplementedError
 
     def exit_ns(self, cpu: int, tail_chain: bool) -> int:
         """Hardware cost of returning (tail_chain: another exception follows at once)."""
+        raise NotImplementedError

@@ -21,19 +21,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+
+from mypy_extensions import mypyc_attr
 
 from irqlab.events import IRQ_RAISE
 from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Arrivals
+from irqlab.hw.controller import LineSink
 from irqlab.hw.gic import GicV3
 from irqlab.hw.msi import MsixTable
 from irqlab.hw.nvic import Nvic
 from irqlab.sim.engine import Engine
-
-
-class LineSink(Protocol):
-    def set_line(self, hwirq: int, level: bool, cpu: int | None = None) -> None: ...
 
 
 class Wire:
@@ -77,27 +75,36 @@ class Wire:
                 self.sink.set_line(self.hwirq, True, self.cpu)
 
 
-class Signal(Protocol):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Signal:
+    """How a device asks for service."""
+
+    __slots__ = ()
     #: whether a raise is only visible when the device goes from idle to busy
-    level: bool
+    level = False
 
-    def raise_(self) -> None: ...
-    def quiesce(self) -> None: ...
+    def raise_(self) -> None:
+        raise NotImplementedError
+
+    def quiesce(self) -> None:
+        """The last request was serviced (a level line drops; nothing else to withdraw)."""
 
 
-class LevelSignal:
+class LevelSignal(Signal):
     level = True
-    __slots__ = ("quiesce", "raise_", "wire")
+    __slots__ = ("wire",)
 
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
-        # The wire's own methods, bound once: raising a level line is on the hot path.
-        self.raise_: Callable[[], None] = wire.assert_
-        self.quiesce: Callable[[], None] = wire.deassert
+
+    def raise_(self) -> None:
+        self.wire.assert_()
+
+    def quiesce(self) -> None:
+        self.wire.deassert()
 
 
-class EdgeSignal:
-    level = False
+class EdgeSignal(Signal):
     __slots__ = ("wire",)
 
     def __init__(self, wire: Wire) -> None:
@@ -106,12 +113,8 @@ class EdgeSignal:
     def raise_(self) -> None:
         self.wire.pulse()
 
-    def quiesce(self) -> None:
-        return None
 
-
-class MsiSignal:
-    level = False
+class MsiSignal(Signal):
     __slots__ = ("index", "table")
 
     def __init__(self, table: MsixTable, index: int) -> None:
@@ -121,14 +124,10 @@ class MsiSignal:
     def raise_(self) -> None:
         self.table.signal(self.index)
 
-    def quiesce(self) -> None:
-        return None
 
-
-class VectorSignal:
+class VectorSignal(Signal):
     """A vector sourced inside the local APIC of one CPU (LVT timer, IPI)."""
 
-    level = False
     __slots__ = ("apic", "cpu", "vector")
 
     def __init__(self, apic: Apic, cpu: int, vector: int) -> None:
@@ -139,14 +138,10 @@ class VectorSignal:
     def raise_(self) -> None:
         self.apic.accept(self.cpu, self.vector, False)
 
-    def quiesce(self) -> None:
-        return None
 
-
-class PendSignal:
+class PendSignal(Signal):
     """A system exception pended in the NVIC (SysTick counting down to zero)."""
 
-    level = False
     __slots__ = ("exc", "nvic")
 
     def __init__(self, nvic: Nvic, exc: int) -> None:
@@ -156,14 +151,10 @@ class PendSignal:
     def raise_(self) -> None:
         self.nvic.set_pending(self.exc)
 
-    def quiesce(self) -> None:
-        return None
 
-
-class LpiSignal:
+class LpiSignal(Signal):
     """A GICv3 LPI written through the ITS (the arm64 form of MSI)."""
 
-    level = False
     __slots__ = ("cpu", "gic", "intid")
 
     def __init__(self, gic: GicV3, intid: int, cpu: int) -> None:
@@ -173,9 +164,6 @@ class LpiSignal:
 
     def raise_(self) -> None:
         self.gic.send_lpi(self.intid, self.cpu)
-
-    def quiesce(self) -> None:
-        return None
 
 
 TraceSink = Callable[[int, int, int, int, int, str], None]
@@ -192,8 +180,8 @@ class Device:
     """
 
     __slots__ = (
-        "_next_at", "_raised", "_status", "arrivals", "cpu", "engine", "irq", "name", "served",
-        "signal", "timestamps", "trace",
+        "_arrive_cb", "_next_at", "_raised", "_status", "arrivals", "cpu", "engine", "irq", "name",
+        "served", "signal", "timestamps", "trace", "waited_ns",
     )
 
     def __init__(self, engine: Engine, name: str, signal: Signal, arrivals: Arrivals | None,
@@ -206,6 +194,9 @@ class Device:
         self._next_at = -1  # next arrival not yet counted (lazy level arrivals), -1 = none
         self._raised = 0
         self.served = 0
+        #: arrival-to-service time summed over the serviced requests (when timestamps are kept)
+        self.waited_ns = 0
+        self._arrive_cb = self._arrive  # bound once: scheduled for every idle arrival
         self.irq = -1
         self.cpu = 0
         self.trace: TraceSink | None = None
@@ -231,7 +222,7 @@ class Device:
         if self.arrivals is not None:
             gap = self.arrivals.next_gap()
             if gap is not None:
-                self.engine.after(gap, self._arrive)
+                self.engine.after(gap, self._arrive_cb)
 
     def _arrive(self, _: object) -> None:
         engine = self.engine
@@ -253,7 +244,7 @@ class Device:
         if level and self._status:
             self._next_at = now + gap  # counted lazily while the device is busy
         else:
-            engine.at(now + gap, self._arrive)
+            engine.at(now + gap, self._arrive_cb)
 
     def _catch_up(self) -> None:
         """Count the lazily deferred arrivals up to now (inclusive)."""
@@ -300,16 +291,14 @@ class Device:
         self._status = status = status - took
         stamps = self.timestamps
         if stamps is not None:
-            if took == 1:
-                stamps.popleft()
-            else:
-                for _ in range(took):
-                    stamps.popleft()
+            now = self.engine.now
+            for _ in range(took):
+                self.waited_ns += now - stamps.popleft()
         self.served += took
         if took and not status:
             self.signal.quiesce()
             nxt = self._next_at
             if nxt >= 0:  # idle again: the next arrival is an event once more
                 self._next_at = -1
-                self.engine.at(nxt, self._arrive)
+                self.engine.at(nxt, self._arrive_cb)
         return took

@@ -36,7 +36,7 @@ ICC_PMR_EL1, ICC_BPR1_EL1; QEMU ``hw/intc/arm_gicv3_cpuif.c``
 
 from __future__ import annotations
 
-from irqlab.hw.controller import Notify, no_notify
+from irqlab.hw.controller import IrqController, LineSink, Notify, no_notify
 
 SGI_BASE = 0
 PPI_BASE = 16
@@ -100,7 +100,7 @@ def _pending(flags: int) -> bool:
     return bool(flags & LATCHED) or flags & (LINE | EDGE) == LINE
 
 
-class GicV3:
+class GicV3(LineSink, IrqController):
     """GICv3 personality of :class:`irqlab.hw.controller.IrqController`.
 
     Defaults are the state after Linux init: PMR 0xF0, BPR1 at its minimum,

@@ -21,91 +21,99 @@ emulator artefact, not hardware behaviour, and is not modelled.
 from __future__ import annotations
 
 from irqlab.hw.apic import Apic
+from irqlab.hw.controller import LineSink
 
 IOAPIC_NUM_PINS = 24  # QEMU IOAPIC_NUM_PINS
 
 
-class IoApic:
+class Rte:
+    """One redirection-table entry and the state of its pin."""
+
+    __slots__ = ("dest", "level_trig", "line", "lost_edges", "masked", "remote_irr", "sent", "vector")
+
+    def __init__(self) -> None:
+        self.vector = 0
+        self.dest = 0  # destination CPU index
+        self.level_trig = False
+        self.masked = True  # RTEs come up masked
+        self.remote_irr = False
+        self.line = False  # the wire's level at the pin
+        self.lost_edges = 0
+        self.sent = 0
+
+
+class IoApic(LineSink):
     """One IO-APIC whose messages go to the local APICs of ``apic``."""
 
     name = "IO-APIC"
 
-    __slots__ = (
-        "apic", "dest", "level_trig", "line", "lost_edges", "masked", "pins", "pins_of_vector",
-        "remote_irr", "sent", "vector",
-    )
+    __slots__ = ("apic", "pins", "pins_of_vector", "rte")
 
     def __init__(self, apic: Apic, pins: int = IOAPIC_NUM_PINS) -> None:
         self.apic = apic
         self.pins = pins
-        self.vector = [0] * pins
-        self.dest = [0] * pins  # destination CPU index
-        self.level_trig = [False] * pins
-        self.masked = [True] * pins  # RTEs come up masked
-        self.remote_irr = [False] * pins
-        self.line = [False] * pins
-        self.lost_edges = [0] * pins
-        self.sent = [0] * pins
-        self.pins_of_vector: dict[int, list[int]] = {}
+        self.rte = [Rte() for _ in range(pins)]
+        self.pins_of_vector: dict[int, list[Rte]] = {}
         apic.add_eoi_listener(self.eoi)
 
     def program(self, pin: int, vector: int, dest_cpu: int, level: bool, masked: bool = False) -> None:
         """Write the pin's RTE.  Switching to edge clears Remote IRR."""
         self._check(pin)
-        old = self.pins_of_vector.get(self.vector[pin])
-        if old is not None and pin in old:
-            old.remove(pin)
-        self.pins_of_vector.setdefault(vector, []).append(pin)
-        self.vector[pin] = vector
-        self.dest[pin] = dest_cpu
-        self.level_trig[pin] = level
+        rte = self.rte[pin]
+        old = self.pins_of_vector.get(rte.vector)
+        if old is not None and rte in old:
+            old.remove(rte)
+        self.pins_of_vector.setdefault(vector, []).append(rte)
+        rte.vector = vector
+        rte.dest = dest_cpu
+        rte.level_trig = level
         if not level:
-            self.remote_irr[pin] = False
-        self.masked[pin] = masked
-        self._service(pin)
+            rte.remote_irr = False
+        rte.masked = masked
+        self._service(rte)
 
-    def set_line(self, pin: int, level: bool, cpu: int | None = None) -> None:
+    def set_line(self, hwirq: int, level: bool, cpu: int | None = None) -> None:
         """The device drives the pin's wire (QEMU ioapic_set_irq)."""
-        was = self.line[pin]
-        self.line[pin] = level
-        if self.level_trig[pin]:
-            if level and not self.masked[pin] and not self.remote_irr[pin]:
-                self.remote_irr[pin] = True  # _service(), inlined
-                self.sent[pin] += 1
-                self.apic.accept(self.dest[pin], self.vector[pin], True)
+        rte = self.rte[hwirq]
+        was = rte.line
+        rte.line = level
+        if rte.level_trig:
+            if level:
+                self._service(rte)
         elif level and not was:
-            if self.masked[pin]:
-                self.lost_edges[pin] += 1
+            if rte.masked:
+                rte.lost_edges += 1
             else:
-                self.sent[pin] += 1
-                self.apic.accept(self.dest[pin], self.vector[pin], False)
+                rte.sent += 1
+                self.apic.accept(rte.dest, rte.vector, False)
 
-    def _service(self, pin: int) -> None:
-        if self.level_trig[pin] and self.line[pin] and not self.masked[pin] and not self.remote_irr[pin]:
-            self.remote_irr[pin] = True
-            self.sent[pin] += 1
-            self.apic.accept(self.dest[pin], self.vector[pin], True)
+    def _service(self, rte: Rte) -> None:
+        if rte.level_trig and rte.line and not rte.masked and not rte.remote_irr:
+            rte.remote_irr = True
+            rte.sent += 1
+            self.apic.accept(rte.dest, rte.vector, True)
 
     def eoi(self, vector: int) -> None:
         """EOI broadcast from a local APIC (QEMU ioapic_eoi_broadcast)."""
-        for pin in self.pins_of_vector.get(vector, ()):
-            if self.level_trig[pin] and self.remote_irr[pin]:
+        rtes = self.pins_of_vector.get(vector)
+        if rtes is None:
+            return
+        for rte in rtes:
+            if rte.level_trig and rte.remote_irr:
                 # Remote IRR cleared; a pin still asserted is redelivered at once (_service).
-                if self.line[pin] and not self.masked[pin]:
-                    self.sent[pin] += 1
-                    self.apic.accept(self.dest[pin], self.vector[pin], True)
-                else:
-                    self.remote_irr[pin] = False
+                rte.remote_irr = False
+                self._service(rte)
 
     def mask(self, pin: int) -> None:
-        self.masked[pin] = True
+        self.rte[pin].masked = True
 
     def unmask(self, pin: int) -> None:
-        self.masked[pin] = False
-        self._service(pin)
+        rte = self.rte[pin]
+        rte.masked = False
+        self._service(rte)
 
     def set_affinity(self, pin: int, cpu: int) -> None:
-        self.dest[pin] = cpu
+        self.rte[pin].dest = cpu
 
     def _check(self, pin: int) -> None:
         if not 0 <= pin < self.pins:

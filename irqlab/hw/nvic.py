@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from irqlab.hw.controller import Notify, no_notify
+from irqlab.hw.controller import IrqController, LineSink, Notify, no_notify
 
 # Exception numbers (ARMv7-M ARM B1.5.2; DUI0553A §2.3.2).
 RESET = 1
@@ -163,7 +163,7 @@ def _label(exc: object) -> str:
     return f"exception {exc!r}" + (f" ({name})" if name else "")
 
 
-class Nvic:
+class Nvic(LineSink, IrqController):
     """An NVIC and the exception-priority state of its core, as ``IrqController``."""
 
     name = "NVIC"

@@ -13,15 +13,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from irqlab.hw.controller import IrqController
+from irqlab.hw.device import Device
 from irqlab.sim.engine import Engine
 
 #: a service routine: called with (cpu, vector), returns its CPU time in ns
 Isr = Callable[[int, int], int]
 
 
+class ServeOne:
+    """The simplest driver: each interrupt services the device's oldest request
+    in ``cost_ns`` (a level line drops when the last one is cleared)."""
+
+    __slots__ = ("cost_ns", "device")
+
+    def __init__(self, device: Device, cost_ns: int) -> None:
+        self.device = device
+        self.cost_ns = cost_ns
+
+    def __call__(self, cpu: int, vector: int) -> int:
+        self.device.service(1)
+        return self.cost_ns
+
+
 class BareMetal:
-    __slots__ = ("_ack", "_active", "_deliverable", "_entry", "_eoi", "_exit", "_spurious", "busy",
-                 "ctrl", "engine", "taken", "vectors")
+    __slots__ = ("_active", "_done_cb", "_entry", "_exit", "busy", "ctrl", "engine", "taken",
+                 "vectors")
 
     def __init__(self, engine: Engine, ctrl: IrqController, cpus: int) -> None:
         self.engine = engine
@@ -32,11 +48,7 @@ class BareMetal:
         self.taken = [0] * cpus
         self._entry = [ctrl.entry_ns(c, False) for c in range(cpus)]
         self._exit = [ctrl.exit_ns(c, False) for c in range(cpus)]
-        # Bound once: these run for every interrupt.
-        self._ack = ctrl.acknowledge
-        self._eoi = ctrl.eoi
-        self._deliverable = ctrl.deliverable
-        self._spurious = ctrl.spurious
+        self._done_cb = self._done  # bound once: scheduled for every interrupt
         ctrl.attach(self._notify)
 
     def install(self, cpu: int, vector: int, isr: Isr) -> None:
@@ -44,12 +56,12 @@ class BareMetal:
         self.vectors[cpu][vector] = isr
 
     def _notify(self, cpu: int) -> None:
-        if not self.busy[cpu] and self._deliverable(cpu):
+        if not self.busy[cpu] and self.ctrl.deliverable(cpu):
             self._take(cpu)
 
     def _take(self, cpu: int) -> None:
-        vector = self._ack(cpu)
-        if vector == self._spurious:
+        vector = self.ctrl.acknowledge(cpu)
+        if vector == self.ctrl.spurious:
             return  # withdrawn before acknowledge: no EOI
         self.busy[cpu] = True
         self._active[cpu] = vector
@@ -57,8 +69,8 @@ class BareMetal:
         isr = self.vectors[cpu].get(vector)
         cost = self._entry[cpu] + self._exit[cpu] + (isr(cpu, vector) if isr is not None else 0)
         engine = self.engine
-        engine.at(engine.now + cost, self._done, cpu)
+        engine.at(engine.now + cost, self._done_cb, cpu)
 
     def _done(self, cpu: int) -> None:
         self.busy[cpu] = False
-        self._eoi(cpu, self._active[cpu])  # notifies: the next one is taken at once
+        self.ctrl.eoi(cpu, self._active[cpu])  # notifies: the next one is taken at once

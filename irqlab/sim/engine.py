@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappop, heappush
-from itertools import count
 from typing import Any
 
 Callback = Callable[[Any], None]
@@ -30,17 +29,19 @@ class Engine:
     def __init__(self) -> None:
         self.now = 0
         self.queue: list[tuple[int, int, Callback, Any]] = []
-        self._seq = count()
+        self._seq = 0
         self.processed = 0
         self.stop_reason: str | None = None
 
     def at(self, time_ns: int, callback: Callback, arg: Any = None) -> None:
         """Run ``callback(arg)`` at absolute time ``time_ns`` (>= now)."""
-        heappush(self.queue, (time_ns, next(self._seq), callback, arg))
+        self._seq = seq = self._seq + 1
+        heappush(self.queue, (time_ns, seq, callback, arg))
 
     def after(self, delay_ns: int, callback: Callback, arg: Any = None) -> None:
         """Run ``callback(arg)`` ``delay_ns`` from now."""
-        heappush(self.queue, (self.now + delay_ns, next(self._seq), callback, arg))
+        self._seq = seq = self._seq + 1
+        heappush(self.queue, (self.now + delay_ns, seq, callback, arg))
 
     def run(
         self,

@@ -95,10 +95,18 @@ def test_same_class_does_not_preempt_an_in_service_vector() -> None:
 def test_tpr_gates_classes_at_or_below_it(tpr: int, vector: int, delivered: bool) -> None:
     apic, notified = make()
     apic.set_tpr(0, tpr)
-    assert notified == [0]
+    assert notified == [], "nothing pending: the CPU is not interrupted"
     apic.accept(0, vector, False)
     assert apic.deliverable(0) is delivered
+    assert notified == ([0] if delivered else []), "the CPU is told only of what it can take"
     assert apic.lapics[0].ppr() == tpr
+
+
+def test_a_lower_arrival_does_not_interrupt_again() -> None:
+    apic, notified = make()
+    apic.accept(0, 0x61, False)
+    apic.accept(0, 0x51, False)  # below the request already raised
+    assert notified == [0]
 
 
 def test_lowering_the_tpr_releases_a_held_vector() -> None:
@@ -128,11 +136,16 @@ def test_eoi_clears_the_highest_isr_bit_whatever_is_written() -> None:
     take(apic)
     apic.accept(0, 0x71, False)
     take(apic)
+    apic.accept(0, 0x51, False)  # held back by 0x71 in service
     notified.clear()
     apic.eoi(0, intid=0x31)  # the value written does not select a vector
     assert apic.in_service(0) == [0x31]
-    assert notified == [0]
+    assert notified == [0], "0x71 ended: 0x51 now preempts 0x31"
+    assert take(apic) == 0x51
     apic.eoi(0)
+    notified.clear()
+    apic.eoi(0)
+    assert notified == [], "nothing pending: the CPU is not interrupted"
     assert apic.in_service(0) == []
 
 
@@ -146,7 +159,7 @@ def test_one_irr_and_one_isr_bit_per_vector_further_arrivals_coalesce() -> None:
     lapic = apic.lapics[0]
     assert lapic.coalesced == 2
     assert (lapic.irr, lapic.isr) == (1 << 0x41, 1 << 0x41)
-    assert notified == [0, 0]
+    assert notified == [0], "the second waits behind the first in service: no new interrupt"
 
 
 def test_acknowledge_with_nothing_deliverable_returns_spurious_and_needs_no_eoi() -> None:

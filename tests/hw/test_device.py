@@ -5,6 +5,7 @@ from __future__ import annotations
 from irqlab.events import IRQ_RAISE
 from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Replay
+from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, EdgeSignal, LevelSignal, MsiSignal, VectorSignal, Wire
 from irqlab.hw.ioapic import IoApic
 from irqlab.hw.msi import MsixTable, compose
@@ -13,7 +14,7 @@ from irqlab.sim.engine import Engine
 PIN, VEC = 16, 0x61
 
 
-class Pins:
+class Pins(LineSink):
     """A controller input that records what the wire does."""
 
     def __init__(self) -> None:
@@ -106,7 +107,7 @@ def test_stuck_level_pin_storms_through_the_ioapic() -> None:
         assert apic.acknowledge(0) == VEC
         dev.service()  # the driver clears its device ...
         apic.eoi(0)  # ... but the pin is still high at the EOI
-    assert io.sent[PIN] == 6 and apic.pending(0) == [VEC]
+    assert io.rte[PIN].sent == 6 and apic.pending(0) == [VEC]
 
 
 def test_banked_wire_passes_its_cpu() -> None:

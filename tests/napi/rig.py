@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
+from irqlab.hw.device import Signal
 from irqlab.machine.build import Machine, build
 from irqlab.scenario.loader import parse
 from irqlab.sim.engine import Engine
@@ -25,7 +26,7 @@ def drive(engine: Engine, work: Generator[int, None, object]) -> object:
         return stop.value
 
 
-class Pulses:
+class Pulses(Signal):
     """A Signal that records when it was raised."""
 
     level = False
