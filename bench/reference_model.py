@@ -25,7 +25,6 @@ import json
 import resource
 import sys
 import time
-from collections import deque
 
 from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Poisson
@@ -122,7 +121,7 @@ def run_irqlab_kernel(n: int, seed: int) -> tuple[float, float, float]:
     for d in range(4):
         m.drivers[f"dev{d}"].python = serve(0 if d < 2 else 1)
         for dev in m.devices[f"dev{d}"]:
-            dev.timestamps = deque()
+            dev.keep_timestamps()
     t0 = time.perf_counter()
     simulate(m, 10**15)
     wall = time.perf_counter() - t0

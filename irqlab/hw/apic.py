@@ -12,6 +12,9 @@ QEMU ``hw/intc/apic.c`` (``apic_set_irq``, ``apic_get_ppr``, ``apic_irq_pending`
 * PPR = TPR if TPR class >= class of the highest ISR vector, else ISRV & 0xF0.
   The highest IRR vector is delivered only if its class is strictly above the
   PPR class.
+* The APIC interrupts its core (``notify``, the INTR signal) only when the
+  highest request becomes deliverable: on an arrival above everything pending,
+  after an EOI, or when TPR drops.  A request held back by PPR raises nothing.
 * INTA moves the vector IRR -> ISR; with nothing deliverable it returns the
   spurious vector (SPIV[7:0], Linux 0xFF), sets no ISR bit and needs no EOI.
 * EOI clears the highest ISR bit (whatever value is written).  If that

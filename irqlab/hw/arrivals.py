@@ -67,8 +67,9 @@ class Poisson(Arrivals):
         self._random = rng.random
 
     def next_gap(self) -> int | None:
-        # random.expovariate(1.0) inlined (the same draw: -log(1 - random())).
-        return round(-_log(1.0 - self._random()) * self._mean_ns)
+        # random.expovariate(1.0) inlined (the same draw: -log(1 - random())),
+        # rounded half up to whole ns.
+        return int(-_log(1.0 - self._random()) * self._mean_ns + 0.5)
 
 
 class Bursty(Arrivals):

@@ -180,8 +180,22 @@ class Device:
     """
 
     __slots__ = (
-        "_arrive_cb", "_next_at", "_raised", "_status", "arrivals", "cpu", "engine", "irq", "name",
-        "served", "signal", "timestamps", "trace", "waited_ns",
+        "_arrive_cb",
+        "_next_at",
+        "_raised",
+        "_stamp",
+        "_status",
+        "_unstamp",
+        "arrivals",
+        "cpu",
+        "engine",
+        "irq",
+        "name",
+        "served",
+        "signal",
+        "timestamps",
+        "trace",
+        "waited_ns",
     )
 
     def __init__(self, engine: Engine, name: str, signal: Signal, arrivals: Arrivals | None,
@@ -201,7 +215,20 @@ class Device:
         self.cpu = 0
         self.trace: TraceSink | None = None
         #: arrival time of each pending request, oldest first (when kept)
-        self.timestamps: deque[int] | None = deque() if keep_timestamps else None
+        self.timestamps: deque[int] | None = None
+        self._stamp: Callable[[int], None] | None = None
+        self._unstamp: Callable[[], int] | None = None
+        if keep_timestamps:
+            self.keep_timestamps()
+
+    def keep_timestamps(self) -> None:
+        """From now on keep the arrival time of each pending request (``timestamps``)
+        and sum arrival-to-service waits (``waited_ns``)."""
+        if self.timestamps is None:
+            self.timestamps = deque()
+            # Bound once: called for every request.
+            self._stamp = self.timestamps.append
+            self._unstamp = self.timestamps.popleft
 
     @property
     def status(self) -> int:
@@ -230,8 +257,8 @@ class Device:
         was = self._status
         self._status = was + 1
         self._raised += 1
-        if self.timestamps is not None:
-            self.timestamps.append(now)
+        if self._stamp is not None:
+            self._stamp(now)
         signal = self.signal
         level = signal.level
         if not (was and level):
@@ -251,12 +278,12 @@ class Device:
         now = self.engine.now
         nxt = self._next_at
         arrivals = self.arrivals
-        stamps = self.timestamps
+        stamp = self._stamp
         n = 0
         while 0 <= nxt <= now:
             n += 1
-            if stamps is not None:
-                stamps.append(nxt)
+            if stamp is not None:
+                stamp(nxt)
             gap = arrivals.next_gap()  # type: ignore[union-attr]
             nxt = -1 if gap is None else nxt + gap
         self._next_at = nxt
@@ -289,11 +316,11 @@ class Device:
         status = self._status
         took = n if n < status else status
         self._status = status = status - took
-        stamps = self.timestamps
-        if stamps is not None:
+        unstamp = self._unstamp
+        if unstamp is not None:
             now = self.engine.now
             for _ in range(took):
-                self.waited_ns += now - stamps.popleft()
+                self.waited_ns += now - unstamp()
         self.served += took
         if took and not status:
             self.signal.quiesce()
