@@ -7,8 +7,9 @@ QEMU ``hw/intc/apic.c`` (``apic_set_irq``, ``apic_get_ppr``, ``apic_irq_pending`
 * 256 vectors; 0-31 are exceptions (Linux ``FIRST_EXTERNAL_VECTOR`` 0x20).  A
   vector below 16 is illegal: receiving one sets ESR bit 6 and is dropped.
 * Priority class = vector >> 4; within a class the higher vector wins.
-* IRR, ISR and TMR are 256-bit registers (Python ints here).  At most one IRR and
-  one ISR bit per vector: an arrival while the IRR bit is set coalesces.
+* IRR, ISR and TMR are 256-bit registers, eight 32-bit words each (IRR at
+  200h-270h).  At most one IRR and one ISR bit per vector: an arrival while
+  the IRR bit is set coalesces.
 * PPR = TPR if TPR class >= class of the highest ISR vector, else ISRV & 0xF0.
   The highest IRR vector is delivered only if its class is strictly above the
   PPR class.
@@ -40,6 +41,46 @@ EoiListener = Callable[[int], None]
 
 
 
+class ApicRegister:
+    """A 256-bit register (IRR, ISR or TMR), one bit per vector, kept as the SDM
+    maps it: eight 32-bit words.  ``nonzero`` marks the words with a bit set, so
+    the highest vector is found without a scan and no update builds a 256-bit
+    integer."""
+
+    __slots__ = ("nonzero", "words")
+
+    def __init__(self) -> None:
+        self.words = [0] * 8
+        self.nonzero = 0
+
+    def __contains__(self, vector: int) -> bool:
+        return bool(self.words[vector >> 5] >> (vector & 31) & 1)
+
+    def set(self, vector: int) -> None:
+        i = vector >> 5
+        self.words[i] |= 1 << (vector & 31)
+        self.nonzero |= 1 << i
+
+    def clear(self, vector: int) -> None:
+        i = vector >> 5
+        word = self.words[i] & ~(1 << (vector & 31))
+        self.words[i] = word
+        if not word:
+            self.nonzero &= ~(1 << i)
+
+    def highest(self) -> int:
+        """The highest vector whose bit is set, -1 if none."""
+        nonzero = self.nonzero
+        if not nonzero:
+            return -1
+        i = nonzero.bit_length() - 1
+        return (i << 5) + self.words[i].bit_length() - 1
+
+    def vectors(self) -> list[int]:
+        """The vectors whose bit is set, highest first."""
+        return [v for v in range(255, -1, -1) if v in self]
+
+
 class LocalApic:
     """Registers of one local APIC."""
 
@@ -47,9 +88,9 @@ class LocalApic:
 
     def __init__(self, apic_id: int) -> None:
         self.apic_id = apic_id
-        self.irr = 0
-        self.isr = 0
-        self.tmr = 0
+        self.irr = ApicRegister()
+        self.isr = ApicRegister()
+        self.tmr = ApicRegister()
         self.tpr = LINUX_INIT_TPR
         self.esr = 0
         self.coalesced = 0
@@ -57,19 +98,20 @@ class LocalApic:
 
     def ppr(self) -> int:
         """Processor priority (SDM 10.8.3.1; QEMU apic_get_ppr)."""
-        isrv = self.isr.bit_length() - 1 if self.isr else 0
+        isrv = self.isr.highest()
         tpr = self.tpr
-        return tpr if (tpr >> 4) >= (isrv >> 4) else isrv & 0xF0
+        return tpr if isrv < 0 or (tpr & 0xF0) >= (isrv & 0xF0) else isrv & 0xF0
 
     def deliverable(self) -> bool:
         """Highest IRR vector is in a class strictly above the PPR class."""
-        irr = self.irr
-        if not irr:
+        irrv = self.irr.highest()
+        if irrv < 0:
             return False
-        isr = self.isr
-        tpr = self.tpr & 0xF0
-        isrv = (isr.bit_length() - 1) & 0xF0 if isr else 0
-        return ((irr.bit_length() - 1) & 0xF0) > (tpr if tpr >= isrv else isrv)
+        isrv = self.isr.highest()
+        ppr_class = self.tpr & 0xF0
+        if isrv >= 0 and isrv & 0xF0 > ppr_class:
+            ppr_class = isrv & 0xF0
+        return irrv & 0xF0 > ppr_class
 
 
 class Apic(IrqController):
@@ -112,18 +154,18 @@ class Apic(IrqController):
         if vector < 16:
             lapic.esr |= ESR_RECEIVE_ILLEGAL_VECTOR
             return False
-        bit = 1 << vector
         irr = lapic.irr
-        if irr & bit:
+        if vector in irr:
             lapic.coalesced += 1
             return False
-        lapic.irr = irr | bit
+        highest = irr.highest() < vector
+        irr.set(vector)
         if level:
-            lapic.tmr |= bit
+            lapic.tmr.set(vector)
         else:
-            lapic.tmr &= ~bit
+            lapic.tmr.clear(vector)
         # Only a new highest request can change what the CPU sees (INTR raised).
-        if bit > irr and lapic.deliverable():
+        if highest and lapic.deliverable():
             self._notify(cpu)
         return True
 
@@ -142,23 +184,20 @@ class Apic(IrqController):
         lapic = self.lapics[cpu]
         if not lapic.deliverable():
             return SPURIOUS_APIC_VECTOR
-        vector = lapic.irr.bit_length() - 1
-        bit = 1 << vector
-        lapic.irr &= ~bit
-        lapic.isr |= bit
+        vector = lapic.irr.highest()
+        lapic.irr.clear(vector)
+        lapic.isr.set(vector)
         return vector
 
     def eoi(self, cpu: int, intid: int = 0) -> None:
         """Write to the EOI register: clears the highest ISR bit, whatever
         ``intid`` says (QEMU apic_eoi)."""
         lapic = self.lapics[cpu]
-        isr = lapic.isr
-        if not isr:
+        vector = lapic.isr.highest()
+        if vector < 0:
             return
-        vector = isr.bit_length() - 1
-        bit = 1 << vector
-        lapic.isr = isr & ~bit
-        if lapic.tmr & bit and not lapic.suppress_eoi_broadcast:
+        lapic.isr.clear(vector)
+        if vector in lapic.tmr and not lapic.suppress_eoi_broadcast:
             for listener in self._eoi_listeners:
                 listener(vector)
         if lapic.deliverable():
@@ -183,10 +222,8 @@ class Apic(IrqController):
     # -- inspection -------------------------------------------------------------
     def in_service(self, cpu: int) -> list[int]:
         """Vectors with their ISR bit set, highest first."""
-        isr = self.lapics[cpu].isr
-        return [v for v in range(255, -1, -1) if isr >> v & 1]
+        return self.lapics[cpu].isr.vectors()
 
     def pending(self, cpu: int) -> list[int]:
         """Vectors with their IRR bit set, highest first."""
-        irr = self.lapics[cpu].irr
-        return [v for v in range(255, -1, -1) if irr >> v & 1]
+        return self.lapics[cpu].irr.vectors()

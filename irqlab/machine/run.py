@@ -64,7 +64,7 @@ def blocked_after_missed_eoi(m: Machine) -> list[KernelWarning]:
     k = m.kernel
     for cpu, lapic in enumerate(m.apic.lapics):
         c = k.cpus[cpu]
-        if c.in_irq or not c.irqs_on or not lapic.isr:
+        if c.in_irq or not c.irqs_on or lapic.isr.highest() < 0:
             continue  # an interrupt is being taken or handled: its ISR bit is not stale
         stale = m.apic.in_service(cpu)
         top = stale[0]

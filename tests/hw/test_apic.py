@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from irqlab.hw.apic import (
     ESR_RECEIVE_ILLEGAL_VECTOR,
     LINUX_INIT_TPR,
     SPURIOUS_APIC_VECTOR,
     Apic,
+    ApicRegister,
 )
 from irqlab.hw.controller import IrqController
 
@@ -36,7 +39,7 @@ def test_controller_identity() -> None:
 def test_vectors_below_16_are_illegal_and_set_esr(vector: int) -> None:
     apic, notified = make()
     assert not apic.accept(0, vector, False)
-    assert apic.lapics[0].irr == 0
+    assert apic.pending(0) == []
     assert apic.lapics[0].esr & ESR_RECEIVE_ILLEGAL_VECTOR
     assert notified == []
 
@@ -158,18 +161,18 @@ def test_one_irr_and_one_isr_bit_per_vector_further_arrivals_coalesce() -> None:
     assert not apic.accept(0, 0x41, False)
     lapic = apic.lapics[0]
     assert lapic.coalesced == 2
-    assert (lapic.irr, lapic.isr) == (1 << 0x41, 1 << 0x41)
+    assert (apic.pending(0), apic.in_service(0)) == ([0x41], [0x41])
     assert notified == [0], "the second waits behind the first in service: no new interrupt"
 
 
 def test_acknowledge_with_nothing_deliverable_returns_spurious_and_needs_no_eoi() -> None:
     apic, _ = make()
     assert apic.acknowledge(0) == SPURIOUS_APIC_VECTOR == 0xFF
-    assert apic.lapics[0].isr == 0
+    assert apic.in_service(0) == []
     apic.accept(0, 0x41, False)
     apic.set_tpr(0, 0x50)  # the vector was withdrawn from delivery before INTA
     assert apic.acknowledge(0) == SPURIOUS_APIC_VECTOR
-    assert apic.lapics[0].isr == 0 and apic.pending(0) == [0x41]
+    assert apic.in_service(0) == [] and apic.pending(0) == [0x41]
 
 
 def test_missing_eoi_blocks_its_class_and_below_on_that_cpu_only() -> None:
@@ -225,7 +228,7 @@ def test_suppress_eoi_broadcast_keeps_the_level_eoi_local() -> None:
         take(apic, cpu)
         apic.eoi(cpu)
     assert heard == [0x61], "only CPU1, which does not suppress, broadcasts"
-    assert apic.lapics[0].isr == 0
+    assert apic.in_service(0) == []
 
 
 def test_eoi_with_nothing_in_service_does_nothing() -> None:
@@ -233,7 +236,7 @@ def test_eoi_with_nothing_in_service_does_nothing() -> None:
     heard: list[int] = []
     apic.add_eoi_listener(heard.append)
     apic.eoi(0)
-    assert (heard, notified, apic.lapics[0].isr) == ([], [], 0)
+    assert (heard, notified, apic.in_service(0)) == ([], [], [])
 
 
 def test_messages_are_routed_by_apic_id() -> None:
@@ -247,3 +250,29 @@ def test_messages_are_routed_by_apic_id() -> None:
 def test_apic_ids_must_match_the_cpu_count() -> None:
     with pytest.raises(ValueError, match="apic_ids has 1 entries for 2 CPUs"):
         Apic(2, apic_ids=[0])
+
+
+def test_a_register_is_eight_32_bit_words_as_the_sdm_maps_it() -> None:
+    reg = ApicRegister()
+    for v in (0x20, 0x3F, 0x41, 0xEC, 0xFF):
+        reg.set(v)
+    assert reg.words == [0, 1 | 1 << 31, 1 << 1, 0, 0, 0, 0, 1 << 12 | 1 << 31]
+    assert reg.highest() == 0xFF and reg.vectors() == [0xFF, 0xEC, 0x41, 0x3F, 0x20]
+    reg.clear(0xFF)
+    reg.clear(0xEC)
+    assert reg.highest() == 0x41, "an emptied word no longer counts"
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 255)), max_size=60))
+def test_a_register_behaves_as_one_256_bit_integer(ops: list[tuple[bool, int]]) -> None:
+    reg, model = ApicRegister(), 0
+    for on, v in ops:
+        if on:
+            reg.set(v)
+            model |= 1 << v
+        else:
+            reg.clear(v)
+            model &= ~(1 << v)
+        assert reg.highest() == model.bit_length() - 1
+        assert (v in reg) == bool(model >> v & 1)
+    assert sum(w << (32 * i) for i, w in enumerate(reg.words)) == model

@@ -37,7 +37,7 @@ def test_level_pin_sets_remote_irr_and_waits_for_the_eoi() -> None:
     apic, io = make(level=True)
     io.set_line(PIN, True)
     assert io.rte[PIN].remote_irr and io.rte[PIN].sent == 1
-    assert apic.pending(0) == [VEC] and apic.lapics[0].tmr >> VEC & 1
+    assert apic.pending(0) == [VEC] and VEC in apic.lapics[0].tmr
     assert apic.acknowledge(0) == VEC
     io.set_line(PIN, False)
     io.set_line(PIN, True)  # re-asserted before the EOI: not sent again
@@ -93,7 +93,7 @@ def test_edge_pin_sends_one_message_per_rising_edge() -> None:
     io.set_line(PIN, False)
     io.set_line(PIN, True)
     assert io.rte[PIN].sent == 2 and not io.rte[PIN].remote_irr
-    assert not apic.lapics[0].tmr >> VEC & 1
+    assert not VEC in apic.lapics[0].tmr
 
 
 def test_unmasking_an_asserted_level_pin_delivers_it() -> None:

@@ -49,7 +49,7 @@ rate = "5k/s"
 cpu = 0
 """)
     stale = 0x41
-    m.apic.lapics[0].isr |= 1 << stale  # type: ignore[union-attr]
+    m.apic.lapics[0].isr.set(stale)  # type: ignore[union-attr]
     run(m, 5_000_000)
     k = m.kernel
     spu = k.arch_counts["SPU"]
