@@ -1,14 +1,20 @@
 """The event loop's hot modules, compiled with mypyc when irqlab is installed.
 
 The same sources run interpreted when ``IRQLAB_PURE_PYTHON`` is set (at build
-time: nothing is compiled; at run time: the compiled modules are bypassed),
-and in a checkout whose sources changed after its editable install compiled
-them: a stale compiled module must never run in place of its source.
-Compiled and pure runs give byte-identical traces (tests/test_compiled.py).
+time: nothing is compiled; at run time: the compiled modules are bypassed).
+A compiled module runs only if it was built from the very source beside it:
+``setup.py`` records the SHA-256 of each compiled source in ``_compiled.json``,
+and when any compiled module disagrees with its record (a source edited after
+an editable install, a module dropped from the list, no record at all) every
+hot module runs from source, never a mix: compiled modules call each other's
+native classes directly.  Compiled and pure runs give byte-identical traces
+(tests/test_compiled.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from importlib.abc import MetaPathFinder
@@ -31,6 +37,7 @@ MODULES = (
 )
 
 PURE_ENV = "IRQLAB_PURE_PYTHON"
+RECORD = "_compiled.json"  # {module: SHA-256 of the source it was compiled from}
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,27 +45,36 @@ def source(module: str, root: Path = _ROOT) -> Path:
     return root.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def extension(module: str, root: Path = _ROOT) -> Path | None:
-    """The compiled module that would be imported instead of the source, if any."""
-    src = source(module, root)
-    for suffix in EXTENSION_SUFFIXES:
-        ext = src.with_name(src.stem + suffix)
-        if ext.exists():
-            return ext
-    return None
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def stale(modules: tuple[str, ...] = MODULES, root: Path = _ROOT) -> list[str]:
-    """Modules of a checkout whose source is newer than their compiled module.
+def compiled_modules(root: Path = _ROOT) -> list[str]:
+    """Names of the extension modules found in the package (built in place or installed)."""
+    out = set()
+    for path in (root / "irqlab").rglob("*.*"):
+        for suffix in EXTENSION_SUFFIXES:
+            if path.name.endswith(suffix):  # the longest suffix comes first
+                rel = path.relative_to(root).with_name(path.name[: -len(suffix)])
+                out.add(".".join(rel.parts))
+                break
+    return sorted(out)
 
-    Only a git checkout (an editable install) can be edited after building;
-    an installed package has no ``.git`` beside it and is never stale."""
-    if not (root / ".git").exists():
+
+def stale(root: Path = _ROOT) -> list[str]:
+    """Compiled modules that must not run: not built from the source beside
+    them, or not (any more) in ``MODULES``."""
+    found = compiled_modules(root)
+    if not found:
         return []
+    try:
+        record = json.loads((root / "irqlab" / RECORD).read_text())
+    except (OSError, ValueError):
+        record = {}
     out = []
-    for module in modules:
-        ext = extension(module, root)
-        if ext is not None and source(module, root).stat().st_mtime > ext.stat().st_mtime:
+    for module in found:
+        src = source(module, root)
+        if module not in MODULES or not src.exists() or record.get(module) != digest(src):
             out.append(module)
     return out
 
@@ -73,17 +89,21 @@ def compiled() -> bool:
 class _SourceFinder(MetaPathFinder):
     """Imports the listed modules from their ``.py`` source, ahead of any compiled module."""
 
+    def __init__(self, modules: set[str]) -> None:
+        self.modules = modules
+
     def find_spec(self, name: str, path: object = None, target: object = None) -> ModuleSpec | None:
-        return spec_from_file_location(name, source(name)) if name in MODULES else None
+        return spec_from_file_location(name, source(name)) if name in self.modules else None
 
 
 def select() -> None:
     """Called once by ``irqlab/__init__``, before any hot module is imported."""
     if os.environ.get(PURE_ENV):
-        sys.meta_path.insert(0, _SourceFinder())
+        sys.meta_path.insert(0, _SourceFinder(set(MODULES)))
         return
-    old = stale()
-    if old:
-        sys.meta_path.insert(0, _SourceFinder())
-        print(f"irqlab: {source(old[0]).relative_to(_ROOT)} changed after it was compiled; running "
-              f"pure Python (slower) until `pip install -e .` rebuilds it", file=sys.stderr)
+    bad = stale()
+    if bad:
+        sys.meta_path.insert(0, _SourceFinder(set(MODULES) | set(bad)))
+        print(f"irqlab: the compiled {bad[0]} was not built from its source; running the hot "
+              f"modules as pure Python (slower) until `pip install -e .` rebuilds them",
+              file=sys.stderr)

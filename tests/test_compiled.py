@@ -3,7 +3,9 @@ Python sources, never a stale build, and IRQLAB_PURE_PYTHON to bypass it."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from irqlab import _compiled
 
 REPO = Path(__file__).resolve().parents[1]
-COMPILED = _compiled.extension("irqlab.sim.engine") is not None
+COMPILED = bool(_compiled.compiled_modules())
 
 
 def run(tmp_path: Path, scenario: str, pure: bool) -> tuple[bytes, str]:
@@ -36,7 +38,7 @@ def run(tmp_path: Path, scenario: str, pure: bool) -> tuple[bytes, str]:
 @pytest.mark.parametrize("scenario", ["default", "gic-arm64", "nvic-cortex-m4", "threaded-irq"])
 def test_compiled_and_pure_runs_are_byte_identical(tmp_path: Path, scenario: str) -> None:
     compiled, mode = run(tmp_path, scenario, pure=False)
-    assert mode == "compiled"
+    assert mode == "compiled", f"the compiled core is stale ({_compiled.stale()}): rebuild it"
     pure, mode = run(tmp_path, scenario, pure=True)
     assert mode == "pure"
     assert compiled.count(b"irq_handler_entry") > 10, "the trace must hold a real run"
@@ -52,46 +54,78 @@ def test_the_pure_switch_imports_every_hot_module_from_source() -> None:
     assert out.strip() == "True"
 
 
-def checkout(tmp_path: Path, git: bool = True) -> Path:
-    """A fake checkout holding one hot module's source and its compiled module."""
+def built_tree(tmp_path: Path, *modules: str) -> Path:
+    """A fake package tree: each module's source and compiled file, and a build record."""
+    record = {}
+    for module in modules:
+        src = _compiled.source(module, tmp_path)
+        src.parent.mkdir(parents=True, exist_ok=True)
+        src.write_text(f"# {module}\n")
+        src.with_name(src.stem + _compiled.EXTENSION_SUFFIXES[0]).write_bytes(b"\x7fELF")
+        record[module] = _compiled.digest(src)
+    (tmp_path / "irqlab" / _compiled.RECORD).write_text(json.dumps(record))
+    return tmp_path
+
+
+def test_compiled_modules_built_from_the_sources_beside_them_run(tmp_path: Path) -> None:
+    root = built_tree(tmp_path, "irqlab.hw.apic", "irqlab.sim.engine")
+    assert _compiled.compiled_modules(root) == ["irqlab.hw.apic", "irqlab.sim.engine"]
+    assert _compiled.stale(root) == []
+
+
+def test_a_source_edited_after_the_build_is_stale_until_it_is_restored(tmp_path: Path) -> None:
+    root = built_tree(tmp_path, "irqlab.hw.apic", "irqlab.sim.engine")
+    src = _compiled.source("irqlab.hw.apic", root)
+    text = src.read_text()
+    src.write_text(text + "# edited\n")
+    assert _compiled.stale(root) == ["irqlab.hw.apic"]
+    src.write_text(text)
+    os.utime(src)  # a newer file with the same text is not stale
+    assert _compiled.stale(root) == []
+
+
+def test_a_compiled_module_dropped_from_the_list_is_stale(tmp_path: Path) -> None:
+    root = built_tree(tmp_path, "irqlab.hw.apic", "irqlab.hw.oldchip")
+    assert _compiled.stale(root) == ["irqlab.hw.oldchip"]
+
+
+def test_compiled_modules_without_a_build_record_are_stale(tmp_path: Path) -> None:
+    root = built_tree(tmp_path, "irqlab.hw.apic")
+    (root / "irqlab" / _compiled.RECORD).unlink()
+    assert _compiled.stale(root) == ["irqlab.hw.apic"]
+
+
+def test_a_tree_with_nothing_compiled_is_never_stale(tmp_path: Path) -> None:
     src = _compiled.source("irqlab.hw.apic", tmp_path)
     src.parent.mkdir(parents=True)
-    src.write_text("# source\n")
-    ext = src.with_name("apic" + _compiled.EXTENSION_SUFFIXES[0])
-    ext.write_bytes(b"\x7fELF")
-    os.utime(src, (1_000, 1_000))
-    os.utime(ext, (2_000, 2_000))
-    if git:
-        (tmp_path / ".git").mkdir()
-    return src
+    src.write_text("# apic\n")
+    assert _compiled.stale(tmp_path) == []
 
 
-def test_a_source_edited_after_the_build_is_stale(tmp_path: Path) -> None:
-    src = checkout(tmp_path)
-    assert _compiled.stale(("irqlab.hw.apic",), tmp_path) == []
-    os.utime(src, (3_000, 3_000))
-    assert _compiled.stale(("irqlab.hw.apic",), tmp_path) == ["irqlab.hw.apic"]
+@pytest.mark.skipif(not COMPILED, reason="this install has no compiled core")
+def test_an_edited_copy_of_the_compiled_package_runs_pure_python_and_says_so(tmp_path: Path) -> None:
+    """The real compiled files, copied with the package: editing one hot source
+    makes every hot module run from source, with one line on stderr."""
+    import irqlab
 
+    pkg = Path(irqlab.__file__).parent
+    shutil.copytree(pkg, tmp_path / "irqlab", ignore=shutil.ignore_patterns("__pycache__"))
+    for lib in pkg.parent.glob("*__mypyc*"):  # the shared library of the compiled group
+        shutil.copy(lib, tmp_path)
+    probe = ("import irqlab._compiled as c, irqlab.hw.device as d, irqlab.hw.apic as a\n"
+             "print(c.compiled(), d.__file__, a.__file__)")
+    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    env["PYTHONPATH"] = str(tmp_path)
 
-def test_an_installed_package_is_never_stale(tmp_path: Path) -> None:
-    src = checkout(tmp_path, git=False)
-    os.utime(src, (3_000, 3_000))
-    assert _compiled.stale(("irqlab.hw.apic",), tmp_path) == []
+    def probe_run() -> tuple[str, str]:
+        proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, check=True,
+                              capture_output=True, text=True)
+        return proc.stdout.strip(), proc.stderr
 
-
-def test_a_stale_checkout_runs_pure_python_and_says_so(tmp_path: Path) -> None:
-    if not COMPILED or not (REPO / ".git").exists():
-        pytest.skip("needs an editable install of a checkout with its compiled core")
-    src = _compiled.source("irqlab.hw.device")
-    ext = _compiled.extension("irqlab.hw.device")
-    assert ext is not None
-    built = ext.stat().st_mtime
-    os.utime(ext, (src.stat().st_mtime - 10, src.stat().st_mtime - 10))  # as if src were edited
-    try:
-        proc = subprocess.run([sys.executable, "-c", "import irqlab.hw.device as d; print(d.__file__)"],
-                              cwd=tmp_path, check=True, capture_output=True, text=True,
-                              env={k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV})
-    finally:
-        os.utime(ext, (built, built))
-    assert proc.stdout.strip().endswith("device.py")
-    assert "irqlab/hw/device.py changed after it was compiled" in proc.stderr
+    out, err = probe_run()
+    assert out.startswith(f"True {tmp_path}") and err == ""
+    device = tmp_path / "irqlab" / "hw" / "device.py"
+    device.write_text(device.read_text() + "# edited\n")
+    out, err = probe_run()
+    assert out == f"False {device} {tmp_path / 'irqlab' / 'hw' / 'apic.py'}"
+    assert "the compiled irqlab.hw.device was not built from its source" in err

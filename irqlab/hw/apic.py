@@ -121,9 +121,19 @@ class Apic(IrqController):
     are model parameters (ns), not manual figures.
     """
 
-    name = "APIC"
-    spurious = SPURIOUS_APIC_VECTOR
-    ack_before_entry = True
+    __slots__ = ("_entry_ns", "_eoi_listeners", "_exit_ns", "_notify", "cpu_of_apic_id", "lapics")
+
+    @property
+    def name(self) -> str:
+        return "APIC"
+
+    @property
+    def spurious(self) -> int:
+        return SPURIOUS_APIC_VECTOR
+
+    @property
+    def ack_before_entry(self) -> bool:
+        return True
 
     def __init__(
         self, cpus: int, *, entry_ns: int = 0, exit_ns: int = 0, apic_ids: list[int] | None = None

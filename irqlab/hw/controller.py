@@ -53,13 +53,23 @@ class LineSink:
 class IrqController:
     __slots__ = ()
 
-    #: chip name as /proc/interrupts prints it ("IO-APIC", "GICv3", "NVIC")
-    name: str
-    #: id returned by acknowledge() when nothing is deliverable (x86 0xFF, GIC 1023)
-    spurious: int
-    #: True when the id is fixed at acceptance (x86 INTA); False when it is read
-    #: after exception entry (GIC IAR read in the handler, NVIC late arrival)
-    ack_before_entry: bool
+    # Read-only properties, not class constants: a mypyc class constant is a
+    # per-instance slot, which would read differently at class level.
+    @property
+    def name(self) -> str:
+        """Chip name as /proc/interrupts prints it ("APIC", "GICv3", "NVIC")."""
+        raise NotImplementedError
+
+    @property
+    def spurious(self) -> int:
+        """The id acknowledge() returns when nothing is deliverable (x86 0xFF, GIC 1023)."""
+        raise NotImplementedError
+
+    @property
+    def ack_before_entry(self) -> bool:
+        """True when the id is fixed at acceptance (x86 INTA); False when it is read
+        after exception entry (GIC IAR read in the handler, NVIC late arrival)."""
+        raise NotImplementedError
 
     def attach(self, notify: Notify) -> None:
         """Register the callback used to tell a CPU to look for work."""

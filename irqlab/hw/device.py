@@ -80,8 +80,13 @@ class Signal:
     """How a device asks for service."""
 
     __slots__ = ()
-    #: whether a raise is only visible when the device goes from idle to busy
-    level = False
+
+    @property
+    def level(self) -> bool:
+        """Whether a raise is only visible when the device goes from idle to busy
+        (a property, so that a plain-Python subclass's ``level = True`` is seen
+        by compiled code too)."""
+        return False
 
     def raise_(self) -> None:
         raise NotImplementedError
@@ -91,8 +96,11 @@ class Signal:
 
 
 class LevelSignal(Signal):
-    level = True
     __slots__ = ("wire",)
+
+    @property
+    def level(self) -> bool:
+        return True
 
     def __init__(self, wire: Wire) -> None:
         self.wire = wire

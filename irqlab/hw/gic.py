@@ -118,9 +118,17 @@ class GicV3(LineSink, IrqController):
     ``ignored_writes`` (EOIR/DIR writes the GIC ignores).
     """
 
-    name = "GICv3"
-    spurious = INTID_SPURIOUS
-    ack_before_entry = False  # gic_handle_irq reads ICC_IAR1_EL1 after exception entry
+    @property
+    def name(self) -> str:
+        return "GICv3"
+
+    @property
+    def spurious(self) -> int:
+        return INTID_SPURIOUS
+
+    @property
+    def ack_before_entry(self) -> bool:
+        return False  # gic_handle_irq reads ICC_IAR1_EL1 after exception entry
 
     __slots__ = (
         "_apr", "_apr_shift", "_cand", "_entry_ns", "_exit_ns", "_flags", "_gmask", "_key",

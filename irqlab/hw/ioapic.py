@@ -45,9 +45,11 @@ class Rte:
 class IoApic(LineSink):
     """One IO-APIC whose messages go to the local APICs of ``apic``."""
 
-    name = "IO-APIC"
-
     __slots__ = ("apic", "pins", "pins_of_vector", "rte")
+
+    @property
+    def name(self) -> str:
+        return "IO-APIC"
 
     def __init__(self, apic: Apic, pins: int = IOAPIC_NUM_PINS) -> None:
         self.apic = apic

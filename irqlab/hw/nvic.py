@@ -166,9 +166,17 @@ def _label(exc: object) -> str:
 class Nvic(LineSink, IrqController):
     """An NVIC and the exception-priority state of its core, as ``IrqController``."""
 
-    name = "NVIC"
-    spurious = NO_EXCEPTION
-    ack_before_entry = False
+    @property
+    def name(self) -> str:
+        return "NVIC"
+
+    @property
+    def spurious(self) -> int:
+        return NO_EXCEPTION
+
+    @property
+    def ack_before_entry(self) -> bool:
+        return False  # the exception number is known only once the handler runs
 
     __slots__ = (
         "_active",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from irqlab.events import IRQ_RAISE
 from irqlab.hw.apic import Apic
-from irqlab.hw.arrivals import Replay
+from irqlab.hw.arrivals import Periodic, Replay
 from irqlab.hw.controller import LineSink
-from irqlab.hw.device import Device, EdgeSignal, LevelSignal, MsiSignal, VectorSignal, Wire
+from irqlab.hw.device import Device, EdgeSignal, LevelSignal, MsiSignal, Signal, VectorSignal, Wire
 from irqlab.hw.ioapic import IoApic
 from irqlab.hw.msi import MsixTable, compose
 from irqlab.sim.engine import Engine
@@ -150,3 +150,24 @@ def test_arrivals_drive_requests_and_raises_are_traced() -> None:
     assert list(dev.timestamps or ()) == [250], "the oldest request is serviced first"
     engine.run(until_ns=1_000)
     assert dev.raised == 3 and len(trace) == 1
+
+
+def test_a_plain_python_signal_that_says_level_is_treated_as_level() -> None:
+    """A user's Signal subclass may declare ``level = True`` as a class attribute;
+    the (possibly compiled) device must see it as the built-in LevelSignal does."""
+
+    class Counted(Signal):
+        level = True
+
+        def __init__(self) -> None:
+            self.raises = 0
+
+        def raise_(self) -> None:
+            self.raises += 1
+
+    signal = Counted()
+    engine = Engine()
+    dev = Device(engine, "dev", signal, Periodic(100))
+    dev.start()
+    engine.run(until_ns=1_000)
+    assert (signal.raises, dev.status) == (1, 10), "a busy level device raises once"

@@ -93,7 +93,7 @@ def test_edge_pin_sends_one_message_per_rising_edge() -> None:
     io.set_line(PIN, False)
     io.set_line(PIN, True)
     assert io.rte[PIN].sent == 2 and not io.rte[PIN].remote_irr
-    assert not VEC in apic.lapics[0].tmr
+    assert VEC not in apic.lapics[0].tmr
 
 
 def test_unmasking_an_asserted_level_pin_delivers_it() -> None:
