@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from irqlab.hw.gic import LPI_BASE
 from irqlab.hw.msi import compose
-from irqlab.kernel.flags import IRQD_IRQ_MASKED
+from irqlab.kernel.flags import IRQD_IRQ_MASKED, IRQD_SETAFFINITY_PENDING
+from irqlab.kernel.migration import irq_move_irq, irq_move_masked_irq
 
 if TYPE_CHECKING:
     from irqlab.hw.apic import Apic
@@ -36,6 +37,8 @@ class IrqChip:
 
     name = "none"
     flags = 0
+    #: moves only from the interrupt path (GENERIC_PENDING_IRQ; see irqlab.kernel.migration)
+    move_pending = False
     #: the kernel this chip is bound to (set by Kernel.alloc_irq; for reports)
     k: Kernel | None = None
 
@@ -111,9 +114,13 @@ class ApicAckChip(IrqChip):
 
 class IoApicChip(ApicAckChip):
     """IO-APIC pins (arch/x86/kernel/apic/io_apic.c ``ioapic_chip``).  Level
-    pins use fasteoi: the LAPIC EOI is broadcast back and clears Remote IRR."""
+    pins use fasteoi: the LAPIC EOI is broadcast back and clears Remote IRR.
+    Without interrupt remapping an RTE is rewritten only from the interrupt
+    path: an affinity change waits for the next interrupt (``apic_ack_edge``,
+    ``ioapic_ack_level``)."""
 
     name = "IO-APIC"
+    move_pending = True
 
     def __init__(self, apic: Apic, ioapic: IoApic, name: str = "IO-APIC") -> None:
         super().__init__(apic)
@@ -125,6 +132,22 @@ class IoApicChip(ApicAckChip):
 
     def irq_unmask(self, d: IrqDesc) -> None:
         self.ioapic.unmask(d.hwirq)
+
+    def irq_ack(self, d: IrqDesc, cpu: int) -> None:
+        if d.state & IRQD_SETAFFINITY_PENDING and self.k is not None:
+            irq_move_irq(self.k, d)
+        super().irq_ack(d, cpu)
+
+    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        moving = bool(d.state & IRQD_SETAFFINITY_PENDING) and self.k is not None
+        if moving and not d.state & IRQD_IRQ_MASKED:
+            self.ioapic.mask(d.hwirq)  # ioapic_prepare_move
+        super().irq_eoi(d, cpu)
+        if moving and self.k is not None:  # ioapic_finish_move
+            if not self.ioapic.rte[d.hwirq].remote_irr:  # only once the EOI has reached the pin
+                irq_move_masked_irq(self.k, d)
+            if not d.state & IRQD_IRQ_MASKED:
+                self.ioapic.unmask(d.hwirq)
 
     def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
         d.affinity = cpu

@@ -25,7 +25,8 @@ FlowHandler = Callable[["Kernel", "IrqDesc", int], Generator[int, None, Any]]
 class IrqDesc:
     __slots__ = (
         "action", "affinity", "chip", "depth", "drop_eoi", "handle_irq", "hwirq", "irq",
-        "irq_count", "irqs_unhandled", "istate", "kstat", "last_unhandled", "name", "state",
+        "irq_count", "irqs_unhandled", "istate", "kstat", "last_unhandled", "name",
+        "pending_affinity", "state",
         "threads_active", "threads_handled", "threads_handled_last", "threads_oneshot", "vector",
     )
 
@@ -52,6 +53,7 @@ class IrqDesc:
         self.threads_handled = 0
         self.threads_handled_last = 0
         self.affinity = 0  # effective affinity: one CPU
+        self.pending_affinity = -1  # desc->pending_mask: a move waiting for the next interrupt
         self.vector = -1  # x86: vector allocated on the affinity CPU
         self.drop_eoi = 0  # fault injection: 0 off, 1 drop the next EOI, 2 drop every EOI
 

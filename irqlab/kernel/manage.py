@@ -21,6 +21,7 @@ from irqlab.kernel.chip import IRQCHIP_ONESHOT_SAFE, mask_irq, unmask_irq
 from irqlab.kernel.flags import (
     IRQ_WAKE_THREAD,
     IRQD_IRQ_DISABLED,
+    IRQD_SETAFFINITY_PENDING,
     IRQF_COND_ONESHOT,
     IRQF_NO_AUTOEN,
     IRQF_ONESHOT,
@@ -32,6 +33,7 @@ from irqlab.kernel.flags import (
     IRQS_SPURIOUS_DISABLED,
 )
 from irqlab.kernel.flow import handle_percpu_irq as FLOWS_PERCPU
+from irqlab.kernel.migration import irq_do_set_affinity, irq_set_affinity_pending
 from irqlab.kernel.resend import check_irq_resend
 
 if TYPE_CHECKING:
@@ -181,7 +183,8 @@ def irq_set_affinity(k: Kernel, irq: int, cpu: int) -> None:
     new CPU (-ENOSPC otherwise); the old CPU's vector stays bound, so an
     interrupt already in flight there is still handled (the kernel's
     ``move_in_progress`` cleanup is not modelled).  The chip then re-routes the
-    line: IO-APIC RTE destination, MSI-X message, GIC ``GICD_IROUTER``.
+    line: MSI-X message, GIC ``GICD_IROUTER`` at once; an IO-APIC RTE at the
+    next interrupt (``irqlab.kernel.migration``).
     """
     desc = k.descs.get(irq)
     if desc is None:
@@ -190,15 +193,16 @@ def irq_set_affinity(k: Kernel, irq: int, cpu: int) -> None:
         raise IrqRequestError("EINVAL", f"irq_set_affinity: irq {irq}: CPU {cpu} is not online")
     if desc.handle_irq is FLOWS_PERCPU or any(a.flags & IRQF_PERCPU for a in desc.action):
         raise IrqRequestError("EINVAL", f"irq {irq} is per-CPU: its affinity cannot be set")
-    if cpu == desc.affinity:
+    if cpu == desc.affinity and not desc.state & IRQD_SETAFFINITY_PENDING:
         return
     vector = desc.vector
-    if vector >= 0 and vector not in k.vector_irq[cpu]:
-        k.bind_vector(cpu, vector, desc)
-    elif vector >= 0 and k.vector_irq[cpu][vector] is not desc:
+    if vector >= 0 and k.vector_irq[cpu].get(vector, desc) is not desc:
         raise IrqRequestError("ENOSPC", f"irq {irq}: vector {vector:#x} is taken on CPU {cpu}")
+    if desc.chip.move_pending:
+        irq_set_affinity_pending(desc, cpu)
+        return
     try:
-        desc.chip.irq_set_affinity(desc, cpu)
+        irq_do_set_affinity(k, desc, cpu)
     except ValueError as exc:
         raise IrqRequestError("EINVAL", str(exc)) from None
 

@@ -24,21 +24,60 @@ handler = {{ cost = "1us" }}
 """
 
 
-@pytest.mark.parametrize(("arch", "kind", "extra"), [
-    ("x86", "msix", ""),
-    ("x86", "line", 'line = 5\ntrigger = "edge"'),
-    ("x86", "line", 'line = 5\ntrigger = "level"'),
-    ("arm64", "line", 'line = 40\ntrigger = "level"'),
+@pytest.mark.parametrize(("arch", "kind", "extra", "kstat"), [
+    ("x86", "msix", "", [10, 10]),
+    ("x86", "line", 'line = 5\ntrigger = "edge"', [11, 9]),
+    ("x86", "line", 'line = 5\ntrigger = "level"', [11, 9]),
+    ("arm64", "line", 'line = 40\ntrigger = "level"', [10, 10]),
 ])
-def test_interrupts_follow_the_new_affinity(arch: str, kind: str, extra: str) -> None:
+def test_interrupts_follow_the_new_affinity(arch: str, kind: str, extra: str,
+                                            kstat: list[int]) -> None:
     m = machine(TWO_CPUS.format(arch=arch, kind=kind, extra=extra))
     irq = m.irqs["dev"][0]
     desc = m.kernel.descs[irq]
     at(m, 1_050_000, lambda: irq_set_affinity(m.kernel, irq, 1))
     run(m, 2_050_000)
     assert desc.affinity == 1
-    # 10 periods on CPU0 before the move (100 us .. 1 ms), 10 on CPU1 after it (.. 2 ms)
-    assert desc.kstat == [10, 10]
+    # 10 periods on CPU0 before the move (100 us .. 1 ms), 10 after it (.. 2 ms); an
+    # IO-APIC pin moves only while it handles its next interrupt, which stays on CPU0.
+    assert desc.kstat == kstat
+
+
+@pytest.mark.parametrize("trigger", ["edge", "level"])
+def test_an_io_apic_pin_moves_at_its_next_interrupt(trigger: str) -> None:
+    """GENERIC_PENDING_IRQ (kernel/irq/migration.c): without interrupt remapping
+    the RTE is rewritten from the interrupt path, with the pin masked."""
+    m = machine(TWO_CPUS.format(arch="x86", kind="line", extra=f'line = 5\ntrigger = "{trigger}"'))
+    irq = m.irqs["dev"][0]
+    desc = m.kernel.descs[irq]
+    rte = m.ioapic.rte[5]  # type: ignore[union-attr]
+    seen: dict[str, object] = {}
+
+    def move() -> None:
+        irq_set_affinity(m.kernel, irq, 1)
+        seen["after_request"] = (desc.affinity, desc.pending_affinity, rte.dest)
+
+    at(m, 1_050_000, move)
+    at(m, 1_099_000, lambda: seen.update(before_next=(desc.affinity, rte.dest)))
+    at(m, 1_150_000, lambda: seen.update(after_next=(desc.affinity, desc.pending_affinity,
+                                                      rte.dest, rte.masked, list(desc.kstat))))
+    run(m, 1_250_000)
+    assert seen["after_request"] == (0, 1, 0), "nothing is rewritten from process context"
+    assert seen["before_next"] == (0, 0)
+    assert seen["after_next"] == (1, -1, 1, False, [11, 0]), \
+        "the 1.1 ms interrupt ran on CPU0 and moved the pin, unmasked again"
+    assert desc.kstat == [11, 1]
+
+
+def test_a_second_request_before_the_next_interrupt_replaces_the_first() -> None:
+    m = machine(TWO_CPUS.format(arch="x86", kind="line", extra='line = 5\ntrigger = "level"'))
+    irq = m.irqs["dev"][0]
+    desc = m.kernel.descs[irq]
+    at(m, 1_050_000, lambda: irq_set_affinity(m.kernel, irq, 1))
+    at(m, 1_060_000, lambda: irq_set_affinity(m.kernel, irq, 0))  # back before it moved
+    run(m, 2_050_000)
+    assert desc.affinity == 0 and desc.pending_affinity == -1
+    assert desc.kstat == [20, 0]
 
 
 def test_a_vector_taken_on_the_target_cpu_is_refused() -> None:

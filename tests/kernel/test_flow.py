@@ -16,7 +16,8 @@ from irqlab.kernel.flags import (
     IRQF_TRIGGER_HIGH,
     IRQS_PENDING,
 )
-from irqlab.kernel.manage import disable_irq, irq_set_affinity, request_irq, request_threaded_irq
+from irqlab.kernel.manage import disable_irq, request_irq, request_threaded_irq
+from irqlab.kernel.migration import irq_do_set_affinity
 
 from .rig import at, bare_kernel, drive, line, machine, python_handler, run
 
@@ -149,7 +150,9 @@ def _edges_during_handler(kind: str, edges: int) -> tuple[list[int], list[int]]:
     def handler(ctx: HandlerContext) -> int:
         cpus.append(ctx.cpu)
         if len(cpus) == 1:
-            irq_set_affinity(m.kernel, desc.irq, 1)
+            # Re-routed at once (an IO-APIC line would otherwise wait for its next
+            # interrupt, as without interrupt remapping).
+            irq_do_set_affinity(m.kernel, desc, 1)
             for i in range(edges):
                 at(m, m.engine.now + 1_000 + 500 * i, dev.request)
         dev.service(dev.status)
