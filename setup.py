@@ -1,7 +1,7 @@
 """Builds the hot modules listed in irqlab/_compiled.py with mypyc (the rest of
-the package is plain Python) and records the SHA-256 of each compiled source in
-irqlab/_compiled.json, which irqlab checks before it runs them.
-IRQLAB_PURE_PYTHON=1 builds nothing."""
+the package is plain Python).  Once they are built, the SHA-256 of each
+compiled source goes to irqlab/_compiled.json beside them, which irqlab checks
+before it runs them.  IRQLAB_PURE_PYTHON=1 builds nothing."""
 
 import json
 import os
@@ -9,21 +9,36 @@ import runpy
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 
 compiled = runpy.run_path("irqlab/_compiled.py")
-record = Path("irqlab", compiled["RECORD"])
-ext_modules = []
+MODULES = compiled["MODULES"]
+PATHS = [m.replace(".", "/") + ".py" for m in MODULES]
+
+
+class BuildExt(build_ext):
+    """build_ext, then the record of what was compiled, next to the compiled
+    modules (the source tree for an editable install, the wheel otherwise)."""
+
+    def run(self) -> None:
+        super().run()
+        package = Path(self.get_ext_fullpath(MODULES[0])).parents[1]
+        record = {m: compiled["digest"](Path(p)) for m, p in zip(MODULES, PATHS, strict=True)}
+        (package / compiled["RECORD"]).write_text(json.dumps(record, indent=1) + "\n")
+
+    def get_outputs(self) -> list[str]:
+        package = Path(self.get_ext_fullpath(MODULES[0])).parents[1]
+        return [*super().get_outputs(), str(package / compiled["RECORD"])]
+
+
 if os.environ.get(compiled["PURE_ENV"]):
-    record.unlink(missing_ok=True)  # compiled modules left in place must not be trusted
+    # Compiled modules left in place by an earlier build must not be trusted.
+    Path("irqlab", compiled["RECORD"]).unlink(missing_ok=True)
+    setup()
 else:
     from mypyc.build import mypycify
 
-    paths = [m.replace(".", "/") + ".py" for m in compiled["MODULES"]]
-    record.write_text(json.dumps(
-        {m: compiled["digest"](Path(p)) for m, p in zip(compiled["MODULES"], paths, strict=True)},
-        indent=1) + "\n")
     # An empty config: pyproject's [tool.mypy] loads the pydantic plugin, which the
     # build environment has no need for.
-    ext_modules = mypycify(["--config-file=", *paths], opt_level="3")
-
-setup(ext_modules=ext_modules)
+    setup(ext_modules=mypycify(["--config-file=", *PATHS], opt_level="3"),
+          cmdclass={"build_ext": BuildExt})

@@ -161,17 +161,17 @@ class PendSignal(Signal):
 
 
 class LpiSignal(Signal):
-    """A GICv3 LPI written through the ITS (the arm64 form of MSI)."""
+    """A GICv3 LPI written through the ITS (the arm64 form of MSI): the ITS
+    picks the redistributor (``GicV3.map_lpi`` / ``move_lpi``)."""
 
-    __slots__ = ("cpu", "gic", "intid")
+    __slots__ = ("gic", "intid")
 
-    def __init__(self, gic: GicV3, intid: int, cpu: int) -> None:
+    def __init__(self, gic: GicV3, intid: int) -> None:
         self.gic = gic
         self.intid = intid
-        self.cpu = cpu
 
     def raise_(self) -> None:
-        self.gic.send_lpi(self.intid, self.cpu)
+        self.gic.its_translate(self.intid)
 
 
 TraceSink = Callable[[int, int, int, int, int, str], None]

@@ -132,8 +132,8 @@ class GicV3(LineSink, IrqController):
 
     __slots__ = (
         "_apr", "_apr_shift", "_cand", "_entry_ns", "_exit_ns", "_flags", "_gmask", "_key",
-        "_lpi_enabled", "_lpi_pend", "_lpi_prio", "_min_bpr", "_notify", "_pmr",
-        "_prio_mask", "_target", "cpus", "eoi_mode", "ignored_writes", "merged",
+        "_lpi_enabled", "_lpi_pend", "_lpi_prio", "_lpi_route", "_min_bpr", "_notify", "_pmr",
+        "_prio_mask", "_target", "cpus", "eoi_mode", "ignored_writes", "its_unmapped", "merged",
         "priority_bits", "spurious_reads",
     )
 
@@ -187,6 +187,9 @@ class GicV3(LineSink, IrqController):
         self._lpi_prio: dict[int, int] = {}
         self._lpi_enabled: set[int] = set()
         self._lpi_pend: list[set[int]] = [set() for _ in range(cpus)]
+        # ITS: each LPI's event -> collection -> redistributor, folded into LPI -> CPU.
+        self._lpi_route: dict[int, int] = {}
+        self.its_unmapped = 0  # device writes to an event with no mapping (dropped)
 
         # CPU interface.  _cand[c]: keys of pending, enabled, not active INTIDs.
         self._cand: list[set[int]] = [set() for _ in range(cpus)]
@@ -398,6 +401,37 @@ class GicV3(LineSink, IrqController):
             return
         pend.add(intid)
         self._lpi_sync(intid, cpu)
+
+    # -- ITS (GICv3 spec ch. 5; QEMU hw/intc/arm_gicv3_its.c) --------------------
+    def map_lpi(self, intid: int, cpu: int) -> None:
+        """MAPTI + MAPC: the device's event becomes LPI ``intid`` on ``cpu``'s redistributor."""
+        if intid_kind(intid) != "LPI":
+            raise ValueError(f"GICv3 map_lpi: INTID {intid} is not an LPI (>= {LPI_BASE})")
+        self._check_cpu(cpu, "map_lpi")
+        self._lpi_route[intid] = cpu
+
+    def its_translate(self, intid: int) -> None:
+        """A device writes the event to GITS_TRANSLATER: the ITS makes the LPI
+        pending on the redistributor it is mapped to; an unmapped event is dropped."""
+        cpu = self._lpi_route.get(intid)
+        if cpu is None:
+            self.its_unmapped += 1
+            return
+        self.send_lpi(intid, cpu)
+
+    def move_lpi(self, intid: int, cpu: int) -> None:
+        """MOVI (Linux ``its_set_affinity``): later events go to ``cpu``, and an
+        LPI pending on the old redistributor becomes pending on the new one
+        (QEMU ``gicv3_redist_mov_lpi``)."""
+        old = self._lpi_route.get(intid)
+        if old is None:
+            raise ValueError(f"GICv3 move_lpi: LPI {intid} is not mapped (MAPTI)")
+        self._check_cpu(cpu, "move_lpi")
+        self._lpi_route[intid] = cpu
+        if old != cpu and intid in self._lpi_pend[old]:
+            self._lpi_pend[old].remove(intid)
+            self._lpi_sync(intid, old)
+            self.send_lpi(intid, cpu)
 
     def set_pending(self, intid: int, cpu: int | None = None) -> None:
         """GICD/GICR_ISPENDR write (Linux ``gic_retrigger``): sets the pending

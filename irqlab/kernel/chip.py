@@ -232,11 +232,10 @@ class GicChip(IrqChip):
         return True
 
     def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
-        if d.hwirq >= LPI_BASE:
-            # An LPI moves with the ITS MOVI command, which is not modelled.
-            raise ValueError(f"irq {d.irq}: moving LPI {d.hwirq} needs the ITS (not modelled)")
         d.affinity = cpu
-        if d.hwirq >= 32:
+        if d.hwirq >= LPI_BASE:
+            self.gic.move_lpi(d.hwirq, cpu)  # its_set_affinity: the ITS MOVI command
+        elif d.hwirq >= 32:
             self.gic.route(d.hwirq, cpu)
 
 

@@ -430,7 +430,8 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
             vector = hwirq = _next_lpi(m)
             if spec.priority is not None:
                 m.gic.set_priority(hwirq, spec.priority)
-            signal = LpiSignal(m.gic, hwirq, cpu)
+            m.gic.map_lpi(hwirq, cpu)
+            signal = LpiSignal(m.gic, hwirq)
         flow = "edge" if m.apic is not None else "fasteoi"
         desc = k.alloc_irq(irq, chip, hwirq, FLOWS[flow], flow, False)
         desc.affinity = cpu

@@ -294,6 +294,35 @@ def test_lpi_has_no_active_state(eoi_mode: int) -> None:
     assert gic.acknowledge(0) == LPI
 
 
+def test_its_routes_an_lpi_to_its_mapped_redistributor() -> None:
+    gic, notified = make(cpus=2)
+    gic.enable(LPI)
+    gic.its_translate(LPI)
+    assert gic.its_unmapped == 1 and notified == [], "an unmapped event is dropped"
+    gic.map_lpi(LPI, 1)
+    gic.its_translate(LPI)
+    assert notified == [1] and gic.state(LPI, 1) == "pending"
+
+
+def test_movi_moves_a_pending_lpi_with_its_route() -> None:
+    """MOVI (QEMU gicv3_redist_mov_lpi): pending state follows the LPI."""
+    gic, notified = make(cpus=2)
+    gic.enable(LPI)
+    gic.map_lpi(LPI, 0)
+    gic.set_priority(0, 0x80)  # SGI 0 keeps CPU0 busy at a higher priority
+    gic.enable(0, 0)
+    gic.send_sgi(0, 0)
+    assert gic.acknowledge(0) == 0
+    gic.its_translate(LPI)  # pending on CPU0, held back by the running SGI
+    assert gic.state(LPI, 0) == "pending" and not gic.deliverable(0)
+    notified.clear()
+    gic.move_lpi(LPI, 1)
+    assert (gic.state(LPI, 0), gic.state(LPI, 1)) == ("inactive", "pending")
+    assert notified == [1] and gic.acknowledge(1) == LPI
+    gic.its_translate(LPI)
+    assert gic.state(LPI, 1) == "pending", "later events follow the new route"
+
+
 def test_sgi_is_banked_per_cpu() -> None:
     gic, notified = make(cpus=2)
     gic.send_sgi(1, 1)
