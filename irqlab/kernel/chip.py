@@ -232,11 +232,11 @@ class GicChip(IrqChip):
         return True
 
     def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
-        d.affinity = cpu
         if d.hwirq >= LPI_BASE:
             self.gic.move_lpi(d.hwirq, cpu)  # its_set_affinity: the ITS MOVI command
         elif d.hwirq >= 32:
             self.gic.route(d.hwirq, cpu)
+        d.affinity = cpu
 
 
 class NvicChip(IrqChip):

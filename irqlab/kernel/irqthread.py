@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.chip import IRQCHIP_EOI_THREADED, unmask_irq
 from irqlab.kernel.flags import IRQ_HANDLED, IRQD_IRQ_DISABLED, IRQD_IRQ_MASKED, IRQS_ONESHOT
-from irqlab.kernel.sched import MAX_RT_PRIO, SCHED_FIFO, SLEEP, Body, Thread
+from irqlab.kernel.sched import MAX_RT_PRIO, SCHED_FIFO, SLEEP, SLEEPING, Body, Thread
 from irqlab.kernel.tasklet import call_driver_fn
 
 if TYPE_CHECKING:
@@ -63,7 +63,10 @@ def irq_wake_thread(k: Kernel, desc: IrqDesc, action: IrqAction) -> None:
     it.runthread = True
     desc.threads_oneshot |= action.thread_mask
     desc.threads_active += 1
-    k.sched.wake_up_process(it.thread)
+    thread = it.thread
+    if thread.cpu != desc.affinity and thread.state == SLEEPING:
+        thread.cpu = desc.affinity  # IRQTF_AFFINITY: the thread follows a moved line
+    k.sched.wake_up_process(thread)
 
 
 def irq_thread(k: Kernel, it: IrqThread) -> Body:
@@ -78,6 +81,7 @@ def irq_thread(k: Kernel, it: IrqThread) -> Body:
         while not it.runthread:  # irq_wait_for_interrupt
             yield SLEEP
         it.runthread = False
+        ctx.cpu = it.thread.cpu
         ctx.cost = 0
         ret = call_driver_fn(k, ctx, thread_fn, f"irq {desc.irq}: thread handler")
         if ctx.cost:

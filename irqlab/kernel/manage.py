@@ -33,7 +33,11 @@ from irqlab.kernel.flags import (
     IRQS_SPURIOUS_DISABLED,
 )
 from irqlab.kernel.flow import handle_percpu_irq as FLOWS_PERCPU
-from irqlab.kernel.migration import irq_do_set_affinity, irq_set_affinity_pending
+from irqlab.kernel.migration import (
+    irq_do_set_affinity,
+    irq_move_masked_irq,
+    irq_set_affinity_pending,
+)
 from irqlab.kernel.resend import check_irq_resend
 
 if TYPE_CHECKING:
@@ -149,6 +153,7 @@ def free_irq(k: Kernel, irq: int, dev_id: Any) -> None:
         desc.depth = 1
         mask_irq(desc)
         desc.istate &= ~IRQS_ONESHOT
+        irq_move_masked_irq(k, desc)  # nothing in flight any more: a pending move is made now
 
 
 def disable_irq(k: Kernel, irq: int) -> None:
@@ -198,8 +203,8 @@ def irq_set_affinity(k: Kernel, irq: int, cpu: int) -> None:
     vector = desc.vector
     if vector >= 0 and k.vector_irq[cpu].get(vector, desc) is not desc:
         raise IrqRequestError("ENOSPC", f"irq {irq}: vector {vector:#x} is taken on CPU {cpu}")
-    if desc.chip.move_pending:
-        irq_set_affinity_pending(desc, cpu)
+    if desc.chip.move_pending and desc.action:
+        irq_set_affinity_pending(desc, cpu)  # a line nobody has started moves at once
         return
     try:
         irq_do_set_affinity(k, desc, cpu)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from irqlab.kernel.flags import IRQD_IRQ_MASKED, IRQD_SETAFFINITY_PENDING
+from irqlab.kernel.flags import IRQD_IRQ_DISABLED, IRQD_IRQ_MASKED, IRQD_SETAFFINITY_PENDING
 
 if TYPE_CHECKING:
     from irqlab.kernel.desc import IrqDesc
@@ -23,15 +23,16 @@ if TYPE_CHECKING:
 
 
 def irq_do_set_affinity(k: Kernel, desc: IrqDesc, cpu: int) -> bool:
-    """Bind the line's vector on ``cpu`` (x86) and have the chip re-route it;
-    False, and nothing changed, when that vector is taken there (-ENOSPC)."""
-    if desc.vector >= 0:
-        owner = k.vector_irq[cpu].get(desc.vector)
-        if owner is None:
-            k.bind_vector(cpu, desc.vector, desc)
-        elif owner is not desc:
-            return False
+    """Have the chip re-route the line to ``cpu`` and bind its vector there
+    (x86); False, and nothing changed, when that vector is taken there
+    (-ENOSPC).  A chip that refuses raises ValueError, also changing nothing.
+    The line's threads follow at their next wake-up (``irq_set_thread_affinity``)."""
+    owner = k.vector_irq[cpu].get(desc.vector) if desc.vector >= 0 else None
+    if owner is not None and owner is not desc:
+        return False
     desc.chip.irq_set_affinity(desc, cpu)
+    if desc.vector >= 0 and owner is None:
+        k.bind_vector(cpu, desc.vector, desc)
     return True
 
 
@@ -53,8 +54,9 @@ def irq_move_masked_irq(k: Kernel, desc: IrqDesc) -> None:
 
 
 def irq_move_irq(k: Kernel, desc: IrqDesc) -> None:
-    """``__irq_move_irq``: mask the line around the move unless it is masked already."""
-    if not desc.state & IRQD_SETAFFINITY_PENDING:
+    """``__irq_move_irq``: mask the line around the move unless it is masked
+    already; a disabled line keeps its move for an interrupt after the enable."""
+    if not desc.state & IRQD_SETAFFINITY_PENDING or desc.state & IRQD_IRQ_DISABLED:
         return
     masked = desc.state & IRQD_IRQ_MASKED
     if not masked:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from irqlab.kernel.manage import IrqRequestError, irq_set_affinity
+from irqlab.kernel.manage import (
+    IrqRequestError,
+    disable_irq,
+    enable_irq,
+    free_irq,
+    irq_set_affinity,
+)
 
 from .rig import at, machine, run
 
@@ -134,3 +140,60 @@ rate = "2k/s"
     run(m, 20_000_000)
     kstat = m.kernel.descs[irq].kstat
     assert kstat[0] == 0 and kstat[1] > 10
+
+
+def test_a_disabled_edge_pin_keeps_its_move_until_an_interrupt_after_the_enable() -> None:
+    """__irq_move_irq returns at once for a disabled line."""
+    m = machine(TWO_CPUS.format(arch="x86", kind="line", extra='line = 5\ntrigger = "edge"'))
+    irq = m.irqs["dev"][0]
+    desc = m.kernel.descs[irq]
+    seen: dict[str, object] = {}
+    at(m, 1_050_000, lambda: disable_irq(m.kernel, irq))
+    at(m, 1_060_000, lambda: irq_set_affinity(m.kernel, irq, 1))
+    at(m, 1_150_000, lambda: seen.update(disabled=(desc.affinity, desc.pending_affinity)))
+    at(m, 1_150_000, lambda: enable_irq(m.kernel, irq))  # resends the 1.1 ms edge to CPU0
+    run(m, 2_050_000)
+    assert seen["disabled"] == (0, 1), "the edge at 1.1 ms found the line disabled: no move"
+    assert desc.affinity == 1 and desc.pending_affinity == -1
+    assert desc.kstat == [11, 9], "the resent edge ran on CPU0 and moved the pin"
+
+
+def test_a_line_nobody_uses_moves_at_once_and_free_irq_completes_a_pending_move() -> None:
+    m = machine(TWO_CPUS.format(arch="x86", kind="line", extra='line = 5\ntrigger = "level"'))
+    irq = m.irqs["dev"][0]
+    desc = m.kernel.descs[irq]
+    rte = m.ioapic.rte[5]  # type: ignore[union-attr]
+    irq_set_affinity(m.kernel, irq, 1)
+    assert (desc.affinity, desc.pending_affinity, rte.dest) == (0, 1, 0), "in use: deferred"
+    free_irq(m.kernel, irq, desc.action[0].dev_id)
+    assert (desc.affinity, desc.pending_affinity, rte.dest) == (1, -1, 1), "shut down: moved"
+    irq_set_affinity(m.kernel, irq, 0)
+    assert (desc.affinity, desc.pending_affinity, rte.dest) == (0, -1, 0), "not in use: at once"
+
+
+def test_a_chip_that_refuses_a_move_leaves_the_line_where_it_was() -> None:
+    m = machine(TWO_CPUS.format(arch="x86", kind="msix", extra=""))
+    irq = m.irqs["dev"][0]
+    desc = m.kernel.descs[irq]
+
+    def refuse(d: object, cpu: int) -> None:
+        raise ValueError("no route to that CPU")
+
+    desc.chip.irq_set_affinity = refuse  # type: ignore[method-assign]
+    with pytest.raises(IrqRequestError) as err:
+        irq_set_affinity(m.kernel, irq, 1)
+    assert err.value.errno == "EINVAL"
+    assert desc.affinity == 0 and desc.vector not in m.kernel.vector_irq[1]
+
+
+def test_the_irq_thread_follows_its_line_to_the_new_cpu() -> None:
+    """irq_set_thread_affinity: irq/N-name runs where the line now interrupts."""
+    m = machine(TWO_CPUS.format(arch="x86", kind="msix", extra="")
+                .replace('handler = { cost = "1us" }',
+                         'handler = { cost = "1us", thread = "5us", oneshot = true }'))
+    irq = m.irqs["dev"][0]
+    desc = m.kernel.descs[irq]
+    thread = desc.action[0].thread.thread
+    at(m, 1_050_000, lambda: irq_set_affinity(m.kernel, irq, 1))
+    run(m, 2_050_000)
+    assert desc.kstat == [10, 10] and thread.cpu == 1
