@@ -38,6 +38,7 @@ MODULES = (
 
 PURE_ENV = "IRQLAB_PURE_PYTHON"
 RECORD = "_compiled.json"  # {module: SHA-256 of the source it was compiled from}
+FAILED = "build-failed"  # the record's key when the C compiler failed at install
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,16 +62,26 @@ def compiled_modules(root: Path = _ROOT) -> list[str]:
     return sorted(out)
 
 
+def _record(root: Path) -> dict[str, str]:
+    try:
+        record = json.loads((root / "irqlab" / RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def build_failure(root: Path = _ROOT) -> str | None:
+    """Why this install has no compiled core, when its build tried and failed."""
+    return _record(root).get(FAILED)
+
+
 def stale(root: Path = _ROOT) -> list[str]:
     """Compiled modules that must not run: not built from the source beside
     them, or not (any more) in ``MODULES``."""
     found = compiled_modules(root)
     if not found:
         return []
-    try:
-        record = json.loads((root / "irqlab" / RECORD).read_text())
-    except (OSError, ValueError):
-        record = {}
+    record = _record(root)
     out = []
     for module in found:
         src = source(module, root)
@@ -107,3 +118,9 @@ def select() -> None:
         print(f"irqlab: the compiled {bad[0]} was not built from its source; running the hot "
               f"modules as pure Python (slower) until `pip install -e .` rebuilds them",
               file=sys.stderr)
+        return
+    failure = build_failure()
+    if failure:
+        print(f"irqlab: installed without its compiled core ({failure}); running pure Python "
+              f"(slower). Reinstall with a working C compiler, or set {PURE_ENV}=1 to run pure "
+              f"Python without this note", file=sys.stderr)

@@ -129,3 +129,25 @@ def test_an_edited_copy_of_the_compiled_package_runs_pure_python_and_says_so(tmp
     out, err = probe_run()
     assert out == f"False {device} {tmp_path / 'irqlab' / 'hw' / 'apic.py'}"
     assert "the compiled irqlab.hw.device was not built from its source" in err
+
+
+def test_an_install_whose_compiler_failed_says_so_when_it_starts(tmp_path: Path) -> None:
+    """setup.py records the failure; irqlab then runs its sources and says why,
+    unless pure Python was asked for."""
+    import irqlab
+
+    shutil.copytree(Path(irqlab.__file__).parent, tmp_path / "irqlab",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd", _compiled.RECORD))
+    reason = "the C compiler failed: command '/bin/false' failed with exit code 1"
+    (tmp_path / "irqlab" / _compiled.RECORD).write_text(json.dumps({_compiled.FAILED: reason}))
+    assert _compiled.build_failure(tmp_path) == reason
+    assert _compiled.stale(tmp_path) == []
+    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    env["PYTHONPATH"] = str(tmp_path)
+    probe = [sys.executable, "-c", "import irqlab.sim.engine as e; print(e.__file__)"]
+    proc = subprocess.run(probe, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    assert proc.stdout.strip() == str(tmp_path / "irqlab" / "sim" / "engine.py")
+    assert f"installed without its compiled core ({reason})" in proc.stderr
+    env[_compiled.PURE_ENV] = "1"
+    proc = subprocess.run(probe, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    assert proc.stderr == "", "asked for pure Python: no note"
