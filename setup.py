@@ -29,8 +29,8 @@ class BuildExt(build_ext):
         except (BaseError, CCompilerError, OSError) as exc:
             for ext in self.extensions:  # no half-built core
                 Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
-            reason = f"the C compiler failed: {exc}"
-            print(f"WARNING: irqlab's compiled core was not built ({reason}); irqlab will run "
+            reason = f"the C compiler failed: {type(exc).__name__}; `pip install -v` shows it"
+            print(f"WARNING: irqlab's compiled core was not built ({exc}); irqlab will run "
                   f"as pure Python and say so when it starts", file=sys.stderr)
             record = {compiled["FAILED"]: reason}
         else:
