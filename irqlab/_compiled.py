@@ -92,9 +92,9 @@ def stale(root: Path = _ROOT) -> list[str]:
 
 def compiled() -> bool:
     """Whether the hot modules run compiled in this process."""
-    engine = sys.modules.get("irqlab.sim.engine")
-    file = getattr(engine, "__file__", "") or ""
-    return not file.endswith(".py")
+    import irqlab.sim.engine as engine
+
+    return not (engine.__file__ or "").endswith(".py")
 
 
 class _SourceFinder(MetaPathFinder):

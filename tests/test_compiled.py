@@ -151,3 +151,15 @@ def test_an_install_whose_compiler_failed_says_so_when_it_starts(tmp_path: Path)
     env[_compiled.PURE_ENV] = "1"
     proc = subprocess.run(probe, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
     assert proc.stderr == "", "asked for pure Python: no note"
+
+
+@pytest.mark.parametrize("pure", [False, True])
+def test_version_says_how_the_core_runs(pure: bool) -> None:
+    if not pure and not COMPILED:
+        pytest.skip("this install has no compiled core")
+    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    if pure:
+        env[_compiled.PURE_ENV] = "1"
+    out = subprocess.run([sys.executable, "-m", "irqlab", "--version"], cwd=REPO, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    assert out.strip().endswith("(pure Python)" if pure else "(compiled core)")

@@ -10,8 +10,14 @@ import click
 from irqlab import __version__
 
 
+def _version_message() -> str:
+    from irqlab._compiled import compiled
+
+    return f"%(prog)s %(version)s ({'compiled core' if compiled() else 'pure Python'})"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="irqlab")
+@click.version_option(__version__, prog_name="irqlab", message=_version_message())
 def cli() -> None:
     """Simulate, observe, stress and diagnose interrupt handling."""
 
