@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from math import isfinite
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,8 +59,14 @@ class HandlerContext:
         """The ``dev_id`` given to request_irq (a simulated device)."""
         return self.action.dev_id if self.action is not None else None
 
-    def spend(self, ns: int) -> None:
-        """Consume ``ns`` of CPU time."""
+    def spend(self, ns: float) -> None:
+        """Consume ``ns`` of CPU time (the clock counts whole ns: a float is rounded)."""
+        if type(ns) is not int:
+            if not isinstance(ns, int | float) or not isfinite(ns):
+                raise TypeError(f"ctx.spend() takes a time in ns, got {ns!r}")
+            ns = round(ns)
+        if ns < 0:
+            raise ValueError(f"ctx.spend() takes a time in ns, got {ns} (negative)")
         self.cost += ns
 
     def might_sleep(self, what: str = "might_sleep") -> None:
