@@ -26,6 +26,7 @@ import resource
 import sys
 import time
 
+from irqlab._compiled import compiled
 from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Poisson
 from irqlab.hw.device import Device, LevelSignal, Wire
@@ -192,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"analytic M/D/1 priority: p0 {ANALYTIC_P0_US:.4f} us  p1 {ANALYTIC_P1_US:.4f} us",
           file=sys.stderr)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    core = "compiled" if compiled() else "pure Python"
+    print(f"irqlab core: {core}", file=sys.stderr)
     print(json.dumps({
         "irqlab_irq_per_s": round(irq_rate),
         "simpy_irq_per_s": round(simpy_rate),
@@ -207,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         "analytic_p0_us": round(ANALYTIC_P0_US, 4),
         "analytic_p1_us": round(ANALYTIC_P1_US, 4),
         "peak_rss_mb": round(peak_rss_mb, 1),
+        "core": core,
     }))
     return 0
 
