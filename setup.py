@@ -35,12 +35,14 @@ class BuildExt(build_ext):
             record = {compiled["FAILED"]: reason}
         else:
             record = {m: compiled["digest"](Path(p)) for m, p in zip(MODULES, PATHS, strict=True)}
-        package = Path(self.get_ext_fullpath(MODULES[0])).parents[1]
-        (package / compiled["RECORD"]).write_text(json.dumps(record, indent=1) + "\n")
+        self._record_path().write_text(json.dumps(record, indent=1) + "\n")
 
     def get_outputs(self) -> list[str]:
-        package = Path(self.get_ext_fullpath(MODULES[0])).parents[1]
-        return [*super().get_outputs(), str(package / compiled["RECORD"])]
+        return [*super().get_outputs(), str(self._record_path())]
+
+    def _record_path(self) -> Path:
+        """irqlab/_compiled.json beside the compiled modules."""
+        return Path(self.get_ext_fullpath(MODULES[0])).parents[1] / compiled["RECORD"]
 
 
 if os.environ.get(compiled["PURE_ENV"]):

@@ -18,17 +18,24 @@ REPO = Path(__file__).resolve().parents[1]
 COMPILED = bool(_compiled.compiled_modules())
 
 
+def env(pure: bool, pythonpath: Path | None = None) -> dict[str, str]:
+    """This process's environment, with the pure switch on or off (and a package copy first)."""
+    out = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    if pure:
+        out[_compiled.PURE_ENV] = "1"
+    if pythonpath is not None:
+        out["PYTHONPATH"] = str(pythonpath)
+    return out
+
+
 def run(tmp_path: Path, scenario: str, pure: bool) -> tuple[bytes, str]:
     """The ftrace text of a short run in a fresh interpreter, and whether it ran compiled."""
     out = tmp_path / f"{scenario}-{'pure' if pure else 'compiled'}.txt"
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    if pure:
-        env[_compiled.PURE_ENV] = "1"
     code = ("import sys; from irqlab.cli import main; from irqlab import _compiled\n"
             "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
             "print('compiled' if _compiled.compiled() else 'pure', file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code, "run", scenario, "--duration", "5ms",
-                           "--trace", str(out)], cwd=REPO, env=env, check=True,
+                           "--trace", str(out)], cwd=REPO, env=env(pure), check=True,
                           capture_output=True, text=True)
     return out.read_bytes(), proc.stderr.strip().splitlines()[-1]
 
@@ -48,8 +55,7 @@ def test_compiled_and_pure_runs_are_byte_identical(tmp_path: Path, scenario: str
 def test_the_pure_switch_imports_every_hot_module_from_source() -> None:
     code = ("import importlib, irqlab._compiled as c\n"
             "print(all(importlib.import_module(m).__file__.endswith('.py') for m in c.MODULES))")
-    env = {**os.environ, _compiled.PURE_ENV: "1"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True,
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env(True), check=True,
                          capture_output=True, text=True).stdout
     assert out.strip() == "True"
 
@@ -114,12 +120,10 @@ def test_an_edited_copy_of_the_compiled_package_runs_pure_python_and_says_so(tmp
         shutil.copy(lib, tmp_path)
     probe = ("import irqlab._compiled as c, irqlab.hw.device as d, irqlab.hw.apic as a\n"
              "print(c.compiled(), d.__file__, a.__file__)")
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    env["PYTHONPATH"] = str(tmp_path)
 
     def probe_run() -> tuple[str, str]:
-        proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, check=True,
-                              capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path,
+                              env=env(False, tmp_path), check=True, capture_output=True, text=True)
         return proc.stdout.strip(), proc.stderr
 
     out, err = probe_run()
@@ -142,14 +146,13 @@ def test_an_install_whose_compiler_failed_says_so_when_it_starts(tmp_path: Path)
     (tmp_path / "irqlab" / _compiled.RECORD).write_text(json.dumps({_compiled.FAILED: reason}))
     assert _compiled.build_failure(tmp_path) == reason
     assert _compiled.stale(tmp_path) == []
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    env["PYTHONPATH"] = str(tmp_path)
     probe = [sys.executable, "-c", "import irqlab.sim.engine as e; print(e.__file__)"]
-    proc = subprocess.run(probe, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    proc = subprocess.run(probe, cwd=tmp_path, env=env(False, tmp_path), check=True,
+                          capture_output=True, text=True)
     assert proc.stdout.strip() == str(tmp_path / "irqlab" / "sim" / "engine.py")
     assert f"installed without its compiled core ({reason})" in proc.stderr
-    env[_compiled.PURE_ENV] = "1"
-    proc = subprocess.run(probe, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    proc = subprocess.run(probe, cwd=tmp_path, env=env(True, tmp_path), check=True,
+                          capture_output=True, text=True)
     assert proc.stderr == "", "asked for pure Python: no note"
 
 
@@ -157,9 +160,6 @@ def test_an_install_whose_compiler_failed_says_so_when_it_starts(tmp_path: Path)
 def test_version_says_how_the_core_runs(pure: bool) -> None:
     if not pure and not COMPILED:
         pytest.skip("this install has no compiled core")
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    if pure:
-        env[_compiled.PURE_ENV] = "1"
-    out = subprocess.run([sys.executable, "-m", "irqlab", "--version"], cwd=REPO, env=env,
+    out = subprocess.run([sys.executable, "-m", "irqlab", "--version"], cwd=REPO, env=env(pure),
                          check=True, capture_output=True, text=True).stdout
     assert out.strip().endswith("(pure Python)" if pure else "(compiled core)")

@@ -105,13 +105,7 @@ class LocalApic:
     def deliverable(self) -> bool:
         """Highest IRR vector is in a class strictly above the PPR class."""
         irrv = self.irr.highest()
-        if irrv < 0:
-            return False
-        isrv = self.isr.highest()
-        ppr_class = self.tpr & 0xF0
-        if isrv >= 0 and isrv & 0xF0 > ppr_class:
-            ppr_class = isrv & 0xF0
-        return irrv & 0xF0 > ppr_class
+        return irrv >= 0 and irrv & 0xF0 > self.ppr() & 0xF0
 
 
 class Apic(IrqController):

@@ -133,19 +133,24 @@ class IoApicChip(ApicAckChip):
     def irq_unmask(self, d: IrqDesc) -> None:
         self.ioapic.unmask(d.hwirq)
 
+    def _mover(self, d: IrqDesc) -> Kernel | None:
+        """The kernel to carry out ``d``'s pending move, if it has one."""
+        return self.k if d.state & IRQD_SETAFFINITY_PENDING else None
+
     def irq_ack(self, d: IrqDesc, cpu: int) -> None:
-        if d.state & IRQD_SETAFFINITY_PENDING and self.k is not None:
-            irq_move_irq(self.k, d)
+        k = self._mover(d)
+        if k is not None:
+            irq_move_irq(k, d)
         super().irq_ack(d, cpu)
 
     def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
-        moving = bool(d.state & IRQD_SETAFFINITY_PENDING) and self.k is not None
-        if moving and not d.state & IRQD_IRQ_MASKED:
+        k = self._mover(d)
+        if k is not None and not d.state & IRQD_IRQ_MASKED:
             self.ioapic.mask(d.hwirq)  # ioapic_prepare_move
         super().irq_eoi(d, cpu)
-        if moving and self.k is not None:  # ioapic_finish_move
+        if k is not None:  # ioapic_finish_move
             if not self.ioapic.rte[d.hwirq].remote_irr:  # only once the EOI has reached the pin
-                irq_move_masked_irq(self.k, d)
+                irq_move_masked_irq(k, d)
             if not d.state & IRQD_IRQ_MASKED:
                 self.ioapic.unmask(d.hwirq)
 
