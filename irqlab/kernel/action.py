@@ -16,6 +16,8 @@ from collections.abc import Callable
 from math import isfinite
 from typing import TYPE_CHECKING, Any
 
+from irqlab.kernel.spinlock import Held, SpinLock
+
 if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
 
@@ -40,7 +42,7 @@ class IrqAction:
 class HandlerContext:
     """What a handler sees.  One instance per CPU, reused for every call."""
 
-    __slots__ = ("action", "atomic", "cost", "cpu", "irq", "k")
+    __slots__ = ("action", "atomic", "cost", "cpu", "irq", "k", "locks")
 
     def __init__(self, k: Kernel, cpu: int) -> None:
         self.k = k
@@ -49,6 +51,7 @@ class HandlerContext:
         self.action: IrqAction | None = None
         self.cost = 0
         self.atomic = True  # hard IRQ or softirq context: sleeping is a bug
+        self.locks: list[tuple[SpinLock, bool]] = []  # held now, with "interrupts off"
 
     @property
     def now(self) -> int:
@@ -83,6 +86,14 @@ class HandlerContext:
 
     def mutex_lock(self) -> None:
         self.might_sleep("mutex_lock")
+
+    def spin_lock(self, lock: SpinLock) -> Held:
+        """``with ctx.spin_lock(lock):`` (interrupts stay as they are)."""
+        return Held(self, lock, irqsave=False)
+
+    def spin_lock_irqsave(self, lock: SpinLock) -> Held:
+        """``with ctx.spin_lock_irqsave(lock):`` (local interrupts off while held)."""
+        return Held(self, lock, irqsave=True)
 
     def raise_softirq(self, nr: int) -> None:
         self.k.raise_softirq(self.cpu, nr)

@@ -1,0 +1,265 @@
+"""Machines built around the driver under check, one per variant a check
+needs, and what a run of one shows.
+
+A variant is a scenario model (``irqlab.scenario.schema``): the chosen
+platform and OS, the driver's device (``dut``, named after the driver), and
+whatever the check adds (a second device on the line, faults, a flood, a
+workload).  The machine is built as ``irqlab run`` builds it; then the
+driver's own functions are requested on the device's IRQ as a driver's probe
+routine would (``free_irq`` of the placeholder, ``request_threaded_irq`` with
+the driver's handler, thread function and flags), so the kernel's own rules
+accept or refuse them.  Every run is deterministic from the seed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from irqlab.analysis.irqstats import IrqStats
+from irqlab.check.driver import CheckError, Driver
+from irqlab.events import IRQ_ENTRY, IRQ_EXIT, IRQ_RAISE
+from irqlab.kernel.action import Handler, HandlerContext
+from irqlab.kernel.flags import (
+    IRQ_HANDLED,
+    IRQ_NONE,
+    IRQ_WAKE_THREAD,
+    IRQF_SHARED,
+    IRQF_TRIGGER_HIGH,
+    IRQF_TRIGGER_RISING,
+)
+from irqlab.kernel.kernel import KernelWarning
+from irqlab.kernel.manage import IrqRequestError, free_irq, request_threaded_irq
+from irqlab.machine.build import Machine, build
+from irqlab.machine.errors import BuildError
+from irqlab.machine.run import Sink, cpu_time_ns, machine_warnings, simulate
+from pydantic import ValidationError
+
+from irqlab.scenario.loader import consistency_errors, format_errors
+from irqlab.scenario.schema import DeviceSpec, MachineSpec, Scenario
+
+PLATFORMS = ("x86", "arm64", "armv7m")
+OSES = ("linux", "windows", "freertos")
+#: the DUT's line on each platform: an IO-APIC pin of the PCI INTx range
+#: (16-23), a GIC SPI, an NVIC IRQn
+DUT_LINE = {"x86": 16, "arm64": 48, "armv7m": 5}
+CPUS = {"x86": 2, "arm64": 2, "armv7m": 1}
+#: requests of the nominal run: enough for a p99, few enough to stay quick
+NOMINAL_ARRIVALS = 1000
+#: simulator events per run at most: an interrupt storm ends its run early
+MAX_EVENTS = 150_000
+
+
+def ns(value: float) -> str:
+    """A time in ns as a scenario writes it."""
+    return f"{round(value)}ns"
+
+
+def per_s(rate: float) -> str:
+    """A rate as a scenario writes it."""
+    return f"{rate:.6g}/s"
+
+
+class Probe:
+    """The driver's top half as requested: calls it and records what the
+    device looked like before and after, and what the handler answered."""
+
+    def __init__(self, fn: Handler, driver: str) -> None:
+        self.fn = fn
+        self.symbol = getattr(fn, "__name__", "handler")  # what handler_symbol prints
+        self.module = driver
+        self.calls = 0
+        self.idle_calls = 0  # called with nothing pending at its device
+        self.idle_claimed: list[int] = []  # ... and answered IRQ_HANDLED: times
+        self.missed: list[int] = []  # its device was pending and it answered IRQ_NONE: times
+        self.uncleared: list[int] = []  # its device pending, nothing cleared, no thread woken: times
+        self.woke_asserted: list[int] = []  # woke the thread, its level source still asserted: times
+        self.exits: list[int] = []  # when each call returned (simulated ns)
+        self.cpu_ns: list[int] = []  # CPU time of each call (ctx.spend)
+
+    def __call__(self, ctx: HandlerContext) -> int:
+        dev = ctx.device
+        before = dev.status
+        spent = ctx.cost
+        ret = self.fn(ctx)
+        code = ret if isinstance(ret, int) else IRQ_NONE
+        self.calls += 1
+        self.cpu_ns.append(ctx.cost - spent)
+        now = ctx.now  # when it returned
+        if not before:
+            self.idle_calls += 1
+            if code & IRQ_HANDLED:
+                self.idle_claimed.append(now)
+        elif code == IRQ_NONE:
+            self.missed.append(now)
+        after = dev.status
+        if before and after >= before:
+            (self.woke_asserted if code & IRQ_WAKE_THREAD else self.uncleared).append(now)
+        self.exits.append(now)
+        return ret
+
+
+class Responses:
+    """Per DUT IRQ: raise -> end of the handler (the response time of an
+    interrupt) and raise -> handler entry (its latency), from the events.  An
+    invocation serves every raise before its entry (one pending bit)."""
+
+    def __init__(self, irqs: list[int]) -> None:
+        self.irqs = set(irqs)
+        self.pending: dict[int, int] = {}
+        self.serving: dict[int, int] = {}
+        self.response_ns: list[int] = []
+
+    def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+        if irq not in self.irqs:
+            return
+        if kind == IRQ_RAISE:
+            self.pending.setdefault(irq, ts_ns)
+        elif kind == IRQ_ENTRY and irq in self.pending:
+            self.serving[irq] = self.pending.pop(irq)
+        elif kind == IRQ_EXIT and irq in self.serving:
+            self.response_ns.append(ts_ns - self.serving.pop(irq))
+
+
+@dataclass
+class Run:
+    """What one variant showed."""
+
+    machine: Machine
+    irqs: list[int]
+    stats: IrqStats
+    probe: Probe | None
+    responses: Responses
+    warnings: list[KernelWarning]
+    cpu_time: dict[int, dict[str, int]]
+    log: list[tuple[int, str]]
+    refused: str | None = None  # the kernel's message when request_threaded_irq failed
+
+    def warned(self, kind: str) -> list[KernelWarning]:
+        return [w for w in self.warnings if w.kind == kind]
+
+    def handler_ns(self) -> Any:
+        """Histograms of the DUT's handler wall time (entry to exit)."""
+        return [self.stats.handler_ns[str(i)] for i in self.irqs if str(i) in self.stats.handler_ns]
+
+
+@dataclass
+class Rig:
+    """Builds and runs variants of one driver on one platform."""
+
+    driver: Driver
+    platform: str
+    os: str
+    seed: int
+    base: Scenario | None = None
+    cache: dict[str, Run] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.os == "windows" and self.platform != "x86":
+            raise CheckError(f"--os windows: Windows runs on --platform x86, not {self.platform}")
+        self.name = re.sub(r"[^\w.\-]", "_", self.driver.name)
+
+    @property
+    def nominal_rate(self) -> float:
+        """Requests per second of the driver's nominal load."""
+        a = self.dut.arrival
+        if a.kind == "periodic":
+            return 1e9 / max(a.period or 1, 1)
+        if a.kind == "replay":
+            times = a.times or [0]
+            return len(times) * 1e9 / max(max(times), 1)
+        return a.rate or 0.0
+
+    @property
+    def dut(self) -> DeviceSpec:
+        return self.driver.device
+
+    def duration(self, arrivals: int) -> int:
+        """Simulated time for about ``arrivals`` requests at the nominal rate
+        (between 2 ms and 1 s)."""
+        ns = int(arrivals * 1e9 / max(self.nominal_rate, 1.0))
+        return min(max(ns, 2_000_000), 1_000_000_000)
+
+    def scenario(self, *, devices: Sequence[dict[str, Any]] = (),
+                 faults: Sequence[dict[str, Any]] = (), dut: dict[str, Any] | None = None,
+                 machine: dict[str, Any] | None = None, timer: bool = True) -> Scenario:
+        """The variant: the DUT (``dut`` replaces fields of its model with
+        values of their types), ``devices`` beside it and ``faults`` (scenario
+        tables, times and rates with units), ``machine`` fields over the
+        platform's (or the ``--scenario`` machine's)."""
+        arch = self.platform
+        fields = {"name": self.name, "line": DUT_LINE[arch], **(dut or {})}
+        env: list[DeviceSpec] = []
+        ms = MachineSpec(arch=arch, cpus=CPUS[arch], os=self.os)  # type: ignore[arg-type]
+        if self.base is not None:
+            ms = self.base.machine
+            env = list(self.base.device)
+        data = {
+            "scenario": {"name": f"check-{self.name}", "seed": self.seed},
+            "machine": ms.model_copy(update=machine or {}),
+            "timer": {"enabled": timer},
+            "device": [self.dut.model_copy(update=fields), *env, *devices],
+            "fault": [{**f, "device": self.name} if f.get("device") == "dut" else f for f in faults],
+        }
+        try:
+            spec = Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise CheckError(format_errors(f"{self.driver.path}: DEVICE", exc).splitlines()[0]) from None
+        problems = consistency_errors(spec)
+        if problems:
+            raise CheckError(f"{self.driver.path}: DEVICE: {problems[0]}")
+        return spec
+
+    def run(self, spec: Scenario, duration_ns: int, *, tag: str = "",
+            setup: Callable[[Machine, list[int]], None] | None = None,
+            sinks: Sequence[Sink] = ()) -> Run:
+        """Run ``spec`` for ``duration_ns``; the same variant (scenario,
+        duration, ``tag`` naming any ``setup`` or ``sinks``) runs once."""
+        key = f"{spec.model_dump_json()}|{duration_ns}|{tag}"
+        if key in self.cache:
+            return self.cache[key]
+        try:
+            m = build(spec, self.seed)
+        except BuildError as exc:
+            raise CheckError(f"{self.driver.path}: cannot build the machine: {exc}") from None
+        dut = next(d for d in spec.device if d.name == self.name)
+        probe, refused = self._request(m, dut)
+        irqs = m.irqs[self.name]
+        stats = IrqStats(spec.machine.cpus)
+        responses = Responses(irqs)
+        if refused is None:
+            if setup is not None:
+                setup(m, irqs)
+            simulate(m, duration_ns, [stats, responses, *sinks], max_events=MAX_EVENTS)
+        run = Run(m, irqs, stats, probe, responses, machine_warnings(m), cpu_time_ns(m),
+                  list(m.kernel.log), refused)
+        self.cache[key] = run
+        return run
+
+    def nominal(self) -> Run:
+        """The driver alone at its nominal load, with the tick."""
+        return self.run(self.scenario(), self.duration(NOMINAL_ARRIVALS))
+
+    def _request(self, m: Machine, spec: DeviceSpec) -> tuple[Probe | None, str | None]:
+        """Replace the placeholder handler by the driver's own: its probe."""
+        k = m.kernel
+        level = spec.kind == "line" and spec.trigger == "level"
+        d = self.driver
+        probe = Probe(d.handler, d.name) if d.handler is not None else None
+        flags = d.flags | (IRQF_TRIGGER_HIGH if level else IRQF_TRIGGER_RISING)
+        flags |= IRQF_SHARED if spec.shared else 0
+        for dev, irq in zip(m.devices[self.name], m.irqs[self.name], strict=True):
+            # The driver probes first: the other handlers of a shared line are
+            # requested again after it (sharing rules depend on the order).
+            others = [a for a in k.descs[irq].action if a.dev_id is not dev]
+            for dev_id in (dev, *(a.dev_id for a in others)):
+                free_irq(k, irq, dev_id)
+            try:
+                request_threaded_irq(k, irq, probe, d.thread_fn, flags, dev.name, dev)
+                for a in others:
+                    request_threaded_irq(k, irq, a.handler, a.thread_fn, a.flags, a.name, a.dev_id)
+            except IrqRequestError as exc:
+                return probe, f"request_threaded_irq({irq}) = -{exc.errno}: {exc}"
+        return probe, None

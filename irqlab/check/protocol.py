@@ -1,0 +1,208 @@
+"""Checks on the interrupt protocol a handler must keep: never sleep in
+atomic context, answer IRQ_NONE for interrupts that are not its own, clear
+a level source, survive a call with nothing pending, a lost EOI, and request
+a threaded handler as the kernel allows.
+
+Sources: Linux ``kernel/irq/spurious.c`` (``note_interrupt``: 99,900 of
+100,000 unhandled -> "nobody cared", the line disabled), ``kernel/irq/manage.c``
+(``request_threaded_irq``/``__setup_irq``: "Threaded irq requested with
+handler=NULL and !ONESHOT"), ``kernel/sched/core.c`` (``__schedule_bug``:
+"BUG: scheduling while atomic"), ``include/linux/irqreturn.h``; Intel SDM vol.
+3 §11.8.5 (EOI clears the highest ISR bit), Arm GICv3 spec §4.1 (priority
+drop and deactivation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irqlab.check.budget import Budget
+from irqlab.check.harness import Rig, Run, ns, per_s
+from irqlab.check.result import FAIL, PASS, WARN, CheckResult
+from irqlab.check.timing import not_run, scaled_arrival
+from irqlab.kernel.flags import IRQF_ONESHOT
+from irqlab.kernel.spurious import STUCK_THRESHOLD, WINDOW
+from irqlab.units import format_ns
+
+LOG_EXCERPT = 4  # log lines kept as evidence
+#: a storm: the line fires at least this many times per request the device made
+STORM_RATIO = 10
+
+
+def _log(run: Run, *needles: str) -> list[str]:
+    return [f"[{t / 1e9:12.6f}] {line}" for t, line in run.log
+            if any(n in line for n in needles)][:LOG_EXCERPT]
+
+
+def sleep_in_atomic(rig: Rig, budget: Budget) -> CheckResult:
+    """Sleeping calls recorded in hard-IRQ, softirq or tasklet context, at
+    the nominal load and at 10x (paths taken only under load)."""
+    name = "sleep-in-atomic"
+    runs = [rig.nominal(), rig.run(rig.scenario(dut={"arrival": scaled_arrival(rig, 10)}),
+                                   rig.duration(100))]
+    if runs[0].refused:
+        return not_run(name, runs[0])
+    bugs = [w for run in runs for w in run.warned("atomic-sleep")]
+    if not bugs:
+        return CheckResult(name, PASS, "no sleeping call in hard-IRQ, softirq or tasklet context",
+                           {"runs": len(runs)})
+    sites: dict[str, int] = {}
+    for w in bugs:
+        site = w.message.rpartition(" at ")[2]
+        sites[site] = sites.get(site, 0) + 1
+    first = bugs[0]
+    ev = {"sites": sites, "first_ns": first.time_ns, "log": _log(runs[0], "scheduling while atomic")
+          or [first.message]}
+    site = next(iter(sites))
+    return CheckResult(name, FAIL, f"{first.message.split(' in irq')[0].removeprefix('BUG: scheduling while atomic: ')} "
+                       f"in atomic context at {site}", ev)
+
+
+def shared_line(rig: Rig, budget: Budget) -> CheckResult:
+    """A second device raises on the DUT's line: the DUT's handler must
+    return IRQ_NONE when its device did not interrupt, IRQ_HANDLED when it did."""
+    name = "shared-line"
+    if rig.dut.kind == "msix":
+        return CheckResult(name, PASS, "n/a: MSI-X vectors are never shared", {})
+    other = {"name": "other", "kind": "line", "trigger": rig.dut.trigger, "shared": True,
+             "line": rig.scenario().device[0].line,
+             "arrival": {"kind": "poisson", "rate": per_s(max(rig.nominal_rate, 1000.0))},
+             "handler": {"cost": "1us"}}
+    run = rig.run(rig.scenario(dut={"shared": True}, devices=[other]), rig.duration(1000))
+    if run.refused:
+        return not_run(name, run)
+    p = run.probe
+    if p is None:
+        return CheckResult(name, WARN, "no primary handler: every interrupt on the shared line "
+                           "wakes the thread, whichever device raised it", {})
+    ev: dict[str, Any] = {"calls": p.calls, "not_its_device": p.idle_calls,
+                          "claimed_not_its_device": len(p.idle_claimed),
+                          "ignored_its_device": len(p.missed),
+                          "site": rig.driver.site(rig.driver.handler)}
+    if p.idle_claimed:
+        return CheckResult(name, FAIL, f"returned IRQ_HANDLED {len(p.idle_claimed)} of "
+                           f"{p.idle_calls} times its device had not interrupted (first at "
+                           f"{format_ns(p.idle_claimed[0])}): the kernel cannot detect a stuck "
+                           "line shared with it", ev)
+    if p.missed:
+        return CheckResult(name, FAIL, f"returned IRQ_NONE {len(p.missed)} times its device had "
+                           f"interrupted (first at {format_ns(p.missed[0])})", ev)
+    if not p.idle_calls:
+        return CheckResult(name, WARN, "the other device never interrupted alone: not exercised", ev)
+    return CheckResult(name, PASS, f"IRQ_NONE for all {p.idle_calls} interrupts of the other "
+                       "device, IRQ_HANDLED for its own", ev)
+
+
+def level_ack(rig: Rig, budget: Budget) -> CheckResult:
+    """On a level line the handler must clear its device, or the line stays
+    asserted and fires again as soon as it is unmasked."""
+    name = "level-ack"
+    if rig.dut.kind == "msix":
+        return CheckResult(name, PASS, "n/a: message-signalled, no level to clear", {})
+    run = rig.run(rig.scenario(dut={"trigger": "level"}), rig.duration(1000))
+    if run.refused:
+        return not_run(name, run)
+    p = run.probe
+    if p is None:
+        return CheckResult(name, PASS, "no primary handler: the line stays masked until the "
+                           "thread has run (IRQF_ONESHOT)", {})
+    dev = run.machine.devices[rig.name][0]
+    requests = max(dev.raised, 1)
+    ratio = p.calls / requests
+    where = rig.driver.site(rig.driver.handler)
+    ev: dict[str, Any] = {"calls": p.calls, "requests": dev.raised, "calls_per_request": round(ratio, 1),
+                          "returned_without_clearing": len(p.uncleared),
+                          "clear_expected_in": where,
+                          "nobody_cared": bool(run.warned("nobody-cared")),
+                          "log": _log(run, "nobody cared", "Disabling IRQ")}
+    if not p.uncleared:
+        return CheckResult(name, PASS, f"clears its source: {p.calls} calls for {dev.raised} "
+                           "requests", ev)
+    storm = ratio >= STORM_RATIO
+    disabled = " and the kernel disabled the line (\"nobody cared\")" if ev["nobody_cared"] else (
+        f" (\"nobody cared\" needs {STUCK_THRESHOLD:,} of {WINDOW:,} unhandled)" if storm else "")
+    return CheckResult(name, FAIL, f"returned {len(p.uncleared)} times without clearing its device "
+                       f"(expected a ctx.device.service() in the handler at {where})"
+                       + (f": interrupt storm, {ratio:.0f} calls per request{disabled}" if storm
+                          else ""), ev)
+
+
+def lost_eoi(rig: Rig, budget: Budget) -> CheckResult:
+    """The EOI of one DUT interrupt is dropped at a quarter of the run: does
+    the DUT's interrupt come back, and what stays blocked."""
+    name = "lost-eoi"
+    duration = rig.duration(1000)
+    at = duration // 4
+    run = rig.run(rig.scenario(faults=[{"kind": "drop-eoi", "device": "dut", "at": ns(at),
+                                        "mode": "once"}]), duration)
+    if run.refused:
+        return not_run(name, run)
+    exits = run.probe.exits if run.probe is not None else []
+    after = [t for t in exits if t > at]
+    late = [t for t in exits if t > (at + duration) // 2]
+    blocked = [w.message for w in run.warned("missed-eoi") if "still in service" in w.message]
+    ev = {"fault_at_ns": at, "handled_before": len(exits) - len(after), "handled_after": len(after),
+          "handled_second_half": len(late), "blocked": blocked,
+          "log": _log(run, "EOI", "fault:")}
+    if late and not blocked:
+        return CheckResult(name, PASS, f"recovers: its interrupt is handled {len(late)} times "
+                           "after the lost EOI", ev)
+    what = blocked[0] if blocked else "its interrupt stopped being delivered"
+    return CheckResult(name, WARN, f"does not recover from a lost EOI: {what}", ev)
+
+
+def spurious_call(rig: Rig, budget: Budget) -> CheckResult:
+    """The DUT's signal glitches (raised with nothing pending at the device)
+    at a tenth of the nominal rate: the handler must return IRQ_NONE."""
+    name = "spurious-call"
+    rate = max(rig.nominal_rate / 10, 100.0)
+    run = rig.run(rig.scenario(dut={"trigger": "edge"} if rig.dut.kind == "line" else {},
+                               faults=[{"kind": "spurious", "device": "dut", "rate": per_s(rate)}]),
+                  rig.duration(1000))
+    if run.refused:
+        return not_run(name, run)
+    p = run.probe
+    if p is None:
+        return CheckResult(name, PASS, "no primary handler: the thread checks the device", {})
+    raised = run.warned("handler-exception")
+    ev: dict[str, Any] = {"calls": p.calls, "nothing_pending": p.idle_calls,
+                          "claimed": len(p.idle_claimed),
+                          "exceptions": [w.message for w in raised], "log": _log(run, "raised")}
+    if raised:
+        return CheckResult(name, FAIL, f"raised when called with nothing pending: {raised[0].message}", ev)
+    if p.idle_claimed:
+        return CheckResult(name, FAIL, f"returned IRQ_HANDLED {len(p.idle_claimed)} of "
+                           f"{p.idle_calls} times nothing was pending", ev)
+    if not p.idle_calls:
+        return CheckResult(name, WARN, "no call with nothing pending reached the handler", ev)
+    return CheckResult(name, PASS, f"IRQ_NONE for all {p.idle_calls} calls with nothing pending", ev)
+
+
+def threaded_oneshot(rig: Rig, budget: Budget) -> CheckResult:
+    """A threaded handler on a level line: without a primary it needs
+    IRQF_ONESHOT (the kernel refuses it otherwise); with a primary but no
+    ONESHOT, the primary must quiet the device before waking the thread."""
+    name = "threaded-oneshot"
+    d = rig.driver
+    if d.thread_fn is None:
+        return CheckResult(name, PASS, "n/a: not a threaded handler", {})
+    if rig.dut.kind == "msix":
+        return CheckResult(name, PASS, "n/a: message-signalled (edge), nothing to hold masked", {})
+    run = rig.run(rig.scenario(dut={"trigger": "level"}), rig.duration(1000))
+    oneshot = bool(d.flags & IRQF_ONESHOT)
+    ev: dict[str, Any] = {"primary": d.handler is not None, "IRQF_ONESHOT": oneshot,
+                          "thread_fn": d.site(d.thread_fn)}
+    if run.refused:
+        ev["request"] = run.refused
+        return CheckResult(name, FAIL, "refused by the kernel: a threaded handler with no primary "
+                           "on a level line needs IRQF_ONESHOT (the line would fire again at once "
+                           "until the thread has cleared the device); " + run.refused, ev)
+    p = run.probe
+    if oneshot or p is None:
+        return CheckResult(name, PASS, "IRQF_ONESHOT: the line stays masked until the thread has run", ev)
+    ev["woke_with_source_asserted"] = len(p.woke_asserted)
+    if p.woke_asserted:
+        return CheckResult(name, FAIL, f"the primary woke the thread {len(p.woke_asserted)} times "
+                           "with its level source still asserted and no IRQF_ONESHOT: the line "
+                           f"fires again until the thread runs ({d.site(d.handler)})", ev)
+    return CheckResult(name, PASS, "the primary quiets the device before waking the thread", ev)

@@ -1,0 +1,186 @@
+"""``response-time-bound`` (armv7m): fixed-priority response-time analysis of
+the driver's interrupt on the NVIC, beside the simulated maximum.
+
+The bound is the classic iteration (Joseph & Pandya, "Finding Response Times
+in a Real-Time System", Computer Journal 1986; Audsley et al., "Applying new
+scheduling theory to static priority pre-emptive scheduling", SEJ 1993)::
+
+    R = C + B + sum over sources j that can pre-empt or precede i of ceil(R / T_j) * C_j
+
+iterated from R = C + B until it is stable (or exceeds the period: no bound).
+
+Exception costs are the core's, in cycles at ``machine.clock_mhz``
+(``irqlab.hw.nvic.CORES``): entry 12 (stacking and vector fetch, Cortex-M4
+TRM r0p1 §3.1 "Interrupt latency"; ARMv7-M ARM B1.5.6), exit 10 and
+tail-chaining 6 (Arm KA 103489845).  C_j = entry + handler + the softirq and
+tasklet work the source leaves in its exception + exit, so tail-chaining (6
+cycles instead of exit + entry) and late arrival (a higher-priority request
+during stacking is taken at the end of it, ARMv7-M ARM B1.5.6) only make
+responses shorter.  The DUT's C is its entry plus the most CPU time its handler
+took in the run; B is a lower-priority exception's unstacking, which this
+model (like a core without pop pre-emption) does not interrupt.  Sources of
+equal group priority cannot pre-empt but may be taken first: they are
+counted as interference too (safe).  Every source needs a minimum
+inter-arrival time (periodic arrivals).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from irqlab.check.budget import Budget
+from irqlab.check.harness import Rig, ns
+from irqlab.check.result import FAIL, PASS, WARN, CheckResult
+from irqlab.check.timing import NESTING, NEIGHBOUR_COST, NEIGHBOUR_LINES, not_run
+from irqlab.hw.nvic import CORES, DEFAULT_PRIORITY_BITS
+from irqlab.scenario.schema import Arrival, Cost, DeviceSpec, Scenario
+from irqlab.sim.rng import stream
+from irqlab.units import format_ns
+
+
+@dataclass(frozen=True)
+class Source:
+    """An interrupt source for the analysis: group priority, minimum
+    inter-arrival time and worst-case cost of its exception (ns)."""
+
+    name: str
+    priority: int
+    period_ns: int
+    cost_ns: int
+
+
+def cycles_ns(cycles: int, clock_mhz: float) -> int:
+    """Cycles at ``clock_mhz`` in whole ns, rounded up (a bound)."""
+    return math.ceil(cycles * 1000 / clock_mhz)
+
+
+def group_priority(prio: int, core: str, prigroup: int) -> int:
+    """The group priority NVIC_IPR holds: the implemented top bits, then
+    AIRCR.PRIGROUP's group field (bits [7:prigroup+1])."""
+    bits = CORES[core].priority_bits or DEFAULT_PRIORITY_BITS
+    implemented = prio & (0xFF << (8 - bits)) & 0xFF
+    return implemented & ((0xFF << (prigroup + 1)) & 0xFF)
+
+
+def response_time(c_ns: int, blocking_ns: int, others: list[Source], limit_ns: int) -> int | None:
+    """The fixed point of R = C + B + sum ceil(R/T_j) C_j, or None when it
+    passes ``limit_ns`` (the source's own period: not schedulable)."""
+    r = c_ns + blocking_ns
+    while True:
+        nxt = c_ns + blocking_ns + sum(-(-r // s.period_ns) * s.cost_ns for s in others)
+        if nxt == r:
+            return r
+        if nxt > limit_ns:
+            return None
+        r = nxt
+
+
+def _worst(cost: Cost) -> int | None:
+    """The largest value a cost model can draw (None: unbounded)."""
+    if cost.dist == "fixed":
+        return cost.value or 0
+    if cost.dist == "uniform":
+        return cost.max or 0
+    if cost.dist == "replay":
+        return max(cost.values or [0])
+    return None
+
+
+def sources(spec: Scenario, dut: str, entry_ns: int, exit_ns: int) -> tuple[list[Source], str | None]:
+    """The other sources of ``spec`` (devices, SysTick) with their exception
+    costs; or the reason there is no bound."""
+    ms = spec.machine
+    out: list[Source] = []
+    if spec.timer.enabled:  # SysTick: priority 0 at reset (SHPR3), never set by the build
+        out.append(Source("SysTick", 0, 1_000_000_000 // ms.hz,
+                          entry_ns + spec.timer.cost + spec.timer.softirq_cost + exit_ns))
+    for d in spec.device:
+        if d.name == dut:
+            continue
+        if d.arrival.kind == "none":
+            continue
+        if d.arrival.kind != "periodic" or not d.arrival.period:
+            return out, f"{d.name}: {d.arrival.kind} arrivals have no minimum inter-arrival time"
+        h = d.handler
+        worst = _worst(h.cost)
+        if worst is None or h.python is not None:
+            return out, f"{d.name}: its handler cost has no upper bound"
+        deferred = h.softirq_cost + (h.tasklet_cost or 0)
+        out.append(Source(d.name, group_priority(d.priority or 0, ms.core, ms.prigroup),
+                          d.arrival.period, entry_ns + worst + deferred + exit_ns))
+    return out, None
+
+
+def _rta_scenario(rig: Rig, seed: int) -> Scenario:
+    """The DUT periodic at its nominal rate between a higher- and a
+    lower-priority periodic source, phases drawn from ``seed``."""
+    rng = stream(seed, "rta-phases")
+    period = max(round(1e9 / max(rig.nominal_rate, 1.0)), 1000)
+    prio = NESTING["armv7m"]
+    hi_line, lo_line = NEIGHBOUR_LINES["armv7m"]
+    neighbours = [
+        {"name": f"{who}-prio", "kind": "line", "trigger": "edge", "line": line,
+         "arrival": {"kind": "periodic", "period": ns(p), "phase": ns(rng.randrange(p))},
+         "handler": {"cost": NEIGHBOUR_COST}, **prio[who]}
+        for who, line, p in (("hi", hi_line, period * 3 // 2), ("lo", lo_line, period // 2 + 1))
+    ]
+    dut: dict[str, Any] = {"arrival": Arrival(kind="periodic", period=period,
+                                              phase=rng.randrange(period))}
+    if "priority" not in rig.dut.model_fields_set:
+        dut.update(prio["dut"])
+    return rig.scenario(dut=dut, devices=neighbours)
+
+
+def bound(rig: Rig, spec: Scenario, handler_max_ns: int) -> tuple[int | None, dict[str, Any]]:
+    """The analytic worst-case response of the DUT in ``spec`` and its terms."""
+    ms = spec.machine
+    profile = CORES[ms.core]
+    entry = cycles_ns(profile.entry_cycles, ms.clock_mhz)
+    exit_ = cycles_ns(profile.exit_cycles, ms.clock_mhz)
+    dut: DeviceSpec = next(d for d in spec.device if d.name == rig.name)
+    mine = group_priority(dut.priority or 0, ms.core, ms.prigroup)
+    others, why = sources(spec, rig.name, entry, exit_)
+    terms: dict[str, Any] = {"entry_ns": entry, "exit_ns": exit_,
+                             "tail_chain_ns": cycles_ns(profile.tail_chain_cycles, ms.clock_mhz),
+                             "C_ns": entry + handler_max_ns, "B_ns": exit_,
+                             "priority": mine,
+                             "interference": [s.__dict__ for s in others if s.priority <= mine]}
+    if why is not None:
+        terms["no_bound"] = why
+        return None, terms
+    period = dut.arrival.period or 0
+    r = response_time(entry + handler_max_ns, exit_, [s for s in others if s.priority <= mine],
+                      period)
+    return r, terms
+
+
+def response_time_bound(rig: Rig, budget: Budget, seeds: int = 3) -> CheckResult:
+    name = "response-time-bound"
+    if rig.platform != "armv7m":
+        return CheckResult(name, PASS, "n/a: the analysis is for the Cortex-M NVIC (--platform armv7m)", {})
+    runs = []
+    for i in range(seeds):
+        spec = _rta_scenario(rig, rig.seed + i)
+        run = rig.run(spec, rig.duration(1000))
+        if run.refused:
+            return not_run(name, run)
+        runs.append((spec, run))
+    worst_handler = max((max(r.probe.cpu_ns, default=0) for _, r in runs if r.probe is not None),
+                        default=0)
+    ev: dict[str, Any] = {"seeds": seeds}
+    simulated = max((max(r.responses.response_ns, default=0) for _, r in runs), default=0)
+    r, terms = bound(rig, runs[0][0], worst_handler)
+    ev.update(terms)
+    ev["simulated_max_ns"] = simulated
+    ev["bound_ns"] = r
+    if r is None:
+        why = terms.get("no_bound") or "the response does not fit in the period (not schedulable)"
+        return CheckResult(name, WARN, f"no analytic bound: {why}; simulated max "
+                           f"{format_ns(simulated)}", ev)
+    if simulated > r:
+        return CheckResult(name, FAIL, f"simulated max {format_ns(simulated)} exceeds the analytic "
+                           f"bound {format_ns(r)}", ev)
+    return CheckResult(name, PASS, f"worst-case response {format_ns(r)} (analysis), simulated max "
+                       f"{format_ns(simulated)} over {seeds} seeds", ev)
