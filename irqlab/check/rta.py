@@ -124,10 +124,10 @@ def _rta_scenario(rig: Rig, seed: int) -> Scenario:
         {"name": f"{who}-prio", "kind": "line", "trigger": "edge", "line": line,
          "arrival": {"kind": "periodic", "period": ns(p), "phase": ns(rng.randrange(p))},
          "handler": {"cost": NEIGHBOUR_COST}, **prio[who]}
-        for who, line, p in (("hi", hi_line, period * 3 // 2), ("lo", lo_line, period // 2 + 1))
+        for who, line, p in (("hi", hi_line, period * 3 // 2 + 13), ("lo", lo_line, period // 2 + 7))
     ]
-    dut: dict[str, Any] = {"arrival": Arrival(kind="periodic", period=period,
-                                              phase=rng.randrange(period))}
+    dut: dict[str, Any] = {"arrival": Arrival.model_validate(
+        {"kind": "periodic", "period": ns(period), "phase": ns(rng.randrange(period))})}
     if "priority" not in rig.dut.model_fields_set:
         dut.update(prio["dut"])
     return rig.scenario(dut=dut, devices=neighbours)
