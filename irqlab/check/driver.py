@@ -16,6 +16,11 @@ flags, ...)`` takes them:
 * State the top and bottom halves share, as :class:`irqlab.check.shared.Shared`
   objects at module level (found by the ``concurrency`` check).
 
+DRIVER may also be a scenario (``.toml``) whose device names its handler
+(``handler.python = "module:function"``, the module a file next to the
+scenario): that device is the one checked, on the scenario's machine, beside
+its other devices.
+
 The handler talks to its device through ``ctx.device``: ``status`` (requests
 pending) and ``service(n)`` (clear them), as in ``examples/check/``.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import traceback
 import zlib
@@ -36,9 +42,10 @@ from pydantic import ValidationError
 
 from irqlab.check.shared import Shared
 from irqlab.kernel.action import Handler
-from irqlab.kernel.flags import IRQF_SHARED, IRQF_TRIGGER_MASK
-from irqlab.scenario.loader import format_errors
-from irqlab.scenario.schema import DeviceSpec
+from irqlab.kernel.flags import IRQF_ONESHOT, IRQF_SHARED, IRQF_TRIGGER_MASK
+from irqlab.scenario.loader import ScenarioError, format_errors
+from irqlab.scenario.loader import load as load_scenario
+from irqlab.scenario.schema import DeviceSpec, Scenario
 
 ALLOW_CODE_ENV = "IRQLAB_ALLOW_CODE"
 DEFAULT_DEVICE: dict[str, Any] = {
@@ -61,10 +68,15 @@ class Driver:
     flags: int
     device: DeviceSpec
     shared: list[Shared] = field(default_factory=list)
+    #: the scenario DRIVER was, when it was one (its machine and other devices)
+    scenario: Scenario | None = None
 
     @property
     def name(self) -> str:
-        return self.path.stem
+        """The device's name: the scenario's, or the file's as a device name."""
+        if self.scenario is not None:
+            return self.device.name
+        return re.sub(r"[^\w.\-]", "_", self.path.stem)
 
     def site(self, fn: Handler | None) -> str:
         """``file:line`` of a driver function's ``def``."""
@@ -82,18 +94,52 @@ def load_driver(path: str | Path, allow_code: bool) -> Driver:
     path = Path(path)
     if not path.is_file():
         raise CheckError(f"{path}: no such driver file")
+    if path.suffix == ".toml":
+        return _from_scenario(path, allow_code)
+    _consent(path, allow_code)
+    return _declared(path, _exec_file(path))
+
+
+def _consent(path: Path, allow_code: bool) -> None:
     if not code_allowed(allow_code):
         raise CheckError(f"{path}: running a driver executes its code: pass --allow-code "
                          f"(or set {ALLOW_CODE_ENV}=1) to allow it")
-    module = _exec_file(path)
-    return _declared(path, module)
+
+
+def _from_scenario(path: Path, allow_code: bool) -> Driver:
+    """The device of scenario ``path`` that names its handler, and that handler."""
+    try:
+        spec, extras = load_scenario(str(path))
+    except ScenarioError as exc:
+        raise CheckError(str(exc).splitlines()[0]) from None
+    if "experiment" in extras:
+        raise CheckError(f"{path}: an experiment of many runs, not one machine to check on")
+    dut = next((d for d in spec.device if d.handler.python), None)
+    if dut is None:
+        raise CheckError(f"{path}: no device names its handler (handler.python = "
+                         "\"module:function\"): nothing to check")
+    if dut.handler.thread is not None:
+        raise CheckError(f"{path}: device '{dut.name}': handler.thread is a cost model; to check a "
+                         "threaded handler, write thread_fn(ctx) in a driver file")
+    _consent(path, allow_code)
+    module_name, _, func = (dut.handler.python or "").partition(":")
+    source = path.parent / (module_name.replace(".", "/") + ".py")
+    if not source.is_file():
+        raise CheckError(f"{path}: device '{dut.name}': handler.python: no file {source}")
+    module = _exec_file(source)
+    handler = getattr(module, func, None)
+    if not callable(handler):
+        raise CheckError(f"{source}: no function '{func}' (named by {path}, device '{dut.name}')")
+    shared = [v for v in vars(module).values() if isinstance(v, Shared)]
+    return Driver(source, handler, None, IRQF_ONESHOT if dut.handler.oneshot else 0,
+                  dut, shared, spec)
 
 
 def _exec_file(path: Path) -> ModuleType:
     """Run the file as a module of its own: never through ``sys.path`` (an
     installed module of the same name is never picked up instead)."""
     name = f"irqlab_driver_{zlib.crc32(str(path.resolve()).encode()):08x}"
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location(name, path.resolve())
     if spec is None or spec.loader is None:
         raise CheckError(f"{path}: not a Python file")
     module = importlib.util.module_from_spec(spec)

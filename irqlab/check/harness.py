@@ -13,7 +13,6 @@ accept or refuse them.  Every run is deterministic from the seed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,7 +158,26 @@ class Rig:
     def __post_init__(self) -> None:
         if self.os == "windows" and self.platform != "x86":
             raise CheckError(f"--os windows: Windows runs on --platform x86, not {self.platform}")
-        self.name = re.sub(r"[^\w.\-]", "_", self.driver.name)
+        self.name = self.driver.name
+        if self.base is None:
+            self.base = self.driver.scenario
+        #: the scenario's other devices, and the DUT's line beside them
+        self.env = [d for d in (self.base.device if self.base else []) if d.name != self.name]
+        used = {d.line for d in self.env}
+        self.line = self.driver.device.line if self.driver.scenario else DUT_LINE[self.platform]
+        while self.driver.scenario is None and self.line in used:
+            self.line += 1
+
+    def spare_lines(self, n: int) -> list[int]:
+        """``n`` lines after the DUT's that no device of the machine uses."""
+        used = {d.line for d in self.env} | {self.line}
+        out: list[int] = []
+        line = DUT_LINE[self.platform]
+        while len(out) < n:
+            line += 1
+            if line not in used:
+                out.append(line)
+        return out
 
     @property
     def nominal_rate(self) -> float:
@@ -190,17 +208,15 @@ class Rig:
         tables, times and rates with units), ``machine`` fields over the
         platform's (or the ``--scenario`` machine's)."""
         arch = self.platform
-        fields = {"name": self.name, "line": DUT_LINE[arch], **(dut or {})}
-        env: list[DeviceSpec] = []
+        fields = {"name": self.name, "line": self.line, **(dut or {})}
         ms = MachineSpec(arch=arch, cpus=CPUS[arch], os=self.os)  # type: ignore[arg-type]
         if self.base is not None:
             ms = self.base.machine
-            env = list(self.base.device)
         data = {
             "scenario": {"name": f"check-{self.name}", "seed": self.seed},
             "machine": ms.model_copy(update=machine or {}),
             "timer": {"enabled": timer},
-            "device": [self.dut.model_copy(update=fields), *env, *devices],
+            "device": [self.dut.model_copy(update=fields), *self.env, *devices],
             "fault": [{**f, "device": self.name} if f.get("device") == "dut" else f for f in faults],
         }
         try:

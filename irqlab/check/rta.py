@@ -33,7 +33,7 @@ from typing import Any
 from irqlab.check.budget import Budget
 from irqlab.check.harness import Rig, ns
 from irqlab.check.result import FAIL, PASS, WARN, CheckResult
-from irqlab.check.timing import NESTING, NEIGHBOUR_COST, NEIGHBOUR_LINES, not_run
+from irqlab.check.timing import NEIGHBOUR_COST, NESTING, not_run
 from irqlab.hw.nvic import CORES, DEFAULT_PRIORITY_BITS
 from irqlab.scenario.schema import Arrival, Cost, DeviceSpec, Scenario
 from irqlab.sim.rng import stream
@@ -119,7 +119,7 @@ def _rta_scenario(rig: Rig, seed: int) -> Scenario:
     rng = stream(seed, "rta-phases")
     period = max(round(1e9 / max(rig.nominal_rate, 1.0)), 1000)
     prio = NESTING["armv7m"]
-    hi_line, lo_line = NEIGHBOUR_LINES["armv7m"]
+    hi_line, lo_line = rig.spare_lines(2)
     neighbours = [
         {"name": f"{who}-prio", "kind": "line", "trigger": "edge", "line": line,
          "arrival": {"kind": "periodic", "period": ns(p), "phase": ns(rng.randrange(p))},

@@ -32,7 +32,6 @@ NESTING = {
     "arm64": {"dut": {"priority": 0xA0}, "hi": {"priority": 0x80}, "lo": {"priority": 0xC0}},
     "armv7m": {"dut": {"priority": 0x40}, "hi": {"priority": 0x20}, "lo": {"priority": 0x80}},
 }
-NEIGHBOUR_LINES = {"x86": (17, 18), "arm64": (49, 50), "armv7m": (6, 7)}
 NEIGHBOUR_COST = "2us"
 
 
@@ -153,7 +152,7 @@ def nesting(rig: Rig, budget: Budget) -> CheckResult:
     name = "nesting"
     arch = rig.platform
     prio = NESTING[arch]
-    hi_line, lo_line = NEIGHBOUR_LINES[arch]
+    hi_line, lo_line = rig.spare_lines(2)
     arrival = {"kind": "poisson", "rate": per_s(max(rig.nominal_rate, 1000.0))}
     neighbours = [
         {"name": f"{who}-prio", "kind": "line", "trigger": "edge", "line": line, "arrival": arrival,
@@ -161,8 +160,8 @@ def nesting(rig: Rig, budget: Budget) -> CheckResult:
         for who, line in (("hi", hi_line), ("lo", lo_line))
     ]
     dut = dict(prio["dut"]) if rig.dut.kind == "line" and rig.dut.vectors == 1 else {}
-    if "priority" in rig.dut.model_fields_set:
-        dut.pop("priority", None)
+    for key in rig.dut.model_fields_set & {"priority", "vector"}:
+        dut.pop(key, None)
     run = rig.run(rig.scenario(dut=dut, devices=neighbours), rig.duration(1000))
     if run.refused:
         return not_run(name, run)

@@ -12,6 +12,7 @@ import click
 
 from irqlab.cli.errors import InputError, interruptible
 from irqlab.cli.params import output_path
+from irqlab.cli.run import _handler_search_path
 
 PLATFORMS = ("x86", "arm64", "armv7m")
 OSES = ("linux", "windows", "freertos")
@@ -57,13 +58,12 @@ def _scenario(ref: str | None, platform: str | None, os_name: str | None) -> tup
     except ScenarioError as exc:
         raise InputError(str(exc).splitlines()[0]) from None
     if "experiment" in extras:
-        raise InputError("is an experiment of many runs, not one machine to check on",
-                         source=f"--scenario {ref}")
+        raise InputError("is an experiment of many runs, not one machine to check on", source=ref)
     ms = spec.machine
     for option, given, has in (("--platform", platform, ms.arch), ("--os", os_name, ms.os)):
         if given is not None and given != has:
             raise InputError(f"{option} {given} contradicts the scenario's machine ({has})",
-                             source=f"--scenario {ref}")
+                             source=ref)
     return spec, ms.arch, ms.os
 
 
@@ -97,10 +97,14 @@ def check(ctx: click.Context, driver: str, scenario_ref: str | None, platform: s
     from irqlab.check import CHECKS, CheckError, parse_budget, run_battery
     from irqlab.check.render import render_html, render_junit, render_text
 
-    spec, arch, os_ = _scenario(scenario_ref, platform, os_name)
+    if driver.endswith(".toml") and scenario_ref is not None:
+        raise InputError("is a scenario: it brings its machine, --scenario is not needed",
+                         source=driver)
+    spec, arch, os_ = _scenario(scenario_ref or (driver if driver.endswith(".toml") else None),
+                                platform, os_name)
     try:
         limits = parse_budget(budget)
-        with _progress(len(CHECKS)) as progress:
+        with _progress(len(CHECKS)) as progress, _handler_search_path(scenario_ref or driver):
             checklist = run_battery(driver, platform=arch, os=os_, budget=limits, scenario=spec,
                                     allow_code=allow_code,
                                     seed=spec.scenario.seed if spec is not None else 1,

@@ -1,0 +1,108 @@
+"""Each example driver gets its expected verdict: the correct one passes, each
+classic bug fails exactly the checks that catch it, with its evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from irqlab.check import CHECKS
+from tests.check.conftest import EXAMPLES, battery
+
+EXPECTED_FAILS = {
+    "good_rx": set(),
+    "level_no_clear": {"level-ack", "flood"},
+    "sleeps_in_irq": {"sleep-in-atomic"},
+    "shared_liar": {"shared-line", "spurious-call"},
+    "fat_top_half": {"top-half-budget", "deferral", "flood", "nesting"},
+    "threaded_no_oneshot": {"threaded-oneshot"},
+    "racy_stats": {"concurrency"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FAILS))
+def test_example_fails_exactly_its_checks(name: str) -> None:
+    cl = battery(name)
+    assert [c.name for c in cl.checks] == list(CHECKS)
+    assert {c.name for c in cl.checks if c.status == "fail"} == EXPECTED_FAILS[name]
+    assert cl.passed == (not EXPECTED_FAILS[name])
+
+
+def _line_of(name: str, text: str) -> str:
+    path = EXAMPLES / f"{name}.py"
+    lines = path.read_text().splitlines()
+    return f"{path.resolve()}:{next(i for i, line in enumerate(lines, 1) if text in line)}"
+
+
+def test_level_handler_that_never_clears_shows_the_storm_and_where_to_clear() -> None:
+    c = battery("level_no_clear")["level-ack"]
+    assert c.evidence["clear_expected_in"] == _line_of("level_no_clear", "def handler")
+    assert c.evidence["calls_per_request"] >= 10
+    assert "interrupt storm" in c.verdict
+    assert c.evidence["nobody_cared"] is False  # it says IRQ_HANDLED: Linux never disables it
+    assert "99,900 of 100,000" in c.verdict
+
+
+def test_sleep_in_irq_names_the_call_and_its_line() -> None:
+    c = battery("sleeps_in_irq")["sleep-in-atomic"]
+    site = _line_of("sleeps_in_irq", "ctx.mutex_lock()")
+    assert site in c.verdict and c.verdict.startswith("mutex_lock")
+    assert list(c.evidence["sites"]) == [f"{site} in handler"]
+
+
+def test_shared_line_liar_is_caught_claiming_the_other_devices_interrupts() -> None:
+    c = battery("shared_liar")["shared-line"]
+    assert c.evidence["not_its_device"] > 100
+    assert c.evidence["claimed_not_its_device"] == c.evidence["not_its_device"]
+    good = battery("good_rx")["shared-line"]
+    assert good.evidence["claimed_not_its_device"] == 0 and good.evidence["not_its_device"] > 100
+
+
+def test_fat_top_half_is_over_budget_and_defers_nothing() -> None:
+    cl = battery("fat_top_half")
+    assert cl["top-half-budget"].evidence["p99_ns"] > cl["top-half-budget"].evidence["budget_ns"]
+    assert cl["deferral"].evidence["top_share"] == 1.0
+    assert battery("good_rx")["deferral"].evidence["top_share"] < 0.5
+
+
+def test_threaded_handler_without_oneshot_is_refused_as_the_kernel_refuses_it() -> None:
+    c = battery("threaded_no_oneshot")["threaded-oneshot"]
+    assert "-EINVAL" in c.verdict
+    assert "Threaded irq requested with handler=NULL and !ONESHOT" in c.verdict
+
+
+def test_threaded_handler_with_oneshot_runs(tmp_path: Path) -> None:
+    text = (EXAMPLES / "threaded_no_oneshot.py").read_text()
+    fixed = tmp_path / "threaded_oneshot.py"
+    fixed.write_text(text.replace("from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE",
+                                  "from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQF_ONESHOT\n"
+                                  "FLAGS = IRQF_ONESHOT"))
+    from irqlab.check import run_battery
+
+    cl = run_battery(fixed, allow_code=True)
+    assert cl["threaded-oneshot"].status == "pass"
+    assert cl["level-ack"].status == "pass"
+    assert cl["deferral"].evidence["bottom_half_ns"] > 0  # the thread did the work
+
+
+def test_unlocked_bottom_half_access_is_a_race_with_both_sites() -> None:
+    c = battery("racy_stats")["concurrency"]
+    assert c.verdict.startswith("race on rx_stats")
+    assert _line_of("racy_stats", "stats.touch(ctx)  # BUG") in c.verdict
+    good = battery("good_rx")["concurrency"]
+    assert good.status == "pass" and good.evidence["affinity_moves"] > 0
+    assert good.evidence["races"] == []
+
+
+def test_lost_eoi_on_x86_blocks_the_vector_class() -> None:
+    c = battery("good_rx")["lost-eoi"]
+    assert c.status == "warn"
+    assert "still in service" in c.evidence["blocked"][0]
+
+
+@pytest.mark.parametrize("platform", ["arm64", "armv7m"])
+def test_correct_driver_passes_on_other_platforms(platform: str) -> None:
+    cl = battery("good_rx", platform)
+    assert cl.passed, [c.to_json() for c in cl.checks if c.status == "fail"]
+    assert cl.platform == platform
