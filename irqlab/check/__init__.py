@@ -8,7 +8,7 @@ wraps it as a pytest fixture, ``irqlab.cli.check`` as a command.
 from irqlab.check.battery import CHECKS, run_battery
 from irqlab.check.budget import Budget, parse_budget
 from irqlab.check.driver import CheckError
-from irqlab.check.result import CheckResult, Checklist
+from irqlab.check.result import Checklist, CheckResult
 from irqlab.check.shared import Shared
 from irqlab.kernel.spinlock import SpinLock
 

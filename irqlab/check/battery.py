@@ -18,7 +18,7 @@ from irqlab.check.protocol import (
     spurious_call,
     threaded_oneshot,
 )
-from irqlab.check.result import CheckResult, Checklist
+from irqlab.check.result import Checklist, CheckResult
 from irqlab.check.rta import response_time_bound
 from irqlab.check.timing import deferral, flood, nesting, top_half_budget
 from irqlab.scenario.schema import Scenario

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from irqlab.analysis.irqstats import IrqStats
 from irqlab.check.driver import CheckError, Driver
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT, IRQ_RAISE
@@ -34,10 +36,9 @@ from irqlab.kernel.manage import IrqRequestError, free_irq, request_threaded_irq
 from irqlab.machine.build import Machine, build
 from irqlab.machine.errors import BuildError
 from irqlab.machine.run import Sink, cpu_time_ns, machine_warnings, simulate
-from pydantic import ValidationError
-
 from irqlab.scenario.loader import consistency_errors, format_errors
 from irqlab.scenario.schema import DeviceSpec, MachineSpec, Scenario
+from irqlab.sim.engine import StopSimulation
 
 PLATFORMS = ("x86", "arm64", "armv7m")
 OSES = ("linux", "windows", "freertos")
@@ -47,8 +48,12 @@ DUT_LINE = {"x86": 16, "arm64": 48, "armv7m": 5}
 CPUS = {"x86": 2, "arm64": 2, "armv7m": 1}
 #: requests of the nominal run: enough for a p99, few enough to stay quick
 NOMINAL_ARRIVALS = 1000
-#: simulator events per run at most: an interrupt storm ends its run early
+#: simulator events per run at most
 MAX_EVENTS = 150_000
+#: an interrupt storm: the handler called this many times per request its
+#: device made (and more than STORM_CALLS times): the run stops there
+STORM_RATIO = 10
+STORM_CALLS = 5_000
 
 
 def ns(value: float) -> str:
@@ -97,6 +102,9 @@ class Probe:
         if before and after >= before:
             (self.woke_asserted if code & IRQ_WAKE_THREAD else self.uncleared).append(now)
         self.exits.append(now)
+        if self.calls > STORM_CALLS and self.calls > STORM_RATIO * dev.raised:
+            raise StopSimulation(f"interrupt storm: {self.calls} calls of the handler for "
+                                 f"{dev.raised} requests")
         return ret
 
 
@@ -164,9 +172,10 @@ class Rig:
         #: the scenario's other devices, and the DUT's line beside them
         self.env = [d for d in (self.base.device if self.base else []) if d.name != self.name]
         used = {d.line for d in self.env}
-        self.line = self.driver.device.line if self.driver.scenario else DUT_LINE[self.platform]
-        while self.driver.scenario is None and self.line in used:
-            self.line += 1
+        line = self.driver.device.line if self.driver.scenario else DUT_LINE[self.platform]
+        while self.driver.scenario is None and line in used:
+            line = (line or 0) + 1
+        self.line = line
 
     def spare_lines(self, n: int) -> list[int]:
         """``n`` lines after the DUT's that no device of the machine uses."""
@@ -209,7 +218,7 @@ class Rig:
         platform's (or the ``--scenario`` machine's)."""
         arch = self.platform
         fields = {"name": self.name, "line": self.line, **(dut or {})}
-        ms = MachineSpec(arch=arch, cpus=CPUS[arch], os=self.os)  # type: ignore[arg-type]
+        ms = MachineSpec.model_validate({"arch": arch, "cpus": CPUS[arch], "os": self.os})
         if self.base is not None:
             ms = self.base.machine
         data = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from irqlab.check.budget import Budget
-from irqlab.check.harness import Rig, Run, ns, per_s
+from irqlab.check.harness import STORM_RATIO, Rig, Run, ns, per_s
 from irqlab.check.result import FAIL, PASS, WARN, CheckResult
 from irqlab.check.timing import not_run, scaled_arrival
 from irqlab.kernel.flags import IRQF_ONESHOT
@@ -25,8 +25,6 @@ from irqlab.kernel.spurious import STUCK_THRESHOLD, WINDOW
 from irqlab.units import format_ns
 
 LOG_EXCERPT = 4  # log lines kept as evidence
-#: a storm: the line fires at least this many times per request the device made
-STORM_RATIO = 10
 
 
 def _log(run: Run, *needles: str) -> list[str]:
@@ -119,6 +117,7 @@ def level_ack(rig: Rig, budget: Budget) -> CheckResult:
                           "returned_without_clearing": len(p.uncleared),
                           "clear_expected_in": where,
                           "nobody_cared": bool(run.warned("nobody-cared")),
+                          "stopped": [w.message for w in run.warned("stopped")],
                           "log": _log(run, "nobody cared", "Disabling IRQ")}
     if not p.uncleared:
         return CheckResult(name, PASS, f"clears its source: {p.calls} calls for {dev.raised} "

@@ -9,7 +9,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from irqlab.check.result import FAIL, PASS, WARN, CheckResult, Checklist
+from irqlab.check.result import FAIL, PASS, WARN, Checklist, CheckResult
 from irqlab.units import format_ns
 
 MARK = {PASS: "PASS", WARN: "WARN", FAIL: "FAIL"}
