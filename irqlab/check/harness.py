@@ -85,11 +85,14 @@ class Probe:
 
     def __call__(self, ctx: HandlerContext) -> int:
         dev = ctx.device
+        self.calls += 1
+        if self.calls > STORM_CALLS and self.calls > STORM_RATIO * dev.raised:
+            raise StopSimulation(f"interrupt storm: {self.calls} calls of the handler for "
+                                 f"{dev.raised} requests")
         before = dev.status
         spent = ctx.cost
         ret = self.fn(ctx)
         code = ret if isinstance(ret, int) else IRQ_NONE
-        self.calls += 1
         self.cpu_ns.append(ctx.cost - spent)
         now = ctx.now  # when it returned
         if not before:
@@ -102,9 +105,6 @@ class Probe:
         if before and after >= before:
             (self.woke_asserted if code & IRQ_WAKE_THREAD else self.uncleared).append(now)
         self.exits.append(now)
-        if self.calls > STORM_CALLS and self.calls > STORM_RATIO * dev.raised:
-            raise StopSimulation(f"interrupt storm: {self.calls} calls of the handler for "
-                                 f"{dev.raised} requests")
         return ret
 
 

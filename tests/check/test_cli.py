@@ -59,8 +59,11 @@ def test_without_consent_the_driver_is_not_run() -> None:
     _one_error_line(res, GOOD, "--allow-code", "IRQLAB_ALLOW_CODE=1")
 
 
-def test_consent_by_environment() -> None:
-    assert _check(GOOD, env={"IRQLAB_ALLOW_CODE": "1"}).exit_code == 0
+def test_consent_by_environment(tmp_path: Path) -> None:
+    path = tmp_path / "drv.py"
+    path.write_text("def handler(ctx:\n")
+    _one_error_line(_check(str(path), env={"IRQLAB_ALLOW_CODE": "1"}), ":1: SyntaxError")  # it ran
+    _one_error_line(_check(str(path), env={"IRQLAB_ALLOW_CODE": "0"}), "--allow-code")
 
 
 def test_junit_has_one_testcase_per_check_and_html_draws_the_evidence(tmp_path: Path) -> None:
