@@ -1,14 +1,15 @@
-"""The one place where rich consoles and progress bars are made, all on stderr.
+"""The one place where rich consoles and progress bars are made.
 
-* :func:`console`: messages for the user.  When stderr is not a terminal (pipes,
-  CI, tests, log files) a message is never wrapped: one message, one line, so
-  scripts can grep it.  On a terminal rich wraps at the terminal's width.
+* :func:`console`: messages for the user on stderr (``irqlab top``'s live table
+  on stdout).  When the stream is not a terminal (pipes, CI, tests, log files)
+  a message is never wrapped: one message, one line, so scripts can grep it.
+  On a terminal rich wraps at the terminal's width.
 * :func:`reading`: a progress bar over a long binary read.
 * :func:`run_progress`: a progress bar over a simulated run.
 * :func:`capture_progress`: a progress bar over a live capture.
 
-Progress bars are drawn only when stderr is a terminal; elsewhere the callers get
-``None`` or their stream back untouched.  rich is imported only when a console
+Progress bars are drawn on stderr, only when it is a terminal; elsewhere the
+callers get ``None`` or their stream back untouched.  rich is imported only when a console
 is made, so commands that never print through it do not pay for the import.
 """
 
@@ -28,13 +29,13 @@ MIN_BYTES = 16 << 20
 """Smallest file worth a progress bar when read."""
 
 
-def console() -> Console:
-    """A rich console on stderr: no wrapping, colour or highlighting when stderr
-    is not a terminal; the terminal's width when it is."""
+def console(*, stdout: bool = False) -> Console:
+    """A rich console on stderr (or stdout): no wrapping, colour or highlighting
+    when that stream is not a terminal; the terminal's width when it is."""
     from rich.console import Console
 
-    terminal = sys.stderr.isatty()
-    return Console(stderr=True, soft_wrap=not terminal, highlight=terminal)
+    terminal = (sys.stdout if stdout else sys.stderr).isatty()
+    return Console(stderr=not stdout, soft_wrap=not terminal, highlight=terminal)
 
 
 def _bar(*columns: ProgressColumn) -> Progress:

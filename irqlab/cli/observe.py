@@ -193,7 +193,9 @@ def _live(prev: Sample, sample: Callable[[], Sample], interval: float, softirqs:
     from rich.live import Live
     from rich.table import Table
 
-    with Live(Table(), auto_refresh=False, screen=False) as live:
+    from irqlab.progress import console
+
+    with Live(Table(), console=console(stdout=True), auto_refresh=False, screen=False) as live:
         try:
             while True:
                 time.sleep(interval)
