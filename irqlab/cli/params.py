@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import click
 
 from irqlab.cli.errors import InputError
+from irqlab.usercode import ALLOW_CODE_ENV
 
 NR_CPUS_MAX = 8192
 """The most CPUs a Linux kernel can be built for (x86-64 ``NR_CPUS_RANGE_END``,
@@ -82,3 +83,10 @@ def output_files(*files: tuple[str, Any, Callable[[Any], TraceWriter]]) -> Itera
                 failed = failed or (name, err)
         if failed is not None:
             raise InputError(f"cannot write: {failed[1].strerror}", source=failed[0]) from None
+
+
+allow_code_option = click.option(
+    "--allow-code", "allow_code", is_flag=True, envvar=ALLOW_CODE_ENV, show_envvar=True,
+    help="Run the Python code the scenario names (handler.python); without it, a scenario "
+         "naming code is refused.")
+"""Consent to run user code (:mod:`irqlab.usercode`), for every command that can."""
