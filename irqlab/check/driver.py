@@ -27,12 +27,8 @@ pending) and ``service(n)`` (clear them), as in ``examples/check/``.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 import sys
-import traceback
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -46,8 +42,8 @@ from irqlab.kernel.flags import IRQF_ONESHOT, IRQF_SHARED, IRQF_TRIGGER_MASK
 from irqlab.scenario.loader import ScenarioError, format_errors
 from irqlab.scenario.loader import load as load_scenario
 from irqlab.scenario.schema import DeviceSpec, Scenario
+from irqlab.usercode import UserCodeError, bind_scenario_code, load_module
 
-ALLOW_CODE_ENV = "IRQLAB_ALLOW_CODE"
 DEFAULT_DEVICE: dict[str, Any] = {
     "kind": "line", "trigger": "level", "arrival": {"kind": "poisson", "rate": "20k/s"},
 }
@@ -84,11 +80,6 @@ class Driver:
         return f"{code.co_filename}:{code.co_firstlineno}" if code is not None else str(self.path)
 
 
-def code_allowed(flag: bool) -> bool:
-    """Consent to run the user's code: ``--allow-code`` or ``IRQLAB_ALLOW_CODE=1``."""
-    return flag or os.environ.get(ALLOW_CODE_ENV) == "1"
-
-
 def load_driver(path: str | Path, allow_code: bool) -> Driver:
     """Load DRIVER (only with consent) and check what it declares."""
     path = Path(path)
@@ -96,14 +87,10 @@ def load_driver(path: str | Path, allow_code: bool) -> Driver:
         raise CheckError(f"{path}: no such driver file")
     if path.suffix == ".toml":
         return _from_scenario(path, allow_code)
-    _consent(path, allow_code)
-    return _declared(path, _exec_file(path))
-
-
-def _consent(path: Path, allow_code: bool) -> None:
-    if not code_allowed(allow_code):
-        raise CheckError(f"{path}: running a driver executes its code: pass --allow-code "
-                         f"(or set {ALLOW_CODE_ENV}=1) to allow it")
+    try:
+        return _declared(path, load_module(path, allowed=allow_code))
+    except UserCodeError as exc:
+        raise CheckError(str(exc)) from None
 
 
 def _from_scenario(path: Path, allow_code: bool) -> Driver:
@@ -121,41 +108,17 @@ def _from_scenario(path: Path, allow_code: bool) -> Driver:
     if dut.handler.thread is not None:
         raise CheckError(f"{path}: device '{dut.name}': handler.thread is a cost model; to check a "
                          "threaded handler, write thread_fn(ctx) in a driver file")
-    _consent(path, allow_code)
-    module_name, _, func = (dut.handler.python or "").partition(":")
-    source = path.parent / (module_name.replace(".", "/") + ".py")
-    if not source.is_file():
-        raise CheckError(f"{path}: device '{dut.name}': handler.python: no file {source}")
-    module = _exec_file(source)
-    handler = getattr(module, func, None)
-    if not callable(handler):
-        raise CheckError(f"{source}: no function '{func}' (named by {path}, device '{dut.name}')")
+    try:
+        bind_scenario_code(spec, path.parent, allowed=allow_code)
+    except UserCodeError as exc:
+        raise CheckError(f"{path}: {exc}") from None
+    handler = dut.handler.code
+    assert handler is not None  # bound above
+    module = sys.modules[handler.__module__]  # the file, as usercode executed it
+    source = Path(module.__file__ or path)
     shared = [v for v in vars(module).values() if isinstance(v, Shared)]
     return Driver(source, handler, None, IRQF_ONESHOT if dut.handler.oneshot else 0,
                   dut, shared, spec)
-
-
-def _exec_file(path: Path) -> ModuleType:
-    """Run the file as a module of its own: never through ``sys.path`` (an
-    installed module of the same name is never picked up instead)."""
-    name = f"irqlab_driver_{zlib.crc32(str(path.resolve()).encode()):08x}"
-    spec = importlib.util.spec_from_file_location(name, path.resolve())
-    if spec is None or spec.loader is None:
-        raise CheckError(f"{path}: not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look a class's module up here
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise CheckError(f"{path}:{exc.lineno}: SyntaxError: {exc.msg}") from None
-    except Exception as exc:
-        line = next((f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__))
-                     if Path(f.filename) == path), None)
-        where = f"{path}:{line}" if line is not None else str(path)
-        raise CheckError(f"{where}: loading the driver raised {type(exc).__name__}: {exc}") from None
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 def _declared(path: Path, module: ModuleType) -> Driver:

@@ -37,7 +37,7 @@ from irqlab.machine.build import Machine, build
 from irqlab.machine.errors import BuildError
 from irqlab.machine.run import Sink, cpu_time_ns, machine_warnings, simulate
 from irqlab.scenario.loader import consistency_errors, format_errors
-from irqlab.scenario.schema import DeviceSpec, MachineSpec, Scenario
+from irqlab.scenario.schema import DeviceSpec, HandlerSpec, MachineSpec, Scenario
 from irqlab.sim.engine import StopSimulation
 
 PLATFORMS = ("x86", "arm64", "armv7m")
@@ -217,7 +217,8 @@ class Rig:
         tables, times and rates with units), ``machine`` fields over the
         platform's (or the ``--scenario`` machine's)."""
         arch = self.platform
-        fields = {"name": self.name, "line": self.line, **(dut or {})}
+        # the placeholder handler the driver's own replaces (harness._request)
+        fields = {"name": self.name, "line": self.line, "handler": HandlerSpec(), **(dut or {})}
         ms = MachineSpec.model_validate({"arch": arch, "cpus": CPUS[arch], "os": self.os})
         if self.base is not None:
             ms = self.base.machine

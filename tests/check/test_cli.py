@@ -62,7 +62,7 @@ def test_without_consent_the_driver_is_not_run() -> None:
 def test_consent_by_environment(tmp_path: Path) -> None:
     path = tmp_path / "drv.py"
     path.write_text("def handler(ctx:\n")
-    _one_error_line(_check(str(path), env={"IRQLAB_ALLOW_CODE": "1"}), ":1: SyntaxError")  # it ran
+    _one_error_line(_check(str(path), env={"IRQLAB_ALLOW_CODE": "1"}), "SyntaxError")  # it ran
     _one_error_line(_check(str(path), env={"IRQLAB_ALLOW_CODE": "0"}), "--allow-code")
 
 
@@ -102,8 +102,8 @@ def test_bad_options_are_one_line(args: list[str], needles: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("text", "needles"), [
-    ("def handler(ctx:\n", [":1: SyntaxError"]),
-    ("import no_such_module_anywhere\n", [":1: loading the driver raised ModuleNotFoundError"]),
+    ("def handler(ctx:\n", ["cannot load: SyntaxError", "line 1"]),
+    ("import no_such_module_anywhere\n", ["cannot load: ModuleNotFoundError"]),
     ("x = 1\n", ["defines neither handler(ctx)"]),
     ("def handler(ctx): return 1\nDEVICE = {'trigger': 'sideways'}\n",
      ["DEVICE: trigger: expected 'edge' or 'level'"]),
