@@ -8,8 +8,8 @@ Sources: Linux ``kernel/irq/spurious.c`` (``note_interrupt``: 99,900 of
 (``request_threaded_irq``/``__setup_irq``: "Threaded irq requested with
 handler=NULL and !ONESHOT"), ``kernel/sched/core.c`` (``__schedule_bug``:
 "BUG: scheduling while atomic"), ``include/linux/irqreturn.h``; Intel SDM vol.
-3 §11.8.5 (EOI clears the highest ISR bit), Arm GICv3 spec §4.1 (priority
-drop and deactivation).
+3A "Signaling Interrupt Servicing Completion" (EOI clears the highest ISR bit),
+Arm IHI 0069 (GICv3: priority drop and deactivation).
 """
 
 from __future__ import annotations

@@ -10,12 +10,12 @@ scheduling theory to static priority pre-emptive scheduling", SEJ 1993)::
 iterated from R = C + B until it is stable (or exceeds the period: no bound).
 
 Exception costs are the core's, in cycles at ``machine.clock_mhz``
-(``irqlab.hw.nvic.CORES``): entry 12 (stacking and vector fetch, Cortex-M4
-TRM r0p1 §3.1 "Interrupt latency"; ARMv7-M ARM B1.5.6), exit 10 and
-tail-chaining 6 (Arm KA 103489845).  C_j = entry + handler + the softirq and
+(``irqlab.hw.nvic.CORES``): entry 12 (stacking and vector fetch) and exit 10,
+Cortex-M4 TRM (Arm DDI 0439) as Arm KA 103489845 quotes it; tail-chaining 6
+(ibid.; ARMv7-M ARM, DDI 0403, B1.5 "ARMv7-M exception model").  C_j = entry + handler + the softirq and
 tasklet work the source leaves in its exception + exit, so tail-chaining (6
 cycles instead of exit + entry) and late arrival (a higher-priority request
-during stacking is taken at the end of it, ARMv7-M ARM B1.5.6) only make
+during stacking is taken at the end of it, DDI 0403 B1.5) only make
 responses shorter.  The DUT's C is its entry plus the most CPU time its handler
 took in the run; B is a lower-priority exception's unstacking, which this
 model (like a core without pop pre-emption) does not interrupt.  Sources of

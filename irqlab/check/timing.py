@@ -4,9 +4,10 @@ flood livelocks the CPU, and latency with higher-priority interrupts.
 Sources: Linux Documentation/core-api/genericirq.rst and LDD3 ch. 10 ("Top
 and Bottom Halves": the top half acknowledges and schedules, the rest is
 deferred); Mogul & Ramakrishnan, "Eliminating Receive Livelock in an
-Interrupt-Driven Kernel" (ACM TOCS 1997); Intel SDM vol. 3 §11.8.3 (vector
-priority classes), Arm GICv3 architecture spec §4.8 (running priority), the
-Cortex-M4 generic user guide §4.2.7 (NVIC_IPR).
+Interrupt-Driven Kernel" (ACM TOCS 1997); Intel SDM vol. 3A "Interrupt, Task,
+and Processor Priority" (vector priority classes), Arm IHI 0069 "Interrupt
+prioritization" (running priority), the Cortex-M4 generic user guide DUI0553A
+§4.2.7 (NVIC_IPR).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ FLOOD_FACTORS = (10, 100)
 #: requests of each flood run (the nominal reference run has a tenth)
 FLOOD_ARRIVALS = 5000
 #: the DUT's vector / priority beside a higher- and a lower-priority source:
-#: x86 vector classes (SDM 11.8.3), GIC and NVIC priority (lower is more urgent)
+#: x86 vector classes (vector[7:4]), GIC and NVIC priority (lower is more urgent)
 NESTING = {
     "x86": {"dut": {"vector": 0x61}, "hi": {"vector": 0xD1}, "lo": {"vector": 0x31}},
     "arm64": {"dut": {"priority": 0xA0}, "hi": {"priority": 0x80}, "lo": {"priority": 0xC0}},

@@ -106,3 +106,34 @@ def test_correct_driver_passes_on_other_platforms(platform: str) -> None:
     cl = battery("good_rx", platform)
     assert cl.passed, [c.to_json() for c in cl.checks if c.status == "fail"]
     assert cl.platform == platform
+
+
+PRIMARY = """
+from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD, IRQF_ONESHOT
+FLAGS = {flags}
+def handler(ctx):
+    if not ctx.device.status:
+        return IRQ_NONE
+    return IRQ_WAKE_THREAD  # the device is left asserted for the thread
+def thread_fn(ctx):
+    dev = ctx.device
+    ctx.spend(10_000)
+    dev.service(dev.status)
+    return IRQ_HANDLED
+"""
+
+
+@pytest.mark.parametrize(("flags", "status"), [("IRQF_ONESHOT", "pass"), ("0", "fail")])
+def test_primary_waking_its_thread_needs_oneshot_on_a_level_line(tmp_path: Path, flags: str,
+                                                                 status: str) -> None:
+    from irqlab.check.budget import Budget
+    from irqlab.check.driver import load_driver
+    from irqlab.check.harness import Rig
+    from irqlab.check.protocol import threaded_oneshot
+
+    path = tmp_path / "drv.py"
+    path.write_text(PRIMARY.format(flags=flags))
+    c = threaded_oneshot(Rig(load_driver(path, True), "x86", "linux", 1), Budget())
+    assert c.status == status, c.verdict
+    if status == "fail":
+        assert c.evidence["woke_with_source_asserted"] > 0 and "IRQF_ONESHOT" in c.verdict
