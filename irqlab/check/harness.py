@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from irqlab.analysis.histogram import Histogram
 from irqlab.analysis.irqstats import IrqStats
 from irqlab.check.driver import CheckError, Driver
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT, IRQ_RAISE
@@ -147,7 +148,7 @@ class Run:
     def warned(self, kind: str) -> list[KernelWarning]:
         return [w for w in self.warnings if w.kind == kind]
 
-    def handler_ns(self) -> Any:
+    def handler_ns(self) -> list[Histogram]:
         """Histograms of the DUT's handler wall time (entry to exit)."""
         return [self.stats.handler_ns[str(i)] for i in self.irqs if str(i) in self.stats.handler_ns]
 
