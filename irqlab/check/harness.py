@@ -145,6 +145,11 @@ class Run:
     log: list[tuple[int, str]]
     refused: str | None = None  # the kernel's message when request_threaded_irq failed
 
+    @property
+    def stopped(self) -> str | None:
+        """Why the run ended before its time (an interrupt storm, a BUG), if it did."""
+        return self.machine.engine.stop_reason or None
+
     def warned(self, kind: str) -> list[KernelWarning]:
         return [w for w in self.warnings if w.kind == kind]
 

@@ -20,11 +20,15 @@ from irqlab.check.budget import Budget
 from irqlab.check.harness import STORM_RATIO, Rig, Run, ns, per_s
 from irqlab.check.result import FAIL, PASS, WARN, CheckResult
 from irqlab.check.timing import not_run, scaled_arrival
+from irqlab.hw.gic import IDLE_PRIORITY, LPI_BASE
 from irqlab.kernel.flags import IRQF_ONESHOT
 from irqlab.kernel.spurious import STUCK_THRESHOLD, WINDOW
+from irqlab.machine.build import Machine
+from irqlab.machine.run import blocked_after_missed_eoi
 from irqlab.units import format_ns
 
 LOG_EXCERPT = 4  # log lines kept as evidence
+LATE_EOI_NS = 1_000_000  # lost-eoi: how late the EOI comes in the second run
 
 
 def _log(run: Run, *needles: str) -> list[str]:
@@ -131,28 +135,84 @@ def level_ack(rig: Rig, budget: Budget) -> CheckResult:
                           else ""), ev)
 
 
+def blocked_by_lost_eoi(m: Machine, irqs: list[int]) -> list[str]:
+    """What a lost EOI leaves blocked: x86 ISR bits (their priority class and
+    lower, SDM "Signaling Interrupt Servicing Completion"); on a GICv3 the
+    INTID stays active and its running priority blocks equal and lower ones
+    (IHI 0069, ICC_RPR_EL1)."""
+    if m.gic is None:
+        return [w.message for w in blocked_after_missed_eoi(m)]
+    out = []
+    for irq in irqs:
+        d = m.kernel.descs[irq]
+        cpu = d.affinity
+        rpr = m.gic.running_priority(cpu)
+        if rpr == IDLE_PRIORITY or m.kernel.cpus[cpu].in_irq:
+            continue
+        what = (f"LPI {d.hwirq} (irq {irq})" if d.hwirq >= LPI_BASE else
+                f"INTID {d.hwirq} (irq {irq}) stays {m.gic.state(d.hwirq, cpu)}")
+        out.append(f"CPU{cpu}: {what}: the running priority stays {rpr:#04x}, "
+                   "interrupts of that priority and lower are blocked on that CPU")
+    return out
+
+
 def lost_eoi(rig: Rig, budget: Budget) -> CheckResult:
-    """The EOI of one DUT interrupt is dropped at a quarter of the run: does
-    the DUT's interrupt come back, and what stays blocked."""
+    """The EOI of the first DUT interrupt after a quarter of the run is lost;
+    in a second run it comes late (LATE_EOI_NS after, written when its CPU is
+    out of interrupt context).  Does the DUT's interrupt come back, and what
+    is blocked meanwhile."""
     name = "lost-eoi"
     duration = rig.duration(1000)
     at = duration // 4
-    run = rig.run(rig.scenario(faults=[{"kind": "drop-eoi", "device": "dut", "at": ns(at),
-                                        "mode": "once"}]), duration)
-    if run.refused:
-        return not_run(name, run)
-    exits = run.probe.exits if run.probe is not None else []
-    after = [t for t in exits if t > at]
-    late = [t for t in exits if t > (at + duration) // 2]
-    blocked = [w.message for w in run.warned("missed-eoi") if "still in service" in w.message]
-    ev = {"fault_at_ns": at, "handled_before": len(exits) - len(after), "handled_after": len(after),
-          "handled_second_half": len(late), "blocked": blocked,
-          "log": _log(run, "EOI", "fault:")}
-    if late and not blocked:
-        return CheckResult(name, PASS, f"recovers: its interrupt is handled {len(late)} times "
-                           "after the lost EOI", ev)
-    what = blocked[0] if blocked else "its interrupt stopped being delivered"
-    return CheckResult(name, WARN, f"does not recover from a lost EOI: {what}", ev)
+    spec = rig.scenario(faults=[{"kind": "drop-eoi", "device": "dut", "at": ns(at), "mode": "once"}])
+    lost = rig.run(spec, duration)
+    if lost.refused:
+        return not_run(name, lost)
+    blocked_meanwhile: list[str] = []
+
+    def late_eoi(m: Machine, irqs: list[int]) -> None:
+        k = m.kernel
+
+        def write(_: object) -> None:
+            for irq in irqs:
+                d = k.descs[irq]
+                if not any(w.kind == "missed-eoi" and w.irq == irq for w in k.warnings):
+                    continue  # its EOI was not lost (yet): nothing to write
+                if k.cpus[d.affinity].in_irq:
+                    m.engine.after(1_000, write)  # an EOI now would end the running interrupt
+                    return
+                blocked_meanwhile.extend(blocked_by_lost_eoi(m, irqs))
+                d.chip.irq_eoi(d, d.affinity)
+
+        m.engine.at(at + LATE_EOI_NS, write)
+
+    late = rig.run(spec, duration, tag="late-eoi", setup=late_eoi)
+
+    def handled_after(run: Run, t: int) -> int:
+        return sum(e > t for e in (run.probe.exits if run.probe is not None else []))
+
+    blocked = blocked_by_lost_eoi(lost.machine, lost.irqs)
+    end = at + LATE_EOI_NS + (duration - at - LATE_EOI_NS) // 2
+    latency = [h.max for h in late.stats.latency_ns.values()] if late.stats.latency_ns else [0]
+    ev: dict[str, Any] = {"fault_at_ns": at, "late_eoi_after_ns": LATE_EOI_NS,
+          "lost": {"handled_second_half": handled_after(lost, (at + duration) // 2),
+                   "blocked_at_end": blocked},
+          "late": {"handled_after_late_eoi": handled_after(late, end),
+                   "blocked_meanwhile": blocked_meanwhile, "max_latency_ns": max(latency)},
+          "log": _log(lost, "EOI", "fault:")}
+    stopped = lost.stopped or late.stopped
+    if stopped:
+        return CheckResult(name, WARN, f"not judged: the run stopped early ({stopped})", ev)
+    if ev["lost"]["handled_second_half"] and not blocked:
+        return CheckResult(name, PASS, "recovers from a lost EOI: its interrupt is handled "
+                           f"{ev['lost']['handled_second_half']} times after it", ev)
+    if not ev["late"]["handled_after_late_eoi"]:
+        return CheckResult(name, FAIL, f"its interrupt never comes back, even when the EOI comes "
+                           f"{format_ns(LATE_EOI_NS)} late", ev)
+    what = blocked[0] if blocked else "its interrupt is no longer delivered"
+    return CheckResult(name, WARN, f"a lost EOI is never recovered ({what}); "
+                       f"one {format_ns(LATE_EOI_NS)} late blocks it that long, then it recovers",
+                       ev)
 
 
 def spurious_call(rig: Rig, budget: Budget) -> CheckResult:
