@@ -87,6 +87,15 @@ class HandlerContext:
     def mutex_lock(self) -> None:
         self.might_sleep("mutex_lock")
 
+    def kmalloc(self, size: int, gfp: str = "GFP_KERNEL") -> None:
+        """An allocation: GFP_KERNEL may sleep (direct reclaim), GFP_ATOMIC and
+        GFP_NOWAIT never do (include/linux/gfp_types.h)."""
+        if gfp not in ("GFP_ATOMIC", "GFP_NOWAIT"):
+            self.might_sleep(f"kmalloc({gfp})")
+
+    def wait_for_completion(self) -> None:
+        self.might_sleep("wait_for_completion")
+
     def spin_lock(self, lock: SpinLock) -> Held:
         """``with ctx.spin_lock(lock):`` (interrupts stay as they are)."""
         return Held(self, lock, irqsave=False)

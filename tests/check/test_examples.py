@@ -150,3 +150,38 @@ def test_lost_eoi_blocks_until_a_late_eoi(platform: str, blocked: str) -> None:
 def test_lost_eoi_on_the_nvic_cannot_happen() -> None:
     c = battery("good_rx", "armv7m")["lost-eoi"]  # the exception return is the EOI
     assert c.status == "pass" and c.evidence["lost"]["handled_second_half"] > 100
+
+
+SLEEPY = """
+from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE
+DEVICE = {{"kind": "msix"}}
+def handler(ctx):
+    dev = ctx.device
+    if not dev.status:
+        return IRQ_NONE
+    {call}
+    dev.service(dev.status)
+    return IRQ_HANDLED
+"""
+
+
+@pytest.mark.parametrize(("call", "sleeps"), [
+    ("ctx.kmalloc(2048)", "kmalloc(GFP_KERNEL)"),
+    ("ctx.kmalloc(2048, 'GFP_ATOMIC')", None),
+    ("ctx.msleep(1)", "msleep"),
+    ("ctx.wait_for_completion()", "wait_for_completion"),
+])
+def test_every_sleeping_call_in_the_top_half_is_caught(tmp_path: Path, call: str,
+                                                      sleeps: str | None) -> None:
+    from irqlab.check.budget import Budget
+    from irqlab.check.driver import load_driver
+    from irqlab.check.harness import Rig
+    from irqlab.check.protocol import sleep_in_atomic
+
+    path = tmp_path / "drv.py"
+    path.write_text(SLEEPY.format(call=call))
+    c = sleep_in_atomic(Rig(load_driver(path, True), "x86", "linux", 1), Budget())
+    if sleeps is None:
+        assert c.status == "pass", c.verdict
+    else:
+        assert c.status == "fail" and c.verdict.startswith(f"{sleeps} in atomic context at {path}:8")
