@@ -91,6 +91,8 @@ def load_driver(path: str | Path, allow_code: bool) -> Driver:
         return _declared(path, load_module(path, allowed=allow_code))
     except UserCodeError as exc:
         raise CheckError(str(exc)) from None
+    except SystemExit as exc:  # the file called sys.exit() at import: not a driver
+        raise CheckError(f"{path}: cannot load: it called sys.exit({exc.code!r})") from None
 
 
 def _from_scenario(path: Path, allow_code: bool) -> Driver:

@@ -105,6 +105,7 @@ def test_bad_options_are_one_line(args: list[str], needles: list[str]) -> None:
     ("def handler(ctx:\n", ["cannot load: SyntaxError", "line 1"]),
     ("import no_such_module_anywhere\n", ["cannot load: ModuleNotFoundError"]),
     ("x = 1\n", ["defines neither handler(ctx)"]),
+    ("raise SystemExit(0)\n", ["cannot load: it called sys.exit(0)"]),
     ("def handler(ctx): return 1\nDEVICE = {'trigger': 'sideways'}\n",
      ["DEVICE: trigger: expected 'edge' or 'level'"]),
     ("def handler(ctx): return 1\nDEVICE = {'line': 3}\n", ["DEVICE.line: set by each check"]),
