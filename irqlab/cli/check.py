@@ -73,8 +73,9 @@ def check(ctx: click.Context, driver: str, scenario_ref: str | None, platform: s
     """Run DRIVER's interrupt handler through the standard battery of checks.
 
     DRIVER is a Python file defining handler(ctx) and optionally thread_fn(ctx),
-    FLAGS and DEVICE (see docs/checklist.md).  Exit status 0 when no check fails,
-    1 when one does, 2 on a usage or input error."""
+    FLAGS and DEVICE, or a scenario whose device names its handler (see
+    docs/checklist.md); its code runs only with --allow-code.  Exit status 0
+    when no check fails, 1 when one does, 2 on a usage or input error."""
     from irqlab.check import CHECKS, CheckError, parse_budget, run_battery
     from irqlab.check.render import render_html, render_junit, render_text
     from irqlab.progress import steps_progress
