@@ -36,7 +36,14 @@ from irqlab.check.budget import Budget
 from irqlab.check.harness import Rig, ns
 from irqlab.check.result import FAIL, PASS, WARN, CheckResult
 from irqlab.check.timing import NEIGHBOUR_COST, NESTING, not_run
-from irqlab.events import IRQ_ENTRY, IRQ_EXIT, SOFTIRQ_ENTRY, SOFTIRQ_EXIT, VECTOR_ENTRY, VECTOR_EXIT
+from irqlab.events import (
+    IRQ_ENTRY,
+    IRQ_EXIT,
+    SOFTIRQ_ENTRY,
+    SOFTIRQ_EXIT,
+    VECTOR_ENTRY,
+    VECTOR_EXIT,
+)
 from irqlab.hw.nvic import CORES, DEFAULT_PRIORITY_BITS
 from irqlab.scenario.schema import Arrival, Cost, DeviceSpec, Scenario
 from irqlab.sim.rng import stream
