@@ -15,8 +15,7 @@ from typing import Any
 
 from irqlab.check.budget import Budget
 from irqlab.check.harness import Rig
-from irqlab.check.result import FAIL, PASS, CheckResult
-from irqlab.check.timing import not_run
+from irqlab.check.result import FAIL, PASS, CheckResult, not_run
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
 from irqlab.kernel.manage import IrqRequestError, irq_set_affinity
 from irqlab.machine.build import Machine
@@ -70,7 +69,7 @@ def concurrency(rig: Rig, budget: Budget) -> CheckResult:
 
     run = rig.run(rig.scenario(), duration, tag="affinity-moves", setup=setup, sinks=[overlaps])
     if run.refused:
-        return not_run(name, run)
+        return not_run(name, run.refused)
     problems = [line for s in rig.driver.shared for line in s.problems()]
     ev: dict[str, Any] = {"affinity_moves": len(moved), "concurrent_handler_runs": overlaps.count,
                           "shared_state": {s.name: sorted({f"{a.context} CPU{a.cpu} "

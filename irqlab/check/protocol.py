@@ -18,8 +18,8 @@ from typing import Any
 
 from irqlab.check.budget import Budget
 from irqlab.check.harness import STORM_RATIO, Rig, Run, ns, per_s
-from irqlab.check.result import FAIL, PASS, WARN, CheckResult
-from irqlab.check.timing import not_run, scaled_arrival
+from irqlab.check.result import FAIL, PASS, WARN, CheckResult, not_run
+from irqlab.check.timing import scaled_arrival
 from irqlab.hw.gic import IDLE_PRIORITY, LPI_BASE
 from irqlab.kernel.flags import IRQF_ONESHOT
 from irqlab.kernel.spurious import STUCK_THRESHOLD, WINDOW
@@ -43,7 +43,7 @@ def sleep_in_atomic(rig: Rig, budget: Budget) -> CheckResult:
     runs = [rig.nominal(), rig.run(rig.scenario(dut={"arrival": scaled_arrival(rig, 10)}),
                                    rig.duration(100))]
     if runs[0].refused:
-        return not_run(name, runs[0])
+        return not_run(name, runs[0].refused)
     source = str(rig.driver.path.resolve())
     bugs = [w for run in runs for w in run.warned("atomic-sleep")  # the driver's, not its neighbours'
             if w.message.startswith("BUG:") and (w.irq in run.irqs or source in w.message)]
@@ -77,7 +77,7 @@ def shared_line(rig: Rig, budget: Budget) -> CheckResult:
              "handler": {"cost": "1us"}}
     run = rig.run(rig.scenario(dut={"shared": True}, devices=[other]), rig.duration(1000))
     if run.refused:
-        return not_run(name, run)
+        return not_run(name, run.refused)
     p = run.probe
     if p is None:
         return CheckResult(name, WARN, "no primary handler: every interrupt on the shared line "
@@ -108,7 +108,7 @@ def level_ack(rig: Rig, budget: Budget) -> CheckResult:
         return CheckResult(name, PASS, "n/a: message-signalled, no level to clear", {})
     run = rig.run(rig.scenario(dut={"trigger": "level"}), rig.duration(1000))
     if run.refused:
-        return not_run(name, run)
+        return not_run(name, run.refused)
     p = run.probe
     if p is None:
         return CheckResult(name, PASS, "no primary handler: the line stays masked until the "
@@ -167,7 +167,7 @@ def lost_eoi(rig: Rig, budget: Budget) -> CheckResult:
     spec = rig.scenario(faults=[{"kind": "drop-eoi", "device": "dut", "at": ns(at), "mode": "once"}])
     lost = rig.run(spec, duration)
     if lost.refused:
-        return not_run(name, lost)
+        return not_run(name, lost.refused)
     blocked_meanwhile: list[str] = []
 
     def late_eoi(m: Machine, irqs: list[int]) -> None:
@@ -224,7 +224,7 @@ def spurious_call(rig: Rig, budget: Budget) -> CheckResult:
                                faults=[{"kind": "spurious", "device": "dut", "rate": per_s(rate)}]),
                   rig.duration(1000))
     if run.refused:
-        return not_run(name, run)
+        return not_run(name, run.refused)
     p = run.probe
     if p is None:
         return CheckResult(name, PASS, "no primary handler: the thread checks the device", {})

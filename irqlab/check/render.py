@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from irqlab.check.result import FAIL, PASS, WARN, Checklist, CheckResult
+from irqlab.check.timing import LIVELOCK_USER_SHARE
 from irqlab.units import format_ns
 
 MARK = {PASS: "PASS", WARN: "WARN", FAIL: "FAIL"}
@@ -94,7 +95,7 @@ def evidence_plot(c: CheckResult) -> str:
     if c.name == "flood":
         rows = [(f"user share x{f}", e[f"x{f}"]["cpu_share"]["user"])
                 for f in (1, 10, 100) if f"x{f}" in e]
-        return _bars(rows, ("livelock", 0.10), "share")
+        return _bars(rows, ("livelock", LIVELOCK_USER_SHARE), "share")
     if c.name == "deferral" and "top_ns_per_irq" in e:
         return _bars([("top half / irq", e["top_ns_per_irq"]),
                       ("bottom half / irq", e["bottom_ns_per_irq"])], None, "ns")

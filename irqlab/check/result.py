@@ -25,6 +25,12 @@ class CheckResult:
                 "evidence": self.evidence}
 
 
+def not_run(name: str, request: str | None) -> CheckResult:
+    """A check that could not run: the kernel refused the driver's request."""
+    return CheckResult(name, WARN, "not run: the kernel refused the handler (see threaded-oneshot)",
+                       {"request": request})
+
+
 @dataclass
 class Checklist:
     """The battery's results for one driver, in the battery's order."""

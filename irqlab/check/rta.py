@@ -34,8 +34,8 @@ from typing import Any
 
 from irqlab.check.budget import Budget
 from irqlab.check.harness import Rig, ns
-from irqlab.check.result import FAIL, PASS, WARN, CheckResult
-from irqlab.check.timing import NEIGHBOUR_COST, NESTING, not_run
+from irqlab.check.result import FAIL, PASS, WARN, CheckResult, not_run
+from irqlab.check.timing import NEIGHBOUR_COST, NESTING
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
@@ -213,7 +213,7 @@ def response_time_bound(rig: Rig, budget: Budget, seeds: int = 3) -> CheckResult
         tails.append(SoftirqTails())
         run = rig.run(spec, rig.duration(1000), tag="softirq-tails", sinks=[tails[-1]])
         if run.refused:
-            return not_run(name, run)
+            return not_run(name, run.refused)
         runs.append((spec, run))
     worst_handler = max((max(run.probe.cpu_ns, default=0) for _, run in runs
                          if run.probe is not None), default=0)

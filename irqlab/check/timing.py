@@ -17,7 +17,7 @@ from typing import Any
 from irqlab.analysis.histogram import Histogram
 from irqlab.check.budget import Budget
 from irqlab.check.harness import Rig, Run, per_s
-from irqlab.check.result import FAIL, PASS, WARN, CheckResult
+from irqlab.check.result import FAIL, PASS, WARN, CheckResult, not_run
 from irqlab.scenario.schema import Arrival, Workload
 from irqlab.units import format_ns
 
@@ -36,12 +36,6 @@ NESTING = {
 NEIGHBOUR_COST = "2us"
 
 
-def not_run(name: str, run: Run) -> CheckResult:
-    """A check that could not run: the kernel refused the driver's request."""
-    return CheckResult(name, WARN, "not run: the kernel refused the handler (see threaded-oneshot)",
-                       {"request": run.refused})
-
-
 def summary(values: list[int]) -> dict[str, int]:
     h = Histogram()
     for v in values:
@@ -53,7 +47,7 @@ def top_half_budget(rig: Rig, budget: Budget) -> CheckResult:
     name = "top-half-budget"
     run = rig.nominal()
     if run.refused:
-        return not_run(name, run)
+        return not_run(name, run.refused)
     if run.probe is None:
         return CheckResult(name, PASS, "no primary handler: the kernel's default one only wakes "
                            "the thread", {})
@@ -76,7 +70,7 @@ def deferral(rig: Rig, budget: Budget) -> CheckResult:
     name = "deferral"
     run = rig.run(rig.scenario(timer=False), rig.duration(1000))
     if run.refused:
-        return not_run(name, run)
+        return not_run(name, run.refused)
     calls = run.probe.calls if run.probe is not None else sum(h.count for h in run.handler_ns())
     top = sum(run.probe.cpu_ns) if run.probe is not None else 0
     bottom = sum(t["softirq"] + t["system"] for t in run.cpu_time.values())
@@ -131,7 +125,7 @@ def flood(rig: Rig, budget: Budget) -> CheckResult:
         run = rig.run(rig.scenario(dut={"arrival": scaled_arrival(rig, factor)}, machine=machine),
                       rig.duration(min(FLOOD_ARRIVALS // 10, FLOOD_ARRIVALS // factor)))
         if run.refused:
-            return not_run(name, run)
+            return not_run(name, run.refused)
         share = _user_share(run, cpu)
         shares[factor] = share["user"]
         ev[f"x{factor}"] = {"rate_per_s": round(rig.nominal_rate * factor), "cpu_share": share,
@@ -165,7 +159,7 @@ def nesting(rig: Rig, budget: Budget) -> CheckResult:
         dut.pop(key, None)
     run = rig.run(rig.scenario(dut=dut, devices=neighbours), rig.duration(1000))
     if run.refused:
-        return not_run(name, run)
+        return not_run(name, run.refused)
     alone = rig.nominal()
     lat = [run.stats.latency_ns[str(i)] for i in run.irqs if str(i) in run.stats.latency_ns]
     if not lat or not lat[0].count:
