@@ -14,6 +14,7 @@ Arm IHI 0069 (GICv3: priority drop and deactivation).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from irqlab.check.budget import Budget
@@ -28,6 +29,9 @@ from irqlab.machine.run import blocked_after_missed_eoi
 from irqlab.units import format_ns
 
 LOG_EXCERPT = 4  # log lines kept as evidence
+#: the kernel's report of a sleeping call (irqlab.kernel.kernel.Kernel.atomic_sleep)
+ATOMIC_SLEEP = re.compile(r"^BUG: scheduling while atomic: (?P<what>.+?) in irq -?\d+ handler "
+                          r"at (?P<site>.+)$")
 LATE_EOI_NS = 1_000_000  # lost-eoi: how late the EOI comes in the second run
 
 
@@ -45,24 +49,21 @@ def sleep_in_atomic(rig: Rig, budget: Budget) -> CheckResult:
     if runs[0].refused:
         return not_run(name, runs[0].refused)
     source = str(rig.driver.path.resolve())
-    bugs = [w for run in runs for w in run.warned("atomic-sleep")  # the driver's, not its neighbours'
-            if w.message.startswith("BUG:") and (w.irq in run.irqs or source in w.message)]
-    suppressed = sum(run.machine.kernel.warn_suppressed.get(("atomic-sleep", irq), 0)
-                     for run in runs for irq in run.irqs)
-
+    bugs = [(m["what"], m["site"], w) for run in runs for w in run.warned("atomic-sleep")
+            if (m := ATOMIC_SLEEP.match(w.message))  # the driver's, not its neighbours':
+            and (w.irq in run.irqs or m["site"].startswith(source))]
     if not bugs:
         return CheckResult(name, PASS, "no sleeping call in hard-IRQ, softirq or tasklet context",
                            {"runs": len(runs)})
+    suppressed = sum(run.machine.kernel.warn_suppressed.get(("atomic-sleep", irq), 0)
+                     for run in runs for irq in run.irqs)
     sites: dict[str, int] = {}
-    for w in bugs:
-        site = w.message.rpartition(" at ")[2]
-        sites[site] = sites.get(site, 0) + 1
-    first = bugs[0]
+    for what, site, _ in bugs:
+        sites[f"{what} at {site}"] = sites.get(f"{what} at {site}", 0) + 1
+    what, site, first = bugs[0]
     ev = {"sites": sites, "count": len(bugs) + suppressed, "first_ns": first.time_ns,
           "log": [first.message]}
-    site = next(iter(sites))
-    return CheckResult(name, FAIL, f"{first.message.split(' in irq')[0].removeprefix('BUG: scheduling while atomic: ')} "
-                       f"in atomic context at {site}", ev)
+    return CheckResult(name, FAIL, f"{what} in atomic context at {site}", ev)
 
 
 def shared_line(rig: Rig, budget: Budget) -> CheckResult:

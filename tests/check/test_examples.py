@@ -48,7 +48,7 @@ def test_sleep_in_irq_names_the_call_and_its_line() -> None:
     c = battery("sleeps_in_irq")["sleep-in-atomic"]
     site = _line_of("sleeps_in_irq", "ctx.mutex_lock()")
     assert site in c.verdict and c.verdict.startswith("mutex_lock")
-    assert list(c.evidence["sites"]) == [f"{site} in handler"]
+    assert list(c.evidence["sites"]) == [f"mutex_lock at {site} in handler"]
 
 
 def test_shared_line_liar_is_caught_claiming_the_other_devices_interrupts() -> None:
