@@ -37,6 +37,7 @@ from irqlab.kernel.manage import IrqRequestError, free_irq, request_threaded_irq
 from irqlab.machine.build import Machine, build
 from irqlab.machine.errors import BuildError
 from irqlab.machine.run import Sink, cpu_time_ns, machine_warnings, simulate
+from irqlab.runner import simulation_report
 from irqlab.scenario.loader import consistency_errors, format_errors
 from irqlab.scenario.schema import DeviceSpec, HandlerSpec, MachineSpec, Scenario
 from irqlab.sim.engine import StopSimulation
@@ -149,6 +150,15 @@ class Run:
     def stopped(self) -> str | None:
         """Why the run ended before its time (an interrupt storm, a BUG), if it did."""
         return self.machine.engine.stop_reason or None
+
+    def report(self) -> dict[str, Any]:
+        """The run's report, as ``irqlab run --json`` gives it, cut to the
+        DUT's IRQs: its rate, counters and the kernel's warnings about it."""
+        full = simulation_report(self.machine, self.stats).to_json()
+        mine = {str(i) for i in self.irqs}
+        return {"irq_per_s": {k: v for k, v in full["irq_per_s"].items() if k in mine},
+                "counters": {k: v for k, v in full["counters"].items() if k in mine},
+                "warnings": [w for w in full["warnings"] if w["irq"] in self.irqs]}
 
     def warned(self, kind: str) -> list[KernelWarning]:
         return [w for w in self.warnings if w.kind == kind]

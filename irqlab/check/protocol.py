@@ -123,7 +123,7 @@ def level_ack(rig: Rig, budget: Budget) -> CheckResult:
                           "clear_expected_in": where,
                           "nobody_cared": bool(run.warned("nobody-cared")),
                           "stopped": [w.message for w in run.warned("stopped")],
-                          "log": _log(run, "nobody cared", "Disabling IRQ")}
+                          "log": _log(run, "nobody cared", "Disabling IRQ"), "report": run.report()}
     if not p.uncleared:
         return CheckResult(name, PASS, f"clears its source: {p.calls} calls for {dev.raised} "
                            "requests", ev)
@@ -200,7 +200,7 @@ def lost_eoi(rig: Rig, budget: Budget) -> CheckResult:
                    "blocked_at_end": blocked},
           "late": {"handled_after_late_eoi": handled_after(late, end),
                    "blocked_meanwhile": blocked_meanwhile, "max_latency_ns": max(latency)},
-          "log": _log(lost, "EOI", "fault:")}
+          "log": _log(lost, "EOI", "fault:"), "report": lost.report()}
     stopped = lost.stopped or late.stopped
     if stopped:
         return CheckResult(name, WARN, f"not judged: the run stopped early ({stopped})", ev)
