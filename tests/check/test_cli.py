@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,39 @@ def test_scenario_machine_for_a_driver_and_its_contradictions() -> None:
 def test_same_seed_same_checklist() -> None:
     first = _check(GOOD, "--allow-code", "--json").output
     assert _check(GOOD, "--allow-code", "--json").output == first
+
+
+class _Rows(HTMLParser):
+    """Per table row of the page: its check name (the <code>) and svg count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, object]] = []
+        self._code = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append({"name": "", "svg": 0})
+        elif tag == "code":
+            self._code = True
+        elif tag == "svg" and self.rows:
+            self.rows[-1]["svg"] = int(str(self.rows[-1]["svg"])) + 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "code":
+            self._code = False
+
+    def handle_data(self, data: str) -> None:
+        if self._code and self.rows:
+            self.rows[-1]["name"] = str(self.rows[-1]["name"]) + data
+
+
+def test_html_page_has_a_row_per_check_and_plots_the_timings(tmp_path: Path) -> None:
+    page = tmp_path / "check.html"
+    assert _check(str(EXAMPLES / "fat_top_half.py"), "--allow-code", "--html", str(page)).exit_code == 1
+    parser = _Rows()
+    parser.feed(page.read_text())
+    rows = {str(r["name"]): r["svg"] for r in parser.rows}
+    assert list(rows) == list(CHECKS)
+    assert {name for name, svgs in rows.items() if svgs} == {
+        "top-half-budget", "deferral", "flood", "nesting"}
