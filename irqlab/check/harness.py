@@ -32,14 +32,13 @@ from irqlab.kernel.flags import (
     IRQF_TRIGGER_HIGH,
     IRQF_TRIGGER_RISING,
 )
-from irqlab.kernel.kernel import KernelWarning
 from irqlab.kernel.manage import IrqRequestError, free_irq, request_threaded_irq
 from irqlab.machine.build import Machine, build
 from irqlab.machine.errors import BuildError
-from irqlab.machine.run import Sink, cpu_time_ns, machine_warnings, simulate
+from irqlab.machine.run import KernelWarning, Sink, cpu_time_ns, machine_warnings, simulate
 from irqlab.runner import simulation_report
 from irqlab.scenario.loader import consistency_errors, format_errors
-from irqlab.scenario.schema import DeviceSpec, HandlerSpec, MachineSpec, Scenario
+from irqlab.scenario.schema import DeviceSpec, HandlerSpec, Scenario
 from irqlab.sim.engine import StopSimulation
 
 PLATFORMS = ("x86", "arm64", "armv7m")
@@ -235,9 +234,8 @@ class Rig:
         arch = self.platform
         # the placeholder handler the driver's own replaces (harness._request)
         fields = {"name": self.name, "line": self.line, "handler": HandlerSpec(), **(dut or {})}
-        ms = MachineSpec.model_validate({"arch": arch, "cpus": CPUS[arch], "os": self.os})
-        if self.base is not None:
-            ms = self.base.machine
+        ms = (self.base or Scenario.model_validate(
+            {"machine": {"arch": arch, "cpus": CPUS[arch], "os": self.os}})).machine
         data = {
             "scenario": {"name": f"check-{self.name}", "seed": self.seed},
             "machine": ms.model_copy(update=machine or {}),

@@ -21,17 +21,19 @@ from irqlab.check.budget import Budget
 from irqlab.check.harness import STORM_RATIO, Rig, Run, ns, per_s
 from irqlab.check.result import FAIL, PASS, WARN, CheckResult, not_run
 from irqlab.check.timing import scaled_arrival
-from irqlab.hw.gic import IDLE_PRIORITY, LPI_BASE
+from irqlab.hw.gic import IDLE_PRIORITY, LPI_BASE, GicV3
 from irqlab.kernel.flags import IRQF_ONESHOT
 from irqlab.kernel.spurious import STUCK_THRESHOLD, WINDOW
 from irqlab.machine.build import Machine
-from irqlab.machine.run import blocked_after_missed_eoi
+from irqlab.machine.run import machine_warnings
 from irqlab.units import format_ns
 
 LOG_EXCERPT = 4  # log lines kept as evidence
 #: the kernel's report of a sleeping call (irqlab.kernel.kernel.Kernel.atomic_sleep)
 ATOMIC_SLEEP = re.compile(r"^BUG: scheduling while atomic: (?P<what>.+?) in irq -?\d+ handler "
                           r"at (?P<site>.+)$")
+#: how many more the printk rate limit kept back (irqlab.machine.run.machine_warnings)
+SUPPRESSED = re.compile(r"^(?P<n>\d+) more atomic-sleep warnings for irq (?P<irq>\d+) suppressed$")
 LATE_EOI_NS = 1_000_000  # lost-eoi: how late the EOI comes in the second run
 
 
@@ -55,8 +57,8 @@ def sleep_in_atomic(rig: Rig, budget: Budget) -> CheckResult:
     if not bugs:
         return CheckResult(name, PASS, "no sleeping call in hard-IRQ, softirq or tasklet context",
                            {"runs": len(runs)})
-    suppressed = sum(run.machine.kernel.warn_suppressed.get(("atomic-sleep", irq), 0)
-                     for run in runs for irq in run.irqs)
+    suppressed = sum(int(m["n"]) for run in runs for w in run.warned("atomic-sleep")
+                     if (m := SUPPRESSED.match(w.message)) and int(m["irq"]) in run.irqs)
     sites: dict[str, int] = {}
     for what, site, _ in bugs:
         sites[f"{what} at {site}"] = sites.get(f"{what} at {site}", 0) + 1
@@ -138,20 +140,22 @@ def level_ack(rig: Rig, budget: Budget) -> CheckResult:
 
 def blocked_by_lost_eoi(m: Machine, irqs: list[int]) -> list[str]:
     """What a lost EOI leaves blocked: x86 ISR bits (their priority class and
-    lower, SDM "Signaling Interrupt Servicing Completion"); on a GICv3 the
-    INTID stays active and its running priority blocks equal and lower ones
-    (IHI 0069, ICC_RPR_EL1)."""
-    if m.gic is None:
-        return [w.message for w in blocked_after_missed_eoi(m)]
+    lower, SDM "Signaling Interrupt Servicing Completion", as the machine
+    reports them); on a GICv3 the INTID stays active and its running priority
+    blocks equal and lower ones (IHI 0069, ICC_RPR_EL1)."""
+    gic = m.ctrl
+    if not isinstance(gic, GicV3):
+        return [w.message for w in machine_warnings(m)
+                if w.kind == "missed-eoi" and "still in service" in w.message]
     out = []
     for irq in irqs:
         d = m.kernel.descs[irq]
         cpu = d.affinity
-        rpr = m.gic.running_priority(cpu)
+        rpr = gic.running_priority(cpu)
         if rpr == IDLE_PRIORITY or m.kernel.cpus[cpu].in_irq:
             continue
         what = (f"LPI {d.hwirq} (irq {irq})" if d.hwirq >= LPI_BASE else
-                f"INTID {d.hwirq} (irq {irq}) stays {m.gic.state(d.hwirq, cpu)}")
+                f"INTID {d.hwirq} (irq {irq}) stays {gic.state(d.hwirq, cpu)}")
         out.append(f"CPU{cpu}: {what}: the running priority stays {rpr:#04x}, "
                    "interrupts of that priority and lower are blocked on that CPU")
     return out
