@@ -226,11 +226,13 @@ class Rig:
 
     def scenario(self, *, devices: Sequence[dict[str, Any]] = (),
                  faults: Sequence[dict[str, Any]] = (), dut: dict[str, Any] | None = None,
-                 machine: dict[str, Any] | None = None, timer: bool = True) -> Scenario:
+                 machine: dict[str, Any] | None = None, timer: bool = True,
+                 alone: bool = False) -> Scenario:
         """The variant: the DUT (``dut`` replaces fields of its model with
         values of their types), ``devices`` beside it and ``faults`` (scenario
         tables, times and rates with units), ``machine`` fields over the
-        platform's (or the ``--scenario`` machine's)."""
+        platform's (or the ``--scenario`` machine's, whose other devices are
+        there too unless ``alone``)."""
         arch = self.platform
         # the placeholder handler the driver's own replaces (harness._request)
         fields = {"name": self.name, "line": self.line, "handler": HandlerSpec(), **(dut or {})}
@@ -240,7 +242,7 @@ class Rig:
             "scenario": {"name": f"check-{self.name}", "seed": self.seed},
             "machine": ms.model_copy(update=machine or {}),
             "timer": {"enabled": timer},
-            "device": [self.dut.model_copy(update=fields), *self.env, *devices],
+            "device": [self.dut.model_copy(update=fields), *([] if alone else self.env), *devices],
             "fault": [{**f, "device": self.name} if f.get("device") == "dut" else f for f in faults],
         }
         try:

@@ -176,20 +176,31 @@ def lost_eoi(rig: Rig, budget: Budget) -> CheckResult:
     blocked_meanwhile: list[str] = []
 
     def late_eoi(m: Machine, irqs: list[int]) -> None:
+        """Each lost EOI of the DUT's IRQs is written LATE_EOI_NS after it was
+        lost, when its CPU is out of interrupt context (an EOI then would end
+        the running interrupt instead)."""
         k = m.kernel
+        written: set[int] = set()
 
         def write(_: object) -> None:
+            waiting = False
             for irq in irqs:
+                lost_at = next((w.time_ns for w in k.warnings
+                                if w.kind == "missed-eoi" and w.irq == irq), None)
                 d = k.descs[irq]
-                if not any(w.kind == "missed-eoi" and w.irq == irq for w in k.warnings):
-                    continue  # its EOI was not lost (yet): nothing to write
-                if k.cpus[d.affinity].in_irq:
-                    m.engine.after(1_000, write)  # an EOI now would end the running interrupt
-                    return
-                blocked_meanwhile.extend(blocked_by_lost_eoi(m, irqs))
+                if irq in written:
+                    continue
+                if lost_at is None or m.engine.now < lost_at + LATE_EOI_NS or \
+                        k.cpus[d.affinity].in_irq:
+                    waiting = True
+                    continue
+                blocked_meanwhile.extend(blocked_by_lost_eoi(m, [irq]))
                 d.chip.irq_eoi(d, d.affinity)
+                written.add(irq)
+            if waiting:
+                m.engine.after(LATE_EOI_NS // 100, write)
 
-        m.engine.at(at + LATE_EOI_NS, write)
+        m.engine.at(at, write)
 
     late = rig.run(spec, duration, tag="late-eoi", setup=late_eoi)
 
@@ -203,7 +214,7 @@ def lost_eoi(rig: Rig, budget: Budget) -> CheckResult:
           "lost": {"handled_second_half": handled_after(lost, (at + duration) // 2),
                    "blocked_at_end": blocked},
           "late": {"handled_after_late_eoi": handled_after(late, end),
-                   "blocked_meanwhile": blocked_meanwhile, "max_latency_ns": max(latency)},
+                   "blocked_meanwhile": list(dict.fromkeys(blocked_meanwhile)), "max_latency_ns": max(latency)},
           "log": _log(lost, "EOI", "fault:"), "report": lost.report()}
     stopped = lost.stopped or late.stopped
     if stopped:

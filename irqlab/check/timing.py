@@ -65,10 +65,10 @@ def top_half_budget(rig: Rig, budget: Budget) -> CheckResult:
 
 
 def deferral(rig: Rig, budget: Budget) -> CheckResult:
-    """Share of the driver's CPU time spent in its top half, without the tick
-    (so all softirq and kernel-thread time is the driver's bottom half)."""
+    """Share of the driver's CPU time spent in its top half, its device alone
+    without the tick (so all softirq and kernel-thread time is its bottom half)."""
     name = "deferral"
-    run = rig.run(rig.scenario(timer=False), rig.duration(1000))
+    run = rig.run(rig.scenario(timer=False, alone=True), rig.duration(1000))
     if run.refused:
         return not_run(name, run.refused)
     calls = run.probe.calls if run.probe is not None else sum(h.count for h in run.handler_ns())
@@ -154,7 +154,9 @@ def nesting(rig: Rig, budget: Budget) -> CheckResult:
          "handler": {"cost": NEIGHBOUR_COST}, **prio[who]}
         for who, line in (("hi", hi_line), ("lo", lo_line))
     ]
-    dut = dict(prio["dut"]) if rig.dut.kind == "line" and rig.dut.vectors == 1 else {}
+    dut = dict(prio["dut"])
+    if "vector" in dut and rig.dut.vectors > 1:  # one vector per MSI-X entry, all in that class
+        dut["vector"] = list(range(dut["vector"], dut["vector"] + rig.dut.vectors))
     for key in rig.dut.model_fields_set & {"priority", "vector"}:
         dut.pop(key, None)
     run = rig.run(rig.scenario(dut=dut, devices=neighbours), rig.duration(1000))
