@@ -154,9 +154,9 @@ def nesting(rig: Rig, budget: Budget) -> CheckResult:
          "handler": {"cost": NEIGHBOUR_COST}, **prio[who]}
         for who, line in (("hi", hi_line), ("lo", lo_line))
     ]
-    dut = dict(prio["dut"])
-    if "vector" in dut and rig.dut.vectors > 1:  # one vector per MSI-X entry, all in that class
-        dut["vector"] = list(range(dut["vector"], dut["vector"] + rig.dut.vectors))
+    dut: dict[str, int | list[int]] = dict(prio["dut"])
+    if isinstance(dut.get("vector"), int) and rig.dut.vectors > 1:  # one vector per MSI-X entry, all in that class
+        dut["vector"] = list(range(prio["dut"]["vector"], prio["dut"]["vector"] + rig.dut.vectors))
     for key in rig.dut.model_fields_set & {"priority", "vector"}:
         dut.pop(key, None)
     run = rig.run(rig.scenario(dut=dut, devices=neighbours), rig.duration(1000))
