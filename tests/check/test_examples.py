@@ -186,3 +186,29 @@ def test_every_sleeping_call_in_the_top_half_is_caught(tmp_path: Path, call: str
         assert c.status == "pass", c.verdict
     else:
         assert c.status == "fail" and c.verdict.startswith(f"{sleeps} in atomic context at {path}:8")
+
+
+MULTI = """
+from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE
+DEVICE = {"kind": "msix", "vectors": 4, "arrival": {"kind": "poisson", "rate": "20k/s"}}
+def handler(ctx):
+    dev = ctx.device
+    if not dev.status:
+        return IRQ_NONE
+    ctx.spend(800)
+    dev.service(dev.status)
+    return IRQ_HANDLED
+"""
+
+
+def test_a_multi_vector_device_recovers_from_late_eois_and_keeps_its_class(tmp_path: Path) -> None:
+    from irqlab.check.budget import Budget
+    from irqlab.check.driver import load_driver
+    from irqlab.check.harness import Rig
+    from irqlab.check.protocol import lost_eoi
+
+    path = tmp_path / "drv.py"
+    path.write_text(MULTI)
+    c = lost_eoi(Rig(load_driver(path, True), "x86", "linux", 1), Budget())
+    assert c.status == "warn", c.verdict  # each of its 4 vectors lost an EOI, each came late
+    assert c.evidence["late"]["handled_after_late_eoi"] > 100
