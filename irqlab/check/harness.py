@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from irqlab.analysis.histogram import Histogram
 from irqlab.analysis.irqstats import IrqStats
 from irqlab.check.driver import CheckError, Driver
+from irqlab.check.result import WARN, CheckResult, not_run
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT, IRQ_RAISE
 from irqlab.kernel.action import Handler, HandlerContext
 from irqlab.kernel.flags import (
@@ -40,6 +41,7 @@ from irqlab.runner import simulation_report
 from irqlab.scenario.loader import consistency_errors, format_errors
 from irqlab.scenario.schema import DeviceSpec, HandlerSpec, Scenario
 from irqlab.sim.engine import StopSimulation
+from irqlab.units import format_ns
 
 PLATFORMS = ("x86", "arm64", "armv7m")
 OSES = ("linux", "windows", "freertos")
@@ -49,6 +51,8 @@ DUT_LINE = {"x86": 16, "arm64": 48, "armv7m": 5}
 CPUS = {"x86": 2, "arm64": 2, "armv7m": 1}
 #: requests of the nominal run: enough for a p99, few enough to stay quick
 NOMINAL_ARRIVALS = 1000
+#: handler calls a run needs to judge a check
+MIN_CALLS = 20
 #: simulator events per run at most
 MAX_EVENTS = 150_000
 #: an interrupt storm: the handler called this many times per request its
@@ -165,6 +169,19 @@ class Run:
     def handler_ns(self) -> list[Histogram]:
         """Histograms of the DUT's handler wall time (entry to exit)."""
         return [self.stats.handler_ns[str(i)] for i in self.irqs if str(i) in self.stats.handler_ns]
+
+
+def unusable(name: str, run: Run) -> CheckResult | None:
+    """Why ``run`` cannot judge check ``name``: the kernel refused the
+    handler, or it ran too few times to say anything; None when it can."""
+    if run.refused:
+        return not_run(name, run.refused)
+    calls = run.probe.calls if run.probe is not None else sum(h.count for h in run.handler_ns())
+    if calls < MIN_CALLS:
+        return CheckResult(name, WARN, f"not judged: the handler ran {calls} times in "
+                           f"{format_ns(run.machine.engine.now)} of its nominal load "
+                           f"(DEVICE.arrival); {MIN_CALLS} are needed", {"calls": calls})
+    return None
 
 
 @dataclass

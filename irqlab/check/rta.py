@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from irqlab.check.budget import Budget
-from irqlab.check.harness import Rig, ns
-from irqlab.check.result import FAIL, PASS, WARN, CheckResult, not_run
+from irqlab.check.harness import Rig, ns, unusable
+from irqlab.check.result import FAIL, PASS, WARN, CheckResult
 from irqlab.check.timing import NEIGHBOUR_COST, NESTING
 from irqlab.events import (
     IRQ_ENTRY,
@@ -212,8 +212,8 @@ def response_time_bound(rig: Rig, budget: Budget, seeds: int = 3) -> CheckResult
         spec = _rta_scenario(rig, rig.seed + i)
         tails.append(SoftirqTails())
         run = rig.run(spec, rig.duration(1000), tag="softirq-tails", sinks=[tails[-1]])
-        if run.refused:
-            return not_run(name, run.refused)
+        if (skip := unusable(name, run)) is not None:
+            return skip
         runs.append((spec, run))
     worst_handler = max((max(run.probe.cpu_ns, default=0) for _, run in runs
                          if run.probe is not None), default=0)

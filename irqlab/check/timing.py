@@ -16,7 +16,7 @@ from typing import Any
 
 from irqlab.analysis.histogram import Histogram
 from irqlab.check.budget import Budget
-from irqlab.check.harness import Rig, Run, per_s
+from irqlab.check.harness import Rig, Run, per_s, unusable
 from irqlab.check.result import FAIL, PASS, WARN, CheckResult, not_run
 from irqlab.scenario.schema import Arrival, Workload
 from irqlab.units import format_ns
@@ -46,8 +46,8 @@ def summary(values: list[int]) -> dict[str, int]:
 def top_half_budget(rig: Rig, budget: Budget) -> CheckResult:
     name = "top-half-budget"
     run = rig.nominal()
-    if run.refused:
-        return not_run(name, run.refused)
+    if (skip := unusable(name, run)) is not None:
+        return skip
     if run.probe is None:
         return CheckResult(name, PASS, "no primary handler: the kernel's default one only wakes "
                            "the thread", {})
@@ -69,8 +69,8 @@ def deferral(rig: Rig, budget: Budget) -> CheckResult:
     without the tick (so all softirq and kernel-thread time is its bottom half)."""
     name = "deferral"
     run = rig.run(rig.scenario(timer=False, alone=True), rig.duration(1000))
-    if run.refused:
-        return not_run(name, run.refused)
+    if (skip := unusable(name, run)) is not None:
+        return skip
     calls = run.probe.calls if run.probe is not None else sum(h.count for h in run.handler_ns())
     top = sum(run.probe.cpu_ns) if run.probe is not None else 0
     bottom = sum(t["softirq"] + t["system"] for t in run.cpu_time.values())
@@ -160,8 +160,8 @@ def nesting(rig: Rig, budget: Budget) -> CheckResult:
     for key in rig.dut.model_fields_set & {"priority", "vector"}:
         dut.pop(key, None)
     run = rig.run(rig.scenario(dut=dut, devices=neighbours), rig.duration(1000))
-    if run.refused:
-        return not_run(name, run.refused)
+    if (skip := unusable(name, run)) is not None:
+        return skip
     alone = rig.nominal()
     lat = [run.stats.latency_ns[str(i)] for i in run.irqs if str(i) in run.stats.latency_ns]
     if not lat or not lat[0].count:

@@ -212,3 +212,15 @@ def test_a_multi_vector_device_recovers_from_late_eois_and_keeps_its_class(tmp_p
     c = lost_eoi(Rig(load_driver(path, True), "x86", "linux", 1), Budget())
     assert c.status == "warn", c.verdict  # each of its 4 vectors lost an EOI, each came late
     assert c.evidence["late"]["handled_after_late_eoi"] > 100
+
+
+def test_a_load_too_light_to_judge_is_said_not_passed(tmp_path: Path) -> None:
+    from irqlab.check import run_battery
+
+    path = tmp_path / "slow.py"
+    path.write_text((EXAMPLES / "good_rx.py").read_text().replace('"20k/s"', '"1/s"'))
+    cl = run_battery(path, allow_code=True)
+    judged = {"flood", "spurious-call", "concurrency", "threaded-oneshot", "response-time-bound"}
+    for c in cl.checks:
+        if c.name not in judged:
+            assert c.status == "warn" and c.verdict.startswith("not judged"), c.to_json()
