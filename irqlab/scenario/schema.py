@@ -6,6 +6,7 @@ Durations and rates are written with units (``"1.5us"``, ``"250k/s"``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -19,11 +20,28 @@ from pydantic import (
     model_validator,
 )
 
-from irqlab.units import parse_duration, parse_rate
+from irqlab.units import MAX_DURATION_NS, parse_duration, parse_rate
 from irqlab.usercode import parse_ref
 
+#: Slowest rate: one event in the 64-bit nanosecond clock's range (about 292
+#: years, ``irqlab.units.MAX_DURATION_NS``); a slower source's gaps do not fit it.
+MIN_RATE_PER_S = 1e9 / MAX_DURATION_NS
+
+#: A bursty source crosses this many ON periods per arrival at most, on average
+#: (rate x on >= 1e-6): sparser, it is a Poisson source, and drawing each gap
+#: would walk through millions of bursts.
+MAX_BURSTS_PER_ARRIVAL = 1_000_000
+
+
+def _slowest_rate(rate: float) -> float:
+    if rate < MIN_RATE_PER_S:
+        raise ValueError(f"{rate:g}/s is slower than one event in 292 years (the 64-bit "
+                         "nanosecond clock)")
+    return rate
+
+
 Duration = Annotated[int, BeforeValidator(parse_duration)]
-Rate = Annotated[float, BeforeValidator(parse_rate)]
+Rate = Annotated[float, BeforeValidator(parse_rate), AfterValidator(_slowest_rate)]
 
 
 class Strict(BaseModel):
@@ -46,6 +64,18 @@ class Workload(Strict):
     threads: int = Field(1, ge=1, le=64)
 
 
+#: Fastest core clock the NVIC model takes (``irqlab.hw.nvic``: 10**12 Hz).
+MAX_CLOCK_MHZ = 1_000_000
+
+
+def _clock_mhz(mhz: float) -> float:
+    if not math.isfinite(mhz):
+        raise ValueError(f"expected a finite number, got {mhz}")
+    if mhz > MAX_CLOCK_MHZ:
+        raise ValueError(f"expected at most {MAX_CLOCK_MHZ} MHz, got {mhz:g}")
+    return mhz
+
+
 class MachineSpec(Strict):
     arch: Literal["x86", "arm64", "armv7m"] = "x86"
     cpus: int = Field(2, ge=1, le=256)
@@ -65,7 +95,7 @@ class MachineSpec(Strict):
     eoi_mode: Literal[0, 1] = 0
     # armv7m NVIC
     core: Literal["cortex-m0", "cortex-m0+", "cortex-m3", "cortex-m4"] = "cortex-m4"
-    clock_mhz: float = Field(100.0, gt=0)
+    clock_mhz: Annotated[float, AfterValidator(_clock_mhz)] = Field(100.0, gt=0)
     prigroup: int = Field(0, ge=0, le=7)
     #: user threads (SCHED_NORMAL) competing with ksoftirqd and kworkers
     workload: Workload | None = None
@@ -100,6 +130,9 @@ class Arrival(Strict):
         missing = [f for f in need if getattr(self, f) is None]
         if missing:
             raise ValueError(f"arrival kind '{self.kind}' needs {', '.join(missing)}")
+        if self.kind == "bursty" and self.on and (self.rate or 0) * self.on / 1e9 < 1 / MAX_BURSTS_PER_ARRIVAL:
+            raise ValueError(f"bursty: rate x on is below one arrival per {MAX_BURSTS_PER_ARRIVAL:,} "
+                             "bursts (use kind 'poisson' for so sparse a source)")
         return self
 
 
