@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from irqlab.scenario.schema import Scenario
+from irqlab.scenario.schema import MAX_DEVICES, Scenario
 
 
 class ScenarioError(ValueError):
@@ -75,6 +75,11 @@ def parse(text: str, source: str) -> tuple[Scenario, dict[str, object]]:
     if too_deep:
         raise ScenarioError(f"{source}: {too_deep}: arrays or tables nested more than "
                             f"{MAX_NESTING} deep")
+    devices = data.get("device")
+    if isinstance(devices, list) and len(devices) > MAX_DEVICES:
+        raise ScenarioError(f"{source}: device: {len(devices):,} devices; a machine holds at most "
+                            f"{MAX_DEVICES:,} (the PCI requester ids bus:dev.fn of one segment, "
+                            "which its IOMMU tells apart)")
     experiment = data.pop("experiment", None)
     try:
         scenario = Scenario.model_validate(data)

@@ -7,6 +7,7 @@ Durations and rates are written with units (``"1.5us"``, ``"250k/s"``).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -183,7 +184,9 @@ class HandlerSpec(Strict):
     request go to the driver's tasklet / work item (a work item may then sleep
     ``work_sleeps``)."""
 
-    cost: CostField = Cost(dist="fixed", value="1us")
+    # factories, not model defaults: pydantic deep-copies a default model for
+    # every device (2 s per 10,000 devices)
+    cost: CostField = Field(default_factory=lambda: Cost(dist="fixed", value="1us"))
     batch: int = Field(1, ge=0)
     clears: bool = True
     softirq: Literal["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED",
@@ -233,8 +236,8 @@ class DeviceSpec(Strict):
     #: GIC / NVIC priority (lower is more urgent)
     priority: int | None = Field(None, ge=0, le=255)
     shared: bool = False
-    arrival: Arrival = Arrival(kind="none")
-    handler: HandlerSpec = HandlerSpec()
+    arrival: Arrival = Field(default_factory=lambda: Arrival(kind="none"))
+    handler: HandlerSpec = Field(default_factory=HandlerSpec)
 
     @model_validator(mode="after")
     def _check(self) -> DeviceSpec:
@@ -272,6 +275,13 @@ class FaultSpec(Strict):
         return self
 
 
+MAX_DEVICES = (1 << 16) - 1
+"""Most devices a scenario holds: the PCI requester ids of one segment, less
+00:00.0 (the host bridge).  VT-d names a DMA's source by this 16-bit id (the
+fault recording register's SID [79:64]: bus[15:8], dev[7:3], fn[2:0]), and
+irqlab models one segment with one DMAR unit."""
+
+
 class Scenario(Strict):
     scenario: Meta = Meta()
     machine: MachineSpec = MachineSpec()
@@ -281,18 +291,19 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
-        names = [d.name for d in self.device]
-        dup = {n for n in names if names.count(n) > 1}
+        counts = Counter(d.name for d in self.device)
+        dup = sorted(n for n, c in counts.items() if c > 1)
         if dup:
-            raise ValueError(f"device names must be unique: {', '.join(sorted(dup))}")
+            more = f" and {len(dup) - 5} more" if len(dup) > 5 else ""
+            raise ValueError(f"device names must be unique: {', '.join(dup[:5])}{more}")
         for i, f in enumerate(self.fault):
-            if f.device is not None and f.device not in names:
+            if f.device is not None and f.device not in counts:
                 raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
             if f.kind == "dma-fault" and not self.machine.iommu:
                 raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
         if self.machine.iommu and self.machine.arch != "x86":
             raise ValueError("machine.iommu: the VT-d model is on arch 'x86'")
-        if self.machine.iommu and "dmar0" in names:
+        if self.machine.iommu and "dmar0" in counts:
             raise ValueError("device name 'dmar0' is the IOMMU's own interrupt (machine.iommu = true)")
         windows = self.machine.os == "windows"
         if windows and self.machine.arch != "x86":
