@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from irqlab.cli.errors import InputError, Interrupted, interruptible
+from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
+from irqlab.cli.output import open_output
 from irqlab.cli.params import allow_code_option, output_files, output_path
 from irqlab.units import UnitError, format_ns, parse_duration
 
@@ -70,11 +71,8 @@ def _write_dmesg(path: str, log: Any) -> None:
     """The kernel log as ``dmesg`` prints it: ``[%5lu.%06lu] message``."""
     from irqlab.report.dmesg import dmesg_text
 
-    try:
-        with open(path, "w") as f:
-            f.write(dmesg_text(log))
-    except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror or exc}", source=path) from None
+    with open_output(path, option="--dmesg") as f:
+        f.write(dmesg_text(log))
 
 
 def _run_duration(text: str | None, spec: Any) -> int:
@@ -110,14 +108,14 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         as_json: bool, allow_code: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
-    Ctrl-C stops the run with exit status 130; trace files keep what was written."""
+    Ctrl-C (exit status 130) or SIGTERM (143) stops the run; trace files keep what was written."""
     from irqlab.analysis.irqstats import IrqStats
     from irqlab.machine.run import simulate
+    from irqlab.progress import run_progress
     from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.report.ftrace import FtraceTextWriter
     from irqlab.report.text import render_text
     from irqlab.runner import simulation_report
-    from irqlab.sim.progress import run_progress
 
     spec, extras = _load(scenario)
     duration_ns = _run_duration(duration, spec)
@@ -134,16 +132,16 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         machine = _build(scenario, spec, seed)
         cpus = spec.machine.cpus
         stats = IrqStats(cpus)
-        with output_files(("--trace", trace_path, lambda path: FtraceTextWriter(path, cpus)),
-                          ("--chrome", chrome_path, lambda path: ChromeTraceWriter(path, cpus))
-                          ) as writers:
-            try:
-                with run_progress(duration_ns) as progress:
-                    simulate(machine, duration_ns, [stats, *writers], max_events=max_events,
-                             progress=progress)
-            except KeyboardInterrupt:
-                raise Interrupted(f"stopped by Ctrl-C at {format_ns(machine.engine.now)} of "
-                                  f"{format_ns(duration_ns)} simulated time") from None
+        try:
+            with output_files(("--trace", trace_path, lambda f: FtraceTextWriter(f, cpus)),
+                              ("--chrome", chrome_path, lambda f: ChromeTraceWriter(f, cpus))
+                              ) as writers, run_progress(duration_ns) as progress:
+                simulate(machine, duration_ns, [stats, *writers], max_events=max_events,
+                         progress=progress)
+        except KeyboardInterrupt as exc:  # the trace files are complete up to here
+            raise Interrupted(f"stopped by {stop_reason(exc)} at "
+                              f"{format_ns(machine.engine.now)} of {format_ns(duration_ns)} "
+                              "simulated time", signalled=exc) from None
         report = simulation_report(machine, stats)
         if dmesg_path:
             _write_dmesg(dmesg_path, machine.kernel.log)
@@ -239,7 +237,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     machine = _build(scenario_ref or str(trace_file), spec, seed)
     stats = IrqStats(spec.machine.cpus)
     with output_files(("--chrome", chrome_path,
-                       lambda path: ChromeTraceWriter(path, spec.machine.cpus))) as writers:
+                       lambda f: ChromeTraceWriter(f, spec.machine.cpus))) as writers:
         simulate(machine, spec.scenario.duration, [stats, *writers])
     report = simulation_report(machine, stats)
     report.warnings.extend(scratch.warnings)
