@@ -162,7 +162,7 @@ def _add_iommu(m: Machine) -> None:
     request_irq(k, irq, isr, IRQF_NO_THREAD, "dmar0", unit)
     m.irqs["dmar0"] = [irq]
     for i, dev in enumerate(m.spec.device):
-        m.sids[dev.name] = source_id(*pci_address(i))
+        m.sids[dev.name] = source_id(*_pci_address(i))
 
 
 def _install_windows(m: Machine) -> None:
@@ -272,7 +272,7 @@ def _next_irq(m: Machine, start: int) -> int:
     return irq
 
 
-def pci_address(index: int) -> tuple[int, int, int]:
+def _pci_address(index: int) -> tuple[int, int, int]:
     """(bus, device, function) of the scenario's device ``index``: device 0 on
     bus 1 (01:00.0), the next on bus 2 ... one device per bus; past 255 devices
     the device and function fields count on, so that each of the
@@ -417,7 +417,7 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index:
     k = m.kernel
     if m.nvic is not None:
         raise BuildError(f"device '{spec.name}': a Cortex-M has no MSI")
-    bus, slot, fn = pci_address(index)  # as its IOMMU source id
+    bus, slot, fn = _pci_address(index)  # as its IOMMU source id
     if m.apic is not None:
         table = msi.MsixTable(m.apic, spec.vectors)
         # Linux 6.x per-device MSI domains: chip "PCI-MSIX-<domain:bus:dev.fn>",

@@ -313,7 +313,8 @@ def driver_scenario(tmp_path: Path, ref: str = "irqlab_test_driver:isr", extra: 
 def test_validate_checks_the_handler_file_without_importing_it(tmp_path: Path) -> None:
     path = driver_scenario(tmp_path)
     res = invoke("validate", path)
-    assert res.exit_code == 0, res.output
+    assert res.output == (f"{path}: ok (x86, 2 CPU(s), 1 device(s), 0 fault(s), 1 Python handler(s): "
+                          "run with --allow-code)\n")
     assert not (tmp_path / "irqlab_test_driver.imported").exists()
 
 
@@ -411,6 +412,20 @@ def test_replay_on_a_scenario_with_code_needs_consent(tmp_path: Path) -> None:
     res = invoke("replay", str(trace), "--scenario", path, "--allow-code")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "irqlab_test_driver.imported").exists()
+
+
+def test_experiment_with_a_python_handler_needs_consent(tmp_path: Path) -> None:
+    """An experiment builds many machines, each running the scenario's code."""
+    (tmp_path / "irqlab_test_driver.py").write_text(MARKER_DRIVER)
+    text = (REPO / "irqlab/scenario/builtin/moderation.toml").read_text()
+    path = scenario(tmp_path, text.replace("[experiment]", '[[device]]\nname = "disk"\nkind = "msix"\n'
+                                           'handler = { python = "irqlab_test_driver:isr" }\n\n'
+                                           "[experiment]", 1))
+    for command in ("validate", "run"):
+        res = invoke(command, path)
+        assert not (tmp_path / "irqlab_test_driver.imported").exists()
+    line = error(res)
+    assert line.startswith(f"Error: {path}: device[1].handler.python: ") and "--allow-code" in line
 
 
 def test_python_handler_that_raises_is_a_run_warning(tmp_path: Path) -> None:
