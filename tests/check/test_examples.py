@@ -150,7 +150,7 @@ def test_lost_eoi_blocks_until_a_late_eoi(platform: str, blocked: str) -> None:
 
 def test_lost_eoi_on_the_nvic_cannot_happen() -> None:
     c = battery("good_rx", "armv7m")["lost-eoi"]  # the exception return is the EOI
-    assert c.status == "pass" and c.evidence["lost"]["handled_second_half"] > 100
+    assert c.status == "pass" and c.verdict.startswith("n/a") and "exception return" in c.verdict
 
 
 SLEEPY = """
