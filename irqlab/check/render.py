@@ -7,14 +7,18 @@ from __future__ import annotations
 import html
 import json
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from irqlab.check.result import FAIL, PASS, WARN, Checklist, CheckResult
 from irqlab.check.timing import LIVELOCK_USER_SHARE
 from irqlab.units import format_ns
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 MARK = {PASS: "PASS", WARN: "WARN", FAIL: "FAIL"}
-COLOUR = {PASS: "#2e7d32", WARN: "#ef6c00", FAIL: "#c62828"}
+COLOUR = {PASS: "#2e7d32", WARN: "#ef6c00", FAIL: "#c62828"}  # HTML
+STYLE = {PASS: "bold green", WARN: "bold yellow", FAIL: "bold red"}  # terminal
 
 
 def render_text(cl: Checklist) -> str:
@@ -26,6 +30,25 @@ def render_text(cl: Checklist) -> str:
     lines.append(f"{'passed' if cl.passed else 'FAILED'}: {counts[PASS]} pass, "
                  f"{counts[WARN]} warn, {counts[FAIL]} fail")
     return "\n".join(lines)
+
+
+def render_table(cl: Checklist) -> Table:
+    """The checklist as a rich table, for a terminal (verdicts wrap to its width)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"irqlab check {cl.driver} ({cl.platform}, {cl.os}, seed {cl.seed})",
+                  title_justify="left", show_lines=False)
+    table.add_column("status", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("verdict")
+    for c in cl.checks:
+        table.add_row(Text(MARK[c.status], style=STYLE[c.status]), c.name, Text(c.verdict))
+    counts = {s: sum(c.status == s for c in cl.checks) for s in (PASS, WARN, FAIL)}
+    table.caption = (f"{'passed' if cl.passed else 'FAILED'}: {counts[PASS]} pass, "
+                     f"{counts[WARN]} warn, {counts[FAIL]} fail")
+    table.caption_justify = "left"
+    return table
 
 
 def render_junit(cl: Checklist) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,8 @@ def check(ctx: click.Context, driver: str, scenario_ref: str | None, platform: s
     docs/checklist.md); its code runs only with --allow-code.  Exit status 0
     when no check fails, 1 when one does, 2 on a usage or input error."""
     from irqlab.check import CHECKS, CheckError, parse_budget, run_battery
-    from irqlab.check.render import render_html, render_junit, render_text
-    from irqlab.progress import steps_progress
+    from irqlab.check.render import render_html, render_junit, render_table, render_text
+    from irqlab.progress import console, steps_progress
 
     machine = None  # the scenario whose machine the driver is checked on
     if driver.endswith(".toml"):
@@ -106,8 +107,10 @@ def check(ctx: click.Context, driver: str, scenario_ref: str | None, platform: s
         _write("--html", html_path, render_html(checklist))
     if as_json:
         click.echo(json.dumps(checklist.to_json(), indent=2, default=str))
+    elif sys.stdout.isatty():
+        console(stdout=True).print(render_table(checklist))
     else:
-        click.echo(render_text(checklist))
+        click.echo(render_text(checklist))  # one line per check, never wrapped
     ctx.exit(0 if checklist.passed else 1)
 
 
