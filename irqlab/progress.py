@@ -80,8 +80,9 @@ def reading(stream: BinaryIO, label: str) -> Iterator[BinaryIO]:
 
 @contextmanager
 def steps_progress(total: int, label: str) -> Iterator[Callable[[str], None] | None]:
-    """Yield a ``progress(step_name)`` callback counting ``total`` steps (the
-    name of the one starting), or ``None`` when stderr is not a terminal."""
+    """Yield a ``progress(step_name)`` callback, called as each of ``total``
+    steps starts (the bar counts those done), or ``None`` when stderr is not a
+    terminal."""
     if not sys.stderr.isatty() or total <= 0:
         yield None
         return
@@ -90,9 +91,11 @@ def steps_progress(total: int, label: str) -> Iterator[Callable[[str], None] | N
     with _bar(TextColumn("[bold]{task.description}"), BarColumn(),
               TextColumn("{task.completed}/{task.total}")) as bar:
         task = bar.add_task(label, total=total)
+        started = [0]
 
         def update(name: str) -> None:
-            bar.update(task, description=f"{label} {name}", advance=1)
+            bar.update(task, description=f"{label} {name}", completed=started[0])
+            started[0] += 1
 
         yield update
 
