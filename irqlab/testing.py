@@ -5,11 +5,11 @@ a driver's own test suite runs the battery::
         assert irq_check("drv.py").passed
 
 ``irq_check(driver, **options)`` takes the options of
-:func:`irqlab.check.run_battery` (``platform``, ``os``, ``budget`` as a
-string or :class:`irqlab.check.Budget`, ``seed``) and returns the
-:class:`irqlab.check.Checklist`.  A relative path is looked up from the
-current directory, then next to the test file.  Naming the driver in one's
-own test is the consent to run its code.
+:func:`irqlab.check.run_battery` (``platform``, ``os``, ``scenario`` (a
+file), ``budget`` as a string or :class:`irqlab.check.Budget`, ``seed``) and
+returns the :class:`irqlab.check.Checklist`.  Relative paths are looked up
+from the current directory, then next to the test file.  Naming the driver in
+one's own test is the consent to run its code (and the scenario's).
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ def irq_check(request: pytest.FixtureRequest) -> Callable[..., Checklist]:
 
     here = Path(request.path).parent
 
-    def check(driver: str | Path, budget: Budget | str | None = None, **options: Any) -> Checklist:
-        path = Path(driver)
-        if not path.is_absolute() and not path.exists() and (here / path).exists():
-            path = here / path
+    def near(name: str | Path) -> Path:
+        path = Path(name)
+        return here / path if not path.is_absolute() and not path.exists() else path
+
+    def check(driver: str | Path, budget: Budget | str | None = None,
+              scenario: str | Path | None = None, **options: Any) -> Checklist:
         limits = parse_budget(budget) if isinstance(budget, str) or budget is None else budget
-        return run_battery(path, budget=limits, allow_code=True, **options)
+        return run_battery(near(driver), budget=limits, allow_code=True,
+                           scenario=None if scenario is None else near(scenario), **options)
 
     return check

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from irqlab.check.budget import Budget
 from irqlab.check.concurrency import concurrency
-from irqlab.check.driver import CheckError, load_driver
+from irqlab.check.driver import CheckError, load_driver, load_machine
 from irqlab.check.harness import OSES, PLATFORMS, Rig
 from irqlab.check.protocol import (
     level_ack,
@@ -21,7 +21,6 @@ from irqlab.check.protocol import (
 from irqlab.check.result import Checklist, CheckResult
 from irqlab.check.rta import response_time_bound
 from irqlab.check.timing import deferral, flood, nesting, top_half_budget
-from irqlab.scenario.schema import Scenario
 
 Check = Callable[[Rig, Budget], CheckResult]
 
@@ -44,22 +43,39 @@ CHECKS: dict[str, Check] = {
 AVAILABLE_OSES = ("linux", "windows")
 
 
-def run_battery(driver_path: str | Path, *, platform: str = "x86", os: str = "linux",
-                budget: Budget | None = None, scenario: Scenario | None = None,
-                allow_code: bool = False, seed: int = 1,
+def run_battery(driver_path: str | Path, *, platform: str | None = None, os: str | None = None,
+                budget: Budget | None = None, scenario: str | Path | None = None,
+                allow_code: bool = False, seed: int | None = None,
                 progress: Callable[[str], None] | None = None) -> Checklist:
-    """Load DRIVER (with consent) and run every check on it."""
-    if platform not in PLATFORMS:
-        raise CheckError(f"--platform: expected one of {', '.join(PLATFORMS)}, got {platform!r}")
-    if os not in OSES:
-        raise CheckError(f"--os: expected one of {', '.join(OSES)}, got {os!r}")
-    if os not in AVAILABLE_OSES:
+    """Load DRIVER (with consent) and run every check on it, on the machine
+    of ``scenario`` (a file; its other devices' code bound with the same
+    consent), of DRIVER when it is a scenario, or built for ``platform`` and
+    ``os`` (default x86, linux).  ``seed`` defaults to the scenario's, or 1."""
+    for option, value, allowed in (("--platform", platform, PLATFORMS), ("--os", os, OSES)):
+        if value is not None and value not in allowed:
+            raise CheckError(f"{option}: expected one of {', '.join(allowed)}, got {value!r}")
+    if os is not None and os not in AVAILABLE_OSES:
         raise CheckError(f"--os {os}: not available yet (this simulator builds "
                          f"{' and '.join(AVAILABLE_OSES)} machines)")
     driver = load_driver(driver_path, allow_code)
+    if scenario is not None and driver.scenario is not None:
+        raise CheckError(f"{driver_path}: is a scenario: it brings its machine, --scenario is "
+                         "not needed")
+    base = load_machine(scenario, allow_code) if scenario is not None else None
+    machine = base or driver.scenario
+    where = scenario if scenario is not None else driver_path
+    if machine is not None:
+        for option, given, has in (("--platform", platform, machine.machine.arch),
+                                   ("--os", os, machine.machine.os)):
+            if given is not None and given != has:
+                raise CheckError(f"{where}: {option} {given} contradicts the scenario's machine "
+                                 f"({has})")
+        platform, os = machine.machine.arch, machine.machine.os
+        seed = machine.scenario.seed if seed is None else seed
+    platform, os, seed = platform or "x86", os or "linux", 1 if seed is None else seed
     for shared in driver.shared:
         shared.reset()
-    rig = Rig(driver, platform, os, seed, scenario)
+    rig = Rig(driver, platform, os, seed, base)
     budget = budget or Budget()
     results = []
     for name, check in CHECKS.items():

@@ -95,14 +95,35 @@ def load_driver(path: str | Path, allow_code: bool) -> Driver:
         raise CheckError(f"{path}: cannot load: it called sys.exit({exc.code!r})") from None
 
 
-def _from_scenario(path: Path, allow_code: bool) -> Driver:
-    """The device of scenario ``path`` that names its handler, and that handler."""
+def _read_scenario(path: Path) -> Scenario:
     try:
         spec, extras = load_scenario(str(path))
     except ScenarioError as exc:
         raise CheckError(str(exc).splitlines()[0]) from None
     if "experiment" in extras:
         raise CheckError(f"{path}: an experiment of many runs, not one machine to check on")
+    return spec
+
+
+def _bind(spec: Scenario, path: Path, allow_code: bool) -> None:
+    """Load the code ``spec``'s devices name, from its folder (with consent)."""
+    try:
+        bind_scenario_code(spec, path.parent, allowed=allow_code)
+    except UserCodeError as exc:
+        raise CheckError(f"{path}: {exc}") from None
+
+
+def load_machine(path: str | Path, allow_code: bool) -> Scenario:
+    """A scenario to check a driver on (``--scenario``): its machine and its
+    other devices, the code they name loaded with the same consent."""
+    spec = _read_scenario(Path(path))
+    _bind(spec, Path(path), allow_code)
+    return spec
+
+
+def _from_scenario(path: Path, allow_code: bool) -> Driver:
+    """The device of scenario ``path`` that names its handler, and that handler."""
+    spec = _read_scenario(path)
     dut = next((d for d in spec.device if d.handler.python), None)
     if dut is None:
         raise CheckError(f"{path}: no device names its handler (handler.python = "
@@ -110,10 +131,7 @@ def _from_scenario(path: Path, allow_code: bool) -> Driver:
     if dut.handler.thread is not None:
         raise CheckError(f"{path}: device '{dut.name}': handler.thread is a cost model; to check a "
                          "threaded handler, write thread_fn(ctx) in a driver file")
-    try:
-        bind_scenario_code(spec, path.parent, allowed=allow_code)
-    except UserCodeError as exc:
-        raise CheckError(f"{path}: {exc}") from None
+    _bind(spec, path, allow_code)
     handler = dut.handler.code
     assert handler is not None  # bound above
     module = sys.modules[handler.__module__]  # the file, as usercode executed it

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import Any
 
 import click
 
@@ -13,51 +11,19 @@ from irqlab.cli.errors import InputError
 from irqlab.cli.output import open_output
 from irqlab.cli.params import allow_code_option, output_path
 
-PLATFORMS = ("x86", "arm64", "armv7m")
-OSES = ("linux", "windows", "freertos")
-
 
 def _write(option: str, path: str, text: str) -> None:
     with open_output(path, option=option) as f:
         f.write(text)
 
 
-def _machine(ref: str, platform: str | None, os_name: str | None) -> Any:
-    """The scenario ``ref`` (its code not loaded), checked against
-    ``--platform`` and ``--os``."""
-    from irqlab.scenario.loader import ScenarioError, load
-
-    try:
-        spec, extras = load(ref)
-    except ScenarioError as exc:
-        raise InputError(str(exc).splitlines()[0]) from None
-    if "experiment" in extras:
-        raise InputError("is an experiment of many runs, not one machine to check on", source=ref)
-    for option, given, has in (("--platform", platform, spec.machine.arch),
-                               ("--os", os_name, spec.machine.os)):
-        if given is not None and given != has:
-            raise InputError(f"{option} {given} contradicts the scenario's machine ({has})",
-                             source=ref)
-    return spec
-
-
-def _bind_code(ref: str, spec: Any, allow_code: bool) -> None:
-    """Load the code the ``--scenario`` devices name, from its folder (with consent)."""
-    from irqlab.usercode import UserCodeError, bind_scenario_code
-
-    try:
-        bind_scenario_code(spec, Path(ref).parent, allowed=allow_code)
-    except UserCodeError as exc:
-        raise InputError(str(exc), source=ref) from None
-
-
 @click.command()
 @click.argument("driver")
 @click.option("--scenario", "scenario_ref", default=None,
               help="Machine and other devices to check on (default: built around the handler).")
-@click.option("--platform", type=click.Choice(PLATFORMS), default=None,
+@click.option("--platform", metavar="x86|arm64|armv7m", default=None,
               help="Platform of the machine built around the handler (default x86).")
-@click.option("--os", "os_name", type=click.Choice(OSES), default=None,
+@click.option("--os", "os_name", metavar="linux|windows|freertos", default=None,
               help="OS personality (default linux).")
 @click.option("--budget", default=None,
               help="Time limits, e.g. top=5us,latency_p99=50us,bottom=200us (these are the defaults).")
@@ -81,24 +47,12 @@ def check(ctx: click.Context, driver: str, scenario_ref: str | None, platform: s
     from irqlab.check.render import render_html, render_junit, render_table, render_text
     from irqlab.progress import console, steps_progress
 
-    machine = None  # the scenario whose machine the driver is checked on
-    if driver.endswith(".toml"):
-        if scenario_ref is not None:
-            raise InputError("is a scenario: it brings its machine, --scenario is not needed",
-                             source=driver)
-        machine = _machine(driver, platform, os_name)  # its code is loaded with the driver
-    elif scenario_ref is not None:
-        machine = _machine(scenario_ref, platform, os_name)
-        _bind_code(scenario_ref, machine, allow_code)
     try:
         limits = parse_budget(budget)
         with steps_progress(len(CHECKS), "checking") as progress:
-            checklist = run_battery(
-                driver, budget=limits, allow_code=allow_code, progress=progress,
-                platform=machine.machine.arch if machine else platform or "x86",
-                os=machine.machine.os if machine else os_name or "linux",
-                seed=machine.scenario.seed if machine else 1,
-                scenario=machine if scenario_ref is not None else None)
+            checklist = run_battery(driver, platform=platform, os=os_name, budget=limits,
+                                    scenario=scenario_ref, allow_code=allow_code,
+                                    progress=progress)
     except CheckError as exc:
         raise InputError(str(exc)) from None
     if junit_path:

@@ -96,6 +96,8 @@ def test_budget_changes_the_verdict() -> None:
     (["--os", "freertos"], ["--os freertos", "not available yet"]),
     (["--os", "windows", "--platform", "arm64"], ["--os windows", "x86"]),
     (["--platform", "armv7m"], ["a Cortex-M has no MSI"]),  # sleeps_in_irq is MSI-X
+    (["--platform", "riscv"], ["--platform: expected one of x86, arm64, armv7m, got 'riscv'"]),
+    (["--os", "vxworks"], ["--os: expected one of linux, windows, freertos, got 'vxworks'"]),
 ])
 def test_bad_options_are_one_line(args: list[str], needles: list[str]) -> None:
     driver = str(EXAMPLES / "sleeps_in_irq.py")

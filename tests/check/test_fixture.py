@@ -20,9 +20,13 @@ def test_plugin_is_registered() -> None:
 def test_fixture_in_a_users_suite(tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "good_rx.py", tmp_path / "drv.py")
     shutil.copy(EXAMPLES / "sleeps_in_irq.py", tmp_path / "bad.py")
+    shutil.copy(EXAMPLES.parent / "my-driver.toml", tmp_path / "machine.toml")
+    shutil.copy(EXAMPLES.parent / "my_driver.py", tmp_path / "my_driver.py")
     (tmp_path / "test_driver.py").write_text(
         "def test_rx(irq_check):\n"
-        "    assert irq_check('drv.py').passed\n\n"
+        "    assert irq_check('drv.py').passed\n"
+        "    cl = irq_check('drv.py', scenario='machine.toml')  # beside the scenario's eth0\n"
+        "    assert cl.passed and cl.platform == 'x86'\n\n"
         "def test_bad_is_caught(irq_check):\n"
         "    assert irq_check('bad.py', budget='top=10us').passed\n")
     # run from the parent directory: the driver is found next to the test file
