@@ -45,6 +45,8 @@ class Report:
     title: str = ""
     #: kernel log lines (time_ns, text) the source produced, oldest first
     log: list[tuple[int, str]] = field(default_factory=list)
+    #: damaged or incomplete input lines the reader left out
+    skipped_lines: int = 0
 
     def span_s(self) -> float | None:
         """Seconds the counts cover: the snapshot interval when known, else the
@@ -78,6 +80,7 @@ class Report:
             "seed": self.seed,
             "duration_ns": self.duration_ns,
             "interval_s": self.interval_s,
+            "skipped_lines": self.skipped_lines,
             "counters": {} if snap is None else {k: _row_json(r) for k, r in snap.rows.items()},
             "softirqs": {}
             if snap is None

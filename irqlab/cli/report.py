@@ -15,6 +15,7 @@ from irqlab.analysis.report import Report, Warning, diff_snapshots
 from irqlab.cli.errors import InputError, interruptible
 from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, output_files, output_path
 from irqlab.events import CounterSnapshot, Event
+from irqlab.observe.damage import Skipped
 from irqlab.observe.ftrace import FtraceReader
 from irqlab.observe.procfs import ProcfsError, read_snapshot
 from irqlab.observe.tracefile import (
@@ -142,6 +143,7 @@ def _open_trace(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Eve
         def irqlab_events() -> Iterator[Event]:
             with f:
                 yield from reader
+            _note_skipped(path, reader.skipped, report)
 
         return h.cpus, irqlab_events()
     stack = ExitStack()  # closed when the events have been read
@@ -160,8 +162,20 @@ def _open_trace(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Eve
                 "lost_events", None, None,
                 f"the trace marks {sum(n for _, n in ftrace.lost)} lost events "
                 f"([LOST n EVENTS] on CPUs {sorted({c for c, _ in ftrace.lost})})"))
+        _note_skipped(path, ftrace.skipped, report)
 
     return max(ftrace.cpus, 1), ftrace_events()
+
+
+def _note_skipped(path: Path, skipped: Skipped, report: Report) -> None:
+    """Damaged lines the reader left out: one line on stderr, a warning and
+    ``skipped_lines`` in the report."""
+    if not skipped.count:
+        return
+    report.skipped_lines += skipped.count
+    message = skipped.message()
+    report.warnings.append(Warning("skipped_lines", None, None, f"{path}: {message}"))
+    click.echo(f"irqlab: {path}: {message}", err=True)
 
 
 def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:

@@ -15,6 +15,11 @@ one without a fraction is a raw clock value (``counter``/``x86-tsc`` clocks) and
 taken as is.  ``CPU:N [LOST M EVENTS]`` lines (kernel/trace/trace.c) are counted
 in :attr:`FtraceReader.lost`.  All other lines are skipped.
 
+A damaged file never stops the reader: a line that looks like one of these
+events but whose arguments do not parse (``softirq_exit: vec=x3``, a field cut
+short), and a last line without its newline (a trace cut mid-line), are left
+out and counted in :attr:`FtraceReader.skipped` with the first one's line number.
+
 Speed: the file is read in large chunks and one compiled regular expression runs
 ``findall`` over each chunk, so scanning and skipping happen in C and Python only
 touches matched events; memory is bounded by the chunk size.
@@ -37,23 +42,29 @@ from irqlab.events import (
     VECTOR_EXIT,
     Event,
 )
+from irqlab.observe.damage import Skipped, excerpt
 
 CHUNK_BYTES = 1 << 22
 
 # cpu, timestamp, "event: args".  Only irq/softirq/vector events match; the
 # event text is decoded once per distinct value (see _Decoded).  Bytes, not str:
 # no decoding of skipped text, and sre runs faster on bytes.
+# Digit runs are bounded (int() refuses over 4300 digits; NR_CPUS <= 8192): a
+# longer run is no event of ours.
 EVENT_RE = re.compile(
-    rb"\[(\d++)\] ++(?:[^\s:\[\]]{1,6}+ ++)?(\d++\.?\d*+): ++(?:irq(?:_vectors)?:)?"
+    rb"\[(\d{1,5}+)\] ++(?:[^\s:\[\]]{1,6}+ ++)?(\d{1,20}+(?:\.\d{0,12}+)?): ++"
+    rb"(?:irq(?:_vectors)?:)?"
     rb"((?:irq_handler_(?:entry|exit)|softirq_(?:raise|entry|exit)|\w+_(?:entry|exit)): ++"
     rb"(?:irq|vec|vector)=[^\r\n]*+)"
 )
-_LOST_RE = re.compile(rb"CPU:(\d+) \[LOST (\d+) EVENTS\]")
+_LOST_RE = re.compile(rb"CPU:(\d{1,5}) \[LOST (\d{1,20}) EVENTS\]")
+# ret= is irqreturn_t as printed by irq_handler_exit: "handled" or "unhandled"
 _ARGS_RE = re.compile(
-    r"irq_handler_entry: +irq=(-?\d+) name=(.*?)\s*$|irq_handler_exit: +irq=(-?\d+) ret=(\w+)"
-    r"|softirq_(raise|entry|exit): +vec=(\d+)|(\w+)_(entry|exit): +vector=(\d+)\s*$"
+    r"irq_handler_entry: +irq=(-?\d{1,10}) name=(.*?)\s*$"
+    r"|irq_handler_exit: +irq=(-?\d{1,10}) ret=(handled|unhandled)\s*$"
+    r"|softirq_(raise|entry|exit): +vec=(\d{1,10})(?: |$)|(\w+)_(entry|exit): +vector=(\d{1,10})\s*$"
 )
-_CPUS_RE = re.compile(rb"^(?:#.*#P:(\d+)|cpus=(\d+))", re.M)
+_CPUS_RE = re.compile(rb"^(?:#[^\n]*#P:(\d{1,5})|cpus=(\d{1,5}))", re.M)
 _SOFTIRQ_KIND = {name.removeprefix("softirq_"): kind for name, kind in SOFTIRQ_KINDS.items()}
 _CACHE_LIMIT = 1 << 16
 _DOT = ord(".")
@@ -62,18 +73,16 @@ Decoded = tuple[int, int, int, str]
 
 
 class _Decoded(dict[bytes, "Decoded | None"]):
-    """``b"event: args"`` -> ``(kind, irq, value, name)``, or None for an event that
-    only looks like ours (e.g. ``vector_alloc: irq=.. vector=..``).  The distinct
-    values are few (one per IRQ, softirq vector and system vector), so each is
-    parsed once and later lookups run in C."""
-
-    lookalikes = False  # set once a None (lookalike) value has been cached
+    """``b"event: args"`` -> ``(kind, irq, value, name)``, or None for an event
+    whose arguments do not parse (a damaged line).  The distinct values are few
+    (one per IRQ, softirq vector and system vector), so each is parsed once and
+    later lookups run in C."""
 
     def __missing__(self, raw: bytes) -> Decoded | None:
         m = _ARGS_RE.match(raw.decode("utf-8", "replace"))
         value: Decoded | None = None
         if m is None:
-            self.lookalikes = True
+            pass
         elif m.group(1) is not None:
             value = (IRQ_ENTRY, int(m.group(1)), 0, m.group(2))
         elif m.group(3) is not None:
@@ -134,6 +143,8 @@ class FtraceReader:
         self.max_cpu = -1
         self.count = 0
         self.lost: list[tuple[int, int]] = []
+        self.skipped = Skipped()
+        self._lines = 0  # lines before the current chunk
         self._decoded = _Decoded()
         self._ints = _Ints()
 
@@ -142,26 +153,44 @@ class FtraceReader:
         return self.header_cpus if self.header_cpus is not None else self.max_cpu + 1
 
     def chunks(self) -> Iterator[bytes]:
-        """Chunks of whole lines."""
-        read, rest, first = self._stream.read, b"", True
+        """Chunks of whole lines; a last line without its newline is counted in
+        ``skipped`` (it may be cut short: only complete lines are read).  A line
+        longer than a chunk is gathered in pieces (linear in its length)."""
+        read, pieces, first = self._stream.read, list[bytes](), True
         while True:
             data = read(self._chunk)
             if not data:
-                if rest:
-                    yield rest
+                rest = b"".join(pieces)
+                if rest.strip():
+                    self.skipped.add(self._lines + 1, f"no newline: cut short? {excerpt(rest.strip())}")
                 return
-            data = rest + data
             cut = data.rfind(b"\n") + 1
             if cut == 0:
-                rest = data
+                pieces.append(data)
                 continue
-            rest = data[cut:]
+            if pieces:
+                pieces.append(data[:cut])
+                whole = b"".join(pieces)
+            else:
+                whole = data[:cut]
+            pieces = [data[cut:]] if cut < len(data) else []
             if first:
                 first = False
-                m = _CPUS_RE.search(data, 0, 8192)
+                m = _CPUS_RE.search(whole, 0, 8192)
                 if m:
                     self.header_cpus = int(m.group(1) or m.group(2))
-            yield data[:cut]
+            yield whole
+            self._lines += whole.count(b"\n")
+
+    def _skip_damaged(self, chunk: bytes, texts: tuple[bytes, ...],
+                      info: list[Decoded | None]) -> int:
+        """Count the events of ``chunk`` whose arguments did not parse; returns how many."""
+        bad = info.count(None)
+        first = texts[info.index(None)]
+        pos = chunk.find(first)
+        line = self._lines + chunk.count(b"\n", 0, pos) + 1
+        self.skipped.add(line, f"arguments do not parse: {excerpt(first)}", bad)
+        return bad
 
     def batches(self) -> Iterator[list[Event]]:
         """Lists of events, one per chunk.  Matching runs in one ``findall`` per
@@ -180,14 +209,14 @@ class FtraceReader:
                     continue
                 cpus, stamps, texts = zip(*rows, strict=True)
                 del rows
-                info: Iterable[Decoded | None] = map(decoded, texts)
+                info: list[Decoded | None] = list(map(decoded, texts))
                 heads: Iterable[tuple[int, int]] = zip(_timestamps(stamps), map(ints, cpus),
                                                        strict=True)
-                if self._decoded.lookalikes:
+                if None in info and self._skip_damaged(chunk, texts, info):
                     pairs = [(h, i) for h, i in zip(heads, info, strict=True) if i is not None]
                     heads, info = [h for h, _ in pairs], [i for _, i in pairs]
-                # lookalikes (None) were filtered out above
-                fields = map(tuple.__add__, heads, cast("Iterable[Decoded]", info))
+                # damaged lines (None) were filtered out above
+                fields = map(tuple.__add__, heads, cast("list[Decoded]", info))
                 batch: list[Event] = list(map(new, repeat(Event), fields))
             finally:
                 if gc_was_enabled:
