@@ -3,7 +3,6 @@ report code as simulated runs."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, Warning, diff_snapshots
 from irqlab.cli.errors import InputError, interruptible
 from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, output_files, output_path
+from irqlab.cli.show import show, show_options
 from irqlab.events import CounterSnapshot, Event
 from irqlab.observe.damage import Skipped
 from irqlab.observe.ftrace import FtraceReader
@@ -203,22 +203,20 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (same keys as run).")
+@show_options
 @click.option("--chrome", type=click.Path(dir_okay=False, path_type=Path), callback=output_path,
               help="Also write a Chrome trace-event JSON timeline (traces only).")
 @click.option("--interval", type=FiniteFloat(min=0, min_open=True),
               help="Seconds between two snapshots (default: from the files' mtimes when they "
                    f"differ by at least {MTIME_MIN_S:g}s).")
 @interruptible
-def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
-           interval: float | None) -> None:
+def report(files: tuple[Path, ...], as_json: bool, hist: bool, hdr_path: str | None,
+           chrome: Path | None, interval: float | None) -> None:
     """Report on an irqlab trace, ftrace text (cat trace, trace-cmd report), or one or
     two /proc/interrupts and /proc/softirqs snapshots (two: deltas and rates).
 
     The format of each FILE is detected; an unknown one is an error naming it.
     """
-    from irqlab.report.text import render_text
-
     detected = [(p, detect(p)) for p in files]
     traces = [(p, f) for p, f in detected if f in (IRQLAB_TRACE, FTRACE)]
     if traces:
@@ -231,10 +229,7 @@ def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
         if chrome is not None:
             raise InputError("--chrome needs a trace, not /proc snapshots", source=str(chrome))
         result = _snapshot_report(detected, interval)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    else:
-        click.echo(render_text(result), nl=False)
+    show(result, as_json, hist, hdr_path)
 
 
 COMMANDS: list[click.Command] = [report]

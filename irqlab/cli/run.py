@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ import click
 
 from irqlab.cli.errors import InputError, Interrupted, interruptible
 from irqlab.cli.params import output_files, output_path
+from irqlab.cli.show import show, show_options
 from irqlab.units import UnitError, format_ns, parse_duration
 
 
@@ -106,11 +106,11 @@ def _run_duration(text: str | None, spec: Any) -> int:
               default=None, help="Write a Chrome trace-event JSON (opens in ui.perfetto.dev).")
 @click.option("--dmesg", "dmesg_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write the simulated kernel log (dmesg format; irqlab triage reads it).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@show_options
 @interruptible
 def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
         trace_path: str | None, chrome_path: str | None, dmesg_path: str | None,
-        as_json: bool) -> None:
+        as_json: bool, hist: bool, hdr_path: str | None) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
     Ctrl-C stops the run with exit status 130; trace files keep what was written."""
@@ -118,7 +118,6 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
     from irqlab.machine.run import simulate
     from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.report.ftrace import FtraceTextWriter
-    from irqlab.report.text import render_text
     from irqlab.runner import simulation_report
     from irqlab.sim.progress import run_progress
 
@@ -149,10 +148,7 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         report = simulation_report(machine, stats)
         if dmesg_path:
             _write_dmesg(dmesg_path, machine.kernel.log)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=False))
-    else:
-        click.echo(render_text(report))
+    show(report, as_json, hist, hdr_path)
 
 
 @click.command()
@@ -189,10 +185,10 @@ COMMANDS: list[click.Command] = [run, validate, scenarios]
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON of the replayed run.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@show_options
 @interruptible
 def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
-           as_json: bool) -> None:
+           as_json: bool, hist: bool, hdr_path: str | None) -> None:
     """Drive the simulator with the arrivals and handler costs of a real trace."""
     from pydantic import ValidationError
 
@@ -203,7 +199,6 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
     from irqlab.report.chrome import ChromeTraceWriter
-    from irqlab.report.text import render_text
     from irqlab.runner import simulation_report
     from irqlab.scenario.loader import format_errors
     from irqlab.scenario.replay import replay_scenario
@@ -234,10 +229,8 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         simulate(machine, spec.scenario.duration, [stats, *writers])
     report = simulation_report(machine, stats)
     report.warnings.extend(scratch.warnings)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-    else:
-        click.echo(render_text(report))
+    report.skipped_lines = scratch.skipped_lines
+    show(report, as_json, hist, hdr_path)
 
 
 COMMANDS.append(replay)
