@@ -157,9 +157,14 @@ class IrqStats:
 
     def feed_events(self, events: Iterable[Event]) -> None:
         """Feed every event of ``events`` in order."""
-        feed = self.feed
-        for ev in events:
-            feed(*ev)
+        for ts_ns, cpu, kind, irq, value, name in events:
+            self.feed(ts_ns, cpu, kind, irq, value, name)
+
+    def feed_columns(self, ts_ns: list[int], cpu: list[int], kind: list[int], irq: list[int],
+                     value: list[int], name: list[str]) -> None:
+        """Feed events given as columns (as the trace readers give them), in order."""
+        for i in range(len(ts_ns)):
+            self.feed(ts_ns[i], cpu[i], kind[i], irq[i], value[i], name[i])
 
     # -- hard IRQs ------------------------------------------------------------
 

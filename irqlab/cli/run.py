@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -208,8 +209,8 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         raise InputError(f"is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)",
                          source=str(trace_file))
     scratch = Report(source="trace", cpus=1)
-    cpus, events = trace_events(trace_file, fmt, scratch)
-    traced = arrivals(events)
+    cpus, columns = trace_events(trace_file, fmt, scratch)
+    traced = arrivals(chain.from_iterable(zip(*cols, strict=True) for cols in columns))
     if not any(label.isdigit() and a.times_ns for label, a in traced.items()):
         raise InputError("no device interrupts (irq_handler_entry) to replay", source=str(trace_file))
     base = None

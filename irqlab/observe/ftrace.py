@@ -20,19 +20,21 @@ events but whose arguments do not parse (``softirq_exit: vec=x3``, a field cut
 short), and a last line without its newline (a trace cut mid-line), are left
 out and counted in :attr:`FtraceReader.skipped` with the first one's line number.
 
-Speed: the file is read in large chunks and one compiled regular expression runs
-``findall`` over each chunk, so scanning and skipping happen in C and Python only
-touches matched events; memory is bounded by the chunk size.
+Speed: the file is read in large chunks.  A chunk in the fixed columns of tracefs
+text is read vectorised (:mod:`irqlab.observe.ftrace_columns`); any other has one
+compiled regular expression run ``findall`` over it, so scanning and skipping
+happen in C and Python only touches matched events.  Memory is bounded by the
+chunk size.
 """
 
 from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator
-from itertools import chain, repeat
+from collections.abc import Iterator
+from itertools import chain, compress, repeat
 from operator import itemgetter
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from irqlab.events import (
     IRQ_ENTRY,
@@ -43,6 +45,9 @@ from irqlab.events import (
     Event,
 )
 from irqlab.observe.damage import Skipped, excerpt
+
+if TYPE_CHECKING:
+    from irqlab.observe.ftrace_columns import Columns, Layout
 
 CHUNK_BYTES = 1 << 22
 
@@ -99,7 +104,7 @@ class _Decoded(dict[bytes, "Decoded | None"]):
 
 
 class _Ints(dict[bytes, int]):
-    """CPU column text -> int; its values are every CPU seen."""
+    """CPU column text -> int."""
 
     def __missing__(self, raw: bytes) -> int:
         self[raw] = value = int(raw)
@@ -147,6 +152,7 @@ class FtraceReader:
         self._lines = 0  # lines before the current chunk
         self._decoded = _Decoded()
         self._ints = _Ints()
+        self._layout: Layout | None = None
 
     @property
     def cpus(self) -> int:
@@ -183,46 +189,85 @@ class FtraceReader:
             self._lines += whole.count(b"\n")
 
     def _skip_damaged(self, chunk: bytes, texts: tuple[bytes, ...],
-                      info: list[Decoded | None]) -> int:
-        """Count the events of ``chunk`` whose arguments did not parse; returns how many."""
-        bad = info.count(None)
+                      info: list[Decoded | None]) -> None:
+        """Count the events of ``chunk`` whose arguments did not parse."""
         first = texts[info.index(None)]
-        pos = chunk.find(first)
-        line = self._lines + chunk.count(b"\n", 0, pos) + 1
-        self.skipped.add(line, f"arguments do not parse: {excerpt(first)}", bad)
-        return bad
+        line = self._lines + chunk.count(b"\n", 0, chunk.find(first)) + 1
+        self.skipped.add(line, f"arguments do not parse: {excerpt(first)}", info.count(None))
 
-    def batches(self) -> Iterator[list[Event]]:
-        """Lists of events, one per chunk.  Matching runs in one ``findall`` per
-        chunk and all per-event work (field conversion, event construction) in C
-        through ``map``.  The cyclic GC is paused meanwhile: it would otherwise
-        rescan the many young (acyclic) tuples and cost more than the parsing."""
-        new, decoded, ints = tuple.__new__, self._decoded.__getitem__, self._ints.__getitem__
+    def columns(self) -> Iterator[Columns]:
+        """The events of each chunk as columns (no object per event): the fixed
+        tracefs columns are read vectorised (:mod:`irqlab.observe.ftrace_columns`),
+        any other chunk with one ``findall`` and all per-event work in C through
+        ``map``.  ``max_cpu`` and ``count`` cover the chunks yielded so far."""
         for chunk in self.chunks():
             if b"LOST" in chunk:
                 self.lost += [(int(c), int(n)) for c, n in _LOST_RE.findall(chunk)]
             gc_was_enabled = gc.isenabled()
-            gc.disable()
+            gc.disable()  # the young lists and tuples are acyclic: no rescans
             try:
-                rows = EVENT_RE.findall(chunk)
-                if not rows:
-                    continue
-                cpus, stamps, texts = zip(*rows, strict=True)
-                del rows
-                info: list[Decoded | None] = list(map(decoded, texts))
-                heads: Iterable[tuple[int, int]] = zip(_timestamps(stamps), map(ints, cpus),
-                                                       strict=True)
-                if None in info and self._skip_damaged(chunk, texts, info):
-                    pairs = [(h, i) for h, i in zip(heads, info, strict=True) if i is not None]
-                    heads, info = [h for h, _ in pairs], [i for _, i in pairs]
-                # damaged lines (None) were filtered out above
-                fields = map(tuple.__add__, heads, cast("list[Decoded]", info))
-                batch: list[Event] = list(map(new, repeat(Event), fields))
+                cols = self._fixed_columns(chunk) or self._matched_columns(chunk)
             finally:
                 if gc_was_enabled:
                     gc.enable()
-            self.max_cpu = max(self._ints.values())
-            self.count += len(batch)
+            if cols[0]:
+                self.max_cpu = max(self.max_cpu, max(cols[1]))
+                self.count += len(cols[0])
+                yield cols
+
+    def _fixed_columns(self, chunk: bytes) -> Columns | None:
+        """The chunk read in the layout of the previous one or of its own first
+        event line; None when it is in no layout the vectorised parser reads."""
+        from irqlab.observe.ftrace_columns import layout_of, parse_chunk  # numpy: on use
+
+        if self._layout is not None:
+            cols = parse_chunk(chunk, self._layout)
+            if cols is not None:
+                return cols
+        m = EVENT_RE.search(chunk)
+        if m is None:
+            return None
+        line = chunk.rfind(b"\n", 0, m.start()) + 1
+        layout = layout_of((m.start(1) - line, m.end(1) - line),
+                           (m.start(2) - line, m.end(2) - line),
+                           chunk.find(b".", m.start(2), m.end(2)) - line,
+                           m.start(3) - line)
+        if layout is None or layout == self._layout:
+            return None
+        self._layout = layout
+        return parse_chunk(chunk, layout)
+
+    def _matched_columns(self, chunk: bytes) -> Columns:
+        """The chunk read with one ``findall`` of :data:`EVENT_RE`; damaged
+        events are counted in ``skipped``."""
+        rows = EVENT_RE.findall(chunk)
+        if not rows:
+            return [], [], [], [], [], []
+        cpus, stamps, texts = zip(*rows, strict=True)
+        del rows
+        info: list[Decoded | None] = list(map(self._decoded.__getitem__, texts))
+        ts, cpu = _timestamps(stamps), list(map(self._ints.__getitem__, cpus))
+        if None in info:
+            self._skip_damaged(chunk, texts, info)
+            keep = [i is not None for i in info]
+            ts, cpu = list(compress(ts, keep)), list(compress(cpu, keep))
+            info = list(compress(info, keep))
+        if not info:
+            return [], [], [], [], [], []
+        kind, irq, value, name = map(list, zip(*cast("list[Decoded]", info), strict=True))
+        return ts, cpu, kind, irq, value, name
+
+    def batches(self) -> Iterator[list[Event]]:
+        """Lists of events, one per chunk (built in C from :meth:`columns`)."""
+        new = tuple.__new__
+        for cols in self.columns():
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                batch: list[Event] = list(map(new, repeat(Event), zip(*cols, strict=True)))
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
             yield batch
 
     def __iter__(self) -> Iterator[Event]:

@@ -36,10 +36,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from irqlab.events import Event, Kind
 from irqlab.observe.damage import Skipped, excerpt
+
+if TYPE_CHECKING:
+    from irqlab.observe.ftrace_columns import Columns
 
 MAGIC = "# irqlab-trace v1"
 KIND_NAMES = {k.value: k.name.lower() for k in Kind}
@@ -140,6 +143,7 @@ class TraceReader:
         self._first_body, self._body_line = pending, lineno
         self.lost: list[tuple[int, int, int]] = []
         self.skipped = Skipped()
+        self.max_cpu = -1
         self.header = self._header(fields)
 
     def _header(self, fields: dict[str, tuple[str, int]]) -> TraceHeader:
@@ -192,7 +196,15 @@ class TraceReader:
             lineno += whole.count("\n")
 
     def __iter__(self) -> Iterator[Event]:
-        new, kinds = tuple.__new__, _KIND_BY_NAME
+        new = tuple.__new__
+        for cols in self.columns():
+            yield from map(new, repeat(Event), zip(*cols, strict=True))
+
+    def columns(self) -> Iterator[Columns]:
+        """The events of each chunk of the file as columns (ts_ns, cpu, kind,
+        irq, value, name); ``max_cpu`` is the highest CPU of the events yielded
+        so far (-1 before any)."""
+        kinds = _KIND_BY_NAME
         for lineno, chunk in self._chunks():
             rows = _EVENT_RE.findall(chunk)
             comments = chunk.count("\n#")
@@ -202,17 +214,20 @@ class TraceReader:
                 rows = self._sound_rows(chunk, lineno)
             if comments:
                 self.lost += [(int(c), int(n), int(t)) for c, n, t in _LOST_RE.findall(chunk)]
+            if not rows:
+                continue
             gc_was_enabled = gc.isenabled()
             gc.disable()
             try:
-                ts, cpu, kind, irq, value, name = zip(*rows, strict=True) if rows else ((),) * 6
-                batch = list(map(new, repeat(Event), zip(
-                    map(int, ts), map(int, cpu), map(kinds.__getitem__, kind),
-                    map(int, irq), map(int, value), name, strict=True)))
+                ts, cpu, kind, irq, value, name = zip(*rows, strict=True)
+                cols: Columns = (list(map(int, ts)), list(map(int, cpu)),
+                                 list(map(kinds.__getitem__, kind)), list(map(int, irq)),
+                                 list(map(int, value)), list(name))
             finally:
                 if gc_was_enabled:
                     gc.enable()
-            yield from batch
+            self.max_cpu = max(self.max_cpu, max(cols[1]))
+            yield cols
 
     def _sound_rows(self, chunk: str, lineno: int) -> list[tuple[str, ...]]:
         """The event rows of a chunk that has damaged lines, which are counted."""
