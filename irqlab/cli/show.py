@@ -11,6 +11,7 @@ import click
 
 from irqlab.analysis.report import Report
 from irqlab.cli.errors import InputError
+from irqlab.cli.output import open_output
 from irqlab.cli.params import output_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,8 +56,5 @@ def _write_hdr(path: str, report: Report) -> None:
     except ImportError:
         raise InputError("needs the hdrhistogram package: pip install 'irqlab[hdr]'",
                          source="--hdr") from None
-    try:
-        with open(path, "w") as f:
-            write_hdr(f, report)
-    except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror or exc}", source=path) from None
+    with open_output(path, option="--hdr") as f:
+        write_hdr(f, report)
