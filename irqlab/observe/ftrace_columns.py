@@ -334,9 +334,8 @@ def _vectors(w: U64, chunk: bytes, s: I64, e: I64, head: list[U64],
     if not looks.any():
         return kind, at, name_end
     vector = looks & _text(w, c2 + 1, b" vector=")
-    other = looks & ~vector
-    if (other & (_text(w, c2 + 1, b" irq=") | _text(w, c2 + 1, b" vec=")
-                 | _text(w, c2 + 1, b"  "))).any():
+    after = (c2 + 1)[looks & ~vector]
+    if (_text(w, after, b" irq=") | _text(w, after, b" vec=") | _text(w, after, b"  ")).any():
         return None
     ends = np.where(entry, c2 - 6, c2 - 5)
     if None in _strings(w, chunk, s[vector] + lay.name, ends[vector], _vector_names).tolist():
