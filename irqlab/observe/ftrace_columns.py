@@ -52,7 +52,8 @@ _FIXED = (
 # our names with another argument text, or a system prefix (perf's "irq:").
 _SUSPECT = (b"irq:", b"irq_vectors:", *(text.split(b" ")[0] + b" " for text, _ in _FIXED))
 _HEAD = 32  # event-name bytes read: our fixed texts, and names before "_entry:" / "_exit:"
-_PAD = 64  # newlines after the chunk: reads past a line end stay within the array
+_PAD = _HEAD + 32  # newlines after the chunk (beyond the name column): every read
+# (at most the event-name words, or 8 bytes after a line end) stays in the array
 _NL, _SPACE, _COLON = ord("\n"), ord(" "), ord(":")
 _WORD = re.compile(rb"\w+")
 
@@ -78,8 +79,11 @@ def layout_of(cpu: tuple[int, int], stamp: tuple[int, int], dot: int,
     """The layout of a line given, from its start, the span of its CPU digits,
     the span of its timestamp and the dot in it (-1: none), and its event name's
     column; None when it is no layout this module reads (no fraction or not 6
-    digits of it, more than 7 CPU digits, more than one space before the name)."""
-    if dot < 0 or stamp[1] - dot != 7 or cpu[1] - cpu[0] > 7 or name != stamp[1] + 2:
+    digits of it, more than 6 CPU digits, the dot within the first 8 columns
+    (its seconds are read as the 8 bytes before it), more than one space before
+    the name)."""
+    if (dot < 8 or stamp[1] - dot != 7 or not 1 <= cpu[1] - cpu[0] <= 6
+            or name != stamp[1] + 2):
         return None
     return Layout(cpu[0], cpu[1], dot, stamp[1])
 
@@ -204,7 +208,7 @@ def _highest(nd: U64) -> U64:
 def parse_chunk(chunk: bytes, layout: Layout) -> Columns | None:
     """The events of ``chunk`` (whole lines) in file order, or None when some
     line that could be one of them is out of ``layout`` or does not parse."""
-    a = np.frombuffer(chunk + b"\n" * _PAD, dtype=np.uint8)
+    a = np.frombuffer(chunk + b"\n" * (layout.name + _PAD), dtype=np.uint8)
     w = _words(a)
     ends = np.flatnonzero(a[: len(chunk)] == _NL).astype(np.int64)
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,3 +90,26 @@ def test_a_clean_tracefs_chunk_is_read_vectorised() -> None:
     assert cols is not None and len(cols[0]) == 200
     assert cols[5][:3] == ["virtio1-req.0", "", "local_timer"]
     assert cols[0][:2] == [102_000_000_000, 102_000_001_000]
+
+
+@pytest.mark.parametrize("text", [
+    # the dot within the first 8 columns: read by the regular expression
+    "[1] 1.000001: irq_handler_entry: irq=1 name=x\n[1] 1.000002: irq_handler_exit: irq=1 ret=handled\n",
+    # a layout whose columns lie far right, then short lines at the chunk's end
+    "".join(f"{'t' * 90}-1 [00{i}] d.h1. 5.00000{i}: softirq_raise: vec=3 [action=NET_RX]\n"
+            for i in range(4)) + "x\n\n",
+    # 6 and 7 CPU digits
+    "  a-1 [000001] d.h1. 12.000001: softirq_raise: vec=3 [action=NET_RX]\n"
+    "  a-1 [0000001] d.h1. 12.000001: softirq_raise: vec=3 [action=NET_RX]\n",
+    # seconds of 7 and 8 digits under a 5-digit layout
+    "  a-1 [000] d.h1. 12345.000001: softirq_raise: vec=3 [action=NET_RX]\n"
+    "  a-1 [000] d.h1. 1234567.000001: softirq_raise: vec=3 [action=NET_RX]\n"
+    "  a-1 [000] 12345678.000001: softirq_raise: vec=3 [action=NET_RX]\n",
+])
+def test_edge_layouts_read_as_the_regular_expression_does(text) -> None:
+    for chunk in (64, 1 << 16):
+        (fast_cols, fast), (slow_cols, slow) = both(text, chunk)
+        assert [tuple(zip(*c, strict=True)) for c in fast_cols] == \
+            [tuple(zip(*c, strict=True)) for c in slow_cols]
+        assert (fast.count, fast.skipped) == (slow.count, slow.skipped)
+        assert fast.count >= 2
