@@ -44,8 +44,9 @@ def show(report: Report, as_json: bool, hist: bool, hdr_path: str | None) -> Non
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(render_text(report), nl=False)
-    if hist:
-        click.echo("\nDistributions (power-of-two buckets)\n\n" + render_hist(data), nl=False)
+    drawn = render_hist(data) if hist else ""
+    if drawn:
+        click.echo("\nDistributions (power-of-two buckets)\n\n" + drawn, nl=False)
 
 
 def _write_hdr(path: str, report: Report) -> None:

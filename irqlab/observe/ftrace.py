@@ -85,9 +85,9 @@ class _Decoded(dict[bytes, "Decoded | None"]):
 
     def __missing__(self, raw: bytes) -> Decoded | None:
         m = _ARGS_RE.match(raw.decode("utf-8", "replace"))
-        value: Decoded | None = None
+        value: Decoded | None
         if m is None:
-            pass
+            value = None  # damaged
         elif m.group(1) is not None:
             value = (IRQ_ENTRY, int(m.group(1)), 0, m.group(2))
         elif m.group(3) is not None:
