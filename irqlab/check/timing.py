@@ -36,11 +36,16 @@ NESTING = {
 NEIGHBOUR_COST = "2us"
 
 
-def summary(values: list[int]) -> dict[str, int]:
+def summary(h: Histogram) -> dict[str, int]:
+    """Count, p50, p99 and max of ``h``."""
+    return {"count": h.count, "p50": h.percentile(50), "p99": h.percentile(99), "max": h.max}
+
+
+def histogram(values: list[int]) -> Histogram:
     h = Histogram()
     for v in values:
         h.record(v)
-    return h.summary()
+    return h
 
 
 def top_half_budget(rig: Rig, budget: Budget) -> CheckResult:
@@ -51,7 +56,7 @@ def top_half_budget(rig: Rig, budget: Budget) -> CheckResult:
     if run.probe is None:
         return CheckResult(name, PASS, "no primary handler: the kernel's default one only wakes "
                            "the thread", {})
-    s = summary(run.probe.cpu_ns)
+    s = summary(histogram(run.probe.cpu_ns))
     ev = {"calls": s["count"], "p50_ns": s["p50"], "p99_ns": s["p99"], "max_ns": s["max"],
           "budget_ns": budget.top, "site": rig.driver.site(rig.driver.handler)}
     if s["p99"] > budget.top:
@@ -166,7 +171,7 @@ def nesting(rig: Rig, budget: Budget) -> CheckResult:
     lat = [run.stats.latency_ns[str(i)] for i in run.irqs if str(i) in run.stats.latency_ns]
     if not lat or not lat[0].count:
         return CheckResult(name, WARN, "the handler never ran beside the other sources", {})
-    s = lat[0].summary()
+    s = summary(lat[0])
     base = [alone.stats.latency_ns[str(i)] for i in alone.irqs if str(i) in alone.stats.latency_ns]
     nested = sum(run.stats.nested.values())
     ev = {"latency_p50_ns": s["p50"], "latency_p99_ns": s["p99"], "latency_max_ns": s["max"],
