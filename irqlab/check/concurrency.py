@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from irqlab.check.budget import Budget
-from irqlab.check.harness import Rig
-from irqlab.check.result import FAIL, PASS, CheckResult, not_run
+from irqlab.check.harness import Rig, unusable
+from irqlab.check.result import FAIL, PASS, CheckResult
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
 from irqlab.kernel.manage import IrqRequestError, irq_set_affinity
 from irqlab.machine.build import Machine
@@ -68,8 +68,8 @@ def concurrency(rig: Rig, budget: Budget) -> CheckResult:
                 m.engine.at(duration * step // (MOVES + 1), move, step)
 
     run = rig.run(rig.scenario(), duration, tag="affinity-moves", setup=setup, sinks=[overlaps])
-    if run.refused:
-        return not_run(name, run.refused)
+    if (skip := unusable(name, run, whole_run=True)) is not None:
+        return skip
     problems = [line for s in rig.driver.shared for line in s.problems()]
     ev: dict[str, Any] = {"affinity_moves": len(moved), "concurrent_handler_runs": overlaps.count,
                           "shared_state": {s.name: sorted({f"{a.context} CPU{a.cpu} "

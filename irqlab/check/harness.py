@@ -75,8 +75,10 @@ class Probe:
     """The driver's top half as requested: calls it and records what the
     device looked like before and after, and what the handler answered."""
 
-    def __init__(self, fn: Handler, driver: str) -> None:
+    def __init__(self, fn: Handler, driver: str, storm_calls: int = 0) -> None:
         self.fn = fn
+        #: calls after which a storm stops the run (0: STORM_CALLS)
+        self.storm_calls = storm_calls or STORM_CALLS
         self.symbol = getattr(fn, "__name__", "handler")  # what handler_symbol prints
         self.module = driver
         self.calls = 0
@@ -84,6 +86,7 @@ class Probe:
         self.idle_claimed: list[int] = []  # ... and answered IRQ_HANDLED: times
         self.missed: list[int] = []  # its device was pending and it answered IRQ_NONE: times
         self.uncleared: list[int] = []  # its device pending, nothing cleared, no thread woken: times
+        self.uncleared_none = 0  # ... answering IRQ_NONE (it did not recognise its interrupt)
         self.woke_asserted: list[int] = []  # woke the thread, its level source still asserted: times
         self.exits: list[int] = []  # when each call returned (simulated ns)
         self.cpu_ns: list[int] = []  # CPU time of each call (ctx.spend)
@@ -91,7 +94,7 @@ class Probe:
     def __call__(self, ctx: HandlerContext) -> int:
         dev = ctx.device
         self.calls += 1
-        if self.calls > STORM_CALLS and self.calls > STORM_RATIO * dev.raised:
+        if self.calls > self.storm_calls and self.calls > STORM_RATIO * dev.raised:
             raise StopSimulation(f"interrupt storm: {self.calls} calls of the handler for "
                                  f"{dev.raised} requests")
         before = dev.status
@@ -109,6 +112,7 @@ class Probe:
         after = dev.status
         if before and after >= before:
             (self.woke_asserted if code & IRQ_WAKE_THREAD else self.uncleared).append(now)
+            self.uncleared_none += code == IRQ_NONE
         self.exits.append(now)
         return ret
 
@@ -171,11 +175,15 @@ class Run:
         return [self.stats.handler_ns[str(i)] for i in self.irqs if str(i) in self.stats.handler_ns]
 
 
-def unusable(name: str, run: Run) -> CheckResult | None:
+def unusable(name: str, run: Run, *, whole_run: bool = False) -> CheckResult | None:
     """Why ``run`` cannot judge check ``name``: the kernel refused the
-    handler, or it ran too few times to say anything; None when it can."""
+    handler, it ran too few times to say anything, or (for a check that
+    needs the ``whole_run``) a storm stopped the run; None when it can."""
     if run.refused:
         return not_run(name, run.refused)
+    if whole_run and run.stopped:
+        return CheckResult(name, WARN, f"not judged: the run stopped early ({run.stopped})",
+                           {"stopped": run.stopped})
     calls = run.probe.calls if run.probe is not None else sum(h.count for h in run.handler_ns())
     if calls < MIN_CALLS:
         return CheckResult(name, WARN, f"not judged: the handler ran {calls} times in "
@@ -273,10 +281,11 @@ class Rig:
 
     def run(self, spec: Scenario, duration_ns: int, *, tag: str = "",
             setup: Callable[[Machine, list[int]], None] | None = None,
-            sinks: Sequence[Sink] = ()) -> Run:
+            sinks: Sequence[Sink] = (), storm_calls: int = 0, max_events: int = MAX_EVENTS) -> Run:
         """Run ``spec`` for ``duration_ns``; the same variant (scenario,
-        duration, ``tag`` naming any ``setup`` or ``sinks``) runs once."""
-        key = f"{spec.model_dump_json()}|{duration_ns}|{tag}"
+        duration, ``tag`` naming any ``setup`` or ``sinks``, limits) runs once.
+        ``storm_calls`` and ``max_events`` let a run go past the usual limits."""
+        key = f"{spec.model_dump_json()}|{duration_ns}|{tag}|{storm_calls}|{max_events}"
         if key in self.cache:
             return self.cache[key]
         try:
@@ -284,14 +293,14 @@ class Rig:
         except BuildError as exc:
             raise CheckError(f"{self.driver.path}: cannot build the machine: {exc}") from None
         dut = next(d for d in spec.device if d.name == self.name)
-        probe, refused = self._request(m, dut)
+        probe, refused = self._request(m, dut, storm_calls)
         irqs = m.irqs[self.name]
         stats = IrqStats(spec.machine.cpus)
         responses = Responses(irqs)
         if refused is None:
             if setup is not None:
                 setup(m, irqs)
-            simulate(m, duration_ns, [stats, responses, *sinks], max_events=MAX_EVENTS)
+            simulate(m, duration_ns, [stats, responses, *sinks], max_events=max_events)
         run = Run(m, irqs, stats, probe, responses, machine_warnings(m), cpu_time_ns(m),
                   list(m.kernel.log), refused)
         self.cache[key] = run
@@ -301,12 +310,13 @@ class Rig:
         """The driver alone at its nominal load, with the tick."""
         return self.run(self.scenario(), self.duration(NOMINAL_ARRIVALS))
 
-    def _request(self, m: Machine, spec: DeviceSpec) -> tuple[Probe | None, str | None]:
+    def _request(self, m: Machine, spec: DeviceSpec,
+                 storm_calls: int) -> tuple[Probe | None, str | None]:
         """Replace the placeholder handler by the driver's own: its probe."""
         k = m.kernel
         level = spec.kind == "line" and spec.trigger == "level"
         d = self.driver
-        probe = Probe(d.handler, d.name) if d.handler is not None else None
+        probe = Probe(d.handler, d.name, storm_calls) if d.handler is not None else None
         flags = d.flags | (IRQF_TRIGGER_HIGH if level else IRQF_TRIGGER_RISING)
         flags |= IRQF_SHARED if spec.shared else 0
         for dev, irq in zip(m.devices[self.name], m.irqs[self.name], strict=True):

@@ -212,7 +212,7 @@ def response_time_bound(rig: Rig, budget: Budget, seeds: int = 3) -> CheckResult
         spec = _rta_scenario(rig, rig.seed + i)
         tails.append(SoftirqTails())
         run = rig.run(spec, rig.duration(1000), tag="softirq-tails", sinks=[tails[-1]])
-        if (skip := unusable(name, run)) is not None:
+        if (skip := unusable(name, run, whole_run=True)) is not None:
             return skip
         runs.append((spec, run))
     worst_handler = max((max(run.probe.cpu_ns, default=0) for _, run in runs

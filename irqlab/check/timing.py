@@ -165,7 +165,7 @@ def nesting(rig: Rig, budget: Budget) -> CheckResult:
     for key in rig.dut.model_fields_set & {"priority", "vector"}:
         dut.pop(key, None)
     run = rig.run(rig.scenario(dut=dut, devices=neighbours), rig.duration(1000))
-    if (skip := unusable(name, run)) is not None:
+    if (skip := unusable(name, run, whole_run=True)) is not None:
         return skip
     alone = rig.nominal()
     lat = [run.stats.latency_ns[str(i)] for i in run.irqs if str(i) in run.stats.latency_ns]

@@ -13,6 +13,7 @@ from tests.check.conftest import EXAMPLES, battery
 EXPECTED_FAILS = {
     "good_rx": set(),
     "level_no_clear": {"level-ack", "flood"},
+    "deaf_level": {"level-ack", "flood", "shared-line"},
     "sleeps_in_irq": {"sleep-in-atomic"},
     "shared_liar": {"shared-line", "spurious-call"},
     "fat_top_half": {"top-half-budget", "deferral", "flood", "nesting"},
@@ -42,6 +43,16 @@ def test_level_handler_that_never_clears_shows_the_storm_and_where_to_clear() ->
     assert "interrupt storm" in c.verdict
     assert c.evidence["nobody_cared"] is False  # it says IRQ_HANDLED: Linux never disables it
     assert "99,900 of 100,000" in c.verdict
+
+
+def test_level_handler_that_never_claims_its_interrupt_is_disabled_by_the_kernel() -> None:
+    c = battery("deaf_level")["level-ack"]
+    assert c.status == "fail" and c.evidence["nobody_cared"] is True
+    assert 'irq 16: nobody cared (try booting with the "irqpoll" option)' in c.evidence["log"][0]
+    assert c.evidence["log"][-1].endswith("Disabling IRQ #16")
+    assert any(line.endswith("] handler [deaf_level]") for line in c.evidence["log"])
+    assert c.evidence["calls"] >= 100_000  # spurious.c's full window
+    assert "the kernel disabled the line" in c.verdict
 
 
 def test_sleep_in_irq_names_the_call_and_its_line() -> None:
