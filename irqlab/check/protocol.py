@@ -207,11 +207,11 @@ def lost_eoi(rig: Rig, budget: Budget) -> CheckResult:
         def write(_: object) -> None:
             waiting = False
             for irq in irqs:
+                if irq in written:
+                    continue
                 lost_at = next((w.time_ns for w in k.warnings
                                 if w.kind == "missed-eoi" and w.irq == irq), None)
                 d = k.descs[irq]
-                if irq in written:
-                    continue
                 if lost_at is None or m.engine.now < lost_at + LATE_EOI_NS or \
                         k.cpus[d.affinity].in_irq:
                     waiting = True
@@ -225,21 +225,22 @@ def lost_eoi(rig: Rig, budget: Budget) -> CheckResult:
         m.engine.at(at, write)
 
     late = rig.run(spec, duration, tag="late-eoi", setup=late_eoi)
+    if (skip := unusable(name, late, whole_run=True)) is not None:
+        return skip
 
     def handled_after(run: Run, t: int) -> int:
         return sum(e > t for e in (run.probe.exits if run.probe is not None else []))
 
     blocked = blocked_by_lost_eoi(lost.machine, lost.irqs)
-    end = at + LATE_EOI_NS + (duration - at - LATE_EOI_NS) // 2
-    latency = [h.max for h in late.stats.latency_ns.values()] if late.stats.latency_ns else [0]
-    ev: dict[str, Any] = {"fault_at_ns": at, "late_eoi_after_ns": LATE_EOI_NS,
-          "lost": {"handled_second_half": handled_after(lost, (at + duration) // 2),
-                   "blocked_at_end": blocked},
-          "late": {"handled_after_late_eoi": handled_after(late, end),
-                   "blocked_meanwhile": list(dict.fromkeys(blocked_meanwhile)), "max_latency_ns": max(latency)},
-          "log": _log(lost, "EOI", "fault:"), "report": lost.report()}
-    if (skip := unusable(name, late, whole_run=True)) is not None:
-        return skip
+    settled = at + LATE_EOI_NS + (duration - at - LATE_EOI_NS) // 2
+    ev: dict[str, Any] = {
+        "fault_at_ns": at, "late_eoi_after_ns": LATE_EOI_NS,
+        "lost": {"handled_second_half": handled_after(lost, (at + duration) // 2),
+                 "blocked_at_end": blocked},
+        "late": {"handled_after_late_eoi": handled_after(late, settled),
+                 "blocked_meanwhile": list(dict.fromkeys(blocked_meanwhile)),
+                 "max_latency_ns": max((h.max for h in late.stats.latency_ns.values()), default=0)},
+        "log": _log(lost, "EOI", "fault:"), "report": lost.report()}
     if ev["lost"]["handled_second_half"] and not blocked:
         return CheckResult(name, PASS, "recovers from a lost EOI: its interrupt is handled "
                            f"{ev['lost']['handled_second_half']} times after it", ev)
