@@ -7,13 +7,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from irqlab.cli.errors import InputError, Interrupted, interruptible
 from irqlab.cli.params import output_files, output_path
+from irqlab.cli.pictures import check_perfetto, check_plotting, picture_options, write_pictures
 from irqlab.units import UnitError, format_ns, parse_duration
+
+if TYPE_CHECKING:
+    from irqlab.machine.run import Sink
 
 
 def _load(ref: str) -> tuple[Any, dict[str, object]]:
@@ -81,6 +85,18 @@ def _write_dmesg(path: str, log: Any) -> None:
         raise InputError(f"cannot write: {exc.strerror or exc}", source=path) from None
 
 
+def _perfetto(path: str, cpus: int) -> Any:
+    from irqlab.report.perfetto import PerfettoWriter
+
+    return PerfettoWriter(path, cpus)
+
+
+def level_irqs(machine: Any) -> set[int]:
+    """The IRQs of the machine's level-triggered device lines."""
+    return {irq for dev in machine.spec.device if dev.kind == "line" and dev.trigger == "level"
+            for irq in machine.irqs.get(dev.name, ())}
+
+
 def _run_duration(text: str | None, spec: Any) -> int:
     """The run's simulated time: ``--duration`` or the scenario's."""
     if text is None:
@@ -104,28 +120,40 @@ def _run_duration(text: str | None, spec: Any) -> int:
               default=None, help="Write the event trace in ftrace text format.")
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON (opens in ui.perfetto.dev).")
+@click.option("--perfetto", "perfetto_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write a native Perfetto protobuf trace (needs irqlab[perfetto]).")
+@click.option("--vcd", "vcd_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write the IRQ lines, pending/in-service bits and CPU contexts "
+                                 "as a VCD waveform (GTKWave, Surfer, PulseView).")
 @click.option("--dmesg", "dmesg_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write the simulated kernel log (dmesg format; irqlab triage reads it).")
+@picture_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @interruptible
 def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
-        trace_path: str | None, chrome_path: str | None, dmesg_path: str | None,
-        as_json: bool) -> None:
+        trace_path: str | None, chrome_path: str | None, perfetto_path: str | None,
+        vcd_path: str | None, dmesg_path: str | None, html_path: str | None,
+        png_dir: str | None, as_json: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
     Ctrl-C stops the run with exit status 130; trace files keep what was written."""
     from irqlab.analysis.irqstats import IrqStats
+    from irqlab.analysis.rates import RateTimeline
     from irqlab.machine.run import simulate
     from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.report.ftrace import FtraceTextWriter
     from irqlab.report.text import render_text
+    from irqlab.report.vcd import VcdWriter
     from irqlab.runner import simulation_report
     from irqlab.sim.progress import run_progress
 
+    check_plotting(html_path, png_dir)
+    check_perfetto(perfetto_path)
     spec, extras = _load(scenario)
     duration_ns = _run_duration(duration, spec)
     if "experiment" in extras:
         given = [name for name, value in (("--trace", trace_path), ("--chrome", chrome_path),
+                                          ("--perfetto", perfetto_path), ("--vcd", vcd_path),
                                           ("--dmesg", dmesg_path), ("--events", max_events))
                  if value is not None]
         if given:
@@ -136,19 +164,26 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         machine = _build(scenario, spec, seed)
         cpus = spec.machine.cpus
         stats = IrqStats(cpus)
+        timeline = RateTimeline() if html_path or png_dir else None
         with output_files(("--trace", trace_path, lambda path: FtraceTextWriter(path, cpus)),
-                          ("--chrome", chrome_path, lambda path: ChromeTraceWriter(path, cpus))
+                          ("--chrome", chrome_path, lambda path: ChromeTraceWriter(path, cpus)),
+                          ("--perfetto", perfetto_path, lambda path: _perfetto(path, cpus)),
+                          ("--vcd", vcd_path, lambda path: VcdWriter(
+                              path, cpus, level_irqs(machine), title=spec.scenario.name)),
                           ) as writers:
+            sinks: list[Sink] = [stats, *writers, *([timeline] if timeline else [])]
             try:
                 with run_progress(duration_ns) as progress:
-                    simulate(machine, duration_ns, [stats, *writers], max_events=max_events,
+                    simulate(machine, duration_ns, sinks, max_events=max_events,
                              progress=progress)
             except KeyboardInterrupt:
                 raise Interrupted(f"stopped by Ctrl-C at {format_ns(machine.engine.now)} of "
                                   f"{format_ns(duration_ns)} simulated time") from None
         report = simulation_report(machine, stats)
+        report.timeline = timeline
         if dmesg_path:
             _write_dmesg(dmesg_path, machine.kernel.log)
+    write_pictures(report, html_path, png_dir)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=False))
     else:
@@ -189,15 +224,21 @@ COMMANDS: list[click.Command] = [run, validate, scenarios]
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON of the replayed run.")
+@click.option("--perfetto", "perfetto_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write a native Perfetto protobuf trace of the replayed run "
+                                 "(needs irqlab[perfetto]).")
+@picture_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @interruptible
 def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
+           perfetto_path: str | None, html_path: str | None, png_dir: str | None,
            as_json: bool) -> None:
     """Drive the simulator with the arrivals and handler costs of a real trace."""
     from pydantic import ValidationError
 
     from irqlab.analysis.arrivals import arrivals
     from irqlab.analysis.irqstats import IrqStats
+    from irqlab.analysis.rates import RateTimeline
     from irqlab.analysis.report import Report
     from irqlab.cli.report import detect, trace_events
     from irqlab.machine.run import simulate
@@ -208,6 +249,8 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.scenario.loader import format_errors
     from irqlab.scenario.replay import replay_scenario
 
+    check_plotting(html_path, png_dir)
+    check_perfetto(perfetto_path)
     fmt = detect(trace_file)
     if fmt not in (FTRACE, IRQLAB_TRACE):
         raise InputError(f"is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)",
@@ -229,11 +272,17 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         raise InputError(format_errors(f"{trace_file}: cannot replay", exc)) from None
     machine = _build(scenario_ref or str(trace_file), spec, seed)
     stats = IrqStats(spec.machine.cpus)
+    timeline = RateTimeline() if html_path or png_dir else None
     with output_files(("--chrome", chrome_path,
-                       lambda path: ChromeTraceWriter(path, spec.machine.cpus))) as writers:
-        simulate(machine, spec.scenario.duration, [stats, *writers])
+                       lambda path: ChromeTraceWriter(path, spec.machine.cpus)),
+                      ("--perfetto", perfetto_path,
+                       lambda path: _perfetto(path, spec.machine.cpus))) as writers:
+        sinks: list[Sink] = [stats, *writers, *([timeline] if timeline else [])]
+        simulate(machine, spec.scenario.duration, sinks)
     report = simulation_report(machine, stats)
+    report.timeline = timeline
     report.warnings.extend(scratch.warnings)
+    write_pictures(report, html_path, png_dir)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

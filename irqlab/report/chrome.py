@@ -6,7 +6,11 @@ metadata).  A hard IRQ action or x86 vector is one ``X`` (complete) event, cat
 ``hardirq``, args ``{irq, ret}`` (``{vector}`` for vectors); a softirq is an
 ``X`` event, cat ``softirq``; ``IRQ_RAISE`` and ``SOFTIRQ_RAISE`` are instant
 ``i`` events.  A hard IRQ that preempts a softirq lies inside the softirq's
-slice, so the viewer nests it.  ``ts``/``dur`` are microseconds printed with
+slice, so the viewer nests it.  Flow arrows (``s`` -> ``f`` with ``"bp":"e"``,
+bound to the enclosing slices) lead from a softirq raised inside a hard IRQ to
+the run of that vector (:mod:`irqlab.report.flows`).  Counters (``C``): each
+CPU's pending softirq vectors, and every IRQ's rate (one series per row, in
+1 ms bins).  ``ts``/``dur`` are microseconds printed with
 three decimals, i.e. exact ns.
 
 Events are written as they complete (``X`` at the exit), so only the open
@@ -21,6 +25,7 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
+from irqlab.analysis.rates import RateTimeline
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
@@ -32,9 +37,11 @@ from irqlab.events import (
     VECTOR_ENTRY,
     VECTOR_EXIT,
 )
+from irqlab.report.flows import FlowTracker
 from irqlab.report.sink import TextSink
 
 _PID = 1
+RATE_BIN_NS = 1_000_000  # bin of the interrupt-rate counter
 
 
 def _us(ns: int) -> str:
@@ -61,6 +68,9 @@ class ChromeTraceWriter(TextSink):
         # per CPU: open hard entries (ts, irq, name, is_vector, value); open softirq (ts, vec)
         self._hard: dict[int, list[tuple[int, int, str, bool, int]]] = {}
         self._soft: dict[int, tuple[int, int]] = {}
+        self._flows = FlowTracker()
+        self._started: set[int] = set()  # flows with an ``s`` event
+        self._rates = RateTimeline(bin_ns=RATE_BIN_NS, max_bins=1 << 62)
         self._out.write('{"traceEvents":[\n')
         self._emit({"name": "process_name", "ph": "M", "pid": _PID, "tid": 0,
                     "args": {"name": pid_name}})
@@ -85,6 +95,7 @@ class ChromeTraceWriter(TextSink):
     def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
         """Write (or start) the trace event for one record."""
         self._last_ts = max(self._last_ts, ts_ns)
+        self._rates.feed(ts_ns, cpu, kind, irq, value, name)
         if cpu < 0 and kind not in (IRQ_RAISE, SOFTIRQ_RAISE):
             self.unmatched += 1
             return
@@ -102,6 +113,11 @@ class ChromeTraceWriter(TextSink):
                 self.unmatched += 1
                 self._soft_slice(cpu, ts_ns, truncated=True)
             self._soft[cpu] = (ts_ns, value)
+            for flow in sorted(self._started.intersection(self._flows.enter_softirq(cpu, value))):
+                self._started.discard(flow)
+                self._emit({"name": "softirq", "cat": "flow", "ph": "f", "bp": "e", "id": flow,
+                            "pid": _PID, "tid": cpu}, ts_ns)
+            self._pending_counter(ts_ns, cpu)
         elif kind == SOFTIRQ_EXIT:
             open_soft = self._soft.get(cpu)
             if open_soft is None or open_soft[1] != value:
@@ -113,8 +129,19 @@ class ChromeTraceWriter(TextSink):
         elif kind == SOFTIRQ_RAISE:
             self._instant(ts_ns, cpu, f"raise {_vec_name(value)}", "softirq_raise",
                           {"vec": value})
+            if cpu >= 0:
+                flow = self._flows.raise_softirq(cpu, value)
+                if self._hard.get(cpu):  # raised by a hard IRQ: an arrow from its slice
+                    self._started.add(flow)
+                    self._emit({"name": "softirq", "cat": "flow", "ph": "s", "id": flow,
+                                "pid": _PID, "tid": cpu}, ts_ns)
+                self._pending_counter(ts_ns, cpu)
         else:
             self.unmatched += 1
+
+    def _pending_counter(self, ts: int, cpu: int) -> None:
+        self._emit({"name": f"CPU {cpu} pending softirqs", "ph": "C", "pid": _PID,
+                    "args": {"vectors": self._flows.pending_softirqs.get(cpu, 0)}}, ts)
 
     def _instant(self, ts: int, cpu: int, name: str, cat: str, args: dict[str, int]) -> None:
         scope = {"s": "t", "tid": cpu} if cpu >= 0 else {"s": "g", "tid": 0}
@@ -163,5 +190,11 @@ class ChromeTraceWriter(TextSink):
                 self._hard_slice(cpu, stack.pop(), self._last_ts, None)
         for cpu in list(self._soft):
             self._soft_slice(cpu, self._last_ts, truncated=True)
+        _, rows = self._rates.per_second()
+        start, width = self._rates.start_ns or 0, self._rates.bin_ns
+        for i in range(len(next(iter(rows.values()), []))):
+            self._emit({"name": "irq rate (/s)", "ph": "C", "pid": _PID,
+                        "args": {label: rates[i] for label, rates in rows.items()}},
+                       start + i * width)
         self._out.write('\n],"displayTimeUnit":"ns"}\n')
         super().close()

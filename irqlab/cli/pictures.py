@@ -1,0 +1,86 @@
+"""``--html FILE``, ``--png DIR`` and ``--perfetto FILE``, shared by the
+commands that make a report: the options, the early check that the optional
+library is installed (before a long run, one line naming the extra to install),
+and writing the pictures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from irqlab.analysis.report import Report
+from irqlab.cli.errors import InputError
+from irqlab.cli.params import output_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def png_dir(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Callback of ``--png DIR``: a directory that exists or can be made."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise click.BadParameter(f"{value} exists and is not a directory")
+    if not path.exists() and not path.parent.is_dir():
+        raise click.BadParameter(f"cannot make {value}: directory {path.parent} does not exist")
+    return value
+
+
+def picture_options(command: F) -> F:
+    """Add ``--html FILE`` and ``--png DIR`` to ``command``."""
+    command = click.option(
+        "--png", "png_dir", type=click.Path(file_okay=False), callback=png_dir, default=None,
+        help="Write each chart of the report as DIR/<chart>.png (needs irqlab[plot]).")(command)
+    return click.option(
+        "--html", "html_path", type=click.Path(dir_okay=False), callback=output_path, default=None,
+        help="Write the report as one self-contained HTML page with charts (needs irqlab[plot]).",
+    )(command)
+
+
+def check_plotting(html_path: str | None, png: str | None) -> None:
+    """Before any work: matplotlib is importable when a picture is asked for."""
+    if html_path is None and png is None:
+        return
+    from irqlab.report.plots import MissingExtra, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except MissingExtra as exc:
+        raise InputError(str(exc), source="--html" if html_path else "--png") from None
+
+
+def check_perfetto(perfetto_path: str | None) -> None:
+    """Before any work: the perfetto package is importable when ``--perfetto`` is given."""
+    if perfetto_path is None:
+        return
+    from irqlab.report.perfetto import MissingExtra, require_perfetto
+
+    try:
+        require_perfetto()
+    except MissingExtra as exc:
+        raise InputError(str(exc), source="--perfetto") from None
+
+
+def write_pictures(report: Report, html_path: str | None, png: str | None) -> None:
+    """Write the HTML page and/or the PNG charts of ``report``."""
+    if html_path is not None:
+        from irqlab.report.html import render_html
+
+        try:
+            with open(html_path, "w", encoding="utf-8") as f:
+                f.write(render_html(report))
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}",
+                             source=f"--html {html_path}") from None
+    if png is not None:
+        from irqlab.report.plots import write_pngs
+
+        try:
+            Path(png).mkdir(exist_ok=True)
+            write_pngs(report, png)
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}", source=f"--png {png}") from None

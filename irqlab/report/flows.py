@@ -1,0 +1,55 @@
+"""Flow arrows of the timeline exports: a device's raise -> the handler that
+served it -> the bottom half it raised.
+
+A raise opens a flow that ends at the next entry of that IRQ's handler
+(raises coalesced while the line was pending end there too).  A softirq raised
+on a CPU opens a flow that ends when that vector next runs on that CPU
+(``__raise_softirq_irqoff`` sets a pending bit; ``handle_softirqs`` clears the
+bits it runs, kernel/softirq.c).  Ids are small consecutive integers, so a
+trace is the same bytes for the same events.
+"""
+
+from __future__ import annotations
+
+
+class FlowTracker:
+    """Pending flows, by IRQ and by (CPU, softirq vector)."""
+
+    def __init__(self) -> None:
+        self._next = 1
+        self._irq: dict[int, list[int]] = {}
+        self._soft: dict[tuple[int, int], list[int]] = {}
+        #: per CPU: softirq vectors raised and not yet run
+        self.pending_softirqs: dict[int, int] = {}
+
+    def _new(self) -> int:
+        flow = self._next
+        self._next += 1
+        return flow
+
+    def raise_irq(self, irq: int) -> int:
+        """A device raised ``irq``: the new flow's id."""
+        flow = self._new()
+        self._irq.setdefault(irq, []).append(flow)
+        return flow
+
+    def enter_irq(self, irq: int) -> list[int]:
+        """The flows ending at this entry of ``irq``'s handler (none after the
+        first action of a shared line)."""
+        return self._irq.pop(irq, [])
+
+    def raise_softirq(self, cpu: int, vec: int) -> int:
+        """Softirq ``vec`` raised on ``cpu``: the new flow's id."""
+        flows = self._soft.setdefault((cpu, vec), [])
+        if not flows:
+            self.pending_softirqs[cpu] = self.pending_softirqs.get(cpu, 0) + 1
+        flow = self._new()
+        flows.append(flow)
+        return flow
+
+    def enter_softirq(self, cpu: int, vec: int) -> list[int]:
+        """The flows ending where ``vec`` starts running on ``cpu``."""
+        flows = self._soft.pop((cpu, vec), [])
+        if flows:
+            self.pending_softirqs[cpu] -= 1
+        return flows
