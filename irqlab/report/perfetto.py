@@ -87,6 +87,7 @@ class PerfettoWriter:
         self._rates = RateTimeline(bin_ns=RATE_BIN_NS, max_bins=1 << 62)
         self._bundles: dict[int, Any] = {}
         self._uuids: dict[str, int] = {}
+        self._track_names: dict[int, str] = {}
         self._names: dict[int, str] = {}  # irq -> first action name seen
         #: per CPU: open hard-IRQ slices as track keys, innermost last
         self._hard: dict[int, list[str]] = {}
@@ -108,10 +109,13 @@ class PerfettoWriter:
         return uuid
 
     def _track(self, key: str, name: str, parent: str = "root", counter: str | None = None) -> int:
-        """The uuid of track ``key``, described on first use."""
-        if key in self._uuids:
-            return self._uuids[key]
+        """The uuid of track ``key``, described on first use and again when its
+        name changes (a line raised before its handler named it)."""
+        uuid = self._uuids.get(key)
+        if uuid is not None and self._track_names[uuid] == name:
+            return uuid
         uuid = self._uuid(key)
+        self._track_names[uuid] = name
         packet = self._builder.create_packet()
         packet.trusted_packet_sequence_id = SEQUENCE_ID
         desc = packet.track_descriptor
@@ -148,13 +152,14 @@ class PerfettoWriter:
 
     def _ftrace(self, ts: int, cpu: int) -> Any:
         bundle = self._bundles.get(cpu)
+        if bundle is not None and len(bundle.event) >= BUNDLE_EVENTS:
+            self._flush(cpu)
+            bundle = None
         if bundle is None:
             bundle = self._bundles[cpu] = self._pb.FtraceEventBundle(cpu=cpu)
         event = bundle.event.add()
         event.timestamp = ts
         event.pid = 0
-        if len(bundle.event) >= BUNDLE_EVENTS:
-            self._flush(cpu)
         return event
 
     def _flush(self, cpu: int) -> None:

@@ -79,7 +79,7 @@ class VcdWriter(TextSink):
             self._set(ts_ns, scope, "line", 1)
             if irq not in self.level_irqs:
                 self._set(ts_ns + PULSE_NS, scope, "line", 0)
-            if irq not in self._pending and not self._open.get(irq):
+            if irq not in self._pending:  # set again while in service (IRR and ISR both set)
                 self._pending.add(irq)
                 self._set(ts_ns, scope, "pending", 1)
             return

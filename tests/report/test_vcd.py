@@ -1,0 +1,125 @@
+"""``--vcd``: the waveform parsed back with ``vcdvcd`` (an independent reader),
+its edges checked against the event trace of the run."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from vcdvcd import VCDVCD
+
+from irqlab.cli import cli
+from irqlab.cli.run import level_irqs
+from irqlab.events import IRQ_ENTRY, IRQ_EXIT, IRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT
+from irqlab.report.vcd import HARDIRQ, PULSE_NS, SOFTIRQ, TASK, VcdWriter
+
+
+def edges(vcd: VCDVCD, name: str) -> tuple[list[int], list[int]]:
+    """(rising, falling) times of a 1-bit signal after time 0."""
+    tv = [(t, int(v, 2)) for t, v in vcd[f"irqlab.{name}"].tv]
+    rise = [t for (_, a), (t, b) in zip(tv, tv[1:], strict=False) if a == 0 and b == 1]
+    fall = [t for (_, a), (t, b) in zip(tv, tv[1:], strict=False) if a == 1 and b == 0]
+    if tv and tv[0][1] == 1:
+        rise.insert(0, tv[0][0])
+    return rise, fall
+
+
+@pytest.fixture(scope="module")
+def vcd(default_run, tmp_path_factory) -> VCDVCD:
+    path = tmp_path_factory.mktemp("vcd") / "run.vcd"
+    writer = VcdWriter(path, 2, level_irqs(default_run.machine), title="default")
+    for ev in default_run.events:
+        writer.feed(*ev)
+    writer.close()
+    assert writer.unmatched == 0
+    return VCDVCD(str(path))
+
+
+def times(run, kind: int, irq: int, **match: int) -> list[int]:
+    return [e.ts_ns for e in run.events if e.kind == kind and e.irq == irq
+            and all(getattr(e, k) == v for k, v in match.items())]
+
+
+def test_header_is_plain_ieee_1364(vcd) -> None:
+    assert vcd.timescale["magnitude"] == 1 and vcd.timescale["unit"] == "ns"
+    kinds = {(v.var_type, v.size) for v in vcd.data.values()}
+    assert kinds == {("wire", "1"), ("reg", "2")}
+    assert {"irqlab.irq24.line", "irqlab.irq24.pending", "irqlab.irq24.in_service",
+            "irqlab.irq24.handler", "irqlab.cpu0.context", "irqlab.cpu1.context"} <= set(vcd.signals)
+
+
+def test_handler_pin_toggles_at_each_entry_and_exit(default_run, vcd) -> None:
+    for irq in (24, 25, 26):
+        rise, fall = edges(vcd, f"irq{irq}.handler")
+        assert rise == times(default_run, IRQ_ENTRY, irq)
+        assert fall == times(default_run, IRQ_EXIT, irq)
+        assert rise
+
+
+def test_edge_lines_pulse_at_each_assert(default_run, vcd) -> None:
+    raises = times(default_run, IRQ_RAISE, 24)
+    rise, fall = edges(vcd, "irq24.line")
+    assert rise == raises and fall == [t + PULSE_NS for t in raises]
+
+
+def test_level_line_stays_high_until_a_handler_quiets_the_device(default_run, vcd) -> None:
+    assert 16 in level_irqs(default_run.machine) and 24 not in level_irqs(default_run.machine)
+    rise, fall = edges(vcd, "irq16.line")
+    assert rise and set(rise) <= set(times(default_run, IRQ_RAISE, 16))
+    assert fall and set(fall) <= set(times(default_run, IRQ_EXIT, 16, value=1))
+    assert all(f - r > PULSE_NS for r, f in zip(rise, fall, strict=False))
+
+
+def test_pending_from_assert_to_entry_and_in_service_from_entry_to_exit(default_run, vcd) -> None:
+    rise, fall = edges(vcd, "irq24.pending")
+    raises, entries = times(default_run, IRQ_RAISE, 24), times(default_run, IRQ_ENTRY, 24)
+    # the first raise after an entry sets the bit, the next entry clears it
+    first_raises, taken, pending = [], [], False
+    for e in default_run.events:
+        if e.irq == 24 and e.kind == IRQ_RAISE and not pending:
+            first_raises.append(e.ts_ns)
+            pending = True
+        elif e.irq == 24 and e.kind == IRQ_ENTRY and pending:
+            taken.append(e.ts_ns)
+            pending = False
+    assert rise == first_raises and fall == taken
+    assert len(taken) <= len(entries) <= len(raises)
+    rise, fall = edges(vcd, "irq24.in_service")
+    assert rise == entries and fall == times(default_run, IRQ_EXIT, 24)
+
+
+def test_cpu_context_is_the_innermost_context(default_run, vcd) -> None:
+    tv = [(t, int(v, 2)) for t, v in vcd["irqlab.cpu0.context"].tv]
+    at = dict(tv)  # the value set at each time (last change wins)
+    for e in default_run.events:
+        if e.cpu == 0 and e.kind == IRQ_ENTRY:
+            assert at[e.ts_ns] == HARDIRQ
+        elif e.cpu == 0 and e.kind == SOFTIRQ_ENTRY and e.ts_ns in at:
+            assert at[e.ts_ns] in (SOFTIRQ, HARDIRQ)
+    assert {v for _, v in tv} == {TASK, SOFTIRQ, HARDIRQ}
+    soft_exits = [e.ts_ns for e in default_run.events if e.cpu == 0 and e.kind == SOFTIRQ_EXIT]
+    assert any(at.get(t) == TASK for t in soft_exits)
+
+
+def test_same_events_same_bytes(default_run) -> None:
+    def text() -> str:
+        out = io.StringIO()
+        writer = VcdWriter(out, 2, {16})
+        for ev in default_run.events:
+            writer.feed(*ev)
+        writer.close()
+        return out.getvalue()
+
+    assert text() == text()
+
+
+def test_run_writes_vcd_and_refuses_it_for_experiments(tmp_path: Path) -> None:
+    out = tmp_path / "w.vcd"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["run", "gic-arm64", "--duration", "2ms", "--vcd", str(out)])
+    assert res.exit_code == 0, res.output
+    assert any(s.endswith(".handler") for s in VCDVCD(str(out)).signals)
+    res = runner.invoke(cli, ["run", "moderation", "--vcd", str(tmp_path / "x.vcd")])
+    assert res.exit_code == 2 and "--vcd" in res.output and res.output.count("\n") == 1
