@@ -13,6 +13,7 @@ import click
 
 from irqlab.analysis.report import Report
 from irqlab.cli.errors import InputError
+from irqlab.cli.output import open_output, output_error
 from irqlab.cli.params import output_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,17 +71,16 @@ def write_pictures(report: Report, html_path: str | None, png: str | None) -> No
     if html_path is not None:
         from irqlab.report.html import render_html
 
-        try:
-            with open(html_path, "w", encoding="utf-8") as f:
-                f.write(render_html(report))
-        except OSError as exc:
-            raise InputError(f"cannot write: {exc.strerror or exc}",
-                             source=f"--html {html_path}") from None
+        page = render_html(report)
+        with open_output(html_path, option="--html") as f:
+            f.write(page)
     if png is not None:
-        from irqlab.report.plots import write_pngs
+        from irqlab.report.plots import charts, write_png
 
         try:
             Path(png).mkdir(exist_ok=True)
-            write_pngs(report, png)
         except OSError as exc:
-            raise InputError(f"cannot write: {exc.strerror or exc}", source=f"--png {png}") from None
+            raise output_error(exc, png, "--png") from None
+        for chart in charts(report):
+            with open_output(Path(png) / f"{chart.id}.png", binary=True, option="--png") as f:
+                write_png(chart, f)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -177,14 +178,14 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None, perfetto: Path | No
     if timeline:
         report.timeline = RateTimeline()
 
-    def perfetto_writer(out: Path) -> TraceWriter:
+    def perfetto_writer(out: IO[bytes]) -> TraceWriter:
         from irqlab.report.perfetto import PerfettoWriter
 
         return PerfettoWriter(out, cpus, title=str(path))
 
     with output_files(("--chrome", chrome,
                        lambda out: ChromeTraceWriter(out, cpus, pid_name=str(path))),
-                      ("--perfetto", perfetto, perfetto_writer)) as writers:
+                      ("--perfetto", perfetto, perfetto_writer, True)) as writers:
         feeds = [stats.feed, *(w.feed for w in writers)]
         if report.timeline is not None:
             feeds.append(report.timeline.feed)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from irqlab.analysis.report import Report
 
@@ -317,13 +317,6 @@ def svg_markup(chart: Chart) -> str:
     return text[text.index("<svg"):]
 
 
-def write_pngs(report: Report, directory: str) -> list[str]:
-    """Write each chart as ``<directory>/<id>.png``; the paths written."""
-    from pathlib import Path
-
-    paths = []
-    for chart in charts(report):
-        path = str(Path(directory) / f"{chart.id}.png")
-        chart.figure.savefig(path, format="png", metadata={"Software": None})
-        paths.append(path)
-    return paths
+def write_png(chart: Chart, out: IO[bytes]) -> None:
+    """The chart as a PNG image (no software tag: the same chart gives the same bytes)."""
+    chart.figure.savefig(out, format="png", metadata={"Software": None})

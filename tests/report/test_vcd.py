@@ -4,6 +4,7 @@ its edges checked against the event trace of the run."""
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from irqlab.report.vcd import HARDIRQ, PULSE_NS, SOFTIRQ, TASK, VcdWriter
 def edges(vcd: VCDVCD, name: str) -> tuple[list[int], list[int]]:
     """(rising, falling) times of a 1-bit signal after time 0."""
     tv = [(t, int(v, 2)) for t, v in vcd[f"irqlab.{name}"].tv]
-    rise = [t for (_, a), (t, b) in zip(tv, tv[1:], strict=False) if a == 0 and b == 1]
-    fall = [t for (_, a), (t, b) in zip(tv, tv[1:], strict=False) if a == 1 and b == 0]
+    rise = [t for (_, a), (t, b) in itertools.pairwise(tv) if a == 0 and b == 1]
+    fall = [t for (_, a), (t, b) in itertools.pairwise(tv) if a == 1 and b == 0]
     if tv and tv[0][1] == 1:
         rise.insert(0, tv[0][0])
     return rise, fall
