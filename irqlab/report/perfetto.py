@@ -81,7 +81,6 @@ class PerfettoWriter:
             self._file = path_or_file
             self._owned = False
         self._builder = StreamingTraceProtoBuilder(self._file)
-        self.cpus = cpus
         self.unmatched = 0
         self._flows = FlowTracker()
         self._rates = RateTimeline(bin_ns=RATE_BIN_NS, max_bins=1 << 62)
@@ -99,6 +98,8 @@ class PerfettoWriter:
         first.track_descriptor.uuid = self._uuid("root")
         first.track_descriptor.name = title
         self._builder.write_packet(first)
+        for cpu in range(cpus):  # described up front: the CPUs' tracks in CPU order
+            self._soft_track(cpu)
 
     # -- tracks ------------------------------------------------------------
 
@@ -184,7 +185,6 @@ class PerfettoWriter:
         if cpu < 0:
             self.unmatched += 1
             return
-        self.cpus = max(self.cpus, cpu + 1)
         hard = self._hard.setdefault(cpu, [])
         if kind == IRQ_ENTRY:
             self._names.setdefault(irq, name)

@@ -40,7 +40,7 @@ DISTRIBUTIONS = (
     ("softirq_ns", "Softirq run time per vector", "run time"),
 )
 
-RATE_ROWS = 8  # busiest rows drawn in the rate-over-time chart
+BUSIEST = 8  # rows drawn per chart (the most samples or interrupts), so legends stay legible
 QUARTERS = 4  # histogram bins per power of two
 
 
@@ -81,6 +81,10 @@ def _figure(width: float = 7.5, height: float = 3.4) -> Figure:
 
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     return fig
+
+
+def _of(drawn: int, total: int) -> str:
+    return f" (busiest {drawn} of {total})" if drawn < total else ""
 
 
 def _log_x(ax: Any) -> None:
@@ -152,14 +156,16 @@ def _distribution_charts(report: Report, data: dict[str, Any]) -> Iterator[Chart
         fig = _figure()
         ax = fig.add_subplot()
         per_irq = key in ("latency_ns", "handler_ns")
-        for label, dist in dists.items():
+        busiest = sorted(dists, key=lambda k: -dists[k]["count"])[:BUSIEST]
+        for label in busiest:
+            dist = dists[label]
             edges, counts = quarter_octaves(dist["buckets"])
             name = row_label(label, data) if per_irq else label
             ax.stairs(counts, edges, label=f"{name} (n={dist['count']})", linewidth=1.5)
         _log_x(ax)
         ax.set_xlabel(f"{what} (us, log scale)")
         ax.set_ylabel("count")
-        ax.set_title(title)
+        ax.set_title(title + _of(len(busiest), len(dists)))
         ax.legend(fontsize="small", loc="upper right")
         ax.grid(True, which="major", alpha=0.3)
         yield Chart(f"hist-{key.removesuffix('_ns').replace('_', '-')}", title, fig)
@@ -221,7 +227,7 @@ def _rate_chart(report: Report, data: dict[str, Any]) -> Chart | None:
         None if report.duration_ns is None else (report.timeline.start_ns or 0) + report.duration_ns)
     if not rows:
         return None
-    busiest = sorted(rows, key=lambda k: -sum(rows[k]))[:RATE_ROWS]
+    busiest = sorted(rows, key=lambda k: -sum(rows[k]))[:BUSIEST]
     width = report.timeline.bin_ns / 1e9
     fig = _figure()
     ax = fig.add_subplot()
@@ -230,7 +236,7 @@ def _rate_chart(report: Report, data: dict[str, Any]) -> Chart | None:
         ax.stairs(rows[label], edges, label=row_label(label, data), linewidth=1.5)
     ax.set_xlabel(f"time (s; bins of {width * 1e6:g} us)")
     ax.set_ylabel("interrupts/s")
-    ax.set_title("Interrupt rate over time")
+    ax.set_title("Interrupt rate over time" + _of(len(busiest), len(rows)))
     ax.legend(fontsize="small", loc="upper right")
     ax.grid(True, alpha=0.3)
     return Chart("irq-rate", "Interrupt rate over time", fig)

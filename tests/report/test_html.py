@@ -237,3 +237,25 @@ def test_a_missing_extra_is_one_line_naming_it(monkeypatch, tmp_path: Path, modu
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and extra in res.output and option in res.output
     assert not out.exists()
+
+
+def test_charts_draw_the_busiest_rows_and_say_so() -> None:
+    from irqlab.analysis.irqstats import IrqStats
+    from irqlab.analysis.rates import RateTimeline
+    from irqlab.events import IRQ_ENTRY, IRQ_EXIT, IRQ_RAISE
+
+    stats, timeline = IrqStats(1), RateTimeline()
+    ts = 0
+    for irq in range(30, 42):  # irq 30+n interrupts n+1 times
+        for _ in range(irq - 29):
+            for kind, value in ((IRQ_RAISE, 0), (IRQ_ENTRY, 0), (IRQ_EXIT, 1)):
+                for sink in (stats, timeline):
+                    sink.feed(ts, 0, kind, irq, value, f"dev{irq}")
+                ts += 1000
+    report = Report(source="trace", cpus=1, stats=stats, timeline=timeline)
+    drawn = {c.id: c.figure.axes[0] for c in charts(report)}
+    for chart_id in ("hist-handler", "hist-latency", "irq-rate"):
+        ax = drawn[chart_id]
+        assert ax.get_title().endswith("(busiest 8 of 12)")
+        names = [t.get_text().split(" (")[0] for t in ax.get_legend().get_texts()]
+        assert sorted(names) == sorted(f"{irq} dev{irq}" for irq in range(34, 42))
