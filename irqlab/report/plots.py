@@ -17,6 +17,7 @@ octaves (each bucket's count goes to the quarter octave of its midpoint).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -308,10 +309,15 @@ def _coalescing_chart(report: Report, data: dict[str, Any]) -> Chart | None:
 # -- output --------------------------------------------------------------------------------
 
 
+_SVG_ID = re.compile(r'(\bid="|url\(#|href="#)([^"\)]+)')
+
+
 def svg_markup(chart: Chart) -> str:
     """The chart as an ``<svg>`` element to inline in HTML: text kept as text,
-    ids salted with the chart id so that several charts on one page never
-    share one, no date (the same report gives the same bytes)."""
+    every id (and each reference to one) prefixed with the chart id, so that
+    several charts on one page never share one, and a fixed hash salt and no
+    date (matplotlib's defaults are random and the clock), so the same report
+    gives the same bytes."""
     import io
 
     import matplotlib
@@ -320,7 +326,7 @@ def svg_markup(chart: Chart) -> str:
     with matplotlib.rc_context({"svg.hashsalt": chart.id, "svg.fonttype": "none"}):
         chart.figure.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    return _SVG_ID.sub(lambda m: f"{m[1]}{chart.id}-{m[2]}", text[text.index("<svg"):])
 
 
 def write_png(chart: Chart, out: IO[bytes]) -> None:
