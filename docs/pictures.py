@@ -49,14 +49,19 @@ def small(src: Path, dest: Path) -> None:
     img.quantize(256, method=Image.Quantize.MAXCOVERAGE).save(dest, optimize=True)
 
 
+def _name(signal: str) -> str:
+    scope, var = signal.split(".")
+    return f"irqlab.{scope}.{scope}_{var}"
+
+
 def waveform(vcd_path: Path, dest: Path) -> None:
     vcd = VCDVCD(str(vcd_path))
-    start = next(int(t) for t, v in vcd["irqlab.irq16.line"].tv if v == "1")
+    start = next(int(t) for t, v in vcd[_name("irq16.line")].tv if v == "1")
     lo, hi = start + WINDOW_NS[0], start + WINDOW_NS[1]
     fig = Figure(figsize=(WIDTH / 100, 0.42 * len(SIGNALS) + 0.6), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     for row, name in enumerate(SIGNALS):
-        signal = vcd[f"irqlab.{name}"]
+        signal = vcd[_name(name)]
         width = int(signal.size)
         xs, ys = [], []
         value = 0

@@ -1,9 +1,12 @@
 """Logic-analyzer view of a run (``--vcd FILE``): a Value Change Dump
 (IEEE 1364-2005 section 18) with timescale 1 ns, written with ``pyvcd``; it
 opens in GTKWave, Surfer and PulseView.  Only standard ``wire``/``reg``
-variables and pyvcd's printable identifiers are used.
+variables and pyvcd's printable identifiers are used, and every variable name
+is unique without its scope, because PulseView (libsigrok's VCD input) drops
+scopes and reads 1-bit signals only.
 
-Signals (module ``irqlab``), all derived from the event stream:
+Signals (module ``irqlab``, one sub-module per IRQ and per CPU, each name
+prefixed with it: ``irq24_line``), all derived from the event stream:
 
 * ``irqN.line``: the interrupt line as a device drives it.  A level line goes
   high at the device's assert and low when a handler of the line returns
@@ -21,7 +24,8 @@ Signals (module ``irqlab``), all derived from the event stream:
   entry and exit of its action would show it (low between the actions of a
   shared line).
 * ``cpuN.context``: 2-bit register: 0 task, 1 softirq, 2 hardirq (a vector
-  or an interrupt handler), the innermost context of the CPU.
+  or an interrupt handler), the innermost context of the CPU; the same as two
+  1-bit pins ``cpuN.in_softirq`` and ``cpuN.in_hardirq`` for PulseView.
 
 Value changes are collected during the run and written at :meth:`close`,
 because a VCD header must declare every signal before the first change.
@@ -49,6 +53,8 @@ TASK, SOFTIRQ, HARDIRQ = 0, 1, 2
 
 PULSE_NS = 1
 """Width of an edge or MSI assert on ``irqN.line``."""
+
+IRQ_PINS = ("line", "pending", "in_service", "handler")
 
 
 class VcdWriter(TextSink):
@@ -121,7 +127,7 @@ class VcdWriter(TextSink):
 
     def _enter(self, ts: int, cpu: int, context: int) -> None:
         self._stack.setdefault(cpu, []).append(context)
-        self._set(ts, f"cpu{cpu}", "context", context)
+        self._context(ts, cpu, context)
 
     def _leave(self, ts: int, cpu: int) -> None:
         stack = self._stack.get(cpu)
@@ -129,7 +135,13 @@ class VcdWriter(TextSink):
             self.unmatched += 1
             return
         stack.pop()
-        self._set(ts, f"cpu{cpu}", "context", stack[-1] if stack else TASK)
+        self._context(ts, cpu, stack[-1] if stack else TASK)
+
+    def _context(self, ts: int, cpu: int, context: int) -> None:
+        scope = f"cpu{cpu}"
+        self._set(ts, scope, "context", context)
+        self._set(ts, scope, "in_softirq", int(context == SOFTIRQ))
+        self._set(ts, scope, "in_hardirq", int(context == HARDIRQ))
 
     def close(self) -> None:
         """Declare the signals seen, write every change in time order, close."""
@@ -139,12 +151,15 @@ class VcdWriter(TextSink):
                            comment=f"{self.title}; cpuN.context: 0 task, 1 softirq, 2 hardirq")
         variables: dict[tuple[str, str], Any] = {}
         for irq in sorted(self._irqs):
-            for var in ("line", "pending", "in_service", "handler"):
+            for var in IRQ_PINS:
                 variables[f"irq{irq}", var] = writer.register_var(
-                    f"irqlab.irq{irq}", var, "wire", size=1, init=0)
+                    f"irqlab.irq{irq}", f"irq{irq}_{var}", "wire", size=1, init=0)
         for cpu in range(self.cpus):
             variables[f"cpu{cpu}", "context"] = writer.register_var(
-                f"irqlab.cpu{cpu}", "context", "reg", size=2, init=TASK)
+                f"irqlab.cpu{cpu}", f"cpu{cpu}_context", "reg", size=2, init=TASK)
+            for var in ("in_softirq", "in_hardirq"):
+                variables[f"cpu{cpu}", var] = writer.register_var(
+                    f"irqlab.cpu{cpu}", f"cpu{cpu}_{var}", "wire", size=1, init=0)
         for ts, _, key, value in sorted(self._changes):
             writer.change(variables[key], ts, value)
         writer.close()

@@ -4,6 +4,8 @@ its edges checked against the event trace of the run."""
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import itertools
 from pathlib import Path
 
@@ -17,9 +19,19 @@ from irqlab.events import IRQ_ENTRY, IRQ_EXIT, IRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ
 from irqlab.report.vcd import HARDIRQ, PULSE_NS, SOFTIRQ, TASK, VcdWriter
 
 
+def sig(name: str) -> str:
+    """Full VCD name of ``"irq24.line"``: ``"irqlab.irq24.irq24_line"``."""
+    scope, var = name.split(".")
+    return f"irqlab.{scope}.{scope}_{var}"
+
+
+def values(vcd: VCDVCD, name: str) -> list[tuple[int, int]]:
+    return [(t, int(v, 2)) for t, v in vcd[sig(name)].tv]
+
+
 def edges(vcd: VCDVCD, name: str) -> tuple[list[int], list[int]]:
     """(rising, falling) times of a 1-bit signal after time 0."""
-    tv = [(t, int(v, 2)) for t, v in vcd[f"irqlab.{name}"].tv]
+    tv = values(vcd, name)
     rise = [t for (_, a), (t, b) in itertools.pairwise(tv) if a == 0 and b == 1]
     fall = [t for (_, a), (t, b) in itertools.pairwise(tv) if a == 1 and b == 0]
     if tv and tv[0][1] == 1:
@@ -47,8 +59,12 @@ def test_header_is_plain_ieee_1364(vcd) -> None:
     assert vcd.timescale["magnitude"] == 1 and vcd.timescale["unit"] == "ns"
     kinds = {(v.var_type, v.size) for v in vcd.data.values()}
     assert kinds == {("wire", "1"), ("reg", "2")}
-    assert {"irqlab.irq24.line", "irqlab.irq24.pending", "irqlab.irq24.in_service",
-            "irqlab.irq24.handler", "irqlab.cpu0.context", "irqlab.cpu1.context"} <= set(vcd.signals)
+    names = {sig(n) for n in ("irq24.line", "irq24.pending", "irq24.in_service", "irq24.handler",
+                              "cpu0.context", "cpu1.context", "cpu0.in_hardirq")}
+    assert names <= set(vcd.signals)
+    # unique without their scope: PulseView drops scopes
+    short = [s.rsplit(".", 1)[1] for s in vcd.signals]
+    assert len(short) == len(set(short))
 
 
 def test_handler_pin_toggles_at_each_entry_and_exit(default_run, vcd) -> None:
@@ -92,7 +108,7 @@ def test_pending_from_assert_to_entry_and_in_service_from_entry_to_exit(default_
 
 
 def test_cpu_context_is_the_innermost_context(default_run, vcd) -> None:
-    tv = [(t, int(v, 2)) for t, v in vcd["irqlab.cpu0.context"].tv]
+    tv = values(vcd, "cpu0.context")
     at = dict(tv)  # the value set at each time (last change wins)
     for e in default_run.events:
         if e.cpu == 0 and e.kind == IRQ_ENTRY:
@@ -102,6 +118,14 @@ def test_cpu_context_is_the_innermost_context(default_run, vcd) -> None:
     assert {v for _, v in tv} == {TASK, SOFTIRQ, HARDIRQ}
     soft_exits = [e.ts_ns for e in default_run.events if e.cpu == 0 and e.kind == SOFTIRQ_EXIT]
     assert any(at.get(t) == TASK for t in soft_exits)
+
+
+def test_context_pins_follow_the_context_register(vcd) -> None:
+    context = dict(values(vcd, "cpu1.context"))  # the value each time ends with
+    for pin, level in (("in_softirq", SOFTIRQ), ("in_hardirq", HARDIRQ)):
+        changes = dict(values(vcd, f"cpu1.{pin}"))
+        assert len(changes) > 10 and set(changes) <= set(context)
+        assert all(value == (context[t] == level) for t, value in changes.items())
 
 
 def test_same_events_same_bytes(default_run) -> None:
@@ -121,6 +145,44 @@ def test_run_writes_vcd_and_refuses_it_for_experiments(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(cli, ["run", "gic-arm64", "--duration", "2ms", "--vcd", str(out)])
     assert res.exit_code == 0, res.output
-    assert any(s.endswith(".handler") for s in VCDVCD(str(out)).signals)
+    assert any(s.endswith("_handler") for s in VCDVCD(str(out)).signals)
     res = runner.invoke(cli, ["run", "moderation", "--vcd", str(tmp_path / "x.vcd")])
     assert res.exit_code == 2 and "--vcd" in res.output and res.output.count("\n") == 1
+
+
+@pytest.fixture(scope="module")
+def vcd_file(default_run, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("tools") / "run.vcd"
+    writer = VcdWriter(path, 2, level_irqs(default_run.machine))
+    for ev in default_run.events:
+        writer.feed(*ev)
+    writer.close()
+    return path
+
+
+def test_gtkwave_reads_it(vcd_file: Path, tmp_path: Path) -> None:
+    """GTKWave's own VCD parser (vcd2fst ships with gtkwave; .ci/run installs it)."""
+    tool = shutil.which("vcd2fst")
+    if tool is None:
+        pytest.skip("gtkwave (vcd2fst) is not installed (apt-get install gtkwave; .ci/run does it)")
+    fst = tmp_path / "run.fst"
+    proc = subprocess.run([tool, str(vcd_file), str(fst)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0 and fst.stat().st_size > 1000, proc.stderr
+
+
+def test_pulseview_reads_every_pin(vcd_file: Path) -> None:
+    """PulseView's VCD input is libsigrok's; sigrok-cli shows what it read."""
+    tool = shutil.which("sigrok-cli")
+    if tool is None:
+        pytest.skip("sigrok-cli is not installed (apt-get install sigrok-cli; .ci/run does it)")
+    proc = subprocess.run([tool, "-I", "vcd", "-i", str(vcd_file), "--show"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    channels = {line.removeprefix("- ").split(":")[0] for line in proc.stdout.splitlines()
+                if line.startswith("- ")}
+    expected = {f"irq{irq}_{pin}" for irq in (16, 24, 25, 26)
+                for pin in ("line", "pending", "in_service", "handler")}
+    expected |= {f"cpu{cpu}_{pin}" for cpu in (0, 1) for pin in ("in_softirq", "in_hardirq")}
+    assert channels == expected
+    assert "Samplerate: 1000000000" in proc.stdout  # 1 ns timescale
