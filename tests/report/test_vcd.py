@@ -4,9 +4,9 @@ its edges checked against the event trace of the run."""
 from __future__ import annotations
 
 import io
+import itertools
 import shutil
 import subprocess
-import itertools
 from pathlib import Path
 
 import pytest
