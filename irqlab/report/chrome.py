@@ -6,9 +6,11 @@ metadata).  A hard IRQ action or x86 vector is one ``X`` (complete) event, cat
 ``hardirq``, args ``{irq, ret}`` (``{vector}`` for vectors); a softirq is an
 ``X`` event, cat ``softirq``; ``IRQ_RAISE`` and ``SOFTIRQ_RAISE`` are instant
 ``i`` events.  A hard IRQ that preempts a softirq lies inside the softirq's
-slice, so the viewer nests it.  Flow arrows (``s`` -> ``f`` with ``"bp":"e"``,
-bound to the enclosing slices) lead from a softirq raised inside a hard IRQ to
-the run of that vector (:mod:`irqlab.report.flows`).  Counters (``C``): each
+slice, so the viewer nests it.  Flow arrows (:mod:`irqlab.report.flows`) lead
+from a device's raise to the handler that served it (flow v2: ``bind_id`` with
+``flow_out`` on the raise, ``flow_in`` on the handler's slice) and from a
+softirq raised inside a hard IRQ to the run of that vector (``s`` -> ``f`` with
+``"bp":"e"``, bound to the enclosing slices).  Counters (``C``): each
 CPU's pending softirq vectors, and every IRQ's rate (one series per row, in
 1 ms bins).  ``ts``/``dur`` are microseconds printed with
 three decimals, i.e. exact ns.
@@ -65,8 +67,9 @@ class ChromeTraceWriter(TextSink):
         self.unmatched = 0
         self._first = True
         self._last_ts = 0
-        # per CPU: open hard entries (ts, irq, name, is_vector, value); open softirq (ts, vec)
-        self._hard: dict[int, list[tuple[int, int, str, bool, int]]] = {}
+        # per CPU: open hard entries (ts, irq, name, is_vector, value, flow from the raise
+        # or 0); open softirq (ts, vec)
+        self._hard: dict[int, list[tuple[int, int, str, bool, int, int]]] = {}
         self._soft: dict[int, tuple[int, int]] = {}
         self._flows = FlowTracker()
         self._started: set[int] = set()  # flows with an ``s`` event
@@ -104,8 +107,9 @@ class ChromeTraceWriter(TextSink):
                 self._thread_metadata(new)
             self.cpus = cpu + 1
         if kind in (IRQ_ENTRY, VECTOR_ENTRY):
+            raised = self._flows.enter_irq(irq) if kind == IRQ_ENTRY else []
             self._hard.setdefault(cpu, []).append(
-                (ts_ns, irq, name, kind == VECTOR_ENTRY, value))
+                (ts_ns, irq, name, kind == VECTOR_ENTRY, value, raised[0] if raised else 0))
         elif kind in (IRQ_EXIT, VECTOR_EXIT):
             self._hard_exit(ts_ns, cpu, kind == VECTOR_EXIT, irq, value, name)
         elif kind == SOFTIRQ_ENTRY:
@@ -125,7 +129,8 @@ class ChromeTraceWriter(TextSink):
             else:
                 self._soft_slice(cpu, ts_ns, truncated=False)
         elif kind == IRQ_RAISE:
-            self._instant(ts_ns, cpu, f"raise irq {irq}", "irq_raise", {"irq": irq})
+            self._instant(ts_ns, cpu, f"raise irq {irq}", "irq_raise", {"irq": irq},
+                          flow=self._flows.raise_irq(irq))
         elif kind == SOFTIRQ_RAISE:
             self._instant(ts_ns, cpu, f"raise {_vec_name(value)}", "softirq_raise",
                           {"vec": value})
@@ -143,16 +148,20 @@ class ChromeTraceWriter(TextSink):
         self._emit({"name": f"CPU {cpu} pending softirqs", "ph": "C", "pid": _PID,
                     "args": {"vectors": self._flows.pending_softirqs.get(cpu, 0)}}, ts)
 
-    def _instant(self, ts: int, cpu: int, name: str, cat: str, args: dict[str, int]) -> None:
+    def _instant(self, ts: int, cpu: int, name: str, cat: str, args: dict[str, int],
+                 flow: int = 0) -> None:
         scope = {"s": "t", "tid": cpu} if cpu >= 0 else {"s": "g", "tid": 0}
-        self._emit({"name": name, "cat": cat, "ph": "i", "pid": _PID, **scope, "args": args},
-                   ts)
+        event: dict[str, Any] = {"name": name, "cat": cat, "ph": "i", "pid": _PID, **scope,
+                                 "args": args}
+        if flow:
+            event.update(bind_id=flow, flow_out=True)
+        self._emit(event, ts)
 
     def _hard_exit(self, ts: int, cpu: int, vector: bool, irq: int, ret: int,
                    name: str) -> None:
         stack = self._hard.get(cpu, [])
         for depth in range(len(stack) - 1, -1, -1):
-            _, e_irq, e_name, e_vector, _ = stack[depth]
+            _, e_irq, e_name, e_vector, _, _ = stack[depth]
             if e_vector == vector and (e_name == name if vector else e_irq == irq):
                 break
         else:
@@ -163,17 +172,20 @@ class ChromeTraceWriter(TextSink):
             self._hard_slice(cpu, stack.pop(), ts, None)
         self._hard_slice(cpu, stack.pop(), ts, ret)
 
-    def _hard_slice(self, cpu: int, entry: tuple[int, int, str, bool, int], end: int,
+    def _hard_slice(self, cpu: int, entry: tuple[int, int, str, bool, int, int], end: int,
                     ret: int | None) -> None:
         """One X slice; ``ret`` None means the exit was never seen."""
-        start, irq, name, vector, value = entry
+        start, irq, name, vector, value, flow = entry
         args: dict[str, Any] = {"vector": value} if vector else {"irq": irq, "ret": ret}
         if ret is None:
             args["truncated"] = True
             args.pop("ret", None)
         label = name if vector else f"irq {irq}: {name}" if name else f"irq {irq}"
-        self._emit({"name": label, "cat": "hardirq", "ph": "X", "pid": _PID, "tid": cpu,
-                    "args": args}, start, end - start)
+        event: dict[str, Any] = {"name": label, "cat": "hardirq", "ph": "X", "pid": _PID,
+                                 "tid": cpu, "args": args}
+        if flow:  # the arrow from the device's raise (flow v2: bind_id)
+            event.update(bind_id=flow, flow_in=True)
+        self._emit(event, start, end - start)
 
     def _soft_slice(self, cpu: int, end: int, truncated: bool) -> None:
         start, vec = self._soft.pop(cpu)

@@ -54,3 +54,19 @@ def test_counters_pending_softirqs_and_irq_rate(default_run) -> None:
     for irq in ("24", "25", "26"):
         total = sum(e["args"][irq] for e in rates) * RATE_BIN_NS / 1e9
         assert round(total) == counters[irq].total
+
+
+def test_raise_to_handler_flows(default_run) -> None:
+    events = chrome(default_run.events)
+    out = {e["bind_id"]: e for e in events if e.get("flow_out")}
+    into = {e["bind_id"]: e for e in events if e.get("flow_in")}
+    raises = [e for e in events if e["ph"] == "i" and e["cat"] == "irq_raise"]
+    assert len(out) == len(raises) and set(into) <= set(out)
+    for flow, handler in into.items():
+        raised = out[flow]
+        assert handler["ph"] == "X" and handler["cat"] == "hardirq"
+        assert handler["args"]["irq"] == raised["args"]["irq"] and handler["ts"] >= raised["ts"]
+    # every interrupt of a device line with a raise before it gets its arrow
+    entries = sum(1 for e in events if e["ph"] == "X" and e["cat"] == "hardirq"
+                  and e["args"].get("irq") == 24)
+    assert sum(1 for e in into.values() if e["args"]["irq"] == 24) >= 0.9 * entries
