@@ -14,7 +14,7 @@ from __future__ import annotations
 from irqlab.events import IRQ_ENTRY, SOFTIRQ_ENTRY, VECTOR_ENTRY, VECTOR_ROWS
 
 DEFAULT_BIN_NS = 100_000
-DEFAULT_MAX_BINS = 200
+DEFAULT_MAX_BINS = 100
 
 
 class RateTimeline:
