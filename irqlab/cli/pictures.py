@@ -42,28 +42,17 @@ def picture_options(command: F) -> F:
     )(command)
 
 
-def check_plotting(html_path: str | None, png: str | None) -> None:
-    """Before any work: matplotlib is importable when a picture is asked for."""
-    if html_path is None and png is None:
-        return
-    from irqlab.report.plots import MissingExtra, require_matplotlib
+def check_extras(html_path: str | None, png: str | None, perfetto_path: str | None = None) -> None:
+    """Before any work: the library of each output asked for is installed."""
+    from irqlab.report.extras import PERFETTO, PLOT, MissingExtra, require
 
-    try:
-        require_matplotlib()
-    except MissingExtra as exc:
-        raise InputError(str(exc), source="--html" if html_path else "--png") from None
-
-
-def check_perfetto(perfetto_path: str | None) -> None:
-    """Before any work: the perfetto package is importable when ``--perfetto`` is given."""
-    if perfetto_path is None:
-        return
-    from irqlab.report.perfetto import MissingExtra, require_perfetto
-
-    try:
-        require_perfetto()
-    except MissingExtra as exc:
-        raise InputError(str(exc), source="--perfetto") from None
+    for option, value, feature in (("--html", html_path, PLOT), ("--png", png, PLOT),
+                                   ("--perfetto", perfetto_path, PERFETTO)):
+        if value is not None:
+            try:
+                require(feature)
+            except MissingExtra as exc:
+                raise InputError(str(exc), source=option) from None
 
 
 def write_pictures(report: Report, html_path: str | None, png: str | None) -> None:

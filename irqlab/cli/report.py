@@ -15,7 +15,7 @@ from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, Warning, diff_snapshots
 from irqlab.cli.errors import InputError, interruptible
 from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, TraceWriter, output_files, output_path
-from irqlab.cli.pictures import check_perfetto, check_plotting, picture_options, write_pictures
+from irqlab.cli.pictures import check_extras, picture_options, write_pictures
 from irqlab.events import CounterSnapshot, Event
 from irqlab.observe.ftrace import FtraceReader
 from irqlab.observe.procfs import ProcfsError, read_snapshot
@@ -224,8 +224,7 @@ def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None, perfetto
     """
     from irqlab.report.text import render_text
 
-    check_plotting(html_path, png_dir)
-    check_perfetto(None if perfetto is None else str(perfetto))
+    check_extras(html_path, png_dir, None if perfetto is None else str(perfetto))
     detected = [(p, detect(p)) for p in files]
     traces = [(p, f) for p, f in detected if f in (IRQLAB_TRACE, FTRACE)]
     if traces:

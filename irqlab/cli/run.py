@@ -11,7 +11,7 @@ import click
 from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
 from irqlab.cli.output import open_output
 from irqlab.cli.params import allow_code_option, output_files, output_path
-from irqlab.cli.pictures import check_perfetto, check_plotting, picture_options, write_pictures
+from irqlab.cli.pictures import check_extras, picture_options, write_pictures
 from irqlab.units import UnitError, format_ns, parse_duration
 
 if TYPE_CHECKING:
@@ -142,8 +142,7 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
     from irqlab.report.vcd import VcdWriter
     from irqlab.runner import simulation_report
 
-    check_plotting(html_path, png_dir)
-    check_perfetto(perfetto_path)
+    check_extras(html_path, png_dir, perfetto_path)
     spec, extras = _load(scenario)
     duration_ns = _run_duration(duration, spec)
     _bind_code(scenario, spec, allow_code)
@@ -254,8 +253,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.scenario.loader import format_errors
     from irqlab.scenario.replay import replay_scenario
 
-    check_plotting(html_path, png_dir)
-    check_perfetto(perfetto_path)
+    check_extras(html_path, png_dir, perfetto_path)
     fmt = detect(trace_file)
     if fmt not in (FTRACE, IRQLAB_TRACE):
         raise InputError(f"is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)",

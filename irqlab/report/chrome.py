@@ -6,7 +6,7 @@ metadata).  A hard IRQ action or x86 vector is one ``X`` (complete) event, cat
 ``hardirq``, args ``{irq, ret}`` (``{vector}`` for vectors); a softirq is an
 ``X`` event, cat ``softirq``; ``IRQ_RAISE`` and ``SOFTIRQ_RAISE`` are instant
 ``i`` events.  A hard IRQ that preempts a softirq lies inside the softirq's
-slice, so the viewer nests it.  Flow arrows (:mod:`irqlab.report.flows`) lead
+slice, so the viewer nests it.  Flow arrows (:mod:`irqlab.report.timeline`) lead
 from a device's raise to the handler that served it (flow v2: ``bind_id`` with
 ``flow_out`` on the raise, ``flow_in`` on the handler's slice) and from a
 softirq raised inside a hard IRQ to the run of that vector (``s`` -> ``f`` with
@@ -34,13 +34,12 @@ from irqlab.events import (
     IRQ_RAISE,
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
-    SOFTIRQ_NAMES,
     SOFTIRQ_RAISE,
     VECTOR_ENTRY,
     VECTOR_EXIT,
 )
-from irqlab.report.flows import FlowTracker
 from irqlab.report.sink import TextSink
+from irqlab.report.timeline import FlowTracker, softirq_label
 
 _PID = 1
 RATE_BIN_NS = 1_000_000  # bin of the interrupt-rate counter
@@ -51,10 +50,6 @@ def _us(ns: int) -> str:
     sign = "-" if ns < 0 else ""
     q, r = divmod(abs(ns), 1000)
     return f"{sign}{q}.{r:03d}"
-
-
-def _vec_name(vec: int) -> str:
-    return SOFTIRQ_NAMES[vec] if 0 <= vec < len(SOFTIRQ_NAMES) else f"vec{vec}"
 
 
 class ChromeTraceWriter(TextSink):
@@ -132,7 +127,7 @@ class ChromeTraceWriter(TextSink):
             self._instant(ts_ns, cpu, f"raise irq {irq}", "irq_raise", {"irq": irq},
                           flow=self._flows.raise_irq(irq))
         elif kind == SOFTIRQ_RAISE:
-            self._instant(ts_ns, cpu, f"raise {_vec_name(value)}", "softirq_raise",
+            self._instant(ts_ns, cpu, f"raise {softirq_label(value)}", "softirq_raise",
                           {"vec": value})
             if cpu >= 0:
                 flow = self._flows.raise_softirq(cpu, value)
@@ -192,7 +187,7 @@ class ChromeTraceWriter(TextSink):
         args: dict[str, Any] = {"vec": vec}
         if truncated:
             args["truncated"] = True
-        self._emit({"name": _vec_name(vec), "cat": "softirq", "ph": "X", "pid": _PID,
+        self._emit({"name": softirq_label(vec), "cat": "softirq", "ph": "X", "pid": _PID,
                     "tid": cpu, "args": args}, start, end - start)
 
     def close(self) -> None:

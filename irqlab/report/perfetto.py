@@ -14,7 +14,7 @@ Two layers over one event stream:
   interrupt line (``irq 24 eth0-0``: the raise as an instant, each action as a
   slice, a softirq it raises as an instant inside it), one per CPU for its
   bottom halves (``softirq CPU n``), one per x86 vector and CPU, flow arrows
-  raise -> handler -> bottom half (:mod:`irqlab.report.flows`), and counter
+  raise -> handler -> bottom half (:mod:`irqlab.report.timeline`), and counter
   tracks: pending softirqs per CPU and each line's interrupt rate.
 
 Thread tracks for irq threads, ksoftirqd, kworkers, NAPI polls and DPCs need
@@ -34,35 +34,16 @@ from irqlab.events import (
     IRQ_RAISE,
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
-    SOFTIRQ_NAMES,
     SOFTIRQ_RAISE,
     VECTOR_ENTRY,
     VECTOR_EXIT,
     VECTOR_ROWS,
 )
-from irqlab.report.flows import FlowTracker
+from irqlab.report.timeline import FlowTracker, softirq_label
 
-PERFETTO_EXTRA = "perfetto"
 SEQUENCE_ID = 1
 BUNDLE_EVENTS = 512  # ftrace events per bundle (a capture's bundles hold one page's worth)
 RATE_BIN_NS = 1_000_000  # bin of the interrupt-rate counters
-
-
-class MissingExtra(Exception):
-    """The perfetto package is not installed."""
-
-
-def require_perfetto() -> None:
-    """Raise :class:`MissingExtra` (one line naming the extra) without ``perfetto``."""
-    try:
-        import perfetto.trace_builder.proto_builder  # noqa: F401
-    except ImportError:
-        raise MissingExtra("the perfetto package is not installed: "
-                           f"pip install 'irqlab[{PERFETTO_EXTRA}]'") from None
-
-
-def _vec_name(vec: int) -> str:
-    return SOFTIRQ_NAMES[vec] if 0 <= vec < len(SOFTIRQ_NAMES) else f"vec{vec}"
 
 
 class PerfettoWriter:
@@ -221,7 +202,7 @@ class PerfettoWriter:
             self._ftrace(ts_ns, cpu).softirq_raise.vec = value
             flow = self._flows.raise_softirq(cpu, value)
             track = self._uuids[hard[-1]] if hard else self._soft_track(cpu)
-            self._event(ts_ns, track, te.TYPE_INSTANT, f"raise {_vec_name(value)}", flows=[flow])
+            self._event(ts_ns, track, te.TYPE_INSTANT, f"raise {softirq_label(value)}", flows=[flow])
             self._pending_counter(ts_ns, cpu)
         elif kind == SOFTIRQ_ENTRY:
             if cpu in self._soft_open:
@@ -229,7 +210,7 @@ class PerfettoWriter:
                 return
             self._ftrace(ts_ns, cpu).softirq_entry.vec = value
             self._soft_open[cpu] = value
-            self._event(ts_ns, self._soft_track(cpu), te.TYPE_SLICE_BEGIN, _vec_name(value),
+            self._event(ts_ns, self._soft_track(cpu), te.TYPE_SLICE_BEGIN, softirq_label(value),
                         ending=self._flows.enter_softirq(cpu, value))
             self._pending_counter(ts_ns, cpu)
         elif kind == SOFTIRQ_EXIT:

@@ -6,7 +6,7 @@ markup that a page can inline with no script and no network (plotly inlines
 ~3.5 MB of JavaScript per page), the same figure also renders to PNG for
 papers and bug reports, and the ``Agg``/SVG backends need no display.  It is an
 optional extra (``pip install 'irqlab[plot]'``), imported only when a picture
-is asked for; figures are built with the object API (``Figure``), never
+is asked for (:mod:`irqlab.report.extras`); figures are built with the object API (``Figure``), never
 pyplot's global state.
 
 Histograms are drawn from the report's distribution objects (``buckets``:
@@ -27,9 +27,6 @@ from irqlab.analysis.report import Report
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-PLOT_EXTRA = "plot"
-"""The extra that installs matplotlib (``pip install 'irqlab[plot]'``)."""
-
 CPU_TIME_KINDS = ("user", "system", "irq", "softirq", "idle")
 """/proc/stat columns drawn per CPU (fs/proc/stat.c), in stacking order."""
 
@@ -45,18 +42,6 @@ BUSIEST = 8  # rows drawn per chart (the most samples or interrupts), so legends
 QUARTERS = 4  # histogram bins per power of two
 
 
-class MissingExtra(Exception):
-    """matplotlib is not installed."""
-
-
-def require_matplotlib() -> None:
-    """Raise :class:`MissingExtra` (one line naming the extra) without matplotlib."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise MissingExtra("matplotlib is not installed: pip install 'irqlab[plot]'") from None
-
-
 @dataclass
 class Chart:
     """One picture: a stable id (the PNG file name), a title and its figure."""
@@ -69,7 +54,7 @@ class Chart:
 def charts(report: Report) -> list[Chart]:
     """Every chart the report has data for, in page order."""
     data = report.to_json()
-    out = [c for c in _distribution_charts(report, data) if c is not None]
+    out = list(_distribution_charts(report, data))
     for make in (_cpu_time_chart, _rate_chart, _delivered_chart, _coalescing_chart):
         chart = make(report, data)
         if chart is not None:
@@ -80,8 +65,7 @@ def charts(report: Report) -> list[Chart]:
 def _figure(width: float = 7.5, height: float = 3.4) -> Figure:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    return fig
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def _of(drawn: int, total: int) -> str:
@@ -100,7 +84,7 @@ def _log_x(ax: Any) -> None:
 
 
 def row_label(label: str, data: dict[str, Any]) -> str:
-    """``"24 eth0-0"`` for an IRQ row with a name, else the row label."""
+    """``"24 eth0-0"`` for an IRQ row with a name, else the label (``NET_RX``)."""
     row = data["counters"].get(label)
     name = row["name"] if row else None
     return f"{label} {name}" if name and name != label else label
@@ -149,20 +133,19 @@ def quarter_octaves(buckets: list[list[int]]) -> tuple[list[float], list[int]]:
     return edges, [bins.get(k, 0) for k in range(lo, hi + 1)]
 
 
-def _distribution_charts(report: Report, data: dict[str, Any]) -> Iterator[Chart | None]:
+def _distribution_charts(report: Report, data: dict[str, Any]) -> Iterator[Chart]:
     for key, title, what in DISTRIBUTIONS:
         dists = distributions(report, data, key)
         if not dists:
             continue
         fig = _figure()
         ax = fig.add_subplot()
-        per_irq = key in ("latency_ns", "handler_ns")
         busiest = sorted(dists, key=lambda k: -dists[k]["count"])[:BUSIEST]
         for label in busiest:
             dist = dists[label]
             edges, counts = quarter_octaves(dist["buckets"])
-            name = row_label(label, data) if per_irq else label
-            ax.stairs(counts, edges, label=f"{name} (n={dist['count']})", linewidth=1.5)
+            ax.stairs(counts, edges, label=f"{row_label(label, data)} (n={dist['count']})",
+                      linewidth=1.5)
         _log_x(ax)
         ax.set_xlabel(f"{what} (us, log scale)")
         ax.set_ylabel("count")

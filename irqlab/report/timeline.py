@@ -1,5 +1,6 @@
-"""Flow arrows of the timeline exports: a device's raise -> the handler that
-served it -> the bottom half it raised.
+"""What the timeline exports (Chrome JSON, Perfetto) share: softirq labels
+and the flow arrows a device's raise -> the handler that served it -> the
+bottom half it raised.
 
 A raise opens a flow that ends at the next entry of that IRQ's handler
 (raises coalesced while the line was pending end there too).  A softirq raised
@@ -10,6 +11,13 @@ trace is the same bytes for the same events.
 """
 
 from __future__ import annotations
+
+from irqlab.events import SOFTIRQ_NAMES
+
+
+def softirq_label(vec: int) -> str:
+    """The vector's name (include/linux/interrupt.h order), or ``vecN`` when unknown."""
+    return SOFTIRQ_NAMES[vec] if 0 <= vec < len(SOFTIRQ_NAMES) else f"vec{vec}"
 
 
 class FlowTracker:
