@@ -7,6 +7,9 @@ Debian's ``chromium`` on PATH.
 * ``vcd-waveform.png``: the signals of ``irqlab run --vcd`` around the first
   interrupt of the shared level line, drawn the way a logic analyser shows them
   (read back with vcdvcd, as the tests do).
+* ``perfetto-timeline.png``: the ``Irq Cpu N`` / ``SoftIrq Cpu N`` tracks of
+  ``irqlab run --perfetto`` (its ftrace bundles read back with the protobuf
+  classes), drawn as ui.perfetto.dev lays them out.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ import tempfile
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
 from PIL import Image
 from vcdvcd import VCDVCD
+
+from irqlab.events import SOFTIRQ_NAMES
 
 IMG = Path(__file__).resolve().parent / "img"
 RUN = ["default", "--duration", "5ms", "--seed", "1"]
@@ -90,15 +96,65 @@ def waveform(vcd_path: Path, dest: Path) -> None:
     fig.savefig(dest, metadata={"Software": None})
 
 
+def slices(trace_path: Path) -> dict[str, list[tuple[int, int, str]]]:
+    """Per Perfetto track name, the (start, end, name) of each IRQ or softirq slice."""
+    trace = pb.Trace.FromString(trace_path.read_bytes())
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for packet in trace.packet:
+        if not packet.HasField("ftrace_events"):
+            continue
+        cpu = packet.ftrace_events.cpu
+        for ev in packet.ftrace_events.event:
+            kind = ev.WhichOneof("event")
+            if kind == "irq_handler_entry":
+                out.setdefault(f"Irq Cpu {cpu}", []).append(
+                    (ev.timestamp, -1, f"IRQ ({ev.irq_handler_entry.name})"))
+            elif kind == "softirq_entry":
+                out.setdefault(f"SoftIrq Cpu {cpu}", []).append(
+                    (ev.timestamp, -1, SOFTIRQ_NAMES[ev.softirq_entry.vec]))
+            elif kind in ("irq_handler_exit", "softirq_exit"):
+                track = f"{'Irq' if kind == 'irq_handler_exit' else 'SoftIrq'} Cpu {cpu}"
+                start, _, name = out[track][-1]
+                out[track][-1] = (start, ev.timestamp, name)
+    return out
+
+
+def timeline(trace_path: Path, dest: Path) -> None:
+    tracks = slices(trace_path)
+    names = sorted(tracks, key=lambda t: (t.split()[-1], t.startswith("Soft")))
+    start = min(s for s, _, n in tracks["Irq Cpu 0"] if "uhci" in n)
+    lo, hi = start - 10_000, start + 50_000
+    fig = Figure(figsize=(WIDTH / 100, 0.55 * len(names) + 0.8), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    colours = {}
+    for row, track in enumerate(reversed(names)):
+        for s, e, name in tracks[track]:
+            if e < lo or s > hi:
+                continue
+            first = name not in colours
+            colour = colours.setdefault(name, f"C{len(colours) % 10}")
+            ax.broken_barh([((s - start) / 1000, max(e - s, 200) / 1000)], (row + 0.1, 0.8),
+                           color=colour, label=name if first else None)
+    ax.set_yticks([r + 0.5 for r in range(len(names))], list(reversed(names)), fontsize="small")
+    ax.set_xlim((lo - start) / 1000, (hi - start) / 1000)
+    ax.set_xlabel("us")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title("irqlab run default --perfetto: Perfetto's Irq and SoftIrq tracks")
+    fig.savefig(dest, metadata={"Software": None})
+
+
 def main() -> None:
     IMG.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        irqlab("run", *RUN, "--html", str(work / "report.html"), "--vcd", str(work / "run.vcd"))
+        irqlab("run", *RUN, "--html", str(work / "report.html"), "--vcd", str(work / "run.vcd"),
+               "--perfetto", str(work / "run.pftrace"))
         screenshot(work / "report.html", work / "shot.png")
         small(work / "shot.png", IMG / "html-report.png")
         waveform(work / "run.vcd", work / "wave.png")
         small(work / "wave.png", IMG / "vcd-waveform.png")
+        timeline(work / "run.pftrace", work / "timeline.png")
+        small(work / "timeline.png", IMG / "perfetto-timeline.png")
     for png in sorted(IMG.glob("*.png")):
         print(f"{png.relative_to(IMG.parent.parent)}: {png.stat().st_size // 1024} kB")
 
