@@ -116,7 +116,8 @@ class ChromeTraceWriter(TextSink):
                 self._started.discard(flow)
                 self._emit({"name": "softirq", "cat": "flow", "ph": "f", "bp": "e", "id": flow,
                             "pid": _PID, "tid": cpu}, ts_ns)
-            self._pending_counter(ts_ns, cpu)
+            if self._flows.pending_changed:
+                self._pending_counter(ts_ns, cpu)
         elif kind == SOFTIRQ_EXIT:
             open_soft = self._soft.get(cpu)
             if open_soft is None or open_soft[1] != value:
@@ -135,7 +136,8 @@ class ChromeTraceWriter(TextSink):
                     self._started.add(flow)
                     self._emit({"name": "softirq", "cat": "flow", "ph": "s", "id": flow,
                                 "pid": _PID, "tid": cpu}, ts_ns)
-                self._pending_counter(ts_ns, cpu)
+                if self._flows.pending_changed:
+                    self._pending_counter(ts_ns, cpu)
         else:
             self.unmatched += 1
 

@@ -203,7 +203,8 @@ class PerfettoWriter:
             flow = self._flows.raise_softirq(cpu, value)
             track = self._uuids[hard[-1]] if hard else self._soft_track(cpu)
             self._event(ts_ns, track, te.TYPE_INSTANT, f"raise {softirq_label(value)}", flows=[flow])
-            self._pending_counter(ts_ns, cpu)
+            if self._flows.pending_changed:
+                self._pending_counter(ts_ns, cpu)
         elif kind == SOFTIRQ_ENTRY:
             if cpu in self._soft_open:
                 self.unmatched += 1
@@ -212,7 +213,8 @@ class PerfettoWriter:
             self._soft_open[cpu] = value
             self._event(ts_ns, self._soft_track(cpu), te.TYPE_SLICE_BEGIN, softirq_label(value),
                         ending=self._flows.enter_softirq(cpu, value))
-            self._pending_counter(ts_ns, cpu)
+            if self._flows.pending_changed:
+                self._pending_counter(ts_ns, cpu)
         elif kind == SOFTIRQ_EXIT:
             if self._soft_open.get(cpu) != value:
                 self.unmatched += 1

@@ -29,6 +29,8 @@ class FlowTracker:
         self._soft: dict[tuple[int, int], list[int]] = {}
         #: per CPU: softirq vectors raised and not yet run
         self.pending_softirqs: dict[int, int] = {}
+        #: whether the last raise or run of a softirq changed its CPU's pending count
+        self.pending_changed = False
 
     def _new(self) -> int:
         flow = self._next
@@ -49,6 +51,7 @@ class FlowTracker:
     def raise_softirq(self, cpu: int, vec: int) -> int:
         """Softirq ``vec`` raised on ``cpu``: the new flow's id."""
         flows = self._soft.setdefault((cpu, vec), [])
+        self.pending_changed = not flows
         if not flows:
             self.pending_softirqs[cpu] = self.pending_softirqs.get(cpu, 0) + 1
         flow = self._new()
@@ -58,6 +61,7 @@ class FlowTracker:
     def enter_softirq(self, cpu: int, vec: int) -> list[int]:
         """The flows ending where ``vec`` starts running on ``cpu``."""
         flows = self._soft.pop((cpu, vec), [])
+        self.pending_changed = bool(flows)
         if flows:
             self.pending_softirqs[cpu] -= 1
         return flows

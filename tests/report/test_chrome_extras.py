@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-from irqlab.events import SOFTIRQ_RAISE
 from irqlab.report.chrome import RATE_BIN_NS, ChromeTraceWriter
 
 
@@ -46,9 +45,8 @@ def test_counters_pending_softirqs_and_irq_rate(default_run) -> None:
     pending = [e["args"]["vectors"] for e in events
                if e["ph"] == "C" and e["name"] == "CPU 0 pending softirqs"]
     assert pending and min(pending) == 0 and max(pending) >= 1
-    assert len(pending) == sum(1 for e in default_run.events
-                               if e.cpu == 0 and e.kind == SOFTIRQ_RAISE) + sum(
-        1 for e in events if e["ph"] == "X" and e["cat"] == "softirq" and e["tid"] == 0)
+    # written when the count changes: one vector more or less each time
+    assert all(abs(b - a) == 1 for a, b in zip([0, *pending], pending, strict=False))
     rates = [e for e in events if e["ph"] == "C" and e["name"] == "irq rate (/s)"]
     counters = default_run.report.counter_snapshot().rows
     for irq in ("24", "25", "26"):
