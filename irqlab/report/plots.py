@@ -150,7 +150,7 @@ def _distribution_charts(report: Report, data: dict[str, Any]) -> Iterator[Chart
         ax.set_xlabel(f"{what} (us, log scale)")
         ax.set_ylabel("count")
         ax.set_title(title + _of(len(busiest), len(dists)))
-        ax.legend(fontsize="small", loc="upper right")
+        ax.legend(fontsize="small", loc="best")
         ax.grid(True, which="major", alpha=0.3)
         yield Chart(f"hist-{key.removesuffix('_ns').replace('_', '-')}", title, fig)
 
@@ -221,7 +221,7 @@ def _rate_chart(report: Report, data: dict[str, Any]) -> Chart | None:
     ax.set_xlabel(f"time (s; bins of {width * 1e6:g} us)")
     ax.set_ylabel("interrupts/s")
     ax.set_title("Interrupt rate over time" + _of(len(busiest), len(rows)))
-    ax.legend(fontsize="small", loc="upper right")
+    ax.legend(fontsize="small", loc="best")
     ax.grid(True, alpha=0.3)
     return Chart("irq-rate", "Interrupt rate over time", fig)
 
