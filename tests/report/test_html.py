@@ -262,3 +262,16 @@ def test_charts_draw_the_busiest_rows_and_say_so() -> None:
         assert ax.get_title().endswith("(busiest 8 of 12)")
         names = [t.get_text().split(" (")[0] for t in ax.get_legend().get_texts()]
         assert sorted(names) == sorted(f"{irq} dev{irq}" for irq in range(34, 42))
+
+
+def test_replay_writes_the_page_and_the_perfetto_trace(tmp_path: Path) -> None:
+    from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
+
+    trace, page, pf = tmp_path / "t.trace", tmp_path / "r.html", tmp_path / "r.pftrace"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", "--duration", "3ms", "--trace", str(trace)]).exit_code == 0
+    res = runner.invoke(cli, ["replay", str(trace), "--html", str(page), "--perfetto", str(pf)])
+    assert res.exit_code == 0, res.output
+    assert {"hist-handler", "cpu-time", "irq-rate"} <= set(parse_charts(page.read_text()))
+    packets = pb.Trace.FromString(pf.read_bytes()).packet
+    assert sum(len(p.ftrace_events.event) for p in packets if p.HasField("ftrace_events")) > 100
