@@ -8,7 +8,7 @@ import pytest
 from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.rates import RateTimeline
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT, SOFTIRQ_ENTRY, VECTOR_ENTRY, Event
-from tests.report.conftest import simulated
+from tests.report.runs import simulated
 
 
 def feed(sink, events) -> None:
