@@ -24,7 +24,6 @@ scheduler events the event stream does not carry yet; they come with them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import IO, Any
 
 from irqlab.analysis.rates import RateTimeline
@@ -49,19 +48,13 @@ RATE_BIN_NS = 1_000_000  # bin of the interrupt-rate counters
 class PerfettoWriter:
     """Event sink: ``feed`` has the signature of :meth:`IrqStats.feed`."""
 
-    def __init__(self, path_or_file: str | Path | IO[bytes], cpus: int,
-                 title: str = "irqlab") -> None:
+    def __init__(self, out: IO[bytes], cpus: int, title: str = "irqlab") -> None:
         from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
         from perfetto.trace_builder.proto_builder import StreamingTraceProtoBuilder
 
         self._pb = pb
-        if isinstance(path_or_file, str | Path):
-            self._file: IO[bytes] = open(path_or_file, "wb")  # noqa: SIM115
-            self._owned = True
-        else:
-            self._file = path_or_file
-            self._owned = False
-        self._builder = StreamingTraceProtoBuilder(self._file)
+        self._file = out
+        self._builder = StreamingTraceProtoBuilder(out)
         self.unmatched = 0
         self._flows = FlowTracker()
         self._rates = RateTimeline(bin_ns=RATE_BIN_NS, max_bins=1 << 62)
@@ -90,7 +83,7 @@ class PerfettoWriter:
             uuid = self._uuids[key] = len(self._uuids) + 1
         return uuid
 
-    def _track(self, key: str, name: str, parent: str = "root", counter: str | None = None) -> int:
+    def _track(self, key: str, name: str, counter: str | None = None) -> int:
         """The uuid of track ``key``, described on first use and again when its
         name changes (a line raised before its handler named it)."""
         uuid = self._uuids.get(key)
@@ -103,7 +96,7 @@ class PerfettoWriter:
         desc = packet.track_descriptor
         desc.uuid = uuid
         desc.name = name
-        desc.parent_uuid = self._uuid(parent)
+        desc.parent_uuid = self._uuid("root")
         if counter is not None:
             desc.counter.unit_name = counter
         self._builder.write_packet(packet)
@@ -244,7 +237,7 @@ class PerfettoWriter:
 
     def close(self) -> None:
         """End open slices at the last timestamp, write the rate counters and
-        the last bundles, and close the file if this writer opened it."""
+        the last bundles, and flush (the file stays open: its opener closes it)."""
         for hard in self._hard.values():
             while hard:
                 self._event(self._last_ts, self._uuids[hard.pop()],
@@ -263,13 +256,4 @@ class PerfettoWriter:
                             value=rate)
         for cpu in sorted(self._bundles):
             self._flush(cpu)
-        if self._owned:
-            self._file.close()
-        else:
-            self._file.flush()
-
-    def __enter__(self) -> PerfettoWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._file.flush()
