@@ -27,12 +27,18 @@ prefixed with it: ``irq24_line``), all derived from the event stream:
   or an interrupt handler), the innermost context of the CPU; the same as two
   1-bit pins ``cpuN.in_softirq`` and ``cpuN.in_hardirq`` for PulseView.
 
-Value changes are collected during the run and written at :meth:`close`,
-because a VCD header must declare every signal before the first change.
+A VCD header must declare every signal before the first change, and signals
+appear as the run goes: changes are spooled in time order to a temporary file
+(a small heap holds the pulse ends still in the future) and replayed through
+pyvcd at :meth:`close`, so memory stays constant however long the run.  The
+simulator's events come in time order; a change stamped before one already
+spooled is written at the spooled time and counted in ``unmatched``.
 """
 
 from __future__ import annotations
 
+import heapq
+import tempfile
 from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any
@@ -68,18 +74,34 @@ class VcdWriter(TextSink):
         self.title = title
         self.level_irqs = frozenset(level_irqs)
         self.unmatched = 0
-        #: (ts, sequence, (scope, var), value): sorted at close
-        self._changes: list[tuple[int, int, tuple[str, str], int]] = []
+        #: changes not yet spooled: (ts, sequence, scope, var, value)
+        self._heap: list[tuple[int, int, str, str, int]] = []
+        self._seq = 0
+        self._spooled_ts = 0
+        self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="ascii")  # noqa: SIM115
         self._irqs: set[int] = set()
         self._pending: set[int] = set()
         self._open: dict[int, int] = {}  # irq -> actions running (over all CPUs)
         self._stack: dict[int, list[int]] = {}  # cpu -> contexts, innermost last
 
     def _set(self, ts: int, scope: str, var: str, value: int) -> None:
-        self._changes.append((ts, len(self._changes), (scope, var), value))
+        heapq.heappush(self._heap, (ts, self._seq, scope, var, value))
+        self._seq += 1
+
+    def _drain(self, before: int) -> None:
+        """Spool, in time order, every change stamped before ``before``."""
+        heap, write = self._heap, self._spool.write
+        while heap and heap[0][0] < before:
+            ts, _, scope, var, value = heapq.heappop(heap)
+            if ts < self._spooled_ts:
+                self.unmatched += 1
+                ts = self._spooled_ts
+            self._spooled_ts = ts
+            write(f"{ts} {scope} {var} {value}\n")
 
     def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
         """Record the signal changes of one event."""
+        self._drain(ts_ns)
         if kind == IRQ_RAISE:
             scope = self._irq(irq)
             self._set(ts_ns, scope, "line", 1)
@@ -160,8 +182,11 @@ class VcdWriter(TextSink):
             for var in ("in_softirq", "in_hardirq"):
                 variables[f"cpu{cpu}", var] = writer.register_var(
                     f"irqlab.cpu{cpu}", f"cpu{cpu}_{var}", "wire", size=1, init=0)
-        for ts, _, key, value in sorted(self._changes):
-            writer.change(variables[key], ts, value)
+        self._drain(1 << 63)
+        self._spool.seek(0)
+        for line in self._spool:
+            ts, scope, var, value = line.split()
+            writer.change(variables[scope, var], int(ts), int(value))
         writer.close()
-        self._changes.clear()
+        self._spool.close()
         super().close()

@@ -186,3 +186,21 @@ def test_pulseview_reads_every_pin(vcd_file: Path) -> None:
     expected |= {f"cpu{cpu}_{pin}" for cpu in (0, 1) for pin in ("in_softirq", "in_hardirq")}
     assert channels == expected
     assert "Samplerate: 1000000000" in proc.stdout  # 1 ns timescale
+
+
+def test_a_change_before_the_spooled_time_is_counted_and_clamped(tmp_path: Path) -> None:
+    path = tmp_path / "o.vcd"
+    writer = VcdWriter(path, 1)
+    writer.feed(1_000, 0, IRQ_RAISE, 5, 0, "")
+    writer.feed(2_000, 0, IRQ_ENTRY, 5, 0, "dev")
+    writer.feed(3_000, 0, IRQ_EXIT, 5, 1, "dev")
+    writer.feed(2_900, 0, IRQ_RAISE, 5, 0, "")  # slightly late: still put in order
+    writer.feed(4_000, 0, IRQ_ENTRY, 5, 0, "dev")  # spools everything before 4000
+    writer.feed(3_500, 0, IRQ_RAISE, 5, 0, "")  # late, but after everything spooled
+    writer.feed(5_000, 0, IRQ_EXIT, 5, 1, "dev")
+    writer.feed(2_500, 0, IRQ_RAISE, 5, 0, "")  # before the spooled 4000: clamped to it
+    writer.close()
+    assert writer.unmatched == 2  # the late pulse's rise and fall
+    vcd = VCDVCD(str(path))
+    assert edges(vcd, "irq5.line")[0] == [1_000, 2_900, 3_500, 4_000]
+    assert edges(vcd, "irq5.handler") == ([2_000, 4_000], [3_000, 5_000])
