@@ -16,7 +16,7 @@ from typing import Any
 
 from irqlab.analysis.report import Report
 from irqlab.report.dmesg import dmesg_line
-from irqlab.report.plots import charts, svg_markup
+from irqlab.report.plots import charts, row_label, svg_markup
 from irqlab.report.procfs import render_interrupts, render_softirqs
 
 _STYLE = """
@@ -42,16 +42,25 @@ def _facts(report: Report) -> str:
     return "".join(f"<span><b>{escape(k)}:</b> {escape(str(v))}</span>" for k, v in facts)
 
 
-def _results_table(results: list[dict[str, Any]]) -> str:
+def _table(rows: list[dict[str, Any]], css: str) -> str:
+    """An HTML table of ``rows``, one column per key in order of appearance."""
     keys: list[str] = []
-    for row in results:
+    for row in rows:
         keys.extend(k for k in row if k not in keys)
     head = "".join(f"<th>{escape(k)}</th>" for k in keys)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape('-' if row.get(k) is None else str(row.get(k)))}</td>"
                          for k in keys) + "</tr>"
-        for row in results)
-    return f'<table class="results"><tr>{head}</tr>{body}</table>'
+        for row in rows)
+    return f'<table class="{css}"><tr>{head}</tr>{body}</table>'
+
+
+def _summary_rows(dists: dict[str, dict[str, Any]], data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per distribution with samples: its count and its statistics in us."""
+    return [{"row": row_label(label, data), "count": d["count"],
+             **{f"{k}_us": f"{v / 1000:.3f}" for k, v in d.items()
+                if k not in ("count", "buckets") and isinstance(v, int | float)}}
+            for label, d in dists.items() if d["count"]]
 
 
 def _warnings(report: Report) -> str:
@@ -76,11 +85,14 @@ def render_html(report: Report) -> str:
     drawn = charts(report)
     if drawn:
         parts.append("<h2>Charts</h2>")
+    data = report.to_json()
     for chart in drawn:
         parts.append(f'<figure class="chart" id="chart-{chart.id}" '
                      f'aria-label="{escape(chart.title)}">{svg_markup(chart)}</figure>')
+        if chart.key is not None:
+            parts.append(_table(_summary_rows(data[chart.key], data), "summary"))
     if report.results:
-        parts += ["<h2>Results</h2>", _results_table(report.results)]
+        parts += ["<h2>Results</h2>", _table(report.results, "results")]
     snap = report.counter_snapshot()
     if snap is not None and snap.rows:
         parts += ["<h2>/proc/interrupts</h2>",

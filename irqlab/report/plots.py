@@ -44,11 +44,13 @@ QUARTERS = 4  # histogram bins per power of two
 
 @dataclass
 class Chart:
-    """One picture: a stable id (the PNG file name), a title and its figure."""
+    """One picture: a stable id (the PNG file name), a title and its figure;
+    ``key``: the report's JSON key of the distributions it draws, if any."""
 
     id: str
     title: str
     figure: Figure
+    key: str | None = None
 
 
 def charts(report: Report) -> list[Chart]:
@@ -152,7 +154,7 @@ def _distribution_charts(report: Report, data: dict[str, Any]) -> Iterator[Chart
         ax.set_title(title + _of(len(busiest), len(dists)))
         ax.legend(fontsize="small", loc="best")
         ax.grid(True, which="major", alpha=0.3)
-        yield Chart(f"hist-{key.removesuffix('_ns').replace('_', '-')}", title, fig)
+        yield Chart(f"hist-{key.removesuffix('_ns').replace('_', '-')}", title, fig, key)
 
 
 # -- CPU time and rates ---------------------------------------------------------------

@@ -275,3 +275,17 @@ def test_replay_writes_the_page_and_the_perfetto_trace(tmp_path: Path) -> None:
     assert {"hist-handler", "cpu-time", "irq-rate"} <= set(parse_charts(page.read_text()))
     packets = pb.Trace.FromString(pf.read_bytes()).packet
     assert sum(len(p.ftrace_events.event) for p in packets if p.HasField("ftrace_events")) > 100
+
+
+def test_each_histogram_has_its_summary_table(default_run, sim_page) -> None:
+    html, _ = sim_page
+    data = default_run.report.to_json()
+    after = html.split('id="chart-hist-handler"', 1)[1]
+    table = re.search(r'<table class="summary">(.*?)</table>', after, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    assert len(rows) == 1 + sum(1 for d in data["handler_ns"].values() if d["count"])
+    eth0 = next(r for r in rows if "24 eth0-0" in r)
+    cells = re.findall(r"<td>(.*?)</td>", eth0)
+    summary = data["handler_ns"]["24"]
+    assert cells[1] == str(summary["count"])
+    assert f"{summary['p99'] / 1000:.3f}" in cells and f"{summary['max'] / 1000:.3f}" in cells
