@@ -28,6 +28,7 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; 
 li.warning { margin-bottom: 0.8em; } .kind { font-weight: bold; color: #a33; }
 table { border-collapse: collapse; font-size: 0.85em; }
 td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+table.summary td:first-child { text-align: left; }
 """
 
 
