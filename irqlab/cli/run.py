@@ -202,8 +202,9 @@ def validate(scenario: str) -> None:
         _experiment(scenario, spec, extras["experiment"], None, None)
     else:
         _build(scenario, spec, None)
+    code = f", {len(named)} Python handler(s): run with --allow-code" if named else ""
     click.echo(f"{scenario}: ok ({spec.machine.arch}, {spec.machine.cpus} CPU(s), "
-               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s))")
+               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){code})")
 
 
 @click.command()
