@@ -132,7 +132,7 @@ class ChromeTraceWriter(TextSink):
                           {"vec": value})
             if cpu >= 0:
                 flow = self._flows.raise_softirq(cpu, value)
-                if self._hard.get(cpu):  # raised by a hard IRQ: an arrow from its slice
+                if flow and self._hard.get(cpu):  # raised by a hard IRQ: an arrow from it
                     self._started.add(flow)
                     self._emit({"name": "softirq", "cat": "flow", "ph": "s", "id": flow,
                                 "pid": _PID, "tid": cpu}, ts_ns)

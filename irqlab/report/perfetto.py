@@ -117,7 +117,7 @@ class PerfettoWriter:
         ev.track_uuid = track
         if name:
             ev.name = name
-        ev.flow_ids.extend(flows)
+        ev.flow_ids.extend(f for f in flows if f)  # 0: no arrow
         ev.terminating_flow_ids.extend(ending)
         if value is not None:
             ev.double_counter_value = value

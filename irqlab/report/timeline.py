@@ -7,7 +7,9 @@ A raise opens a flow that ends at the next entry of that IRQ's handler
 on a CPU opens a flow that ends when that vector next runs on that CPU
 (``__raise_softirq_irqoff`` sets a pending bit; ``handle_softirqs`` clears the
 bits it runs, kernel/softirq.c).  Ids are small consecutive integers, so a
-trace is the same bytes for the same events.
+trace is the same bytes for the same events.  At most :data:`MAX_PENDING`
+raises wait on one entry; further raises of a line that is never served (a
+disabled, storming line) get no arrow (flow 0), so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from irqlab.events import SOFTIRQ_NAMES
 def softirq_label(vec: int) -> str:
     """The vector's name (include/linux/interrupt.h order), or ``vecN`` when unknown."""
     return SOFTIRQ_NAMES[vec] if 0 <= vec < len(SOFTIRQ_NAMES) else f"vec{vec}"
+
+
+MAX_PENDING = 64
 
 
 class FlowTracker:
@@ -38,10 +43,12 @@ class FlowTracker:
         return flow
 
     def raise_irq(self, irq: int) -> int:
-        """A device raised ``irq``: the new flow's id."""
-        flow = self._new()
-        self._irq.setdefault(irq, []).append(flow)
-        return flow
+        """A device raised ``irq``: the new flow's id (0: none)."""
+        flows = self._irq.setdefault(irq, [])
+        if len(flows) >= MAX_PENDING:
+            return 0
+        flows.append(self._new())
+        return flows[-1]
 
     def enter_irq(self, irq: int) -> list[int]:
         """The flows ending at this entry of ``irq``'s handler (none after the
@@ -49,14 +56,15 @@ class FlowTracker:
         return self._irq.pop(irq, [])
 
     def raise_softirq(self, cpu: int, vec: int) -> int:
-        """Softirq ``vec`` raised on ``cpu``: the new flow's id."""
+        """Softirq ``vec`` raised on ``cpu``: the new flow's id (0: none)."""
         flows = self._soft.setdefault((cpu, vec), [])
         self.pending_changed = not flows
         if not flows:
             self.pending_softirqs[cpu] = self.pending_softirqs.get(cpu, 0) + 1
-        flow = self._new()
-        flows.append(flow)
-        return flow
+        elif len(flows) >= MAX_PENDING:
+            return 0
+        flows.append(self._new())
+        return flows[-1]
 
     def enter_softirq(self, cpu: int, vec: int) -> list[int]:
         """The flows ending where ``vec`` starts running on ``cpu``."""

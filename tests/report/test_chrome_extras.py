@@ -68,3 +68,13 @@ def test_raise_to_handler_flows(default_run) -> None:
     entries = sum(1 for e in events if e["ph"] == "X" and e["cat"] == "hardirq"
                   and e["args"].get("irq") == 24)
     assert sum(1 for e in into.values() if e["args"]["irq"] == 24) >= 0.9 * entries
+
+
+def test_a_line_never_served_keeps_a_bounded_number_of_arrows() -> None:
+    from irqlab.events import IRQ_RAISE, Event
+    from irqlab.report.timeline import MAX_PENDING
+
+    events = [Event(1000 * i, 0, IRQ_RAISE, 17) for i in range(1, 1001)]
+    out = chrome(events)
+    assert sum(1 for e in out if e["ph"] == "i") == 1000
+    assert sum(1 for e in out if e.get("flow_out")) == MAX_PENDING

@@ -179,3 +179,13 @@ def test_report_writes_perfetto_from_a_trace_file(tmp_path: Path) -> None:
     import json
     handler = json.loads(res.output)["handler_ns"]
     assert {k: v["count"] for k, v in handler.items() if k.isdigit()} == dict(entries)
+
+
+def test_a_line_never_served_keeps_a_bounded_number_of_arrows() -> None:
+    from irqlab.report.timeline import MAX_PENDING
+
+    trace = pb.Trace.FromString(write([Event(1000 * i, 0, IRQ_RAISE, 17) for i in range(1, 1001)], 1))
+    instants = [p.track_event for p in trace.packet
+                if p.HasField("track_event") and p.track_event.type == TE.TYPE_INSTANT]
+    assert len(instants) == 1000
+    assert sum(len(ev.flow_ids) for ev in instants) == MAX_PENDING
