@@ -27,7 +27,6 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
-from irqlab.analysis.rates import RateTimeline
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
@@ -39,10 +38,9 @@ from irqlab.events import (
     VECTOR_EXIT,
 )
 from irqlab.report.sink import TextSink
-from irqlab.report.timeline import FlowTracker, softirq_label
+from irqlab.report.timeline import FlowTracker, rate_timeline, softirq_label
 
 _PID = 1
-RATE_BIN_NS = 1_000_000  # bin of the interrupt-rate counter
 
 
 def _us(ns: int) -> str:
@@ -68,7 +66,7 @@ class ChromeTraceWriter(TextSink):
         self._soft: dict[int, tuple[int, int]] = {}
         self._flows = FlowTracker()
         self._started: set[int] = set()  # flows with an ``s`` event
-        self._rates = RateTimeline(bin_ns=RATE_BIN_NS, max_bins=1 << 62)
+        self._rates = rate_timeline()
         self._out.write('{"traceEvents":[\n')
         self._emit({"name": "process_name", "ph": "M", "pid": _PID, "tid": 0,
                     "args": {"name": pid_name}})

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, Any
 
-from irqlab.analysis.rates import RateTimeline
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
@@ -38,11 +37,10 @@ from irqlab.events import (
     VECTOR_EXIT,
     VECTOR_ROWS,
 )
-from irqlab.report.timeline import FlowTracker, softirq_label
+from irqlab.report.timeline import FlowTracker, rate_timeline, softirq_label
 
 SEQUENCE_ID = 1
 BUNDLE_EVENTS = 512  # ftrace events per bundle (a capture's bundles hold one page's worth)
-RATE_BIN_NS = 1_000_000  # bin of the interrupt-rate counters
 
 
 class PerfettoWriter:
@@ -57,7 +55,7 @@ class PerfettoWriter:
         self._builder = StreamingTraceProtoBuilder(out)
         self.unmatched = 0
         self._flows = FlowTracker()
-        self._rates = RateTimeline(bin_ns=RATE_BIN_NS, max_bins=1 << 62)
+        self._rates = rate_timeline()
         self._bundles: dict[int, Any] = {}
         self._uuids: dict[str, int] = {}
         self._track_names: dict[int, str] = {}

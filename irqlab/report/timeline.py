@@ -1,5 +1,5 @@
-"""What the timeline exports (Chrome JSON, Perfetto) share: softirq labels
-and the flow arrows a device's raise -> the handler that served it -> the
+"""What the timeline exports (Chrome JSON, Perfetto) share: softirq labels,
+the interrupt-rate counters' bins, and the flow arrows a device's raise -> the handler that served it -> the
 bottom half it raised.
 
 A raise opens a flow that ends at the next entry of that IRQ's handler
@@ -14,6 +14,7 @@ disabled, storming line) get no arrow (flow 0), so memory stays bounded.
 
 from __future__ import annotations
 
+from irqlab.analysis.rates import RateTimeline
 from irqlab.events import SOFTIRQ_NAMES
 
 
@@ -23,6 +24,15 @@ def softirq_label(vec: int) -> str:
 
 
 MAX_PENDING = 64
+
+RATE_BIN_NS = 1_000_000
+"""Bins of the interrupt-rate counters: 1 ms, doubled past :data:`RATE_MAX_BINS`."""
+RATE_MAX_BINS = 4096
+
+
+def rate_timeline() -> RateTimeline:
+    """The interrupt-rate counters' timeline (1 ms bins up to a 4 s run)."""
+    return RateTimeline(bin_ns=RATE_BIN_NS, max_bins=RATE_MAX_BINS)
 
 
 class FlowTracker:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 
-from irqlab.report.chrome import RATE_BIN_NS, ChromeTraceWriter
+from irqlab.report.chrome import ChromeTraceWriter
+from irqlab.report.timeline import RATE_BIN_NS
 
 
 def chrome(events) -> list[dict]:

@@ -24,7 +24,8 @@ from irqlab.events import (
     VECTOR_ENTRY,
     Event,
 )
-from irqlab.report.perfetto import RATE_BIN_NS, PerfettoWriter
+from irqlab.report.perfetto import PerfettoWriter
+from irqlab.report.timeline import RATE_BIN_NS
 
 TE = pb.TrackEvent
 
