@@ -10,10 +10,10 @@ slice, so the viewer nests it.  Flow arrows (:mod:`irqlab.report.timeline`) lead
 from a device's raise to the handler that served it (flow v2: ``bind_id`` with
 ``flow_out`` on the raise, ``flow_in`` on the handler's slice) and from a
 softirq raised inside a hard IRQ to the run of that vector (``s`` -> ``f`` with
-``"bp":"e"``, bound to the enclosing slices).  Counters (``C``): each
-CPU's pending softirq vectors, and every IRQ's rate (one series per row, in
-1 ms bins, wider past 4 s: :data:`irqlab.report.timeline.RATE_MAX_BINS`).  ``ts``/``dur`` are microseconds printed with
-three decimals, i.e. exact ns.
+``"bp":"e"``, bound to the enclosing slices).  Counters (``C``): each CPU's
+pending softirq vectors, and every IRQ's rate (one series per row, in 1 ms
+bins, wider past 4 s).  ``ts``/``dur`` are microseconds printed with three
+decimals, i.e. exact ns.
 
 Events are written as they complete (``X`` at the exit), so only the open
 entries are held in memory.  Slices still open at :meth:`close` end at the last
