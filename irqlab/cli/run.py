@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from itertools import chain
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reaso
 from irqlab.cli.output import open_output
 from irqlab.cli.params import allow_code_option, output_files, output_path
 from irqlab.cli.pictures import check_extras, picture_options, write_pictures
+from irqlab.cli.show import show, show_options
 from irqlab.units import UnitError, format_ns, parse_duration
 
 if TYPE_CHECKING:
@@ -122,13 +123,14 @@ def _run_duration(text: str | None, spec: Any) -> int:
 @click.option("--dmesg", "dmesg_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write the simulated kernel log (dmesg format; irqlab triage reads it).")
 @picture_options
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@show_options
 @allow_code_option
 @interruptible
 def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
         trace_path: str | None, chrome_path: str | None, perfetto_path: str | None,
         vcd_path: str | None, dmesg_path: str | None, html_path: str | None,
-        png_dir: str | None, as_json: bool, allow_code: bool) -> None:
+        png_dir: str | None, as_json: bool, hist: bool, hdr_path: str | None,
+        allow_code: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
     Ctrl-C (exit status 130) or SIGTERM (143) stops the run; trace files keep what was written."""
@@ -138,7 +140,6 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
     from irqlab.progress import run_progress
     from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.report.ftrace import FtraceTextWriter
-    from irqlab.report.text import render_text
     from irqlab.report.vcd import VcdWriter
     from irqlab.runner import simulation_report
 
@@ -178,10 +179,7 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         if dmesg_path:
             _write_dmesg(dmesg_path, machine.kernel.log)
     write_pictures(report, html_path, png_dir)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=False))
-    else:
-        click.echo(render_text(report))
+    show(report, as_json, hist, hdr_path)
 
 
 @click.command()
@@ -232,12 +230,12 @@ COMMANDS: list[click.Command] = [run, validate, scenarios]
               default=None, help="Write a native Perfetto protobuf trace of the replayed run "
                                  "(needs irqlab[perfetto]).")
 @picture_options
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@show_options
 @allow_code_option
 @interruptible
 def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
            perfetto_path: str | None, html_path: str | None, png_dir: str | None,
-           as_json: bool, allow_code: bool) -> None:
+           as_json: bool, hist: bool, hdr_path: str | None, allow_code: bool) -> None:
     """Drive the simulator with the arrivals and handler costs of a real trace."""
     from pydantic import ValidationError
 
@@ -249,7 +247,6 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
     from irqlab.report.chrome import ChromeTraceWriter
-    from irqlab.report.text import render_text
     from irqlab.runner import simulation_report
     from irqlab.scenario.loader import format_errors
     from irqlab.scenario.replay import replay_scenario
@@ -260,8 +257,8 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         raise InputError(f"is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)",
                          source=str(trace_file))
     scratch = Report(source="trace", cpus=1)
-    cpus, events = trace_events(trace_file, fmt, scratch)
-    traced = arrivals(events)
+    cpus, columns = trace_events(trace_file, fmt, scratch)
+    traced = arrivals(chain.from_iterable(zip(*cols, strict=True) for cols in columns))
     if not any(label.isdigit() and a.times_ns for label, a in traced.items()):
         raise InputError("no device interrupts (irq_handler_entry) to replay", source=str(trace_file))
     base = None
@@ -287,11 +284,9 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     report = simulation_report(machine, stats)
     report.timeline = timeline
     report.warnings.extend(scratch.warnings)
+    report.skipped_lines = scratch.skipped_lines
     write_pictures(report, html_path, png_dir)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-    else:
-        click.echo(render_text(report))
+    show(report, as_json, hist, hdr_path)
 
 
 COMMANDS.append(replay)

@@ -22,21 +22,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from irqlab.analysis.report import Report
+from irqlab.analysis.report import DISTRIBUTIONS, Report
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 CPU_TIME_KINDS = ("user", "system", "irq", "softirq", "idle")
 """/proc/stat columns drawn per CPU (fs/proc/stat.c), in stacking order."""
-
-#: (report JSON key, chart title, axis label) of each distribution chart
-DISTRIBUTIONS = (
-    ("latency_ns", "Latency assert -> entry per IRQ", "latency"),
-    ("handler_ns", "Hard-IRQ handler time per action", "handler time"),
-    ("softirq_latency_ns", "Softirq latency raise -> entry per vector", "latency"),
-    ("softirq_ns", "Softirq run time per vector", "run time"),
-)
 
 BUSIEST = 8  # rows drawn per chart (the most samples or interrupts), so legends stay legible
 QUARTERS = 4  # histogram bins per power of two
@@ -56,7 +48,7 @@ class Chart:
 def charts(report: Report) -> list[Chart]:
     """Every chart the report has data for, in page order."""
     data = report.to_json()
-    out = list(_distribution_charts(report, data))
+    out = list(_distribution_charts(data))
     for make in (_cpu_time_chart, _rate_chart, _delivered_chart, _coalescing_chart):
         chart = make(report, data)
         if chart is not None:
@@ -95,28 +87,9 @@ def row_label(label: str, data: dict[str, Any]) -> str:
 # -- distributions ----------------------------------------------------------------
 
 
-def distributions(report: Report, data: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
-    """The report's distribution objects of ``key`` that hold samples, each with
-    ``buckets``.  Until the JSON carries buckets, they are read from the
-    report's histograms."""
-    dists = data.get(key) or {}
-    if all("buckets" in d for d in dists.values()):
-        return {k: d for k, d in dists.items() if d["count"]}
-    hists = getattr(report.stats, key, {}) if report.stats is not None else {}
-    out = {}
-    for label, hist in hists.items():
-        if hist.count:
-            out[label] = {"count": hist.count, "buckets": list(_hist_buckets(hist))}
-    return out
-
-
-def _hist_buckets(hist: Any) -> Iterator[list[int]]:
-    from irqlab.analysis.histogram import _bucket_bounds
-
-    for i, count in enumerate(hist._counts):
-        if count:
-            low, high = _bucket_bounds(i)
-            yield [low, high, count]
+def sampled(data: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    """The report's distribution objects of ``key`` (JSON form) that hold samples."""
+    return {label: d for label, d in (data.get(key) or {}).items() if d["count"]}
 
 
 def quarter_octaves(buckets: list[list[int]]) -> tuple[list[float], list[int]]:
@@ -135,9 +108,11 @@ def quarter_octaves(buckets: list[list[int]]) -> tuple[list[float], list[int]]:
     return edges, [bins.get(k, 0) for k in range(lo, hi + 1)]
 
 
-def _distribution_charts(report: Report, data: dict[str, Any]) -> Iterator[Chart]:
-    for key, title, what in DISTRIBUTIONS:
-        dists = distributions(report, data, key)
+def _distribution_charts(data: dict[str, Any]) -> Iterator[Chart]:
+    """One chart per distribution of the report (:data:`DISTRIBUTIONS`), each
+    row's histogram a stair line, the x axis log time."""
+    for key, title in DISTRIBUTIONS.items():
+        dists = sampled(data, key)
         if not dists:
             continue
         fig = _figure()
@@ -149,7 +124,7 @@ def _distribution_charts(report: Report, data: dict[str, Any]) -> Iterator[Chart
             ax.stairs(counts, edges, label=f"{row_label(label, data)} (n={dist['count']})",
                       linewidth=1.5)
         _log_x(ax)
-        ax.set_xlabel(f"{what} (us, log scale)")
+        ax.set_xlabel("us (log scale)")
         ax.set_ylabel("count")
         ax.set_title(title + _of(len(busiest), len(dists)))
         ax.legend(fontsize="small", loc="best")

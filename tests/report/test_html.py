@@ -14,15 +14,15 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from irqlab.analysis.report import Report, Warning
+from irqlab.analysis.report import DISTRIBUTIONS, Report, Warning
 from irqlab.cli import cli
 from irqlab.report.html import render_html
-from irqlab.report.plots import charts, cpu_time_shares, distributions, quarter_octaves
+from irqlab.report.plots import charts, cpu_time_shares, quarter_octaves, sampled
 from irqlab.report.procfs import render_interrupts, render_softirqs
 from tests.report.browser import dump_dom, screenshot
 
-SIM_CHARTS = {"hist-latency", "hist-handler", "hist-softirq-latency", "hist-softirq", "cpu-time",
-              "irq-rate"}
+SIM_CHARTS = {"hist-latency", "hist-handler", "hist-softirq-latency", "hist-softirq",
+              "hist-end-to-end", "cpu-time", "irq-rate"}
 EXTERNAL = re.compile(r"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:[a-z]+:)?//""", re.I)
 
 
@@ -122,8 +122,8 @@ def test_every_chart_is_drawn_in_the_browser_without_console_messages(
 def test_histograms_keep_every_sample(default_run) -> None:
     report = default_run.report
     data = report.to_json()
-    for key in ("latency_ns", "handler_ns", "softirq_ns", "softirq_latency_ns"):
-        dists = distributions(report, data, key)
+    for key in DISTRIBUTIONS:
+        dists = sampled(data, key)
         assert dists, key
         for label, dist in dists.items():
             assert sum(c for _, _, c in dist["buckets"]) == dist["count"] == data[key][label]["count"]
