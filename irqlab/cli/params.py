@@ -69,7 +69,7 @@ def output_files(*files: tuple[str, Any, Callable[[IO[Any]], TraceWriter]]
     file) and then re-raises.  An OSError while writing becomes an
     :class:`InputError` naming every output (which one failed cannot be told)
     and leaves no partial file."""
-    chosen = [(option, path, make, bool(binary)) for option, path, make, *binary in files
+    chosen = [(option, path, make, any(binary)) for option, path, make, *binary in files
               if path is not None]
     stopped: KeyboardInterrupt | None = None
     with ExitStack() as stack:
