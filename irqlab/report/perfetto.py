@@ -15,7 +15,8 @@ Two layers over one event stream:
   slice, a softirq it raises as an instant inside it), one per CPU for its
   bottom halves (``softirq CPU n``), one per x86 vector and CPU, flow arrows
   raise -> handler -> bottom half (:mod:`irqlab.report.timeline`), and counter
-  tracks: pending softirqs per CPU and each line's interrupt rate.
+  tracks: pending softirqs per CPU and each line's interrupt rate; grouped as
+  :data:`GROUPS` under one track named after the run.
 
 Thread tracks for irq threads, ksoftirqd, kworkers, NAPI polls and DPCs need
 scheduler events the event stream does not carry yet; they come with them.
@@ -40,6 +41,9 @@ from irqlab.events import (
 from irqlab.report.timeline import FlowTracker, rate_timeline, softirq_label
 
 SEQUENCE_ID = 1
+LINES, BOTTOM_HALVES, COUNTERS = "Interrupt lines", "Bottom halves", "Counters"
+GROUPS = (LINES, BOTTOM_HALVES, COUNTERS)
+"""The TrackEvent tracks' groups, under one root track named after the run."""
 BUNDLE_EVENTS = 512  # ftrace events per bundle (a capture's bundles hold one page's worth)
 
 
@@ -70,6 +74,13 @@ class PerfettoWriter:
         first.track_descriptor.uuid = self._uuid("root")
         first.track_descriptor.name = title
         self._builder.write_packet(first)
+        for group in GROUPS:
+            packet = self._builder.create_packet()
+            packet.trusted_packet_sequence_id = SEQUENCE_ID
+            packet.track_descriptor.uuid = self._uuid(group)
+            packet.track_descriptor.name = group
+            packet.track_descriptor.parent_uuid = self._uuid("root")
+            self._builder.write_packet(packet)
         for cpu in range(cpus):  # described up front: the CPUs' tracks in CPU order
             self._soft_track(cpu)
 
@@ -81,9 +92,10 @@ class PerfettoWriter:
             uuid = self._uuids[key] = len(self._uuids) + 1
         return uuid
 
-    def _track(self, key: str, name: str, counter: str | None = None) -> int:
-        """The uuid of track ``key``, described on first use and again when its
-        name changes (a line raised before its handler named it)."""
+    def _track(self, key: str, name: str, group: str, counter: str | None = None) -> int:
+        """The uuid of track ``key`` in ``group`` (one of :data:`GROUPS`),
+        described on first use and again when its name changes (a line raised
+        before its handler named it)."""
         uuid = self._uuids.get(key)
         if uuid is not None and self._track_names[uuid] == name:
             return uuid
@@ -94,7 +106,7 @@ class PerfettoWriter:
         desc = packet.track_descriptor
         desc.uuid = uuid
         desc.name = name
-        desc.parent_uuid = self._uuid("root")
+        desc.parent_uuid = self._uuid(group)
         if counter is not None:
             desc.counter.unit_name = counter
         self._builder.write_packet(packet)
@@ -102,7 +114,7 @@ class PerfettoWriter:
 
     def _irq_track(self, irq: int) -> int:
         name = self._names.get(irq)
-        return self._track(f"irq{irq}", f"irq {irq} {name}" if name else f"irq {irq}")
+        return self._track(f"irq{irq}", f"irq {irq} {name}" if name else f"irq {irq}", LINES)
 
     def _event(self, ts: int, track: int, kind: int, name: str = "",
                flows: Sequence[int] = (), ending: Sequence[int] = (),
@@ -179,7 +191,7 @@ class PerfettoWriter:
             if name == "local_timer":
                 self._ftrace(ts_ns, cpu).local_timer_entry.vector = value
             hard.append(f"vec{label}/{cpu}")
-            self._event(ts_ns, self._track(f"vec{label}/{cpu}", f"{label} CPU{cpu}"),
+            self._event(ts_ns, self._track(f"vec{label}/{cpu}", f"{label} CPU{cpu}", LINES),
                         te.TYPE_SLICE_BEGIN, name)
         elif kind == VECTOR_EXIT:
             label = VECTOR_ROWS.get(name, name)
@@ -226,10 +238,11 @@ class PerfettoWriter:
                 return
 
     def _soft_track(self, cpu: int) -> int:
-        return self._track(f"soft{cpu}", f"softirq CPU{cpu}")
+        return self._track(f"soft{cpu}", f"softirq CPU{cpu}", BOTTOM_HALVES)
 
     def _pending_counter(self, ts: int, cpu: int) -> None:
-        track = self._track(f"pending{cpu}", f"CPU{cpu} pending softirqs", counter="vectors")
+        track = self._track(f"pending{cpu}", f"CPU{cpu} pending softirqs", COUNTERS,
+                            counter="vectors")
         self._event(ts, track, self._pb.TrackEvent.TYPE_COUNTER,
                     value=float(self._flows.pending_softirqs.get(cpu, 0)))
 
@@ -248,7 +261,7 @@ class PerfettoWriter:
         for label, rates in rows.items():
             irq_name = self._names.get(int(label)) if label.isdigit() else None
             name = f"irq {label} {irq_name}" if irq_name else label
-            track = self._track(f"rate{label}", f"{name} rate", counter="irq/s")
+            track = self._track(f"rate{label}", f"{name} rate", COUNTERS, counter="irq/s")
             for i, rate in enumerate(rates):
                 self._event(start + i * width, track, self._pb.TrackEvent.TYPE_COUNTER,
                             value=rate)

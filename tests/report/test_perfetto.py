@@ -190,3 +190,19 @@ def test_a_line_never_served_keeps_a_bounded_number_of_arrows() -> None:
                 if p.HasField("track_event") and p.track_event.type == TE.TYPE_INSTANT]
     assert len(instants) == 1000
     assert sum(len(ev.flow_ids) for ev in instants) == MAX_PENDING
+
+
+def test_tracks_are_grouped_under_the_run(trace) -> None:
+    by_uuid = tracks(trace)
+    by_name = {t.name: t for t in by_uuid.values()}
+    root = by_name["irqlab"]
+    assert not root.HasField("parent_uuid")
+    groups = {name: by_name[name] for name in ("Interrupt lines", "Bottom halves", "Counters")}
+    assert all(g.parent_uuid == root.uuid for g in groups.values())
+
+    def group_of(name: str) -> str:
+        return by_uuid[by_name[name].parent_uuid].name
+
+    assert group_of("irq 24 eth0-0") == group_of("LOC CPU0") == "Interrupt lines"
+    assert group_of("softirq CPU1") == "Bottom halves"
+    assert group_of("CPU0 pending softirqs") == group_of("irq 24 eth0-0 rate") == "Counters"
