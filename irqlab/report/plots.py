@@ -49,7 +49,8 @@ def charts(report: Report) -> list[Chart]:
     """Every chart the report has data for, in page order."""
     data = report.to_json()
     out = list(_distribution_charts(data))
-    for make in (_cpu_time_chart, _rate_chart, _delivered_chart, _coalescing_chart):
+    for make in (_cpu_time_chart, _rate_chart, _irq_cpu_chart, _delivered_chart,
+                 _coalescing_chart):
         chart = make(report, data)
         if chart is not None:
             out.append(chart)
@@ -201,6 +202,39 @@ def _rate_chart(report: Report, data: dict[str, Any]) -> Chart | None:
     ax.legend(fontsize="small", loc="best")
     ax.grid(True, alpha=0.3)
     return Chart("irq-rate", "Interrupt rate over time", fig)
+
+
+HEATMAP_ROWS = 16  # busiest /proc/interrupts rows in the IRQ x CPU map
+
+
+def _irq_cpu_chart(report: Report, data: dict[str, Any]) -> Chart | None:
+    """Where each IRQ is served: its /proc/interrupts counts (per second when the
+    span is known) per CPU, busiest rows first, on a log colour scale."""
+    rows = {label: row for label, row in data["counters"].items()
+            if row["total"] and len(row["per_cpu"]) > 1}
+    if not rows:
+        return None
+    from matplotlib.colors import LogNorm
+
+    busiest = sorted(rows, key=lambda k: -rows[k]["total"])[:HEATMAP_ROWS]
+    span = report.span_s()
+    scale = 1 / span if span else 1
+    ncpu = max(len(rows[label]["per_cpu"]) for label in busiest)
+    grid = [[c * scale if c else float("nan") for c in rows[label]["per_cpu"]]
+            + [float("nan")] * (ncpu - len(rows[label]["per_cpu"])) for label in busiest]
+    fig = _figure(height=max(2.0, 0.28 * len(busiest) + 1.4))
+    ax = fig.add_subplot()
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", norm=LogNorm(),
+                      interpolation="nearest")
+    ax.set_yticks(range(len(busiest)), [row_label(label, data) for label in busiest],
+                  fontsize="small")
+    step = max(1, ncpu // 16)
+    ax.set_xticks(range(0, ncpu, step), [str(c) for c in range(0, ncpu, step)])
+    ax.set_xlabel("CPU")
+    title = "Interrupts per IRQ and CPU" + _of(len(busiest), len(rows))
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="interrupts/s" if span else "interrupts")
+    return Chart("irq-cpu", "Interrupts per IRQ and CPU", fig)
 
 
 # -- experiment curves -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -22,7 +23,7 @@ from irqlab.report.procfs import render_interrupts, render_softirqs
 from tests.report.browser import dump_dom, screenshot
 
 SIM_CHARTS = {"hist-latency", "hist-handler", "hist-softirq-latency", "hist-softirq",
-              "hist-end-to-end", "cpu-time", "irq-rate"}
+              "hist-end-to-end", "cpu-time", "irq-rate", "irq-cpu"}
 EXTERNAL = re.compile(r"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:[a-z]+:)?//""", re.I)
 
 
@@ -289,3 +290,22 @@ def test_each_histogram_has_its_summary_table(default_run, sim_page) -> None:
     summary = data["handler_ns"]["24"]
     assert cells[1] == str(summary["count"])
     assert f"{summary['p99'] / 1000:.3f}" in cells and f"{summary['max'] / 1000:.3f}" in cells
+
+
+def test_irq_cpu_map_of_a_snapshot(tmp_path: Path) -> None:
+    from irqlab.observe.procfs import read_snapshot
+
+    snap = read_snapshot(Path(__file__).parents[1] / "observe" / "fixtures"
+                         / "server-40cpu-ir-ioapic-msi-many-vectors-interrupts.txt")
+    report = Report(source="snapshot", cpus=snap.cpus, counters=snap)
+    drawn = {c.id: c for c in charts(report)}
+    assert set(drawn) == {"irq-cpu"}
+    ax = drawn["irq-cpu"].figure.axes[0]
+    busiest = sorted((r for r in snap.rows.values() if r.total and len(r.per_cpu) > 1),
+                     key=lambda r: -r.total)
+    assert ax.get_title().endswith(f"(busiest 16 of {len(busiest)})")
+    grid = ax.get_images()[0].get_array()
+    assert grid.shape == (16, snap.cpus)
+    first = busiest[0]
+    assert [ax.get_yticklabels()[0].get_text()] == [f"{first.label} {first.name}"]
+    assert [int(v) if v is not np.ma.masked else 0 for v in grid[0]] == first.per_cpu
