@@ -21,6 +21,7 @@ from irqlab.check.protocol import (
 from irqlab.check.result import Checklist, CheckResult
 from irqlab.check.rta import response_time_bound
 from irqlab.check.timing import deferral, flood, nesting, top_half_budget
+from irqlab.runner import simulation_report
 
 Check = Callable[[Rig, Budget], CheckResult]
 
@@ -82,4 +83,7 @@ def run_battery(driver_path: str | Path, *, platform: str | None = None, os: str
         if progress is not None:
             progress(name)
         results.append(check(rig, budget))
-    return Checklist(str(driver_path), platform, os, seed, results)
+    nominal = rig.nominal()
+    report = None if nominal.refused else simulation_report(nominal.machine, nominal.stats,
+                                                             title=f"{rig.name} at its nominal load")
+    return Checklist(str(driver_path), platform, os, seed, results, report)

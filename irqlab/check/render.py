@@ -125,22 +125,33 @@ def evidence_plot(c: CheckResult) -> str:
     return ""
 
 
+_STYLE = """
+table.checklist td { text-align: left; vertical-align: top; }
+table.checklist td.status { font-weight: bold; }
+"""
+
+
 def render_html(cl: Checklist) -> str:
-    """A self-contained page: the checklist, each check's evidence and plot."""
+    """A self-contained page (``irqlab.report.html``'s, charts need
+    irqlab[plot]): the checklist, each check's evidence and its plot, then the
+    report of the driver's nominal run."""
+    from irqlab.report.html import page, sections
+
     rows = []
     for c in cl.checks:
         plot = evidence_plot(c)
         evidence = html.escape(json.dumps(c.evidence, indent=1, default=str))
         rows.append(
-            f'<tr><td style="color:{COLOUR[c.status]};font-weight:bold">{MARK[c.status]}</td>'
+            f'<tr><td class="status" style="color:{COLOUR[c.status]}">{MARK[c.status]}</td>'
             f"<td><code>{html.escape(c.name)}</code></td><td>{html.escape(c.verdict)}"
             f"{'<div>' + plot + '</div>' if plot else ''}"
             f"<details><summary>evidence</summary><pre>{evidence}</pre></details></td></tr>")
-    title = html.escape(f"irqlab check {cl.driver}")
+    title = f"irqlab check {cl.driver}"
     verdict = "passed" if cl.passed else "FAILED"
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-            "<style>body{font-family:sans-serif;margin:2em}td{vertical-align:top;padding:4px 8px;"
-            "border-bottom:1px solid #ddd}pre{font-size:11px}</style></head><body>"
-            f"<h1>{title}</h1><p>{html.escape(cl.platform)}, {html.escape(cl.os)}, seed {cl.seed}: "
-            f'<strong style="color:{COLOUR[PASS] if cl.passed else COLOUR[FAIL]}">{verdict}</strong>'
-            f"</p><table>{''.join(rows)}</table></body></html>\n")
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f"<p>{html.escape(cl.platform)}, {html.escape(cl.os)}, seed {cl.seed}: "
+             f'<strong style="color:{COLOUR[PASS] if cl.passed else COLOUR[FAIL]}">{verdict}'
+             f'</strong></p><table class="checklist">{"".join(rows)}</table>']
+    if cl.report is not None:
+        parts += ["<h2>The nominal run</h2>", *sections(cl.report)]
+    return page(title, parts, _STYLE)

@@ -5,7 +5,10 @@ form is a contract: ``passed`` and ``checks`` of ``name``, ``status``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from irqlab.analysis.report import Report
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -40,6 +43,8 @@ class Checklist:
     os: str
     seed: int
     checks: list[CheckResult]
+    #: the report of the driver alone at its nominal load (the HTML page shows it)
+    report: Report | None = None
 
     @property
     def passed(self) -> bool:

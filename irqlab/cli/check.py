@@ -45,7 +45,10 @@ def check(ctx: click.Context, driver: str, scenario_ref: str | None, platform: s
     when no check fails, 1 when one does, 2 on a usage or input error."""
     from irqlab.check import CHECKS, CheckError, parse_budget, run_battery
     from irqlab.check.render import render_html, render_junit, render_table, render_text
+    from irqlab.cli.pictures import check_extras
     from irqlab.progress import console, steps_progress
+
+    check_extras(html_path, None)  # before any work: --html needs irqlab[plot]
 
     try:
         limits = parse_budget(budget)

@@ -77,10 +77,10 @@ def _warnings(report: Report) -> str:
     return f"<ul>{''.join(items)}</ul>"
 
 
-def render_html(report: Report) -> str:
-    """The whole page."""
-    title = report.title or f"irqlab report ({report.source})"
-    parts = [f"<h1>{escape(title)}</h1>", f'<p class="facts">{_facts(report)}</p>']
+def sections(report: Report) -> list[str]:
+    """The report's parts after its title: facts, warnings, charts with their
+    summary tables, results, the /proc tables and the kernel log."""
+    parts = [f'<p class="facts">{_facts(report)}</p>']
     if report.warnings:
         parts += ["<h2>Warnings</h2>", _warnings(report)]
     drawn = charts(report)
@@ -105,6 +105,17 @@ def render_html(report: Report) -> str:
         text = "".join(dmesg_line(t, line) + "\n" for t, line in report.log)
         parts += [f"<h2>Kernel log ({len(report.log)} lines)</h2>",
                   f'<pre id="kernel-log">{escape(text)}</pre>']
+    return parts
+
+
+def page(title: str, parts: list[str], style: str = "") -> str:
+    """A whole page of ``parts`` under ``title`` (``style`` added to the report's)."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+            f"<title>{escape(title)}</title><style>{_STYLE}{style}</style></head>\n<body>\n"
             + "\n".join(parts) + "\n</body></html>\n")
+
+
+def render_html(report: Report) -> str:
+    """The whole page."""
+    title = report.title or f"irqlab report ({report.source})"
+    return page(title, [f"<h1>{escape(title)}</h1>", *sections(report)])

@@ -4,6 +4,7 @@ every bad input as one line naming the file, field or option."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,6 +17,7 @@ from irqlab.cli import cli
 from tests.check.conftest import EXAMPLES
 
 GOOD = str(EXAMPLES / "good_rx.py")
+EXTERNAL = re.compile(r"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:[a-z]+:)?//""", re.I)
 BAD = str(EXAMPLES / "shared_liar.py")
 
 
@@ -79,7 +81,8 @@ def test_junit_has_one_testcase_per_check_and_html_draws_the_evidence(tmp_path: 
     assert failed == ["shared-line", "spurious-call"] and suite.get("failures") == "2"
     text = page.read_text()
     assert text.startswith("<!DOCTYPE html>") and "<svg" in text and "shared-line" in text
-    assert "http" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
+    assert not EXTERNAL.search(text)  # self-contained: nothing loaded from elsewhere
+    assert 'id="chart-hist-latency"' in text  # the nominal run's report follows the checklist
 
 
 def test_budget_changes_the_verdict() -> None:
@@ -161,15 +164,20 @@ def test_same_seed_same_checklist() -> None:
 
 
 class _Rows(HTMLParser):
-    """Per table row of the page: its check name (the <code>) and svg count."""
+    """Per row of the checklist table: its check name (the <code>) and svg count."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, object]] = []
         self._code = False
+        self._in = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "tr":
+        if tag == "table":
+            self._in = ("class", "checklist") in attrs
+        elif not self._in:
+            return
+        elif tag == "tr":
             self.rows.append({"name": "", "svg": 0})
         elif tag == "code":
             self._code = True
@@ -179,6 +187,8 @@ class _Rows(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "code":
             self._code = False
+        elif tag == "table":
+            self._in = False
 
     def handle_data(self, data: str) -> None:
         if self._code and self.rows:
@@ -194,3 +204,15 @@ def test_html_page_has_a_row_per_check_and_plots_the_timings(tmp_path: Path) -> 
     assert list(rows) == list(CHECKS)
     assert {name for name, svgs in rows.items() if svgs} == {
         "top-half-budget", "deferral", "flood", "nesting"}
+
+
+def test_html_page_loads_in_a_browser_with_no_console_message(tmp_path: Path) -> None:
+    from tests.report.browser import dump_dom
+
+    page = tmp_path / "check.html"
+    assert _check(GOOD, "--allow-code", "--html", str(page)).exit_code == 0
+    dom, console = dump_dom(page)
+    assert console == []
+    parser = _Rows()
+    parser.feed(dom)
+    assert [r["name"] for r in parser.rows] == list(CHECKS)
