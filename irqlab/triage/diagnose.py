@@ -27,6 +27,7 @@ from irqlab.triage.text import normalise, read_lines, rejoin
 HEAD = 0x2000
 CONTEXT_LINES = 3
 BINARY_PROBE = 4096
+TITLE_TAIL = 96  # longer than any "NAME (code)" bug-check title
 
 # Two searches, not one alternation: re keeps its fast literal scan for the keywords.
 _KEYWORDS = re.compile(
@@ -38,11 +39,15 @@ _TITLE_HINT = re.compile(windows.TITLE_HINT)
 
 def _wanted(line: str) -> bool:
     """Could any parser care about this raw line?"""
-    return bool(_KEYWORDS.search(line)) or (
-        line.rstrip().endswith(")") and _TITLE_HINT.search(line) is not None)
+    if _KEYWORDS.search(line):
+        return True
+    line = line.rstrip()
+    # A title sits at the end of its line: look at the tail only, so that a search
+    # over a long line of capitals stays linear.
+    return line.endswith(")") and _TITLE_HINT.search(line[-TITLE_TAIL:]) is not None
 
 # "<func>: N callbacks suppressed" (lib/ratelimit.c) from the IOMMU fault printers.
-_SUPPRESSED = re.compile(r"\b(?P<func>\w+): (?P<n>\d+) callbacks suppressed")
+_SUPPRESSED = re.compile(r"\b(?P<func>\w{1,64}): (?P<n>\d{1,10}) callbacks suppressed")
 _SUPPRESSING: tuple[tuple[str, str], ...] = (
     ("dmar_fault", "intel"),
     ("amd_iommu_report_page_fault", "amd"),
