@@ -74,6 +74,7 @@ _ADDRESSED = frozenset({0x10, 0x11, 0x12, 0x13})
 
 KEYWORDS = ("context fault", "FSR", "FSYNR0", "received:", "client:")
 _UNHANDLED = "Unhandled context fault:"
+_LAST_FIELD = re.compile(r"\bcb=\d")  # every version prints the context bank last
 _DEV_TAIL = re.compile(r"(?P<dev>[\w.:,@-]{1,64}):\s{0,4}$")
 _FIELDS = re.compile(r"\b(?P<key>fsr|iova|far|fsynr|cbfrsynra|cb)=(?P<value>(?:0x)?[0-9a-fA-F]{1,16})")
 _FSR = re.compile(r":\s{0,4}FSR\s{1,8}=\s{1,8}(?P<fsr>[0-9a-fA-F]{8})\s{1,8}\[[^\]]{0,80}\],\s{0,4}"
@@ -137,7 +138,7 @@ class SmmuParser:
 
     def incomplete(self, line: str) -> bool:
         at = line.find(_UNHANDLED)
-        return at >= 0 and _FIELDS.search(line, at, at + 200) is None
+        return at >= 0 and _LAST_FIELD.search(line, at, at + 240) is None
 
     def starts(self, line: str) -> bool:
         return _START.search(line) is not None
@@ -189,7 +190,7 @@ class SmmuParser:
         return out
 
     def _context_fault(self, line: str, at: int) -> list[IommuFault]:
-        fields = {m["key"]: m["value"] for m in _FIELDS.finditer(line, at, at + 200)}
+        fields = {m["key"]: m["value"] for m in _FIELDS.finditer(line, at, at + 240)}
         if "fsynr" not in fields and "fsr" not in fields:
             return []
         smmu = _device_before(line, at)

@@ -27,7 +27,8 @@ _PREFIXES = re.compile(
       | \[[A-Z][a-z]{2}\ [A-Z][a-z]{2}\ [\d ]\d\ [\d:]{8}\ \d{4}\]\s?   # dmesg -T
       | <\d{1,3}>                                            # syslog priority
       | [a-z]+\s*:[a-z]+\s*:\s                               # dmesg -x facility:level
-      | \(XEN\)\s?(?:\[[^\]]*\]\s?)?                         # Xen console
+      | \(XEN\)\s?(?:\[[^\]]{0,40}\]\s?)?                      # Xen console
+      | kernel:\s                                            # grep of kern.log
       | (?:[^\W\d_]{3,5}\.?\s+\d{1,2}|\d{4}-\d\d-\d\d)[T ][\d:.]+(?:[+-]\d{2}:?\d{2}|Z)?
         \s+\S+\s+[\w\-.\[\]/]+:\s                            # journal / syslog
     )""",

@@ -48,7 +48,9 @@ _FRAME_FIELD = re.compile(r"^(?:SYMBOL_NAME:|Probably caused by\s{0,8}:)\s*(?P<v
 _MODULE_FIELD = re.compile(r"^(?P<k>MODULE_NAME|IMAGE_NAME):\s*(?P<v>\S+)")
 # "0xE6_nt!IvtHandleInterrupt", pasted also as "0xE6_nt! IvtHandleInterrupt".
 _BUCKET = re.compile(r"^FAILURE_BUCKET_ID:\s*(?P<v>(?:0x(?P<code>[0-9a-fA-F]{1,8})_)?"
-                     r"\S{1,200}(?:!\s{1,4}\S{1,200})?)")
+                     r"[^\s!]{1,200}(?:!\s{0,4}\S{1,200})?)")
+# The frame in a bucket, after its type tags: "0x133_DPC_npcap!NPF_..." -> "npcap!NPF_..."
+_BUCKET_FRAME = re.compile(r"_(?:[A-Z0-9]{1,16}_)*(?P<frame>[\w.]{1,64}![\w.+]{1,200})$")
 _WHAT_FAILED = re.compile(r"\bWhat failed:\s*(?P<v>\S+)")
 _KEBUGCHECKEX = "nt!KeBugCheckEx"
 _AFTER_SYMBOL = re.compile(r"\w")
@@ -223,8 +225,8 @@ class WindowsParser:
     def _bare_bucket(self, code: int, value: str) -> list[BugCheck]:
         """A ``FAILURE_BUCKET_ID: 0xE6_nt!IvtHandleInterrupt`` line on its own."""
         bucket = _joined(value)
-        frame = bucket.split("_", 1)[1] if "_" in bucket else None
-        return [BugCheck(code, bucket_id=bucket, faulting_frame=frame or None,
+        frame = _BUCKET_FRAME.search(bucket)
+        return [BugCheck(code, bucket_id=bucket, faulting_frame=frame["frame"] if frame else None,
                          in_ivt_handle_interrupt=bucket.endswith(IVT),
                          origin="failure bucket")]
 
