@@ -51,7 +51,7 @@ KEYWORDS = ("Event logged", "IO_PAGE_FAULT")
 _START = re.compile(r"Event logged \[")
 _CUT = re.compile(r"Event logged\s{0,8}\[?\s{0,8}$")  # a mailer broke the line here
 # Repeats are bounded by the longest event the kernel prints: linear in any line.
-_EVENT = re.compile(r"Event logged \[\s{0,8}(?P<name>[A-Z_]{1,32})(?P<fields>[^\]]{0,400})\]")
+_EVENT = re.compile(r"Event logged \[\s{0,8}(?P<name>[A-Z_]{1,32})(?P<fields>[^\][]{0,400})\]")
 _FIELD = re.compile(r"\b(\w{1,16})=([0-9A-Fa-fx:.]{1,24})")
 _PDEV = re.compile(r"(?P<pdev>[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]):\s{0,8}"
                    r"(?:AMD-Vi:\s{0,8})?Event logged")

@@ -34,13 +34,13 @@ _HEX = r"(?:0x)?[0-9a-fA-F]{1,16}"
 _ADDR = r"(?P<addr>(?:0x)?[0-9a-fA-FxX*?]{1,16})(?![0-9a-zA-Z])"
 _DEVICE = r"\[\[?(?P<device>(?:0x)?[0-9a-fA-F]{1,4}(?::(?:0x)?[0-9a-fA-F]{1,2}){1,2}\.[0-7])\]"
 _REQUEST = re.compile(
-    r"\[(?P<type>DMA Read|DMA Write|INTR-REMAP)[^\]]{0,32}\]\s{0,8}Request device " + _DEVICE
+    r"\[(?P<type>DMA Read|DMA Write|INTR-REMAP)[^\][]{0,32}\]\s{0,8}Request device " + _DEVICE
     + r"(?:\s{1,8}PASID\s{1,8}" + _HEX + r")?\s{1,8}fault (?:addr|index)\s{1,8}" + _ADDR
 )
 _IR_REQUEST = re.compile(  # 3.x and Xen: "INTR-REMAP: Request device [..] fault index .."
     r"INTR-REMAP: Request device " + _DEVICE + r"\s{1,8}fault index\s{1,8}" + _ADDR
 )
-_REQUEST_START = re.compile(r"\[(?:DMA Read|DMA Write|INTR-REMAP)[^\]]{0,32}\]\s{0,8}Request device"
+_REQUEST_START = re.compile(r"\[(?:DMA Read|DMA Write|INTR-REMAP)[^\][]{0,32}\]\s{0,8}Request device"
                             r"|INTR-REMAP: Request device")
 _INLINE_REASON = re.compile(
     r",?\s{0,8}\[fault reason (?P<code>(?:0x)?[0-9a-fA-F]{1,4}h?)\]\s*(?P<text>.*)$"

@@ -77,7 +77,7 @@ _UNHANDLED = "Unhandled context fault:"
 _LAST_FIELD = re.compile(r"\bcb=\d")  # every version prints the context bank last
 _DEV_TAIL = re.compile(r"(?P<dev>[\w.:,@-]{1,64}):\s{0,4}$")
 _FIELDS = re.compile(r"\b(?P<key>fsr|iova|far|fsynr|cbfrsynra|cb)=(?P<value>(?:0x)?[0-9a-fA-F]{1,16})")
-_FSR = re.compile(r":\s{0,4}FSR\s{1,8}=\s{1,8}(?P<fsr>[0-9a-fA-F]{8})\s{1,8}\[[^\]]{0,80}\],\s{0,4}"
+_FSR = re.compile(r":\s{0,4}FSR\s{1,8}=\s{1,8}(?P<fsr>[0-9a-fA-F]{8})\s{1,8}\[[^\][]{0,80}\],\s{0,4}"
                   r"SID=0x(?P<sid>[0-9a-fA-F]{1,8})")
 _FSYNR0 = re.compile(r":\s{0,4}FSYNR0\s{1,8}=\s{1,8}(?P<fsynr>[0-9a-fA-F]{8})\b")
 _V3_RAW = re.compile(r":\s{0,4}event 0x(?P<id>[0-9a-fA-F]{2}) received:")

@@ -34,16 +34,16 @@ _TITLE = re.compile(r"^(?P<name>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+) \((?P<code>[0-9a-
 _ARG = re.compile(r"^Arg(?P<n>[1-4]):\s{1,8}(?P<v>" + _VALUE + r")\b")
 _BUGCHECK_P = re.compile(r"^BUGCHECK_P(?P<n>[1-4]):\s{1,8}(?P<v>" + _VALUE + r")\s*$")
 _BUGCHECK_CODE = re.compile(r"^BUGCHECK_CODE:\s{1,8}(?P<code>" + _VALUE + r")\s*$")
-_BANNER = re.compile(r"\bBugCheck (?P<code>[0-9a-fA-F]{1,8}), \{(?P<args>[^}]{0,120})\}")
+_BANNER = re.compile(r"\bBugCheck (?P<code>[0-9a-fA-F]{1,8}), \{(?P<args>[^{}]{0,120})\}")
 _DOT_BUGCHECK = re.compile(r"^Bugcheck code (?P<code>[0-9a-fA-F]{1,8})\s*$")
 _DOT_ARGS = re.compile(r"^Arguments\s{1,8}(?P<args>" + _VALUE + r"(?:\s{1,8}" + _VALUE
                        + r"){3})\s*$")
 _EVENT = re.compile(r"(?:bugcheck was:|\bSTOP:)\s{0,8}(?P<code>0x[0-9a-fA-F]{1,8})\s{0,8}"
-                    r"\((?P<args>[^)]{0,120})\)", re.IGNORECASE)
+                    r"\((?P<args>[^()]{0,120})\)", re.IGNORECASE)
 _EVENT_START = re.compile(r"bugcheck was:|\bSTOP:\s{0,8}0x", re.IGNORECASE)
 # The kernel debugger's banner; its arguments follow on the next line.
 _FATAL = re.compile(r"\*\*\* Fatal System Error: (?P<code>0x[0-9a-fA-F]{1,8})"
-                    r"(?:\s{0,40}\((?P<args>[^)]{0,120})\))?")
+                    r"(?:\s{0,40}\((?P<args>[^()]{0,120})\))?")
 _FRAME_FIELD = re.compile(r"^(?:SYMBOL_NAME:|Probably caused by\s{0,8}:)\s*(?P<v>\S+)")
 _MODULE_FIELD = re.compile(r"^(?P<k>MODULE_NAME|IMAGE_NAME):\s*(?P<v>\S+)")
 # "0xE6_nt!IvtHandleInterrupt", pasted also as "0xE6_nt! IvtHandleInterrupt".
