@@ -68,6 +68,23 @@ KEYWORDS = (ANALYSIS_BANNER, "Arg", "BUGCHECK_", "BugCheck", "Bugcheck", "bugche
 TITLE_HINT = r"[A-Z][A-Z0-9_]{5,} \([0-9a-fA-F]{1,8}\)\s*$"  # searched on a line's tail
 
 
+def _guarded(pattern: re.Pattern[str], literal: str, line: str) -> re.Match[str] | None:
+    """``pattern.search`` behind a substring test: a regex that does not start with a
+    literal tries every position of a long line; ``in`` scans it at memory speed."""
+    return pattern.search(line) if literal in line else None
+
+
+def _event_start(line: str) -> re.Match[str] | None:
+    lowered = line.lower()
+    if "bugcheck was:" in lowered or "stop:" in lowered:
+        return _EVENT_START.search(line)
+    return None
+
+
+def _bare(line: str) -> re.Match[str] | None:
+    return _BARE.search(line) if any(name in line for name in bugcheck.NAMES) else None
+
+
 def _hex(token: str) -> int | None:
     token = token.strip().replace("`", "").lower().removeprefix("0x")
     try:
@@ -100,14 +117,14 @@ class WindowsParser:
     active = False
 
     def incomplete(self, line: str) -> bool:
-        if _EVENT_START.search(line) is not None:
+        if _event_start(line) is not None:
             return _EVENT.search(line) is None
         fatal = _FATAL.search(line)
         return fatal is not None and fatal["args"] is None
 
     def starts(self, line: str) -> bool:
-        return bool(_EVENT_START.search(line) or _TITLE.match(line) or _BANNER.search(line)
-                    or _FATAL.search(line))
+        return bool(_event_start(line) or _TITLE.match(line)
+                    or _guarded(_BANNER, "BugCheck ", line) or _FATAL.search(line))
 
     def feed(self, line: str) -> list[BugCheck]:
         if IVT in line:
@@ -122,7 +139,7 @@ class WindowsParser:
             assert self._open is not None
             self._open.name = title["name"]
             return out
-        banner = _BANNER.search(line)
+        banner = _guarded(_BANNER, "BugCheck ", line)
         if banner is not None:
             out = self._start(int(banner["code"], 16), "WinDbg")
             self._fill(_params(banner["args"]))
@@ -136,7 +153,7 @@ class WindowsParser:
         dot = _DOT_BUGCHECK.match(line)
         if dot is not None:
             return self._start(int(dot["code"], 16), "WinDbg .bugcheck")
-        event = _EVENT.search(line)
+        event = _EVENT.search(line) if _event_start(line) else None
         if event is not None:
             origin = "Event Viewer" if "bugcheck was" in line.lower() else "stop screen"
             return [BugCheck(int(event["code"], 16), _params(event["args"]), origin=origin)]
@@ -149,7 +166,7 @@ class WindowsParser:
         bucket = _BUCKET.match(line)
         if bucket is not None and bucket["code"] is not None:
             return self._bare_bucket(int(bucket["code"], 16), bucket["v"])
-        bare = _BARE.search(line)
+        bare = _bare(line)
         if bare is not None:
             code = bugcheck.NAMES[bare["name"]]
             if self._open is None:
