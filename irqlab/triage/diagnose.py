@@ -139,7 +139,7 @@ class Triage:
         def starts(line: str) -> bool:
             return any(p.starts(line) for p in parsers)
 
-        def relevant() -> Iterator[tuple[int, str]]:
+        def relevant() -> Iterator[str]:
             """Candidate lines, the context after them, and every line a parser waits on.
 
             While none of these is due, ``lines.skip`` passes over the bytes to the next
@@ -147,17 +147,16 @@ class Triage:
             """
             context = 0
             while context or any(p.active for p in parsers) or lines.skip(_CANDIDATES):
-                piece = lines.next_piece()
-                if piece is None:
+                line = lines.next_piece()
+                if line is None:
                     return
-                number, line = piece
                 if _wanted(line):
                     context = CONTEXT_LINES
                 elif context:
                     context -= 1
                 elif not any(p.active for p in parsers):
                     continue
-                yield number, normalise(line)
+                yield normalise(line)
 
         def add(found: list[BugCheck] | list[IommuFault] | list[IrqStorm]) -> None:
             for finding in found:
@@ -166,7 +165,7 @@ class Triage:
                         and record not in touched:
                     touched.append(record)
 
-        for _, line in rejoin(relevant(), incomplete, starts):
+        for _, line in rejoin(enumerate(relevant()), incomplete, starts):
             suppressed = _SUPPRESSED.search(line)
             if suppressed is not None:
                 vendor = next((v for f, v in _SUPPRESSING if f in suppressed["func"]), None)

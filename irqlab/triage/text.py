@@ -45,10 +45,11 @@ class BytesPattern(Protocol):
 
 
 class Lines:
-    """The pieces of a byte stream's lines, in order, as ``(number, text)``.
+    """The pieces of a byte stream's lines, in order, decoded.
 
     A piece is a whole line, or :data:`MAX_LINE` bytes of a longer one (pieces start
-    at multiples of MAX_LINE from the line start; each keeps its line's number).
+    at multiples of MAX_LINE from the line start); ``ended`` tells whether the last
+    piece returned ended its line.
     Decoding is UTF-8 with replacement and NULs dropped, so binary input never
     raises.  Memory is bounded by :data:`BLOCK` whatever the input.
     """
@@ -59,9 +60,9 @@ class Lines:
         self._pos = 0
         self._line_off = 0  # bytes of the current line before _pos (a multiple of MAX_LINE)
         self._eof = False
-        self.number = 1
+        self.ended = False
 
-    def __iter__(self) -> Iterator[tuple[int, str]]:
+    def __iter__(self) -> Iterator[str]:
         while (piece := self.next_piece()) is not None:
             yield piece
 
@@ -75,23 +76,22 @@ class Lines:
         self._eof = not block
         return bool(block)
 
-    def next_piece(self) -> tuple[int, str] | None:
+    def next_piece(self) -> str | None:
         while True:
             pos = self._pos
             newline = self._buf.find(b"\n", pos, pos + MAX_LINE + 1)
+            self.ended = newline >= 0
             if newline >= 0:
-                number = self.number
                 self._pos, self._line_off = newline + 1, 0
-                self.number += 1
-                return number, _decode(self._buf[pos:newline])
+                return _decode(self._buf[pos:newline])
             if len(self._buf) - pos > MAX_LINE:
                 self._pos += MAX_LINE
                 self._line_off += MAX_LINE
-                return self.number, _decode(self._buf[pos:pos + MAX_LINE])
+                return _decode(self._buf[pos:pos + MAX_LINE])
             if not self._more():
                 rest = self._buf[self._pos:]
                 self._pos = len(self._buf)
-                return (self.number, _decode(rest)) if rest else None
+                return _decode(rest) if rest else None
 
     def skip(self, pattern: BytesPattern) -> bool:
         """Move to the next piece in which ``pattern`` matches (or that holds a NUL,
@@ -111,7 +111,6 @@ class Lines:
                 return True
             newline = buf.rfind(b"\n", pos)
             if newline >= 0:
-                self.number += buf.count(b"\n", pos, newline + 1)
                 self._pos, self._line_off = newline + 1, 0
             elif len(buf) - pos > 2 * MAX_LINE:  # inside a long line: drop whole pieces
                 step = (len(buf) - pos - MAX_LINE) // MAX_LINE * MAX_LINE
@@ -125,7 +124,6 @@ class Lines:
         buf, pos = self._buf, self._pos
         newline = buf.rfind(b"\n", pos, at)
         if newline >= 0:
-            self.number += buf.count(b"\n", pos, newline + 1)
             line, before = newline + 1, 0
         else:
             line, before = pos, self._line_off
@@ -134,8 +132,12 @@ class Lines:
 
 
 def read_lines(stream: BinaryIO, head: bytes = b"") -> Iterator[tuple[int, str]]:
-    """Yield ``(number, decoded piece)`` of every line of ``head`` then ``stream``."""
-    return iter(Lines(stream, head))
+    """Yield ``(line number, decoded piece)`` of every line of ``head`` then ``stream``."""
+    lines = Lines(stream, head)
+    number = 1
+    while (piece := lines.next_piece()) is not None:
+        yield number, piece
+        number += lines.ended
 
 
 def _decode(raw: bytes) -> str:

@@ -90,12 +90,12 @@ def test_skipping_never_passes_over_a_wanted_piece(parts, block, max_line):
     """``Lines.skip`` on raw bytes lands on every piece the text filter wants."""
     data = "\n".join(frag + junk * count + frag for frag, junk, count in parts).encode()
     with patch.object(text, "BLOCK", block), patch.object(text, "MAX_LINE", max_line):
-        every = [piece for piece in Lines(io.BytesIO(data)) if _wanted(piece[1])]
+        every = [piece for piece in Lines(io.BytesIO(data)) if _wanted(piece)]
         lines, reached = Lines(io.BytesIO(data)), []
         while lines.skip(_CANDIDATES):
             piece = lines.next_piece()
             assert piece is not None
-            if _wanted(piece[1]):
+            if _wanted(piece):
                 reached.append(piece)
     assert reached == every
 
