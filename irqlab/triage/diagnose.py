@@ -37,15 +37,17 @@ KEYWORDS = (*windows.KEYWORDS, *dmar.KEYWORDS, *amdvi.KEYWORDS, *smmu.KEYWORDS,
 # Two searches, not one alternation: re keeps its fast literal scan for the keywords.
 _KEYWORDS = re.compile("|".join(re.escape(k) for k in KEYWORDS))
 _TITLE_HINT = re.compile(windows.TITLE_HINT)
-# On raw bytes, a superset of _wanted: every keyword, and "NAME (code)" of any title.
+# On raw bytes, a superset of _wanted: every keyword, "NAME (code)" of any title, and a
+# NUL (decoding drops NULs, so a keyword may hide around one).
 CANDIDATE = rb"|".join([*(re.escape(k.encode()) for k in KEYWORDS),
-                        rb"[A-Z0-9_]{6} \([0-9a-fA-F]{1,8}\)"])
+                        rb"[A-Z0-9_]{6} \([0-9a-fA-F]{1,8}\)", rb"\x00"])
 
 
 def _candidates() -> re2._Regexp:
     """RE2 scans for CANDIDATE with one DFA pass over the bytes (linear, memory speed)."""
     options = re2.Options()
     options.encoding = re2.Options.Encoding.LATIN1
+    options.never_capture = True
     return re2.compile(CANDIDATE, options)
 
 

@@ -41,7 +41,7 @@ _PREFIXES = re.compile(
 class BytesPattern(Protocol):
     """What :meth:`Lines.skip` needs of a compiled pattern (``re`` or ``re2``)."""
 
-    def search(self, data: bytes, pos: int = ..., endpos: int = ...) -> object | None: ...
+    def search(self, data: bytes, pos: int = ...) -> object | None: ...
 
 
 class Lines:
@@ -94,20 +94,18 @@ class Lines:
                 return _decode(rest) if rest else None
 
     def skip(self, pattern: BytesPattern) -> bool:
-        """Move to the next piece in which ``pattern`` matches (or that holds a NUL,
-        which decoding drops, so only the decoded text can tell); False at the end.
+        """Move to the next piece in which ``pattern`` matches; False at the end.
 
         Matches are searched on the raw bytes of whole blocks: pieces passed over
-        are never decoded.  A match cannot span lines, nor pieces of one line.
+        are never decoded.  A match cannot span lines, nor pieces of one line.  The
+        pattern must match a NUL byte too: decoding drops NULs, so only the decoded
+        text of such a piece can tell whether it is wanted.
         """
         while True:
             buf, pos = self._buf, self._pos
-            nul = buf.find(b"\0", pos)
-            end = len(buf) if nul < 0 else nul
-            match = pattern.search(buf, pos, end)
-            at = match.start() if match is not None else nul  # type: ignore[attr-defined]
-            if at >= 0:
-                self._seek(at)
+            match = pattern.search(buf, pos)
+            if match is not None:
+                self._seek(match.start())  # type: ignore[attr-defined]
                 return True
             newline = buf.rfind(b"\n", pos)
             if newline >= 0:
