@@ -23,9 +23,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from irqlab.cli import observe, report, run, triage
+    from irqlab.cli import observe, report, run, sweep, triage
 
-    for module in (run, report, observe, triage):
+    for module in (run, sweep, report, observe, triage):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -16,12 +16,14 @@ from irqlab.cli.params import output_files, output_path
 from irqlab.units import UnitError, format_ns, parse_duration
 
 
-def _load(ref: str) -> tuple[Any, dict[str, object]]:
+def _load(ref: str, assignments: tuple[str, ...] = ()) -> tuple[Any, dict[str, object]]:
+    """The scenario ``ref`` with its ``--set PATH=VALUE`` overrides applied."""
     from irqlab.scenario.loader import ScenarioError, load
+    from irqlab.scenario.override import OverrideError, parse_override
 
     try:
-        return load(ref)
-    except ScenarioError as exc:
+        return load(ref, [parse_override(a) for a in assignments])
+    except (ScenarioError, OverrideError) as exc:
         raise InputError(str(exc)) from None
 
 
@@ -96,6 +98,9 @@ def _run_duration(text: str | None, spec: Any) -> int:
 
 @click.command()
 @click.argument("scenario", default="default")
+@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario field, e.g. device.eth0.arrival.rate=300k/s, "
+                   "device[1].handler.cost=2us, machine.cpus=8 (repeatable).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--duration", "duration", default=None, help="Simulated time, e.g. 50ms (default: the scenario's).")
 @click.option("--events", "max_events", type=click.IntRange(min=1), default=None,
@@ -108,7 +113,8 @@ def _run_duration(text: str | None, spec: Any) -> int:
               default=None, help="Write the simulated kernel log (dmesg format; irqlab triage reads it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @interruptible
-def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
+def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration: str | None,
+        max_events: int | None,
         trace_path: str | None, chrome_path: str | None, dmesg_path: str | None,
         as_json: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
@@ -122,7 +128,7 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
     from irqlab.runner import simulation_report
     from irqlab.sim.progress import run_progress
 
-    spec, extras = _load(scenario)
+    spec, extras = _load(scenario, assignments)
     duration_ns = _run_duration(duration, spec)
     if "experiment" in extras:
         given = [name for name, value in (("--trace", trace_path), ("--chrome", chrome_path),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from irqlab.scenario.override import Override, OverrideError, apply, blame
 from irqlab.scenario.schema import Scenario
 
 
@@ -32,9 +34,15 @@ def _builtin_text(name: str) -> str:
     return (resources.files("irqlab.scenario") / "builtin" / f"{name}.toml").read_text()
 
 
-def load(ref: str) -> tuple[Scenario, dict[str, object]]:
-    """Load a scenario by built-in name or path; returns the model and the raw
-    TOML table (extensions such as ``[experiment]`` are read from it)."""
+def load(ref: str, overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
+    """Load a scenario by built-in name or path, with ``--set`` overrides
+    applied to its table before validation; returns the model and the raw
+    TOML tables of extensions (``[experiment]``, ``[sweep]``)."""
+    return parse(*read(ref), overrides)
+
+
+def read(ref: str) -> tuple[str, str]:
+    """The TOML text of a built-in name or path, and its name for errors."""
     if not ref:
         raise ScenarioError(f"no scenario given: expected a TOML file or a built-in name "
                             f"({', '.join(builtin_names())})")
@@ -55,25 +63,27 @@ def load(ref: str) -> tuple[Scenario, dict[str, object]]:
         raise ScenarioError(
             f"{ref}: no such file and no built-in scenario of that name "
             f"(built-in: {', '.join(builtin_names())})")
-    return parse(text, source)
+    return text, source
 
 
-def parse(text: str, source: str) -> tuple[Scenario, dict[str, object]]:
+def parse(text: str, source: str,
+          overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    experiment = data.pop("experiment", None)
+    extras: dict[str, object] = {k: data.pop(k) for k in ("experiment", "sweep") if k in data}
+    try:
+        applied = {apply(data, ov): ov for ov in overrides}
+    except OverrideError as exc:
+        raise ScenarioError(str(exc)) from None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_errors(source, exc)) from None
+        raise ScenarioError(blame(format_errors(source, exc), source, applied)) from None
     problems = consistency_errors(scenario)
     if problems:
-        raise ScenarioError("\n".join(f"{source}: {p}" for p in problems))
-    extras: dict[str, object] = {}
-    if experiment is not None:
-        extras["experiment"] = experiment
+        raise ScenarioError(blame("\n".join(f"{source}: {p}" for p in problems), source, applied))
     return scenario, extras
 
 

@@ -1,0 +1,103 @@
+"""``irqlab sweep``: one scenario over a grid of ``--set`` values and seeds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from irqlab.cli.errors import InputError, Interrupted, interruptible
+from irqlab.cli.params import output_path
+
+PARQUET_EXTRA = "pip install 'irqlab[sweep]'"
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _needs(module: str, what: str, extra: str) -> None:
+    """Refuse before any run when an optional library is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise InputError(f"{what} needs {module}: {extra}")
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUES",
+              help="An axis: PATH=V1,V2,... or PATH=START..STOP:step=S (units kept, e.g. "
+                   "device.eth0.arrival.rate=100k/s..500k/s:step=100k/s); one value fixes the "
+                   "field for every point (repeatable).")
+@click.option("--seeds", default=None, metavar="SEEDS",
+              help="Seeds of every point: 1..5, 1,2,3 or 7 (default: [sweep] seeds, else the "
+                   "scenario's seed).")
+@click.option("--zip", "zipped", is_flag=True, help="Pair the axes instead of crossing them.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of cores; 1 runs in this process).")
+@click.option("--dask", default=None, metavar="ADDRESS|local",
+              help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' (a "
+                   "LocalCluster of --jobs workers).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), callback=output_path,
+              required=True, help="Results table: .parquet or .csv (the aggregate goes to "
+                                  "NAME.agg.parquet / NAME.agg.csv).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Draw metrics against each axis (95 % CI bands) into an HTML file.")
+@click.option("--plot", "metrics", multiple=True, metavar="METRIC",
+              help="A results column (shell-style wildcards allowed) for --html (repeatable; "
+                   "default: hard-IRQ p99 latency of each IRQ and hard-IRQ CPU share).")
+@interruptible
+def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped: bool,
+          jobs: int | None, dask: str | None, output: str, html_path: str | None,
+          metrics: tuple[str, ...]) -> None:
+    """Run SCENARIO for every point of a grid and seed; one results row per run.
+
+    Rerunning the same sweep into the same output runs only the missing rows
+    (a killed sweep loses only what was running)."""
+    from irqlab.scenario.loader import ScenarioError, parse, read
+    from irqlab.sweep.backend import DASK_EXTRA, BackendError
+    from irqlab.sweep.driver import run_sweep
+    from irqlab.sweep.point import PointError
+    from irqlab.sweep.spec import SweepError, cli_axes, make_grid, parse_seeds, table_axes
+    from irqlab.sweep.table import FORMATS, TableError
+
+    out = Path(output)
+    if out.suffix not in FORMATS:
+        raise InputError(f"expected a .parquet or .csv file, got {output!r}", source="-o")
+    if out.suffix == ".parquet":
+        _needs("pyarrow", "parquet output", PARQUET_EXTRA)
+    if dask is not None:
+        _needs("distributed", "--dask", DASK_EXTRA)
+    if html_path is not None:
+        _needs("matplotlib", "--html", PARQUET_EXTRA)
+    try:
+        text, source = read(scenario)
+        base, extras = parse(text, source)
+        if "experiment" in extras:
+            raise InputError("is an experiment of many runs; a sweep runs one machine per point",
+                             source=scenario)
+        axes, file_seeds, file_zip = table_axes(extras.get("sweep", {}), source)
+        axes += cli_axes(assignments)
+        grid = make_grid(axes, parse_seeds(seeds) if seeds is not None else
+                         file_seeds or (base.scenario.seed,), zipped or file_zip)
+    except (ScenarioError, SweepError) as exc:
+        raise InputError(str(exc)) from None
+    search_dir = str(Path(scenario).resolve().parent) if Path(scenario).is_file() else None
+    try:
+        outcome = run_sweep(text, source, search_dir, grid, out, jobs or _cores(), dask)
+    except (ScenarioError, PointError, TableError, BackendError) as exc:
+        raise InputError(str(exc)) from None
+    except KeyboardInterrupt:
+        raise Interrupted("stopped by Ctrl-C; finished runs are kept, rerun the same command "
+                          "to run the rest") from None
+    if html_path is not None:
+        from irqlab.sweep.plot import write_html
+
+        write_html(Path(html_path), outcome.rows, grid, metrics)
+    click.echo(f"{output}: {len(outcome.rows)} rows ({outcome.ran} run now, "
+               f"{outcome.runs - outcome.ran} already there)", err=True)
+
+
+COMMANDS: list[click.Command] = [sweep]

@@ -1,0 +1,114 @@
+"""Sweep metrics against each axis, with 95 % confidence bands across seeds,
+as one self-contained HTML file (matplotlib figures inlined as SVG).
+
+A metric is a results column or a shell-style pattern of columns
+(``latency_ns.*.p99``); the default is the hard-IRQ p99 latency of every IRQ
+and the hard-IRQ share of every CPU.  Against one axis, each combination of
+the other axes' values is its own line.  Durations and rates on an axis are
+placed by their value (ns, events/s), other text in the order given.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from irqlab.sweep.point import Row
+from irqlab.sweep.spec import Grid
+from irqlab.sweep.table import aggregate, write_atomically
+from irqlab.units import UnitError, parse_duration, parse_rate
+
+DEFAULT_METRICS = ("latency_ns.*.p99", "hardirq_cpu_share.*")
+
+
+def metric_columns(rows: Sequence[Row], patterns: Sequence[str]) -> list[str]:
+    """The numeric result columns matching ``patterns``, in column order."""
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+
+
+def position(value: Any) -> float | None:
+    """Where an axis value sits on a numeric x axis (None: not a quantity)."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        for parse in (parse_duration, parse_rate):
+            try:
+                return float(parse(value))
+            except UnitError:
+                pass
+    return None
+
+
+def write_html(path: Path, rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    axes = [a.path for a in grid.axes]
+    agg, _ = aggregate(rows, axes)
+    metrics = metric_columns(rows, patterns or DEFAULT_METRICS)
+    sections = []
+    with matplotlib.rc_context({"svg.hashsalt": "irqlab", "svg.fonttype": "none"}):
+        for axis in grid.axes:
+            for metric in metrics:
+                fig, ax = plt.subplots(figsize=(6.4, 3.6))
+                _draw(ax, agg, axis.path, axis.values, [a for a in axes if a != axis.path], metric)
+                buf = io.StringIO()
+                fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+                plt.close(fig)
+                sections.append(f"<figure>{buf.getvalue()}<figcaption>{html.escape(metric)} "
+                                f"against {html.escape(axis.path)}</figcaption></figure>")
+    if not grid.axes:
+        sections.append("<p>No axis: the sweep varies only the seed.</p>")
+    elif not metrics:
+        sections.append(f"<p>No results column matches {html.escape(', '.join(patterns))}.</p>")
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>irqlab sweep</title>"
+            "<style>body{font-family:sans-serif} figure{display:inline-block;margin:1em}"
+            "</style></head><body><h1>irqlab sweep</h1>"
+            f"<p>{len(rows)} runs; bands are 95 % confidence intervals across seeds "
+            "(Student's t).</p>" + "".join(sections) + "</body></html>\n")
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(page)
+
+    write_atomically(path, write)
+
+
+def _draw(ax: Any, agg: Sequence[Row], axis: str, values: Sequence[Any], others: Sequence[str],
+          metric: str) -> None:
+    from irqlab.sweep.point import cell
+
+    cells = [cell(v) for v in values]
+    places = [position(v) for v in values]
+    numeric = all(p is not None for p in places)
+    xs = dict(zip(cells, places if numeric else range(len(cells)), strict=True))
+    lines: dict[tuple[Any, ...], list[Row]] = {}
+    for row in agg:
+        lines.setdefault(tuple(row.get(o) for o in others), []).append(row)
+    for fixed, members in lines.items():
+        pts = sorted((xs[r[axis]], r) for r in members
+                     if r.get(axis) in xs and r.get(f"{metric}.mean") is not None)
+        if not pts:
+            continue
+        x = [p for p, _ in pts]
+        label = ", ".join(f"{o}={v}" for o, v in zip(others, fixed, strict=True)) or None
+        ax.plot(x, [r[f"{metric}.mean"] for _, r in pts], marker="o", label=label)
+        low = [r[f"{metric}.ci95_low"] for _, r in pts]
+        high = [r[f"{metric}.ci95_high"] for _, r in pts]
+        if all(v is not None for v in (*low, *high)):
+            ax.fill_between(x, low, high, alpha=0.25)
+    if not numeric:
+        ax.set_xticks(range(len(cells)), [str(c) for c in cells])
+    ax.set_xlabel(axis)
+    ax.set_ylabel(metric)
+    if others and len(lines) > 1:
+        ax.legend(fontsize="small")
