@@ -107,11 +107,12 @@ def expand_range(start: str, stop: str, step: str | None, where: str) -> tuple[A
         if all(isinstance(v, int) for v in (lo, hi, delta)):
             return tuple(lo + i * delta for i in range(len(values)))  # exact
         return tuple(float(f"{v:.12g}") for v in values)
+    if not all(isinstance(v, str) for v in (lo, hi, delta) if v is not None):
+        written = f"{start}..{stop}" + (f":step={step}" if step is not None else "")
+        raise SweepError(f"{where}: {written} mixes numbers and quantities")
     if delta is None:
         raise SweepError(f"{where}: a range of durations or rates needs ':step=', "
                          f"e.g. {start}..{stop}:step={start}")
-    if not all(isinstance(v, str) for v in (lo, hi, delta)):
-        raise SweepError(f"{where}: {start}..{stop}:step={step} mixes numbers and quantities")
     duration = _DURATION_UNIT_RE.match(lo)
     if duration:
         unit = duration.group(1)
@@ -214,10 +215,11 @@ def table_axes(table: object, where: str) -> tuple[list[tuple[str, tuple[Any, ..
 
 def _leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
     """Dotted paths of ``[sweep.set]``: nested tables are path segments, a
-    ``{ start, stop, step }`` table is a range."""
+    table with ``start``, ``stop`` or ``step`` is a range (no scenario field
+    has those names)."""
     for key, value in table.items():
         path = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict) and not {"start", "stop"} <= set(value):
+        if isinstance(value, dict) and not {"start", "stop", "step"} & set(value):
             yield from _leaves(value, path)
         else:
             yield path, value

@@ -1,0 +1,105 @@
+"""``irqlab sweep``: results columns, the [sweep] table, --html, and one-line
+errors naming the --set or the [sweep] field."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from irqlab.cli import cli
+
+
+def sweep(*args: str):
+    return CliRunner().invoke(cli, ["sweep", *args])
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_csv_rows_and_aggregate(small, tmp_path) -> None:
+    out = tmp_path / "r.csv"
+    res = sweep(str(small), "--set", "device.eth0.arrival.rate=100k/s..300k/s:step=100k/s",
+                "--set", "scenario.duration=1ms", "--seeds", "4..5", "--jobs", "1", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    rows = read_csv(out)
+    assert list(rows[0])[:4] == ["device.eth0.arrival.rate", "seed", "scenario_hash",
+                                 "irqlab_version"]
+    assert [(r["device.eth0.arrival.rate"], r["seed"]) for r in rows] == [
+        ("100k/s", "4"), ("100k/s", "5"), ("200k/s", "4"), ("200k/s", "5"),
+        ("300k/s", "4"), ("300k/s", "5")]
+    assert all(r["duration_ns"] == "1000000" for r in rows)
+    assert len({r["scenario_hash"] for r in rows}) == 3
+    totals = [int(r["counters.24.total"]) for r in rows]
+    assert totals[4] > 2 * totals[0]  # three times the offered rate
+    agg = read_csv(tmp_path / "r.agg.csv")
+    assert [a["seeds"] for a in agg] == ["2", "2", "2"]
+    mean = float(agg[0]["counters.24.total.mean"])
+    assert mean == (totals[0] + totals[1]) / 2
+    assert float(agg[0]["counters.24.total.ci95_low"]) <= mean <= float(
+        agg[0]["counters.24.total.ci95_high"])
+
+
+def test_the_sweep_table_of_the_scenario_and_set_on_top(small, tmp_path) -> None:
+    small.write_text(small.read_text() + '\n[sweep]\nseeds = [1, 2]\n[sweep.set]\n'
+                     'machine.cpus = [1, 2]\nscenario.duration = "1ms"\n')
+    out = tmp_path / "r.csv"
+    res = sweep(str(small), "--set", "machine.hz=100,1000", "--jobs", "1", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    rows = read_csv(out)
+    assert [(r["machine.cpus"], r["machine.hz"], r["seed"]) for r in rows] == [
+        (c, h, s) for c in "12" for h in ("100", "1000") for s in "12"]
+    assert "scenario.duration" not in rows[0]  # one value: fixed, not an axis
+    run = CliRunner().invoke(cli, ["run", str(small), "--json"])
+    assert run.exit_code == 0, run.output  # irqlab run ignores [sweep]
+
+
+def test_html_plots_each_metric_against_each_axis(small, tmp_path) -> None:
+    html = tmp_path / "r.html"
+    res = sweep(str(small), "--set", "device.eth0.arrival.rate=50k/s,150k/s", "--set",
+                "machine.cpus=1,2", "--set", "scenario.duration=1ms", "--seeds", "1..2",
+                "--jobs", "1", "-o", str(tmp_path / "r.parquet"), "--html", str(html),
+                "--plot", "irq_per_s.24", "--plot", "hardirq_cpu_share.*")
+    assert res.exit_code == 0, res.output
+    page = html.read_text()
+    figures = page.count("<figure>")
+    # irq_per_s.24 and hardirq_cpu_share.0/.1, against each of the two axes
+    assert figures == 6 and page.count("<svg") == 6
+    assert "irq_per_s.24 against device.eth0.arrival.rate" in page
+    assert "hardirq_cpu_share.1 against machine.cpus" in page
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--set", "machine.cpus=1,many"], "Error: --set machine.cpus: Input should be a valid integer"),
+    (["--set", "device.eth9.arrival.rate=1k/s,2k/s"], "Error: --set device.eth9.arrival.rate: no device named eth9"),
+    (["--set", "scenario.duration=1ms..2ms"], "Error: --set scenario.duration: a range of durations"),
+    (["--set", "machine.cpus"], "Error: --set machine.cpus: expected PATH=VALUE"),
+    (["--seeds", "3..1"], "Error: --seeds: the range ends before it starts"),
+    (["--zip", "--set", "machine.cpus=1,2", "--set", "machine.hz=100,250,1000"],
+     "Error: --zip pairs axes of equal length"),
+])
+def test_bad_specs_are_one_line_naming_the_set(small, tmp_path, args, message) -> None:
+    out = tmp_path / "r.csv"
+    res = sweep(str(small), *args, "-o", str(out))
+    assert res.exit_code == 2
+    assert len(res.output.splitlines()) == 1 and res.output.startswith(message), res.output
+    assert not out.exists()
+
+
+def test_bad_sweep_table_names_the_file_and_field(small, tmp_path) -> None:
+    small.write_text(small.read_text() + '\n[sweep.set]\nmachine.cpus = "1..x"\n')
+    res = sweep(str(small), "-o", str(tmp_path / "r.csv"))
+    assert res.exit_code == 2
+    assert res.output == f"Error: {small}: sweep.set.machine.cpus: 1..x mixes numbers and quantities\n"
+
+
+def test_outputs_and_scenarios_refused(small, tmp_path) -> None:
+    res = sweep(str(small), "-o", str(tmp_path / "r.json"))
+    assert res.exit_code == 2 and res.output == "Error: -o: expected a .parquet or .csv file, got " \
+        f"'{tmp_path / 'r.json'}'\n"
+    res = sweep("receive-livelock", "-o", str(tmp_path / "r.csv"))
+    assert res.exit_code == 2 and "is an experiment of many runs" in res.output
