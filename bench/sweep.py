@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pyarrow.parquet as pq  # noqa: E402
+import pyarrow.parquet as pq
 
-from irqlab._compiled import compiled  # noqa: E402
-from irqlab.sweep.flatten import flatten_report  # noqa: E402
+from irqlab._compiled import compiled
+from irqlab.sweep.flatten import flatten_report
 
 IRQLAB = [sys.executable, "-m", "irqlab"]
 FIXED = ("--set", "scenario.duration=10ms")

@@ -46,7 +46,23 @@ def point_key(row: Row, axes: Sequence[str]) -> tuple[str, ...]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+    """A cell as key text: numbers by value (``1``, ``1.0`` and the CSV text
+    ``"1"`` agree, as a Parquet column of ints and floats reads back as floats)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
 
 
 def columns(rows: Sequence[Row], axes: Sequence[str]) -> list[str]:

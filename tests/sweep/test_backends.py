@@ -34,3 +34,24 @@ def test_jobs_1_jobs_2_and_dask_local_give_identical_rows(small, tmp_path) -> No
     aggs = {name: pq.read_table(path.with_name(f"{name}.agg.parquet")) for name, path in outs.items()}
     assert aggs["one"].num_rows == 4 and aggs["one"].column("seeds").to_pylist() == [3] * 4
     assert aggs["two"].equals(aggs["one"]) and aggs["dask"].equals(aggs["one"])
+
+
+def test_a_running_scheduler_by_address(small, tmp_path) -> None:
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:
+        sweep(small, tmp_path / "remote.parquet", "--dask", cluster.scheduler_address)
+    sweep(small, tmp_path / "here.parquet", "--jobs", "1")
+    assert pq.read_table(tmp_path / "remote.parquet").equals(pq.read_table(tmp_path / "here.parquet"))
+
+
+def test_an_unreachable_scheduler_is_one_line(small, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("irqlab.sweep.backend.CONNECT_TIMEOUT_S", 1)
+    res = CliRunner().invoke(cli, ["sweep", str(small), "--dask", "tcp://127.0.0.1:9", "-o",
+                                   str(tmp_path / "r.csv")])
+    assert res.exit_code == 2
+    assert res.output.startswith("Error: --dask tcp://127.0.0.1:9: cannot reach the scheduler")
+    assert len(res.output.splitlines()) == 1

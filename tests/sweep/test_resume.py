@@ -120,3 +120,14 @@ def test_a_torn_journal_line_is_dropped_and_the_next_rows_start_a_new_line(tmp_p
     assert read_journal(journal) == [{"seed": 1}]
     append_journal(journal, [{"seed": 3}])
     assert read_journal(journal) == [{"seed": 1}, {"seed": 3}]
+
+
+def test_an_axis_of_ints_and_floats_resumes_from_parquet(small, tmp_path) -> None:
+    """The column reads back as floats (1.0); the rerun still finds its rows."""
+    out = tmp_path / "r.parquet"
+    args = ("--set", "machine.clock_mhz=100,250.5", "--jobs", "1")
+    assert subprocess.run(sweep_cmd(small, out, *args), capture_output=True).returncode == 0
+    res = subprocess.run(sweep_cmd(small, out, *args), capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "2 rows (0 run now, 2 already there)" in res.stderr
+    assert pq.read_table(out).column("machine.clock_mhz").to_pylist() == [100.0, 250.5]

@@ -103,3 +103,14 @@ def test_outputs_and_scenarios_refused(small, tmp_path) -> None:
         f"'{tmp_path / 'r.json'}'\n"
     res = sweep("receive-livelock", "-o", str(tmp_path / "r.csv"))
     assert res.exit_code == 2 and "is an experiment of many runs" in res.output
+
+
+def test_a_point_that_cannot_build_is_one_line_naming_it(small, tmp_path) -> None:
+    out = tmp_path / "r.csv"
+    res = sweep(str(small), "--set", "machine.cpus=1,2", "--set",
+                "device[0].handler.python=nomod:fn", "--jobs", "2", "-o", str(out))
+    assert res.exit_code == 2
+    assert len(res.output.splitlines()) == 1
+    assert res.output.startswith("Error: point machine.cpus=1 seed 1: handler.python: ") or \
+        res.output.startswith("Error: point machine.cpus=2 seed 1: handler.python: ")
+    assert not out.exists()
