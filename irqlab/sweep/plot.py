@@ -31,16 +31,15 @@ def metric_columns(rows: Sequence[Row], patterns: Sequence[str]) -> list[str]:
     return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
 
-def position(value: Any) -> float | None:
-    """Where an axis value sits on a numeric x axis (None: not a quantity)."""
-    if isinstance(value, bool):
-        return float(value)
+def position(value: Any) -> tuple[float, str] | None:
+    """Where an axis value sits on a numeric x axis, and its unit ("" for a
+    plain number); None when it is not a number or a quantity."""
     if isinstance(value, int | float):
-        return float(value)
+        return float(value), ""
     if isinstance(value, str):
-        for parse in (parse_duration, parse_rate):
+        for parse, unit in ((parse_duration, "ns"), (parse_rate, "events/s")):
             try:
-                return float(parse(value))
+                return float(parse(value)), unit
             except UnitError:
                 pass
     return None
@@ -89,8 +88,10 @@ def _draw(ax: Any, agg: Sequence[Row], axis: str, values: Sequence[Any], others:
 
     cells = [cell(v) for v in values]
     places = [position(v) for v in values]
-    numeric = all(p is not None for p in places)
-    xs = dict(zip(cells, places if numeric else range(len(cells)), strict=True))
+    units = {p[1] for p in places if p is not None}
+    numeric = None not in places and len(units) == 1
+    xs = dict(zip(cells, [p[0] for p in places if p is not None] if numeric else range(len(cells)),
+                  strict=True))
     lines: dict[tuple[Any, ...], list[Row]] = {}
     for row in agg:
         lines.setdefault(tuple(row.get(o) for o in others), []).append(row)
@@ -108,7 +109,8 @@ def _draw(ax: Any, agg: Sequence[Row], axis: str, values: Sequence[Any], others:
             ax.fill_between(x, low, high, alpha=0.25)
     if not numeric:
         ax.set_xticks(range(len(cells)), [str(c) for c in cells])
-    ax.set_xlabel(axis)
+    unit = units.pop() if numeric and units else ""
+    ax.set_xlabel(f"{axis} ({unit})" if unit else axis)
     ax.set_ylabel(metric)
     if others and len(lines) > 1:
         ax.legend(fontsize="small")

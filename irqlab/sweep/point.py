@@ -45,7 +45,7 @@ def cell(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else value
 
 
-def label(point: tuple[Override, ...], seed: int) -> str:
+def describe(point: tuple[Override, ...], seed: int) -> str:
     values = " ".join(f"{ov.path}={cell(ov.value)}" for ov in point)
     return f"point {values} seed {seed}" if values else f"seed {seed}"
 
@@ -76,7 +76,7 @@ def run_point(batch: Batch, point: tuple[Override, ...], seed: int) -> Row:
         spec, _ = parse(batch.text, batch.source, (*batch.fixed, *point))
         machine = build(spec, seed)
     except (ScenarioError, BuildError) as exc:
-        raise PointError(f"{label(point, seed)}: {exc}") from None
+        raise PointError(f"{describe(point, seed)}: {exc}") from None
     stats = IrqStats(spec.machine.cpus)
     simulate(machine, spec.scenario.duration, [stats])
     row: Row = {ov.path: cell(ov.value) for ov in point}

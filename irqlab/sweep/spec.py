@@ -13,6 +13,7 @@ in the ``--set`` syntax.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -87,17 +88,20 @@ def parse_values(text: str, where: str) -> tuple[Any, ...]:
     """The values of ``V1,V2,...`` or ``START..STOP:step=S``."""
     match = _RANGE_RE.match(text.strip())
     if match and not text.strip().startswith(("[", "{", '"', "'")):
-        return expand_range(match["start"], match["stop"], match["step"], where)
+        step = match["step"]
+        return expand_range(parse_value(match["start"]), parse_value(match["stop"]),
+                            None if step is None else parse_value(step), where)
     parts = split_values(text)
     if any(not p.strip() for p in parts):
         raise SweepError(f"{where}: empty value in {text!r}")
     return tuple(parse_value(p) for p in parts)
 
 
-def expand_range(start: str, stop: str, step: str | None, where: str) -> tuple[Any, ...]:
-    """Inclusive ``start..stop`` by ``step``: plain numbers, durations or rates."""
-    lo, hi = parse_value(start), parse_value(stop)
-    delta = parse_value(step) if step is not None else None
+def expand_range(lo: Any, hi: Any, delta: Any, where: str) -> tuple[Any, ...]:
+    """Inclusive ``lo..hi`` by ``delta`` (TOML values; None: 1 for numbers):
+    plain numbers, durations or rates."""
+    start, stop, step = (v if isinstance(v, str) or v is None else json.dumps(v)
+                         for v in (lo, hi, delta))
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lo, hi)):
         if delta is None:
             delta = 1
@@ -203,9 +207,7 @@ def table_axes(table: object, where: str) -> tuple[list[tuple[str, tuple[Any, ..
         elif isinstance(raw, dict):
             if set(raw) - {"start", "stop", "step"} or not {"start", "stop"} <= set(raw):
                 raise SweepError(f"{field}: a range is {{ start, stop, step }}")
-            step = raw.get("step")
-            axes.append((path, expand_range(_toml(raw["start"]), _toml(raw["stop"]),
-                                            None if step is None else _toml(step), field)))
+            axes.append((path, expand_range(raw["start"], raw["stop"], raw.get("step"), field)))
         elif isinstance(raw, str):
             axes.append((path, parse_values(raw, field)))
         else:
@@ -223,11 +225,6 @@ def _leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
             yield from _leaves(value, path)
         else:
             yield path, value
-
-
-def _toml(value: Any) -> str:
-    return value if isinstance(value, str) else repr(value).lower() if isinstance(value, bool) \
-        else str(value)
 
 
 def make_grid(axes: Sequence[tuple[str, tuple[Any, ...]]], seeds: tuple[int, ...],

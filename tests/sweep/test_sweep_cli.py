@@ -71,6 +71,7 @@ def test_html_plots_each_metric_against_each_axis(small, tmp_path) -> None:
     assert figures == 6 and page.count("<svg") == 6
     assert "irq_per_s.24 against device.eth0.arrival.rate" in page
     assert "hardirq_cpu_share.1 against machine.cpus" in page
+    assert "device.eth0.arrival.rate (events/s)" in page  # rates placed by value, not as labels
 
 
 @pytest.mark.parametrize(("args", "message"), [
