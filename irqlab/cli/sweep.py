@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from irqlab.cli.errors import InputError, Interrupted, interruptible
-from irqlab.cli.params import output_path
+from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
+from irqlab.cli.output import open_output
+from irqlab.cli.params import allow_code_option, output_path
 
 PARQUET_EXTRA = "pip install 'irqlab[sweep]'"
 
@@ -48,10 +49,11 @@ def _needs(module: str, what: str, extra: str) -> None:
 @click.option("--plot", "metrics", multiple=True, metavar="METRIC",
               help="A results column (shell-style wildcards allowed) for --html (repeatable; "
                    "default: hard-IRQ p99 latency of each IRQ and hard-IRQ CPU share).")
+@allow_code_option
 @interruptible
 def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped: bool,
           jobs: int | None, dask: str | None, output: str, html_path: str | None,
-          metrics: tuple[str, ...]) -> None:
+          metrics: tuple[str, ...], allow_code: bool) -> None:
     """Run SCENARIO for every point of a grid and seed; one results row per run.
 
     Rerunning the same sweep into the same output runs only the missing rows
@@ -62,6 +64,7 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
     from irqlab.sweep.point import PointError
     from irqlab.sweep.spec import SweepError, cli_axes, make_grid, parse_seeds, table_axes
     from irqlab.sweep.table import FORMATS, TableError
+    from irqlab.usercode import UserCodeError
 
     out = Path(output)
     if out.suffix not in FORMATS:
@@ -84,18 +87,22 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
                          file_seeds or (base.scenario.seed,), zipped or file_zip)
     except (ScenarioError, SweepError) as exc:
         raise InputError(str(exc)) from None
-    search_dir = str(Path(scenario).resolve().parent) if Path(scenario).is_file() else None
+    code_dir = Path(scenario).resolve().parent if Path(scenario).is_file() else None
     try:
-        outcome = run_sweep(text, source, search_dir, grid, out, jobs or _cores(), dask)
+        outcome = run_sweep(text, source, code_dir, allow_code, grid, out, jobs or _cores(), dask,
+                            lambda path: open_output(path, binary=True, option="-o"))
+    except UserCodeError as exc:
+        raise InputError(str(exc), source=scenario) from None
     except (ScenarioError, PointError, TableError, BackendError) as exc:
         raise InputError(str(exc)) from None
-    except KeyboardInterrupt:
-        raise Interrupted("stopped by Ctrl-C; finished runs are kept, rerun the same command "
-                          "to run the rest") from None
+    except KeyboardInterrupt as exc:
+        raise Interrupted(f"stopped by {stop_reason(exc)}; finished runs are kept, rerun the "
+                          "same command to run the rest", signalled=exc) from None
     if html_path is not None:
-        from irqlab.sweep.plot import write_html
+        from irqlab.sweep.plot import html_page
 
-        write_html(Path(html_path), outcome.rows, grid, metrics)
+        with open_output(html_path, option="--html") as f:
+            f.write(html_page(outcome.rows, grid, metrics))
     click.echo(f"{output}: {len(outcome.rows)} rows ({outcome.ran} run now, "
                f"{outcome.runs - outcome.ran} already there)", err=True)
 

@@ -8,6 +8,7 @@ Dask is imported only when asked for.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -40,8 +41,10 @@ def executor(jobs: int, dask: str | None) -> Iterator[tuple[Executor | None, int
     except ImportError:
         raise BackendError(f"--dask needs Dask distributed: {DASK_EXTRA}") from None
     if dask == "local":
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        with warnings.catch_warnings():  # its HTTP port taken: distributed picks another
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         cluster = None

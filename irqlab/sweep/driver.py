@@ -6,8 +6,11 @@ order (point-major, then seed) whatever order the runs finished in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from irqlab import __version__
 from irqlab.progress import counting
@@ -27,6 +30,9 @@ from irqlab.sweep.table import (
     write_rows,
 )
 
+#: opens a file to write in binary (the CLI's ``open_output``: atomic rename)
+Opener = Callable[[Path], AbstractContextManager[IO[bytes]]]
+
 
 @dataclass(frozen=True)
 class Run:
@@ -43,15 +49,20 @@ class Outcome:
     rows: list[Row]
 
 
-def plan(text: str, source: str, grid: Grid) -> list[Run]:
+def plan(text: str, source: str, grid: Grid, code_dir: Path | None, allow_code: bool) -> list[Run]:
     """Every run of ``grid``, each point validated (ScenarioError naming its
-    ``--set``) and keyed by its axis values, seed, scenario hash and version."""
+    ``--set``; UserCodeError for code named without consent or without its
+    file, nothing imported) and keyed by its axis values, seed, scenario hash
+    and version."""
     from irqlab.scenario.loader import parse
+    from irqlab.usercode import bind_scenario_code, check_scenario_code
 
     axes = [a.path for a in grid.axes]
     out = []
     for index, point in enumerate(grid.points()):
         spec, _ = parse(text, source, (*grid.fixed, *point))
+        if check_scenario_code(spec, code_dir) and not allow_code:
+            bind_scenario_code(spec, code_dir, allowed=False)  # raises CodeNotAllowed
         ident: Row = {ov.path: cell(ov.value) for ov in point}
         ident.update({HASH: scenario_hash(spec), VERSION: __version__})
         for seed in grid.seeds:
@@ -59,12 +70,12 @@ def plan(text: str, source: str, grid: Grid) -> list[Run]:
     return out
 
 
-def run_sweep(text: str, source: str, search_dir: str | None, grid: Grid, output: Path,
-              jobs: int, dask: str | None) -> Outcome:
-    """Run what ``output`` lacks and write it (and ``NAME.agg.SUFFIX``); a
-    progress bar with the ETA on a terminal."""
+def run_sweep(text: str, source: str, code_dir: Path | None, allow_code: bool, grid: Grid,
+              output: Path, jobs: int, dask: str | None, open_file: Opener) -> Outcome:
+    """Run what ``output`` lacks and write it (and ``NAME.agg.SUFFIX``) through
+    ``open_file``; a progress bar with the ETA on a terminal."""
     axes = [a.path for a in grid.axes]
-    runs = plan(text, source, grid)
+    runs = plan(text, source, grid, code_dir, allow_code)
     order = {run.key: i for i, run in enumerate(runs)}
     journal = journal_path(output)
     known: dict[tuple[str, ...], Row] = {}
@@ -78,7 +89,7 @@ def run_sweep(text: str, source: str, search_dir: str | None, grid: Grid, output
     if todo:
         with executor(jobs, dask) as (pool, workers), counting(len(todo), "sweep") as advance:
             work = batches(todo, workers, lambda part: Batch(
-                text, source, search_dir, grid.fixed,
+                text, source, None if code_dir is None else str(code_dir), allow_code, grid.fixed,
                 tuple((r.index, r.point, r.seed) for r in part)))
 
             def done(results: list[tuple[int, Row]]) -> None:
@@ -91,8 +102,10 @@ def run_sweep(text: str, source: str, search_dir: str | None, grid: Grid, output
     rows = sorted(known.values(), key=lambda row: order[row_key(row, axes)])
     names = columns(rows, axes)
     rows = fill_warnings(rows, names)
-    write_rows(output, rows, names)
+    with open_file(output) as f:
+        write_rows(f, output.suffix, rows, names)
     agg_rows, agg_names = aggregate(rows, axes)
-    write_rows(agg_path(output), agg_rows, agg_names)
+    with open_file(agg_path(output)) as f:
+        write_rows(f, output.suffix, agg_rows, agg_names)
     journal.unlink(missing_ok=True)
     return Outcome(len(runs), len(todo), rows)

@@ -14,12 +14,11 @@ import fnmatch
 import html
 import io
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from irqlab.sweep.point import Row
 from irqlab.sweep.spec import Grid
-from irqlab.sweep.table import aggregate, write_atomically
+from irqlab.sweep.table import aggregate
 from irqlab.units import UnitError, parse_duration, parse_rate
 
 DEFAULT_METRICS = ("latency_ns.*.p99", "hardirq_cpu_share.*")
@@ -45,7 +44,8 @@ def position(value: Any) -> tuple[float, str] | None:
     return None
 
 
-def write_html(path: Path, rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> None:
+def html_page(rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> str:
+    """The self-contained page."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,17 +69,11 @@ def write_html(path: Path, rows: Sequence[Row], grid: Grid, patterns: Sequence[s
         sections.append("<p>No axis: the sweep varies only the seed.</p>")
     elif not metrics:
         sections.append(f"<p>No results column matches {html.escape(', '.join(patterns))}.</p>")
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>irqlab sweep</title>"
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>irqlab sweep</title>"
             "<style>body{font-family:sans-serif} figure{display:inline-block;margin:1em}"
             "</style></head><body><h1>irqlab sweep</h1>"
             f"<p>{len(rows)} runs; bands are 95 % confidence intervals across seeds "
             "(Student's t).</p>" + "".join(sections) + "</body></html>\n")
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(page)
-
-    write_atomically(path, write)
 
 
 def _draw(ax: Any, agg: Sequence[Row], axis: str, values: Sequence[Any], others: Sequence[str],

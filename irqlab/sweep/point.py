@@ -2,8 +2,10 @@
 scenario text, each returned as a results row.
 
 A batch carries the scenario's text (not its path), so a worker on another
-machine needs only irqlab installed; modules named by ``handler.python`` must
-be importable there (the scenario's directory is searched when it exists).
+machine needs only irqlab installed; code named by ``handler.python`` runs
+only with the user's consent, from the scenario's folder, which a remote
+worker must have at the same path (:mod:`irqlab.usercode`).  Each run loads
+that code afresh, as a separate ``irqlab run`` would.
 Rows depend only on the scenario, the overrides and the seed, never on the
 worker or the order: every backend gives the same rows.
 """
@@ -12,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from irqlab import __version__
@@ -33,7 +35,8 @@ class PointError(ValueError):
 class Batch:
     text: str
     source: str
-    search_dir: str | None
+    code_dir: str | None
+    allow_code: bool
     fixed: tuple[Override, ...]
     #: (point index, the point's axis overrides, seed)
     runs: tuple[tuple[int, tuple[Override, ...], int], ...]
@@ -59,8 +62,6 @@ def scenario_hash(spec: Any) -> str:
 
 def run_batch(batch: Batch) -> list[tuple[int, Row]]:
     """``(point index, row)`` of each run of ``batch``, in order."""
-    if batch.search_dir and batch.search_dir not in sys.path:
-        sys.path.append(batch.search_dir)  # after sys.path: never shadows an installed module
     return [(index, run_point(batch, point, seed)) for index, point, seed in batch.runs]
 
 
@@ -71,11 +72,14 @@ def run_point(batch: Batch, point: tuple[Override, ...], seed: int) -> Row:
     from irqlab.runner import simulation_report
     from irqlab.scenario.loader import ScenarioError, parse
     from irqlab.sweep.flatten import flatten_report
+    from irqlab.usercode import UserCodeError, bind_scenario_code
 
     try:
         spec, _ = parse(batch.text, batch.source, (*batch.fixed, *point))
+        bind_scenario_code(spec, None if batch.code_dir is None else Path(batch.code_dir),
+                           allowed=batch.allow_code)
         machine = build(spec, seed)
-    except (ScenarioError, BuildError) as exc:
+    except (ScenarioError, UserCodeError, BuildError) as exc:
         raise PointError(f"{describe(point, seed)}: {exc}") from None
     stats = IrqStats(spec.machine.cpus)
     simulate(machine, spec.scenario.duration, [stats])

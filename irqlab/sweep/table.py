@@ -7,18 +7,16 @@ Rows: the axis columns (named by their path), ``seed``, ``scenario_hash``,
 (``NAME.agg.parquet`` / ``NAME.agg.csv``) has one row per point: the axis
 columns, ``scenario_hash``, ``irqlab_version``, ``seeds`` (how many), and for
 each number ``M`` the columns ``M.mean``, ``M.ci95_low`` and ``M.ci95_high``
-(Student's t across seeds; empty with a single seed).  Files are written to a
-temporary file in the same directory and renamed, so a reader never sees half.
+(Student's t across seeds; empty with a single seed).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
-from collections.abc import Callable, Sequence
+import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from irqlab.sweep.confidence import mean_ci95
 from irqlab.sweep.point import HASH, SEED, VERSION, Row
@@ -95,15 +93,21 @@ def read_rows(path: Path) -> list[Row]:
         raise TableError(f"{path}: not a results table ({exc})") from None
 
 
-def write_rows(path: Path, rows: Sequence[Row], names: Sequence[str]) -> None:
-    """Write ``rows`` with columns ``names`` as Parquet or CSV (by suffix)."""
-    if path.suffix == ".parquet":
-        write_atomically(path, lambda tmp: _write_parquet(tmp, rows, names))
-    else:
-        write_atomically(path, lambda tmp: _write_csv(tmp, rows, names))
+def write_rows(f: IO[bytes], suffix: str, rows: Sequence[Row], names: Sequence[str]) -> None:
+    """Write ``rows`` with columns ``names`` to the binary file ``f`` as
+    Parquet or CSV (by ``suffix``)."""
+    if suffix == ".parquet":
+        _write_parquet(f, rows, names)
+        return
+    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+    writer = csv.DictWriter(text, fieldnames=list(names), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    text.flush()
+    text.detach()
 
 
-def _write_parquet(tmp: str, rows: Sequence[Row], names: Sequence[str]) -> None:
+def _write_parquet(f: IO[bytes], rows: Sequence[Row], names: Sequence[str]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -114,26 +118,7 @@ def _write_parquet(tmp: str, rows: Sequence[Row], names: Sequence[str]) -> None:
             arrays[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # an axis of mixed types
             arrays[name] = pa.array([None if v is None else str(v) for v in values])
-    pq.write_table(pa.table(arrays), tmp)
-
-
-def _write_csv(tmp: str, rows: Sequence[Row], names: Sequence[str]) -> None:
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(names), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def write_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """``write(temporary path)`` in ``path``'s directory, then rename it to ``path``."""
-    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.tmp"))
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    pq.write_table(pa.table(arrays), f)
 
 
 def aggregate(rows: Sequence[Row], axes: Sequence[str]) -> tuple[list[Row], list[str]]:

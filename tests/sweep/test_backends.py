@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from click.testing import CliRunner
 
 from irqlab.cli import cli
@@ -36,6 +37,7 @@ def test_jobs_1_jobs_2_and_dask_local_give_identical_rows(small, tmp_path) -> No
     assert aggs["two"].equals(aggs["one"]) and aggs["dask"].equals(aggs["one"])
 
 
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")
 def test_a_running_scheduler_by_address(small, tmp_path) -> None:
     import logging
 

@@ -49,7 +49,7 @@ def test_a_killed_sweep_resumes_without_lost_or_duplicate_rows(small, tmp_path) 
     env = {**os.environ, "IRQLAB_TEST_GATE": str(gate)}
     # 2 points x 8 seeds on one job: batches of 4 runs; the second point waits at the gate
     args = ("--set", "device[0].handler.python=gatemod:open_,gatemod:gated", "--seeds", "1..8",
-            "--jobs", "1")
+            "--jobs", "1", "--allow-code")
     out = tmp_path / "killed.parquet"
     journal = journal_path(out)
     proc = subprocess.Popen(sweep_cmd(small, out, *args), env=env, stderr=subprocess.PIPE)

@@ -108,10 +108,28 @@ def test_outputs_and_scenarios_refused(small, tmp_path) -> None:
 
 def test_a_point_that_cannot_build_is_one_line_naming_it(small, tmp_path) -> None:
     out = tmp_path / "r.csv"
-    res = sweep(str(small), "--set", "machine.cpus=1,2", "--set",
-                "device[0].handler.python=nomod:fn", "--jobs", "2", "-o", str(out))
+    res = sweep(str(small), "--set", "device[0].vector=16,17", "--jobs", "2", "-o", str(out))
     assert res.exit_code == 2
     assert len(res.output.splitlines()) == 1
-    assert res.output.startswith("Error: point machine.cpus=1 seed 1: handler.python: ") or \
-        res.output.startswith("Error: point machine.cpus=2 seed 1: handler.python: ")
+    assert res.output.startswith(("Error: point device[0].vector=16 seed 1: device 'eth0': vector 0x10",
+                                  "Error: point device[0].vector=17 seed 1: device 'eth0': vector 0x11"))
     assert not out.exists()
+
+
+def test_code_runs_only_with_consent(small, tmp_path) -> None:
+    (tmp_path / "drv.py").write_text(
+        "from irqlab.kernel.flags import IRQ_HANDLED\n"
+        "def rx(ctx):\n    ctx.spend(50_000)\n    ctx.device.service(ctx.device.status)\n"
+        "    return IRQ_HANDLED\n")
+    out = tmp_path / "r.csv"
+    args = (str(small), "--set", "device[0].handler.python=drv:rx", "--set", "machine.cpus=1,2",
+            "--jobs", "1", "-o", str(out))
+    refused = sweep(*args)
+    assert refused.exit_code == 2 and len(refused.output.splitlines()) == 1
+    assert refused.output.startswith(f"Error: {small}: device[0].handler.python: 'drv:rx' runs code")
+    assert "--allow-code" in refused.output and not out.exists()
+    res = sweep(*args, "--allow-code")
+    assert res.exit_code == 0, res.output
+    rows = read_csv(out)
+    # the user's 50 us top half ran, not the scenario's 1 us one
+    assert all(int(r["handler_ns.24.mean"]) >= 50_000 for r in rows) and len(rows) == 2
