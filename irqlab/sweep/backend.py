@@ -10,7 +10,13 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import (
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    as_completed,
+)
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +26,9 @@ from irqlab.sweep.point import Batch, Row, run_batch
 CONNECT_TIMEOUT_S = 10
 
 DASK_EXTRA = "pip install 'irqlab[dask]'"
+
+LOST_WORKER = ("a worker process died (out of memory, or killed); finished runs are kept, "
+               "rerun the same command to run the rest")
 
 
 class BackendError(RuntimeError):
@@ -33,8 +42,11 @@ def executor(jobs: int, dask: str | None) -> Iterator[tuple[Executor | None, int
         if jobs == 1:
             yield None, 1
             return
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            yield pool, jobs
+        try:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                yield pool, jobs
+        except BrokenExecutor:
+            raise BackendError(f"--jobs {jobs}: {LOST_WORKER}") from None
         return
     try:
         from distributed import Client, LocalCluster
@@ -52,9 +64,13 @@ def executor(jobs: int, dask: str | None) -> Iterator[tuple[Executor | None, int
             client = Client(dask, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError, ValueError) as exc:
             raise BackendError(f"--dask {dask}: cannot reach the scheduler ({exc})") from None
+    from distributed.scheduler import KilledWorker
+
     try:
         workers = max(1, sum(client.nthreads().values()))
         yield client.get_executor(), workers
+    except KilledWorker:
+        raise BackendError(f"--dask {dask}: {LOST_WORKER}") from None
     finally:
         client.close()
         if cluster is not None:
@@ -70,14 +86,14 @@ def batches(runs: Sequence[Any], workers: int, make: Callable[[Sequence[Any]], B
 
 
 def execute(work: Sequence[Batch], pool: Executor | None,
-            done: Callable[[list[tuple[int, Row]]], None]) -> None:
+            done: Callable[[list[Row]], None]) -> None:
     """Run every batch, calling ``done`` with each batch's rows as it finishes
     (in this process); on an error or Ctrl-C the batches not started are cancelled."""
     if pool is None:
         for batch in work:
             done(run_batch(batch))
         return
-    futures: list[Future[list[tuple[int, Row]]]] = [pool.submit(run_batch, b) for b in work]
+    futures: list[Future[list[Row]]] = [pool.submit(run_batch, b) for b in work]
     try:
         for future in as_completed(futures):
             done(future.result())

@@ -36,7 +36,6 @@ Opener = Callable[[Path], AbstractContextManager[IO[bytes]]]
 
 @dataclass(frozen=True)
 class Run:
-    index: int
     point: tuple[Override, ...]
     seed: int
     key: tuple[str, ...]
@@ -59,14 +58,14 @@ def plan(text: str, source: str, grid: Grid, code_dir: Path | None, allow_code: 
 
     axes = [a.path for a in grid.axes]
     out = []
-    for index, point in enumerate(grid.points()):
+    for point in grid.points():
         spec, _ = parse(text, source, (*grid.fixed, *point))
         if check_scenario_code(spec, code_dir) and not allow_code:
             bind_scenario_code(spec, code_dir, allowed=False)  # raises CodeNotAllowed
         ident: Row = {ov.path: cell(ov.value) for ov in point}
         ident.update({HASH: scenario_hash(spec), VERSION: __version__})
         for seed in grid.seeds:
-            out.append(Run(index, point, seed, row_key({**ident, SEED: seed}, axes)))
+            out.append(Run(point, seed, row_key({**ident, SEED: seed}, axes)))
     return out
 
 
@@ -90,10 +89,9 @@ def run_sweep(text: str, source: str, code_dir: Path | None, allow_code: bool, g
         with executor(jobs, dask) as (pool, workers), counting(len(todo), "sweep") as advance:
             work = batches(todo, workers, lambda part: Batch(
                 text, source, None if code_dir is None else str(code_dir), allow_code, grid.fixed,
-                tuple((r.index, r.point, r.seed) for r in part)))
+                tuple((r.point, r.seed) for r in part)))
 
-            def done(results: list[tuple[int, Row]]) -> None:
-                rows = [row for _, row in results]
+            def done(rows: list[Row]) -> None:
                 append_journal(journal, rows)
                 known.update((row_key(row, axes), row) for row in rows)
                 advance(len(rows))

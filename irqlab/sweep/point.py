@@ -38,8 +38,8 @@ class Batch:
     code_dir: str | None
     allow_code: bool
     fixed: tuple[Override, ...]
-    #: (point index, the point's axis overrides, seed)
-    runs: tuple[tuple[int, tuple[Override, ...], int], ...]
+    #: (the point's axis overrides, seed) of each run
+    runs: tuple[tuple[tuple[Override, ...], int], ...]
 
 
 def cell(value: Any) -> Any:
@@ -60,9 +60,9 @@ def scenario_hash(spec: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def run_batch(batch: Batch) -> list[tuple[int, Row]]:
-    """``(point index, row)`` of each run of ``batch``, in order."""
-    return [(index, run_point(batch, point, seed)) for index, point, seed in batch.runs]
+def run_batch(batch: Batch) -> list[Row]:
+    """The row of each run of ``batch``, in order."""
+    return [run_point(batch, point, seed) for point, seed in batch.runs]
 
 
 def run_point(batch: Batch, point: tuple[Override, ...], seed: int) -> Row:

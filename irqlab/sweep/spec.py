@@ -57,12 +57,6 @@ class Grid:
             return list(zip(*columns, strict=True))
         return list(itertools.product(*columns))
 
-    def runs(self) -> Iterator[tuple[int, tuple[Override, ...], int]]:
-        """``(point index, overrides, seed)`` for every run, point-major."""
-        for i, point in enumerate(self.points()):
-            for seed in self.seeds:
-                yield i, point, seed
-
 
 def split_values(text: str) -> list[str]:
     """``V1,V2`` split at commas outside quotes, brackets and braces."""

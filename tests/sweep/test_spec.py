@@ -67,7 +67,6 @@ def test_product_zip_and_fixed_values() -> None:
     assert grid.fixed == (Override("scenario.duration", "2ms"),)
     assert [tuple(o.value for o in p) for p in grid.points()] == [
         (1, "10k/s"), (1, "20k/s"), (2, "10k/s"), (2, "20k/s")]
-    assert len(list(grid.runs())) == 8
     zipped = make_grid(axes, (1,), True)
     assert [tuple(o.value for o in p) for p in zipped.points()] == [(1, "10k/s"), (2, "20k/s")]
     with pytest.raises(SweepError, match=r"--zip pairs axes of equal length: machine\.cpus has 3"):

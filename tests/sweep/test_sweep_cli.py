@@ -133,3 +133,13 @@ def test_code_runs_only_with_consent(small, tmp_path) -> None:
     rows = read_csv(out)
     # the user's 50 us top half ran, not the scenario's 1 us one
     assert all(int(r["handler_ns.24.mean"]) >= 50_000 for r in rows) and len(rows) == 2
+
+
+def test_a_worker_that_dies_is_one_line(small, tmp_path) -> None:
+    (tmp_path / "die.py").write_text(
+        "import os, signal\ndef rx(ctx):\n    os.kill(os.getpid(), signal.SIGKILL)\n")
+    res = sweep(str(small), "--set", "device[0].handler.python=die:rx", "--set", "machine.cpus=1,2",
+                "--jobs", "2", "--allow-code", "-o", str(tmp_path / "r.csv"))
+    assert res.exit_code == 2
+    assert res.output == ("Error: --jobs 2: a worker process died (out of memory, or killed); "
+                          "finished runs are kept, rerun the same command to run the rest\n")
