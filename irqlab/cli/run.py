@@ -175,8 +175,13 @@ def validate(scenario: str) -> None:
         _experiment(scenario, spec, extras["experiment"], None, None)
     else:
         _build(scenario, spec, None)
+    sweep = ""
+    if "sweep" in extras:
+        from irqlab.cli.sweep import check_sweep_table
+
+        sweep = f", {check_sweep_table(scenario)}"
     click.echo(f"{scenario}: ok ({spec.machine.arch}, {spec.machine.cpus} CPU(s), "
-               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s))")
+               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){sweep})")
 
 
 @click.command()

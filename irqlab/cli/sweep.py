@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
 from irqlab.cli.output import open_output
 from irqlab.cli.params import allow_code_option, output_path
+
+if TYPE_CHECKING:
+    from irqlab.sweep.spec import Grid
 
 PARQUET_EXTRA = "pip install 'irqlab[sweep]'"
 
@@ -58,11 +62,10 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
 
     Rerunning the same sweep into the same output runs only the missing rows
     (a killed sweep loses only what was running)."""
-    from irqlab.scenario.loader import ScenarioError, parse, read
+    from irqlab.scenario.loader import ScenarioError
     from irqlab.sweep.backend import DASK_EXTRA, BackendError
     from irqlab.sweep.driver import run_sweep
     from irqlab.sweep.point import PointError
-    from irqlab.sweep.spec import SweepError, cli_axes, make_grid, parse_seeds, table_axes
     from irqlab.sweep.table import FORMATS, TableError
     from irqlab.usercode import UserCodeError
 
@@ -75,19 +78,8 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
         _needs("distributed", "--dask", DASK_EXTRA)
     if html_path is not None:
         _needs("matplotlib", "--html", PARQUET_EXTRA)
-    try:
-        text, source = read(scenario)
-        base, extras = parse(text, source)
-        if "experiment" in extras:
-            raise InputError("is an experiment of many runs; a sweep runs one machine per point",
-                             source=scenario)
-        axes, file_seeds, file_zip = table_axes(extras.get("sweep", {}), source)
-        axes += cli_axes(assignments)
-        grid = make_grid(axes, parse_seeds(seeds) if seeds is not None else
-                         file_seeds or (base.scenario.seed,), zipped or file_zip)
-    except (ScenarioError, SweepError) as exc:
-        raise InputError(str(exc)) from None
-    code_dir = Path(scenario).resolve().parent if Path(scenario).is_file() else None
+    text, source, grid = _grid(scenario, assignments, seeds, zipped)
+    code_dir = _folder(scenario)
     try:
         outcome = run_sweep(text, source, code_dir, allow_code, grid, out, jobs or _cores(), dask,
                             lambda path: open_output(path, binary=True, option="-o"))
@@ -105,6 +97,51 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
             f.write(html_page(outcome.rows, grid, metrics))
     click.echo(f"{output}: {len(outcome.rows)} rows ({outcome.ran} run now, "
                f"{outcome.runs - outcome.ran} already there)", err=True)
+
+
+def _grid(scenario: str, assignments: tuple[str, ...], seeds: str | None,
+          zipped: bool) -> tuple[str, str, Grid]:
+    """The scenario's text, its name for errors, and the grid of its
+    ``[sweep]`` table with the command line's ``--set``/``--seeds``/``--zip``."""
+    from irqlab.scenario.loader import ScenarioError, parse, read
+    from irqlab.sweep.spec import SweepError, cli_axes, make_grid, parse_seeds, table_axes
+
+    try:
+        text, source = read(scenario)
+        base, extras = parse(text, source)
+        if "experiment" in extras:
+            raise InputError("is an experiment of many runs; a sweep runs one machine per point",
+                             source=scenario)
+        axes, file_seeds, file_zip = table_axes(extras.get("sweep", {}), source)
+        axes += cli_axes(assignments)
+        grid = make_grid(axes, parse_seeds(seeds) if seeds is not None else
+                         file_seeds or (base.scenario.seed,), zipped or file_zip)
+    except (ScenarioError, SweepError) as exc:
+        raise InputError(str(exc)) from None
+    return text, source, grid
+
+
+def _folder(scenario: str) -> Path | None:
+    path = Path(scenario)
+    return path.resolve().parent if path.is_file() else None
+
+
+def check_sweep_table(scenario: str) -> str:
+    """``irqlab validate`` of a scenario's ``[sweep]``: every point checked as
+    ``irqlab sweep`` would before running (code files must exist, none is
+    imported); returns ``"sweep of N point(s) x M seed(s)"``."""
+    from irqlab.scenario.loader import ScenarioError
+    from irqlab.sweep.driver import plan
+    from irqlab.usercode import UserCodeError
+
+    text, source, grid = _grid(scenario, (), None, False)
+    try:
+        plan(text, source, grid, _folder(scenario), allow_code=True)
+    except UserCodeError as exc:
+        raise InputError(str(exc), source=scenario) from None
+    except ScenarioError as exc:
+        raise InputError(str(exc)) from None
+    return f"sweep of {len(grid.points())} point(s) x {len(grid.seeds)} seed(s)"
 
 
 COMMANDS: list[click.Command] = [sweep]

@@ -29,14 +29,16 @@ class OverrideError(ValueError):
 
 @dataclass(frozen=True)
 class Override:
-    """One ``PATH=VALUE``; ``value`` is already a TOML value."""
+    """One ``PATH=VALUE``; ``value`` is already a TOML value; ``where`` names
+    it in errors when it is not a ``--set`` (a scenario's ``[sweep]`` field)."""
 
     path: str
     value: Any
+    where: str = ""
 
     @property
     def label(self) -> str:
-        return f"--set {self.path}"
+        return self.where or f"--set {self.path}"
 
 
 def parse_value(text: str) -> Any:

@@ -37,10 +37,12 @@ class SweepError(ValueError):
 
 @dataclass(frozen=True)
 class Axis:
-    """One swept field: its path (the results column) and its values."""
+    """One swept field: its path (the results column), its values, and where
+    it was written for errors (``""``: ``--set PATH``)."""
 
     path: str
     values: tuple[Any, ...]
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Grid:
 
     def points(self) -> list[tuple[Override, ...]]:
         """Each point as the overrides of its axis values, in grid order."""
-        columns = [[Override(a.path, v) for v in a.values] for a in self.axes]
+        columns = [[Override(a.path, v, a.where) for v in a.values] for a in self.axes]
         if self.zip:
             return list(zip(*columns, strict=True))
         return list(itertools.product(*columns))
@@ -158,7 +160,7 @@ def _check_seeds(values: Sequence[Any], where: str) -> tuple[int, ...]:
     return tuple(values)
 
 
-def cli_axes(assignments: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
+def cli_axes(assignments: Sequence[str]) -> list[Axis]:
     """``--set`` options as ``(path, values)``."""
     out = []
     for text in assignments:
@@ -166,11 +168,11 @@ def cli_axes(assignments: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
             path, value = parse_assignment(text)
         except OverrideError as exc:
             raise SweepError(str(exc)) from None
-        out.append((path, parse_values(value, f"--set {path}")))
+        out.append(Axis(path, parse_values(value, f"--set {path}")))
     return out
 
 
-def table_axes(table: object, where: str) -> tuple[list[tuple[str, tuple[Any, ...]]],
+def table_axes(table: object, where: str) -> tuple[list[Axis],
                                                      tuple[int, ...] | None, bool]:
     """A scenario's ``[sweep]`` table as ``(axes, seeds, zip)``; ``where``
     names the file in errors."""
@@ -197,15 +199,16 @@ def table_axes(table: object, where: str) -> tuple[list[tuple[str, tuple[Any, ..
         if isinstance(raw, list):
             if not raw:
                 raise SweepError(f"{field}: no values")
-            axes.append((path, tuple(raw)))
+            values = tuple(raw)
         elif isinstance(raw, dict):
             if set(raw) - {"start", "stop", "step"} or not {"start", "stop"} <= set(raw):
                 raise SweepError(f"{field}: a range is {{ start, stop, step }}")
-            axes.append((path, expand_range(raw["start"], raw["stop"], raw.get("step"), field)))
+            values = expand_range(raw["start"], raw["stop"], raw.get("step"), field)
         elif isinstance(raw, str):
-            axes.append((path, parse_values(raw, field)))
+            values = parse_values(raw, field)
         else:
-            axes.append((path, (raw,)))
+            values = (raw,)
+        axes.append(Axis(path, values, f"{where}: sweep.set.{path}"))
     return axes, seeds, zipped
 
 
@@ -221,13 +224,13 @@ def _leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
             yield path, value
 
 
-def make_grid(axes: Sequence[tuple[str, tuple[Any, ...]]], seeds: tuple[int, ...],
-              zipped: bool) -> Grid:
+def make_grid(axes: Sequence[Axis], seeds: tuple[int, ...], zipped: bool) -> Grid:
     """The grid of ``axes`` (a later axis of the same path replaces an earlier
     one; single values become fixed overrides) and ``seeds``."""
-    by_path = dict(axes)
-    swept = [Axis(p, v) for p, v in by_path.items() if len(v) > 1]
-    fixed = tuple(Override(p, v[0]) for p, v in by_path.items() if len(v) == 1)
+    by_path = {a.path: a for a in axes}
+    swept = [a for a in by_path.values() if len(a.values) > 1]
+    fixed = tuple(Override(a.path, a.values[0], a.where) for a in by_path.values()
+                  if len(a.values) == 1)
     if zipped and len({len(a.values) for a in swept}) > 1:
         sizes = ", ".join(f"{a.path} has {len(a.values)}" for a in swept)
         raise SweepError(f"--zip pairs axes of equal length: {sizes}")

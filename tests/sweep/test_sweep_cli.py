@@ -143,3 +143,19 @@ def test_a_worker_that_dies_is_one_line(small, tmp_path) -> None:
     assert res.exit_code == 2
     assert res.output == ("Error: --jobs 2: a worker process died (out of memory, or killed); "
                           "finished runs are kept, rerun the same command to run the rest\n")
+
+
+def test_validate_checks_every_point_of_the_sweep_table(small) -> None:
+    base = small.read_text()
+    small.write_text(base + '\n[sweep]\nseeds = "1..3"\n[sweep.set]\nmachine.cpus = [1, 2]\n'
+                     'device.eth0.arrival.rate = "10k/s..40k/s:step=10k/s"\n')
+    res = CliRunner().invoke(cli, ["validate", str(small)])
+    assert res.exit_code == 0, res.output
+    assert res.output.endswith(", sweep of 8 point(s) x 3 seed(s))\n")
+    small.write_text(base + '\n[sweep.set]\nmachine.cpus = [1, 300]\n')
+    for command in ("validate", "sweep"):
+        res = CliRunner().invoke(cli, [command, str(small), *(["-o", str(small.with_suffix(".csv"))]
+                                                              if command == "sweep" else [])])
+        assert res.exit_code == 2
+        assert res.output == (f"Error: {small}: sweep.set.machine.cpus: Input should be less than "
+                              "or equal to 256, got 300\n")
