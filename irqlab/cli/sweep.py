@@ -78,6 +78,8 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
         _needs("distributed", "--dask", DASK_EXTRA)
     if html_path is not None:
         _needs("matplotlib", "--html", PARQUET_EXTRA)
+    elif metrics:
+        raise InputError("chooses what --html draws; give --html FILE too", source="--plot")
     text, source, grid = _grid(scenario, assignments, seeds, zipped)
     code_dir = _folder(scenario)
     try:

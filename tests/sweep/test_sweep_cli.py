@@ -99,6 +99,9 @@ def test_bad_sweep_table_names_the_file_and_field(small, tmp_path) -> None:
 
 
 def test_outputs_and_scenarios_refused(small, tmp_path) -> None:
+    res = sweep(str(small), "--plot", "irq_per_s.*", "-o", str(tmp_path / "r.csv"))
+    assert res.exit_code == 2 and res.output == "Error: --plot: chooses what --html draws; give " \
+        "--html FILE too\n"
     res = sweep(str(small), "-o", str(tmp_path / "r.json"))
     assert res.exit_code == 2 and res.output == "Error: -o: expected a .parquet or .csv file, got " \
         f"'{tmp_path / 'r.json'}'\n"
