@@ -8,6 +8,7 @@ Dask is imported only when asked for.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
@@ -43,7 +44,10 @@ def executor(jobs: int, dask: str | None) -> Iterator[tuple[Executor | None, int
             yield None, 1
             return
         try:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            # forkserver, not fork: the parent may run threads (the progress bar's refresh),
+            # and a fork copies their locks held (Python 3.14 makes it the default)
+            with ProcessPoolExecutor(max_workers=jobs,
+                                     mp_context=multiprocessing.get_context("forkserver")) as pool:
                 yield pool, jobs
         except BrokenExecutor:
             raise BackendError(f"--jobs {jobs}: {LOST_WORKER}") from None
