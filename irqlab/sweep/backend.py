@@ -33,7 +33,7 @@ LOST_WORKER = ("a worker process died (out of memory, or killed); finished runs 
 
 
 class BackendError(RuntimeError):
-    """A backend that cannot start; the message names the option."""
+    """A backend that cannot start, or lost a worker; the message names the option."""
 
 
 @contextmanager
