@@ -175,13 +175,14 @@ def validate(scenario: str) -> None:
         _experiment(scenario, spec, extras["experiment"], None, None)
     else:
         _build(scenario, spec, None)
+    code = f", {len(named)} Python handler(s): run with --allow-code" if named else ""
     sweep = ""
     if "sweep" in extras:
         from irqlab.cli.sweep import check_sweep_table
 
         sweep = f", {check_sweep_table(scenario)}"
     click.echo(f"{scenario}: ok ({spec.machine.arch}, {spec.machine.cpus} CPU(s), "
-               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){sweep})")
+               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){code}{sweep})")
 
 
 @click.command()

@@ -30,7 +30,8 @@ class OverrideError(ValueError):
 @dataclass(frozen=True)
 class Override:
     """One ``PATH=VALUE``; ``value`` is already a TOML value; ``where`` names
-    it in errors when it is not a ``--set`` (a scenario's ``[sweep]`` field)."""
+    it in errors when it is not a ``--set`` (``sweep.set.PATH``, a field of the
+    scenario's ``[sweep]``)."""
 
     path: str
     value: Any
@@ -45,7 +46,7 @@ def parse_value(text: str) -> Any:
     """The TOML value written as ``text``; a bare string when it is not TOML."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # tomllib recurses into nesting
         return text.strip()
 
 
@@ -139,25 +140,22 @@ def _join(loc: str, key: str) -> str:
     return f"{loc}.{key}" if loc else key
 
 
-def blame(message: str, source: str, applied: dict[str, Override]) -> str:
-    """Validation errors (``SOURCE: LOC: problem`` lines) at or under a field
-    set by ``--set`` name that ``--set`` instead of the file; other errors say
-    which ``--set`` options they follow."""
+def blame(problems: list[str], applied: dict[str, Override]) -> list[str]:
+    """Validation problems (``LOC: problem``) at or under a field an override
+    set, named by that override instead (``--set PATH: problem``); the others
+    say which overrides they follow."""
     if not applied:
-        return message
+        return problems
     after = ", ".join(ov.label for ov in applied.values())
-    lines = []
-    prefix = f"{source}: "
-    for line in message.split("\n"):
-        body = line[len(prefix):] if line.startswith(prefix) else ""
+    out = []
+    for problem in problems:
         for loc, ov in applied.items():
-            if body.startswith(loc + ": "):
-                line = f"{ov.label}: {body[len(loc) + 2:]}"
+            if problem.startswith(loc + ": "):
+                out.append(f"{ov.label}: {problem[len(loc) + 2:]}")
                 break
-            if body.startswith((loc + ".", loc + "[")):
-                line = f"{ov.label}: {body[len(loc):].lstrip('.')}"
+            if problem.startswith((loc + ".", loc + "[")):
+                out.append(f"{ov.label}: {problem[len(loc):].lstrip('.')}")
                 break
         else:
-            line = f"{line} (after {after})"
-        lines.append(line)
-    return "\n".join(lines)
+            out.append(f"{problem} (after {after})")
+    return out

@@ -38,7 +38,7 @@ class SweepError(ValueError):
 @dataclass(frozen=True)
 class Axis:
     """One swept field: its path (the results column), its values, and where
-    it was written for errors (``""``: ``--set PATH``)."""
+    it was written for errors (``sweep.set.PATH``; ``""``: ``--set PATH``)."""
 
     path: str
     values: tuple[Any, ...]
@@ -208,7 +208,7 @@ def table_axes(table: object, where: str) -> tuple[list[Axis],
             values = parse_values(raw, field)
         else:
             values = (raw,)
-        axes.append(Axis(path, values, f"{where}: sweep.set.{path}"))
+        axes.append(Axis(path, values, f"sweep.set.{path}"))
     return axes, seeds, zipped
 
 

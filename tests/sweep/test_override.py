@@ -58,10 +58,12 @@ def test_inline_tables_and_missing_tables() -> None:
 @pytest.mark.parametrize(("assignment", "message"), [
     ("device.eth9.arrival.rate=1k/s", "--set device.eth9.arrival.rate: no device named eth9"),
     ("device[9].handler.cost=1us", "--set device[9].handler.cost: device has 4 entries, no [9]"),
-    ("machine.cpus=many", "--set machine.cpus: Input should be a valid integer"),
-    ("device.eth0.arrival.rat=1k/s", "--set device.eth0.arrival.rat: unknown key"),
-    ("device[1].handler.cost=fast", "--set device[1].handler.cost: value: expected a duration"),
-    ("scenario.duration=0ms", "--set scenario.duration: expected a time above zero"),
+    ("machine.cpus=many", "<builtin default>: --set machine.cpus: Input should be a valid integer"),
+    ("device.eth0.arrival.rat=1k/s",
+     "<builtin default>: --set device.eth0.arrival.rat: unknown key (not allowed here)"),
+    ("device[1].handler.cost=fast",
+     "<builtin default>: --set device[1].handler.cost: value: expected a duration"),
+    ("scenario.duration=0ms", "<builtin default>: --set scenario.duration: expected a time above zero"),
     ("machine.cpus.x=1", "--set machine.cpus.x: machine.cpus is a value, not a table"),
 ])
 def test_errors_name_the_set(assignment, message) -> None:

@@ -91,9 +91,9 @@ device.eth0.arrival.rate = "10k/s,20k/s"
     axes, seeds, zipped = table_axes(table, "s.toml")
     assert seeds == (1, 2, 3) and zipped
     assert [(a.path, a.values, a.where) for a in axes] == [
-        ("machine.cpus", (1, 2), "s.toml: sweep.set.machine.cpus"),
-        ("device[0].handler.cost", ("1us", "2us"), "s.toml: sweep.set.device[0].handler.cost"),
-        ("device.eth0.arrival.rate", ("10k/s", "20k/s"), "s.toml: sweep.set.device.eth0.arrival.rate")]
+        ("machine.cpus", (1, 2), "sweep.set.machine.cpus"),
+        ("device[0].handler.cost", ("1us", "2us"), "sweep.set.device[0].handler.cost"),
+        ("device.eth0.arrival.rate", ("10k/s", "20k/s"), "sweep.set.device.eth0.arrival.rate")]
 
 
 @pytest.mark.parametrize(("toml", "message"), [

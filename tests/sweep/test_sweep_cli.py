@@ -75,7 +75,8 @@ def test_html_plots_each_metric_against_each_axis(small, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--set", "machine.cpus=1,many"], "Error: --set machine.cpus: Input should be a valid integer"),
+    (["--set", "machine.cpus=1,many"],
+     "Error: {small}: --set machine.cpus: Input should be a valid integer"),
     (["--set", "device.eth9.arrival.rate=1k/s,2k/s"], "Error: --set device.eth9.arrival.rate: no device named eth9"),
     (["--set", "scenario.duration=1ms..2ms"], "Error: --set scenario.duration: a range of durations"),
     (["--set", "machine.cpus"], "Error: --set machine.cpus: expected PATH=VALUE"),
@@ -87,7 +88,8 @@ def test_bad_specs_are_one_line_naming_the_set(small, tmp_path, args, message) -
     out = tmp_path / "r.csv"
     res = sweep(str(small), *args, "-o", str(out))
     assert res.exit_code == 2
-    assert len(res.output.splitlines()) == 1 and res.output.startswith(message), res.output
+    assert len(res.output.splitlines()) == 1, res.output
+    assert res.output.startswith(message.format(small=small)), res.output
     assert not out.exists()
 
 
@@ -162,3 +164,10 @@ def test_validate_checks_every_point_of_the_sweep_table(small) -> None:
         assert res.exit_code == 2
         assert res.output == (f"Error: {small}: sweep.set.machine.cpus: Input should be less than "
                               "or equal to 256, got 300\n")
+
+
+def test_a_sweep_table_path_that_resolves_nowhere_names_file_and_field(small, tmp_path) -> None:
+    small.write_text(small.read_text() + '\n[sweep.set]\ndevice.eth9.arrival.rate = ["1k/s", "2k/s"]\n')
+    res = sweep(str(small), "-o", str(tmp_path / "r.csv"))
+    assert res.exit_code == 2
+    assert res.output == f"Error: {small}: sweep.set.device.eth9.arrival.rate: no device named eth9\n"
