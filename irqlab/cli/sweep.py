@@ -11,23 +11,13 @@ import click
 from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
 from irqlab.cli.output import open_output
 from irqlab.cli.params import allow_code_option, output_path
+from irqlab.cli.pictures import check_extras
 
 if TYPE_CHECKING:
     from irqlab.sweep.spec import Grid
 
-PARQUET_EXTRA = "pip install 'irqlab[sweep]'"
-
-
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _needs(module: str, what: str, extra: str) -> None:
-    """Refuse before any run when an optional library is missing."""
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        raise InputError(f"{what} needs {module}: {extra}")
 
 
 @click.command()
@@ -62,8 +52,9 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
 
     Rerunning the same sweep into the same output runs only the missing rows
     (a killed sweep loses only what was running)."""
+    from irqlab.report.extras import DASK, PARQUET, MissingExtra, require
     from irqlab.scenario.loader import ScenarioError
-    from irqlab.sweep.backend import DASK_EXTRA, BackendError
+    from irqlab.sweep.backend import BackendError
     from irqlab.sweep.driver import run_sweep
     from irqlab.sweep.point import PointError
     from irqlab.sweep.table import FORMATS, TableError
@@ -72,14 +63,16 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
     out = Path(output)
     if out.suffix not in FORMATS:
         raise InputError(f"expected a .parquet or .csv file, got {output!r}", source="-o")
-    if out.suffix == ".parquet":
-        _needs("pyarrow", "parquet output", PARQUET_EXTRA)
-    if dask is not None:
-        _needs("distributed", "--dask", DASK_EXTRA)
-    if html_path is not None:
-        _needs("matplotlib", "--html", PARQUET_EXTRA)
-    elif metrics:
+    if metrics and html_path is None:
         raise InputError("chooses what --html draws; give --html FILE too", source="--plot")
+    check_extras(html_path, None)
+    for option, wanted, feature in (("-o", out.suffix == ".parquet", PARQUET),
+                                    ("--dask", dask is not None, DASK)):
+        try:
+            if wanted:
+                require(feature)
+        except MissingExtra as exc:
+            raise InputError(str(exc), source=option) from None
     text, source, grid = _grid(scenario, assignments, seeds, zipped)
     code_dir = _folder(scenario)
     try:

@@ -26,8 +26,6 @@ from irqlab.sweep.point import Batch, Row, run_batch
 #: a Dask scheduler that does not answer within this is reported, not waited for
 CONNECT_TIMEOUT_S = 10
 
-DASK_EXTRA = "pip install 'irqlab[dask]'"
-
 LOST_WORKER = ("a worker process died (out of memory, or killed); finished runs are kept, "
                "rerun the same command to run the rest")
 
@@ -52,10 +50,7 @@ def executor(jobs: int, dask: str | None) -> Iterator[tuple[Executor | None, int
         except BrokenExecutor:
             raise BackendError(f"--jobs {jobs}: {LOST_WORKER}") from None
         return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise BackendError(f"--dask needs Dask distributed: {DASK_EXTRA}") from None
+    from distributed import Client, LocalCluster  # the CLI checked the extra is installed
     if dask == "local":
         with warnings.catch_warnings():  # its HTTP port taken: distributed picks another
             warnings.filterwarnings("ignore", message="Port .* is already in use")

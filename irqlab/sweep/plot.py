@@ -1,5 +1,6 @@
 """Sweep metrics against each axis, with 95 % confidence bands across seeds,
-as one self-contained HTML file (matplotlib figures inlined as SVG).
+as one self-contained HTML file: matplotlib figures (object API) inlined as
+SVG by :func:`irqlab.report.plots.svg_markup`, as the run report does.
 
 A metric is a results column or a shell-style pattern of columns
 (``latency_ns.*.p99``); the default is the hard-IRQ p99 latency of every IRQ
@@ -12,16 +13,20 @@ from __future__ import annotations
 
 import fnmatch
 import html
-import io
 from collections.abc import Sequence
 from typing import Any
 
+from irqlab.report.plots import Chart, svg_markup
 from irqlab.sweep.point import Row
 from irqlab.sweep.spec import Grid
 from irqlab.sweep.table import aggregate
 from irqlab.units import UnitError, parse_duration, parse_rate
 
 DEFAULT_METRICS = ("latency_ns.*.p99", "hardirq_cpu_share.*")
+
+_STYLE = ("body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 60em; } "
+          "figure.chart { display: inline-block; margin: 1em; } "
+          "figure.chart svg { max-width: 100%; height: auto; }")
 
 
 def metric_columns(rows: Sequence[Row], patterns: Sequence[str]) -> list[str]:
@@ -44,36 +49,36 @@ def position(value: Any) -> tuple[float, str] | None:
     return None
 
 
-def html_page(rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> str:
-    """The self-contained page."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def charts(rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> list[Chart]:
+    """One chart per (axis, metric), axis-major."""
+    from matplotlib.figure import Figure
 
     axes = [a.path for a in grid.axes]
     agg, _ = aggregate(rows, axes)
-    metrics = metric_columns(rows, patterns or DEFAULT_METRICS)
-    sections = []
-    with matplotlib.rc_context({"svg.hashsalt": "irqlab", "svg.fonttype": "none"}):
-        for axis in grid.axes:
-            for metric in metrics:
-                fig, ax = plt.subplots(figsize=(6.4, 3.6))
-                _draw(ax, agg, axis.path, axis.values, [a for a in axes if a != axis.path], metric)
-                buf = io.StringIO()
-                fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-                plt.close(fig)
-                sections.append(f"<figure>{buf.getvalue()}<figcaption>{html.escape(metric)} "
-                                f"against {html.escape(axis.path)}</figcaption></figure>")
+    out = []
+    for i, axis in enumerate(grid.axes):
+        for j, metric in enumerate(metric_columns(rows, patterns or DEFAULT_METRICS)):
+            fig = Figure(figsize=(6.4, 3.6), dpi=100, layout="constrained")
+            _draw(fig.add_subplot(), agg, axis.path, axis.values,
+                  [a for a in axes if a != axis.path], metric)
+            out.append(Chart(f"sweep-{i}-{j}", f"{metric} against {axis.path}", fig))
+    return out
+
+
+def html_page(rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> str:
+    """The self-contained page: each chart inlined as SVG (no script, nothing loaded)."""
+    drawn = charts(rows, grid, patterns)
+    parts = [f"<p>{len(rows)} runs; bands are 95 % confidence intervals of the mean across "
+             "seeds (Student's t).</p>"]
     if not grid.axes:
-        sections.append("<p>No axis: the sweep varies only the seed.</p>")
-    elif not metrics:
-        sections.append(f"<p>No results column matches {html.escape(', '.join(patterns))}.</p>")
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>irqlab sweep</title>"
-            "<style>body{font-family:sans-serif} figure{display:inline-block;margin:1em}"
-            "</style></head><body><h1>irqlab sweep</h1>"
-            f"<p>{len(rows)} runs; bands are 95 % confidence intervals across seeds "
-            "(Student's t).</p>" + "".join(sections) + "</body></html>\n")
+        parts.append("<p>No axis: the sweep varies only the seed.</p>")
+    elif not drawn:
+        parts.append(f"<p>No results column matches {html.escape(', '.join(patterns))}.</p>")
+    parts += [f'<figure class="chart" id="chart-{c.id}">{svg_markup(c)}'
+              f"<figcaption>{html.escape(c.title)}</figcaption></figure>" for c in drawn]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>irqlab sweep</title><style>{_STYLE}</style></head>\n<body>\n"
+            "<h1>irqlab sweep</h1>\n" + "\n".join(parts) + "\n</body></html>\n")
 
 
 def _draw(ax: Any, agg: Sequence[Row], axis: str, values: Sequence[Any], others: Sequence[str],

@@ -4,6 +4,7 @@ errors naming the --set or the [sweep] field."""
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,7 @@ def test_html_plots_each_metric_against_each_axis(small, tmp_path) -> None:
                 "--plot", "irq_per_s.24", "--plot", "hardirq_cpu_share.*")
     assert res.exit_code == 0, res.output
     page = html.read_text()
-    figures = page.count("<figure>")
+    figures = page.count('<figure class="chart"')
     # irq_per_s.24 and hardirq_cpu_share.0/.1, against each of the two axes
     assert figures == 6 and page.count("<svg") == 6
     assert "irq_per_s.24 against device.eth0.arrival.rate" in page
@@ -171,3 +172,19 @@ def test_a_sweep_table_path_that_resolves_nowhere_names_file_and_field(small, tm
     res = sweep(str(small), "-o", str(tmp_path / "r.csv"))
     assert res.exit_code == 2
     assert res.output == f"Error: {small}: sweep.set.device.eth9.arrival.rate: no device named eth9\n"
+
+
+@pytest.mark.parametrize(("module", "args", "message"), [
+    ("pyarrow.parquet", ["-o", "r.parquet"], "-o: pyarrow is not installed: pip install 'irqlab[sweep]'"),
+    ("distributed", ["-o", "r.csv", "--dask", "local"],
+     "--dask: distributed is not installed: pip install 'irqlab[dask]'"),
+    ("matplotlib", ["-o", "r.csv", "--html", "r.html"],
+     "--html: matplotlib is not installed: pip install 'irqlab[plot]'"),
+])
+def test_a_missing_extra_is_named_before_any_run(small, tmp_path, monkeypatch, module, args,
+                                                 message) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    monkeypatch.chdir(tmp_path)
+    res = sweep(str(small), *args)
+    assert res.exit_code == 2 and res.output == f"Error: {message}\n"
+    assert not list(tmp_path.glob("r.*"))
