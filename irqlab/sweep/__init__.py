@@ -2,8 +2,9 @@
 results row per (point, seed), on local processes or a Dask cluster.
 
 ``spec`` reads the grid (``--set``, ``--seeds``, a scenario's ``[sweep]``),
-``point`` runs a batch of points in a worker, ``flatten`` turns a report into
-a row, ``journal`` keeps finished rows durably and resumes, ``table`` writes
-Parquet/CSV and the per-point aggregate, ``backend`` picks the executor and
+``driver`` plans the runs and skips those already done, ``backend`` picks the
+executor, ``point`` runs a batch of points in a worker, ``flatten`` turns a
+report into a row, ``journal`` keeps finished rows durably, ``table`` writes
+Parquet/CSV and the per-point aggregate (``confidence``: Student's t), and
 ``plot`` draws metrics against each axis.
 """
