@@ -36,11 +36,11 @@ def agg_path(output: Path) -> Path:
 def row_key(row: Row, axes: Sequence[str]) -> tuple[str, ...]:
     """What identifies a run: its axis values, seed, scenario hash and irqlab
     version, as text (a CSV cell and the value it came from agree)."""
-    return tuple(_text(row.get(c)) for c in (*axes, SEED, HASH, VERSION))
+    return (*point_key(row, axes), _text(row.get(SEED)))
 
 
 def point_key(row: Row, axes: Sequence[str]) -> tuple[str, ...]:
-    return tuple(_text(row.get(c)) for c in (*axes, HASH, VERSION))
+    return (*(_text(row.get(c)) for c in axes), str(row.get(HASH)), str(row.get(VERSION)))
 
 
 def _text(value: Any) -> str:
