@@ -188,3 +188,28 @@ def test_a_missing_extra_is_named_before_any_run(small, tmp_path, monkeypatch, m
     res = sweep(str(small), *args)
     assert res.exit_code == 2 and res.output == f"Error: {message}\n"
     assert not list(tmp_path.glob("r.*"))
+
+
+def test_a_terminal_shows_a_progress_bar_with_eta(small, tmp_path) -> None:
+    import os
+    import pty
+    import subprocess
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "irqlab", "sweep", str(small), "--set",
+                             "machine.cpus=1,2", "--seeds", "1..2", "--jobs", "1", "-o",
+                             str(tmp_path / "r.csv")], stderr=slave, stdout=subprocess.DEVNULL)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the pty closes when the process exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait() == 0
+    text = seen.decode(errors="replace")
+    assert "sweep" in text and "ETA" in text and "4/4" in text
