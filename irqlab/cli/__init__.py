@@ -30,7 +30,7 @@ from irqlab.cli.errors import (
 MODULES = {
     "run": "run", "validate": "run", "scenarios": "run", "replay": "run",
     "report": "report", "trace": "observe", "top": "observe", "triage": "triage",
-    "check": "check",
+    "sweep": "sweep", "check": "check",
 }
 """Command name -> the module of this package whose ``COMMANDS`` holds it."""
 
