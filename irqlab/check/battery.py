@@ -9,7 +9,7 @@ from pathlib import Path
 from irqlab.check.budget import Budget
 from irqlab.check.concurrency import concurrency
 from irqlab.check.driver import CheckError, load_driver, load_machine
-from irqlab.check.harness import OSES, PLATFORMS, Rig
+from irqlab.check.harness import OSES, PLATFORMS, Rig, hosts
 from irqlab.check.protocol import (
     level_ack,
     lost_eoi,
@@ -40,10 +40,6 @@ CHECKS: dict[str, Check] = {
     "response-time-bound": response_time_bound,
 }
 
-#: OS personalities the simulator builds today (``machine.os``)
-AVAILABLE_OSES = ("linux", "windows")
-
-
 def run_battery(driver_path: str | Path, *, platform: str | None = None, os: str | None = None,
                 budget: Budget | None = None, scenario: str | Path | None = None,
                 allow_code: bool = False, seed: int | None = None,
@@ -55,9 +51,14 @@ def run_battery(driver_path: str | Path, *, platform: str | None = None, os: str
     for option, value, allowed in (("--platform", platform, PLATFORMS), ("--os", os, OSES)):
         if value is not None and value not in allowed:
             raise CheckError(f"{option}: expected one of {', '.join(allowed)}, got {value!r}")
-    if os is not None and os not in AVAILABLE_OSES:
-        raise CheckError(f"--os {os}: not available yet (this simulator builds "
-                         f"{' and '.join(AVAILABLE_OSES)} machines)")
+    if os is not None:
+        ok = hosts(os)
+        if not ok:
+            raise CheckError(f"--os {os}: not available yet (the simulator builds no {os} machine)")
+        if platform is not None and platform not in ok:
+            raise CheckError(f"--os {os}: {os} runs on --platform {' or '.join(ok)}, "
+                             f"not {platform}")
+        platform = platform or ok[0]
     driver = load_driver(driver_path, allow_code)
     if scenario is not None and driver.scenario is not None:
         raise CheckError(f"{driver_path}: is a scenario: it brings its machine, --scenario is "

@@ -83,8 +83,11 @@ def concurrency(rig: Rig, budget: Budget) -> CheckResult:
                            f"times (first at {overlaps.first_ns} ns) during affinity moves", ev)
     if problems:
         return CheckResult(name, FAIL, problems[0], ev)
+    cpus = run.machine.spec.machine.cpus
+    moves = (f"{len(moved)} affinity moves, never on two CPUs at once" if cpus > 1
+             else "one CPU: no affinity to move")
     if not rig.driver.shared:
-        return CheckResult(name, PASS, f"{len(moved)} affinity moves, never on two CPUs at once; "
-                           "no shared state declared (Shared) to check for races", ev)
-    return CheckResult(name, PASS, f"{len(moved)} affinity moves, never on two CPUs at once; "
-                       f"{len(rig.driver.shared)} shared state(s) always under a common lock", ev)
+        return CheckResult(name, PASS, f"{moves}; no shared state declared (Shared) to check "
+                           "for races", ev)
+    return CheckResult(name, PASS, f"{moves}; {len(rig.driver.shared)} shared state(s) always "
+                       "under a common lock", ev)

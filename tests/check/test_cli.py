@@ -96,8 +96,7 @@ def test_budget_changes_the_verdict() -> None:
     (["--budget", "top=5"], ["--budget", "top", "'5'"]),
     (["--budget", "speed=5us"], ["--budget", "speed=5us"]),
     (["--budget", "top=0us"], ["--budget", "above zero"]),
-    (["--os", "freertos"], ["--os freertos", "not available yet"]),
-    (["--os", "windows", "--platform", "arm64"], ["--os windows", "x86"]),
+    (["--os", "windows", "--platform", "arm64"], ["--os windows: windows runs on --platform x86, not arm64"]),
     (["--platform", "armv7m"], ["a Cortex-M has no MSI"]),  # sleeps_in_irq is MSI-X
     (["--platform", "riscv"], ["--platform: expected one of x86, arm64, armv7m, got 'riscv'"]),
     (["--os", "vxworks"], ["--os: expected one of linux, windows, freertos, got 'vxworks'"]),
@@ -124,6 +123,20 @@ def test_bad_drivers_are_one_line_naming_the_file(tmp_path: Path, text: str,
     path = tmp_path / "drv.py"
     path.write_text(text)
     _one_error_line(_check(str(path), "--allow-code"), str(path), *needles)
+
+
+def test_freertos_is_checked_once_the_simulator_builds_it() -> None:
+    from irqlab.check.harness import hosts
+
+    res = _check(GOOD, "--allow-code", "--os", "freertos", "--json")
+    if not hosts("freertos"):
+        _one_error_line(res, "--os freertos: not available yet")
+        return
+    assert hosts("freertos") == ["armv7m"]
+    data = json.loads(res.output)
+    assert res.exit_code == 0 and data["platform"] == "armv7m" and data["os"] == "freertos"
+    _one_error_line(_check(GOOD, "--allow-code", "--os", "freertos", "--platform", "x86"),
+                    "--os freertos: freertos runs on --platform armv7m, not x86")
 
 
 def test_missing_driver_file() -> None:
