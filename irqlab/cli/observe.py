@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -13,6 +15,7 @@ import click
 from irqlab.cli.errors import (
     InputError,
     Interrupted,
+    Terminated,
     interruptible,
     signals_allowed,
     signals_deferred,
@@ -30,14 +33,24 @@ from irqlab.observe.top import (
     table,
     top_rows,
 )
-from irqlab.observe.tracefs import DEFAULT_EVENTS, Capture, TracefsError
+from irqlab.observe.tracefs import (
+    DEFAULT_EVENTS,
+    STOP_GRACE_S,
+    Capture,
+    TracefsError,
+    Workload,
+)
 
 POLL_S = 0.1
 
 
-@click.command()
-@click.option("--duration", type=FiniteFloat(min=0, min_open=True), default=10.0,
-              show_default=True, help="Seconds to capture (Ctrl-C or SIGTERM ends early).")
+DEFAULT_DURATION_S = 10.0
+
+
+@click.command(context_settings={"allow_interspersed_args": False})
+@click.option("--duration", type=FiniteFloat(min=0, min_open=True),
+              help=f"Seconds to capture (default {DEFAULT_DURATION_S:g}; not with a command, "
+                   "which is traced until it exits).  Ctrl-C or SIGTERM ends early.")
 @click.option("--events", default=",".join(DEFAULT_EVENTS), show_default=True,
               help="Comma list: 'irq' (handler + softirq events), 'irq_vectors' (x86 timer/IPI "
                    "vectors, which never fire irq_handler_entry), or single system:event names.")
@@ -45,8 +58,10 @@ POLL_S = 0.1
               help="Per-CPU ring buffer of the capture instance (buffer_size_kb).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               callback=output_path, help="irqlab trace file to write (format: docs/trace-format.md).")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- CMD ARGS...]")
 @interruptible
-def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
+def trace(duration: float | None, events: str, buffer_kb: int, output: Path,
+          command: tuple[str, ...]) -> None:
     """Capture IRQ events from tracefs into an irqlab trace (needs root).
 
     Uses a tracefs instance of its own with the mono clock and reads the per-CPU
@@ -54,13 +69,25 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
     SIGTERM or error.  Lost events and overruns are counted in the file header.
     Ctrl-C or SIGTERM at any moment ends the capture: what was captured is saved
     as a complete trace, then the command exits 130 (Ctrl-C) or 143 (SIGTERM).
+
+    With '-- CMD ARGS...' (as perf record): tracing is switched on, then CMD
+    runs, and the capture stops when it exits; irqlab trace then exits with
+    CMD's exit status (128 + N if signal N killed it).  Ctrl-C or SIGTERM is
+    passed on to CMD, which is reaped before the trace is saved.
     """
     from irqlab.progress import capture_progress, console
 
     specs = [s.strip() for s in events.split(",") if s.strip()]
     if not specs:
         raise InputError("--events is empty")
+    argv = list(command)
+    if argv and duration is not None:
+        raise InputError("give --duration or a command to trace until it exits, not both "
+                         "(to bound a command: -- timeout SECONDS CMD)", source="--duration")
+    if argv and shutil.which(argv[0]) is None:
+        raise InputError("command not found (or not executable)", source=argv[0])
     err = console()
+    status = None
     try:
         # Set-up, saving and tear-down run with SIGINT and SIGTERM held back, so
         # they are never cut in half; only the capture loop takes them, and one
@@ -70,9 +97,13 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
                 err.print(f"removed stale tracefs instance {name} (its process is gone)")
             for name in cap.stale_spools:
                 err.print(f"removed stale capture spool {name} (its process is gone)")
-            with capture_progress(duration) as progress:
+            if argv:
                 cap.start()
-                stopped = _capture(cap, duration, progress)
+                stopped, status = _capture_command(cap, argv)
+            else:
+                with capture_progress(duration or DEFAULT_DURATION_S) as progress:
+                    cap.start()
+                    stopped = _capture(cap, duration or DEFAULT_DURATION_S, progress)
             cap.stop()
             with open_output(output, option="-o") as f:
                 written = cap.write(f)
@@ -96,9 +127,13 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
                   "raise --buffer-kb or shorten --duration")
     span = ((header.end_ns or 0) - (header.start_ns or 0)) / 1e9
     done = f"wrote {written} events over {span:.2f}s on {header.cpus} CPUs to {output}"
+    if status is not None:
+        done += f" ({argv[0]} exited with status {status})"
     if stopped is not None:
         raise Interrupted(f"{done} (stopped by {stop_reason(stopped)})", signalled=stopped)
     err.print(done)
+    if status:
+        raise SystemExit(status)
 
 
 def _capture(cap: Capture, duration: float,
@@ -116,6 +151,29 @@ def _capture(cap: Capture, duration: float,
     except KeyboardInterrupt as exc:
         return exc
     return None
+
+
+def _capture_command(cap: Capture,
+                     argv: list[str]) -> tuple[KeyboardInterrupt | None, int | None]:
+    """Run ``argv`` under the started capture, polling ``cap`` until it exits;
+    returns the Ctrl-C or SIGTERM that stopped it, if one did, and its status
+    (None if it never started).
+    The command starts with SIGINT and SIGTERM unblocked (it inherits the mask)."""
+    workload = None
+    try:
+        with signals_allowed():
+            try:
+                workload = Workload(argv)
+            except OSError as exc:
+                raise InputError(f"cannot run: {exc.strerror}", source=argv[0]) from None
+            while workload.wait(POLL_S) is None:
+                cap.poll()
+    except KeyboardInterrupt as exc:
+        if workload is None:
+            return exc, None
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        return exc, workload.stop(signum, STOP_GRACE_S)
+    return None, workload.status
 
 
 def _cpu_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
