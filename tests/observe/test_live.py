@@ -2,7 +2,9 @@
 reason, where tracefs cannot be used."""
 
 import io
+import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -284,3 +286,26 @@ def test_sigterm_reaches_the_traced_command(tmp_path):
     with open(out) as f:
         list(TraceReader(f, str(out)))
     assert settles_to(before)
+
+
+@pytest.mark.skipif(shutil.which("perf") is None, reason="needs perf to write a perf.data")
+def test_perf_data_conversion_named_by_report_reads_back(tmp_path):
+    """A real perf.data is refused with the conversion command, and the text that
+    command writes reports the command's NET_RX softirqs."""
+    data = tmp_path / "perf.data"
+    rec = subprocess.run(["perf", "record", "-q", "-o", str(data), "-a", "-e", "irq:softirq_raise",
+                          "-e", "irq:softirq_entry", "-e", "irq:softirq_exit", "--",
+                          sys.executable, "-c", LOOPBACK.format(n=50)],
+                         capture_output=True, text=True, timeout=120)
+    if not data.exists():
+        pytest.skip(f"perf record cannot trace here: {rec.stderr.strip()[:200]}")
+    refused = subprocess.run([sys.executable, "-m", "irqlab", "report", "--json", str(data)],
+                             cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    convert = refused.stderr.split("'")[1]
+    assert convert.startswith("perf script")
+    subprocess.run(convert, shell=True, check=True, capture_output=True, timeout=120)
+    ok = subprocess.run([sys.executable, "-m", "irqlab", "report", "--json", f"{data}.txt"],
+                        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["softirqs"]["NET_RX"]["total"] >= 25
