@@ -53,8 +53,8 @@ from irqlab.observe.tracefs import (
     DEFAULT_EVENTS,
     STOP_GRACE_S,
     Capture,
+    TracedCommand,
     TracefsError,
-    Workload,
 )
 
 POLL_S = 0.1
@@ -169,27 +169,23 @@ def _capture(cap: Capture, duration: float,
     return None
 
 
-def _capture_command(cap: Capture,
-                     argv: list[str]) -> tuple[KeyboardInterrupt | None, int | None]:
+def _capture_command(cap: Capture, argv: list[str]) -> tuple[KeyboardInterrupt | None, int]:
     """Run ``argv`` under the started capture, polling ``cap`` until it exits;
-    returns the Ctrl-C or SIGTERM that stopped it, if one did, and its status
-    (None if it never started).
-    The command starts with SIGINT and SIGTERM unblocked (it inherits the mask)."""
-    workload = None
+    returns the Ctrl-C or SIGTERM that stopped it, if one did, and its status.
+    The command is started with SIGINT and SIGTERM still held back: one arriving
+    meanwhile is passed on to it."""
+    try:
+        child = TracedCommand(argv)
+    except OSError as exc:
+        raise InputError(f"cannot run: {exc.strerror}", source=argv[0]) from None
     try:
         with signals_allowed():
-            try:
-                workload = Workload(argv)
-            except OSError as exc:
-                raise InputError(f"cannot run: {exc.strerror}", source=argv[0]) from None
-            while workload.wait(POLL_S) is None:
+            while (status := child.wait(POLL_S)) is None:
                 cap.poll()
     except KeyboardInterrupt as exc:
-        if workload is None:
-            return exc, None
         signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
-        return exc, workload.stop(signum, STOP_GRACE_S)
-    return None, workload.status
+        return exc, child.stop(signum, STOP_GRACE_S)
+    return None, status
 
 
 def _cpu_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:

@@ -264,9 +264,11 @@ def test_trace_around_a_command_captures_all_of_it(tmp_path):
     assert len(net_rx) >= n // 2, len(net_rx)
 
 
-def test_sigterm_reaches_the_traced_command(tmp_path):
-    """SIGTERM to irqlab is passed on to the command, which is reaped; the trace is
-    saved and irqlab exits 143."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_reaches_the_traced_command(tmp_path, sig):
+    """SIGTERM or SIGINT to irqlab (``kill``, not the terminal's Ctrl-C, which
+    reaches the command by itself) is passed on to the command, which is reaped;
+    the trace is saved and irqlab exits 128 + the signal."""
     before = tracefs_state()
     pidfile, out = tmp_path / "pid", tmp_path / "term.trace"
     proc = subprocess.Popen([sys.executable, "-m", "irqlab", "trace", "-o", str(out), "--",
@@ -278,10 +280,11 @@ def test_sigterm_reaches_the_traced_command(tmp_path):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.02)
     child = int(pidfile.read_text())
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 143, err
-    assert "sh exited with status 143" in err and "(stopped by SIGTERM)" in err
+    assert proc.returncode == 128 + sig, err
+    name = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
+    assert f"sh exited with status {128 + sig}" in err and f"(stopped by {name})" in err
     assert not os.path.exists(f"/proc/{child}"), "the command outlived the capture"
     with open(out) as f:
         list(TraceReader(f, str(out)))
