@@ -19,12 +19,14 @@ if TYPE_CHECKING:
     from irqlab.machine.run import Sink
 
 
-def _load(ref: str) -> tuple[Any, dict[str, object]]:
+def _load(ref: str, assignments: tuple[str, ...] = ()) -> tuple[Any, dict[str, object]]:
+    """The scenario ``ref`` with its ``--set PATH=VALUE`` overrides applied."""
     from irqlab.scenario.loader import ScenarioError, load
+    from irqlab.scenario.override import OverrideError, parse_override
 
     try:
-        return load(ref)
-    except ScenarioError as exc:
+        return load(ref, [parse_override(a) for a in assignments])
+    except (ScenarioError, OverrideError) as exc:
         raise InputError(str(exc)) from None
 
 
@@ -107,6 +109,9 @@ def _run_duration(text: str | None, spec: Any) -> int:
 
 @click.command()
 @click.argument("scenario", default="default")
+@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario field, e.g. device.eth0.arrival.rate=300k/s, "
+                   "device[1].handler.cost=2us, machine.cpus=8 (repeatable).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--duration", "duration", default=None, help="Simulated time, e.g. 50ms (default: the scenario's).")
 @click.option("--events", "max_events", type=click.IntRange(min=1), default=None,
@@ -126,11 +131,11 @@ def _run_duration(text: str | None, spec: Any) -> int:
 @show_options
 @allow_code_option
 @interruptible
-def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
-        trace_path: str | None, chrome_path: str | None, perfetto_path: str | None,
-        vcd_path: str | None, dmesg_path: str | None, html_path: str | None,
-        png_dir: str | None, as_json: bool, hist: bool, hdr_path: str | None,
-        allow_code: bool) -> None:
+def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration: str | None,
+        max_events: int | None, trace_path: str | None, chrome_path: str | None,
+        perfetto_path: str | None, vcd_path: str | None, dmesg_path: str | None,
+        html_path: str | None, png_dir: str | None, as_json: bool, hist: bool,
+        hdr_path: str | None, allow_code: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
     Ctrl-C (exit status 130) or SIGTERM (143) stops the run; trace files keep what was written."""
@@ -144,7 +149,7 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
     from irqlab.runner import simulation_report
 
     check_extras(html_path, png_dir, perfetto_path)
-    spec, extras = _load(scenario)
+    spec, extras = _load(scenario, assignments)
     duration_ns = _run_duration(duration, spec)
     _bind_code(scenario, spec, allow_code)
     if "experiment" in extras:
@@ -201,8 +206,13 @@ def validate(scenario: str) -> None:
     else:
         _build(scenario, spec, None)
     code = f", {len(named)} Python handler(s): run with --allow-code" if named else ""
+    sweep = ""
+    if "sweep" in extras:
+        from irqlab.cli.sweep import check_sweep_table
+
+        sweep = f", {check_sweep_table(scenario)}"
     click.echo(f"{scenario}: ok ({spec.machine.arch}, {spec.machine.cpus} CPU(s), "
-               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){code})")
+               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){code}{sweep})")
 
 
 @click.command()
