@@ -16,7 +16,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from irqlab.report.plots import Chart, svg_markup
+from irqlab.report.plots import Chart, new_figure, svg_markup
 from irqlab.sweep.point import Row
 from irqlab.sweep.spec import Grid
 from irqlab.sweep.table import aggregate
@@ -51,14 +51,12 @@ def position(value: Any) -> tuple[float, str] | None:
 
 def charts(rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> list[Chart]:
     """One chart per (axis, metric), axis-major."""
-    from matplotlib.figure import Figure
-
     axes = [a.path for a in grid.axes]
     agg, _ = aggregate(rows, axes)
     out = []
     for i, axis in enumerate(grid.axes):
         for j, metric in enumerate(metric_columns(rows, patterns or DEFAULT_METRICS)):
-            fig = Figure(figsize=(6.4, 3.6), dpi=100, layout="constrained")
+            fig = new_figure(6.4, 3.6)
             _draw(fig.add_subplot(), agg, axis.path, axis.values,
                   [a for a in axes if a != axis.path], metric)
             out.append(Chart(f"sweep-{i}-{j}", f"{metric} against {axis.path}", fig))
