@@ -16,6 +16,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from irqlab.report.html import document
 from irqlab.report.plots import Chart, new_figure, svg_markup
 from irqlab.sweep.point import Row
 from irqlab.sweep.spec import Grid
@@ -74,9 +75,7 @@ def html_page(rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> str:
         parts.append(f"<p>No results column matches {html.escape(', '.join(patterns))}.</p>")
     parts += [f'<figure class="chart" id="chart-{c.id}">{svg_markup(c)}'
               f"<figcaption>{html.escape(c.title)}</figcaption></figure>" for c in drawn]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>irqlab sweep</title><style>{_STYLE}</style></head>\n<body>\n"
-            "<h1>irqlab sweep</h1>\n" + "\n".join(parts) + "\n</body></html>\n")
+    return document("irqlab sweep", ["<h1>irqlab sweep</h1>", *parts], _STYLE)
 
 
 def _draw(ax: Any, agg: Sequence[Row], axis: str, values: Sequence[Any], others: Sequence[str],
