@@ -135,7 +135,7 @@ def render_html(cl: Checklist) -> str:
     """A self-contained page (``irqlab.report.html``'s, charts need
     irqlab[plot]): the checklist, each check's evidence and its plot, then the
     report of the driver's nominal run."""
-    from irqlab.report.html import page, sections
+    from irqlab.report.html import STYLE, document, sections
 
     rows = []
     for c in cl.checks:
@@ -154,4 +154,4 @@ def render_html(cl: Checklist) -> str:
              f'</strong></p><table class="checklist">{"".join(rows)}</table>']
     if cl.report is not None:
         parts += ["<h2>The nominal run</h2>", *sections(cl.report)]
-    return page(title, parts, _STYLE)
+    return document(title, parts, STYLE + _STYLE)

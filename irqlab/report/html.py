@@ -19,7 +19,7 @@ from irqlab.report.dmesg import dmesg_line
 from irqlab.report.plots import charts, row_label, svg_markup
 from irqlab.report.procfs import render_interrupts, render_softirqs
 
-_STYLE = """
+STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 60em; color: #222; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; border-bottom: 1px solid #ccc; }
 .facts span { margin-right: 1.5em; }
@@ -79,7 +79,9 @@ def _warnings(report: Report) -> str:
 
 def sections(report: Report) -> list[str]:
     """The report's parts after its title: facts, warnings, charts with their
-    summary tables, results, the /proc tables and the kernel log."""
+    summary tables, results, the /proc tables and the kernel log (a page of
+    its own, or part of another: ``irqlab check`` puts a run's under its
+    checklist)."""
     parts = [f'<p class="facts">{_facts(report)}</p>']
     if report.warnings:
         parts += ["<h2>Warnings</h2>", _warnings(report)]
@@ -108,14 +110,15 @@ def sections(report: Report) -> list[str]:
     return parts
 
 
-def page(title: str, parts: list[str], style: str = "") -> str:
-    """A whole page of ``parts`` under ``title`` (``style`` added to the report's)."""
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{_STYLE}{style}</style></head>\n<body>\n"
-            + "\n".join(parts) + "\n</body></html>\n")
-
-
 def render_html(report: Report) -> str:
     """The whole page."""
     title = report.title or f"irqlab report ({report.source})"
-    return page(title, [f"<h1>{escape(title)}</h1>", *sections(report)])
+    return document(title, [f"<h1>{escape(title)}</h1>", *sections(report)])
+
+
+def document(title: str, body: list[str], style: str = STYLE) -> str:
+    """A self-contained page: ``body``'s parts, one a line, with inline ``style``
+    and no script."""
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{style}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
