@@ -24,6 +24,7 @@ number.  Counter snapshots (``/proc/interrupts``, ``/proc/softirqs``) are
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
@@ -101,6 +102,40 @@ X86_ROWS: dict[str, str] = {
     "NPI": "Nested posted-interrupt event",
     "PIW": "Posted-interrupt wakeup event",
 }
+
+
+#: an event sink's ``feed``: (ts_ns, cpu, kind, irq, value, name)
+Emit = Callable[[int, int, int, int, int, str], None]
+
+
+def _no_emit(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+    return None
+
+
+class Tracepoints:
+    """The simulator's tracepoints: ``emit`` reaches every connected sink (a
+    no-op until :meth:`connect`, as a disabled tracepoint's static key).  One
+    per machine, handed to the kernel and the devices when they are built."""
+
+    __slots__ = ("emit",)
+
+    def __init__(self) -> None:
+        self.emit: Emit = _no_emit
+
+    def connect(self, feeds: Sequence[Emit]) -> None:
+        """Send every event to each of ``feeds`` from now on."""
+        if len(feeds) == 1:
+            self.emit = feeds[0]
+        elif feeds:
+            def fan_out(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+                for feed in feeds:
+                    feed(ts, cpu, kind, irq, value, name)
+
+            self.emit = fan_out
+
+    def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None:
+        """A device raised the signal of ``irq`` (``hw.device.RaiseSink``)."""
+        self.emit(ts_ns, cpu, IRQ_RAISE, irq, 0, "")
 
 
 class Event(NamedTuple):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, Warning
-from irqlab.machine.build import Machine
+from irqlab.machine.machine import Machine
 from irqlab.machine.run import cpu_time_ns, machine_warnings
 
 
@@ -20,7 +20,7 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
         warnings=[Warning(kind=w.kind, irq=w.irq, time_ns=w.time_ns, message=w.message)
                   for w in machine_warnings(m)],
         cpu_time_ns=cpu_time_ns(m),
-        results=k.sched.table() or None,
+        results=m.os.results(),
         log=list(k.log),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
     )

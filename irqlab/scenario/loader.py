@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from irqlab.scenario.schema import Scenario
+from irqlab.scenario.schema import ARCHES, Scenario
 
 
 class ScenarioError(ValueError):
@@ -86,12 +86,18 @@ def format_errors(source: str, exc: ValidationError) -> str:
                 loc += f"[{part}]"
             elif part in ("function-after[_check()]", "function-after[_needs()]") or "function-before" in str(part) or "function-after" in str(part):
                 continue
+            elif loc == "machine" and part in ARCHES:
+                continue  # the tag of the machine's variant: the field is the same in each
             else:
                 loc += ("." if loc else "") + str(part)
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "invalid_arch":
+            loc += ".arch"
+            arch = err["input"].get("arch") if isinstance(err["input"], dict) else None
+            msg = f"{msg}, got {arch!r}" if arch is not None else "expected a table"
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key (not allowed here)"
         elif err["type"] == "literal_error":
             msg = f"expected {err['ctx']['expected']}, got {err['input']!r}"

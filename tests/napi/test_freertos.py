@@ -6,7 +6,7 @@ from __future__ import annotations
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.flags import IRQ_HANDLED
-from irqlab.kernel.freertos import FreeRtos, Queue
+from irqlab.os.freertos import FreeRtos, Queue
 from tests.napi.rig import machine
 
 SCENARIO = """
@@ -42,7 +42,7 @@ class Rig:
         self.worker = self.rtos.task_create("worker", 2)
         self.rtos.block_on(self.worker, self.sem)
         self.isr: list[tuple[str, str, int]] = []
-        self.m.kernel.emit = self._emit
+        self.m.trace.connect([self._emit])
 
     def _emit(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
         if kind in (IRQ_ENTRY, IRQ_EXIT):
@@ -83,7 +83,7 @@ def test_give_from_isr_switches_through_pendsv_tail_chained_after_the_isr() -> N
     assert len(r.rtos.switches) == 1
     t, frm, to = r.rtos.switches[0]
     assert (frm, to) == ("IDLE", "worker")
-    nvic = r.m.nvic
+    nvic = r.m.ctrl
     assert nvic is not None
     # PendSV tail-chains: no unstacking and stacking between the ISR and the switch
     assert t == r.exit_time("uart") + nvic.entry_ns(0, True) + r.rtos.switch_ns

@@ -23,10 +23,9 @@ from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from irqlab.hw.nvic import FIRST_IRQ, PENDSV, SYSTICK
+from irqlab.hw.nvic import FIRST_IRQ, PENDSV, SYSTICK, Nvic
 
 if TYPE_CHECKING:
-    from irqlab.hw.nvic import Nvic
     from irqlab.kernel.action import HandlerContext
     from irqlab.kernel.cpu import Cpu
     from irqlab.kernel.kernel import Kernel
@@ -68,10 +67,10 @@ class FreeRtos:
 
     def __init__(self, k: Kernel, max_syscall_priority: int = CONFIG_MAX_SYSCALL_INTERRUPT_PRIORITY,
                  switch_ns: int = DEFAULT_SWITCH_NS) -> None:
-        if k.arch != "armv7m":
+        if not isinstance(k.ctrl, Nvic):
             raise ValueError("FreeRTOS runs on the Cortex-M (armv7m) machine")
         self.k = k
-        nvic: Nvic = k.ctrl  # type: ignore[assignment]
+        nvic = k.ctrl
         self.nvic = nvic
         impl = (0xFF << (8 - nvic.priority_bits)) & 0xFF
         # port.c: ucMaxSysCallPriority = configMAX_SYSCALL_INTERRUPT_PRIORITY & ucMaxPriorityValue
