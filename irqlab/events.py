@@ -117,13 +117,16 @@ class Tracepoints:
     no-op until :meth:`connect`, as a disabled tracepoint's static key).  One
     per machine, handed to the kernel and the devices when they are built."""
 
-    __slots__ = ("emit",)
+    __slots__ = ("emit", "enabled")
 
     def __init__(self) -> None:
         self.emit: Emit = _no_emit
+        #: some sink is connected (hardware skips ``irq_raise`` otherwise)
+        self.enabled = False
 
     def connect(self, feeds: Sequence[Emit]) -> None:
         """Send every event to each of ``feeds`` from now on."""
+        self.enabled = bool(feeds)
         if len(feeds) == 1:
             self.emit = feeds[0]
         elif feeds:

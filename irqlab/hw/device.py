@@ -177,7 +177,10 @@ class LpiSignal(Signal):
 
 class RaiseSink(Protocol):
     """Where a device reports that it raised its signal (the machine's
-    tracepoints): hardware knows no event kinds, only this call."""
+    tracepoints), while ``enabled``: hardware knows no event kinds, only this
+    call."""
+
+    enabled: bool
 
     def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None: ...
 
@@ -275,8 +278,9 @@ class Device:
         signal = self.signal
         level = signal.level
         if not (was and level):
-            if self.sink is not None:
-                self.sink.irq_raise(now, self.cpu, self.irq)
+            sink = self.sink
+            if sink is not None and sink.enabled:
+                sink.irq_raise(now, self.cpu, self.irq)
             signal.raise_()
         gap = self.arrivals.next_gap()  # type: ignore[union-attr]
         if gap is None:
@@ -317,8 +321,9 @@ class Device:
         signal = self.signal
         if signal.level and was:
             return
-        if self.sink is not None:
-            self.sink.irq_raise(self.engine.now, self.cpu, self.irq)
+        sink = self.sink
+        if sink is not None and sink.enabled:
+            sink.irq_raise(self.engine.now, self.cpu, self.irq)
         signal.raise_()
 
     def service(self, n: int = 1) -> int:

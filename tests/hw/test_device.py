@@ -139,6 +139,8 @@ def test_arrivals_drive_requests_and_raises_are_traced() -> None:
     trace: list[tuple[int, int, int]] = []
 
     class Sink:
+        enabled = True
+
         def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None:
             trace.append((ts_ns, cpu, irq))
 
