@@ -1,36 +1,68 @@
-"""Progress of long reads, on stderr and only when stderr is a terminal.
+"""The one place where rich consoles and progress bars are made.
 
-``reading(stream, label)`` wraps a binary stream: each ``read`` advances a rich
-progress bar over the file's size.  Small inputs (under 16 MiB) and pipes, CI
-and tests (stderr not a terminal) get the stream back untouched.
+* :func:`console`: messages for the user on stderr (``irqlab top``'s live table
+  on stdout).  When the stream is not a terminal (pipes, CI, tests, log files)
+  a message is never wrapped: one message, one line, so scripts can grep it.
+  On a terminal rich wraps at the terminal's width.
+* :func:`reading`: a progress bar over a long binary read.
+* :func:`run_progress`: a progress bar over a simulated run.
+* :func:`capture_progress`: a progress bar over a live capture.
+
+Progress bars are drawn on stderr, only when it is a terminal; elsewhere the
+callers get ``None`` or their stream back untouched.  rich is imported only when a console
+is made, so commands that never print through it do not pay for the import.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, ProgressColumn
 
 MIN_BYTES = 16 << 20
+"""Smallest file worth a progress bar when read."""
+
+
+def console(*, stdout: bool = False) -> Console:
+    """A rich console on stderr (or stdout): no wrapping, colour or highlighting
+    when that stream is not a terminal; the terminal's width when it is."""
+    from rich.console import Console
+
+    terminal = (sys.stdout if stdout else sys.stderr).isatty()
+    return Console(stderr=not stdout, soft_wrap=not terminal, highlight=terminal)
+
+
+def _bar(*columns: ProgressColumn) -> Progress:
+    """A transient bar on the console of :func:`console`."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=console(), transient=True)
 
 
 class _Counted:
     """A ``read``-only view of a stream that reports bytes read."""
 
-    def __init__(self, stream: BinaryIO, advance: object) -> None:
+    def __init__(self, stream: BinaryIO, advance: Callable[[int], None]) -> None:
         self._stream = stream
         self._advance = advance
 
     def read(self, n: int = -1) -> bytes:
         data = self._stream.read(n)
-        self._advance(len(data))  # type: ignore[operator]
+        self._advance(len(data))
         return data
 
 
 @contextmanager
 def reading(stream: BinaryIO, label: str) -> Iterator[BinaryIO]:
+    """``stream`` wrapped so that each ``read`` advances a bar over the file's
+    size; small inputs (under :data:`MIN_BYTES`) and non-terminals get it back
+    untouched."""
     try:
         size = os.fstat(stream.fileno()).st_size
     except (OSError, ValueError, AttributeError):
@@ -38,10 +70,48 @@ def reading(stream: BinaryIO, label: str) -> Iterator[BinaryIO]:
     if size < MIN_BYTES or not sys.stderr.isatty():
         yield stream
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _bar(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+              TimeRemainingColumn()) as bar:
         task = bar.add_task(label, total=size)
         yield _Counted(stream, lambda n: bar.advance(task, n))  # type: ignore[misc]
+
+
+@contextmanager
+def run_progress(total_ns: int, label: str = "simulating") -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a ``progress(now_ns, events)`` callback drawing a bar over the
+    simulated time, or ``None`` when stderr is not a terminal."""
+    if not sys.stderr.isatty() or total_ns <= 0:
+        yield None
+        return
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+
+    with _bar(TextColumn("[bold]{task.description}"), BarColumn(),
+              TextColumn("{task.percentage:>5.1f}%"), TextColumn("{task.fields[events]} events"),
+              TimeRemainingColumn()) as bar:
+        task = bar.add_task(label, total=total_ns, events=0)
+
+        def update(now_ns: int, events: int) -> None:
+            bar.update(task, completed=min(now_ns, total_ns), events=events)
+
+        yield update
+
+
+@contextmanager
+def capture_progress(duration_s: float) -> Iterator[Callable[[float, int, int], None] | None]:
+    """Yield a ``progress(elapsed_s, events, lost)`` callback drawing a bar over
+    the capture's duration, or ``None`` when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+
+    with _bar(TextColumn("capturing"), BarColumn(), TimeElapsedColumn(),
+              TextColumn("{task.fields[events]} events, {task.fields[lost]} lost")) as bar:
+        task = bar.add_task("trace", total=duration_s, events=0, lost=0)
+
+        def update(elapsed_s: float, events: int, lost: int) -> None:
+            bar.update(task, completed=elapsed_s, events=events, lost=lost)
+
+        yield update

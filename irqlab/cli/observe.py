@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import errno
-import os
-import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
 import click
 
-from irqlab.cli.errors import InputError, interruptible
+from irqlab.cli.errors import (
+    InputError,
+    Interrupted,
+    interruptible,
+    signals_allowed,
+    signals_deferred,
+    stop_reason,
+)
+from irqlab.cli.output import open_output
 from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, output_path
 from irqlab.observe.procfs import ProcfsError
 from irqlab.observe.top import (
@@ -28,14 +33,6 @@ from irqlab.observe.top import (
 from irqlab.observe.tracefs import DEFAULT_EVENTS, Capture, TracefsError
 
 POLL_S = 0.1
-
-
-class _Terminated(Exception):
-    """SIGTERM arrived: end the capture like Ctrl-C, so cleanup runs."""
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated
 
 
 @click.command()
@@ -55,69 +52,70 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
     Uses a tracefs instance of its own with the mono clock and reads the per-CPU
     raw buffers for nanosecond timestamps; everything is restored on exit, Ctrl-C,
     SIGTERM or error.  Lost events and overruns are counted in the file header.
+    Ctrl-C or SIGTERM at any moment ends the capture: what was captured is saved
+    as a complete trace, then the command exits 130 (Ctrl-C) or 143 (SIGTERM).
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from irqlab.progress import capture_progress, console
 
     specs = [s.strip() for s in events.split(",") if s.strip()]
     if not specs:
         raise InputError("--events is empty")
-    console = Console(stderr=True)
-    old = signal.signal(signal.SIGTERM, _on_sigterm)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
-    interrupted = ""
-    cap = Capture(specs, buffer_kb=buffer_kb)
+    err = console()
     try:
-        with cap:
+        # Set-up, saving and tear-down run with SIGINT and SIGTERM held back, so
+        # they are never cut in half; only the capture loop takes them, and one
+        # that arrived earlier ends it at once.
+        with signals_deferred(), Capture(specs, buffer_kb=buffer_kb) as cap:
             for name in cap.stale:
-                console.print(f"removed stale tracefs instance {name} (its process is gone)")
-            columns = (TextColumn("capturing"), BarColumn(), TimeElapsedColumn(),
-                       TextColumn("{task.fields[events]} events, {task.fields[lost]} lost"))
-            cap.start()
-            start = time.monotonic()
-            with Progress(*columns, console=console, transient=True) as progress:
-                task = progress.add_task("trace", total=duration, events=0, lost=0)
-                try:
-                    while (elapsed := time.monotonic() - start) < duration:
-                        cap.poll()
-                        progress.update(task, completed=elapsed, events=cap.count,
-                                        lost=cap.lost_events)
-                        time.sleep(min(POLL_S, max(duration - elapsed, 0)))
-                except KeyboardInterrupt:
-                    interrupted = "Ctrl-C"
-                except _Terminated:
-                    interrupted = "SIGTERM"
+                err.print(f"removed stale tracefs instance {name} (its process is gone)")
+            for name in cap.stale_spools:
+                err.print(f"removed stale capture spool {name} (its process is gone)")
+            with capture_progress(duration) as progress:
+                cap.start()
+                stopped = _capture(cap, duration, progress)
             cap.stop()
-            try:
-                with open(tmp, "w", encoding="utf-8") as f:
-                    written = cap.write(f)
-                tmp.replace(output)
-            except OSError as err:
-                raise InputError(f"cannot write: {err.strerror}", source=str(output)) from None
+            with open_output(output, option="-o") as f:
+                written = cap.write(f)
             header = cap.header()
-    except TracefsError as err:
-        if str(err).startswith("--events "):  # resolve_events names the bad event spec
-            raise InputError(str(err)) from None
-        raise click.ClickException(str(err)) from None
-    except OSError as err:
-        if err.errno == errno.ENOMEM:  # buffer_size_kb is the only large allocation
-            raise InputError(f"the kernel cannot allocate {buffer_kb} KiB per CPU: {err.strerror}",
+    except TracefsError as exc:
+        if str(exc).startswith("--events "):  # resolve_events names the bad event spec
+            raise InputError(str(exc)) from None
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        if exc.errno == errno.ENOMEM:  # buffer_size_kb is the only large allocation
+            raise InputError(f"the kernel cannot allocate {buffer_kb} KiB per CPU: {exc.strerror}",
                              source="--buffer-kb") from None
-        where = f": {err.filename}" if err.filename else ""
-        raise click.ClickException(f"tracefs: {err.strerror}{where}") from None
-    finally:
-        signal.signal(signal.SIGTERM, old)
-        tmp.unlink(missing_ok=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        raise click.ClickException(f"tracefs: {exc.strerror}{where}") from None
     if cap.unmount_error:
-        console.print(f"[bold red]warning[/]: tracefs was mounted by this run but could not be "
-                      f"unmounted: {cap.unmount_error}")
-    span = ((header.end_ns or 0) - (header.start_ns or 0)) / 1e9
-    note = f" (stopped by {interrupted})" if interrupted else ""
-    console.print(f"wrote {written} events over {span:.2f}s on {header.cpus} CPUs to {output}{note}")
+        err.print(f"[bold red]warning[/]: tracefs was mounted by this run but could not be "
+                  f"unmounted: {cap.unmount_error}")
     if header.lost_events:
-        console.print(f"[bold red]warning[/]: {header.lost_events} events lost "
-                      f"(overrun {header.overrun}, dropped {header.dropped}); "
-                      "raise --buffer-kb or shorten --duration")
+        err.print(f"[bold red]warning[/]: {header.lost_events} events lost "
+                  f"(overrun {header.overrun}, dropped {header.dropped}); "
+                  "raise --buffer-kb or shorten --duration")
+    span = ((header.end_ns or 0) - (header.start_ns or 0)) / 1e9
+    done = f"wrote {written} events over {span:.2f}s on {header.cpus} CPUs to {output}"
+    if stopped is not None:
+        raise Interrupted(f"{done} (stopped by {stop_reason(stopped)})", signalled=stopped)
+    err.print(done)
+
+
+def _capture(cap: Capture, duration: float,
+             progress: Callable[[float, int, int], None] | None) -> KeyboardInterrupt | None:
+    """Poll ``cap`` for ``duration`` seconds with SIGINT and SIGTERM let through;
+    returns the Ctrl-C or SIGTERM that ended it early, if one did."""
+    start = time.monotonic()
+    try:
+        with signals_allowed():
+            while (elapsed := time.monotonic() - start) < duration:
+                cap.poll()
+                if progress is not None:
+                    progress(elapsed, cap.count, cap.lost_events)
+                time.sleep(min(POLL_S, max(duration - elapsed, 0)))
+    except KeyboardInterrupt as exc:
+        return exc
+    return None
 
 
 def _cpu_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
@@ -195,7 +193,9 @@ def _live(prev: Sample, sample: Callable[[], Sample], interval: float, softirqs:
     from rich.live import Live
     from rich.table import Table
 
-    with Live(Table(), auto_refresh=False, screen=False) as live:
+    from irqlab.progress import console
+
+    with Live(Table(), console=console(stdout=True), auto_refresh=False, screen=False) as live:
         try:
             while True:
                 time.sleep(interval)

@@ -7,13 +7,15 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import click
 
 from irqlab.cli.errors import InputError
+from irqlab.cli.output import open_output, output_error
+from irqlab.usercode import ALLOW_CODE_ENV
 
 NR_CPUS_MAX = 8192
 """The most CPUs a Linux kernel can be built for (x86-64 ``NR_CPUS_RANGE_END``,
@@ -56,29 +58,37 @@ def output_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 @contextmanager
-def output_files(*files: tuple[str, Any, Callable[[Any], TraceWriter]]) -> Iterator[list[TraceWriter]]:
-    """``open(path)`` the writer of each ``(option, path, open)`` whose path is
-    not None, and close them all at the end, also on errors and Ctrl-C (a trace
-    cut short is still a complete file).  An OSError becomes an
-    :class:`InputError` naming the option and file (a write failing mid-run
-    names every output: which one failed cannot be told)."""
-    writers: list[tuple[str, TraceWriter]] = []
-    where = ""
-    try:
-        for option, path, make in files:
-            if path is not None:
-                where = f"{option} {path}"
-                writers.append((where, make(path)))
-        where = ", ".join(w for w, _ in writers)
-        yield [writer for _, writer in writers]
-    except OSError as err:
-        raise InputError(f"cannot write: {err.strerror}", source=where) from None
-    finally:
-        failed: tuple[str, OSError] | None = None
-        for name, writer in reversed(writers):
+def output_files(*files: tuple[str, Any, Callable[[IO[str]], TraceWriter]]) -> Iterator[list[TraceWriter]]:
+    """Open each ``(option, path, make)`` whose path is not None with
+    :func:`~irqlab.cli.output.open_output` and yield ``make(file)`` of each.
+    At the end the writers are closed and the files completed; a run stopped by
+    Ctrl-C or SIGTERM completes them too (a trace cut short is still a complete
+    file) and then re-raises.  An OSError while writing becomes an
+    :class:`InputError` naming every output (which one failed cannot be told)
+    and leaves no partial file."""
+    chosen = [(option, path, make) for option, path, make in files if path is not None]
+    stopped: KeyboardInterrupt | None = None
+    with ExitStack() as stack:
+        writers = [make(stack.enter_context(open_output(path, option=option)))
+                   for option, path, make in chosen]
+        try:
+            yield writers
+        except KeyboardInterrupt as exc:
+            stopped = exc
+        except OSError as err:
+            names = ", ".join(f"{option} {path}" for option, path, _ in chosen)
+            raise InputError(f"cannot write: {err.strerror or err}", source=names) from None
+        for writer, (option, path, _) in zip(writers, chosen, strict=True):
             try:
                 writer.close()
             except OSError as err:
-                failed = failed or (name, err)
-        if failed is not None:
-            raise InputError(f"cannot write: {failed[1].strerror}", source=failed[0]) from None
+                raise output_error(err, path, option) from None
+    if stopped is not None:
+        raise stopped
+
+
+allow_code_option = click.option(
+    "--allow-code", "allow_code", is_flag=True, envvar=ALLOW_CODE_ENV, show_envvar=True,
+    help="Run the Python code the scenario names (handler.python); without it, a scenario "
+         "naming code is refused.")
+"""Consent to run user code (:mod:`irqlab.usercode`), for every command that can."""

@@ -12,6 +12,9 @@ What it does to the system, and how it is undone (``Documentation/trace/ftrace.r
   and on SIGTERM (the CLI turns SIGTERM into an exception).  A run killed with
   SIGKILL cannot clean up: the next run removes every ``irqlab-<pid>`` whose pid
   is dead, and if that instance had mounted tracefs the next run unmounts it too.
+* a spool directory of its own, ``$TMPDIR/irqlab-capture-<pid>-*``, removed on
+  the same occasions; after a SIGKILL the next run removes every spool whose pid
+  is dead (never one of a capture still running).
 * timestamps: the instance's ``trace_clock`` is set to ``mono`` (CLOCK_MONOTONIC,
   the same clock as ``time.monotonic_ns()``, comparable across CPUs) and events
   are read from ``per_cpu/cpuN/trace_pipe_raw`` pages (see
@@ -28,6 +31,7 @@ import errno
 import heapq
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -43,6 +47,8 @@ DEFAULT_EVENTS = ("irq", "irq_vectors")
 IRQ_EVENTS = ("irq_handler_entry", "irq_handler_exit", "softirq_raise", "softirq_entry",
               "softirq_exit")
 CLOCK = "mono"
+SPOOL_PREFIX = "irqlab-capture-"
+SPOOL_RE = re.compile(r"irqlab-capture-(\d+)-\w+")
 
 
 class TracefsError(RuntimeError):
@@ -86,6 +92,18 @@ def clean_stale(root: Path) -> tuple[list[str], bool]:
         removed.append(entry.name)
         owned_mount |= bool(m.group(2))
     return removed, owned_mount
+
+
+def clean_stale_spools(tmpdir: Path | None = None) -> list[str]:
+    """Remove the spool directories (:data:`SPOOL_RE`) of dead processes in
+    ``tmpdir`` (default: :func:`tempfile.gettempdir`); returns their names."""
+    removed = []
+    for entry in sorted(Path(tmpdir or tempfile.gettempdir()).iterdir()):
+        m = SPOOL_RE.fullmatch(entry.name)
+        if m and entry.is_dir() and not entry.is_symlink() and not pid_alive(int(m.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
 
 
 def remove_instance(path: Path) -> None:
@@ -171,6 +189,7 @@ class Capture:
         self.instance: Path | None = None
         self.mounted = False
         self.stale: list[str] = []
+        self.stale_spools: list[str] = []
         self.unmount_error: str | None = None
         self.cpus: list[int] = []
         self.count = 0
@@ -238,7 +257,8 @@ class Capture:
             (inst / "events" / rel / "enable").write_text("1")
         self.cpus = sorted(int(p.name[3:]) for p in (inst / "per_cpu").iterdir()
                            if re.fullmatch(r"cpu\d+", p.name))
-        self._tmp = tempfile.TemporaryDirectory(prefix="irqlab-capture-")
+        self.stale_spools = clean_stale_spools()
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{os.getpid()}-")
         for cpu in self.cpus:
             self._fds[cpu] = os.open(inst / "per_cpu" / f"cpu{cpu}" / "trace_pipe_raw",
                                      os.O_RDONLY | os.O_NONBLOCK)

@@ -17,15 +17,15 @@ The task is always ``<idle>-0`` (the simulator has no tasks).  Flags follow the
 context the event runs in: ``d.h1.`` in a hard IRQ, ``d.H1.`` in a hard IRQ that
 interrupted a softirq, ``..s1.`` in a softirq, ``d..1.`` elsewhere.
 ``IRQ_RAISE`` has no tracepoint and is skipped.  The header is the ``trace``
-file's for the nop tracer.  Written to a path, it includes the
-``entries-in-buffer/entries-written: N/N   #P:cpus`` line (the body streams to
-``<path>.body`` and is copied behind the header at :meth:`close`); written to an
-open file, that line is left out since the count is unknown while streaming.
+file's for the nop tracer, with the ``entries-in-buffer/entries-written: N/N
+#P:cpus`` line: the body streams to an anonymous temporary file and is copied
+behind the header at :meth:`close`, into the path or the open file given.
 """
 
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -59,12 +59,8 @@ class FtraceTextWriter(TextSink):
     """Event sink: ``feed`` has the signature of :meth:`IrqStats.feed`."""
 
     def __init__(self, path_or_file: str | Path | IO[str], cpus: int) -> None:
-        self._path = Path(path_or_file) if isinstance(path_or_file, str | Path) else None
-        if self._path is not None:
-            super().__init__(self._path.with_name(self._path.name + ".body"))
-        else:
-            super().__init__(path_or_file)
-            self._out.write(HEADER_START + HEADER_COLUMNS)
+        self._dest = path_or_file
+        super().__init__(tempfile.TemporaryFile("w+", encoding="utf-8"))  # noqa: SIM115
         self.cpus = cpus
         self.written = 0
         self.skipped = 0
@@ -111,17 +107,22 @@ class FtraceTextWriter(TextSink):
             self.skipped += 1
 
     def close(self) -> None:
-        """Finish the file (header with the entry count when writing to a path)."""
-        super().close()
-        if self._path is None:
-            return
-        body = self._path.with_name(self._path.name + ".body")
+        """Write the header with the entry count, then the body, to the destination."""
+        body = self._out
         try:
-            with open(self._path, "w", encoding="utf-8") as out, open(body, encoding="utf-8") as src:
-                out.write(HEADER_START)
-                out.write(f"# entries-in-buffer/entries-written: {self.written}/{self.written}"
-                          f"   #P:{self.cpus}\n#\n")
-                out.write(HEADER_COLUMNS)
-                shutil.copyfileobj(src, out)
+            body.seek(0)
+            if isinstance(self._dest, str | Path):
+                with open(self._dest, "w", encoding="utf-8") as out:
+                    self._finish(out, body)
+            else:
+                self._finish(self._dest, body)
+                self._dest.flush()
         finally:
-            body.unlink(missing_ok=True)  # never leave the scratch body behind
+            body.close()  # the anonymous scratch body vanishes with it
+
+    def _finish(self, out: IO[str], body: IO[str]) -> None:
+        out.write(HEADER_START)
+        out.write(f"# entries-in-buffer/entries-written: {self.written}/{self.written}"
+                  f"   #P:{self.cpus}\n#\n")
+        out.write(HEADER_COLUMNS)
+        shutil.copyfileobj(body, out)

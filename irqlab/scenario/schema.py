@@ -6,6 +6,7 @@ Durations and rates are written with units (``"1.5us"``, ``"250k/s"``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,12 +16,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     model_validator,
 )
 
 from irqlab.events import SOFTIRQ_NAMES
 from irqlab.units import parse_duration, parse_rate
+from irqlab.usercode import parse_ref
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
@@ -204,10 +207,17 @@ def _cost(v: object) -> object:
 CostField = Annotated[Cost, BeforeValidator(_cost)]
 
 
+def _code_ref(ref: str) -> str:
+    parse_ref(ref)
+    return ref
+
+
 class HandlerSpec(Strict):
     """The driver's top half.  Built in: spend ``cost``, clear ``batch`` requests
     of its device (all when 0), raise ``softirq`` with ``softirq_cost`` per
-    request; or ``python = "module:function"`` called with the handler context.
+    request; or ``python = "file:function"`` (a file in the scenario's folder,
+    see :mod:`irqlab.usercode`) called with the handler context, once the
+    user has consented and the code is bound (:meth:`bind_code`).
 
     Deferred work: ``thread`` makes it a threaded IRQ (the top half checks its
     device and returns IRQ_WAKE_THREAD; the ``irq/N-name`` thread spends
@@ -220,7 +230,7 @@ class HandlerSpec(Strict):
     clears: bool = True
     softirq: SoftirqName | None = None
     softirq_cost: Duration = 0
-    python: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    python: Annotated[str, AfterValidator(_code_ref)] | None = None
     thread: CostField | None = None
     #: IRQF_ONESHOT: the line stays masked until the thread has run
     oneshot: bool = False
@@ -232,6 +242,15 @@ class HandlerSpec(Strict):
     #: FreeRTOS: the ISR gives this task's semaphore per request cleared
     #: (xSemaphoreGiveFromISR, then portYIELD_FROM_ISR)
     give: str | None = None
+    _code: Callable[[Any], int] | None = PrivateAttr(None)
+
+    @property
+    def code(self) -> Callable[[Any], int] | None:
+        """The loaded function ``python`` names (None until bound)."""
+        return self._code
+
+    def bind_code(self, fn: Callable[[Any], int]) -> None:
+        self._code = fn
 
     @model_validator(mode="after")
     def _check(self) -> HandlerSpec:

@@ -42,6 +42,19 @@ def test_clean_stale_removes_only_dead_irqlab_instances(tmp_path):
         [f"irqlab-{os.getpid()}", "other-tool", "irqlab-notapid"])
 
 
+def test_clean_stale_spools_removes_only_those_of_dead_captures(tmp_path):
+    dead = dead_pid()
+    names = (f"irqlab-capture-{dead}-a1b2c3", f"irqlab-capture-{os.getpid()}-x9",
+             "irqlab-capture-old_3k9", "unrelated")
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cpu0").write_text("# irqlab trace\n")
+    (tmp_path / f"irqlab-capture-{dead}-file").write_text("not a spool directory")
+    assert tracefs.clean_stale_spools(tmp_path) == [f"irqlab-capture-{dead}-a1b2c3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [*names[1:], f"irqlab-capture-{dead}-file"])
+
+
 def fake_events(root: Path) -> None:
     for rel in ("irq/irq_handler_entry", "irq/irq_handler_exit", "irq/softirq_raise",
                 "irq/softirq_entry", "irq/softirq_exit", "irq/tasklet_entry",
