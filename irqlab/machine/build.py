@@ -104,6 +104,7 @@ def _flags(spec: DeviceSpec) -> int:
 def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name: str,
              dev: Device) -> None:
     threaded = spec.handler.thread is not None
+    name = m.platform.isr_name(name)
     try:
         if threaded:
             request_threaded_irq(m.kernel, irq, driver, driver.thread_fn, _flags(spec), name, dev)

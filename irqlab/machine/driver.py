@@ -64,6 +64,7 @@ class BuiltinDriver:
         "dpc_cost",
         "extra_ns",
         "force_none",
+        "give",
         "module",
         "name",
         "os",
@@ -84,8 +85,10 @@ class BuiltinDriver:
 
     def __init__(self, name: str, spec: HandlerSpec, rng: random.Random, os: Any = None) -> None:
         self.name = name
-        #: the OS personality, for what the ISR hands to it (a Windows DPC)
+        #: the OS personality, for what the ISR hands to it (a Windows DPC, a
+        #: FreeRTOS semaphore given from the ISR)
         self.os = os
+        self.give = spec.give
         self.symbol = re.sub(r"\W", "_", name) + "_interrupt"
         #: the driver module the symbol belongs to: the name up to ':' '-' '[' or '.'
         self.module = re.split(r"[:\-\[.]", name)[0] or name
@@ -154,6 +157,8 @@ class BuiltinDriver:
         if self.dpc is not None:
             self.dpc_backlog += took
             self.os.ke_insert_queue_dpc(ctx, self.dpc)
+        if self.give is not None and took:
+            self.os.give_from_isr(ctx, self.give, took)
         return IRQ_NONE if self.force_none else IRQ_HANDLED
 
     def _dpc(self, _: object) -> int:

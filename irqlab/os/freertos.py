@@ -1,6 +1,6 @@
-"""FreeRTOS on a Cortex-M: ISRs hand work to tasks through ``...FromISR``
-APIs and ask for the context switch through PendSV
-(``FreeRTOS-Kernel/portable/GCC/ARM_CM4F/port.c``, ``portmacro.h``).
+"""FreeRTOS on a Cortex-M (``machine.os = "freertos"``): ISRs hand work to
+tasks through ``...FromISR`` APIs and ask for the context switch through
+PendSV (``FreeRTOS-Kernel/portable/GCC/ARM_CM4F/port.c``, ``portmacro.h``).
 
 * An ISR calls e.g. ``xQueueSendFromISR`` or ``xSemaphoreGiveFromISR``; when
   that readies a task of higher priority than the running one,
@@ -15,6 +15,16 @@ APIs and ask for the context switch through PendSV
   must not call the API: ``vPortValidateInterruptPriority`` asserts
   ``ucCurrentPriority >= ucMaxSysCallPriority``; here the violation is
   recorded as a kernel warning.
+
+As a scenario's personality (:class:`FreeRtosOs`), each ``machine.task``
+waits on its counting semaphore (``xSemaphoreCreateCounting``) and spends its
+``cost`` per item taken; a device whose ``handler.give`` names it gives the
+semaphore once per request its ISR cleared, then ``portYIELD_FROM_ISR``.
+A task that finds its semaphore empty blocks, and ``portYIELD`` pends PendSV
+to switch away.  Task CPU time runs as threads of the kernel's scheduler at
+SCHED_FIFO with the task's priority (FreeRTOS's fixed-priority preemptive
+order); there is no softirq, and the tick (SysTick at ``configTICK_RATE_HZ``
+= ``machine.hz``) raises none.
 """
 
 from __future__ import annotations
@@ -23,29 +33,43 @@ from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT
 from irqlab.hw.nvic import FIRST_IRQ, PENDSV, SYSTICK, Nvic
+from irqlab.kernel.sched import SCHED_FIFO, SLEEP, SLEEPING, Sleep
+from irqlab.machine.errors import BuildError
+from irqlab.os.base import os_kernel
 
 if TYPE_CHECKING:
-    from irqlab.kernel.action import HandlerContext
+    from irqlab.kernel.action import Handler, HandlerContext
     from irqlab.kernel.cpu import Cpu
     from irqlab.kernel.kernel import Kernel
+    from irqlab.kernel.sched import Thread
+    from irqlab.machine.machine import Machine
+    from irqlab.platform.base import Board
 
 #: FreeRTOSConfig.h values of the STM32 demos (reference section 9.2)
 CONFIG_KERNEL_INTERRUPT_PRIORITY = 255
 CONFIG_MAX_SYSCALL_INTERRUPT_PRIORITY = 191
 #: PendSV handler: save r4-r11, vTaskSwitchContext, restore (model parameter, ns)
 DEFAULT_SWITCH_NS = 500
+#: context switches kept for inspection (a trace buffer: older ones are dropped)
+SWITCH_LOG = 1024
 
 
 class Task:
     """A task: higher ``priority`` runs first (FreeRTOS order)."""
 
-    __slots__ = ("name", "priority", "ready")
+    __slots__ = ("give_failed", "given", "name", "priority", "ready", "switched_in", "taken")
 
     def __init__(self, name: str, priority: int) -> None:
         self.name = name
         self.priority = priority
         self.ready = True
+        self.switched_in = 0
+        #: semaphore gives from ISRs, gives refused (errQUEUE_FULL), items taken
+        self.given = 0
+        self.give_failed = 0
+        self.taken = 0
 
     def __repr__(self) -> str:
         return f"<Task {self.name} prio {self.priority}>"
@@ -85,7 +109,7 @@ class FreeRtos:
         self.idle = Task("IDLE", 0)
         self.tasks: list[Task] = [self.idle]
         self.current = self.idle
-        self.switches: list[tuple[int, str, str]] = []  # (time, from, to)
+        self.switches: deque[tuple[int, str, str]] = deque(maxlen=SWITCH_LOG)  # (time, from, to)
 
     # -- tasks and objects ---------------------------------------------------------------
     def task_create(self, name: str, priority: int) -> Task:
@@ -100,7 +124,12 @@ class FreeRtos:
 
     def semaphore_create_binary(self) -> Queue:
         """A binary semaphore is a queue of one item, created empty."""
-        return Queue(1)
+        return self.queue_create(1)
+
+    def semaphore_create_counting(self, max_count: int) -> Queue:
+        """``xSemaphoreCreateCounting(max_count, 0)``: a queue of ``max_count``
+        items, created empty."""
+        return self.queue_create(max_count)
 
     def block_on(self, task: Task, queue: Queue) -> None:
         """``task`` waits for ``queue`` (as xQueueReceive with portMAX_DELAY)."""
@@ -108,6 +137,14 @@ class FreeRtos:
         queue.waiting.append(task)
         if task is self.current:
             self.current = self._highest_ready()
+
+    def task_block(self, task: Task, queue: Queue) -> None:
+        """The running ``task`` blocks on an empty ``queue`` (xSemaphoreTake
+        with portMAX_DELAY): it leaves the ready list and ``portYIELD`` pends
+        PendSV, whose handler switches to the highest-priority ready task."""
+        task.ready = False
+        queue.waiting.append(task)
+        self.nvic.set_pending(PENDSV)
 
     def _highest_ready(self) -> Task:
         return max((t for t in self.tasks if t.ready), key=lambda t: t.priority)
@@ -126,9 +163,10 @@ class FreeRtos:
             f"configMAX_SYSCALL_INTERRUPT_PRIORITY ({self.max_syscall:#04x}) and called {api}")
         return False
 
-    def xQueueSendFromISR(self, ctx: HandlerContext, queue: Queue, item: Any) -> tuple[bool, bool]:
+    def xQueueSendFromISR(self, ctx: HandlerContext, queue: Queue, item: Any,
+                          api: str = "xQueueSendFromISR") -> tuple[bool, bool]:
         """(pdPASS, xHigherPriorityTaskWoken); (False, False) when the queue is full."""
-        self.port_validate_interrupt_priority(ctx, "xQueueSendFromISR")
+        self.port_validate_interrupt_priority(ctx, api)
         if len(queue.items) >= queue.length:
             return False, False  # errQUEUE_FULL
         queue.items.append(item)
@@ -141,7 +179,8 @@ class FreeRtos:
         return True, woken
 
     def xSemaphoreGiveFromISR(self, ctx: HandlerContext, sem: Queue) -> tuple[bool, bool]:
-        return self.xQueueSendFromISR(ctx, sem, None)
+        """The macro for ``xQueueGiveFromISR``, which validates the priority."""
+        return self.xQueueSendFromISR(ctx, sem, None, "xQueueGiveFromISR")
 
     def portYIELD_FROM_ISR(self, woken: bool) -> None:
         """``portEND_SWITCHING_ISR``: pend PendSV if a higher task was woken."""
@@ -151,8 +190,87 @@ class FreeRtos:
     # -- PendSV -------------------------------------------------------------------------
     def xPortPendSVHandler(self, k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
         """Save the context, ``vTaskSwitchContext``, restore the new task's."""
+        c = cpu.index
+        k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, vector, "PendSV_Handler")
+        k.irq_stat.inc("PendSV", c)
         if self.switch_ns:
             yield self.switch_ns
         prev = self.current
         self.current = self._highest_ready()
+        if self.current is not prev:
+            self.current.switched_in += 1
         self.switches.append((k.engine.now, prev.name, self.current.name))
+        k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "PendSV_Handler")
+
+
+class FreeRtosOs:
+    """The FreeRTOS personality of a Cortex-M machine (see the module docstring)."""
+
+    name = "freertos"
+
+    def __init__(self, m: Machine, board: Board) -> None:
+        if not isinstance(board.ctrl, Nvic):
+            raise BuildError("machine.os = 'freertos': FreeRTOS runs on the Cortex-M (armv7m) machine")
+        self.kernel = k = os_kernel(m, board, tick_softirq=False)
+        try:
+            self.rtos = rtos = FreeRtos(k)
+        except ValueError as exc:
+            raise BuildError(f"machine.os = 'freertos': {exc}") from None
+        #: task name -> (task, its semaphore, the thread running its code)
+        self.tasks: dict[str, tuple[Task, Queue, Thread]] = {}
+        for spec in getattr(m.spec.machine, "task", []):
+            task = rtos.task_create(spec.name, spec.priority)
+            sem = rtos.semaphore_create_counting(spec.depth)
+            rtos.block_on(task, sem)
+            thread = k.sched.kthread_create(spec.name, 0, self._task_body(task, sem, spec.cost),
+                                            policy=SCHED_FIFO, prio=spec.priority)
+            self.tasks[spec.name] = (task, sem, thread)
+
+    def _task_body(self, task: Task, sem: Queue, cost: int) -> Generator[int | Sleep, None, None]:
+        while True:
+            if not sem.items:
+                self.rtos.task_block(task, sem)
+                yield SLEEP
+                continue
+            sem.items.popleft()
+            task.taken += 1
+            yield cost
+
+    def give_from_isr(self, ctx: HandlerContext, name: str, n: int) -> None:
+        """An ISR gives task ``name``'s semaphore ``n`` times
+        (``xSemaphoreGiveFromISR``), then ``portYIELD_FROM_ISR``."""
+        task, sem, thread = self.tasks[name]
+        woken = False
+        for _ in range(n):
+            ok, higher = self.rtos.xSemaphoreGiveFromISR(ctx, sem)
+            woken |= higher
+            if ok:
+                task.given += 1
+            else:
+                task.give_failed += 1
+        if sem.items and thread.state == SLEEPING:
+            self.kernel.sched.wake_up_process(thread)
+        self.rtos.portYIELD_FROM_ISR(woken)
+
+    def finish(self, m: Machine) -> None:
+        return None
+
+    def iommu_fault_isr(self) -> Handler:
+        raise BuildError("machine.os = 'freertos': no IOMMU on a Cortex-M")
+
+    def results(self) -> list[dict[str, Any]]:
+        """One row per task, as ``vTaskList`` and the run-time stats show them."""
+        sched = self.kernel.sched
+        rows = []
+        for task in self.rtos.tasks:
+            entry = self.tasks.get(task.name)
+            rows.append({
+                "task": task.name, "priority": task.priority,
+                "state": ("Running" if task is self.rtos.current
+                          else "Ready" if task.ready else "Blocked"),
+                "runtime_us": round(sched.runtime_ns(entry[2]) / 1000, 3) if entry else None,
+                "switched_in": task.switched_in,
+                "xSemaphoreGiveFromISR": task.given, "errQUEUE_FULL": task.give_failed,
+                "taken": task.taken,
+            })
+        return rows

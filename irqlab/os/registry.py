@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from irqlab.os.base import Personality
+from irqlab.os.freertos import FreeRtosOs
 from irqlab.os.linux import Linux
 from irqlab.os.windows import NtKernel
 
@@ -21,4 +22,5 @@ __all__ = ["PERSONALITIES", "Personality"]
 PERSONALITIES: dict[str, Callable[[Machine, Board], Personality]] = {
     "linux": Linux,
     "windows": NtKernel,
+    "freertos": FreeRtosOs,
 }

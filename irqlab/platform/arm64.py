@@ -150,6 +150,9 @@ class Arm64:
 
         return alloc
 
+    def isr_name(self, device: str) -> str:
+        return device
+
     def finish(self, m: Machine) -> None:
         return None
 

@@ -5,6 +5,8 @@ B1.5 the exception model, B3.4 the NVIC).
 * There is no MSI and no EOI: the exception return ends the interrupt, and
   tail-chains into the next pending one without unstacking.
 * The per-CPU timer is SysTick (exception 15).
+* Reports name handlers as CMSIS does: ``USART1_IRQHandler``,
+  ``SysTick_Handler``, ``PendSV_Handler``.
 * Handlers nest by priority (PRIGROUP splits group and subpriority).
 """
 
@@ -33,6 +35,10 @@ if TYPE_CHECKING:
     from irqlab.scenario.schema import DeviceSpec
 
 
+#: system exceptions' rows, named for their CMSIS handlers (startup_<device>.s)
+CMSIS_HANDLERS = {"SysTick": "SysTick_Handler", "PendSV": "PendSV_Handler"}
+
+
 class NvicChip(IrqChip):
     """NVIC: mask/unmask are ICER/ISER; there is no EOI, the exception return
     ends the interrupt (done by the dispatcher)."""
@@ -57,12 +63,12 @@ def systick(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
     """The SysTick exception: the expired hrtimers (the tick among them),
     ended by the exception return."""
     c = cpu.index
-    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, vector, "systick")
+    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, vector, "SysTick_Handler")
     k.irq_stat.inc("SysTick", c)
     cost = k.tick.run_hrtimers(c)
     if cost:
         yield cost
-    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "systick")
+    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "SysTick_Handler")
 
 
 class ArmV7m:
@@ -108,6 +114,11 @@ class ArmV7m:
     def add_msi(self, m: Machine, spec: DeviceSpec) -> Callable[[int, int], tuple[int, Signal]]:
         raise BuildError(f"device '{spec.name}': a Cortex-M has no MSI")
 
+    def isr_name(self, device: str) -> str:
+        """The CMSIS handler name: ``<IRQn name>_IRQHandler`` (a device is named
+        for its IRQn, as in the vendor's device header)."""
+        return f"{device}_IRQHandler"
+
     def finish(self, m: Machine) -> None:
         return None
 
@@ -127,5 +138,5 @@ class ArmV7m:
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
         counts = k.irq_stat.counts
         rows = [r for r in X86_ROWS if r in counts] + [r for r in counts if r not in X86_ROWS]
-        add_rows(k, snap, rows, {"SysTick": "SysTick exceptions"})
+        add_rows(k, snap, rows, CMSIS_HANDLERS)
         snap.rows["Err"] = CounterRow(label="Err", per_cpu=[k.irq_stat.err_count])

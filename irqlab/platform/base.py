@@ -65,6 +65,9 @@ class Platform(Protocol):
         that message's IRQ (descriptor, vector or LPI, the message) and returns
         it with the signal the device raises; a BuildError without MSI."""
 
+    def isr_name(self, device: str) -> str:
+        """The name a device's handler is registered and reported under."""
+
     def finish(self, m: Machine) -> None:
         """After the devices: the platform's own interrupt sources (an IOMMU)."""
 

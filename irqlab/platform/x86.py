@@ -270,6 +270,9 @@ class X86:
 
         return alloc
 
+    def isr_name(self, device: str) -> str:
+        return device
+
     def finish(self, m: Machine) -> None:
         if machine_spec(m, X86Machine).iommu:
             self._add_iommu(m)

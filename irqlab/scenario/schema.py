@@ -105,6 +105,7 @@ class ArmV7mMachine(MachineBase):
     """Cortex-M NVIC (``irqlab.platform.armv7m``); one core."""
 
     arch: Literal["armv7m"]
+    cpus: int = Field(1, ge=1, le=256)  # a Cortex-M has one core (checked when built)
     os: Literal["linux", "freertos"] = "linux"
     core: Literal["cortex-m0", "cortex-m0+", "cortex-m3", "cortex-m4"] = "cortex-m4"
     clock_mhz: float = Field(100.0, gt=0)

@@ -9,8 +9,7 @@ from irqlab.hw.nvic import Nvic
 from irqlab.machine.build import Machine, build
 from irqlab.runner import simulation_report
 from irqlab.scenario.loader import builtin_descriptions, builtin_names, load
-
-from .rig import Recorder, run
+from tests.kernel.rig import Recorder, run
 
 
 def _run(name: str, duration_ns: int) -> tuple[Machine, Recorder]:

@@ -9,8 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from irqlab.cli import cli
-
-from .rig import machine, run
+from tests.kernel.rig import machine, run
 
 LINUX = """
 [machine]
