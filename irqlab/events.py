@@ -182,3 +182,32 @@ class CounterSnapshot:
     rows: dict[str, CounterRow] = field(default_factory=dict)
     softirqs: dict[str, list[int]] = field(default_factory=dict)
     ts_ns: int | None = None
+
+
+#: /proc/interrupts and /proc/softirqs counters are ``unsigned int`` (``%10u``)
+COUNTER_WRAP = 1 << 32
+
+
+def _delta(a: list[int], b: list[int]) -> list[int]:
+    """Per-cell ``b - a``; a cell that went down wrapped around 2**32."""
+    a = a + [0] * (len(b) - len(a))
+    return [(y - x) % COUNTER_WRAP for x, y in zip(a, b, strict=False)]
+
+
+def diff_snapshots(a: CounterSnapshot, b: CounterSnapshot) -> CounterSnapshot:
+    """Counts between two snapshots: ``b - a`` per cell (rows only in ``b`` keep
+    their values; rows only in ``a`` are dropped).  Descriptive fields and the
+    timestamp come from ``b``."""
+    out = CounterSnapshot(cpus=b.cpus, ts_ns=b.ts_ns)
+    for label, row in b.rows.items():
+        old = a.rows.get(label)
+        per_cpu = list(row.per_cpu) if old is None else _delta(old.per_cpu, row.per_cpu)
+        out.rows[label] = CounterRow(
+            label, per_cpu, chip=row.chip, hwirq=row.hwirq, trigger=row.trigger,
+            flow=row.flow, name=row.name,
+            handlers=None if row.handlers is None else list(row.handlers),
+        )
+    for name, counts in b.softirqs.items():
+        old_counts = a.softirqs.get(name)
+        out.softirqs[name] = list(counts) if old_counts is None else _delta(old_counts, counts)
+    return out

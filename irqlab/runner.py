@@ -5,7 +5,7 @@ machine (which only produces events, counters and warnings) and the report
 from __future__ import annotations
 
 from irqlab.analysis.irqstats import IrqStats
-from irqlab.analysis.report import Report, Warning
+from irqlab.analysis.report import Report, ReportWarning
 from irqlab.machine.machine import Machine
 from irqlab.machine.run import cpu_time_ns, machine_warnings
 
@@ -17,7 +17,7 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
     return Report(
         source="simulation", cpus=k.ncpus, seed=m.seed, duration_ns=m.engine.now,
         counters=k.snapshot(), stats=stats,
-        warnings=[Warning(kind=w.kind, irq=w.irq, time_ns=w.time_ns, message=w.message)
+        warnings=[ReportWarning(kind=w.kind, irq=w.irq, time_ns=w.time_ns, message=w.message)
                   for w in machine_warnings(m)],
         cpu_time_ns=cpu_time_ns(m),
         results=m.os.results(),

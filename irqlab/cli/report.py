@@ -4,44 +4,28 @@ report code as simulated runs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
 
 from irqlab.analysis.irqstats import IrqStats
-from irqlab.analysis.report import Report, Warning, diff_snapshots
+from irqlab.analysis.report import Report, ReportWarning
 from irqlab.cli.errors import InputError, interruptible
-from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, output_files, output_path
-from irqlab.events import CounterSnapshot, Event
-from irqlab.observe.ftrace import FtraceReader
+from irqlab.cli.params import FiniteFloat, output_files, output_path
+from irqlab.cli.traces import detect, trace_events
+from irqlab.events import CounterSnapshot, diff_snapshots
 from irqlab.observe.procfs import ProcfsError, read_snapshot
 from irqlab.observe.tracefile import (
     FTRACE,
     INTERRUPTS,
     IRQLAB_TRACE,
     SOFTIRQS,
-    TraceFormatError,
-    TraceReader,
-    UnknownFormatError,
-    detect_format,
 )
-from irqlab.progress import reading
 
 MTIME_MIN_S = 1.0
 """Smallest mtime difference taken as the interval between two snapshots: files
 copied or checked out together differ by milliseconds, which would give
 absurd rates; use --interval for snapshots taken less than a second apart."""
-
-
-def detect(path: Path) -> str:
-    try:
-        return detect_format(path)
-    except UnknownFormatError as err:
-        raise InputError(str(err).removeprefix(f"{path}: "), source=str(path)) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
 
 
 def _snapshot(path: Path) -> CounterSnapshot:
@@ -84,84 +68,11 @@ def _snapshot_report(files: list[tuple[Path, str]], interval: float | None) -> R
                     counters=diff_snapshots(taken[0], taken[1]),
                     title=f"snapshot delta {first} -> {second}")
     if interval is None:
-        report.warnings.append(Warning(
+        report.warnings.append(ReportWarning(
             "interval_unknown", None, None,
             "the time between the snapshots is unknown (file mtimes less than "
             f"{MTIME_MIN_S:g}s apart): counts are deltas, rates need --interval"))
     return report
-
-
-@contextmanager
-def _reading(path: Path) -> Iterator[None]:
-    """Errors while reading a trace: malformed lines name the file and line,
-    unreadable files the file."""
-    try:
-        yield
-    except TraceFormatError as err:
-        raise InputError(err.message, source=err.source, line=err.line) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", source=str(err.filename or path)) from None
-
-
-def _checked(path: Path, events: Iterator[Event]) -> Iterator[Event]:
-    """``events`` with reading errors turned into :class:`InputError` (errors of
-    whoever consumes them, such as a trace writer, are not caught here), and a
-    CPU number no kernel can have refused before it sizes per-CPU tables."""
-    with _reading(path):
-        for ev in events:
-            if ev.cpu >= NR_CPUS_MAX:
-                raise InputError(f"an event on CPU {ev.cpu}: more CPUs than any kernel "
-                                 f"has (NR_CPUS is at most {NR_CPUS_MAX})", source=str(path))
-            yield ev
-
-
-def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
-    """(CPU count, events) of a trace; fills duration and lost-event warnings.
-    Bad input, now or while the events are read, raises :class:`InputError`."""
-    with _reading(path):
-        cpus, events = _open_trace(path, fmt, report)
-    if cpus > NR_CPUS_MAX:
-        raise InputError(f"{cpus} CPUs: more than any kernel has (NR_CPUS is at most "
-                         f"{NR_CPUS_MAX})", source=str(path))
-    return cpus, _checked(path, events)
-
-
-def _open_trace(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
-    if fmt == IRQLAB_TRACE:
-        f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
-        reader = TraceReader(f, str(path))
-        h = reader.header
-        if h.start_ns is not None and h.end_ns is not None:
-            report.duration_ns = h.end_ns - h.start_ns
-        if h.lost_events:
-            report.warnings.append(Warning(
-                "lost_events", None, None,
-                f"the capture lost {h.lost_events} events (overrun {h.overrun}, dropped "
-                f"{h.dropped}): counts and durations are incomplete"))
-
-        def irqlab_events() -> Iterator[Event]:
-            with f:
-                yield from reader
-
-        return h.cpus, irqlab_events()
-    stack = ExitStack()  # closed when the events have been read
-    raw = stack.enter_context(open(path, "rb"))  # noqa: SIM115
-    ftrace = FtraceReader(stack.enter_context(reading(raw, f"reading {path}")))
-    batches = ftrace.batches()
-    first = next(batches, [])
-
-    def ftrace_events() -> Iterator[Event]:
-        with stack:
-            yield from first
-            for batch in batches:
-                yield from batch
-        if ftrace.lost:
-            report.warnings.append(Warning(
-                "lost_events", None, None,
-                f"the trace marks {sum(n for _, n in ftrace.lost)} lost events "
-                f"([LOST n EVENTS] on CPUs {sorted({c for c, _ in ftrace.lost})})"))
-
-    return max(ftrace.cpus, 1), ftrace_events()
 
 
 def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
@@ -182,7 +93,7 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
                 writer.feed(*ev)
     report.stats = stats
     if stats.first_ts is None:
-        report.warnings.append(Warning("no_events", None, None,
+        report.warnings.append(ReportWarning("no_events", None, None,
                                        "the trace holds no irq/softirq/vector events"))
     return report
 

@@ -205,7 +205,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.analysis.arrivals import arrivals
     from irqlab.analysis.irqstats import IrqStats
     from irqlab.analysis.report import Report
-    from irqlab.cli.report import detect, trace_events
+    from irqlab.cli.traces import detect, trace_events
     from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
     from irqlab.report.chrome import ChromeTraceWriter
