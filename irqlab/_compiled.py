@@ -34,6 +34,8 @@ MODULES = (
     "irqlab.hw.arrivals",
     "irqlab.hw.device",
     "irqlab.os.baremetal",
+    "irqlab.analysis.histogram",
+    "irqlab.analysis.irqstats",
 )
 
 PURE_ENV = "IRQLAB_PURE_PYTHON"

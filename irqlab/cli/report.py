@@ -3,8 +3,8 @@ report code as simulated runs."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +12,7 @@ from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, ReportWarning
 from irqlab.cli.errors import InputError, interruptible
 from irqlab.cli.params import FiniteFloat, output_files, output_path
+from irqlab.cli.show import show, show_options
 from irqlab.cli.traces import detect, trace_events
 from irqlab.events import CounterSnapshot, diff_snapshots
 from irqlab.observe.procfs import ProcfsError, read_snapshot
@@ -21,6 +22,9 @@ from irqlab.observe.tracefile import (
     IRQLAB_TRACE,
     SOFTIRQS,
 )
+
+if TYPE_CHECKING:
+    pass
 
 MTIME_MIN_S = 1.0
 """Smallest mtime difference taken as the interval between two snapshots: files
@@ -79,18 +83,16 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
     from irqlab.report.chrome import ChromeTraceWriter
 
     report = Report(source="trace", cpus=1, title=f"trace {path}")
-    cpus, events = trace_events(path, fmt, report)
+    cpus, columns = trace_events(path, fmt, report)
     report.cpus = cpus
     stats = IrqStats(cpus)
     with output_files(("--chrome", chrome,
                        lambda out: ChromeTraceWriter(out, cpus, pid_name=str(path)))) as writers:
-        if not writers:
-            stats.feed_events(events)
-        else:
-            writer = writers[0]
-            for ev in events:
-                stats.feed(*ev)
-                writer.feed(*ev)
+        for cols in columns:
+            stats.feed_columns(*cols)
+            for writer in writers:
+                for ev in zip(*cols, strict=True):
+                    writer.feed(*ev)
     report.stats = stats
     if stats.first_ts is None:
         report.warnings.append(ReportWarning("no_events", None, None,
@@ -100,22 +102,20 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (same keys as run).")
+@show_options
 @click.option("--chrome", type=click.Path(dir_okay=False, path_type=Path), callback=output_path,
               help="Also write a Chrome trace-event JSON timeline (traces only).")
 @click.option("--interval", type=FiniteFloat(min=0, min_open=True),
               help="Seconds between two snapshots (default: from the files' mtimes when they "
                    f"differ by at least {MTIME_MIN_S:g}s).")
 @interruptible
-def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
-           interval: float | None) -> None:
+def report(files: tuple[Path, ...], as_json: bool, hist: bool, hdr_path: str | None,
+           chrome: Path | None, interval: float | None) -> None:
     """Report on an irqlab trace, ftrace text (cat trace, trace-cmd report), or one or
     two /proc/interrupts and /proc/softirqs snapshots (two: deltas and rates).
 
     The format of each FILE is detected; an unknown one is an error naming it.
     """
-    from irqlab.report.text import render_text
-
     detected = [(p, detect(p)) for p in files]
     traces = [(p, f) for p, f in detected if f in (IRQLAB_TRACE, FTRACE)]
     if traces:
@@ -128,10 +128,7 @@ def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
         if chrome is not None:
             raise InputError("--chrome needs a trace, not /proc snapshots", source=str(chrome))
         result = _snapshot_report(detected, interval)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    else:
-        click.echo(render_text(result), nl=False)
+    show(result, as_json, hist, hdr_path)
 
 
 COMMANDS: list[click.Command] = [report]

@@ -4,14 +4,17 @@ reading errors are :class:`InputError` naming the file and line (shared by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
 
 from irqlab.analysis.report import Report, ReportWarning
 from irqlab.cli.errors import InputError
 from irqlab.cli.params import NR_CPUS_MAX
-from irqlab.events import Event
+from irqlab.observe.damage import Skipped
 from irqlab.observe.ftrace import FtraceReader
 from irqlab.observe.tracefile import (
     IRQLAB_TRACE,
@@ -21,6 +24,9 @@ from irqlab.observe.tracefile import (
     detect_format,
 )
 from irqlab.progress import reading
+
+if TYPE_CHECKING:
+    from irqlab.observe.ftrace_columns import Columns
 
 
 def detect(path: Path) -> str:
@@ -44,30 +50,34 @@ def _reading(path: Path) -> Iterator[None]:
         raise InputError(f"cannot read: {err.strerror}", source=str(err.filename or path)) from None
 
 
-def _checked(path: Path, events: Iterator[Event]) -> Iterator[Event]:
-    """``events`` with reading errors turned into :class:`InputError` (errors of
+def _checked(path: Path, columns: Iterator[Columns],
+             max_cpu: Callable[[], int]) -> Iterator[Columns]:
+    """``columns`` with reading errors turned into :class:`InputError` (errors of
     whoever consumes them, such as a trace writer, are not caught here), and a
-    CPU number no kernel can have refused before it sizes per-CPU tables."""
+    CPU number no kernel can have (``max_cpu()``, the reader's highest CPU so
+    far) refused before it sizes per-CPU tables."""
     with _reading(path):
-        for ev in events:
-            if ev.cpu >= NR_CPUS_MAX:
-                raise InputError(f"an event on CPU {ev.cpu}: more CPUs than any kernel "
+        for cols in columns:
+            if max_cpu() >= NR_CPUS_MAX:
+                raise InputError(f"an event on CPU {max_cpu()}: more CPUs than any kernel "
                                  f"has (NR_CPUS is at most {NR_CPUS_MAX})", source=str(path))
-            yield ev
+            yield cols
 
 
-def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
-    """(CPU count, events) of a trace; fills duration and lost-event warnings.
-    Bad input, now or while the events are read, raises :class:`InputError`."""
+def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Columns]]:
+    """(CPU count, events as columns chunk by chunk) of a trace; fills duration
+    and lost-event warnings.  Bad input, now or while the events are read, raises
+    :class:`InputError`."""
     with _reading(path):
-        cpus, events = _open_trace(path, fmt, report)
+        cpus, columns, max_cpu = _open_trace(path, fmt, report)
     if cpus > NR_CPUS_MAX:
         raise InputError(f"{cpus} CPUs: more than any kernel has (NR_CPUS is at most "
                          f"{NR_CPUS_MAX})", source=str(path))
-    return cpus, _checked(path, events)
+    return cpus, _checked(path, columns, max_cpu)
 
 
-def _open_trace(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
+def _open_trace(path: Path, fmt: str,
+                report: Report) -> tuple[int, Iterator[Columns], Callable[[], int]]:
     if fmt == IRQLAB_TRACE:
         f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
         reader = TraceReader(f, str(path))
@@ -80,28 +90,39 @@ def _open_trace(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Eve
                 f"the capture lost {h.lost_events} events (overrun {h.overrun}, dropped "
                 f"{h.dropped}): counts and durations are incomplete"))
 
-        def irqlab_events() -> Iterator[Event]:
+        def irqlab_columns() -> Iterator[Columns]:
             with f:
-                yield from reader
+                yield from reader.columns()
+            _note_skipped(path, reader.skipped, report)
 
-        return h.cpus, irqlab_events()
+        return h.cpus, irqlab_columns(), lambda: reader.max_cpu
     stack = ExitStack()  # closed when the events have been read
     raw = stack.enter_context(open(path, "rb"))  # noqa: SIM115
     ftrace = FtraceReader(stack.enter_context(reading(raw, f"reading {path}")))
-    batches = ftrace.batches()
-    first = next(batches, [])
+    columns = ftrace.columns()
+    first = next(columns, None)
 
-    def ftrace_events() -> Iterator[Event]:
+    def ftrace_columns() -> Iterator[Columns]:
         with stack:
-            yield from first
-            for batch in batches:
-                yield from batch
+            if first is not None:
+                yield first
+            yield from columns
         if ftrace.lost:
             report.warnings.append(ReportWarning(
                 "lost_events", None, None,
                 f"the trace marks {sum(n for _, n in ftrace.lost)} lost events "
                 f"([LOST n EVENTS] on CPUs {sorted({c for c, _ in ftrace.lost})})"))
+        _note_skipped(path, ftrace.skipped, report)
 
-    return max(ftrace.cpus, 1), ftrace_events()
+    return max(ftrace.cpus, 1), ftrace_columns(), lambda: ftrace.max_cpu
 
 
+def _note_skipped(path: Path, skipped: Skipped, report: Report) -> None:
+    """Damaged lines the reader left out: one line on stderr, a warning and
+    ``skipped_lines`` in the report."""
+    if not skipped.count:
+        return
+    report.skipped_lines += skipped.count
+    message = skipped.message()
+    report.warnings.append(ReportWarning("skipped_lines", None, None, f"{path}: {message}"))
+    click.echo(f"irqlab: {path}: {message}", err=True)

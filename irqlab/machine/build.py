@@ -58,8 +58,8 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
     m.os = PERSONALITIES[ms.os](m, board)
     m.kernel = m.os.kernel
     platform.boot(m)
-    for dev in spec.device:
-        _add_device(m, dev)
+    for index, dev in enumerate(spec.device):
+        _add_device(m, dev, index)
     if ms.workload is not None:
         _add_workload(m, ms.workload.threads)
     platform.finish(m)
@@ -84,7 +84,7 @@ def _cpu_of(spec: DeviceSpec, i: int) -> int:
     return spec.cpu
 
 
-def _add_device(m: Machine, spec: DeviceSpec) -> None:
+def _add_device(m: Machine, spec: DeviceSpec, index: int) -> None:
     try:
         driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"), os=m.os)
     except HandlerLoadError as exc:
@@ -93,7 +93,7 @@ def _add_device(m: Machine, spec: DeviceSpec) -> None:
     if spec.kind == "line":
         _add_line_device(m, spec, driver)
     else:
-        _add_msix_device(m, spec, driver)
+        _add_msix_device(m, spec, driver, index)
 
 
 def _flags(spec: DeviceSpec) -> int:
@@ -159,8 +159,8 @@ def _add_line_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
     _request(m, shared.irq, driver, spec, spec.name, dev)
 
 
-def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> None:
-    alloc = m.platform.add_msi(m, spec)
+def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index: int) -> None:
+    alloc = m.platform.add_msi(m, spec, index)
     for i in range(spec.vectors):
         cpu = _cpu_of(spec, i)
         irq, signal = alloc(i, cpu)

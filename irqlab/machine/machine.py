@@ -49,6 +49,9 @@ class Machine:
         self.os: Personality
         #: PCI source id (bus:dev.fn) of each device, for IOMMU faults
         self.sids: dict[str, int] = {}
+        #: where the search for a free IRQ number (by its start) goes on:
+        #: numbers are never freed while building, so each search is linear once
+        self.next_free: dict[int, int] = {}
 
     def rng_for(self, name: str) -> Any:
         return stream(self.seed, name)

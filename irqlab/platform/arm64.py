@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from irqlab.scenario.schema import DeviceSpec
 
 ARCH_TIMER_PPI = 30  # non-secure EL1 physical timer (arm,armv8-timer binding)
+ITS_MAX_LPI_NRBITS = 16  # Linux drivers/irqchip/irq-gic-v3-its.c: 64K LPI INTIDs at most
 
 
 class GicChip(IrqChip):
@@ -75,6 +76,12 @@ class GicChip(IrqChip):
         d.affinity = cpu
 
 
+class Arm64Board(Board):
+    """The GIC, and the next free LPI (INTIDs are never freed while building)."""
+
+    next_lpi = LPI_BASE
+
+
 def arch_timer_handler_phys(ctx: HandlerContext) -> int:
     """The tick as a per-CPU IRQ: reprogram the comparator (which drops the
     level line), then the expired hrtimers.  ``dev_id`` is the list of
@@ -100,12 +107,12 @@ class Arm64:
         gic = GicV3(ms.cpus, eoi_mode=ms.eoi_mode, **kw)
         m.timers = [Device(m.engine, f"arch_timer{cpu}", LevelSignal(Wire(gic, ARCH_TIMER_PPI, cpu)),
                            None) for cpu in range(ms.cpus)]
-        return Board(gic, irq_nesting=bool(ms.irq_nesting), split_eoi=ms.eoi_mode == 1)
+        return Arm64Board(gic, irq_nesting=bool(ms.irq_nesting), split_eoi=ms.eoi_mode == 1)
 
     def boot(self, m: Machine) -> None:
         k = m.kernel
         gic: GicV3 = m.ctrl
-        irq = next_irq(k, 1)
+        irq = next_irq(m, 1)
         desc = k.alloc_irq(irq, GicChip(gic), ARCH_TIMER_PPI, FLOWS["percpu"], "percpu", True)
         gic.set_trigger(ARCH_TIMER_PPI, True)
         for cpu in range(m.spec.machine.cpus):
@@ -118,7 +125,7 @@ class Arm64:
         gic: GicV3 = m.ctrl
         if not 32 <= line < 1020:
             raise BuildError(f"device '{spec.name}': line {line} is not a GIC SPI (32-1019)")
-        irq = next_irq(m.kernel, 1)
+        irq = next_irq(m, 1)
         gic.set_trigger(line, level)
         gic.route(line, cpu)
         if spec.priority is not None:
@@ -128,18 +135,22 @@ class Arm64:
         m.kernel.bind_vector(cpu, line, desc)
         return irq, gic
 
-    def add_msi(self, m: Machine, spec: DeviceSpec) -> Callable[[int, int], tuple[int, Signal]]:
+    def add_msi(self, m: Machine, spec: DeviceSpec,
+                index: int) -> Callable[[int, int], tuple[int, Signal]]:
         gic: GicV3 = m.ctrl
+        board: Arm64Board = m.board  # type: ignore[assignment]
         k = m.kernel
         chip = GicChip(gic)
         chip.name = "ITS-MSI"
 
         def alloc(i: int, cpu: int) -> tuple[int, Signal]:
-            irq = next_irq(k, 1)
-            used = {d.hwirq for d in k.descs.values() if d.hwirq >= LPI_BASE}
-            lpi = LPI_BASE
-            while lpi in used:
-                lpi += 1
+            irq = next_irq(m, 1)
+            lpi = board.next_lpi
+            if lpi >= 1 << ITS_MAX_LPI_NRBITS:
+                raise BuildError(f"no LPI left: Linux's ITS driver allocates INTIDs {LPI_BASE}-"
+                                 f"{(1 << ITS_MAX_LPI_NRBITS) - 1} (ITS_MAX_LPI_NRBITS = "
+                                 f"{ITS_MAX_LPI_NRBITS})")
+            board.next_lpi += 1
             if spec.priority is not None:
                 gic.set_priority(lpi, spec.priority)
             gic.map_lpi(lpi, cpu)

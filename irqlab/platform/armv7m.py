@@ -12,7 +12,6 @@ B1.5 the exception model, B3.4 the NVIC).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
@@ -86,8 +85,6 @@ class ArmV7m:
             if d.line is not None and d.line >= irqs:
                 raise BuildError(f"device '{d.name}': line {d.line} is not an IRQn of a {ms.core} "
                                  f"(0-{irqs - 1})")
-        if not math.isfinite(ms.clock_mhz):
-            raise BuildError(f"machine.clock_mhz: expected a finite number, got {ms.clock_mhz}")
         try:
             nvic = Nvic(max([31, *lines]) + 1, core=ms.core, prigroup=ms.prigroup,
                         clock_hz=round(ms.clock_mhz * 1e6))
@@ -111,7 +108,8 @@ class ArmV7m:
         m.kernel.bind_vector(cpu, line + 16, desc)
         return line, nvic
 
-    def add_msi(self, m: Machine, spec: DeviceSpec) -> Callable[[int, int], tuple[int, Signal]]:
+    def add_msi(self, m: Machine, spec: DeviceSpec,
+                index: int) -> Callable[[int, int], tuple[int, Signal]]:
         raise BuildError(f"device '{spec.name}': a Cortex-M has no MSI")
 
     def isr_name(self, device: str) -> str:

@@ -60,8 +60,9 @@ class Platform(Protocol):
         """Allocate the IRQ of a wired input (descriptor, vector, routing) and
         return it with the sink its wire drives."""
 
-    def add_msi(self, m: Machine, spec: DeviceSpec) -> Callable[[int, int], tuple[int, Signal]]:
-        """An MSI-X device's allocator: called with (entry, CPU) it allocates
+    def add_msi(self, m: Machine, spec: DeviceSpec,
+                index: int) -> Callable[[int, int], tuple[int, Signal]]:
+        """The allocator of the scenario's MSI-X device ``index``: called with (entry, CPU) it allocates
         that message's IRQ (descriptor, vector or LPI, the message) and returns
         it with the signal the device raises; a BuildError without MSI."""
 
@@ -92,11 +93,12 @@ def machine_spec(m: Machine, variant: type[V]) -> V:
     return ms
 
 
-def next_irq(k: Kernel, start: int) -> int:
-    """The first IRQ number from ``start`` without a descriptor."""
-    irq = start
-    while irq in k.descs:
+def next_irq(m: Machine, start: int) -> int:
+    """The lowest free IRQ number from ``start`` (the caller allocates it)."""
+    irq = m.next_free.get(start, start)
+    while irq in m.kernel.descs:
         irq += 1
+    m.next_free[start] = irq
     return irq
 
 

@@ -187,6 +187,15 @@ def local_timer(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
     k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "local_timer")
 
 
+def pci_address(index: int) -> tuple[int, int, int]:
+    """(bus, device, function) of the scenario's device ``index``: device 0 on
+    bus 1 (01:00.0), the next on bus 2 ... one device per bus; past 255 devices
+    the device and function fields count on, so that each of the
+    ``MAX_DEVICES`` has its own requester id."""
+    n = index + 1
+    return n & 0xFF, (n >> 8) & 0x1F, (n >> 13) & 0x7
+
+
 class X86Board(Board):
     def __init__(self, apic: Apic, ioapic: IoApic, irq_nesting: bool | None) -> None:
         super().__init__(apic, irq_nesting=irq_nesting)
@@ -250,17 +259,18 @@ class X86:
         m.kernel.bind_vector(cpu, vector, desc)
         return line, ioapic
 
-    def add_msi(self, m: Machine, spec: DeviceSpec) -> Callable[[int, int], tuple[int, Signal]]:
+    def add_msi(self, m: Machine, spec: DeviceSpec,
+                index: int) -> Callable[[int, int], tuple[int, Signal]]:
         board: X86Board = m.board  # type: ignore[assignment]
         k = m.kernel
-        bus = m.spec.device.index(spec) + 1  # as its IOMMU source id (bus:00.0)
+        bus, slot, fn = pci_address(index)  # as its IOMMU source id
         table = MsixTable(board.apic, spec.vectors)
         # Linux 6.x per-device MSI domains: chip "PCI-MSIX-<domain:bus:dev.fn>",
         # hwirq = the MSI-X table entry (as /proc/interrupts shows them).
-        chip = MsiChip(board.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:00.0")
+        chip = MsiChip(board.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:{slot:02x}.{fn}")
 
         def alloc(i: int, cpu: int) -> tuple[int, Signal]:
-            irq = next_irq(k, FIRST_MSI_IRQ)
+            irq = next_irq(m, FIRST_MSI_IRQ)
             vector = self._vector_of(m, spec, i, cpu)
             table.program(i, *chip.msi_msg(cpu, vector))
             desc = k.alloc_irq(irq, chip, i, FLOWS["edge"], "edge", False)
@@ -284,7 +294,7 @@ class X86:
         k = m.kernel
         unit = VtdUnit(board.apic, "dmar0")
         board.iommu = unit
-        irq = next_irq(k, FIRST_MSI_IRQ)
+        irq = next_irq(m, FIRST_MSI_IRQ)
         vector = self._vector_of(m, DeviceSpec(name="dmar0", kind="msix"), 0, 0)
         chip = DmarMsiChip(board.apic, unit)
         unit.program_fault_event(*chip.msi_msg(0, vector))
@@ -294,7 +304,7 @@ class X86:
         request_irq(k, irq, m.os.iommu_fault_isr(), IRQF_NO_THREAD, "dmar0", unit)
         m.irqs["dmar0"] = [irq]
         for i, dev in enumerate(m.spec.device):
-            m.sids[dev.name] = source_id(i + 1)
+            m.sids[dev.name] = source_id(*pci_address(i))
 
     def missed_eoi(self, m: Machine) -> list[KernelWarning]:
         """Vectors left in the ISR with no handler running: their class and

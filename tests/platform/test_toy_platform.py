@@ -136,7 +136,8 @@ class Toy:
         m.kernel.bind_vector(0, line, desc)
         return line, m.ctrl
 
-    def add_msi(self, m: Machine, spec: DeviceSpec) -> Callable[[int, int], tuple[int, Signal]]:
+    def add_msi(self, m: Machine, spec: DeviceSpec,
+                index: int) -> Callable[[int, int], tuple[int, Signal]]:
         raise AssertionError("the toy has no MSI")
 
     def isr_name(self, device: str) -> str:
