@@ -125,11 +125,13 @@ class Tracepoints:
         self.enabled = False
 
     def connect(self, feeds: Sequence[Emit]) -> None:
-        """Send every event to each of ``feeds`` from now on."""
+        """Send every event to each of ``feeds`` (and only to them) from now on."""
         self.enabled = bool(feeds)
-        if len(feeds) == 1:
+        if not feeds:
+            self.emit = _no_emit
+        elif len(feeds) == 1:
             self.emit = feeds[0]
-        elif feeds:
+        else:
             def fan_out(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
                 for feed in feeds:
                     feed(ts, cpu, kind, irq, value, name)
