@@ -48,7 +48,7 @@ class Segment:
 class Cpu:
     __slots__ = (
         "chain", "ctrl", "ctx", "cur", "engine", "in_irq", "in_kernel", "index", "irqs_on",
-        "k", "on_idle", "saved", "seq", "time",
+        "k", "on_idle", "saved", "seq", "spare", "time",
     )
 
     def __init__(self, k: Kernel, index: int) -> None:
@@ -58,6 +58,7 @@ class Cpu:
         self.ctrl: IrqController = k.ctrl
         self.cur: Segment | None = None
         self.saved: list[Segment] = []  # preempted segments, innermost last
+        self.spare: Segment | None = None  # the last ended segment, for reuse
         self.seq = 0  # sequence number of the last segment started or resumed
         self.irqs_on = True
         self.in_kernel = False  # re-entrancy guard while kernel code runs inline
@@ -79,7 +80,18 @@ class Cpu:
             self.time[cur.kind] += elapsed
             self.saved.append(cur)
         self.seq = seq = self.seq + 1
-        self.cur = Segment(kind, cost, now, cont, arg, seq)
+        s = self.spare
+        if s is None:
+            self.cur = Segment(kind, cost, now, cont, arg, seq)
+        else:  # the record of the segment that just ended: no allocation per segment
+            self.spare = None
+            s.kind = kind
+            s.remaining = cost
+            s.started = now
+            s.cont = cont
+            s.arg = arg
+            s.seq = seq
+            self.cur = s
         engine.at(now + cost, self._done, seq)
 
     def _done(self, seq: int) -> None:
@@ -88,8 +100,13 @@ class Cpu:
             return  # preempted: this completion is stale
         self.time[cur.kind] += self.engine.now - cur.started
         self.cur = None
+        cont, arg = cur.cont, cur.arg
+        cur.arg = None
+        # Nothing refers to an ended segment any more (the scheduler drops its
+        # thread's in its continuation, _run), so the next exec may reuse it.
+        self.spare = cur
         self.in_kernel = True
-        cur.cont(cur.arg)
+        cont(arg)
         self.in_kernel = False
         self._settle()
 
