@@ -98,8 +98,8 @@ class NtKernel:
             raise BuildError("machine.os = 'windows': the Windows personality runs on the x86 "
                              "(APIC) machine")
         self.apic: Apic = board.ctrl
-        self.k = self.kernel = k = os_kernel(m, board, irq_nesting=True, tick_softirq=False,
-                                             irq_entry=self.ki_interrupt_dispatch)
+        self.kernel = k = os_kernel(m, board, irq_nesting=True, tick_softirq=False,
+                                  irq_entry=self.ki_interrupt_dispatch)
         if not k.irq_nesting:
             raise BuildError("machine.os = 'windows': Windows ISRs nest by IRQL: build the "
                              "machine with irq_nesting = true")
@@ -112,7 +112,7 @@ class NtKernel:
     def finish(self, m: Machine) -> None:
         """Every device vector is a DIRQL; CR8 starts at PASSIVE_LEVEL; the
         system worker thread is created."""
-        k = self.k
+        k = self.kernel
         for cpu, table in enumerate(k.vector_irq):
             for vector, entry in table.items():
                 if isinstance(entry, IrqDesc) and vector_irql(vector) < FIRST_DIRQL:
@@ -146,7 +146,7 @@ class NtKernel:
         old_tpr = apic.lapics[c].tpr
         if vector != apic.spurious:
             apic.set_tpr(c, max(old_tpr, vector & 0xF0))
-        yield from ivt_handle_interrupt(self.k, cpu, vector)
+        yield from ivt_handle_interrupt(self.kernel, cpu, vector)
         apic.set_tpr(c, old_tpr)
         if not cpu.in_irq and self.dpc_queue[c] and not self.retiring[c]:
             yield from self.ki_retire_dpc_list(cpu)
