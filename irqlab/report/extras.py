@@ -11,6 +11,12 @@ PLOT = ("matplotlib", "plot")
 PERFETTO = ("perfetto.trace_builder.proto_builder", "perfetto")
 """--perfetto writes with the perfetto package's protos and builder."""
 
+PARQUET = ("pyarrow.parquet", "sweep")
+"""irqlab sweep -o FILE.parquet writes with pyarrow."""
+
+DASK = ("distributed", "dask")
+"""irqlab sweep --dask runs on Dask distributed."""
+
 
 class MissingExtra(Exception):
     """The library of an optional feature is not installed."""
