@@ -131,7 +131,9 @@ DISTRIBUTIONS: dict[str, str] = {
     "end_to_end_ns": "End to end (device request->bottom half done)",
 }
 """The distributions of a report: JSON key -> title.  Keyed by IRQ label, except
-the softirq ones (keyed by softirq name)."""
+those of :data:`BY_SOFTIRQ`."""
+BY_SOFTIRQ = frozenset({"softirq_latency_ns", "softirq_ns"})
+"""The distributions keyed by softirq name (``NET_RX``), not by IRQ label."""
 
 
 def distributions(stats: IrqStats) -> dict[str, dict[str, Histogram]]:

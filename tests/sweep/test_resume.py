@@ -12,9 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from irqlab.sweep.journal import append_journal, journal_path, read_journal
+from irqlab.sweep.table import TableError, agg_path, read_rows
 
 GATE = '''\
 """A top half that waits for a file to exist: the sweep stops there until the test kills it."""
@@ -112,6 +115,26 @@ def test_rows_of_another_sweep_are_refused(small, tmp_path) -> None:
                                        "axes, seeds or irqlab version); write to another file or "
                                        "remove it"]
     assert out.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_sweep_table_is_refused_even_without_rows(small, tmp_path) -> None:
+    out = tmp_path / "notes.csv"
+    out.write_text("host,comment\n")
+    res = run(small, out, "--seeds", "1")
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [f"Error: {out}: not a sweep's results table (no column "
+                                       "'seed'); write to another file or remove it"]
+    assert out.read_text() == "host,comment\n"
+    assert not agg_path(out).exists()
+
+
+def test_a_parquet_file_without_the_identity_columns_is_refused(tmp_path) -> None:
+    out = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"seed": pa.array([], pa.int64()), "x": pa.array([], pa.int64())}),
+                   out)
+    with pytest.raises(TableError, match=r"other\.parquet: not a sweep's results table \(no column "
+                                         r"'scenario_hash'\)"):
+        read_rows(out)
 
 
 def test_a_torn_journal_line_is_dropped_and_the_next_rows_start_a_new_line(tmp_path) -> None:
