@@ -45,7 +45,7 @@ from irqlab.events import (
     VECTOR_EXIT,
 )
 from irqlab.hw.nvic import CORES, DEFAULT_PRIORITY_BITS
-from irqlab.scenario.schema import Arrival, Cost, DeviceSpec, Scenario
+from irqlab.scenario.schema import ArmV7mMachine, Arrival, Cost, DeviceSpec, Scenario
 from irqlab.sim.rng import stream
 from irqlab.units import format_ns
 
@@ -102,6 +102,7 @@ def sources(spec: Scenario, dut: str, entry_ns: int, exit_ns: int) -> tuple[list
     """The other sources of ``spec`` (devices, SysTick) with their exception
     costs; or the reason there is no bound."""
     ms = spec.machine
+    assert isinstance(ms, ArmV7mMachine)  # the analysis is the Cortex-M's
     out: list[Source] = []
     if spec.timer.enabled:  # SysTick: priority 0 at reset (SHPR3), never set by the build
         out.append(Source("SysTick", 0, 1_000_000_000 // ms.hz,
@@ -149,6 +150,7 @@ def bound(rig: Rig, spec: Scenario, handler_max_ns: int,
     ``tail_ns`` is the deferred work a previous exception of the DUT may still
     be running (it cannot be pre-empted by an equal priority)."""
     ms = spec.machine
+    assert isinstance(ms, ArmV7mMachine)
     profile = CORES[ms.core]
     entry = cycles_ns(profile.entry_cycles, ms.clock_mhz)
     exit_ = cycles_ns(profile.exit_cycles, ms.clock_mhz)

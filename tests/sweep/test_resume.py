@@ -145,12 +145,17 @@ def test_a_torn_journal_line_is_dropped_and_the_next_rows_start_a_new_line(tmp_p
     assert read_journal(journal) == [{"seed": 1}, {"seed": 3}]
 
 
-def test_an_axis_of_ints_and_floats_resumes_from_parquet(small, tmp_path) -> None:
+def test_an_axis_of_ints_and_floats_resumes_from_parquet(tmp_path) -> None:
     """The column reads back as floats (1.0); the rerun still finds its rows."""
+    # clock_mhz is a Cortex-M machine's key (the machine section is one variant per arch)
+    cortex_m = tmp_path / "small-m4.toml"
+    cortex_m.write_text('[scenario]\nname = "small-m4"\nduration = "2ms"\n[machine]\n'
+                        'arch = "armv7m"\n[[device]]\nname = "USART1"\nline = 37\n'
+                        'arrival = { kind = "poisson", rate = "20k/s" }\n')
     out = tmp_path / "r.parquet"
     args = ("--set", "machine.clock_mhz=100,250.5", "--jobs", "1")
-    assert subprocess.run(sweep_cmd(small, out, *args), capture_output=True).returncode == 0
-    res = subprocess.run(sweep_cmd(small, out, *args), capture_output=True, text=True)
+    assert subprocess.run(sweep_cmd(cortex_m, out, *args), capture_output=True).returncode == 0
+    res = subprocess.run(sweep_cmd(cortex_m, out, *args), capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "2 rows (0 run now, 2 already there)" in res.stderr
     assert pq.read_table(out).column("machine.clock_mhz").to_pylist() == [100.0, 250.5]
