@@ -33,6 +33,9 @@ from irqlab.observe.top import (
 from irqlab.observe.tracefs import DEFAULT_EVENTS, Capture, TracefsError
 
 POLL_S = 0.1
+MAX_INTERVAL_S = 86400.0
+"""Longest ``top`` refresh interval: a day (longer is a typo, and past about 2**63
+ns ``time.sleep`` overflows)."""
 
 
 @click.command()
@@ -137,7 +140,8 @@ def _cpu_list(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 @click.command()
-@click.option("-d", "--interval", type=FiniteFloat(min=0, min_open=True), default=1.0,
+@click.option("-d", "--interval", type=FiniteFloat(min=0, min_open=True, max=MAX_INTERVAL_S),
+              default=1.0,
               show_default=True, help="Seconds between refreshes (the delta interval).")
 @click.option("-s", "--sort", type=click.Choice(SORT_KEYS), default="delta", show_default=True)
 @click.option("-c", "--cpu", "cpus", callback=_cpu_list, help="Only these CPUs, e.g. '0-3,8'.")

@@ -44,7 +44,7 @@ class Sample:
 def read_sample(path: Path, softirqs: bool, clock: Callable[[], float] = time.monotonic) -> Sample:
     """Read ``path`` now (``/proc/interrupts`` or, with ``softirqs``, ``/proc/softirqs``)."""
     t = clock()
-    text = path.read_text()
+    text = path.read_text(errors="replace")  # as read_snapshot: a damaged name is not fatal
     snap = parse_softirqs(text, str(path)) if softirqs else parse_interrupts(text, str(path))
     return Sample(snap, t)
 
