@@ -1,4 +1,4 @@
-"""An example driver top half for `irqlab run examples/my-driver.toml`.
+"""An example driver top half for `irqlab run examples/my-driver.toml --allow-code`.
 
 A handler is a plain function of the handler context: it spends CPU time,
 looks at its device, clears what it served, and defers the rest.  This one

@@ -95,7 +95,7 @@ class Interrupted(click.ClickException):
 
     def __init__(self, message: str, *, signalled: KeyboardInterrupt | None = None):
         super().__init__(message)
-        self.exit_code = SIGTERM_EXIT if isinstance(signalled, Terminated) else SIGINT_EXIT  # type: ignore[misc]
+        self.exit_code = SIGTERM_EXIT if isinstance(signalled, Terminated) else SIGINT_EXIT  # type: ignore[misc, unused-ignore]  # ClassVar from click 8.5
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"Interrupted: {self.message}", err=True)

@@ -15,6 +15,7 @@ import click
 
 from irqlab.cli.errors import InputError
 from irqlab.cli.output import open_output, output_error
+from irqlab.usercode import ALLOW_CODE_ENV
 
 NR_CPUS_MAX = 8192
 """The most CPUs a Linux kernel can be built for (x86-64 ``NR_CPUS_RANGE_END``,
@@ -84,3 +85,10 @@ def output_files(*files: tuple[str, Any, Callable[[IO[str]], TraceWriter]]) -> I
                 raise output_error(err, path, option) from None
     if stopped is not None:
         raise stopped
+
+
+allow_code_option = click.option(
+    "--allow-code", "allow_code", is_flag=True, envvar=ALLOW_CODE_ENV, show_envvar=True,
+    help="Run the Python code the scenario names (handler.python); without it, a scenario "
+         "naming code is refused.")
+"""Consent to run user code (:mod:`irqlab.usercode`), for every command that can."""

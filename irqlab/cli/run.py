@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +10,7 @@ import click
 
 from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
 from irqlab.cli.output import open_output
-from irqlab.cli.params import output_files, output_path
+from irqlab.cli.params import allow_code_option, output_files, output_path
 from irqlab.units import UnitError, format_ns, parse_duration
 
 
@@ -26,29 +23,28 @@ def _load(ref: str) -> tuple[Any, dict[str, object]]:
         raise InputError(str(exc)) from None
 
 
-@contextmanager
-def _handler_search_path(ref: str) -> Iterator[None]:
-    """``handler.python`` modules are also looked up in the scenario file's
-    directory (after ``sys.path``, so they never shadow an installed module):
-    the console script, unlike ``python -m``, has no current directory on it."""
-    path = Path(ref)
-    if not path.is_file():
-        yield
-        return
-    folder = str(path.resolve().parent)
-    sys.path.append(folder)
+def _bind_code(ref: str, spec: Any, allow_code: bool) -> None:
+    """Load the code the scenario's handlers name, with the user's consent,
+    from the scenario's folder."""
+    from irqlab.usercode import UserCodeError, bind_scenario_code
+
     try:
-        yield
-    finally:
-        sys.path.remove(folder)
+        bind_scenario_code(spec, _folder(ref), allowed=allow_code)
+    except UserCodeError as exc:
+        raise InputError(str(exc), source=ref) from None
+
+
+def _folder(ref: str) -> Path | None:
+    """The folder of a scenario file (None for a built-in scenario)."""
+    path = Path(ref)
+    return path.parent if path.is_file() else None
 
 
 def _build(ref: str, spec: Any, seed: int | None) -> Any:
     from irqlab.machine.build import BuildError, build
 
     try:
-        with _handler_search_path(ref):
-            return build(spec, seed)
+        return build(spec, seed)
     except BuildError as exc:
         raise InputError(str(exc), source=ref) from None
 
@@ -105,10 +101,11 @@ def _run_duration(text: str | None, spec: Any) -> int:
 @click.option("--dmesg", "dmesg_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write the simulated kernel log (dmesg format; irqlab triage reads it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@allow_code_option
 @interruptible
 def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
         trace_path: str | None, chrome_path: str | None, dmesg_path: str | None,
-        as_json: bool) -> None:
+        as_json: bool, allow_code: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
     Ctrl-C (exit status 130) or SIGTERM (143) stops the run; trace files keep what was written."""
@@ -122,6 +119,7 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
 
     spec, extras = _load(scenario)
     duration_ns = _run_duration(duration, spec)
+    _bind_code(scenario, spec, allow_code)
     if "experiment" in extras:
         given = [name for name, value in (("--trace", trace_path), ("--chrome", chrome_path),
                                           ("--dmesg", dmesg_path), ("--events", max_events))
@@ -156,8 +154,17 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
 @click.command()
 @click.argument("scenario")
 def validate(scenario: str) -> None:
-    """Check SCENARIO without running it."""
+    """Check SCENARIO without running it (nor any code it names: a handler's
+    file must exist, and is not imported)."""
+    from irqlab.usercode import UserCodeError, check_scenario_code
+
     spec, extras = _load(scenario)
+    try:
+        named = check_scenario_code(spec, _folder(scenario))
+    except UserCodeError as exc:
+        raise InputError(str(exc), source=scenario) from None
+    for handler in named.values():  # built as the built-in driver: validate runs no code
+        handler.python = None
     if "experiment" in extras:
         _experiment(scenario, spec, extras["experiment"], None, None)
     else:
@@ -188,9 +195,10 @@ COMMANDS: list[click.Command] = [run, validate, scenarios]
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON of the replayed run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@allow_code_option
 @interruptible
 def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
-           as_json: bool) -> None:
+           as_json: bool, allow_code: bool) -> None:
     """Drive the simulator with the arrivals and handler costs of a real trace."""
     from pydantic import ValidationError
 
@@ -221,6 +229,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         if "experiment" in extras:
             raise InputError("is an experiment of many runs, not one machine to replay on",
                              source=f"--scenario {scenario_ref}")
+        _bind_code(scenario_ref, base, allow_code)
     try:
         spec = replay_scenario(base, traced, cpus, str(trace_file))
     except ValidationError as exc:

@@ -10,7 +10,6 @@ raise, lie (return IRQ_NONE), never clear its device, or run slow.
 
 from __future__ import annotations
 
-import importlib
 import random
 import re
 from collections.abc import Callable, Generator
@@ -49,19 +48,7 @@ def cost_model(spec: Cost, rng: random.Random) -> Callable[[], int]:
 
 
 class HandlerLoadError(ValueError):
-    """``handler.python`` could not be imported."""
-
-
-def load_python_handler(ref: str) -> Handler:
-    module_name, _, func_name = ref.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise HandlerLoadError(f"handler.python: cannot import module '{module_name}': {exc}") from None
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        raise HandlerLoadError(f"handler.python: '{module_name}' has no function '{func_name}'")
-    return func
+    """``handler.python`` names code that was not loaded and bound."""
 
 
 class BuiltinDriver:
@@ -104,7 +91,10 @@ class BuiltinDriver:
         self.clears = spec.clears
         self.softirq = SOFTIRQ_INDEX[spec.softirq] if spec.softirq else None
         self.softirq_cost = spec.softirq_cost
-        self.python: Handler | None = load_python_handler(spec.python) if spec.python else None
+        if spec.python is not None and spec.code is None:
+            raise HandlerLoadError(f"handler.python: '{spec.python}' is not loaded "
+                                   "(irqlab.usercode loads it, with the user's consent)")
+        self.python: Handler | None = spec.code
         self.thread_cost = cost_model(spec.thread, rng) if spec.thread is not None else None
         self.tasklet_cost = spec.tasklet_cost or 0
         self.tasklet = (Tasklet(self._tasklet, f"{self.symbol}_tasklet")

@@ -6,11 +6,21 @@ Durations and rates are written with units (``"1.5us"``, ``"250k/s"``).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_validator,
+)
 
 from irqlab.units import parse_duration, parse_rate
+from irqlab.usercode import parse_ref
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
@@ -122,10 +132,17 @@ def _cost(v: object) -> object:
 CostField = Annotated[Cost, BeforeValidator(_cost)]
 
 
+def _code_ref(ref: str) -> str:
+    parse_ref(ref)
+    return ref
+
+
 class HandlerSpec(Strict):
     """The driver's top half.  Built in: spend ``cost``, clear ``batch`` requests
     of its device (all when 0), raise ``softirq`` with ``softirq_cost`` per
-    request; or ``python = "module:function"`` called with the handler context.
+    request; or ``python = "file:function"`` (a file in the scenario's folder,
+    see :mod:`irqlab.usercode`) called with the handler context, once the
+    user has consented and the code is bound (:meth:`bind_code`).
 
     Deferred work: ``thread`` makes it a threaded IRQ (the top half checks its
     device and returns IRQ_WAKE_THREAD; the ``irq/N-name`` thread spends
@@ -139,7 +156,7 @@ class HandlerSpec(Strict):
     softirq: Literal["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED",
                      "HRTIMER", "RCU"] | None = None
     softirq_cost: Duration = 0
-    python: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    python: Annotated[str, AfterValidator(_code_ref)] | None = None
     thread: CostField | None = None
     #: IRQF_ONESHOT: the line stays masked until the thread has run
     oneshot: bool = False
@@ -148,6 +165,15 @@ class HandlerSpec(Strict):
     work_sleeps: Duration = 0
     #: Windows: the ISR queues a DPC (KeInsertQueueDpc) doing this much per request
     dpc_cost: Duration | None = None
+    _code: Callable[[Any], int] | None = PrivateAttr(None)
+
+    @property
+    def code(self) -> Callable[[Any], int] | None:
+        """The loaded function ``python`` names (None until bound)."""
+        return self._code
+
+    def bind_code(self, fn: Callable[[Any], int]) -> None:
+        self._code = fn
 
     @model_validator(mode="after")
     def _check(self) -> HandlerSpec:

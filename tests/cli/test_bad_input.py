@@ -197,20 +197,123 @@ def test_infinite_cortex_m_clock(tmp_path: Path) -> None:
         f"Error: {path}: machine.clock_mhz: expected a finite number, got inf"
 
 
-# -- Python handlers -------------------------------------------------------------------
-def test_missing_python_handler_names_the_device(tmp_path: Path) -> None:
-    path = scenario(tmp_path, MSIX + 'handler = { python = "irqlab_no_such_module:fn" }\n')
-    line = error(invoke("validate", path))
-    assert line.startswith(f"Error: {path}: handler.python: cannot import module "
-                           "'irqlab_no_such_module'") and line.endswith("(device 'nic')")
+# -- Python handlers: run only with consent, only from the scenario's folder ----------------
+MARKER_DRIVER = """\
+import pathlib
+pathlib.Path(__file__).with_suffix(".imported").write_text("imported")
+
+def isr(ctx):
+    return 1
+"""
 
 
-def test_python_handler_is_found_next_to_the_scenario(tmp_path: Path) -> None:
-    (tmp_path / "irqlab_test_neighbour_driver.py").write_text("def isr(ctx):\n    return 1\n")
-    path = scenario(tmp_path, MSIX + 'handler = { python = "irqlab_test_neighbour_driver:isr" }\n')
+def driver_scenario(tmp_path: Path, ref: str = "irqlab_test_driver:isr", extra: str = "") -> str:
+    """A scenario naming ``ref``, and the driver file, which leaves a mark when executed."""
+    (tmp_path / "irqlab_test_driver.py").write_text(MARKER_DRIVER)
+    return scenario(tmp_path, MSIX + f'handler = {{ python = "{ref}" }}\n' + extra)
+
+
+def test_validate_checks_the_handler_file_without_importing_it(tmp_path: Path) -> None:
+    path = driver_scenario(tmp_path)
     res = invoke("validate", path)
     assert res.exit_code == 0, res.output
-    assert str(tmp_path) not in sys.path
+    assert not (tmp_path / "irqlab_test_driver.imported").exists()
+
+
+def test_validate_never_imports_an_installed_module(tmp_path: Path) -> None:
+    """``this:s`` used to import the standard library's ``this`` (printing the Zen of Python)."""
+    path = scenario(tmp_path, MSIX + 'handler = { python = "this:s" }\n')
+    res = invoke("validate", path)
+    assert "Beautiful is better" not in res.output
+    assert error(res) == f"Error: {path}: device[0].handler.python: 'this:s': no file {tmp_path / 'this.py'}"
+
+
+def test_run_without_consent_names_file_field_and_flag(tmp_path: Path) -> None:
+    path = driver_scenario(tmp_path)
+    line = error(invoke("run", path, "--duration", "1ms"))
+    assert line == (f"Error: {path}: device[0].handler.python: 'irqlab_test_driver:isr' runs code "
+                    f"from {tmp_path / 'irqlab_test_driver.py'}; pass --allow-code (or set "
+                    "IRQLAB_ALLOW_CODE=1) to run it")
+    assert not (tmp_path / "irqlab_test_driver.imported").exists()
+
+
+@pytest.fixture(autouse=True)
+def _no_consent_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IRQLAB_ALLOW_CODE", raising=False)
+
+
+def test_run_with_consent_loads_the_file_and_leaves_sys_path_alone(tmp_path: Path) -> None:
+    path = driver_scenario(tmp_path)
+    before = list(sys.path)
+    res = invoke("run", path, "--duration", "1ms", "--allow-code")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "irqlab_test_driver.imported").exists()
+    assert sys.path == before
+    assert "irqlab_test_driver" not in sys.modules
+
+
+def test_consent_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IRQLAB_ALLOW_CODE", "1")
+    res = invoke("run", driver_scenario(tmp_path), "--duration", "1ms")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "irqlab_test_driver.imported").exists()
+
+
+def test_consent_variable_other_than_a_boolean_is_refused(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IRQLAB_ALLOW_CODE", "maybe")
+    line = error(invoke("run", driver_scenario(tmp_path), "--duration", "1ms"))
+    assert "IRQLAB_ALLOW_CODE" in line and "'maybe'" in line
+    assert not (tmp_path / "irqlab_test_driver.imported").exists()
+
+
+def test_handler_file_in_a_subfolder(tmp_path: Path) -> None:
+    (tmp_path / "drivers").mkdir()
+    (tmp_path / "drivers" / "nic.py").write_text("def isr(ctx):\n    return 1\n")
+    path = scenario(tmp_path, MSIX + 'handler = { python = "drivers/nic.py:isr" }\n')
+    assert invoke("validate", path).exit_code == 0
+    res = invoke("run", path, "--duration", "1ms", "--allow-code")
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("../outside.py:isr", "the file must be in the scenario's folder or below it"),
+    ("/etc/passwd.py:isr", "the file must be in the scenario's folder or below it"),
+    ("os.path:join", "expected 'file:function'"),
+    ("irqlab_test_driver", "expected 'file:function'"),
+])
+def test_handler_reference_outside_the_folder_or_malformed(tmp_path: Path, ref: str,
+                                                          expected: str) -> None:
+    path = driver_scenario(tmp_path, ref)
+    for args in (["validate", path], ["run", path, "--allow-code"]):
+        line = error(invoke(*args))
+        assert line.startswith(f"Error: {path}: device[0].handler.python: ") and expected in line
+
+
+def test_handler_function_missing_from_its_file(tmp_path: Path) -> None:
+    path = driver_scenario(tmp_path, "irqlab_test_driver:nosuch")
+    line = error(invoke("run", path, "--allow-code"))
+    assert line == (f"Error: {path}: device[0].handler.python: 'irqlab_test_driver:nosuch': "
+                    f"{tmp_path / 'irqlab_test_driver.py'} has no function 'nosuch'")
+
+
+def test_handler_file_that_fails_to_load_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def isr(ctx:\n    return 1\n")
+    path = scenario(tmp_path, MSIX + 'handler = { python = "broken:isr" }\n')
+    line = error(invoke("run", path, "--allow-code"))
+    assert line.startswith(f"Error: {path}: device[0].handler.python: {tmp_path / 'broken.py'}: "
+                           "cannot load: SyntaxError")
+
+
+def test_replay_on_a_scenario_with_code_needs_consent(tmp_path: Path) -> None:
+    trace = tmp_path / "t.txt"
+    trace.write_text(FTRACE.format(cpu="000"))
+    path = driver_scenario(tmp_path, extra="")
+    line = error(invoke("replay", str(trace), "--scenario", path))
+    assert line.startswith(f"Error: {path}: device[0].handler.python: ") and "--allow-code" in line
+    res = invoke("replay", str(trace), "--scenario", path, "--allow-code")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "irqlab_test_driver.imported").exists()
 
 
 def test_python_handler_that_raises_is_a_run_warning(tmp_path: Path) -> None:
@@ -218,7 +321,7 @@ def test_python_handler_that_raises_is_a_run_warning(tmp_path: Path) -> None:
         "def isr(ctx):\n    raise ValueError('driver bug')\n")
     path = scenario(tmp_path, MSIX + 'handler = { python = "irqlab_test_raising_driver:isr" }\n'
                                      'arrival = { kind = "periodic", period = "100us" }\n')
-    res = invoke("run", path, "--duration", "1ms", "--json")
+    res = invoke("run", path, "--duration", "1ms", "--json", "--allow-code")
     assert res.exit_code == 0, res.output
     kinds = {w["kind"]: w["message"] for w in json.loads(res.output)["warnings"]}
     assert "raised ValueError: driver bug" in kinds["handler-exception"]

@@ -77,11 +77,12 @@ def test_build_errors_are_reported_as_input_errors(tmp_path: Path) -> None:
     assert f"Error: {path}: device 'nic': IO-APIC pin 99 out of range 0-23" in out
 
 
-def test_unimportable_python_handler_names_the_file(tmp_path: Path) -> None:
+def test_missing_python_handler_file_names_the_file_and_field(tmp_path: Path) -> None:
     text = GOOD.replace('kind = "msix"', 'kind = "msix"\nhandler = { python = "nosuch_mod:fn" }')
     code, out, path = validate(tmp_path, text)
     assert code == 2
-    assert f"Error: {path}: handler.python: cannot import module 'nosuch_mod'" in out
+    assert out.strip() == (f"Error: {path}: device[0].handler.python: 'nosuch_mod:fn': "
+                           f"no file {tmp_path / 'nosuch_mod.py'}")
 
 
 def test_missing_file(tmp_path: Path) -> None:
