@@ -33,11 +33,12 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Any, cast
 
 REPO = Path(__file__).resolve().parents[2]
 OK_STATUS = {0, 1, 2, 130, 143}
@@ -215,7 +216,7 @@ def binary(rng: random.Random, data: bytes) -> bytes:
 
 def many_lines(rng: random.Random, data: bytes) -> bytes:
     lines = _lines(data)
-    line = rng.choice(lines)
+    line = rng.choice(lines)[:200]
     return b"\n".join(lines + [line] * rng.choice([10_000, 200_000 if BIG["on"] else 10_000]))
 
 
@@ -224,11 +225,15 @@ MUTATIONS: list[Callable[[random.Random, bytes], bytes]] = [
     extreme_number, extreme_number, huge_line, encoding, empty, binary, many_lines]
 
 
+MAX_INPUT = 24 << 20
+"""Inputs are cut to 24 MB (stacked mutations could otherwise grow without bound)."""
+
+
 def mutate(rng: random.Random, data: bytes) -> tuple[str, bytes]:
     names = []
     for _ in range(rng.choice([1, 1, 1, 2, 3])):
         m = rng.choice(MUTATIONS)
-        data = m(rng, data)
+        data = m(rng, data)[:MAX_INPUT]
         names.append(m.__name__)
     return "+".join(names), data
 
@@ -416,18 +421,27 @@ def _worker(conn: Connection, scratch: Path, timeout: float) -> None:
         conn.send((index, outcome.status, outcome.detail))
 
 
-def run_all(all_cases: list[Case], jobs: int, timeout: float,
+def run_all(all_cases: Iterable[Case], jobs: int, timeout: float,
             report: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
-    """Run the cases in ``jobs`` forked workers; a worker silent for ``timeout``
-    seconds is killed (the case is a hang) and replaced."""
+    """Run the cases, made one at a time as workers free up, in ``jobs`` forked
+    workers; a worker silent for ``timeout`` seconds is killed (the case is a
+    hang) and replaced.  Outcomes keep the input files of failures only."""
     import irqlab.cli  # noqa: F401  (imported once, before forking)
 
     ctx = get_context("fork")
-    outcomes: list[Outcome | None] = [None] * len(all_cases)
-    todo = list(range(len(all_cases)))[::-1]
+    outcomes: dict[int, Outcome] = {}
+    todo = enumerate(all_cases)
     with tempfile.TemporaryDirectory(prefix="irqlab-fuzz-") as tmp:
         scratch = Path(tmp)
-        workers: dict[Connection, tuple[object, int, float]] = {}
+        workers: dict[Connection, tuple[Any, int, Case, float]] = {}
+
+        def finish(index: int, case: Case, status: int | None, detail: str) -> None:
+            outcome = Outcome(case, status, detail)
+            if report:
+                report(index, outcome)
+            if not outcome.failed:
+                case.files = {}
+            outcomes[index] = outcome
 
         def start() -> None:
             parent, child = ctx.Pipe()
@@ -436,48 +450,44 @@ def run_all(all_cases: list[Case], jobs: int, timeout: float,
             child.close()
             give(parent, proc)
 
-        def give(conn: Connection, proc: object) -> None:
-            if not todo:
+        def give(conn: Connection, proc: Any) -> None:
+            item = next(todo, None)
+            if item is None:
                 conn.send(None)
-                proc.join()  # type: ignore[attr-defined]
+                proc.join()
                 conn.close()
                 return
-            index = todo.pop()
-            conn.send((index, all_cases[index]))
-            limit = timeout * (3 if all_cases[index].stdout_full else 1) + 5
-            workers[conn] = (proc, index, time.monotonic() + limit)
+            index, case = item
+            conn.send((index, case))
+            limit = timeout * (3 if case.stdout_full else 1) + 5
+            workers[conn] = (proc, index, case, time.monotonic() + limit)
 
-        for _ in range(min(jobs, len(all_cases))):
+        for _ in range(jobs):
             start()
         while workers:
             now = time.monotonic()
-            ready = wait(list(workers), timeout=max(0.0, min(w[2] for w in workers.values()) - now))
-            for conn in ready:
-                proc, index, _ = workers.pop(conn)  # type: ignore[misc]
+            ready = wait(list(workers), timeout=max(0.0, min(w[3] for w in workers.values()) - now))
+            for conn in cast(list[Connection], ready):
+                proc, index, case, _ = workers.pop(conn)
                 try:
-                    _, status, detail = conn.recv()  # type: ignore[misc]
+                    _, status, detail = conn.recv()
                 except EOFError:  # the worker died (killed by the kernel, a crash in C)
-                    status, detail = -9, "worker died"
                     conn.close()
-                    outcomes[index] = Outcome(all_cases[index], status, detail)
+                    finish(index, case, -9, "worker died")
                     start()
                     continue
-                outcomes[index] = Outcome(all_cases[index], status, detail)
-                if report:
-                    report(index, outcomes[index])  # type: ignore[arg-type]
+                finish(index, case, status, detail)
                 give(conn, proc)
             now = time.monotonic()
-            for conn, (proc, index, deadline) in list(workers.items()):
-                if now > deadline and conn not in ready:
-                    proc.kill()  # type: ignore[attr-defined]
-                    proc.join()  # type: ignore[attr-defined]
+            for conn, (proc, index, case, deadline) in list(workers.items()):
+                if now > deadline:
+                    proc.kill()
+                    proc.join()
                     conn.close()
                     del workers[conn]
-                    outcomes[index] = Outcome(all_cases[index], None, f"no answer in {timeout:g}s")
-                    if report:
-                        report(index, outcomes[index])  # type: ignore[arg-type]
+                    finish(index, case, None, f"no answer in {timeout:g}s")
                     start()
-    return [o for o in outcomes if o is not None]
+    return [outcomes[i] for i in sorted(outcomes)]
 
 
 def save(outcome: Outcome, index: int, where: Path) -> Path:
@@ -504,7 +514,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="irqlab-fuzz-seeds-") as tmp:
         seeds = make_seeds(Path(tmp))
-    all_cases = list(cases(args.seed, seeds, args.n, os.geteuid() == 0))
     start = time.monotonic()
 
     def report(index: int, outcome: Outcome) -> None:
@@ -515,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL #{index} {outcome.case.area} [{outcome.case.what}] irqlab "
                   f"{' '.join(outcome.case.argv)[:120]}: {kind}: {last[0][:200]}{where}", flush=True)
 
-    outcomes = run_all(all_cases, args.jobs, args.timeout, report)
+    outcomes = run_all(cases(args.seed, seeds, args.n, os.geteuid() == 0), args.jobs,
+                       args.timeout, report)
     failed = [o for o in outcomes if o.failed]
     by_area = Counter(o.case.area for o in outcomes)
     failed_by_area = Counter(o.case.area for o in failed)

@@ -27,7 +27,7 @@ AREAS = ["ftrace", "irqlab-trace", "procfs", "triage", "scenario", "outputs", "o
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[Outcome]:
     seeds = make_seeds(tmp_path_factory.mktemp("seeds"))
-    return run_all(list(cases(SEED, seeds, SLICE, os.geteuid() == 0, big=False)), jobs=2, timeout=10)
+    return run_all(cases(SEED, seeds, SLICE, os.geteuid() == 0, big=False), jobs=2, timeout=10)
 
 
 def test_the_slice_covers_every_area_and_stdout_on_a_full_disk(outcomes: list[Outcome]) -> None:
