@@ -65,3 +65,22 @@ def test_top_refuses_an_interval_time_sleep_cannot_take(interval: str) -> None:
     status, out = invoke("top", "--once", "-d", interval)
     assert status == 2
     assert "is not in the range 0<x<=86400.0" in out
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["top", "-d", "x"], "Error: Invalid value for '-d' / '--interval': 'x' is not a valid float."),
+    (["--bogus"], "Error: No such option '--bogus'."),
+    (["nosuch"], "Error: No such command 'nosuch'."),
+    (["run", "--trace"], "Error: Option '--trace' requires an argument."),
+    (["validate"], "Error: Missing argument 'SCENARIO'."),
+])
+def test_a_usage_error_is_one_line(argv: list[str], line: str) -> None:
+    res = CliRunner().invoke(cli, argv)
+    assert res.exit_code == 2
+    assert res.output.splitlines() == [line]
+
+
+def test_bare_irqlab_still_shows_the_help() -> None:
+    res = CliRunner().invoke(cli, [])
+    assert res.output.startswith("Usage: cli [OPTIONS] COMMAND [ARGS]...")  # prog_name: main()
+    assert "trace" in res.output and "triage" in res.output
