@@ -101,7 +101,7 @@ def trace(duration: float, events: str, buffer_kb: int, output: Path) -> None:
     done = f"wrote {written} events over {span:.2f}s on {header.cpus} CPUs to {output}"
     if stopped is not None:
         raise Interrupted(f"{done} (stopped by {stop_reason(stopped)})", signalled=stopped)
-    err.print(done)
+    err.print(done, markup=False)  # a path may hold [brackets]
 
 
 def _capture(cap: Capture, duration: float,
