@@ -31,6 +31,8 @@ MODULES = (
     "irqlab.hw.arrivals",
     "irqlab.hw.device",
     "irqlab.kernel.baremetal",
+    "irqlab.analysis.histogram",
+    "irqlab.analysis.irqstats",
 )
 
 PURE_ENV = "IRQLAB_PURE_PYTHON"

@@ -30,7 +30,7 @@ ALLOW_CODE_ENV = "IRQLAB_ALLOW_CODE"
 
 CONSENT = f"pass --allow-code (or set {ALLOW_CODE_ENV}=1) to run it"
 
-_REF = re.compile(r"^(?P<file>[A-Za-z_]\w*|[\w.\-/]+\.py):(?P<func>[A-Za-z_]\w*)$")
+_REF = re.compile(r"^(?P<file>[A-Za-z_]\w*|[^:\x00-\x1f]+\.py):(?P<func>[A-Za-z_]\w*)$")
 _serial = itertools.count(1)
 
 Handler = Callable[[Any], int]

@@ -66,13 +66,14 @@ def test_no_folder_no_code() -> None:
 @pytest.mark.parametrize(("ref", "file", "func"), [
     ("my_driver:rx_interrupt", "my_driver.py", "rx_interrupt"),
     ("path/to/nic-v2.py:rx", "path/to/nic-v2.py", "rx"),
+    ("my driver (v2).py:rx", "my driver (v2).py", "rx"),
 ])
 def test_reference_forms(ref: str, file: str, func: str) -> None:
     rel, name = parse_ref(ref)
     assert (str(rel), name) == (file, func)
 
 
-@pytest.mark.parametrize("ref", ["a.b:fn", "drv", "drv:", ":fn", "../drv.py:fn", "/abs/drv.py:fn",
+@pytest.mark.parametrize("ref", ["a.b:fn", "drv", "drv:", ":fn", "a\nb.py:fn", "../drv.py:fn", "/abs/drv.py:fn",
                                  "sub/../../drv.py:fn", "drv:fn()", "drv:fn:x"])
 def test_malformed_or_escaping_references(ref: str) -> None:
     with pytest.raises(UserCodeError):

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from irqlab.events import IRQ_ENTRY, IRQ_EXIT, VECTOR_ENTRY, VECTOR_EXIT, VECTOR_ROWS, Event
+from irqlab.events import IRQ_ENTRY, IRQ_EXIT, VECTOR_ENTRY, VECTOR_EXIT, VECTOR_ROWS
 
 
 @dataclass
@@ -42,8 +42,8 @@ class IrqArrivals:
     actions: list[str] = field(default_factory=list)
 
 
-def arrivals(events: Iterable[Event]) -> dict[str, IrqArrivals]:
-    """Per-label arrivals of ``events`` (time-ordered per CPU), labels sorted
+def arrivals(events: Iterable[tuple[int, int, int, int, int, str]]) -> dict[str, IrqArrivals]:
+    """Per-label arrivals of ``events`` (``Event`` fields, time-ordered per CPU), labels sorted
     numerically first, then by name; each list sorted by arrival time."""
     out: dict[str, IrqArrivals] = {}
     # Per CPU: stack of open interrupts [label, index into its lists, open entries,

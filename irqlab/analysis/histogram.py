@@ -8,9 +8,14 @@ min/max), i.e. a relative error below 0.4 %, inside the 1 % budget.  The bucket
 array only grows up to the highest bucket used and never past
 :data:`MAX_BUCKETS` (64-bit values), whatever the number of samples.
 
+The bucket boundaries are fixed (they depend on nothing recorded), so the
+``[low_ns, high_ns, count]`` lists of :meth:`Histogram.bucket_list` from any
+two runs merge by adding the counts of equal bounds.
+
 We keep our own instead of the ``hdrhistogram`` PyPI package: that one measured
-1.0 us per ``record`` on the project's CI machine kind, this one ~0.2 us
-(``bench/histogram.py``), and ``record`` sits on the simulator's hot path.
+1.0-1.6 us per ``record`` on the project's CI machine kind, this one ~0.2 us
+(``bench/histogram.py``), and ``record`` sits on the simulator's hot path.  Export
+to HdrHistogram's own tools goes through that package (:mod:`irqlab.report.hdr`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ _SUB_BITS = 7
 _SUB_COUNT = 1 << _SUB_BITS  # 128 sub-buckets per power of two
 _EXACT = 2 * _SUB_COUNT  # values below 256 have their own bucket
 _MAX_VALUE_BITS = 64
+PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "p999": 99.9, "p9999": 99.99}
+"""The percentiles of a distribution's summary, by key."""
 MAX_BUCKETS = ((_MAX_VALUE_BITS - 8) << _SUB_BITS) + _EXACT
 """Bucket count needed for any value below 2**64 (the memory bound)."""
 
@@ -91,23 +98,40 @@ class Histogram:
         """Value at percentile ``p`` (0..100), nearest-rank: the smallest value
         with at least ``p`` % of the samples at or below it.  ``p == 100`` is the
         exact max, ``p == 0`` the exact min; 0 when empty."""
-        if not 0 <= p <= 100:
-            raise ValueError(f"percentile must be within 0..100, got {p}")
+        return self.percentiles([p])[0]
+
+    def percentiles(self, ps: list[float]) -> list[int]:
+        """:meth:`percentile` of each of ``ps``, in one pass over the buckets."""
+        for p in ps:
+            if not 0 <= p <= 100:
+                raise ValueError(f"percentile must be within 0..100, got {p}")
         if self.count == 0:
-            return 0
-        if p == 100:
-            return self.max
-        if p == 0:
-            return self.min
+            return [0] * len(ps)
         # str(): 99.9 means the decimal 99.9, not its binary neighbour
-        rank = ceil(Fraction(str(p)) * self.count / 100)
-        seen = 0
+        ranks = sorted((ceil(Fraction(str(p)) * self.count / 100), j) for j, p in enumerate(ps))
+        out = [self.max] * len(ps)
+        k, seen = 0, 0
+        while k < len(ranks) and ranks[k][0] <= 0:  # p == 0: the exact min
+            out[ranks[k][1]] = self.min
+            k += 1
         for i, c in enumerate(self._counts):
+            if not c:
+                continue
             seen += c
-            if seen >= rank:
-                low, high = _bucket_bounds(i)
-                return min(max((low + high) // 2, self.min), self.max)
-        return self.max  # unreachable: the counts sum to self.count
+            while k < len(ranks) and seen >= ranks[k][0]:
+                rank, j = ranks[k]
+                if rank < self.count or ps[j] != 100:  # p == 100 stays the exact max
+                    low, high = _bucket_bounds(i)
+                    out[j] = min(max((low + high) // 2, self.min), self.max)
+                k += 1
+            if k == len(ranks):
+                break
+        return out
+
+    def bucket_list(self) -> list[list[int]]:
+        """``[low_ns, high_ns, count]`` of every non-empty bucket, ascending;
+        ``high_ns`` is inclusive (integer ns), the counts sum to :attr:`count`."""
+        return [[*_bucket_bounds(i), c] for i, c in enumerate(self._counts) if c]
 
     def merge(self, other: Histogram) -> None:
         """Add ``other``'s samples to this histogram."""
@@ -125,12 +149,14 @@ class Histogram:
         self.total += other.total
         self.max = max(self.max, other.max)
 
-    def summary(self) -> dict[str, int]:
-        """``{"count", "mean", "p50", "p99", "max"}`` as ints (mean rounded)."""
+    def summary(self) -> dict[str, object]:
+        """``count``, ``mean`` (rounded), ``p50``, ``p90``, ``p99``, ``p999``,
+        ``p9999``, ``max`` as ints, and ``buckets`` (:meth:`bucket_list`)."""
+        pcts = self.percentiles(list(PERCENTILES.values()))
         return {
             "count": self.count,
             "mean": round(self.mean()),
-            "p50": self.percentile(50),
-            "p99": self.percentile(99),
+            **dict(zip(PERCENTILES, pcts, strict=True)),
             "max": self.max,
+            "buckets": self.bucket_list(),
         }

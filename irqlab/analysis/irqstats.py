@@ -25,6 +25,13 @@ Rules, following the kernel paths the tracepoints sit on:
   earliest pending raise is used; later raises of the same IRQ before that entry
   are coalesced (the line was already pending).  ``softirq_latency_ns`` likewise
   per (CPU, vector), the pending bit being cleared when the vector starts.
+* ``end_to_end_ns``: device request -> bottom half done, per IRQ: from the
+  ``IRQ_RAISE`` that ``latency_ns`` starts from to the ``softirq_exit`` of the
+  run that served the last softirq vector its handlers raised (a vector raised
+  while it already runs is served by its next run, as ``__do_softirq`` re-reads
+  the pending mask).  Interrupts whose handlers raise no softirq have no bottom
+  half and are not counted; traces without device requests (real captures) have
+  none.
 * ``hardirq_time_ns`` / ``softirq_time_ns``: time in hard-IRQ context (outermost
   entry to last exit) and in softirq context minus the hard IRQs nested in it,
   so no interval is counted twice.
@@ -60,14 +67,19 @@ _NO_TS = 1 << 63
 
 
 class _Interrupt:
-    """One interrupt on a line: the actions run so far and the OR of their returns."""
+    """One interrupt on a line: the actions run so far, the OR of their returns,
+    when the device requested it (-1: unknown), the softirq vectors it raised
+    (a bit mask) and how many of them are not yet done."""
 
-    __slots__ = ("actions", "handled", "label")
+    __slots__ = ("actions", "bottom", "handled", "label", "raised", "vecs")
 
-    def __init__(self, label: str, action: str) -> None:
+    def __init__(self, label: str, action: str, raised: int) -> None:
         self.label = label
         self.actions = [action]
         self.handled: bool | None = None  # None: no action has returned yet
+        self.raised = raised
+        self.vecs = 0
+        self.bottom = 0
 
 
 class IrqStats:
@@ -84,6 +96,7 @@ class IrqStats:
         self.softirq_counts: dict[str, list[int]] = {}
         self.softirq_ns: dict[str, Histogram] = {}
         self.softirq_latency_ns: dict[str, Histogram] = {}
+        self.end_to_end_ns: dict[str, Histogram] = {}
         self.hardirq_time_ns: list[int] = [0] * cpus
         self.softirq_time_ns: list[int] = [0] * cpus
         self.nested: dict[str, int] = {}
@@ -100,6 +113,11 @@ class IrqStats:
         # open softirq: (ts, vec, hardirq_time_ns at entry)
         self._soft: list[tuple[int, int, int] | None] = [None] * cpus
         self._soft_pending: list[list[int]] = [[-1] * _NR_SOFTIRQS for _ in range(cpus)]
+        # interrupts waiting for the next run of a softirq vector, and those the
+        # running one serves: per CPU, per vector
+        self._bh_waiting: list[list[list[_Interrupt]]] = [
+            [[] for _ in range(_NR_SOFTIRQS)] for _ in range(cpus)]
+        self._bh_serving: list[list[_Interrupt]] = [[] for _ in range(cpus)]
         self._irq_pending: dict[int, int] = {}
         self._irq_labels: dict[int, str] = {}
 
@@ -125,12 +143,7 @@ class IrqStats:
         elif kind == IRQ_EXIT:
             self._irq_exit(ts_ns, cpu, irq, value)
         elif kind == SOFTIRQ_RAISE:
-            if 0 <= value < _NR_SOFTIRQS:
-                pending = self._soft_pending[cpu]
-                if pending[value] < 0:
-                    pending[value] = ts_ns
-            else:
-                self.unmatched += 1
+            self._softirq_raise(ts_ns, cpu, value)
         elif kind == SOFTIRQ_ENTRY:
             self._softirq_entry(ts_ns, cpu, value)
         elif kind == SOFTIRQ_EXIT:
@@ -144,9 +157,14 @@ class IrqStats:
 
     def feed_events(self, events: Iterable[Event]) -> None:
         """Feed every event of ``events`` in order."""
-        feed = self.feed
-        for ev in events:
-            feed(*ev)
+        for ts_ns, cpu, kind, irq, value, name in events:
+            self.feed(ts_ns, cpu, kind, irq, value, name)
+
+    def feed_columns(self, ts_ns: list[int], cpu: list[int], kind: list[int], irq: list[int],
+                     value: list[int], name: list[str]) -> None:
+        """Feed events given as columns (as the trace readers give them), in order."""
+        for i in range(len(ts_ns)):
+            self.feed(ts_ns[i], cpu[i], kind[i], irq[i], value[i], name[i])
 
     # -- hard IRQs ------------------------------------------------------------
 
@@ -178,12 +196,12 @@ class IrqStats:
         if intr is not None and intr.label == label and action not in intr.actions:
             intr.actions.append(action)  # a further action of the same interrupt
         else:
-            intr = _Interrupt(label, action)
+            raised = self._irq_pending.pop(irq, -1)
+            intr = _Interrupt(label, action, raised)
             row[cpu] += 1
             if stack:
                 self.nested[label] = self.nested.get(label, 0) + 1
-            raised = self._irq_pending.pop(irq, None)
-            if raised is not None:
+            if raised >= 0:
                 self._latency(self.latency_ns, label, ts - raised)
         self._chain[cpu] = intr
         if not stack:
@@ -249,6 +267,20 @@ class IrqStats:
 
     # -- softirqs -------------------------------------------------------------
 
+    def _softirq_raise(self, ts: int, cpu: int, vec: int) -> None:
+        if not 0 <= vec < _NR_SOFTIRQS:
+            self.unmatched += 1
+            return
+        pending = self._soft_pending[cpu]
+        if pending[vec] < 0:
+            pending[vec] = ts
+        stack = self._hard[cpu]
+        intr = stack[-1][2] if stack else None
+        if intr is not None and intr.raised >= 0 and not intr.vecs >> vec & 1:
+            intr.vecs |= 1 << vec
+            intr.bottom += 1
+            self._bh_waiting[cpu][vec].append(intr)
+
     def _softirq_entry(self, ts: int, cpu: int, vec: int) -> None:
         if not 0 <= vec < _NR_SOFTIRQS:
             self.unmatched += 1
@@ -268,6 +300,9 @@ class IrqStats:
         if raised >= 0:
             pending[vec] = -1
             self._latency(self.softirq_latency_ns, name, ts - raised)
+        waiting = self._bh_waiting[cpu]
+        self._bh_serving[cpu] = waiting[vec]  # raises from now on wait for the next run
+        waiting[vec] = []
 
     def _softirq_exit(self, ts: int, cpu: int, vec: int) -> None:
         soft = self._soft[cpu]
@@ -281,6 +316,12 @@ class IrqStats:
             return
         self.softirq_ns[SOFTIRQ_NAMES[vec]].record(ts - entry_ts)
         self.softirq_time_ns[cpu] += ts - entry_ts - (self.hardirq_time_ns[cpu] - hard_before)
+        if self._bh_serving[cpu]:
+            for intr in self._bh_serving[cpu]:
+                intr.bottom -= 1
+                if intr.bottom == 0:
+                    self._latency(self.end_to_end_ns, intr.label, ts - intr.raised)
+            self._bh_serving[cpu] = []
 
     # -- growth and queries ---------------------------------------------------
 
@@ -295,6 +336,8 @@ class IrqStats:
         self._chain.extend([None] * extra)
         self._soft.extend([None] * extra)
         self._soft_pending.extend([-1] * _NR_SOFTIRQS for _ in range(extra))
+        self._bh_waiting.extend([[] for _ in range(_NR_SOFTIRQS)] for _ in range(extra))
+        self._bh_serving.extend([] for _ in range(extra))
         self.cpus = cpus
 
     @property

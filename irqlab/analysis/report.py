@@ -45,6 +45,8 @@ class Report:
     title: str = ""
     #: kernel log lines (time_ns, text) the source produced, oldest first
     log: list[tuple[int, str]] = field(default_factory=list)
+    #: damaged or incomplete input lines the reader left out
+    skipped_lines: int = 0
 
     def span_s(self) -> float | None:
         """Seconds the counts cover: the snapshot interval when known, else the
@@ -66,7 +68,11 @@ class Report:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain-JSON form; the keys are a contract other tools read."""
+        """Plain-JSON form; the keys are a contract other tools read.  Each
+        distribution (the keys of :data:`DISTRIBUTIONS`, label -> object) is
+        :meth:`Histogram.summary`: ``count``, ``mean``, ``p50``, ``p90``, ``p99``,
+        ``p999``, ``p9999``, ``max`` and ``buckets`` ``[low_ns, high_ns, count]``
+        (``high_ns`` inclusive; fixed bounds, so runs merge by adding counts)."""
         snap = self.counter_snapshot()
         stats = self.stats
         span = self.span_s()
@@ -78,6 +84,7 @@ class Report:
             "seed": self.seed,
             "duration_ns": self.duration_ns,
             "interval_s": self.interval_s,
+            "skipped_lines": self.skipped_lines,
             "counters": {} if snap is None else {k: _row_json(r) for k, r in snap.rows.items()},
             "softirqs": {}
             if snap is None
@@ -88,20 +95,13 @@ class Report:
         }
         if stats is None:
             out.update(
-                latency_ns={}, handler_ns={}, softirq_latency_ns={}, softirq_ns={},
+                {key: {} for key in DISTRIBUTIONS},
                 hardirq_time_ns=None, softirq_time_ns=None, hardirq_cpu_share=None,
                 nested={}, storm_suspects=[],
             )
         else:
             out.update(
-                latency_ns={
-                    k: {"p50": h.percentile(50), "p99": h.percentile(99), "max": h.max,
-                        "count": h.count}
-                    for k, h in stats.latency_ns.items()
-                },
-                handler_ns=_summaries(stats.handler_ns),
-                softirq_latency_ns=_summaries(stats.softirq_latency_ns),
-                softirq_ns=_summaries(stats.softirq_ns),
+                **{key: _summaries(hists) for key, hists in distributions(stats).items()},
                 hardirq_time_ns=list(stats.hardirq_time_ns),
                 softirq_time_ns=list(stats.softirq_time_ns),
                 hardirq_cpu_share=hardirq_cpu_share(stats, span),
@@ -124,6 +124,22 @@ class Report:
         return out
 
 
+DISTRIBUTIONS: dict[str, str] = {
+    "latency_ns": "Latency assert->entry",
+    "handler_ns": "Hard-IRQ handler time (entry->exit per action)",
+    "softirq_latency_ns": "Softirq latency raise->entry",
+    "softirq_ns": "Softirq run time (entry->exit)",
+    "end_to_end_ns": "End to end (device request->bottom half done)",
+}
+"""The distributions of a report: JSON key -> title.  Keyed by IRQ label, except
+the softirq ones (keyed by softirq name)."""
+
+
+def distributions(stats: IrqStats) -> dict[str, dict[str, Histogram]]:
+    """The histograms of :data:`DISTRIBUTIONS` in ``stats``, by JSON key."""
+    return {key: getattr(stats, key) for key in DISTRIBUTIONS}
+
+
 def hardirq_cpu_share(stats: IrqStats, span_s: float | None) -> list[float] | None:
     """Fraction (0..1) of each CPU's time spent in hard-IRQ context."""
     if not span_s:
@@ -131,7 +147,7 @@ def hardirq_cpu_share(stats: IrqStats, span_s: float | None) -> list[float] | No
     return [min(ns / 1e9 / span_s, 1.0) for ns in stats.hardirq_time_ns]
 
 
-def _summaries(hists: dict[str, Histogram]) -> dict[str, dict[str, int]]:
+def _summaries(hists: dict[str, Histogram]) -> dict[str, dict[str, object]]:
     return {k: h.summary() for k, h in hists.items()}
 
 

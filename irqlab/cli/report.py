@@ -3,10 +3,10 @@ report code as simulated runs."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,7 +14,9 @@ from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, Warning, diff_snapshots
 from irqlab.cli.errors import InputError, interruptible
 from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, output_files, output_path
-from irqlab.events import CounterSnapshot, Event
+from irqlab.cli.show import show, show_options
+from irqlab.events import CounterSnapshot
+from irqlab.observe.damage import Skipped
 from irqlab.observe.ftrace import FtraceReader
 from irqlab.observe.procfs import ProcfsError, read_snapshot
 from irqlab.observe.tracefile import (
@@ -28,6 +30,9 @@ from irqlab.observe.tracefile import (
     detect_format,
 )
 from irqlab.progress import reading
+
+if TYPE_CHECKING:
+    from irqlab.observe.ftrace_columns import Columns
 
 MTIME_MIN_S = 1.0
 """Smallest mtime difference taken as the interval between two snapshots: files
@@ -103,30 +108,34 @@ def _reading(path: Path) -> Iterator[None]:
         raise InputError(f"cannot read: {err.strerror}", source=str(err.filename or path)) from None
 
 
-def _checked(path: Path, events: Iterator[Event]) -> Iterator[Event]:
-    """``events`` with reading errors turned into :class:`InputError` (errors of
+def _checked(path: Path, columns: Iterator[Columns],
+             max_cpu: Callable[[], int]) -> Iterator[Columns]:
+    """``columns`` with reading errors turned into :class:`InputError` (errors of
     whoever consumes them, such as a trace writer, are not caught here), and a
-    CPU number no kernel can have refused before it sizes per-CPU tables."""
+    CPU number no kernel can have (``max_cpu()``, the reader's highest CPU so
+    far) refused before it sizes per-CPU tables."""
     with _reading(path):
-        for ev in events:
-            if ev.cpu >= NR_CPUS_MAX:
-                raise InputError(f"an event on CPU {ev.cpu}: more CPUs than any kernel "
+        for cols in columns:
+            if max_cpu() >= NR_CPUS_MAX:
+                raise InputError(f"an event on CPU {max_cpu()}: more CPUs than any kernel "
                                  f"has (NR_CPUS is at most {NR_CPUS_MAX})", source=str(path))
-            yield ev
+            yield cols
 
 
-def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
-    """(CPU count, events) of a trace; fills duration and lost-event warnings.
-    Bad input, now or while the events are read, raises :class:`InputError`."""
+def trace_events(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Columns]]:
+    """(CPU count, events as columns chunk by chunk) of a trace; fills duration
+    and lost-event warnings.  Bad input, now or while the events are read, raises
+    :class:`InputError`."""
     with _reading(path):
-        cpus, events = _open_trace(path, fmt, report)
+        cpus, columns, max_cpu = _open_trace(path, fmt, report)
     if cpus > NR_CPUS_MAX:
         raise InputError(f"{cpus} CPUs: more than any kernel has (NR_CPUS is at most "
                          f"{NR_CPUS_MAX})", source=str(path))
-    return cpus, _checked(path, events)
+    return cpus, _checked(path, columns, max_cpu)
 
 
-def _open_trace(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Event]]:
+def _open_trace(path: Path, fmt: str,
+                report: Report) -> tuple[int, Iterator[Columns], Callable[[], int]]:
     if fmt == IRQLAB_TRACE:
         f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
         reader = TraceReader(f, str(path))
@@ -139,47 +148,58 @@ def _open_trace(path: Path, fmt: str, report: Report) -> tuple[int, Iterator[Eve
                 f"the capture lost {h.lost_events} events (overrun {h.overrun}, dropped "
                 f"{h.dropped}): counts and durations are incomplete"))
 
-        def irqlab_events() -> Iterator[Event]:
+        def irqlab_columns() -> Iterator[Columns]:
             with f:
-                yield from reader
+                yield from reader.columns()
+            _note_skipped(path, reader.skipped, report)
 
-        return h.cpus, irqlab_events()
+        return h.cpus, irqlab_columns(), lambda: reader.max_cpu
     stack = ExitStack()  # closed when the events have been read
     raw = stack.enter_context(open(path, "rb"))  # noqa: SIM115
     ftrace = FtraceReader(stack.enter_context(reading(raw, f"reading {path}")))
-    batches = ftrace.batches()
-    first = next(batches, [])
+    columns = ftrace.columns()
+    first = next(columns, None)
 
-    def ftrace_events() -> Iterator[Event]:
+    def ftrace_columns() -> Iterator[Columns]:
         with stack:
-            yield from first
-            for batch in batches:
-                yield from batch
+            if first is not None:
+                yield first
+            yield from columns
         if ftrace.lost:
             report.warnings.append(Warning(
                 "lost_events", None, None,
                 f"the trace marks {sum(n for _, n in ftrace.lost)} lost events "
                 f"([LOST n EVENTS] on CPUs {sorted({c for c, _ in ftrace.lost})})"))
+        _note_skipped(path, ftrace.skipped, report)
 
-    return max(ftrace.cpus, 1), ftrace_events()
+    return max(ftrace.cpus, 1), ftrace_columns(), lambda: ftrace.max_cpu
+
+
+def _note_skipped(path: Path, skipped: Skipped, report: Report) -> None:
+    """Damaged lines the reader left out: one line on stderr, a warning and
+    ``skipped_lines`` in the report."""
+    if not skipped.count:
+        return
+    report.skipped_lines += skipped.count
+    message = skipped.message()
+    report.warnings.append(Warning("skipped_lines", None, None, f"{path}: {message}"))
+    click.echo(f"irqlab: {path}: {message}", err=True)
 
 
 def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
     from irqlab.report.chrome import ChromeTraceWriter
 
     report = Report(source="trace", cpus=1, title=f"trace {path}")
-    cpus, events = trace_events(path, fmt, report)
+    cpus, columns = trace_events(path, fmt, report)
     report.cpus = cpus
     stats = IrqStats(cpus)
     with output_files(("--chrome", chrome,
                        lambda out: ChromeTraceWriter(out, cpus, pid_name=str(path)))) as writers:
-        if not writers:
-            stats.feed_events(events)
-        else:
-            writer = writers[0]
-            for ev in events:
-                stats.feed(*ev)
-                writer.feed(*ev)
+        for cols in columns:
+            stats.feed_columns(*cols)
+            for writer in writers:
+                for ev in zip(*cols, strict=True):
+                    writer.feed(*ev)
     report.stats = stats
     if stats.first_ts is None:
         report.warnings.append(Warning("no_events", None, None,
@@ -189,22 +209,20 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (same keys as run).")
+@show_options
 @click.option("--chrome", type=click.Path(dir_okay=False, path_type=Path), callback=output_path,
               help="Also write a Chrome trace-event JSON timeline (traces only).")
 @click.option("--interval", type=FiniteFloat(min=0, min_open=True),
               help="Seconds between two snapshots (default: from the files' mtimes when they "
                    f"differ by at least {MTIME_MIN_S:g}s).")
 @interruptible
-def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
-           interval: float | None) -> None:
+def report(files: tuple[Path, ...], as_json: bool, hist: bool, hdr_path: str | None,
+           chrome: Path | None, interval: float | None) -> None:
     """Report on an irqlab trace, ftrace text (cat trace, trace-cmd report), or one or
     two /proc/interrupts and /proc/softirqs snapshots (two: deltas and rates).
 
     The format of each FILE is detected; an unknown one is an error naming it.
     """
-    from irqlab.report.text import render_text
-
     detected = [(p, detect(p)) for p in files]
     traces = [(p, f) for p, f in detected if f in (IRQLAB_TRACE, FTRACE)]
     if traces:
@@ -217,10 +235,7 @@ def report(files: tuple[Path, ...], as_json: bool, chrome: Path | None,
         if chrome is not None:
             raise InputError("--chrome needs a trace, not /proc snapshots", source=str(chrome))
         result = _snapshot_report(detected, interval)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    else:
-        click.echo(render_text(result), nl=False)
+    show(result, as_json, hist, hdr_path)
 
 
 COMMANDS: list[click.Command] = [report]

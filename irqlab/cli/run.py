@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import click
 from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
 from irqlab.cli.output import open_output
 from irqlab.cli.params import allow_code_option, output_files, output_path
+from irqlab.cli.show import show, show_options
 from irqlab.units import UnitError, format_ns, parse_duration
 
 
@@ -100,12 +101,12 @@ def _run_duration(text: str | None, spec: Any) -> int:
               default=None, help="Write a Chrome trace-event JSON (opens in ui.perfetto.dev).")
 @click.option("--dmesg", "dmesg_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write the simulated kernel log (dmesg format; irqlab triage reads it).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@show_options
 @allow_code_option
 @interruptible
 def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
         trace_path: str | None, chrome_path: str | None, dmesg_path: str | None,
-        as_json: bool, allow_code: bool) -> None:
+        as_json: bool, hist: bool, hdr_path: str | None, allow_code: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
     Ctrl-C (exit status 130) or SIGTERM (143) stops the run; trace files keep what was written."""
@@ -114,7 +115,6 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
     from irqlab.progress import run_progress
     from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.report.ftrace import FtraceTextWriter
-    from irqlab.report.text import render_text
     from irqlab.runner import simulation_report
 
     spec, extras = _load(scenario)
@@ -145,10 +145,7 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         report = simulation_report(machine, stats)
         if dmesg_path:
             _write_dmesg(dmesg_path, machine.kernel.log)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=False))
-    else:
-        click.echo(render_text(report))
+    show(report, as_json, hist, hdr_path)
 
 
 @click.command()
@@ -169,8 +166,9 @@ def validate(scenario: str) -> None:
         _experiment(scenario, spec, extras["experiment"], None, None)
     else:
         _build(scenario, spec, None)
+    code = f", {len(named)} Python handler(s): run with --allow-code" if named else ""
     click.echo(f"{scenario}: ok ({spec.machine.arch}, {spec.machine.cpus} CPU(s), "
-               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s))")
+               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){code})")
 
 
 @click.command()
@@ -194,11 +192,11 @@ COMMANDS: list[click.Command] = [run, validate, scenarios]
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON of the replayed run.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@show_options
 @allow_code_option
 @interruptible
 def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
-           as_json: bool, allow_code: bool) -> None:
+           as_json: bool, hist: bool, hdr_path: str | None, allow_code: bool) -> None:
     """Drive the simulator with the arrivals and handler costs of a real trace."""
     from pydantic import ValidationError
 
@@ -209,7 +207,6 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
     from irqlab.report.chrome import ChromeTraceWriter
-    from irqlab.report.text import render_text
     from irqlab.runner import simulation_report
     from irqlab.scenario.loader import format_errors
     from irqlab.scenario.replay import replay_scenario
@@ -219,8 +216,8 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         raise InputError(f"is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)",
                          source=str(trace_file))
     scratch = Report(source="trace", cpus=1)
-    cpus, events = trace_events(trace_file, fmt, scratch)
-    traced = arrivals(events)
+    cpus, columns = trace_events(trace_file, fmt, scratch)
+    traced = arrivals(chain.from_iterable(zip(*cols, strict=True) for cols in columns))
     if not any(label.isdigit() and a.times_ns for label, a in traced.items()):
         raise InputError("no device interrupts (irq_handler_entry) to replay", source=str(trace_file))
     base = None
@@ -241,10 +238,8 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         simulate(machine, spec.scenario.duration, [stats, *writers])
     report = simulation_report(machine, stats)
     report.warnings.extend(scratch.warnings)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-    else:
-        click.echo(render_text(report))
+    report.skipped_lines = scratch.skipped_lines
+    show(report, as_json, hist, hdr_path)
 
 
 COMMANDS.append(replay)

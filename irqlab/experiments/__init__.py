@@ -35,14 +35,14 @@ def validate(spec: Scenario, experiment: object) -> BaseModel:
         raise ScenarioError(f"{source}: experiment: expected a table")
     kinds = _kinds()
     kind = experiment.get("kind")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise ScenarioError(f"{source}: experiment.kind: expected one of "
                             f"{', '.join(repr(k) for k in kinds)}, got {kind!r}")
     model, _ = kinds[kind]
     try:
         return model.model_validate(experiment)
     except ValidationError as exc:
-        raise ScenarioError(format_errors(source, exc).replace(f"{source}: ", f"{source}: experiment.")) from None
+        raise ScenarioError(format_errors(source, exc, prefix="experiment.")) from None
 
 
 def run_experiment(spec: Scenario, experiment: dict[str, Any] | object, seed: int | None,

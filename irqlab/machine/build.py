@@ -8,7 +8,6 @@ and MSI-X vectors get IRQs from 24 up; arm64 virqs are allocated in order
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from irqlab.hw import msi
@@ -61,6 +60,7 @@ FIRST_SYSTEM_VECTOR = 0xEB  # POSTED_MSI_NOTIFICATION_VECTOR (irq_vectors.h)
 IA32_SYSCALL_VECTOR = 0x80
 FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
 ARCH_TIMER_PPI = 30  # non-secure EL1 physical timer (arm,armv8-timer binding)
+ITS_MAX_LPI_NRBITS = 16  # Linux drivers/irqchip/irq-gic-v3-its.c: 64K LPI INTIDs at most
 
 
 class Line:
@@ -93,6 +93,10 @@ class Machine:
         self.iommu: VtdUnit | None = None
         #: PCI source id (bus:dev.fn) of each device, for IOMMU faults
         self.sids: dict[str, int] = {}
+        #: where the search for a free IRQ number (by its start) and LPI goes on:
+        #: numbers are never freed while building, so each search is linear once
+        self.next_free: dict[int, int] = {}
+        self.next_lpi = LPI_BASE
 
     def rng_for(self, name: str) -> Any:
         return stream(self.seed, name)
@@ -126,8 +130,8 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
         _build_arm64(m)
     else:
         _build_armv7m(m)
-    for dev in spec.device:
-        _add_device(m, dev)
+    for index, dev in enumerate(spec.device):
+        _add_device(m, dev, index)
     if spec.machine.workload is not None:
         _add_workload(m, spec.machine.workload.threads)
     if spec.machine.iommu:
@@ -146,7 +150,7 @@ def _add_iommu(m: Machine) -> None:
     k = m.kernel
     unit = VtdUnit(m.apic, "dmar0")
     m.iommu = unit
-    irq = _next_irq(k, FIRST_MSI_IRQ)
+    irq = _next_irq(m, FIRST_MSI_IRQ)
     spec = DeviceSpec.model_validate({"name": "dmar0", "kind": "msix"})
     vector = _vector_of(m, spec, 0, 0)
     chip = DmarMsiChip(m.apic, unit)
@@ -158,7 +162,7 @@ def _add_iommu(m: Machine) -> None:
     request_irq(k, irq, isr, IRQF_NO_THREAD, "dmar0", unit)
     m.irqs["dmar0"] = [irq]
     for i, dev in enumerate(m.spec.device):
-        m.sids[dev.name] = source_id(i + 1)
+        m.sids[dev.name] = source_id(*_pci_address(i))
 
 
 def _install_windows(m: Machine) -> None:
@@ -224,7 +228,7 @@ def _build_arm64(m: Machine) -> None:
     m.gic = gic
     k = _kernel(m, gic, arch="arm64", irq_nesting=bool(ms.irq_nesting), split_eoi=ms.eoi_mode == 1)
     chip = GicChip(gic)
-    irq = _next_irq(k, 1)
+    irq = _next_irq(m, 1)
     desc = k.alloc_irq(irq, chip, ARCH_TIMER_PPI, FLOWS["percpu"], "percpu", True)
     gic.set_trigger(ARCH_TIMER_PPI, True)
     for cpu in range(ms.cpus):
@@ -245,8 +249,6 @@ def _build_armv7m(m: Machine) -> None:
         if d.line is not None and d.line >= irqs:
             raise BuildError(f"device '{d.name}': line {d.line} is not an IRQn of a {ms.core} "
                              f"(0-{irqs - 1})")
-    if not math.isfinite(ms.clock_mhz):
-        raise BuildError(f"machine.clock_mhz: expected a finite number, got {ms.clock_mhz}")
     try:
         nvic = Nvic(max([31, *lines]) + 1, core=ms.core, prigroup=ms.prigroup,
                     clock_hz=round(ms.clock_mhz * 1e6))
@@ -261,11 +263,22 @@ def _build_armv7m(m: Machine) -> None:
 
 
 # -- devices --------------------------------------------------------------------------
-def _next_irq(k: Kernel, start: int) -> int:
-    irq = start
-    while irq in k.descs:
+def _next_irq(m: Machine, start: int) -> int:
+    """The lowest free IRQ number from ``start`` (the caller allocates it)."""
+    irq = m.next_free.get(start, start)
+    while irq in m.kernel.descs:
         irq += 1
+    m.next_free[start] = irq
     return irq
+
+
+def _pci_address(index: int) -> tuple[int, int, int]:
+    """(bus, device, function) of the scenario's device ``index``: device 0 on
+    bus 1 (01:00.0), the next on bus 2 ... one device per bus; past 255 devices
+    the device and function fields count on, so that each of the
+    ``MAX_DEVICES`` has its own requester id."""
+    n = index + 1
+    return n & 0xFF, (n >> 8) & 0x1F, (n >> 13) & 0x7
 
 
 def _cpu_of(spec: DeviceSpec, i: int) -> int:
@@ -296,7 +309,7 @@ def _vector_of(m: Machine, spec: DeviceSpec, i: int, cpu: int) -> int:
     raise BuildError(f"device '{spec.name}': no free vector left on CPU {cpu}")
 
 
-def _add_device(m: Machine, spec: DeviceSpec) -> None:
+def _add_device(m: Machine, spec: DeviceSpec, index: int) -> None:
     try:
         driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"))
     except HandlerLoadError as exc:
@@ -305,7 +318,7 @@ def _add_device(m: Machine, spec: DeviceSpec) -> None:
     if spec.kind == "line":
         _add_line_device(m, spec, driver)
     else:
-        _add_msix_device(m, spec, driver)
+        _add_msix_device(m, spec, driver, index)
 
 
 def _flags(spec: DeviceSpec) -> int:
@@ -377,7 +390,7 @@ def _add_line_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
             if not 32 <= line < 1020:
                 raise BuildError(f"device '{spec.name}': line {line} is not a GIC SPI (32-1019)")
             chip = GicChip(m.gic)
-            irq, hwirq, flow, vector = _next_irq(k, 1), line, "fasteoi", line
+            irq, hwirq, flow, vector = _next_irq(m, 1), line, "fasteoi", line
             m.gic.set_trigger(line, level)
             m.gic.route(line, cpu)
             if spec.priority is not None:
@@ -400,16 +413,16 @@ def _add_line_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
     _request(m, shared.irq, driver, spec, spec.name, dev)
 
 
-def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> None:
+def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index: int) -> None:
     k = m.kernel
     if m.nvic is not None:
         raise BuildError(f"device '{spec.name}': a Cortex-M has no MSI")
-    bus = m.spec.device.index(spec) + 1  # as its IOMMU source id (bus:00.0)
+    bus, slot, fn = _pci_address(index)  # as its IOMMU source id
     if m.apic is not None:
         table = msi.MsixTable(m.apic, spec.vectors)
         # Linux 6.x per-device MSI domains: chip "PCI-MSIX-<domain:bus:dev.fn>",
         # hwirq = the MSI-X table entry (as /proc/interrupts shows them).
-        msi_chip = MsiChip(m.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:00.0")
+        msi_chip = MsiChip(m.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:{slot:02x}.{fn}")
         chip: IrqChip = msi_chip
     else:
         assert m.gic is not None
@@ -417,7 +430,7 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
         chip.name = "ITS-MSI"
     for i in range(spec.vectors):
         cpu = _cpu_of(spec, i)
-        irq = _next_irq(k, FIRST_MSI_IRQ if m.apic is not None else 1)
+        irq = _next_irq(m, FIRST_MSI_IRQ if m.apic is not None else 1)
         name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
         signal: Signal
         if m.apic is not None:
@@ -441,9 +454,9 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
 
 
 def _next_lpi(m: Machine) -> int:
-    used = {d.hwirq for d in m.kernel.descs.values() if d.hwirq >= LPI_BASE}
-    intid = LPI_BASE
-    while intid in used:
-        intid += 1
+    intid = m.next_lpi
+    if intid >= 1 << ITS_MAX_LPI_NRBITS:
+        raise BuildError(f"no LPI left: Linux's ITS driver allocates INTIDs {LPI_BASE}-"
+                         f"{(1 << ITS_MAX_LPI_NRBITS) - 1} (ITS_MAX_LPI_NRBITS = {ITS_MAX_LPI_NRBITS})")
+    m.next_lpi += 1
     return intid
-

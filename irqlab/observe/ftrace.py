@@ -15,19 +15,26 @@ one without a fraction is a raw clock value (``counter``/``x86-tsc`` clocks) and
 taken as is.  ``CPU:N [LOST M EVENTS]`` lines (kernel/trace/trace.c) are counted
 in :attr:`FtraceReader.lost`.  All other lines are skipped.
 
-Speed: the file is read in large chunks and one compiled regular expression runs
-``findall`` over each chunk, so scanning and skipping happen in C and Python only
-touches matched events; memory is bounded by the chunk size.
+A damaged file never stops the reader: a line that looks like one of these
+events but whose arguments do not parse (``softirq_exit: vec=x3``, a field cut
+short), and a last line without its newline (a trace cut mid-line), are left
+out and counted in :attr:`FtraceReader.skipped` with the first one's line number.
+
+Speed: the file is read in large chunks.  A chunk in the fixed columns of tracefs
+text is read vectorised (:mod:`irqlab.observe.ftrace_columns`); any other has one
+compiled regular expression run ``findall`` over it, so scanning and skipping
+happen in C and Python only touches matched events.  Memory is bounded by the
+chunk size.
 """
 
 from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator
-from itertools import chain, repeat
+from collections.abc import Iterator
+from itertools import chain, compress, repeat
 from operator import itemgetter
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from irqlab.events import (
     IRQ_ENTRY,
@@ -37,23 +44,32 @@ from irqlab.events import (
     VECTOR_EXIT,
     Event,
 )
+from irqlab.observe.damage import Skipped, excerpt
+
+if TYPE_CHECKING:
+    from irqlab.observe.ftrace_columns import Columns, Layout
 
 CHUNK_BYTES = 1 << 22
 
 # cpu, timestamp, "event: args".  Only irq/softirq/vector events match; the
 # event text is decoded once per distinct value (see _Decoded).  Bytes, not str:
 # no decoding of skipped text, and sre runs faster on bytes.
+# Digit runs are bounded: int() refuses over 4300 digits (an absurd CPU number
+# is still read, for the caller to refuse); an ns timestamp has at most 20.
 EVENT_RE = re.compile(
-    rb"\[(\d++)\] ++(?:[^\s:\[\]]{1,6}+ ++)?(\d++\.?\d*+): ++(?:irq(?:_vectors)?:)?"
+    rb"\[(\d{1,4300}+)\] ++(?:[^\s:\[\]]{1,6}+ ++)?(\d{1,20}+(?:\.\d{0,12}+)?): ++"
+    rb"(?:irq(?:_vectors)?:)?"
     rb"((?:irq_handler_(?:entry|exit)|softirq_(?:raise|entry|exit)|\w+_(?:entry|exit)): ++"
     rb"(?:irq|vec|vector)=[^\r\n]*+)"
 )
-_LOST_RE = re.compile(rb"CPU:(\d+) \[LOST (\d+) EVENTS\]")
+_LOST_RE = re.compile(rb"CPU:(\d{1,5}) \[LOST (\d{1,20}) EVENTS\]")
+# ret= is irqreturn_t as printed by irq_handler_exit: "handled" or "unhandled"
 _ARGS_RE = re.compile(
-    r"irq_handler_entry: +irq=(-?\d+) name=(.*?)\s*$|irq_handler_exit: +irq=(-?\d+) ret=(\w+)"
-    r"|softirq_(raise|entry|exit): +vec=(\d+)|(\w+)_(entry|exit): +vector=(\d+)\s*$"
+    r"irq_handler_entry: +irq=(-?\d{1,10}) name=(.*?)\s*$"
+    r"|irq_handler_exit: +irq=(-?\d{1,10}) ret=(handled|unhandled)\s*$"
+    r"|softirq_(raise|entry|exit): +vec=(\d{1,10})(?: |$)|(\w+)_(entry|exit): +vector=(\d{1,10})\s*$"
 )
-_CPUS_RE = re.compile(rb"^(?:#.*#P:(\d+)|cpus=(\d+))", re.M)
+_CPUS_RE = re.compile(rb"^(?:#[^\n]*#P:(\d{1,5})|cpus=(\d{1,5}))", re.M)
 _SOFTIRQ_KIND = {name.removeprefix("softirq_"): kind for name, kind in SOFTIRQ_KINDS.items()}
 _CACHE_LIMIT = 1 << 16
 _DOT = ord(".")
@@ -62,18 +78,16 @@ Decoded = tuple[int, int, int, str]
 
 
 class _Decoded(dict[bytes, "Decoded | None"]):
-    """``b"event: args"`` -> ``(kind, irq, value, name)``, or None for an event that
-    only looks like ours (e.g. ``vector_alloc: irq=.. vector=..``).  The distinct
-    values are few (one per IRQ, softirq vector and system vector), so each is
-    parsed once and later lookups run in C."""
-
-    lookalikes = False  # set once a None (lookalike) value has been cached
+    """``b"event: args"`` -> ``(kind, irq, value, name)``, or None for an event
+    whose arguments do not parse (a damaged line).  The distinct values are few
+    (one per IRQ, softirq vector and system vector), so each is parsed once and
+    later lookups run in C."""
 
     def __missing__(self, raw: bytes) -> Decoded | None:
         m = _ARGS_RE.match(raw.decode("utf-8", "replace"))
-        value: Decoded | None = None
+        value: Decoded | None
         if m is None:
-            self.lookalikes = True
+            value = None  # damaged
         elif m.group(1) is not None:
             value = (IRQ_ENTRY, int(m.group(1)), 0, m.group(2))
         elif m.group(3) is not None:
@@ -90,7 +104,7 @@ class _Decoded(dict[bytes, "Decoded | None"]):
 
 
 class _Ints(dict[bytes, int]):
-    """CPU column text -> int; its values are every CPU seen."""
+    """CPU column text -> int."""
 
     def __missing__(self, raw: bytes) -> int:
         self[raw] = value = int(raw)
@@ -134,66 +148,126 @@ class FtraceReader:
         self.max_cpu = -1
         self.count = 0
         self.lost: list[tuple[int, int]] = []
+        self.skipped = Skipped()
+        self._lines = 0  # lines before the current chunk
         self._decoded = _Decoded()
         self._ints = _Ints()
+        self._layout: Layout | None = None
 
     @property
     def cpus(self) -> int:
         return self.header_cpus if self.header_cpus is not None else self.max_cpu + 1
 
     def chunks(self) -> Iterator[bytes]:
-        """Chunks of whole lines."""
-        read, rest, first = self._stream.read, b"", True
+        """Chunks of whole lines; a last line without its newline is counted in
+        ``skipped`` (it may be cut short: only complete lines are read).  A line
+        longer than a chunk is gathered in pieces (linear in its length)."""
+        read, pieces, first = self._stream.read, list[bytes](), True
         while True:
             data = read(self._chunk)
             if not data:
-                if rest:
-                    yield rest
+                rest = b"".join(pieces)
+                if rest.strip():
+                    self.skipped.add(self._lines + 1, f"no newline: cut short? {excerpt(rest.strip())}")
                 return
-            data = rest + data
             cut = data.rfind(b"\n") + 1
             if cut == 0:
-                rest = data
+                pieces.append(data)
                 continue
-            rest = data[cut:]
+            if pieces:
+                pieces.append(data[:cut])
+                whole = b"".join(pieces)
+            else:
+                whole = data[:cut]
+            pieces = [data[cut:]] if cut < len(data) else []
             if first:
                 first = False
-                m = _CPUS_RE.search(data, 0, 8192)
+                m = _CPUS_RE.search(whole, 0, 8192)
                 if m:
                     self.header_cpus = int(m.group(1) or m.group(2))
-            yield data[:cut]
+            yield whole
+            self._lines += whole.count(b"\n")
 
-    def batches(self) -> Iterator[list[Event]]:
-        """Lists of events, one per chunk.  Matching runs in one ``findall`` per
-        chunk and all per-event work (field conversion, event construction) in C
-        through ``map``.  The cyclic GC is paused meanwhile: it would otherwise
-        rescan the many young (acyclic) tuples and cost more than the parsing."""
-        new, decoded, ints = tuple.__new__, self._decoded.__getitem__, self._ints.__getitem__
+    def _skip_damaged(self, chunk: bytes, texts: tuple[bytes, ...],
+                      info: list[Decoded | None]) -> None:
+        """Count the events of ``chunk`` whose arguments did not parse."""
+        first = texts[info.index(None)]
+        line = self._lines + chunk.count(b"\n", 0, chunk.find(first)) + 1
+        self.skipped.add(line, f"arguments do not parse: {excerpt(first)}", info.count(None))
+
+    def columns(self) -> Iterator[Columns]:
+        """The events of each chunk as columns (no object per event): the fixed
+        tracefs columns are read vectorised (:mod:`irqlab.observe.ftrace_columns`),
+        any other chunk with one ``findall`` and all per-event work in C through
+        ``map``.  ``max_cpu`` and ``count`` cover the chunks yielded so far."""
         for chunk in self.chunks():
             if b"LOST" in chunk:
                 self.lost += [(int(c), int(n)) for c, n in _LOST_RE.findall(chunk)]
             gc_was_enabled = gc.isenabled()
-            gc.disable()
+            gc.disable()  # the young lists and tuples are acyclic: no rescans
             try:
-                rows = EVENT_RE.findall(chunk)
-                if not rows:
-                    continue
-                cpus, stamps, texts = zip(*rows, strict=True)
-                del rows
-                info: Iterable[Decoded | None] = map(decoded, texts)
-                heads: Iterable[tuple[int, int]] = zip(_timestamps(stamps), map(ints, cpus),
-                                                       strict=True)
-                if self._decoded.lookalikes:
-                    pairs = [(h, i) for h, i in zip(heads, info, strict=True) if i is not None]
-                    heads, info = [h for h, _ in pairs], [i for _, i in pairs]
-                # lookalikes (None) were filtered out above
-                fields = map(tuple.__add__, heads, cast("Iterable[Decoded]", info))
-                batch: list[Event] = list(map(new, repeat(Event), fields))
+                cols = self._fixed_columns(chunk) or self._matched_columns(chunk)
             finally:
                 if gc_was_enabled:
                     gc.enable()
-            self.max_cpu = max(self._ints.values())
-            self.count += len(batch)
+            if cols[0]:
+                self.max_cpu = max(self.max_cpu, max(cols[1]))
+                self.count += len(cols[0])
+                yield cols
+
+    def _fixed_columns(self, chunk: bytes) -> Columns | None:
+        """The chunk read in the layout of the previous one or of its own first
+        event line; None when it is in no layout the vectorised parser reads."""
+        from irqlab.observe.ftrace_columns import layout_of, parse_chunk  # numpy: on use
+
+        if self._layout is not None:
+            cols = parse_chunk(chunk, self._layout)
+            if cols is not None:
+                return cols
+        m = EVENT_RE.search(chunk)
+        if m is None:
+            return None
+        line = chunk.rfind(b"\n", 0, m.start()) + 1
+        layout = layout_of((m.start(1) - line, m.end(1) - line),
+                           (m.start(2) - line, m.end(2) - line),
+                           chunk.find(b".", m.start(2), m.end(2)) - line,
+                           m.start(3) - line)
+        if layout is None or layout == self._layout:
+            return None
+        self._layout = layout
+        return parse_chunk(chunk, layout)
+
+    def _matched_columns(self, chunk: bytes) -> Columns:
+        """The chunk read with one ``findall`` of :data:`EVENT_RE`; damaged
+        events are counted in ``skipped``."""
+        rows = EVENT_RE.findall(chunk)
+        if not rows:
+            return [], [], [], [], [], []
+        cpus, stamps, texts = zip(*rows, strict=True)
+        del rows
+        info: list[Decoded | None] = list(map(self._decoded.__getitem__, texts))
+        ts, cpu = _timestamps(stamps), list(map(self._ints.__getitem__, cpus))
+        if None in info:
+            self._skip_damaged(chunk, texts, info)
+            keep = [i is not None for i in info]
+            ts, cpu = list(compress(ts, keep)), list(compress(cpu, keep))
+            info = list(compress(info, keep))
+        if not info:
+            return [], [], [], [], [], []
+        kind, irq, value, name = map(list, zip(*cast("list[Decoded]", info), strict=True))
+        return ts, cpu, kind, irq, value, name
+
+    def batches(self) -> Iterator[list[Event]]:
+        """Lists of events, one per chunk (built in C from :meth:`columns`)."""
+        new = tuple.__new__
+        for cols in self.columns():
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                batch: list[Event] = list(map(new, repeat(Event), zip(*cols, strict=True)))
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
             yield batch
 
     def __iter__(self) -> Iterator[Event]:

@@ -109,7 +109,7 @@ def _irq_row(label: str, counts: list[int], tail: str, has_chip: bool) -> Counte
 
 def _table(text: str, source: str) -> tuple[int, int, list[tuple[int, str, str]]]:
     """(CPU count, header line number, [(line number, label, rest)]) of a dump."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # not splitlines(): binary junk holds \v, \f, \x1c..
     i = next((n for n, line in enumerate(lines) if _HEADER_RE.match(line)), None)
     if i is None:
         raise ProcfsError("no CPU header line (\"CPU0 CPU1 ...\") found", source)
@@ -178,7 +178,7 @@ def is_softirqs(text: str) -> bool:
     """True if a dump whose header was found is ``/proc/softirqs`` (rows are
     softirq names with counts only), not ``/proc/interrupts``."""
     header_seen = False
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if header_seen:
             m = _ROW_RE.match(line)
             return m is not None and m.group(1) in ("HI", "TIMER", "NET_TX", "NET_RX", "BLOCK")
@@ -188,7 +188,7 @@ def is_softirqs(text: str) -> bool:
 
 def has_cpu_header(text: str) -> bool:
     """True if ``text`` has a ``CPU0 CPU1 ...`` header line (either /proc file)."""
-    return any(_HEADER_RE.match(line) for line in text.splitlines())
+    return any(_HEADER_RE.match(line) for line in text.split("\n"))
 
 
 def read_snapshot(path: str | Path) -> CounterSnapshot:

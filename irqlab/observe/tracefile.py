@@ -21,6 +21,11 @@ the lower-case :class:`irqlab.events.Kind` name (``irq_entry``, ``irq_exit``,
 ``vector_exit``, ``irq_raise``), ``irq`` is -1 where absent and ``name`` is the
 rest of the line (may contain spaces, may be empty).  Lines starting with ``#``
 after the header are comments; ``# lost cpu=N count=M ts_ns=T`` marks a gap.
+
+A damaged header is an error naming the line.  A damaged event line (a field
+that does not parse, an unknown kind, a last line cut short without its
+newline) is left out and counted in :attr:`TraceReader.skipped`: the reader
+reads everything that is complete.
 """
 
 from __future__ import annotations
@@ -31,16 +36,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from irqlab.events import Event, Kind
+from irqlab.observe.damage import Skipped, excerpt
+
+if TYPE_CHECKING:
+    from irqlab.observe.ftrace_columns import Columns
 
 MAGIC = "# irqlab-trace v1"
 KIND_NAMES = {k.value: k.name.lower() for k in Kind}
 _KIND_BY_NAME = {v: k for k, v in KIND_NAMES.items()}
 _HEADER_RE = re.compile(r"^# ([a-z_]+): ?(.*)$")
-_EVENT_RE = re.compile(r"^(\d+) (\d+) ([a-z_]+) (-?\d+) (-?\d+) ?([^\n]*)$", re.M)
-_LOST_RE = re.compile(r"^# lost cpu=(\d+) count=(-?\d+) ts_ns=(\d+)$", re.M)
+# Digit runs are bounded: int() refuses more than 4300 digits, and no field needs 20.
+_EVENT_RE = re.compile(
+    r"^(\d{1,20}) (\d{1,5}) ([a-z_]{1,20}) (-?\d{1,20}) (-?\d{1,20}) ?([^\n]*)$", re.M)
+_LOST_RE = re.compile(r"^# lost cpu=(\d{1,5}) count=(-?\d{1,20}) ts_ns=(\d{1,20})$", re.M)
+_INT_RE = re.compile(r"-?\d{1,20}")
+_CPU_COUNT_RE = re.compile(r"cpu(\d{1,5})=(\d{1,20})")
 _CHUNK_CHARS = 1 << 22
 
 
@@ -100,7 +113,7 @@ def write_trace(stream: IO[str], header: TraceHeader, events: Iterator[Event] | 
 def _per_cpu(text: str, key: str, source: str, lineno: int) -> list[int]:
     values: dict[int, int] = {}
     for item in text.split():
-        m = re.fullmatch(r"cpu(\d+)=(\d+)", item)
+        m = _CPU_COUNT_RE.fullmatch(item)
         if not m:
             raise TraceFormatError(f"{key}: expected 'cpuN=M' items, got {item!r}", source, lineno)
         values[int(m.group(1))] = int(m.group(2))
@@ -110,7 +123,7 @@ def _per_cpu(text: str, key: str, source: str, lineno: int) -> list[int]:
 class TraceReader:
     """Read an irqlab trace: ``header`` is parsed on construction; iterate for
     events (chunked, one regex per chunk, bounded memory); ``lost`` lists the
-    ``(cpu, count, ts_ns)`` gap markers met so far."""
+    ``(cpu, count, ts_ns)`` gap markers met so far, ``skipped`` the damaged lines."""
 
     def __init__(self, stream: IO[str], source: str = "<trace>"):
         self._stream, self.source = stream, source
@@ -129,6 +142,8 @@ class TraceReader:
             fields[m.group(1)] = (m.group(2).strip(), lineno)
         self._first_body, self._body_line = pending, lineno
         self.lost: list[tuple[int, int, int]] = []
+        self.skipped = Skipped()
+        self.max_cpu = -1
         self.header = self._header(fields)
 
     def _header(self, fields: dict[str, tuple[str, int]]) -> TraceHeader:
@@ -136,7 +151,7 @@ class TraceReader:
             if key not in fields:
                 return None
             text, lineno = fields.pop(key)
-            if not re.fullmatch(r"-?\d+", text):
+            if not _INT_RE.fullmatch(text):
                 raise TraceFormatError(f"{key}: expected an integer, got {text!r}",
                                        self.source, lineno)
             return int(text)
@@ -156,53 +171,79 @@ class TraceReader:
         return header
 
     def _chunks(self) -> Iterator[tuple[int, str]]:
-        rest, lineno = self._first_body, self._body_line
+        """``(first line number, chunk of whole lines)``; a last line without its
+        newline is counted in ``skipped`` (it may be cut short)."""
+        pieces, lineno = [self._first_body], self._body_line
         while True:
             data = self._stream.read(_CHUNK_CHARS)
             if not data:
-                if rest:
-                    yield lineno, rest if rest.endswith("\n") else rest + "\n"
+                rest = "".join(pieces)
+                if rest.endswith("\n"):
+                    yield lineno, rest
+                elif rest.strip():
+                    self.skipped.add(lineno + rest.count("\n"),
+                                     f"no newline: cut short? {excerpt(rest[rest.rfind(chr(10)) + 1:])}")
+                    yield lineno, rest[:rest.rfind("\n") + 1]
                 return
-            data = rest + data
             cut = data.rfind("\n") + 1
-            rest = data[cut:]
-            if cut:
-                yield lineno, data[:cut]
-                lineno += data.count("\n", 0, cut)
+            if cut == 0:
+                pieces.append(data)
+                continue
+            pieces.append(data[:cut])
+            whole = "".join(pieces)
+            pieces = [data[cut:]]
+            yield lineno, whole
+            lineno += whole.count("\n")
 
     def __iter__(self) -> Iterator[Event]:
-        new, kinds = tuple.__new__, _KIND_BY_NAME
+        new = tuple.__new__
+        for cols in self.columns():
+            yield from map(new, repeat(Event), zip(*cols, strict=True))
+
+    def columns(self) -> Iterator[Columns]:
+        """The events of each chunk of the file as columns (ts_ns, cpu, kind,
+        irq, value, name); ``max_cpu`` is the highest CPU of the events yielded
+        so far (-1 before any)."""
+        kinds = _KIND_BY_NAME
         for lineno, chunk in self._chunks():
             rows = _EVENT_RE.findall(chunk)
             comments = chunk.count("\n#")
             if chunk.startswith("#"):
                 comments += 1
-            if len(rows) + comments != chunk.count("\n"):
-                self._fail(chunk, lineno)
+            if len(rows) + comments != chunk.count("\n") or not kinds.keys() >= {r[2] for r in rows}:
+                rows = self._sound_rows(chunk, lineno)
             if comments:
                 self.lost += [(int(c), int(n), int(t)) for c, n, t in _LOST_RE.findall(chunk)]
+            if not rows:
+                continue
             gc_was_enabled = gc.isenabled()
             gc.disable()
             try:
-                ts, cpu, kind, irq, value, name = zip(*rows, strict=True) if rows else ((),) * 6
-                batch = list(map(new, repeat(Event), zip(
-                    map(int, ts), map(int, cpu), map(kinds.__getitem__, kind),
-                    map(int, irq), map(int, value), name, strict=True)))
-            except KeyError as err:
-                raise TraceFormatError(f"unknown event kind {err.args[0]!r}", self.source) from None
+                ts, cpu, kind, irq, value, name = zip(*rows, strict=True)
+                cols: Columns = (list(map(int, ts)), list(map(int, cpu)),
+                                 list(map(kinds.__getitem__, kind)), list(map(int, irq)),
+                                 list(map(int, value)), list(name))
             finally:
                 if gc_was_enabled:
                     gc.enable()
-            yield from batch
+            self.max_cpu = max(self.max_cpu, max(cols[1]))
+            yield cols
 
-    def _fail(self, chunk: str, lineno: int) -> None:
-        for i, line in enumerate(chunk.splitlines()):
+    def _sound_rows(self, chunk: str, lineno: int) -> list[tuple[str, ...]]:
+        """The event rows of a chunk that has damaged lines, which are counted."""
+        rows = []
+        for i, line in enumerate(chunk.split("\n")[:-1]):
             if line.startswith("#"):
                 continue
-            if not _EVENT_RE.fullmatch(line):
-                raise TraceFormatError(
-                    f"expected 'ts_ns cpu kind irq value name', got {line[:60]!r}",
-                    self.source, lineno + i)
+            m = _EVENT_RE.fullmatch(line)
+            if m is None:
+                self.skipped.add(lineno + i, f"expected 'ts_ns cpu kind irq value name', "
+                                             f"got {excerpt(line)}")
+            elif m.group(3) not in _KIND_BY_NAME:
+                self.skipped.add(lineno + i, f"unknown event kind {m.group(3)!r}")
+            else:
+                rows.append(m.groups())
+        return rows
 
 
 # --- format detection -------------------------------------------------------

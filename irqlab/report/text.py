@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from irqlab.analysis.report import Report
+from irqlab.analysis.report import DISTRIBUTIONS, Report
 from irqlab.report.dmesg import dmesg_text
 from irqlab.report.procfs import render_interrupts, render_softirqs
 
@@ -77,19 +77,13 @@ def _latency_sections(data: dict[str, Any], names: dict[str, str]) -> list[str]:
         ]
         out.append(_section("Interrupt rate", format_table(["irq", "name", "total", "per_s"],
                                                            rows, left=2)))
-    timed = [
-        ("Hard-IRQ handler time (entry->exit per action)", "handler_ns", True),
-        ("Latency assert->entry", "latency_ns", True),
-        ("Softirq run time (entry->exit)", "softirq_ns", False),
-        ("Softirq latency raise->entry", "softirq_latency_ns", False),
-    ]
     order = {label: i for i, label in enumerate(names)}
-    for title, key, per_irq in timed:
+    cols = ["count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"]
+    for key, title in DISTRIBUTIONS.items():
         hists = data[key]
         if not hists:
             continue
-        with_mean = "mean" in next(iter(hists.values()))
-        cols = ["count"] + (["mean_us"] if with_mean else []) + ["p50_us", "p99_us", "max_us"]
+        per_irq = not key.startswith("softirq")
         labels = sorted(hists, key=lambda k: order.get(k, len(order))) if per_irq else hists
         rows = [
             ([label, names.get(label, "")] if per_irq else [label])

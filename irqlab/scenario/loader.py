@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from irqlab.scenario.schema import Scenario
+from irqlab.scenario.schema import MAX_DEVICES, Scenario
 
 
 class ScenarioError(ValueError):
@@ -58,11 +58,28 @@ def load(ref: str) -> tuple[Scenario, dict[str, object]]:
     return parse(text, source)
 
 
+#: Deepest nesting of arrays and tables a scenario may use (its schema needs 5:
+#: ``device[0].handler.cost.values[0]``); deeper is a damaged or hostile file.
+MAX_NESTING = 32
+
+
 def parse(text: str, source: str) -> tuple[Scenario, dict[str, object]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ScenarioError(f"{source}: not valid TOML: arrays or tables nested more than "
+                            f"{MAX_NESTING} deep") from None
+    too_deep = _deeper_than(data, MAX_NESTING)
+    if too_deep:
+        raise ScenarioError(f"{source}: {too_deep}: arrays or tables nested more than "
+                            f"{MAX_NESTING} deep")
+    devices = data.get("device")
+    if isinstance(devices, list) and len(devices) > MAX_DEVICES:
+        raise ScenarioError(f"{source}: device: {len(devices):,} devices; a machine holds at most "
+                            f"{MAX_DEVICES:,} (the PCI requester ids bus:dev.fn of one segment, "
+                            "which its IOMMU tells apart)")
     experiment = data.pop("experiment", None)
     try:
         scenario = Scenario.model_validate(data)
@@ -70,21 +87,36 @@ def parse(text: str, source: str) -> tuple[Scenario, dict[str, object]]:
         raise ScenarioError(format_errors(source, exc)) from None
     problems = consistency_errors(scenario)
     if problems:
-        raise ScenarioError("\n".join(f"{source}: {p}" for p in problems))
+        raise ScenarioError(one_line(source, problems))
     extras: dict[str, object] = {}
     if experiment is not None:
         extras["experiment"] = experiment
     return scenario, extras
 
 
-def format_errors(source: str, exc: ValidationError) -> str:
-    lines = []
+#: Problems one error line lists before it counts the rest.
+SHOWN_ERRORS = 3
+
+
+def one_line(source: str, problems: list[str]) -> str:
+    """``source: problem; problem; ... (and N more)``: a scenario's problems as
+    the one error line every command prints."""
+    shown = "; ".join(problems[:SHOWN_ERRORS])
+    more = len(problems) - SHOWN_ERRORS
+    return f"{source}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+
+
+def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
+    """Pydantic's errors as one line, each as ``field: what was expected``
+    (``prefix`` goes before each field; the alternatives of a union, such as
+    ``cpu`` = an int or a list, are one field with its first complaint)."""
+    by_field: dict[str, str] = {}
     for err in exc.errors():
         loc = ""
         for part in err["loc"]:
             if isinstance(part, int):
                 loc += f"[{part}]"
-            elif part in ("function-after[_check()]", "function-after[_needs()]") or "function-before" in str(part) or "function-after" in str(part):
+            elif "function-" in str(part) or str(part) in _UNION_TAGS:
                 continue
             else:
                 loc += ("." if loc else "") + str(part)
@@ -100,8 +132,27 @@ def format_errors(source: str, exc: ValidationError) -> str:
         elif err["type"] != "value_error" and isinstance(err["input"], str | int | float):
             msg = f"{msg}, got {err['input']!r}"
         # a check of the whole scenario names its fields in the message
-        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
-    return "\n".join(lines)
+        by_field.setdefault(prefix + loc if loc else "", msg)
+    return one_line(source, [f"{loc}: {msg}" if loc else msg for loc, msg in by_field.items()])
+
+
+#: How pydantic names the members of the schema's unions in an error's location.
+_UNION_TAGS = {"int", "list[int]", "str", "float", "bool"}
+
+
+def _deeper_than(data: dict[str, object], limit: int) -> str:
+    """The field where ``data`` nests deeper than ``limit`` ('' if nowhere),
+    found without recursion."""
+    stack: list[tuple[object, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > limit:
+            return path
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
+    return ""
 
 
 def consistency_errors(spec: Scenario) -> list[str]:
@@ -127,6 +178,10 @@ def consistency_errors(spec: Scenario) -> list[str]:
     for i, fault in enumerate(spec.fault):
         if not 0 <= fault.cpu < cpus:
             out.append(f"fault[{i}].cpu: CPU {fault.cpu} is not one of the {cpus} CPUs")
+        if fault.kind == "drop-eoi" and spec.machine.arch == "armv7m":
+            out.append(f"fault[{i}]: drop-eoi has no meaning on a Cortex-M: the NVIC's end of "
+                       "interrupt is the exception return (EXC_RETURN), which the core performs "
+                       "itself (ARMv7-M ARM B1.5.8); a handler that never returns is slow-handler")
         if fault.kind == "stuck-line" and kinds.get(fault.device or "") == "msix":
             out.append(f"fault[{i}]: stuck-line needs a line device; '{fault.device}' is "
                        "message-signalled (MSI-X has no wire to stick)")

@@ -6,6 +6,8 @@ Durations and rates are written with units (``"1.5us"``, ``"250k/s"``).
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -19,11 +21,28 @@ from pydantic import (
     model_validator,
 )
 
-from irqlab.units import parse_duration, parse_rate
+from irqlab.units import MAX_DURATION_NS, parse_duration, parse_rate
 from irqlab.usercode import parse_ref
 
+#: Slowest rate: one event in the 64-bit nanosecond clock's range (about 292
+#: years, ``irqlab.units.MAX_DURATION_NS``); a slower source's gaps do not fit it.
+MIN_RATE_PER_S = 1e9 / MAX_DURATION_NS
+
+#: A bursty source crosses this many ON periods per arrival at most, on average
+#: (rate x on >= 1e-6): sparser, it is a Poisson source, and drawing each gap
+#: would walk through millions of bursts.
+MAX_BURSTS_PER_ARRIVAL = 1_000_000
+
+
+def _slowest_rate(rate: float) -> float:
+    if rate < MIN_RATE_PER_S:
+        raise ValueError(f"{rate:g}/s is slower than one event in 292 years (the 64-bit "
+                         "nanosecond clock)")
+    return rate
+
+
 Duration = Annotated[int, BeforeValidator(parse_duration)]
-Rate = Annotated[float, BeforeValidator(parse_rate)]
+Rate = Annotated[float, BeforeValidator(parse_rate), AfterValidator(_slowest_rate)]
 
 
 class Strict(BaseModel):
@@ -46,6 +65,18 @@ class Workload(Strict):
     threads: int = Field(1, ge=1, le=64)
 
 
+#: Fastest core clock the NVIC model takes (``irqlab.hw.nvic``: 10**12 Hz).
+MAX_CLOCK_MHZ = 1_000_000
+
+
+def _clock_mhz(mhz: float) -> float:
+    if not math.isfinite(mhz):
+        raise ValueError(f"expected a finite number, got {mhz}")
+    if mhz > MAX_CLOCK_MHZ:
+        raise ValueError(f"expected at most {MAX_CLOCK_MHZ} MHz, got {mhz:g}")
+    return mhz
+
+
 class MachineSpec(Strict):
     arch: Literal["x86", "arm64", "armv7m"] = "x86"
     cpus: int = Field(2, ge=1, le=256)
@@ -65,7 +96,7 @@ class MachineSpec(Strict):
     eoi_mode: Literal[0, 1] = 0
     # armv7m NVIC
     core: Literal["cortex-m0", "cortex-m0+", "cortex-m3", "cortex-m4"] = "cortex-m4"
-    clock_mhz: float = Field(100.0, gt=0)
+    clock_mhz: Annotated[float, AfterValidator(_clock_mhz)] = Field(100.0, gt=0)
     prigroup: int = Field(0, ge=0, le=7)
     #: user threads (SCHED_NORMAL) competing with ksoftirqd and kworkers
     workload: Workload | None = None
@@ -100,6 +131,9 @@ class Arrival(Strict):
         missing = [f for f in need if getattr(self, f) is None]
         if missing:
             raise ValueError(f"arrival kind '{self.kind}' needs {', '.join(missing)}")
+        if self.kind == "bursty" and self.on and (self.rate or 0) * self.on / 1e9 < 1 / MAX_BURSTS_PER_ARRIVAL:
+            raise ValueError(f"bursty: rate x on is below one arrival per {MAX_BURSTS_PER_ARRIVAL:,} "
+                             "bursts (use kind 'poisson' for so sparse a source)")
         return self
 
 
@@ -150,7 +184,9 @@ class HandlerSpec(Strict):
     request go to the driver's tasklet / work item (a work item may then sleep
     ``work_sleeps``)."""
 
-    cost: CostField = Cost(dist="fixed", value="1us")
+    # factories, not model defaults: pydantic deep-copies a default model for
+    # every device (2 s per 10,000 devices)
+    cost: CostField = Field(default_factory=lambda: Cost(dist="fixed", value="1us"))
     batch: int = Field(1, ge=0)
     clears: bool = True
     softirq: Literal["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED",
@@ -200,8 +236,8 @@ class DeviceSpec(Strict):
     #: GIC / NVIC priority (lower is more urgent)
     priority: int | None = Field(None, ge=0, le=255)
     shared: bool = False
-    arrival: Arrival = Arrival(kind="none")
-    handler: HandlerSpec = HandlerSpec()
+    arrival: Arrival = Field(default_factory=lambda: Arrival(kind="none"))
+    handler: HandlerSpec = Field(default_factory=HandlerSpec)
 
     @model_validator(mode="after")
     def _check(self) -> DeviceSpec:
@@ -239,6 +275,13 @@ class FaultSpec(Strict):
         return self
 
 
+MAX_DEVICES = (1 << 16) - 1
+"""Most devices a scenario holds: the PCI requester ids of one segment, less
+00:00.0 (the host bridge).  VT-d names a DMA's source by this 16-bit id (the
+fault recording register's SID [79:64]: bus[15:8], dev[7:3], fn[2:0]), and
+irqlab models one segment with one DMAR unit."""
+
+
 class Scenario(Strict):
     scenario: Meta = Meta()
     machine: MachineSpec = MachineSpec()
@@ -248,18 +291,19 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
-        names = [d.name for d in self.device]
-        dup = {n for n in names if names.count(n) > 1}
+        counts = Counter(d.name for d in self.device)
+        dup = sorted(n for n, c in counts.items() if c > 1)
         if dup:
-            raise ValueError(f"device names must be unique: {', '.join(sorted(dup))}")
+            more = f" and {len(dup) - 5} more" if len(dup) > 5 else ""
+            raise ValueError(f"device names must be unique: {', '.join(dup[:5])}{more}")
         for i, f in enumerate(self.fault):
-            if f.device is not None and f.device not in names:
+            if f.device is not None and f.device not in counts:
                 raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
             if f.kind == "dma-fault" and not self.machine.iommu:
                 raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
         if self.machine.iommu and self.machine.arch != "x86":
             raise ValueError("machine.iommu: the VT-d model is on arch 'x86'")
-        if self.machine.iommu and "dmar0" in names:
+        if self.machine.iommu and "dmar0" in counts:
             raise ValueError("device name 'dmar0' is the IOMMU's own interrupt (machine.iommu = true)")
         windows = self.machine.os == "windows"
         if windows and self.machine.arch != "x86":

@@ -88,11 +88,45 @@ def test_percentile_outside_0_100_is_rejected(p: float) -> None:
 
 def test_summary_is_ints_with_rounded_mean() -> None:
     s = filled([1, 2]).summary()
-    assert s == {"count": 2, "mean": 2, "p50": 1, "p99": 2, "max": 2}
-    assert all(type(v) is int for v in s.values())
+    assert s == {"count": 2, "mean": 2, "p50": 1, "p90": 2, "p99": 2, "p999": 2, "p9999": 2,
+                 "max": 2, "buckets": [[1, 1, 1], [2, 2, 1]]}
+    assert all(type(v) is int for k, v in s.items() if k != "buckets")
 
 
 def test_empty_histogram_reports_zeros() -> None:
     h = Histogram()
-    assert h.summary() == {"count": 0, "mean": 0, "p50": 0, "p99": 0, "max": 0}
+    assert h.summary() == {"count": 0, "mean": 0, "p50": 0, "p90": 0, "p99": 0, "p999": 0,
+                           "p9999": 0, "max": 0, "buckets": []}
     assert h.min == 0
+
+
+@given(values)
+def test_buckets_hold_every_value_and_sum_to_count(vs: list[int]) -> None:
+    buckets = filled(vs).bucket_list()
+    assert sum(c for _, _, c in buckets) == len(vs)
+    assert [low for low, _, _ in buckets] == sorted({low for low, _, _ in buckets})
+    for v in vs:
+        inside = [c for low, high, c in buckets if low <= v <= high]
+        assert len(inside) == 1
+    for low, high, c in buckets:
+        assert c == sum(low <= v <= high for v in vs)
+        assert high - low <= max(low // 128, 0)  # ns resolution, 1/128 of the value
+
+
+@given(values, values)
+def test_bucket_lists_of_two_runs_merge_by_adding_counts(a: list[int], b: list[int]) -> None:
+    """Fixed bounds: the JSON buckets of two runs merge without the runs' data."""
+    added: dict[tuple[int, int], int] = {}
+    for low, high, c in filled(a).bucket_list() + filled(b).bucket_list():
+        added[(low, high)] = added.get((low, high), 0) + c
+    assert sorted([low, high, c] for (low, high), c in added.items()) == \
+        filled(a + b).bucket_list()
+
+
+@given(values, st.lists(st.sampled_from([0, 1, 50, 90, 99, 99.9, 99.99, 100]), min_size=1))
+def test_percentiles_in_one_pass_equal_one_at_a_time(vs: list[int], ps: list[float]) -> None:
+    h = filled(vs)
+    assert h.percentiles(ps) == [h.percentile(p) for p in ps]
+    for p in ps:
+        exact = exact_percentile(sorted(vs), p) if p else min(vs)
+        assert abs(h.percentile(p) - exact) <= exact / 100

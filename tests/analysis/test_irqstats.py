@@ -115,6 +115,40 @@ def test_softirq_latency_is_coalesced_per_cpu_and_vector() -> None:
     assert (lat.count, lat.max) == (1, 20)
 
 
+def soft(ts: int, cpu: int, kind: int, vec: int = NET_RX) -> Event:
+    return Event(ts, cpu, kind, -1, vec)
+
+
+def test_end_to_end_runs_from_request_to_the_softirq_run_that_served_it() -> None:
+    """A raise while NET_RX runs re-pends it (__do_softirq re-reads the pending
+    mask): that interrupt is served by the next run, not the current one."""
+    s = stats_of(Event(0, -1, IRQ_RAISE, 24), entry(10, 0, 24, "eth0"),
+                 soft(12, 0, SOFTIRQ_RAISE), exit_(15, 0, 24),
+                 soft(20, 0, SOFTIRQ_ENTRY),
+                 Event(25, -1, IRQ_RAISE, 24), entry(30, 0, 24, "eth0"),
+                 soft(32, 0, SOFTIRQ_RAISE), exit_(35, 0, 24),
+                 soft(100, 0, SOFTIRQ_EXIT),  # serves the first interrupt: 100 - 0
+                 soft(110, 0, SOFTIRQ_ENTRY), soft(150, 0, SOFTIRQ_EXIT))  # the second: 150 - 25
+    e2e = s.end_to_end_ns["24"]
+    assert sorted(b[0] for b in e2e.bucket_list()) == [100, 125] and e2e.count == 2
+
+
+def test_end_to_end_waits_for_every_vector_its_handler_raised() -> None:
+    s = stats_of(Event(0, -1, IRQ_RAISE, 24), entry(10, 0, 24, "eth0"),
+                 soft(11, 0, SOFTIRQ_RAISE, 1), soft(12, 0, SOFTIRQ_RAISE, NET_RX),
+                 soft(13, 0, SOFTIRQ_RAISE, NET_RX), exit_(15, 0, 24),
+                 soft(20, 0, SOFTIRQ_ENTRY, 1), soft(30, 0, SOFTIRQ_EXIT, 1),
+                 soft(40, 0, SOFTIRQ_ENTRY), soft(70, 0, SOFTIRQ_EXIT))
+    assert (s.end_to_end_ns["24"].count, s.end_to_end_ns["24"].max) == (1, 70)
+
+
+def test_no_end_to_end_without_a_bottom_half_or_a_device_request() -> None:
+    s = stats_of(Event(0, -1, IRQ_RAISE, 24), entry(10, 0, 24, "eth0"), exit_(15, 0, 24),
+                 entry(20, 1, 25, "nvme"), soft(21, 1, SOFTIRQ_RAISE), exit_(22, 1, 25),
+                 soft(30, 1, SOFTIRQ_ENTRY), soft(40, 1, SOFTIRQ_EXIT))
+    assert s.end_to_end_ns == {}
+
+
 def test_exit_without_entry_is_unmatched() -> None:
     s = stats_of(exit_(5, 0, 24), Event(6, 0, SOFTIRQ_EXIT, -1, NET_RX), entry(10, 0, 24, "eth0"))
     assert s.unmatched == 2

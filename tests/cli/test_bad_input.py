@@ -197,6 +197,103 @@ def test_infinite_cortex_m_clock(tmp_path: Path) -> None:
         f"Error: {path}: machine.clock_mhz: expected a finite number, got inf"
 
 
+# -- numbers and shapes at their extremes -------------------------------------------------
+@pytest.mark.parametrize(("arrival", "field", "expected"), [
+    # the mean gap (1e309 ns) overflowed the clock: OverflowError
+    ('{ kind = "poisson", rate = "1e-300/s" }', "device[0].arrival.rate",
+     "slower than one event in 292 years"),
+    # a gap beyond 2**63 ns cannot be scheduled either
+    ('{ kind = "poisson", rate = "1e-11/s" }', "device[0].arrival.rate",
+     "slower than one event in 292 years"),
+    # each gap walked through ~1e13 bursts: a hang
+    ('{ kind = "bursty", rate = "1e-4/s", on = "1ms", off = "1ms" }', "device[0].arrival",
+     "below one arrival per 1,000,000 bursts"),
+])
+def test_rates_the_clock_cannot_hold(tmp_path: Path, arrival: str, field: str, expected: str) -> None:
+    path = scenario(tmp_path, MSIX + f"arrival = {arrival}\n")
+    for command in ("validate", "run"):
+        line = error(invoke(command, path))
+        assert line.startswith(f"Error: {path}: {field}: ") and expected in line
+
+
+def test_spurious_fault_rate_the_clock_cannot_hold(tmp_path: Path) -> None:
+    path = scenario(tmp_path, '[[fault]]\nkind = "spurious"\nrate = "1e-300/s"\n')
+    line = error(invoke("run", path))
+    assert line.startswith(f"Error: {path}: fault[0].rate: ")
+
+
+@pytest.mark.parametrize("kind", ["{ a = 1 }", "[1, 2]", "3"])
+def test_experiment_kind_that_is_not_a_name(tmp_path: Path, kind: str) -> None:
+    path = scenario(tmp_path, f"[experiment]\nkind = {kind}\n")
+    for command in ("validate", "run"):
+        line = error(invoke(command, path))
+        assert "experiment.kind: expected one of 'receive-livelock', 'moderation', got" in line
+
+
+@pytest.mark.parametrize("value", ["[" * 5000 + "]" * 5000, "{a=" * 3000 + "1" + "}" * 3000])
+def test_deep_nesting_is_refused_by_validate_and_run(tmp_path: Path, value: str) -> None:
+    path = scenario(tmp_path, f"x = {value}\n")
+    for command in ("validate", "run"):
+        assert error(invoke(command, path)) == \
+            f"Error: {path}: not valid TOML: arrays or tables nested more than 32 deep"
+
+
+def test_nesting_the_parser_survives_is_refused_naming_the_field(tmp_path: Path) -> None:
+    path = scenario(tmp_path, MSIX + "handler = " + "{a=" * 40 + "1" + "}" * 40 + "\n")
+    line = error(invoke("validate", path))
+    assert line.startswith(f"Error: {path}: device[0].handler.a.a.a.")
+    assert line.endswith(": arrays or tables nested more than 32 deep")
+
+
+def test_drop_eoi_on_a_cortex_m_is_refused_with_the_reason(tmp_path: Path) -> None:
+    """The NVIC has no EOI register: the exception return ends the interrupt."""
+    path = scenario(tmp_path, '[machine]\narch = "armv7m"\ncpus = 1\n[[device]]\nname = "uart"\n'
+                              'line = 3\n[[fault]]\nkind = "drop-eoi"\ndevice = "uart"\n')
+    for command in ("validate", "run"):
+        line = error(invoke(command, path))
+        assert line.startswith(f"Error: {path}: fault[0]: drop-eoi has no meaning on a Cortex-M")
+        assert "exception return" in line
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # several problems: one line, each named
+    ('[machine]\nsave_cost = -1\nrestore_cost = "nan"\n',
+     "machine.save_cost: expected a duration with a unit such as '1.5us' or '10ms', got -1; "
+     "machine.restore_cost: expected a duration with a unit (ns, us, ms, s) such as '1.5us', got 'nan'"),
+    # an int-or-list field complains once
+    (MSIX + "cpu = nan\n", "device[0].cpu: Input should be a finite number, got nan"),
+    (MSIX + "vector = 1.5\n", "device[0].vector: Input should be a valid integer, got a number "
+                              "with a fractional part, got 1.5"),
+])
+def test_every_problem_on_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = scenario(tmp_path, text)
+    res = invoke("validate", path)
+    assert res.output == f"Error: {path}: {expected}\n"
+
+
+def test_many_problems_are_counted_not_listed(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "".join(f'[[device]]\nname = "d{i}"\nkind = "msix"\nvectors = 0\n'
+                                      for i in range(10)))
+    line = error(invoke("validate", path))
+    assert line.count("vectors: Input should be greater than or equal to 1") == 3
+    assert line.endswith(" (and 7 more)")
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("[scenario]\nduration = \"1e30s\"\n", "scenario.duration"),
+    ("[machine]\ncpus = 9223372036854775808\n", "machine.cpus"),
+    (MSIX + "vectors = 9223372036854775807\n", "device[0].vectors"),
+    (MSIX + 'arrival = { kind = "periodic", period = "0ns" }\n', "device 'nic': arrival: period"),
+    (MSIX + 'arrival = { kind = "replay", times = ["-1ns"] }\n', "device[0].arrival.times[0]"),
+    (MSIX + "handler = { batch = -1 }\n", "device[0].handler.batch"),
+    ('[machine]\narch = "armv7m"\ncpus = 1\nclock_mhz = 1e308\n', "machine.clock_mhz"),
+])
+def test_numeric_extremes_are_errors(tmp_path: Path, text: str, field: str) -> None:
+    path = scenario(tmp_path, text)
+    line = error(invoke("run", path, "--duration", "1ms"))
+    assert line.startswith(f"Error: {path}: {field}")
+
+
 # -- Python handlers: run only with consent, only from the scenario's folder ----------------
 MARKER_DRIVER = """\
 import pathlib
@@ -216,7 +313,8 @@ def driver_scenario(tmp_path: Path, ref: str = "irqlab_test_driver:isr", extra: 
 def test_validate_checks_the_handler_file_without_importing_it(tmp_path: Path) -> None:
     path = driver_scenario(tmp_path)
     res = invoke("validate", path)
-    assert res.exit_code == 0, res.output
+    assert res.output == (f"{path}: ok (x86, 2 CPU(s), 1 device(s), 0 fault(s), 1 Python handler(s): "
+                          "run with --allow-code)\n")
     assert not (tmp_path / "irqlab_test_driver.imported").exists()
 
 
@@ -314,6 +412,20 @@ def test_replay_on_a_scenario_with_code_needs_consent(tmp_path: Path) -> None:
     res = invoke("replay", str(trace), "--scenario", path, "--allow-code")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "irqlab_test_driver.imported").exists()
+
+
+def test_experiment_with_a_python_handler_needs_consent(tmp_path: Path) -> None:
+    """An experiment builds many machines, each running the scenario's code."""
+    (tmp_path / "irqlab_test_driver.py").write_text(MARKER_DRIVER)
+    text = (REPO / "irqlab/scenario/builtin/moderation.toml").read_text()
+    path = scenario(tmp_path, text.replace("[experiment]", '[[device]]\nname = "disk"\nkind = "msix"\n'
+                                           'handler = { python = "irqlab_test_driver:isr" }\n\n'
+                                           "[experiment]", 1))
+    for command in ("validate", "run"):
+        res = invoke(command, path)
+        assert not (tmp_path / "irqlab_test_driver.imported").exists()
+    line = error(res)
+    assert line.startswith(f"Error: {path}: device[1].handler.python: ") and "--allow-code" in line
 
 
 def test_python_handler_that_raises_is_a_run_warning(tmp_path: Path) -> None:
@@ -417,8 +529,12 @@ def test_replay_of_more_cpus_than_the_simulator_has(tmp_path: Path) -> None:
 
 
 def test_replay_of_a_malformed_trace_names_the_line(tmp_path: Path) -> None:
+    """A damaged line is skipped (issue 10 section 6), named in one stderr line."""
     trace = scenario(tmp_path, TRACE_HEADER.format(cpus=1) + TRACE_EVENTS + "garbage\n", "t.trace")
-    assert error(invoke("replay", trace)).startswith(f"Error: {trace}:6: ")
+    res = invoke("replay", trace)
+    assert res.exit_code == 0
+    assert res.stderr == f"irqlab: {trace}: skipped 1 damaged line (first: line 6, expected " \
+        "'ts_ns cpu kind irq value name', got 'garbage')\n"
 
 
 def test_replay_on_a_binary_scenario(tmp_path: Path) -> None:

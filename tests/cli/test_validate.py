@@ -3,6 +3,9 @@ never a traceback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -96,3 +99,82 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_builtins_validate(name: str) -> None:
     res = CliRunner().invoke(cli, ["validate", name])
     assert res.exit_code == 0, res.output
+
+
+# -- large scenarios: linear work (structural checks; speed is measured in bench/) ------------
+def _devices(n: int, arch: str = "x86", cpus: int = 64, extra: str = "") -> str:
+    head = f'[machine]\narch = "{arch}"\ncpus = {cpus}\n{extra}[timer]\nenabled = false\n'
+    return head + "".join(f'[[device]]\nname = "d{i}"\nkind = "msix"\ncpu = {i % cpus}\n'
+                          for i in range(n))
+
+
+def test_ten_thousand_devices_validate_in_a_subprocess(tmp_path: Path) -> None:
+    """The builder compared each device with every earlier one (list.index on
+    models: ~50 million comparisons here, many minutes); now a few seconds.
+    The timeout is generous: it catches the quadratic path, not a slow machine."""
+    path = tmp_path / "many.toml"
+    path.write_text(_devices(10_000))
+    res = subprocess.run([sys.executable, "-m", "irqlab", "validate", str(path)],
+                         capture_output=True, text=True, timeout=240, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().endswith("(x86, 64 CPU(s), 10000 device(s), 0 fault(s))")
+
+
+def test_more_devices_than_one_pci_segment_is_one_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_text("".join(f'[[device]]\nname = "d{i}"\n' for i in range(65_536)))
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 2
+    assert res.output == (f"Error: {path}: device: 65,536 devices; a machine holds at most 65,535 "
+                          "(the PCI requester ids bus:dev.fn of one segment, which its IOMMU "
+                          "tells apart)\n")
+
+
+def test_duplicate_names_are_found_and_listed_briefly(tmp_path: Path) -> None:
+    text = _devices(3_000) + "".join(f'[[device]]\nname = "d{i}"\nkind = "msix"\n'
+                                     for i in range(0, 3_000, 100))
+    code, out, path = validate(tmp_path, text)
+    assert code == 2
+    assert out == (f"Error: {path}: device names must be unique: d0, d100, d1000, d1100, d1200 "
+                   "and 25 more\n")
+
+
+def test_building_compares_no_device_specs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each device's index comes from enumerating them, never from searching
+    the list (499,500 model comparisons for 1,000 devices)."""
+    from irqlab.machine.build import build
+    from irqlab.scenario.schema import DeviceSpec, Scenario
+
+    compared = []
+    monkeypatch.setattr(DeviceSpec, "__eq__", lambda self, other: compared.append(1) or self is other)
+    spec = Scenario.model_validate(tomllib.loads(_devices(300)))
+    m = build(spec)
+    assert len(m.devices) == 300
+    assert compared == []
+
+
+def test_every_device_has_its_own_pci_requester_id() -> None:
+    """Past 255 devices the bus number wrapped (bus & 0xFF): two devices
+    shared a VT-d source id, so a DMA fault was blamed on the wrong one."""
+    from irqlab.machine.build import build
+    from irqlab.scenario.schema import Scenario
+
+    spec = Scenario.model_validate(tomllib.loads(_devices(600, extra="iommu = true\n")))
+    m = build(spec)
+    assert len(set(m.sids.values())) == 600
+    names = {m.kernel.descs[irqs[0]].chip.name for dev, irqs in m.irqs.items() if dev != "dmar0"}
+    assert len(names) == 600
+    assert {"PCI-MSIX-0000:01:00.0", "PCI-MSIX-0000:ff:00.0", "PCI-MSIX-0000:00:01.0"} <= names
+
+
+def test_identical_device_specs_get_their_own_bus_numbers() -> None:
+    """The same spec twice (as the API allows) got the first one's bus: its
+    index was found by searching the list for an equal spec."""
+    from irqlab.machine.build import build
+    from irqlab.scenario.schema import Scenario
+
+    spec = Scenario.model_validate(tomllib.loads(_devices(1)))
+    spec.device.append(spec.device[0])
+    m = build(spec)
+    chips = [m.kernel.descs[irq].chip.name for irq in m.irqs["d0"]]
+    assert chips == ["PCI-MSIX-0000:01:00.0", "PCI-MSIX-0000:02:00.0"]

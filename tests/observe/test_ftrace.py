@@ -154,3 +154,55 @@ def test_round_trip_through_ftrace_writer():
     writer.close()
     events, _ = read(out.getvalue())
     assert events == [e for e in source if e.kind != IRQ_RAISE]
+
+
+@pytest.mark.parametrize("bad", [
+    "softirq_exit: vec=x3",
+    "irq_handler_exit: irq=36 ret=",
+    "irq_handler_entry: irq=3a name=x",
+    "local_timer_entry: vector=",
+    f"softirq_raise: vec={'9' * 5000} [action=RCU]",  # int() refuses 4300+ digits
+])
+def test_events_whose_arguments_do_not_parse_are_skipped_and_counted(bad):
+    """A line that looks like one of our events but does not parse reaches the
+    argument decoder (unlike the lookalikes above) and is counted, not fatal,
+    even in the first chunk of the file."""
+    lines = TRACEFS_TEXT.splitlines(keepends=True)
+    text = "".join(lines[:8]) + f"          <idle>-0       [001] ..s1.   102.385151: {bad}\n" \
+        + "".join(lines[8:])
+    events, reader = read(text)
+    assert events == EXPECTED
+    assert reader.skipped.count == 1 and reader.skipped.line == 9
+    assert "do not parse" in reader.skipped.reason
+
+
+def test_skipped_lines_are_counted_across_chunks():
+    damaged = "  a-1 [000] 1.000001: softirq_exit: vec=x3\n"
+    text = TRACEFS_TEXT + damaged * 3 + "".join(TRACEFS_TEXT.splitlines(keepends=True)[6:]) \
+        + damaged
+    events, reader = read(text, chunk_bytes=64)
+    assert events == EXPECTED * 2
+    assert (reader.skipped.count, reader.skipped.line) == (4, 14)
+
+
+def test_a_trace_cut_anywhere_reads_every_complete_line():
+    for cut in range(len(TRACEFS_TEXT) + 1):
+        head = TRACEFS_TEXT[:cut]
+        events, reader = read(head, chunk_bytes=50)
+        complete = read(head[: head.rfind("\n") + 1])[0]
+        assert events == complete
+        assert reader.skipped.count == bool(head[head.rfind("\n") + 1:].strip())
+
+
+@pytest.mark.parametrize("line", [
+    "x" * 10_000_000,  # one 10 MB line, read in pieces: linear time
+    "[001] 1.000001: irq_handler_entry: irq=1 name=" + "n" * 2_000_000,
+    "[" * 2_000_000 + "001] ",
+    "\x00\xff\x0b\x0c\x1c [001] \x85 1.5: softirq_raise: vec=\xff",
+    f"  a-1 [{'9' * 5000}] 1.000001: softirq_raise: vec=1 [action=TIMER]",
+    f"  a-1 [000] {'9' * 5000}.1: softirq_raise: vec=1 [action=TIMER]",
+])
+def test_junk_and_huge_lines_never_crash(line):
+    events, reader = read(TRACEFS_TEXT + line + "\n" + TRACEFS_TEXT, chunk_bytes=1 << 20)
+    assert events[:7] == EXPECTED and events[-7:] == EXPECTED
+    assert len(events) - 14 + reader.skipped.count <= 1

@@ -71,3 +71,49 @@ def test_bad_softirqs_row_names_the_line():
     with pytest.raises(ProcfsError) as err:
         parse_softirqs("      CPU0  CPU1\n  HI:  1\n", "s.txt")
     assert err.value.line == 2
+
+
+SNAPSHOT = """\
+           CPU0       CPU1
+  0:         10          0   IO-APIC   2-edge      timer
+ 24:       1000        500  IR-PCI-MSI 512000-edge      ahci[0000:00:1f.2]
+LOC:       5000       6000   Local timer interrupts
+"""
+
+
+def test_a_snapshot_cut_anywhere_reads_or_names_the_line():
+    """A truncated dump either parses (the rows it keeps are whole) or is one
+    ProcfsError naming the file: a cut row is never taken as a count."""
+    for cut in range(len(SNAPSHOT) + 1):
+        try:
+            snap = parse_interrupts(SNAPSHOT[:cut], "cut.txt")
+        except ProcfsError as err:
+            assert err.source == "cut.txt"
+            continue
+        for label, row in snap.rows.items():
+            if label.isdigit():
+                assert len(row.per_cpu) == 2
+                assert row.per_cpu[0] in (10, 1000)
+
+
+@pytest.mark.parametrize("text", [
+    "      CPU0\n  3:  " + "9" * 5000 + "  X  1-edge a\n",  # int() refuses 4300+ digits
+    "      CPU0\n  3:  1  " + "X" * 10_000_000 + "  1-edge a\n",  # 10 MB line, linear time
+    "      CPU0\n  3:  1  X 1-" + "-" * 10_000_000 + "\n",
+    " CPU0 " * 1_000_000 + "x\n      CPU0\n  3:  1  X  1-edge a\n",
+    "\x00\xff\x0b      CPU0\n\x0c\x1c  3:  1  X  1-edge a\n\x85\n",
+])
+def test_junk_and_huge_lines_never_crash(text):
+    try:
+        snap = parse_interrupts(text, "junk.txt")
+    except ProcfsError as err:
+        assert err.source == "junk.txt"
+    else:
+        assert snap.cpus == 1 and snap.rows["3"].per_cpu == [1]
+
+
+def test_line_numbers_count_newlines_only():
+    """\\v, \\f and \\x1c are not line breaks in a /proc dump."""
+    with pytest.raises(ProcfsError) as err:
+        parse_interrupts("      CPU0\n  3:  1  X  1-edge a\x0b\x0c\n garbage\n", "d.txt")
+    assert err.value.line == 3

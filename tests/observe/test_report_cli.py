@@ -129,11 +129,44 @@ def test_irqlab_trace_report_with_lost_events_and_chrome(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("cut.txt", FTRACE + FTRACE.splitlines(keepends=True)[3][:60], 11),
+        ("vec.txt", FTRACE.replace("softirq_exit: vec=4", "softirq_exit: vec=x3"), 8),
+        ("bad.trace", f"{MAGIC}\n# cpus: 1\n1 0 irq_entry x\n3 0 irq_exit 9 1 \n", 3),
+    ],
+)
+def test_damaged_traces_report_what_is_complete(tmp_path, name, text, line):
+    """issue 10 section 6: one line on stderr and skipped_lines in --json, exit 0."""
+    result = run("--json", write(tmp_path, name, text))
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["skipped_lines"] == 1
+    assert "skipped_lines" in [w["kind"] for w in data["warnings"]]
+    assert result.stderr.count("\n") == 1
+    assert f"{name}: skipped 1 damaged line (first: line {line}," in result.stderr
+    if name != "bad.trace":
+        assert sum(data["counters"]["24"]["per_cpu"]) == 1
+
+
+def test_reproducer_from_issue_10(tmp_path):
+    """``irqlab run default --duration 5ms --trace t && head -c 14130 t > cut``."""
+    trace = tmp_path / "t"
+    assert CliRunner().invoke(cli, ["run", "default", "--duration", "5ms", "--trace",
+                                    str(trace)]).exit_code == 0
+    cut = tmp_path / "cut"
+    cut.write_bytes(trace.read_bytes()[:14130])
+    result = run(str(cut))
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert "skipped 1 damaged line" in result.stderr
+
+
+@pytest.mark.parametrize(
     ("files", "words"),
     [
         ([("e.txt", "")], "empty"),
         ([("w.txt", "what is this\n")], "unknown format"),
-        ([("bad.trace", f"{MAGIC}\n# cpus: 1\n1 0 irq_entry x\n")], ":3:"),
+        ([("bad.trace", f"{MAGIC}\n# cpus: x\n1 0 irq_entry x\n")], ":2:"),
         ([("i.txt", "      CPU0\n  3:  1  2\n  3:  1  2\n")], ":3:"),
         ([("t.txt", FTRACE), ("a.txt", SNAP_A)], "reported on its own"),
         ([("a", SNAP_A), ("b", SNAP_A), ("c", SNAP_A)], "one or two"),

@@ -62,17 +62,53 @@ def test_bad_header_names_the_line(text, line, words):
     assert err.value.line == line and words in str(err.value) and "t.trace" in str(err.value)
 
 
-def test_bad_event_line_names_the_line():
-    text = f"{MAGIC}\n# cpus: 1\n1 0 irq_entry 5 0 x\n2 0 irq_entry five\n"
-    with pytest.raises(TraceFormatError) as err:
-        list(TraceReader(io.StringIO(text), "t.trace"))
-    assert err.value.line == 4
+def test_bad_event_line_is_skipped_naming_the_line():
+    text = f"{MAGIC}\n# cpus: 1\n1 0 irq_entry 5 0 x\n2 0 irq_entry five\n3 0 irq_exit 5 1 \n"
+    reader = TraceReader(io.StringIO(text), "t.trace")
+    assert [e.ts_ns for e in reader] == [1, 3]
+    assert (reader.skipped.count, reader.skipped.line) == (1, 4)
+    assert "irq_entry five" in reader.skipped.reason
 
 
-def test_unknown_kind_is_an_error():
-    text = f"{MAGIC}\n# cpus: 1\n1 0 irq_bogus 5 0 x\n"
-    with pytest.raises(TraceFormatError, match="irq_bogus"):
-        list(TraceReader(io.StringIO(text), "t"))
+def test_unknown_kind_is_skipped_naming_it():
+    text = f"{MAGIC}\n# cpus: 1\n1 0 irq_bogus 5 0 x\n2 0 irq_exit 5 1 \n"
+    reader = TraceReader(io.StringIO(text), "t")
+    assert [e.ts_ns for e in reader] == [2]
+    assert reader.skipped.count == 1 and "irq_bogus" in reader.skipped.reason
+
+
+def test_a_trace_cut_anywhere_reads_every_complete_line():
+    header = TraceHeader(cpus=2, clock="mono")
+    out = io.StringIO()
+    write_trace(out, header, EVENTS)
+    text = out.getvalue()
+    body = len("\n".join(header.lines())) + 1
+    for cut in range(body, len(text) + 1):
+        reader = TraceReader(io.StringIO(text[:cut]), "t")
+        complete = text[body:cut].count("\n")
+        assert list(reader) == EVENTS[:complete]
+        assert reader.skipped.count == (0 if text[:cut].endswith("\n") else 1)
+
+
+@pytest.mark.parametrize("junk", [
+    "9" * 5000 + " 0 irq_entry 5 0 x",  # int() refuses 4300+ digits
+    "1 0 irq_entry " + "5" * 5000 + " 0 x",
+    "\x00\xff\x0b\x0c\x1c junk \x85",
+    "1 0 irq_entry 5 0 " + "n" * 10_000_000,  # a 10 MB name is read, in linear time
+])
+def test_damaged_or_huge_lines_never_crash(junk):
+    text = f"{MAGIC}\n# cpus: 1\n{junk}\n7 0 irq_exit 5 1 \n"
+    reader = TraceReader(io.StringIO(text), "t")
+    events = list(reader)
+    assert events[-1] == Event(7, 0, IRQ_EXIT, 5, 1, "")
+    assert len(events) + reader.skipped.count == 2
+
+
+def test_huge_header_numbers_are_header_errors():
+    with pytest.raises(TraceFormatError, match="cpus"):
+        TraceReader(io.StringIO(f"{MAGIC}\n# cpus: {'9' * 5000}\n"), "t")
+    with pytest.raises(TraceFormatError, match="cpuN=M"):
+        TraceReader(io.StringIO(f"{MAGIC}\n# cpus: 1\n# overrun: cpu{'9' * 5000}=1\n"), "t")
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,9 @@ TOP_KEYS = {
     "counters", "softirqs", "latency_ns", "handler_ns", "softirq_latency_ns", "softirq_ns",
     "irq_per_s", "hardirq_time_ns", "softirq_time_ns", "hardirq_cpu_share", "nested",
     "storm_suspects", "warnings", "cpu_time_ns", "results", "seed", "source", "cpus",
-    "duration_ns", "interval_s", "title", "log",
+    "duration_ns", "interval_s", "title", "log", "end_to_end_ns", "skipped_lines",
 }
-SUMMARY_KEYS = {"mean", "p50", "p99", "max", "count"}
+SUMMARY_KEYS = {"mean", "p50", "p90", "p99", "p999", "p9999", "max", "count", "buckets"}
 
 
 def simulated() -> Report:
@@ -66,7 +66,13 @@ def test_json_values_follow_the_contract() -> None:
     assert list(data["softirqs"]) == ["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL",
                                       "TASKLET", "SCHED", "HRTIMER", "RCU"]
     assert data["softirqs"]["NET_RX"] == {"per_cpu": [1, 0], "total": 1}
-    assert data["latency_ns"]["24"] == {"p50": 1000, "p99": 1000, "max": 1000, "count": 1}
+    assert data["latency_ns"]["24"] == {
+        "count": 1, "mean": 1000, "p50": 1000, "p90": 1000, "p99": 1000, "p999": 1000,
+        "p9999": 1000, "max": 1000, "buckets": [[1000, 1003, 1]]}
+    # device request at 0 -> NET_RX (raised by its handler) done at 6000
+    assert data["end_to_end_ns"] == {"24": data["end_to_end_ns"]["24"]}
+    assert data["end_to_end_ns"]["24"]["max"] == 6000
+    assert data["skipped_lines"] == 0
     assert set(data["handler_ns"]["24"]) == SUMMARY_KEYS
     assert set(data["softirq_ns"]["NET_RX"]) == SUMMARY_KEYS
     assert set(data["softirq_latency_ns"]["NET_RX"]) == SUMMARY_KEYS
@@ -146,3 +152,14 @@ def test_kernel_log_is_in_the_json_and_the_tail_in_the_text() -> None:
     text = render_text(report)
     assert f"Kernel log (last {LOG_TAIL} of {LOG_TAIL + 5})" in text
     assert "[    0.024000] line 24" in text and "] line 4\n" not in text
+
+
+def test_every_distribution_carries_buckets_summing_to_count() -> None:
+    data = json.loads(json.dumps(simulated().to_json()))
+    dists = [d for key in ("latency_ns", "handler_ns", "softirq_latency_ns", "softirq_ns",
+                           "end_to_end_ns") for d in data[key].values()]
+    assert len(dists) == 7
+    for d in dists:
+        assert set(d) == SUMMARY_KEYS
+        assert sum(c for _, _, c in d["buckets"]) == d["count"]
+        assert d["p50"] <= d["p90"] <= d["p99"] <= d["p999"] <= d["p9999"] <= d["max"]
