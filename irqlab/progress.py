@@ -7,6 +7,7 @@
 * :func:`reading`: a progress bar over a long binary read.
 * :func:`run_progress`: a progress bar over a simulated run.
 * :func:`capture_progress`: a progress bar over a live capture.
+* :func:`counting`: a progress bar with the ETA over counted work (sweep runs).
 
 Progress bars are drawn on stderr, only when it is a terminal; elsewhere the
 callers get ``None`` or their stream back untouched.  rich is imported only when a console
@@ -115,3 +116,24 @@ def capture_progress(duration_s: float) -> Iterator[Callable[[float, int, int], 
             bar.update(task, completed=elapsed_s, events=events, lost=lost)
 
         yield update
+
+
+@contextmanager
+def counting(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """Yield an ``advance(n)`` callback for work counted in steps (sweep runs):
+    a bar with the ETA on a terminal, a no-op elsewhere."""
+    if total <= 0 or not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with _bar(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+              TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)

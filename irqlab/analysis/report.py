@@ -9,6 +9,7 @@ from typing import Any
 
 from irqlab.analysis.histogram import Histogram
 from irqlab.analysis.irqstats import IrqStats
+from irqlab.analysis.rates import RateTimeline
 from irqlab.events import SOFTIRQ_NAMES, X86_ROWS, CounterRow, CounterSnapshot
 
 GLOBAL_ROWS = frozenset({"ERR", "MIS", "Err"})
@@ -47,6 +48,8 @@ class Report:
     log: list[tuple[int, str]] = field(default_factory=list)
     #: damaged or incomplete input lines the reader left out
     skipped_lines: int = 0
+    #: interrupt rate over time (kept when a picture of it is asked for)
+    timeline: RateTimeline | None = None
 
     def span_s(self) -> float | None:
         """Seconds the counts cover: the snapshot interval when known, else the

@@ -30,6 +30,7 @@ from irqlab.cli.errors import (
 MODULES = {
     "run": "run", "validate": "run", "scenarios": "run", "replay": "run",
     "report": "report", "trace": "observe", "top": "observe", "triage": "triage",
+    "sweep": "sweep",
 }
 """Command name -> the module of this package whose ``COMMANDS`` holds it."""
 

@@ -58,27 +58,33 @@ def output_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 @contextmanager
-def output_files(*files: tuple[str, Any, Callable[[IO[str]], TraceWriter]]) -> Iterator[list[TraceWriter]]:
-    """Open each ``(option, path, make)`` whose path is not None with
-    :func:`~irqlab.cli.output.open_output` and yield ``make(file)`` of each.
+def output_files(*files: tuple[str, Any, Callable[[IO[Any]], TraceWriter]]
+                 | tuple[str, Any, Callable[[IO[Any]], TraceWriter], bool]
+                 ) -> Iterator[list[TraceWriter]]:
+    """Open each ``(option, path, make)`` or ``(option, path, make, binary)``
+    whose path is not None with :func:`~irqlab.cli.output.open_output` (in
+    binary mode when ``binary``) and yield ``make(file)`` of each.
     At the end the writers are closed and the files completed; a run stopped by
     Ctrl-C or SIGTERM completes them too (a trace cut short is still a complete
     file) and then re-raises.  An OSError while writing becomes an
     :class:`InputError` naming every output (which one failed cannot be told)
     and leaves no partial file."""
-    chosen = [(option, path, make) for option, path, make in files if path is not None]
+    chosen = [(option, path, make, any(binary)) for option, path, make, *binary in files
+              if path is not None]
     stopped: KeyboardInterrupt | None = None
     with ExitStack() as stack:
-        writers = [make(stack.enter_context(open_output(path, option=option)))
-                   for option, path, make in chosen]
+        writers = [make(stack.enter_context(
+                       open_output(path, binary=True, option=option) if binary
+                       else open_output(path, option=option)))
+                   for option, path, make, binary in chosen]
         try:
             yield writers
         except KeyboardInterrupt as exc:
             stopped = exc
         except OSError as err:
-            names = ", ".join(f"{option} {path}" for option, path, _ in chosen)
+            names = ", ".join(f"{option} {path}" for option, path, _, _ in chosen)
             raise InputError(f"cannot write: {err.strerror or err}", source=names) from None
-        for writer, (option, path, _) in zip(writers, chosen, strict=True):
+        for writer, (option, path, _, _) in zip(writers, chosen, strict=True):
             try:
                 writer.close()
             except OSError as err:

@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from irqlab.analysis.irqstats import IrqStats
 from irqlab.analysis.report import Report, Warning, diff_snapshots
 from irqlab.cli.errors import InputError, interruptible
-from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, output_files, output_path
+from irqlab.cli.params import NR_CPUS_MAX, FiniteFloat, TraceWriter, output_files, output_path
+from irqlab.cli.pictures import check_extras, picture_options, write_pictures
 from irqlab.cli.show import show, show_options
 from irqlab.events import CounterSnapshot
 from irqlab.observe.damage import Skipped
@@ -186,20 +187,35 @@ def _note_skipped(path: Path, skipped: Skipped, report: Report) -> None:
     click.echo(f"irqlab: {path}: {message}", err=True)
 
 
-def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
+def _trace_report(path: Path, fmt: str, chrome: Path | None, perfetto: Path | None,
+                  timeline: bool) -> Report:
+    from irqlab.analysis.rates import RateTimeline
     from irqlab.report.chrome import ChromeTraceWriter
 
     report = Report(source="trace", cpus=1, title=f"trace {path}")
     cpus, columns = trace_events(path, fmt, report)
     report.cpus = cpus
     stats = IrqStats(cpus)
+    if timeline:
+        report.timeline = RateTimeline()
+
+    def perfetto_writer(out: IO[bytes]) -> TraceWriter:
+        from irqlab.report.perfetto import PerfettoWriter
+
+        return PerfettoWriter(out, cpus, title=str(path))
+
     with output_files(("--chrome", chrome,
-                       lambda out: ChromeTraceWriter(out, cpus, pid_name=str(path)))) as writers:
+                       lambda out: ChromeTraceWriter(out, cpus, pid_name=str(path))),
+                      ("--perfetto", perfetto, perfetto_writer, True)) as writers:
+        feeds = [w.feed for w in writers]
+        if report.timeline is not None:
+            feeds.append(report.timeline.feed)
         for cols in columns:
             stats.feed_columns(*cols)
-            for writer in writers:
+            if feeds:
                 for ev in zip(*cols, strict=True):
-                    writer.feed(*ev)
+                    for feed in feeds:
+                        feed(*ev)
     report.stats = stats
     if stats.first_ts is None:
         report.warnings.append(Warning("no_events", None, None,
@@ -212,17 +228,23 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None) -> Report:
 @show_options
 @click.option("--chrome", type=click.Path(dir_okay=False, path_type=Path), callback=output_path,
               help="Also write a Chrome trace-event JSON timeline (traces only).")
+@click.option("--perfetto", type=click.Path(dir_okay=False, path_type=Path), callback=output_path,
+              help="Also write a native Perfetto protobuf trace (traces only; needs "
+                   "irqlab[perfetto]).")
+@picture_options
 @click.option("--interval", type=FiniteFloat(min=0, min_open=True),
               help="Seconds between two snapshots (default: from the files' mtimes when they "
                    f"differ by at least {MTIME_MIN_S:g}s).")
 @interruptible
 def report(files: tuple[Path, ...], as_json: bool, hist: bool, hdr_path: str | None,
-           chrome: Path | None, interval: float | None) -> None:
+           chrome: Path | None, perfetto: Path | None, html_path: str | None,
+           png_dir: str | None, interval: float | None) -> None:
     """Report on an irqlab trace, ftrace text (cat trace, trace-cmd report), or one or
     two /proc/interrupts and /proc/softirqs snapshots (two: deltas and rates).
 
     The format of each FILE is detected; an unknown one is an error naming it.
     """
+    check_extras(html_path, png_dir, None if perfetto is None else str(perfetto))
     detected = [(p, detect(p)) for p in files]
     traces = [(p, f) for p, f in detected if f in (IRQLAB_TRACE, FTRACE)]
     if traces:
@@ -230,11 +252,14 @@ def report(files: tuple[Path, ...], as_json: bool, hist: bool, hdr_path: str | N
             others = ", ".join(str(p) for p, _ in detected if p is not traces[0][0])
             raise InputError(f"a trace is reported on its own; also given: {others}",
                              source=str(traces[0][0]))
-        result = _trace_report(*traces[0], chrome)
+        result = _trace_report(*traces[0], chrome, perfetto,
+                               timeline=html_path is not None or png_dir is not None)
     else:
-        if chrome is not None:
-            raise InputError("--chrome needs a trace, not /proc snapshots", source=str(chrome))
+        for option, value in (("--chrome", chrome), ("--perfetto", perfetto)):
+            if value is not None:
+                raise InputError(f"{option} needs a trace, not /proc snapshots", source=str(value))
         result = _snapshot_report(detected, interval)
+    write_pictures(result, html_path, png_dir)
     show(result, as_json, hist, hdr_path)
 
 

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
 from irqlab.cli.output import open_output
 from irqlab.cli.params import allow_code_option, output_files, output_path
+from irqlab.cli.pictures import check_extras, picture_options, write_pictures
 from irqlab.cli.show import show, show_options
 from irqlab.units import UnitError, format_ns, parse_duration
 
+if TYPE_CHECKING:
+    from irqlab.machine.run import Sink
 
-def _load(ref: str) -> tuple[Any, dict[str, object]]:
+
+def _load(ref: str, assignments: tuple[str, ...] = ()) -> tuple[Any, dict[str, object]]:
+    """The scenario ``ref`` with its ``--set PATH=VALUE`` overrides applied."""
     from irqlab.scenario.loader import ScenarioError, load
+    from irqlab.scenario.override import OverrideError, parse_override
 
     try:
-        return load(ref)
-    except ScenarioError as exc:
+        return load(ref, [parse_override(a) for a in assignments])
+    except (ScenarioError, OverrideError) as exc:
         raise InputError(str(exc)) from None
 
 
@@ -76,6 +82,18 @@ def _write_dmesg(path: str, log: Any) -> None:
         f.write(dmesg_text(log))
 
 
+def _perfetto(out: IO[bytes], cpus: int) -> Any:
+    from irqlab.report.perfetto import PerfettoWriter
+
+    return PerfettoWriter(out, cpus)
+
+
+def level_irqs(machine: Any) -> set[int]:
+    """The IRQs of the machine's level-triggered device lines."""
+    return {irq for dev in machine.spec.device if dev.kind == "line" and dev.trigger == "level"
+            for irq in machine.irqs.get(dev.name, ())}
+
+
 def _run_duration(text: str | None, spec: Any) -> int:
     """The run's simulated time: ``--duration`` or the scenario's."""
     if text is None:
@@ -91,6 +109,9 @@ def _run_duration(text: str | None, spec: Any) -> int:
 
 @click.command()
 @click.argument("scenario", default="default")
+@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario field, e.g. device.eth0.arrival.rate=300k/s, "
+                   "device[1].handler.cost=2us, machine.cpus=8 (repeatable).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--duration", "duration", default=None, help="Simulated time, e.g. 50ms (default: the scenario's).")
 @click.option("--events", "max_events", type=click.IntRange(min=1), default=None,
@@ -99,29 +120,41 @@ def _run_duration(text: str | None, spec: Any) -> int:
               default=None, help="Write the event trace in ftrace text format.")
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON (opens in ui.perfetto.dev).")
+@click.option("--perfetto", "perfetto_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write a native Perfetto protobuf trace (needs irqlab[perfetto]).")
+@click.option("--vcd", "vcd_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write the IRQ lines, pending/in-service bits and CPU contexts "
+                                 "as a VCD waveform (GTKWave, Surfer, PulseView).")
 @click.option("--dmesg", "dmesg_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write the simulated kernel log (dmesg format; irqlab triage reads it).")
+@picture_options
 @show_options
 @allow_code_option
 @interruptible
-def run(scenario: str, seed: int | None, duration: str | None, max_events: int | None,
-        trace_path: str | None, chrome_path: str | None, dmesg_path: str | None,
-        as_json: bool, hist: bool, hdr_path: str | None, allow_code: bool) -> None:
+def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration: str | None,
+        max_events: int | None, trace_path: str | None, chrome_path: str | None,
+        perfetto_path: str | None, vcd_path: str | None, dmesg_path: str | None,
+        html_path: str | None, png_dir: str | None, as_json: bool, hist: bool,
+        hdr_path: str | None, allow_code: bool) -> None:
     """Simulate SCENARIO (a built-in name or a TOML file; default: 'default').
 
     Ctrl-C (exit status 130) or SIGTERM (143) stops the run; trace files keep what was written."""
     from irqlab.analysis.irqstats import IrqStats
+    from irqlab.analysis.rates import RateTimeline
     from irqlab.machine.run import simulate
     from irqlab.progress import run_progress
     from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.report.ftrace import FtraceTextWriter
+    from irqlab.report.vcd import VcdWriter
     from irqlab.runner import simulation_report
 
-    spec, extras = _load(scenario)
+    check_extras(html_path, png_dir, perfetto_path)
+    spec, extras = _load(scenario, assignments)
     duration_ns = _run_duration(duration, spec)
     _bind_code(scenario, spec, allow_code)
     if "experiment" in extras:
         given = [name for name, value in (("--trace", trace_path), ("--chrome", chrome_path),
+                                          ("--perfetto", perfetto_path), ("--vcd", vcd_path),
                                           ("--dmesg", dmesg_path), ("--events", max_events))
                  if value is not None]
         if given:
@@ -132,19 +165,25 @@ def run(scenario: str, seed: int | None, duration: str | None, max_events: int |
         machine = _build(scenario, spec, seed)
         cpus = spec.machine.cpus
         stats = IrqStats(cpus)
+        timeline = RateTimeline() if html_path or png_dir else None
         try:
             with output_files(("--trace", trace_path, lambda f: FtraceTextWriter(f, cpus)),
-                              ("--chrome", chrome_path, lambda f: ChromeTraceWriter(f, cpus))
+                              ("--chrome", chrome_path, lambda f: ChromeTraceWriter(f, cpus)),
+                              ("--perfetto", perfetto_path, lambda f: _perfetto(f, cpus), True),
+                              ("--vcd", vcd_path, lambda f: VcdWriter(
+                                  f, cpus, level_irqs(machine), title=spec.scenario.name)),
                               ) as writers, run_progress(duration_ns) as progress:
-                simulate(machine, duration_ns, [stats, *writers], max_events=max_events,
-                         progress=progress)
+                sinks: list[Sink] = [stats, *writers, *([timeline] if timeline else [])]
+                simulate(machine, duration_ns, sinks, max_events=max_events, progress=progress)
         except KeyboardInterrupt as exc:  # the trace files are complete up to here
             raise Interrupted(f"stopped by {stop_reason(exc)} at "
                               f"{format_ns(machine.engine.now)} of {format_ns(duration_ns)} "
                               "simulated time", signalled=exc) from None
         report = simulation_report(machine, stats)
+        report.timeline = timeline
         if dmesg_path:
             _write_dmesg(dmesg_path, machine.kernel.log)
+    write_pictures(report, html_path, png_dir)
     show(report, as_json, hist, hdr_path)
 
 
@@ -167,8 +206,13 @@ def validate(scenario: str) -> None:
     else:
         _build(scenario, spec, None)
     code = f", {len(named)} Python handler(s): run with --allow-code" if named else ""
+    sweep = ""
+    if "sweep" in extras:
+        from irqlab.cli.sweep import check_sweep_table
+
+        sweep = f", {check_sweep_table(scenario)}"
     click.echo(f"{scenario}: ok ({spec.machine.arch}, {spec.machine.cpus} CPU(s), "
-               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){code})")
+               f"{len(spec.device)} device(s), {len(spec.fault)} fault(s){code}{sweep})")
 
 
 @click.command()
@@ -192,16 +236,22 @@ COMMANDS: list[click.Command] = [run, validate, scenarios]
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON of the replayed run.")
+@click.option("--perfetto", "perfetto_path", type=click.Path(dir_okay=False), callback=output_path,
+              default=None, help="Write a native Perfetto protobuf trace of the replayed run "
+                                 "(needs irqlab[perfetto]).")
+@picture_options
 @show_options
 @allow_code_option
 @interruptible
 def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
+           perfetto_path: str | None, html_path: str | None, png_dir: str | None,
            as_json: bool, hist: bool, hdr_path: str | None, allow_code: bool) -> None:
     """Drive the simulator with the arrivals and handler costs of a real trace."""
     from pydantic import ValidationError
 
     from irqlab.analysis.arrivals import arrivals
     from irqlab.analysis.irqstats import IrqStats
+    from irqlab.analysis.rates import RateTimeline
     from irqlab.analysis.report import Report
     from irqlab.cli.report import detect, trace_events
     from irqlab.machine.run import simulate
@@ -211,6 +261,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.scenario.loader import format_errors
     from irqlab.scenario.replay import replay_scenario
 
+    check_extras(html_path, png_dir, perfetto_path)
     fmt = detect(trace_file)
     if fmt not in (FTRACE, IRQLAB_TRACE):
         raise InputError(f"is a {fmt} snapshot, not a trace (use irqlab trace or ftrace text)",
@@ -233,12 +284,18 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         raise InputError(format_errors(f"{trace_file}: cannot replay", exc)) from None
     machine = _build(scenario_ref or str(trace_file), spec, seed)
     stats = IrqStats(spec.machine.cpus)
+    timeline = RateTimeline() if html_path or png_dir else None
     with output_files(("--chrome", chrome_path,
-                       lambda f: ChromeTraceWriter(f, spec.machine.cpus))) as writers:
-        simulate(machine, spec.scenario.duration, [stats, *writers])
+                       lambda f: ChromeTraceWriter(f, spec.machine.cpus)),
+                      ("--perfetto", perfetto_path,
+                       lambda f: _perfetto(f, spec.machine.cpus), True)) as writers:
+        sinks: list[Sink] = [stats, *writers, *([timeline] if timeline else [])]
+        simulate(machine, spec.scenario.duration, sinks)
     report = simulation_report(machine, stats)
+    report.timeline = timeline
     report.warnings.extend(scratch.warnings)
     report.skipped_lines = scratch.skipped_lines
+    write_pictures(report, html_path, png_dir)
     show(report, as_json, hist, hdr_path)
 
 

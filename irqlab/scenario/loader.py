@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from irqlab.scenario.override import Override, OverrideError, apply, blame
 from irqlab.scenario.schema import MAX_DEVICES, Scenario
 
 
@@ -32,9 +34,15 @@ def _builtin_text(name: str) -> str:
     return (resources.files("irqlab.scenario") / "builtin" / f"{name}.toml").read_text()
 
 
-def load(ref: str) -> tuple[Scenario, dict[str, object]]:
-    """Load a scenario by built-in name or path; returns the model and the raw
-    TOML table (extensions such as ``[experiment]`` are read from it)."""
+def load(ref: str, overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
+    """Load a scenario by built-in name or path, with ``--set`` overrides
+    applied to its table before validation; returns the model and the raw
+    TOML tables of extensions (``[experiment]``, ``[sweep]``)."""
+    return parse(*read(ref), overrides)
+
+
+def read(ref: str) -> tuple[str, str]:
+    """The TOML text of a built-in name or path, and its name for errors."""
     if not ref:
         raise ScenarioError(f"no scenario given: expected a TOML file or a built-in name "
                             f"({', '.join(builtin_names())})")
@@ -55,7 +63,7 @@ def load(ref: str) -> tuple[Scenario, dict[str, object]]:
         raise ScenarioError(
             f"{ref}: no such file and no built-in scenario of that name "
             f"(built-in: {', '.join(builtin_names())})")
-    return parse(text, source)
+    return text, source
 
 
 #: Deepest nesting of arrays and tables a scenario may use (its schema needs 5:
@@ -63,7 +71,8 @@ def load(ref: str) -> tuple[Scenario, dict[str, object]]:
 MAX_NESTING = 32
 
 
-def parse(text: str, source: str) -> tuple[Scenario, dict[str, object]]:
+def parse(text: str, source: str,
+          overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -80,17 +89,20 @@ def parse(text: str, source: str) -> tuple[Scenario, dict[str, object]]:
         raise ScenarioError(f"{source}: device: {len(devices):,} devices; a machine holds at most "
                             f"{MAX_DEVICES:,} (the PCI requester ids bus:dev.fn of one segment, "
                             "which its IOMMU tells apart)")
-    experiment = data.pop("experiment", None)
+    extras: dict[str, object] = {k: data.pop(k) for k in ("experiment", "sweep") if k in data}
+    applied: dict[str, Override] = {}
+    for ov in overrides:
+        try:
+            applied[apply(data, ov)] = ov
+        except OverrideError as exc:  # a [sweep] value's error names the file too
+            raise ScenarioError(f"{source}: {exc}" if ov.where else str(exc)) from None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_errors(source, exc)) from None
+        raise ScenarioError(one_line(source, blame(field_errors(exc), applied))) from None
     problems = consistency_errors(scenario)
     if problems:
-        raise ScenarioError(one_line(source, problems))
-    extras: dict[str, object] = {}
-    if experiment is not None:
-        extras["experiment"] = experiment
+        raise ScenarioError(one_line(source, blame(problems, applied)))
     return scenario, extras
 
 
@@ -107,9 +119,14 @@ def one_line(source: str, problems: list[str]) -> str:
 
 
 def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
-    """Pydantic's errors as one line, each as ``field: what was expected``
-    (``prefix`` goes before each field; the alternatives of a union, such as
-    ``cpu`` = an int or a list, are one field with its first complaint)."""
+    """Pydantic's errors as one line (:func:`field_errors`)."""
+    return one_line(source, field_errors(exc, prefix))
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> list[str]:
+    """Pydantic's errors, each as ``field: what was expected`` (``prefix`` goes
+    before each field; the alternatives of a union, such as ``cpu`` = an int
+    or a list, are one field with its first complaint)."""
     by_field: dict[str, str] = {}
     for err in exc.errors():
         loc = ""
@@ -133,7 +150,7 @@ def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
             msg = f"{msg}, got {err['input']!r}"
         # a check of the whole scenario names its fields in the message
         by_field.setdefault(prefix + loc if loc else "", msg)
-    return one_line(source, [f"{loc}: {msg}" if loc else msg for loc, msg in by_field.items()])
+    return [f"{loc}: {msg}" if loc else msg for loc, msg in by_field.items()]
 
 
 #: How pydantic names the members of the schema's unions in an error's location.

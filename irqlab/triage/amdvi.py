@@ -49,10 +49,12 @@ _NO_ACCESS = frozenset({"ILLEGAL_COMMAND_ERROR", "COMMAND_HARDWARE_ERROR", "IOTL
 
 KEYWORDS = ("Event logged", "IO_PAGE_FAULT")
 _START = re.compile(r"Event logged \[")
-_EVENT = re.compile(r"Event logged \[\s*(?P<name>[A-Z_]+)(?P<fields>[^\]]*)\]")
-_FIELD = re.compile(r"(\w+)=([0-9A-Fa-fx:.]+)")
-_PDEV = re.compile(r"(?P<pdev>[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]):\s*"
-                   r"(?:AMD-Vi:\s*)?Event logged")
+_CUT = re.compile(r"Event logged\s{0,8}\[?\s{0,8}$")  # a mailer broke the line here
+# Repeats are bounded by the longest event the kernel prints: linear in any line.
+_EVENT = re.compile(r"Event logged \[\s{0,8}(?P<name>[A-Z_]{1,32})(?P<fields>[^\][]{0,400})\]")
+_FIELD = re.compile(r"\b(\w{1,16})=([0-9A-Fa-fx:.]{1,24})")
+_PDEV = re.compile(r"(?P<pdev>[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]):\s{0,8}"
+                   r"(?:AMD-Vi:\s{0,8})?Event logged")
 
 
 def describe_flags(name: str, flags: int) -> str:
@@ -71,10 +73,12 @@ class AmdViParser:
 
     def incomplete(self, line: str) -> bool:
         start = _START.search(line)
-        return start is not None and "]" not in line[start.end():]
+        if start is not None:
+            return "]" not in line[start.end():]
+        return _CUT.search(line) is not None
 
     def starts(self, line: str) -> bool:
-        return _START.search(line) is not None
+        return _START.search(line) is not None or _CUT.search(line) is not None
 
     def feed(self, line: str) -> list[IommuFault]:
         event = _EVENT.search(line)

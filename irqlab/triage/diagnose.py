@@ -1,9 +1,10 @@
 """Orchestration: read each input once, run every parser over it, fold, and explain.
 
 An input is a Windows crash-dump header (recognised by its signature) or text.  Text
-is streamed: a cheap keyword filter skips lines no parser could want (plus a little
-context after each hit, for re-wrapped continuations), survivors are normalised and
-re-joined, then fed to all parsers.  Parsers that are mid-record (``active``) see
+is streamed in blocks: one RE2 pass over the raw bytes finds the lines a parser could
+want (a superset of the keyword filter), everything else is passed over undecoded;
+candidates and a little context after each (for re-wrapped continuations) are
+decoded, normalised, re-joined and fed to all parsers.  Parsers that are mid-record (``active``) see
 every line.  Memory therefore grows with the number of distinct findings, not with
 the input.
 """
@@ -17,32 +18,53 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import re2
+
 from irqlab import vtd
 from irqlab.progress import reading
 from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, windows
 from irqlab.triage.bugcheck import DMA_VIOLATION
 from irqlab.triage.findings import BugCheck, Finding, Findings, IommuFault, IrqStorm
-from irqlab.triage.text import normalise, read_lines, rejoin
+from irqlab.triage.text import Lines, normalise, rejoin
 
 HEAD = 0x2000
 CONTEXT_LINES = 3
 BINARY_PROBE = 4096
+TITLE_TAIL = 96  # longer than any "NAME (code)" bug-check title
 
+KEYWORDS = (*windows.KEYWORDS, *dmar.KEYWORDS, *amdvi.KEYWORDS, *smmu.KEYWORDS,
+            *storm.KEYWORDS, "callbacks suppressed")
 # Two searches, not one alternation: re keeps its fast literal scan for the keywords.
-_KEYWORDS = re.compile(
-    "|".join(re.escape(k) for k in (*windows.KEYWORDS, *dmar.KEYWORDS, *amdvi.KEYWORDS,
-                                     *smmu.KEYWORDS, *storm.KEYWORDS, "callbacks suppressed"))
-)
+_KEYWORDS = re.compile("|".join(re.escape(k) for k in KEYWORDS))
 _TITLE_HINT = re.compile(windows.TITLE_HINT)
+# On raw bytes, a superset of _wanted: every keyword, "NAME (code)" of any title, and a
+# NUL (decoding drops NULs, so a keyword may hide around one).
+CANDIDATE = rb"|".join([*(re.escape(k.encode()) for k in KEYWORDS),
+                        rb"[A-Z0-9_]{6} \([0-9a-fA-F]{1,8}\)", rb"\x00"])
+
+
+def _candidates() -> re2._Regexp:
+    """RE2 scans for CANDIDATE with one DFA pass over the bytes (linear, memory speed)."""
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.never_capture = True
+    return re2.compile(CANDIDATE, options)
+
+
+_CANDIDATES = _candidates()
 
 
 def _wanted(line: str) -> bool:
     """Could any parser care about this raw line?"""
-    return bool(_KEYWORDS.search(line)) or (
-        line.rstrip().endswith(")") and _TITLE_HINT.search(line) is not None)
+    if _KEYWORDS.search(line):
+        return True
+    line = line.rstrip()
+    # A title sits at the end of its line: look at the tail only, so that a search
+    # over a long line of capitals stays linear.
+    return line.endswith(")") and _TITLE_HINT.search(line[-TITLE_TAIL:]) is not None
 
 # "<func>: N callbacks suppressed" (lib/ratelimit.c) from the IOMMU fault printers.
-_SUPPRESSED = re.compile(r"\b(?P<func>\w+): (?P<n>\d+) callbacks suppressed")
+_SUPPRESSED = re.compile(r"\b(?P<func>\w{1,64}): (?P<n>\d{1,10}) callbacks suppressed")
 _SUPPRESSING: tuple[tuple[str, str], ...] = (
     ("dmar_fault", "intel"),
     ("amd_iommu_report_page_fault", "amd"),
@@ -95,7 +117,7 @@ class Triage:
             self._scan_dump(head, source)
             return
         before = len(self.findings)
-        self._scan_text(read_lines(stream, head))
+        self._scan_text(Lines(stream, head))
         if len(self.findings) == before and b"\x00" in head[:BINARY_PROBE]:
             self.notes.append(f"{source}: binary data without crash text")
 
@@ -107,7 +129,7 @@ class Triage:
         self.findings.add(BugCheck(header.code, list(header.parameters),
                                    origin=f"crash dump header, {header.dump_kind}"))
 
-    def _scan_text(self, raw: Iterator[tuple[int, str]]) -> None:
+    def _scan_text(self, lines: Lines) -> None:
         win = windows.WindowsParser()
         parsers: tuple[LineParser, ...] = (
             win, dmar.DmarParser(), amdvi.AmdViParser(), smmu.SmmuParser(), storm.StormParser())
@@ -119,16 +141,24 @@ class Triage:
         def starts(line: str) -> bool:
             return any(p.starts(line) for p in parsers)
 
-        def relevant() -> Iterator[tuple[int, str]]:
+        def relevant() -> Iterator[str]:
+            """Candidate lines, the context after them, and every line a parser waits on.
+
+            While none of these is due, ``lines.skip`` passes over the bytes to the next
+            candidate without decoding them.
+            """
             context = 0
-            for number, line in raw:
+            while context or any(p.active for p in parsers) or lines.skip(_CANDIDATES):
+                line = lines.next_piece()
+                if line is None:
+                    return
                 if _wanted(line):
                     context = CONTEXT_LINES
                 elif context:
                     context -= 1
                 elif not any(p.active for p in parsers):
                     continue
-                yield number, normalise(line)
+                yield normalise(line)
 
         def add(found: list[BugCheck] | list[IommuFault] | list[IrqStorm]) -> None:
             for finding in found:
@@ -137,7 +167,7 @@ class Triage:
                         and record not in touched:
                     touched.append(record)
 
-        for _, line in rejoin(relevant(), incomplete, starts):
+        for _, line in rejoin(enumerate(relevant()), incomplete, starts):
             suppressed = _SUPPRESSED.search(line)
             if suppressed is not None:
                 vendor = next((v for f, v in _SUPPRESSING if f in suppressed["func"]), None)

@@ -10,6 +10,8 @@ Printed variants recognised (``dmar_fault_do_one`` across kernel versions, and X
   ``DMAR:[fault reason 05] PTE Write access is not set``
 * IR:    ``DMAR: [INTR-REMAP] Request device [00:1f.0] fault index 0x16 [fault reason
   0x22] ...`` (the kernel prints the IRTE index in place of the address; so do we)
+* pasted with the address redacted, ``fault addr ffxxxxxx``: the reason is kept and
+  the address reported unknown, never as the digits that were left
 * Xen:   ``(XEN) [VT-D]DMAR:[DMA Read] Request device [0000:00:02.0] fault addr
   7cd80000`` then ``(XEN) [VT-D]DMAR: reason 06 - PTE Read access is not set`` (hex)
 
@@ -25,26 +27,39 @@ from irqlab.triage.findings import IommuFault
 from irqlab.vtd import UNKNOWN, resolve
 
 KEYWORDS = ("DMAR", "INTR-REMAP", "Request device", "fault reason")
-_HEX = r"(?:0x)?[0-9a-fA-F]+"
+# Every repeat is bounded (by the longest value the kernel prints), so a search costs
+# a constant per start position: linear in the line, however it is made.
+_HEX = r"(?:0x)?[0-9a-fA-F]{1,16}"
+# Pasted logs redact addresses ("fault addr ffxxxxxx"): such an address is unknown.
+_ADDR = r"(?P<addr>(?:0x)?[0-9a-fA-FxX*?]{1,16})(?![0-9a-zA-Z])"
 _DEVICE = r"\[\[?(?P<device>(?:0x)?[0-9a-fA-F]{1,4}(?::(?:0x)?[0-9a-fA-F]{1,2}){1,2}\.[0-7])\]"
 _REQUEST = re.compile(
-    r"\[(?P<type>DMA Read|DMA Write|INTR-REMAP)[^\]]*\]\s*Request device " + _DEVICE
-    + r"(?:\s+PASID\s+" + _HEX + r")?\s+fault (?:addr|index)\s+(?P<addr>" + _HEX + r")"
+    r"\[(?P<type>DMA Read|DMA Write|INTR-REMAP)[^\][]{0,32}\]\s{0,8}Request device " + _DEVICE
+    + r"(?:\s{1,8}PASID\s{1,8}" + _HEX + r")?\s{1,8}fault (?:addr|index)\s{1,8}" + _ADDR
 )
 _IR_REQUEST = re.compile(  # 3.x and Xen: "INTR-REMAP: Request device [..] fault index .."
-    r"INTR-REMAP: Request device " + _DEVICE + r"\s+fault index\s+(?P<addr>" + _HEX + r")"
+    r"INTR-REMAP: Request device " + _DEVICE + r"\s{1,8}fault index\s{1,8}" + _ADDR
 )
-_REQUEST_START = re.compile(r"\[(?:DMA Read|DMA Write|INTR-REMAP)[^\]]*\]\s*Request device"
+_REQUEST_START = re.compile(r"\[(?:DMA Read|DMA Write|INTR-REMAP)[^\][]{0,32}\]\s{0,8}Request device"
                             r"|INTR-REMAP: Request device")
 _INLINE_REASON = re.compile(
-    r",?\s*\[fault reason (?P<code>(?:0x)?[0-9a-fA-F]+h?)\]\s*(?P<text>.*)$"
+    r",?\s{0,8}\[fault reason (?P<code>(?:0x)?[0-9a-fA-F]{1,4}h?)\]\s*(?P<text>.*)$"
 )
 _REASON_LINE = re.compile(
-    r"(?:DMAR|INTR-REMAP|UNKNOWN):\s*(?:\[fault reason (?P<old>[0-9a-fA-F]+)\]"
-    r"|reason (?P<xen>[0-9a-fA-F]+) -)\s*(?P<text>.*)$"
+    r"(?:DMAR|INTR-REMAP|UNKNOWN):\s{0,8}(?:\[fault reason (?P<old>[0-9a-fA-F]{1,4})\]"
+    r"|reason (?P<xen>[0-9a-fA-F]{1,4}) -)\s*(?P<text>.*)$"
 )
 # Formats whose reason follows on a line of its own (3.x "DMAR:[", Xen "[VT-D]").
 _TWO_LINE = re.compile(r"DMAR:\[|\[VT-D\]|INTR-REMAP: Request")
+
+
+def _address(token: str) -> int | None:
+    """The printed address, or None when it was redacted (``ffxxxxxx``)."""
+    digits = token.lower().removeprefix("0x")
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None
 
 
 def _parse_code(token: str, *, hex_default: bool) -> int:
@@ -99,7 +114,7 @@ class DmarParser:
         kind = match.groupdict().get("type") or "INTR-REMAP"
         access = {"DMA Read": "read", "DMA Write": "write"}.get(kind)
         fault = IommuFault("intel", match["device"].replace("0x", ""), access,
-                           int(match["addr"], 16), None, UNKNOWN)
+                           _address(match["addr"]), None, UNKNOWN)
         inline = _INLINE_REASON.match(line, match.end())
         if inline is None:
             self._held = fault

@@ -87,6 +87,9 @@ class BugCheck:
 class IommuFault:
     """One IOMMU translation fault (folded: ``count`` occurrences).
 
+    ``device`` is the faulting master (PCI address, device name, or ``sid 0x..`` for an
+    Arm stream ID), ``iommu`` the IOMMU instance that reported it when the log names it,
+    and ``registers`` the raw values printed beside the decoded reason (first occurrence).
     ``suppressed`` counts faults the kernel's rate limit did not print but announced
     with "callbacks suppressed"; they are part of ``count``.
     """
@@ -99,6 +102,8 @@ class IommuFault:
     reason: str
     count: int = 1
     suppressed: int = 0
+    iommu: str | None = None
+    registers: dict[str, str] = field(default_factory=dict)
     kind: str = "iommu-fault"
 
     def fold_key(self) -> tuple[object, ...]:
@@ -114,6 +119,8 @@ class IommuFault:
             "reason_code": hexstr(self.reason_code),
             "reason": self.reason,
             "count": self.count,
+            "iommu": self.iommu,
+            "registers": dict(self.registers),
         }
 
 

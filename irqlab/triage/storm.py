@@ -17,14 +17,29 @@ from irqlab.triage.findings import Handler, IrqStorm
 STACK_LINES = 200  # give up waiting for "handlers:" after this many lines
 
 KEYWORDS = ("nobody cared", "Disabling IRQ")
-_NOBODY = re.compile(r"\birq (?P<irq>\d+): nobody cared\b")
-_DISABLING = re.compile(r"\bDisabling IRQ #(?P<irq>\d+)\b")
+_NOBODY = re.compile(r"\birq (?P<irq>\d{1,10}): nobody cared\b")
+_DISABLING = re.compile(r"\bDisabling IRQ #(?P<irq>\d{1,10})\b")
 _HANDLERS = re.compile(r"^handlers:\s*$")
-_SYMBOL = r"\(?(?P<{0}>[\w.$]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\)?(?:\s+\[(?P<{0}_mod>[\w-]+)\])?"
+# "%ps"/"%pS" symbols: ``usb_hcd_irq``, ``usb_hcd_irq+0x0/0x68 [usbcore]``, and the
+# pre-2.6.30 ``(usb_hcd_irq+0x0/0x68)`` or ``(ohci_irq+0x0/0x7e0 [ohci1394])``.  Repeats
+# are bounded, so matching stays linear in any line.
+_SYMBOL = (r"\(?(?P<{0}>[\w.$]{{1,128}})(?:\+0x[0-9a-f]{{1,16}}/0x[0-9a-f]{{1,16}})?"
+           r"(?:\s{{1,4}}\[(?P<{0}_mod>[\w-]{{1,64}})\])?\)?"
+           r"(?:\s{{1,4}}\[(?P<{0}_mod2>[\w-]{{1,64}})\])?")
 _ACTION = re.compile(
-    r"^\[<[0-9a-fA-F]+>\]\s+" + _SYMBOL.format("fn")
-    + r"(?:\s+threaded\s+\[<[0-9a-fA-F]+>\]\s+" + _SYMBOL.format("thread") + r")?\s*$"
+    r"^\[<[0-9a-fA-F]{1,16}>\]\s{1,8}" + _SYMBOL.format("fn")
+    + r"(?:\s{1,8}threaded\s{1,8}\[<[0-9a-fA-F]{1,16}>\]\s{1,8}" + _SYMBOL.format("thread")
+    + r")?\s*$"
 )
+
+
+def _nobody(line: str) -> re.Match[str] | None:
+    """``_NOBODY.search`` behind a substring test (fast on long lines; see windows.py)."""
+    return _NOBODY.search(line) if "nobody cared" in line else None
+
+
+def _disabling(line: str) -> re.Match[str] | None:
+    return _DISABLING.search(line) if "Disabling IRQ #" in line else None
 
 
 class StormParser:
@@ -43,15 +58,15 @@ class StormParser:
         return False
 
     def starts(self, line: str) -> bool:
-        return bool(_NOBODY.search(line) or _DISABLING.search(line))
+        return _nobody(line) is not None or _disabling(line) is not None
 
     def feed(self, line: str) -> list[IrqStorm]:
-        nobody = _NOBODY.search(line)
+        nobody = _nobody(line)
         if nobody is not None:
             out = self.flush()
             self._storm = IrqStorm(int(nobody["irq"]))
             return out
-        disabling = _DISABLING.search(line)
+        disabling = _disabling(line)
         if disabling is not None:
             irq = int(disabling["irq"])
             if self._storm is not None and self._storm.irq == irq:
@@ -65,9 +80,11 @@ class StormParser:
             return []
         action = _ACTION.match(line) if self._in_handlers else None
         if action is not None:
-            self._storm.handlers.append(Handler(action["fn"], action["fn_mod"]))
+            self._storm.handlers.append(
+                Handler(action["fn"], action["fn_mod"] or action["fn_mod2"]))
             if action["thread"]:
-                self._storm.handlers.append(Handler(action["thread"], action["thread_mod"]))
+                self._storm.handlers.append(
+                    Handler(action["thread"], action["thread_mod"] or action["thread_mod2"]))
             return []
         self._waited += 1
         if self._in_handlers or self._waited > STACK_LINES:

@@ -1,8 +1,10 @@
 """Streaming line normaliser for noisy crash text.
 
-Reads bytes in fixed-size chunks and yields ``(line_number, text)`` with bounded
+Reads bytes in fixed-size blocks and yields ``(line_number, text)`` with bounded
 memory: a line longer than :data:`MAX_LINE` bytes is cut into pieces, so a 1 GB log
-without newlines costs no more than a short one.  :func:`normalise` removes what
+without newlines costs no more than a short one.  :class:`Lines` can also skip, on
+the raw bytes of whole blocks, to the next piece a search pattern matches, so a
+large log is decoded only where it matters.  :func:`normalise` removes what
 sits in front of the evidence: CR line ends, mail quoting (``> ``, ``>> ``), dmesg
 timestamps (``[   12.345678]``, ``dmesg -T``, ``[ T123]`` caller ids), journal and
 syslog prefixes (``Mar 31 11:47:16 host kernel:`` with any locale's month, ISO time
@@ -14,9 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-CHUNK = 1 << 16
+BLOCK = 1 << 20
 MAX_LINE = 1 << 14
 
 _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
@@ -27,7 +29,8 @@ _PREFIXES = re.compile(
       | \[[A-Z][a-z]{2}\ [A-Z][a-z]{2}\ [\d ]\d\ [\d:]{8}\ \d{4}\]\s?   # dmesg -T
       | <\d{1,3}>                                            # syslog priority
       | [a-z]+\s*:[a-z]+\s*:\s                               # dmesg -x facility:level
-      | \(XEN\)\s?(?:\[[^\]]*\]\s?)?                         # Xen console
+      | \(XEN\)\s?(?:\[[^\]]{0,40}\]\s?)?                      # Xen console
+      | kernel:\s                                            # grep of kern.log
       | (?:[^\W\d_]{3,5}\.?\s+\d{1,2}|\d{4}-\d\d-\d\d)[T ][\d:.]+(?:[+-]\d{2}:?\d{2}|Z)?
         \s+\S+\s+[\w\-.\[\]/]+:\s                            # journal / syslog
     )""",
@@ -35,38 +38,104 @@ _PREFIXES = re.compile(
 )
 
 
-def read_lines(stream: BinaryIO, head: bytes = b"") -> Iterator[tuple[int, str]]:
-    """Yield ``(number, decoded line)`` from ``head`` then ``stream``, chunk by chunk.
+class BytesPattern(Protocol):
+    """What :meth:`Lines.skip` needs of a compiled pattern (``re`` or ``re2``)."""
 
-    Decoding is UTF-8 with replacement, so binary input never raises.  Over-long lines
-    are split every :data:`MAX_LINE` bytes (each piece keeps the same line number).
+    def search(self, data: bytes, pos: int = ...) -> object | None: ...
+
+
+class Lines:
+    """The pieces of a byte stream's lines, in order, decoded.
+
+    A piece is a whole line, or :data:`MAX_LINE` bytes of a longer one (pieces start
+    at multiples of MAX_LINE from the line start); ``ended`` tells whether the last
+    piece returned ended its line.
+    Decoding is UTF-8 with replacement and NULs dropped, so binary input never
+    raises.  Memory is bounded by :data:`BLOCK` whatever the input.
     """
-    number = 1
-    pending = head
-    while True:
-        chunk = stream.read(CHUNK)
-        pending += chunk
-        start = 0
+
+    def __init__(self, stream: BinaryIO, head: bytes = b"") -> None:
+        self._stream = stream
+        self._buf = head
+        self._pos = 0
+        self._line_off = 0  # bytes of the current line before _pos (a multiple of MAX_LINE)
+        self._eof = False
+        self.ended = False
+
+    def __iter__(self) -> Iterator[str]:
+        while (piece := self.next_piece()) is not None:
+            yield piece
+
+    def _more(self) -> bool:
+        """Append a block; False at the end of the stream."""
+        if self._eof:
+            return False
+        block = self._stream.read(BLOCK)
+        self._buf = self._buf[self._pos:] + block
+        self._pos = 0
+        self._eof = not block
+        return bool(block)
+
+    def next_piece(self) -> str | None:
         while True:
-            end = pending.find(b"\n", start)
-            if end < 0:
-                break
-            yield from _pieces(number, pending[start:end])
-            number += 1
-            start = end + 1
-        pending = pending[start:]
-        while len(pending) > MAX_LINE:
-            yield number, _decode(pending[:MAX_LINE])
-            pending = pending[MAX_LINE:]
-        if not chunk:
-            break
-    if pending:
-        yield number, _decode(pending)
+            pos = self._pos
+            newline = self._buf.find(b"\n", pos, pos + MAX_LINE + 1)
+            self.ended = newline >= 0
+            if newline >= 0:
+                self._pos, self._line_off = newline + 1, 0
+                return _decode(self._buf[pos:newline])
+            if len(self._buf) - pos > MAX_LINE:
+                self._pos += MAX_LINE
+                self._line_off += MAX_LINE
+                return _decode(self._buf[pos:pos + MAX_LINE])
+            if not self._more():
+                rest = self._buf[self._pos:]
+                self._pos = len(self._buf)
+                return _decode(rest) if rest else None
+
+    def skip(self, pattern: BytesPattern) -> bool:
+        """Move to the next piece in which ``pattern`` matches; False at the end.
+
+        Matches are searched on the raw bytes of whole blocks: pieces passed over
+        are never decoded.  A match cannot span lines, nor pieces of one line.  The
+        pattern must match a NUL byte too: decoding drops NULs, so only the decoded
+        text of such a piece can tell whether it is wanted.
+        """
+        while True:
+            buf, pos = self._buf, self._pos
+            match = pattern.search(buf, pos)
+            if match is not None:
+                self._seek(match.start())  # type: ignore[attr-defined]
+                return True
+            newline = buf.rfind(b"\n", pos)
+            if newline >= 0:
+                self._pos, self._line_off = newline + 1, 0
+            elif len(buf) - pos > 2 * MAX_LINE:  # inside a long line: drop whole pieces
+                step = (len(buf) - pos - MAX_LINE) // MAX_LINE * MAX_LINE
+                self._pos += step
+                self._line_off += step
+            if not self._more():
+                return False
+
+    def _seek(self, at: int) -> None:
+        """Go to the start of the piece that holds byte ``at``."""
+        buf, pos = self._buf, self._pos
+        newline = buf.rfind(b"\n", pos, at)
+        if newline >= 0:
+            line, before = newline + 1, 0
+        else:
+            line, before = pos, self._line_off
+        piece = (before + at - line) // MAX_LINE * MAX_LINE  # its offset in the line
+        self._pos, self._line_off = line + piece - before, piece
 
 
-def _pieces(number: int, raw: bytes) -> Iterator[tuple[int, str]]:
-    for offset in range(0, max(len(raw), 1), MAX_LINE):
-        yield number, _decode(raw[offset:offset + MAX_LINE])
+def read_lines(stream: BinaryIO, head: bytes = b"") -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, decoded piece)`` of every line of ``head`` then ``stream``."""
+    lines = Lines(stream, head)
+    number = 1
+    while (piece := lines.next_piece()) is not None:
+        yield number, piece
+        number += lines.ended
 
 
 def _decode(raw: bytes) -> str:

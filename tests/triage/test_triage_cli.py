@@ -16,7 +16,7 @@ KEYS = {
                          "in_ivt_handle_interrupt", "faulting_frame", "module", "bucket_id",
                          "explanation", "next_steps"},
     "iommu-fault": {"kind", "vendor", "device", "access", "address", "reason_code", "reason",
-                    "count"},
+                    "count", "iommu", "registers"},
     "irq-storm": {"kind", "irq", "handlers", "disabled"},
 }
 

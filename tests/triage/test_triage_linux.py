@@ -5,9 +5,11 @@ from __future__ import annotations
 from irqlab import vtd
 
 
-def fault(vendor, device, access, address, reason_code, reason, count):
+def fault(vendor, device, access, address, reason_code, reason, count, iommu=None,
+          registers=None):
     return {"kind": "iommu-fault", "vendor": vendor, "device": device, "access": access,
-            "address": address, "reason_code": reason_code, "reason": reason, "count": count}
+            "address": address, "reason_code": reason_code, "reason": reason, "count": count,
+            "iommu": iommu, "registers": registers or {}}
 
 
 def test_dmesg_dmar_current_formats_folded_with_suppressed(scan):
@@ -79,14 +81,20 @@ def test_amdvi_old_split_line_format(scan):
 
 def test_arm_smmu_context_faults(scan):
     assert scan("smmu.txt") == [
-        # 3 printed + 5 suppressed; the 6.12 register dump repeats the first one
-        fault("arm", "15000000.iommu", "read", "0x9ffff000", "0x2",
-              "translation fault (TF), stream ID 0x880, context bank 3", 8),
-        fault("arm", "5040000.iommu", "write", "0x1000", "0x8",
-              "permission fault (PF), context bank 0", 1),
-        fault("arm", "3da0000.iommu", "write", None, "0x80000002",
+        # 3 printed + 5 suppressed; the 6.12 register dump repeats the first one.
+        # The master is the stream ID (CBFRSYNRA[15:0]), never the SMMU itself.
+        fault("arm", "sid 0x880", "read", "0x9ffff000", "0x2",
+              "translation fault (TF), stream ID 0x880, context bank 3", 8,
+              "15000000.iommu", {"fsr": "0x402", "iova": "0x9ffff000", "fsynr": "0x200021",
+                                 "cbfrsynra": "0x880", "cb": "3"}),
+        # 4.x: no CBFRSYNRA, so the master is unknown
+        fault("arm", None, "write", "0x1000", "0x8",
+              "permission fault (PF), context bank 0", 1,
+              "5040000.iommu", {"fsr": "0x408", "iova": "0x00001000", "fsynr": "0x11", "cb": "0"}),
+        fault("arm", "sid 0x1a0", "write", None, "0x80000002",
               "translation fault (TF); multiple faults (MULTI), during a page-table walk, "
-              "stream ID 0x1a0", 1),
+              "stream ID 0x1a0", 1,
+              "3da0000.iommu", {"fsr": "0x80000402", "sid": "0x1a0", "fsynr0": "0x410"}),
     ]
 
 

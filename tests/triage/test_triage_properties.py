@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, windows
-from irqlab.triage.diagnose import Triage, TriageError
-from irqlab.triage.text import normalise, read_lines
+from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, text, windows
+from irqlab.triage.diagnose import _CANDIDATES, Triage, TriageError, _wanted
+from irqlab.triage.text import Lines, normalise, read_lines
 
 # Fragments of real lines, so generated text reaches deep into the parsers.
 FRAGMENTS = [
@@ -75,3 +76,53 @@ def test_read_lines_loses_no_newline(data, head):
     whole = head + data
     expected = whole.count(b"\n") + (0 if whole.endswith(b"\n") or not whole else 1)
     assert (lines[-1][0] if lines else 0) == expected
+
+
+# --- long lines, many lines, block boundaries (issue 10 section 8, issue 12) ---
+
+JUNK = st.sampled_from(["a", " ", "0", "A_", "> ", ":", "x=1 ", "\x00", "é", "[", ")"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(fragment_text, JUNK, st.integers(0, 40_000)), max_size=6),
+       st.sampled_from([7, 300, 1 << 20]), st.sampled_from([16, 1 << 14]))
+def test_skipping_never_passes_over_a_wanted_piece(parts, block, max_line):
+    """``Lines.skip`` on raw bytes lands on every piece the text filter wants."""
+    data = "\n".join(frag + junk * count + frag for frag, junk, count in parts).encode()
+    with patch.object(text, "BLOCK", block), patch.object(text, "MAX_LINE", max_line):
+        every = [piece for piece in Lines(io.BytesIO(data)) if _wanted(piece)]
+        lines, reached = Lines(io.BytesIO(data)), []
+        while lines.skip(_CANDIDATES):
+            piece = lines.next_piece()
+            assert piece is not None
+            if _wanted(piece):
+                reached.append(piece)
+    assert reached == every
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(FRAGMENTS[:20]), JUNK, st.integers(1 << 15, 1 << 18))
+def test_a_record_inside_a_long_line_of_junk_is_still_read(frag, junk, count):
+    """A fault line after 32-256 kB of junk on the same line is found as if alone."""
+    fault = "DMAR: [DMA Read] Request device [00:02.0] fault addr 1000 [fault reason 06] x"
+    run = Triage()
+    run.scan_stream(io.BytesIO(((frag + junk) * (count // 8) + "\n" + fault + "\n").encode()),
+                    "long")
+    found = run.close().to_json()["findings"]
+    assert [f["address"] for f in found if f["kind"] == "iommu-fault"][-1:] == ["0x1000"]
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(1_000, 20_000), st.integers(1, 300))
+def test_many_faults_and_many_handlers_keep_count_and_order(faults, handlers):
+    lines = [f"DMAR: [DMA Write] Request device [{i // 256:02x}:{i % 32:02x}.{i % 8}] fault "
+             f"addr {i:x}000 [fault reason 05] PTE Write access is not set" for i in range(faults)]
+    lines += ["irq 16: nobody cared (try booting with the \"irqpoll\" option)", "handlers:"]
+    lines += [f"[<{i:016x}>] handler_{i}+0x0/0x10 [mod_{i}]" for i in range(handlers)]
+    lines.append("Disabling IRQ #16")
+    run = Triage()
+    run.scan_stream(io.BytesIO("\n".join(lines).encode()), "many")
+    found = run.close().to_json()["findings"]
+    storms = [f for f in found if f["kind"] == "irq-storm"]
+    assert sum(f["count"] for f in found if f["kind"] == "iommu-fault") == faults
+    assert [h["function"] for h in storms[0]["handlers"]] == [f"handler_{i}" for i in range(handlers)]
