@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
     (KeyboardInterrupt, 130, "Ctrl-C"), (Terminated, 143, "SIGTERM")])
 def test_a_command_without_its_own_handling_is_stopped_the_same_way(
         monkeypatch: pytest.MonkeyPatch, stop: type[BaseException], status: int, name: str) -> None:
-    def stopped(ref: str) -> None:
+    def stopped(*args: object, **kwargs: object) -> None:
         raise stop
 
     monkeypatch.setattr(irqlab.scenario.loader, "load", stopped)
