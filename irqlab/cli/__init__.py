@@ -123,11 +123,6 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point."""
-    # pydantic looks for plugins (observability hooks) in every installed
-    # distribution's entry points when the first model is built: about a tenth
-    # of start-up, for hooks a command-line run has no use for.  Setting the
-    # variable (even to "") keeps them.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     handle_sigterm()
     try:
         cli.main(args=argv, prog_name="irqlab", standalone_mode=True)
