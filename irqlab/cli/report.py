@@ -41,8 +41,30 @@ copied or checked out together differ by milliseconds, which would give
 absurd rates; use --interval for snapshots taken less than a second apart."""
 
 
+BINARY_TRACES = (
+    # trace-cmd's trace.dat: "\027\010\104tracing" (trace-cmd.dat(5), all versions)
+    (b"\x17\x08\x44tracing", "a trace-cmd trace.dat", "trace-cmd report -t -i {path} > {path}.txt"),
+    # perf.data: "PERFILE2", or "2ELIFREP" when written on the other endianness
+    # (tools/perf/util/header.c, __perf_magic2 and __perf_magic2_sw)
+    (b"PERFILE2", "a perf.data file", "perf script --ns -i {path} > {path}.txt"),
+    (b"2ELIFREP", "a perf.data file", "perf script --ns -i {path} > {path}.txt"),
+)
+"""Binary captures of other tools, known by their magic bytes, and the command
+that turns each into text ``irqlab report`` reads (no well-kept Python library
+reads either format)."""
+
+
 def detect(path: Path) -> str:
+    """The format of ``path`` (:func:`detect_format`); a binary trace.dat or
+    perf.data is an :class:`InputError` naming its one-line conversion."""
     try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+        for magic, what, convert in BINARY_TRACES:
+            if head.startswith(magic):
+                raise InputError(f"is {what} (binary): convert it to text with "
+                                 f"'{convert.format(path=path)}' and report that",
+                                 source=str(path))
         return detect_format(path)
     except UnknownFormatError as err:
         raise InputError(str(err).removeprefix(f"{path}: "), source=str(path)) from None

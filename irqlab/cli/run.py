@@ -239,21 +239,35 @@ COMMANDS: list[click.Command] = [run, validate, scenarios]
 @click.option("--perfetto", "perfetto_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a native Perfetto protobuf trace of the replayed run "
                                  "(needs irqlab[perfetto]).")
+@click.option("--drop-softirqs", is_flag=True,
+              help="Do not replay the softirq work the traced handlers raised.")
+@click.option("--drop-vectors", is_flag=True,
+              help="Do not replay system vectors (x86 timer LOC and IPIs RES, CAL, TLB...).")
+@click.option("--save-scenario", "save_path", type=click.Path(dir_okay=False, path_type=Path),
+              callback=output_path, default=None,
+              help="Also write the replay scenario as TOML, to edit and run as a what-if.")
 @picture_options
 @show_options
 @allow_code_option
 @interruptible
 def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_path: str | None,
-           perfetto_path: str | None, html_path: str | None, png_dir: str | None,
+           perfetto_path: str | None, drop_softirqs: bool, drop_vectors: bool,
+           save_path: Path | None, html_path: str | None, png_dir: str | None,
            as_json: bool, hist: bool, hdr_path: str | None, allow_code: bool) -> None:
-    """Drive the simulator with the arrivals and handler costs of a real trace."""
+    """Drive the simulator with the arrivals and handler costs of a real trace.
+
+    By default the whole captured interrupt load is replayed: device IRQs, the
+    softirq work their handlers raised, and the timer and IPI vectors (see
+    --drop-softirqs, --drop-vectors).  --save-scenario writes the scenario
+    replayed, which `irqlab run FILE` runs to the same result."""
     from pydantic import ValidationError
 
     from irqlab.analysis.arrivals import arrivals
     from irqlab.analysis.irqstats import IrqStats
     from irqlab.analysis.rates import RateTimeline
-    from irqlab.analysis.report import Report
+    from irqlab.analysis.report import Report, Warning
     from irqlab.cli.report import detect, trace_events
+    from irqlab.events import SOFTIRQ_NAMES
     from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
     from irqlab.report.chrome import ChromeTraceWriter
@@ -268,7 +282,8 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
                          source=str(trace_file))
     scratch = Report(source="trace", cpus=1)
     cpus, columns = trace_events(trace_file, fmt, scratch)
-    traced = arrivals(chain.from_iterable(zip(*cols, strict=True) for cols in columns))
+    unraised: dict[int, int] = {}
+    traced = arrivals(chain.from_iterable(zip(*cols, strict=True) for cols in columns), unraised)
     if not any(label.isdigit() and a.times_ns for label, a in traced.items()):
         raise InputError("no device interrupts (irq_handler_entry) to replay", source=str(trace_file))
     base = None
@@ -279,9 +294,17 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
                              source=f"--scenario {scenario_ref}")
         _bind_code(scenario_ref, base, allow_code)
     try:
-        spec = replay_scenario(base, traced, cpus, str(trace_file))
+        spec = replay_scenario(base, traced, cpus, str(trace_file), vectors=not drop_vectors,
+                               softirqs=not drop_softirqs)
     except ValidationError as exc:
         raise InputError(format_errors(f"{trace_file}: cannot replay", exc)) from None
+    if seed is not None:
+        spec.scenario.seed = seed
+    if save_path is not None:
+        from irqlab.scenario.dump import dumps
+
+        with open_output(save_path, option="--save-scenario") as f:
+            f.write(dumps(spec))
     machine = _build(scenario_ref or str(trace_file), spec, seed)
     stats = IrqStats(spec.machine.cpus)
     timeline = RateTimeline() if html_path or png_dir else None
@@ -294,6 +317,12 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     report = simulation_report(machine, stats)
     report.timeline = timeline
     report.warnings.extend(scratch.warnings)
+    if unraised and not drop_softirqs:
+        names = ", ".join(f"{SOFTIRQ_NAMES[v] if 0 <= v < len(SOFTIRQ_NAMES) else v} "
+                          f"{ns / 1e3:.1f} us" for v, ns in sorted(unraised.items()))
+        report.warnings.append(Warning(
+            "softirqs_not_replayed", None, None,
+            f"softirq work raised outside any traced hard IRQ is not replayed: {names}"))
     report.skipped_lines = scratch.skipped_lines
     write_pictures(report, html_path, png_dir)
     show(report, as_json, hist, hdr_path)

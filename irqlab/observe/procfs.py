@@ -196,3 +196,25 @@ def read_snapshot(path: str | Path) -> CounterSnapshot:
     text = Path(path).read_text(errors="replace")
     parse = parse_softirqs if is_softirqs(text) else parse_interrupts
     return parse(text, str(path))
+
+
+STAT_COLUMNS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+"""The ``cpuN`` columns of ``/proc/stat`` that add up to a CPU's time
+(``fs/proc/stat.c`` ``show_stat``; guest and guest_nice are already in user and
+nice), in USER_HZ ticks."""
+
+
+def parse_stat_cpus(text: str, source: str = "<stat>") -> dict[int, list[int]]:
+    """Per CPU, the :data:`STAT_COLUMNS` ticks of the ``cpuN`` lines of
+    ``/proc/stat`` (columns a kernel lacks, before 2.6.11 steal, count 0)."""
+    out: dict[int, list[int]] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        name, _, rest = line.partition(" ")
+        if not (name.startswith("cpu") and name[3:].isdigit()):
+            continue
+        try:
+            ticks = [int(x) for x in rest.split()[:len(STAT_COLUMNS)]]
+        except ValueError:
+            raise ProcfsError(f"{name}: expected tick counts", source, lineno) from None
+        out[int(name[3:])] = ticks + [0] * (len(STAT_COLUMNS) - len(ticks))
+    return out

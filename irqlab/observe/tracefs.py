@@ -20,6 +20,9 @@ What it does to the system, and how it is undone (``Documentation/trace/ftrace.r
   are read from ``per_cpu/cpuN/trace_pipe_raw`` pages (see
   :mod:`irqlab.observe.ringbuffer`), which carry full ns times; the ``trace`` text
   would print only microseconds for ns clocks (``trace_print_time``).
+* a traced command (``irqlab trace -- CMD``, :class:`TracedCommand`): started after
+  tracing is on, so the set-up is spent before it runs, and the capture stops
+  when it exits, as ``perf record -- CMD`` does.
 * lost events: pages flagged ``RB_MISSED_EVENTS`` and the ``overrun`` / ``dropped
   events`` counters of ``per_cpu/cpuN/stats`` are reported, never hidden.
 """
@@ -32,6 +35,7 @@ import heapq
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -171,6 +175,57 @@ def _stats(path: Path) -> dict[str, int]:
         if value.strip().isdigit():
             out[key.strip()] = int(value)
     return out
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _unblock_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+class TracedCommand:
+    """The command a capture runs around (``perf record -- CMD``): started with
+    the caller's stdin, stdout and stderr and signal mask, less SIGINT and
+    SIGTERM (the caller may hold them back while it starts the command, so that
+    one arriving meanwhile finds the command known and is passed on), and none
+    of the capture's file descriptors (they are close-on-exec).  ``status`` is
+    the shell's view of how it ended: its exit status, or 128 + N when signal N
+    killed it."""
+
+    def __init__(self, argv: list[str]):
+        # preexec_fn runs between fork and exec: irqlab has no other thread here
+        self.proc = subprocess.Popen(argv, preexec_fn=_unblock_stop_signals)
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` seconds; the exit status, or None while it runs."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.status
+
+    @property
+    def status(self) -> int | None:
+        code = self.proc.poll()
+        return None if code is None else (128 - code if code < 0 else code)
+
+    def stop(self, signum: int, grace_s: float) -> int:
+        """Pass ``signum`` on (an interactive Ctrl-C reaches the whole process
+        group anyway; SIGTERM or ``kill -INT`` reach only irqlab) and reap the
+        command; SIGKILL if it is still running after ``grace_s`` seconds."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        if self.wait(grace_s) is None:
+            self.proc.kill()
+            self.proc.wait()
+        status = self.status
+        assert status is not None
+        return status
+
+
+STOP_GRACE_S = 5.0
+"""How long a command that was passed Ctrl-C or SIGTERM gets to exit before SIGKILL."""
 
 
 class Capture:

@@ -189,3 +189,20 @@ def test_missing_file(tmp_path):
 def test_chrome_needs_a_trace(tmp_path):
     result = run("--chrome", str(tmp_path / "c.json"), write(tmp_path, "a.txt", SNAP_A))
     assert result.exit_code == 2 and "--chrome needs a trace" in result.output
+
+
+@pytest.mark.parametrize(("magic", "conversion"), [
+    (b"\x17\x08\x44tracing6\x00\x00\x00", "'trace-cmd report -t -i {p} > {p}.txt'"),
+    (b"PERFILE2" + bytes(8), "'perf script --ns -i {p} > {p}.txt'"),
+    (b"2ELIFREP" + bytes(8), "'perf script --ns -i {p} > {p}.txt'"),
+])
+@pytest.mark.parametrize("command", ["report", "replay"])
+def test_binary_captures_of_other_tools_name_their_conversion(tmp_path, magic, conversion,
+                                                             command):
+    path = tmp_path / "capture.bin"
+    path.write_bytes(magic + os.urandom(64))
+    result = CliRunner().invoke(cli, [command, str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = result.output.splitlines()
+    assert line.startswith(f"Error: {path}: is a ") and line.endswith(
+        f"convert it to text with {conversion.format(p=path)} and report that")
