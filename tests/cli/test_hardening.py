@@ -27,7 +27,8 @@ def proc_dir(tmp_path: Path, text: str | bytes) -> Path:
 
 def test_top_reads_a_snapshot_with_damaged_bytes(tmp_path: Path) -> None:
     damaged = SNAPSHOT.encode().replace(b"Non-maskable", b"Non-mask\x89able", 1)
-    status, out = invoke("top", "--once", "-d", "0.001", "--proc", str(proc_dir(tmp_path, damaged)))
+    status, out = invoke("top", "--once", "--idle", "-d", "0.001", "--proc",
+                         str(proc_dir(tmp_path, damaged)))
     assert status == 0, out
     assert "Non-mask\ufffdable interrupts" in out
 
