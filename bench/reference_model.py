@@ -32,10 +32,10 @@ from irqlab.hw.arrivals import Poisson
 from irqlab.hw.device import Device, LevelSignal, Wire
 from irqlab.hw.ioapic import IoApic
 from irqlab.kernel.action import HandlerContext
-from irqlab.kernel.baremetal import BareMetal, ServeOne
 from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE
 from irqlab.machine.build import build
 from irqlab.machine.run import simulate
+from irqlab.os.baremetal import BareMetal, ServeOne
 from irqlab.scenario.schema import Scenario
 from irqlab.sim.engine import Engine, StopSimulation
 from irqlab.sim.rng import stream

@@ -89,13 +89,17 @@ def write_log(path: Path, size: int, seed: int = 1) -> int:
 
 
 def cpu_run(argv: list[str]) -> tuple[float, bytes, int]:
-    """CPU seconds (user + system) of one child, its stdout, and its peak RSS in kB."""
+    """CPU seconds (user + system) of one child, its stdout, and its peak RSS in kB.
+    Exit status 0 or 1 (grep and triage: found / nothing found); any other stops the
+    bench naming the command."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     proc.stdout.close()
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{' '.join(argv)}: exit status {proc.returncode}")
     return usage.ru_utime + usage.ru_stime, out, usage.ru_maxrss
 
 

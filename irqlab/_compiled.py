@@ -30,7 +30,7 @@ MODULES = (
     "irqlab.hw.nvic",
     "irqlab.hw.arrivals",
     "irqlab.hw.device",
-    "irqlab.kernel.baremetal",
+    "irqlab.os.baremetal",
     "irqlab.analysis.histogram",
     "irqlab.analysis.irqstats",
 )

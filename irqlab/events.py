@@ -24,6 +24,7 @@ number.  Counter snapshots (``/proc/interrupts``, ``/proc/softirqs``) are
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
@@ -103,6 +104,45 @@ X86_ROWS: dict[str, str] = {
 }
 
 
+#: an event sink's ``feed``: (ts_ns, cpu, kind, irq, value, name)
+Emit = Callable[[int, int, int, int, int, str], None]
+
+
+def _no_emit(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+    return None
+
+
+class Tracepoints:
+    """The simulator's tracepoints: ``emit`` reaches every connected sink (a
+    no-op until :meth:`connect`, as a disabled tracepoint's static key).  One
+    per machine, handed to the kernel and the devices when they are built."""
+
+    __slots__ = ("emit", "enabled")
+
+    def __init__(self) -> None:
+        self.emit: Emit = _no_emit
+        #: some sink is connected (hardware skips ``irq_raise`` otherwise)
+        self.enabled = False
+
+    def connect(self, feeds: Sequence[Emit]) -> None:
+        """Send every event to each of ``feeds`` (and only to them) from now on."""
+        self.enabled = bool(feeds)
+        if not feeds:
+            self.emit = _no_emit
+        elif len(feeds) == 1:
+            self.emit = feeds[0]
+        else:
+            def fan_out(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+                for feed in feeds:
+                    feed(ts, cpu, kind, irq, value, name)
+
+            self.emit = fan_out
+
+    def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None:
+        """A device raised the signal of ``irq`` (``hw.device.RaiseSink``)."""
+        self.emit(ts_ns, cpu, IRQ_RAISE, irq, 0, "")
+
+
 class Event(NamedTuple):
     """One trace record.  A tuple, so that millions of them stay cheap."""
 
@@ -144,3 +184,32 @@ class CounterSnapshot:
     rows: dict[str, CounterRow] = field(default_factory=dict)
     softirqs: dict[str, list[int]] = field(default_factory=dict)
     ts_ns: int | None = None
+
+
+#: /proc/interrupts and /proc/softirqs counters are ``unsigned int`` (``%10u``)
+COUNTER_WRAP = 1 << 32
+
+
+def _delta(a: list[int], b: list[int]) -> list[int]:
+    """Per-cell ``b - a``; a cell that went down wrapped around 2**32."""
+    a = a + [0] * (len(b) - len(a))
+    return [(y - x) % COUNTER_WRAP for x, y in zip(a, b, strict=False)]
+
+
+def diff_snapshots(a: CounterSnapshot, b: CounterSnapshot) -> CounterSnapshot:
+    """Counts between two snapshots: ``b - a`` per cell (rows only in ``b`` keep
+    their values; rows only in ``a`` are dropped).  Descriptive fields and the
+    timestamp come from ``b``."""
+    out = CounterSnapshot(cpus=b.cpus, ts_ns=b.ts_ns)
+    for label, row in b.rows.items():
+        old = a.rows.get(label)
+        per_cpu = list(row.per_cpu) if old is None else _delta(old.per_cpu, row.per_cpu)
+        out.rows[label] = CounterRow(
+            label, per_cpu, chip=row.chip, hwirq=row.hwirq, trigger=row.trigger,
+            flow=row.flow, name=row.name,
+            handlers=None if row.handlers is None else list(row.handlers),
+        )
+    for name, counts in b.softirqs.items():
+        old_counts = a.softirqs.get(name)
+        out.softirqs[name] = list(counts) if old_counts is None else _delta(old_counts, counts)
+    return out

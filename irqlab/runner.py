@@ -5,8 +5,8 @@ machine (which only produces events, counters and warnings) and the report
 from __future__ import annotations
 
 from irqlab.analysis.irqstats import IrqStats
-from irqlab.analysis.report import Report, Warning
-from irqlab.machine.build import Machine
+from irqlab.analysis.report import Report, ReportWarning
+from irqlab.machine.machine import Machine
 from irqlab.machine.run import cpu_time_ns, machine_warnings
 
 
@@ -17,10 +17,10 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
     return Report(
         source="simulation", cpus=k.ncpus, seed=m.seed, duration_ns=m.engine.now,
         counters=k.snapshot(), stats=stats,
-        warnings=[Warning(kind=w.kind, irq=w.irq, time_ns=w.time_ns, message=w.message)
+        warnings=[ReportWarning(kind=w.kind, irq=w.irq, time_ns=w.time_ns, message=w.message)
                   for w in machine_warnings(m)],
         cpu_time_ns=cpu_time_ns(m),
-        results=k.sched.table() or None,
+        results=m.os.results(),
         log=list(k.log),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
     )

@@ -15,12 +15,8 @@ from irqlab.events import SOFTIRQ_NAMES, X86_ROWS, CounterRow, CounterSnapshot
 GLOBAL_ROWS = frozenset({"ERR", "MIS", "Err"})
 """Rows printed as one global count (``"%*s: %10u"``), not per CPU."""
 
-COUNTER_WRAP = 1 << 32
-"""/proc/interrupts and /proc/softirqs counters are ``unsigned int`` (``%10u``)."""
-
-
 @dataclass
-class Warning:  # shadows the builtin: the name is part of the contract
+class ReportWarning:
     """Something the reader should look at (storm, lost events, livelock...)."""
 
     kind: str
@@ -40,7 +36,7 @@ class Report:
     interval_s: float | None = None
     counters: CounterSnapshot | None = None
     stats: IrqStats | None = None
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[ReportWarning] = field(default_factory=list)
     cpu_time_ns: dict[int, dict[str, int]] | None = None
     results: list[dict] | None = None
     title: str = ""
@@ -135,7 +131,9 @@ DISTRIBUTIONS: dict[str, str] = {
     "end_to_end_ns": "End to end (device request->bottom half done)",
 }
 """The distributions of a report: JSON key -> title.  Keyed by IRQ label, except
-the softirq ones (keyed by softirq name)."""
+those of :data:`BY_SOFTIRQ`."""
+BY_SOFTIRQ = frozenset({"softirq_latency_ns", "softirq_ns"})
+"""The distributions keyed by softirq name (``NET_RX``), not by IRQ label."""
 
 
 def distributions(stats: IrqStats) -> dict[str, dict[str, Histogram]]:
@@ -203,26 +201,3 @@ def build_counters(stats: IrqStats) -> CounterSnapshot:
     return snap
 
 
-def _delta(a: list[int], b: list[int]) -> list[int]:
-    """Per-cell ``b - a``; a cell that went down wrapped around 2**32."""
-    a = a + [0] * (len(b) - len(a))
-    return [(y - x) % COUNTER_WRAP for x, y in zip(a, b, strict=False)]
-
-
-def diff_snapshots(a: CounterSnapshot, b: CounterSnapshot) -> CounterSnapshot:
-    """Counts between two snapshots: ``b - a`` per cell (rows only in ``b`` keep
-    their values; rows only in ``a`` are dropped).  Descriptive fields and the
-    timestamp come from ``b``."""
-    out = CounterSnapshot(cpus=b.cpus, ts_ns=b.ts_ns)
-    for label, row in b.rows.items():
-        old = a.rows.get(label)
-        per_cpu = list(row.per_cpu) if old is None else _delta(old.per_cpu, row.per_cpu)
-        out.rows[label] = CounterRow(
-            label, per_cpu, chip=row.chip, hwirq=row.hwirq, trigger=row.trigger,
-            flow=row.flow, name=row.name,
-            handlers=None if row.handlers is None else list(row.handlers),
-        )
-    for name, counts in b.softirqs.items():
-        old_counts = a.softirqs.get(name)
-        out.softirqs[name] = list(counts) if old_counts is None else _delta(old_counts, counts)
-    return out

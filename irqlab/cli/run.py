@@ -265,8 +265,8 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.analysis.arrivals import arrivals
     from irqlab.analysis.irqstats import IrqStats
     from irqlab.analysis.rates import RateTimeline
-    from irqlab.analysis.report import Report, Warning
-    from irqlab.cli.report import detect, trace_events
+    from irqlab.analysis.report import Report, ReportWarning
+    from irqlab.cli.traces import detect, trace_events
     from irqlab.events import SOFTIRQ_NAMES
     from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
@@ -320,7 +320,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     if unraised and not drop_softirqs:
         names = ", ".join(f"{SOFTIRQ_NAMES[v] if 0 <= v < len(SOFTIRQ_NAMES) else v} "
                           f"{ns / 1e3:.1f} us" for v, ns in sorted(unraised.items()))
-        report.warnings.append(Warning(
+        report.warnings.append(ReportWarning(
             "softirqs_not_replayed", None, None,
             f"softirq work raised outside any traced hard IRQ is not replayed: {names}"))
     report.skipped_lines = scratch.skipped_lines

@@ -16,7 +16,9 @@ from irqlab.cli.pictures import check_extras
 if TYPE_CHECKING:
     from irqlab.sweep.spec import Grid
 
+
 def _cores() -> int:
+    """CPUs this process may run on (its affinity mask), the default ``--jobs``."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -117,6 +119,8 @@ def _grid(scenario: str, assignments: tuple[str, ...], seeds: str | None,
 
 
 def _folder(scenario: str) -> Path | None:
+    """The scenario file's folder, absolute (workers load code from it whatever
+    their working directory); None for a built-in scenario."""
     path = Path(scenario)
     return path.resolve().parent if path.is_file() else None
 

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from irqlab.analysis.report import Report, Warning
+from irqlab.analysis.report import Report, ReportWarning
 from irqlab.experiments.rxpath import Point, RxExperiment, run_points
 from irqlab.scenario.schema import Rate, Scenario
 
@@ -38,7 +38,7 @@ class LivelockExperiment(RxExperiment):
     rx_usecs: int = Field(50, ge=1)
 
 
-def knees(results: list[dict]) -> list[Warning]:
+def knees(results: list[dict]) -> list[ReportWarning]:
     """One note per mode: where delivered throughput peaks and what is left of
     it at the highest offered load."""
     out = []
@@ -54,10 +54,10 @@ def knees(results: list[dict]) -> list[Warning]:
                f"{top['delivered_pps']:,} pps ({kept:.0%} of peak) reach the application, "
                f"interrupts + softirq take {busy:.0%} of the CPU")
         if kept < COLLAPSED:
-            out.append(Warning(kind="livelock", irq=None, time_ns=None,
+            out.append(ReportWarning(kind="livelock", irq=None, time_ns=None,
                                message=msg + " - receive livelock"))
         else:
-            out.append(Warning(kind="knee", irq=None, time_ns=None, message=msg))
+            out.append(ReportWarning(kind="knee", irq=None, time_ns=None, message=msg))
     return out
 
 

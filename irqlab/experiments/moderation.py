@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from irqlab.analysis.report import Report, Warning
+from irqlab.analysis.report import Report, ReportWarning
 from irqlab.experiments.rxpath import Point, RxExperiment, run_points
 from irqlab.scenario.schema import Rate, Scenario
 
@@ -39,7 +39,7 @@ def run(spec: Scenario, exp: ModerationExperiment, seed: int, duration_ns: int) 
             "cpu_irq_share": r["cpu_irq_share"], "cpu_softirq_share": r["cpu_softirq_share"],
             "latency_p50_us": r["latency_p50_us"], "latency_p99_us": r["latency_p99_us"],
         })
-    notes = [Warning(kind="moderation", irq=None, time_ns=None, message=(
+    notes = [ReportWarning(kind="moderation", irq=None, time_ns=None, message=(
         "rx-usecs bounds the interrupt rate by 1/rx-usecs (irq_bound_per_s) and adds up to "
         "rx-usecs of latency to each frame; adaptive (net DIM) picks a profile from the "
         "traffic"))]

@@ -35,9 +35,10 @@ from irqlab.hw.nic import Nic
 from irqlab.kernel.cpu import CONTEXT_NAMES, USER
 from irqlab.kernel.dim import Moderation, NetDim
 from irqlab.kernel.flags import IRQ_HANDLED
+from irqlab.kernel.manage import free_irq, request_irq
 from irqlab.kernel.napi import Napi, Softnet, napi_complete_done, net_dev_init
 from irqlab.kernel.sched import SLEEP, SLEEPING, Scheduler, Sleep
-from irqlab.machine.build import build
+from irqlab.machine.build import BuildError, build
 from irqlab.machine.run import simulate
 from irqlab.scenario.loader import ScenarioError
 from irqlab.scenario.schema import Duration, Strict
@@ -211,10 +212,11 @@ class RxBench:
         self.sock = Socket(rcvbuf)
         self.net = net_dev_init(k, costs.protocol_ns, self.sock.deliver)
         self.driver = RxDriver(k, self.net, self.nic, costs, point.mode, self.cpus)
-        for q, irq in zip(self.nic.queues, self.irqs, strict=True):
+        # the NIC driver module takes over the device's interrupts
+        for q, dev, irq in zip(self.nic.queues, devs, self.irqs, strict=True):
             action = k.descs[irq].action[0]
-            action.handler = self.driver.interrupt
-            action.dev_id = q
+            free_irq(k, irq, dev)
+            request_irq(k, irq, self.driver.interrupt, action.flags, action.name, q)
         self.app = Application(k, self.cpus[0], self.sock, costs.app_ns)
         self.point = point
         self.seed = seed
@@ -302,8 +304,10 @@ def check_nic(spec: Scenario, exp: RxExperiment, duration_ns: int) -> None:
     if dev.arrival.kind != "none":
         raise ScenarioError(f"{source}: device '{exp.nic}': arrival must be 'none': the "
                             "experiment offers the load itself")
-    if spec.machine.arch == "armv7m":
-        raise ScenarioError(f"{source}: machine.arch: a Cortex-M has no MSI-X NIC")
+    try:
+        build(spec)  # the machine each point builds: its errors, once, before the sweep
+    except BuildError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
     if exp.warmup >= duration_ns:
         raise ScenarioError(f"{source}: experiment.warmup: {exp.warmup} ns is not shorter "
                             f"than the run ({duration_ns} ns)")

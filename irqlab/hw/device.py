@@ -13,18 +13,19 @@ signal is one of:
 * ``PendSignal``: a Cortex-M system exception pended in the NVIC (SysTick).
 * ``LpiSignal``: a GICv3 LPI written through the ITS (the arm64 form of MSI).
 
-Hardware knows nothing of Linux IRQ numbers; ``trace`` is set by the machine
-so that raises appear in the event stream as ``IRQ_RAISE`` for that IRQ.
+Hardware knows nothing of Linux IRQ numbers or event kinds: a device built
+with a ``sink`` reports each raise to it (``irq_raise``) with the IRQ number
+the machine gave it, and the sink turns it into an ``IRQ_RAISE`` event.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from mypy_extensions import mypyc_attr
 
-from irqlab.events import IRQ_RAISE
 from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Arrivals
 from irqlab.hw.controller import LineSink
@@ -174,7 +175,14 @@ class LpiSignal(Signal):
         self.gic.its_translate(self.intid)
 
 
-TraceSink = Callable[[int, int, int, int, int, str], None]
+class RaiseSink(Protocol):
+    """Where a device reports that it raised its signal (the machine's
+    tracepoints), while ``enabled``: hardware knows no event kinds, only this
+    call."""
+
+    enabled: bool
+
+    def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None: ...
 
 
 class Device:
@@ -201,13 +209,13 @@ class Device:
         "name",
         "served",
         "signal",
+        "sink",
         "timestamps",
-        "trace",
         "waited_ns",
     )
 
     def __init__(self, engine: Engine, name: str, signal: Signal, arrivals: Arrivals | None,
-                 keep_timestamps: bool = False) -> None:
+                 keep_timestamps: bool = False, sink: RaiseSink | None = None) -> None:
         self.engine = engine
         self.name = name
         self.signal = signal
@@ -221,7 +229,7 @@ class Device:
         self._arrive_cb = self._arrive  # bound once: scheduled for every idle arrival
         self.irq = -1
         self.cpu = 0
-        self.trace: TraceSink | None = None
+        self.sink = sink
         #: arrival time of each pending request, oldest first (when kept)
         self.timestamps: deque[int] | None = None
         self._stamp: Callable[[int], None] | None = None
@@ -270,8 +278,9 @@ class Device:
         signal = self.signal
         level = signal.level
         if not (was and level):
-            if self.trace is not None:
-                self.trace(now, self.cpu, IRQ_RAISE, self.irq, 0, "")
+            sink = self.sink
+            if sink is not None and sink.enabled:
+                sink.irq_raise(now, self.cpu, self.irq)
             signal.raise_()
         gap = self.arrivals.next_gap()  # type: ignore[union-attr]
         if gap is None:
@@ -312,8 +321,9 @@ class Device:
         signal = self.signal
         if signal.level and was:
             return
-        if self.trace is not None:
-            self.trace(self.engine.now, self.cpu, IRQ_RAISE, self.irq, 0, "")
+        sink = self.sink
+        if sink is not None and sink.enabled:
+            sink.irq_raise(self.engine.now, self.cpu, self.irq)
         signal.raise_()
 
     def service(self, n: int = 1) -> int:

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from math import isfinite
 from typing import TYPE_CHECKING, Any
 
+from irqlab.kernel.napi import napi_schedule
+from irqlab.sim.engine import StopSimulation
+
 if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
 
@@ -35,6 +38,25 @@ class IrqAction:
         self.dev_id = dev_id
         self.thread_mask = 0
         self.thread: Any = None  # the irq thread (kernel.irqthread), when threaded
+
+
+def handler_symbol(action: IrqAction, thread: bool) -> str:
+    """``%ps`` of a handler: ``function [module]`` for driver code."""
+    fn = action.thread_fn if thread else action.handler
+    name = getattr(fn, "symbol", None) or getattr(fn, "__qualname__", None) or repr(fn)
+    module = getattr(fn, "module", None)
+    return f"{name} [{module}]" if module else str(name)
+
+
+def schedule_bug(ctx: HandlerContext, what: str, site: str) -> None:
+    """``BUG: scheduling while atomic`` (kernel/sched/core.c ``__schedule_bug``);
+    with ``atomic_sleep = "bug"`` the run stops there."""
+    k = ctx.k
+    msg = f"BUG: scheduling while atomic: {what} in irq {ctx.irq} handler at {site}"
+    k.printk(msg)
+    k.warn("atomic-sleep", ctx.irq, msg, time_ns=ctx.now)
+    if k.atomic_sleep_policy == "bug":
+        raise StopSimulation(msg)
 
 
 class HandlerContext:
@@ -76,7 +98,7 @@ class HandlerContext:
             while frame.f_back is not None and frame.f_code.co_filename == __file__:
                 frame = frame.f_back
             site = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
-            self.k.atomic_sleep(self, what, site)
+            schedule_bug(self, what, site)
 
     def msleep(self, ms: float) -> None:
         self.might_sleep("msleep")
@@ -87,14 +109,16 @@ class HandlerContext:
     def raise_softirq(self, nr: int) -> None:
         self.k.raise_softirq(self.cpu, nr)
 
-    def schedule_work(self, work: Any) -> None:
-        self.k.schedule_work(self.cpu, work)
+    def schedule_work(self, work: Any) -> bool:
+        """``schedule_work`` on the system workqueue; False if already pending."""
+        return bool(self.k.workqueue.queue_work_on(self.cpu, work))
 
-    def tasklet_schedule(self, tasklet: Any) -> None:
-        self.k.tasklet_schedule(self.cpu, tasklet)
+    def tasklet_schedule(self, tasklet: Any) -> bool:
+        """False if the tasklet was already scheduled."""
+        return bool(self.k.tasklets.schedule(self.cpu, tasklet))
 
     def napi_schedule(self, napi: Any) -> None:
-        self.k.napi_schedule(self.cpu, napi)
+        napi_schedule(napi, self.cpu)
 
     def disable_irq_nosync(self, irq: int | None = None) -> None:
         self.k.disable_irq(self.irq if irq is None else irq)

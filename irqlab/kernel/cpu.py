@@ -28,10 +28,27 @@ CONTEXT_NAMES = ("user", "system", "irq", "softirq", "idle")
 Work = Generator[int, None, Any]
 
 
+class Segment:
+    """CPU time of one context: ``remaining`` ns of ``kind`` counted from
+    ``started``, then ``cont(arg)``.  ``seq`` tells its completion event from
+    a stale one (the segment was preempted and resumed since)."""
+
+    __slots__ = ("arg", "cont", "kind", "remaining", "seq", "started")
+
+    def __init__(self, kind: int, remaining: int, started: int, cont: Callable[[Any], None],
+                 arg: Any, seq: int) -> None:
+        self.kind = kind
+        self.remaining = remaining
+        self.started = started
+        self.cont = cont
+        self.arg = arg
+        self.seq = seq
+
+
 class Cpu:
     __slots__ = (
-        "chain", "ctrl", "ctx", "cur", "engine", "gen", "in_irq", "in_kernel", "index", "irqs_on",
-        "k", "on_idle", "saved", "time",
+        "chain", "ctrl", "ctx", "cur", "engine", "in_irq", "in_kernel", "index", "irqs_on",
+        "k", "on_idle", "saved", "seq", "spare", "time",
     )
 
     def __init__(self, k: Kernel, index: int) -> None:
@@ -39,9 +56,10 @@ class Cpu:
         self.index = index
         self.engine: Engine = k.engine
         self.ctrl: IrqController = k.ctrl
-        self.cur: list[Any] | None = None  # [kind, remaining, started, cont, arg, gen]
-        self.saved: list[list[Any]] = []
-        self.gen = 0
+        self.cur: Segment | None = None
+        self.saved: list[Segment] = []  # preempted segments, innermost last
+        self.spare: Segment | None = None  # the last ended segment, for reuse
+        self.seq = 0  # sequence number of the last segment started or resumed
         self.irqs_on = True
         self.in_kernel = False  # re-entrancy guard while kernel code runs inline
         self.in_irq = 0  # hard-IRQ nesting depth
@@ -57,22 +75,38 @@ class Cpu:
         now = engine.now
         cur = self.cur
         if cur is not None:
-            elapsed = now - cur[2]
-            cur[1] -= elapsed
-            self.time[cur[0]] += elapsed
+            elapsed = now - cur.started
+            cur.remaining -= elapsed
+            self.time[cur.kind] += elapsed
             self.saved.append(cur)
-        self.gen = g = self.gen + 1
-        self.cur = [kind, cost, now, cont, arg, g]
-        engine.at(now + cost, self._done, g)
+        self.seq = seq = self.seq + 1
+        s = self.spare
+        if s is None:
+            self.cur = Segment(kind, cost, now, cont, arg, seq)
+        else:  # the record of the segment that just ended: no allocation per segment
+            self.spare = None
+            s.kind = kind
+            s.remaining = cost
+            s.started = now
+            s.cont = cont
+            s.arg = arg
+            s.seq = seq
+            self.cur = s
+        engine.at(now + cost, self._done, seq)
 
-    def _done(self, g: int) -> None:
+    def _done(self, seq: int) -> None:
         cur = self.cur
-        if cur is None or cur[5] != g:
+        if cur is None or cur.seq != seq:
             return  # preempted: this completion is stale
-        self.time[cur[0]] += self.engine.now - cur[2]
+        self.time[cur.kind] += self.engine.now - cur.started
         self.cur = None
+        cont, arg = cur.cont, cur.arg
+        cur.arg = None
+        # Nothing refers to an ended segment any more (the scheduler drops its
+        # thread's in its continuation, _run), so the next exec may reuse it.
+        self.spare = cur
         self.in_kernel = True
-        cur[3](cur[4])
+        cont(arg)
         self.in_kernel = False
         self._settle()
 
@@ -83,12 +117,12 @@ class Cpu:
                 if self.saved:
                     s = self.saved.pop()
                     now = self.engine.now
-                    s[2] = now
-                    self.gen = g = self.gen + 1
-                    s[5] = g
+                    s.started = now
+                    self.seq = seq = self.seq + 1
+                    s.seq = seq
                     self.cur = s
-                    self.ctx = s[0]
-                    self.engine.at(now + s[1], self._done, g)
+                    self.ctx = s.kind
+                    self.engine.at(now + s.remaining, self._done, seq)
                 elif self.on_idle is not None:
                     self.on_idle(self)
             if not (self.irqs_on and self.ctrl.deliverable(self.index)):
@@ -148,6 +182,6 @@ class Cpu:
         t = list(self.time)
         cur = self.cur
         if cur is not None:
-            t[cur[0]] += self.engine.now - cur[2]
+            t[cur.kind] += self.engine.now - cur.started
         t[IDLE] += self.engine.now - sum(t)
         return t

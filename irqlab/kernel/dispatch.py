@@ -45,13 +45,13 @@ def ivt_handle_interrupt(k: Kernel, cpu: Cpu, vector: int | None) -> Generator[i
         vector = ctrl.acknowledge(c)
     cpu.in_irq += 1
     if vector == ctrl.spurious:
-        k.spurious_vector(cpu, vector)
+        k.arch.spurious_vector(k, c, vector)
     else:
         if k.split_eoi:
             ctrl.eoi(c, vector)
         entry = k.vector_irq[c].get(vector)
         if entry is None:
-            k.no_irq_handler(cpu, vector)
+            k.arch.no_irq_handler(k, c, vector)
         elif type(entry) is IrqDesc:
             if k.irq_nesting:
                 cpu.irqs_on = True

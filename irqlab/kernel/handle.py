@@ -14,15 +14,21 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
+from irqlab.kernel.action import handler_symbol
 from irqlab.kernel.flags import (
     IRQ_NONE,
     IRQ_WAKE_THREAD,
     IRQD_IRQ_INPROGRESS,
     IRQS_PENDING,
+    IRQS_POLL_INPROGRESS,
+    IRQS_SPURIOUS_DISABLED,
 )
+from irqlab.kernel.irqthread import irq_wake_thread
 from irqlab.kernel.spurious import note_interrupt
+from irqlab.sim.engine import StopSimulation
 
 if TYPE_CHECKING:
+    from irqlab.kernel.action import HandlerContext, IrqAction
     from irqlab.kernel.desc import IrqDesc
     from irqlab.kernel.kernel import Kernel
 
@@ -36,9 +42,9 @@ def handle_irq_event(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int, None,
 
 
 def handle_irq_event_percpu(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int, None, int]:
-    emit = k.emit
+    emit = k.trace.emit
     engine = k.engine
-    ctx = k.ctx[cpu]
+    ctx = k.handler_ctx[cpu]
     irq = desc.irq
     retval = IRQ_NONE
     for action in desc.action:
@@ -46,13 +52,55 @@ def handle_irq_event_percpu(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int
         ctx.action = action
         ctx.irq = irq
         ctx.cost = 0
-        res = k.call_handler(ctx, action)
+        res = call_handler(k, ctx, action)
         if ctx.cost:
             yield ctx.cost
         emit(engine.now, cpu, IRQ_EXIT, irq, 1 if res else 0, action.name)
         if res & IRQ_WAKE_THREAD:
-            k.irq_wake_thread(desc, action)
+            irq_wake_thread(k, desc, action)
         retval |= res
     note_interrupt(k, desc, retval)
     return retval
 
+
+
+def call_handler(k: Kernel, ctx: HandlerContext, action: IrqAction) -> int:
+    """Call the action's handler in atomic context; a handler that raises is
+    the driver's bug, logged and counted as IRQ_NONE, never the simulator's end."""
+    ctx.atomic = True
+    try:
+        res = action.handler(ctx)  # type: ignore[misc]
+    except StopSimulation:
+        raise
+    except (Exception, SystemExit) as exc:
+        k.printk(f"irq {action.irq}: handler {handler_symbol(action, False)} raised {exc!r}")
+        k.warn("handler-exception", action.irq,
+               f"handler {action.name} of irq {action.irq} raised {type(exc).__name__}: {exc}",
+               once=True)
+        return IRQ_NONE
+    return res if isinstance(res, int) else IRQ_NONE
+
+
+def try_one_irq(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int, None, None]:
+    """``try_one_irq`` (spurious.c) for the poller: run the actions of a line
+    (its interrupts are not counted by ``note_interrupt`` meanwhile); a line in
+    progress on some CPU is marked PENDING instead, and the poll repeats while
+    PENDING was set during it.  Kept beside ``handle_irq_event``, which it calls."""
+    if desc.state & IRQD_IRQ_INPROGRESS:
+        desc.istate |= IRQS_PENDING
+        return
+    desc.istate |= IRQS_POLL_INPROGRESS
+    while True:
+        yield from handle_irq_event(k, desc, cpu)
+        if not (desc.istate & IRQS_PENDING and desc.action):
+            break
+    desc.istate &= ~IRQS_POLL_INPROGRESS
+
+
+def poll_irq(k: Kernel, desc: IrqDesc) -> None:
+    """Run a disabled shared line's handlers from the poll timer (on CPU 0,
+    accounted as softirq time), unless CPU 0 is in hard-IRQ context."""
+    c = k.cpus[0]
+    if c.in_irq or not desc.istate & IRQS_SPURIOUS_DISABLED:
+        return
+    c.start(try_one_irq(k, desc, 0))

@@ -55,7 +55,12 @@ def setup_irq_thread(k: Kernel, desc: IrqDesc, action: IrqAction) -> None:
 
 
 def irq_wake_thread(k: Kernel, desc: IrqDesc, action: IrqAction) -> None:
-    """``__irq_wake_thread``."""
+    """``__irq_wake_thread``; without a thread function the kernel only logs
+    (``warn_no_thread``)."""
+    if action.thread_fn is None:
+        k.printk(f"IRQ {desc.irq} device {action.name} returned IRQ_WAKE_THREAD "
+                 "but no thread function available.")
+        return
     it: IrqThread = action.thread
     if it.runthread:
         it.coalesced += 1

@@ -32,7 +32,8 @@ from irqlab.kernel.flags import (
     IRQS_ONESHOT,
     IRQS_SPURIOUS_DISABLED,
 )
-from irqlab.kernel.flow import handle_percpu_irq as FLOWS_PERCPU
+from irqlab.kernel.flow import handle_percpu_irq
+from irqlab.kernel.irqthread import setup_irq_thread
 from irqlab.kernel.migration import (
     irq_do_set_affinity,
     irq_move_masked_irq,
@@ -121,7 +122,7 @@ def _setup_irq(k: Kernel, desc: IrqDesc, new: IrqAction) -> None:
             bit += 1
         new.thread_mask = 1 << bit
     if new.thread_fn is not None:
-        k.setup_irq_thread(desc, new)
+        setup_irq_thread(k, desc, new)
     desc.action.append(new)
     if not shared:
         if new.flags & IRQF_ONESHOT:
@@ -196,7 +197,7 @@ def irq_set_affinity(k: Kernel, irq: int, cpu: int) -> None:
         raise IrqRequestError("EINVAL", f"irq_set_affinity: no such irq {irq}")
     if not 0 <= cpu < k.ncpus:
         raise IrqRequestError("EINVAL", f"irq_set_affinity: irq {irq}: CPU {cpu} is not online")
-    if desc.handle_irq is FLOWS_PERCPU or any(a.flags & IRQF_PERCPU for a in desc.action):
+    if desc.handle_irq is handle_percpu_irq or any(a.flags & IRQF_PERCPU for a in desc.action):
         raise IrqRequestError("EINVAL", f"irq {irq} is per-CPU: its affinity cannot be set")
     if cpu == desc.affinity and not desc.state & IRQD_SETAFFINITY_PENDING:
         return

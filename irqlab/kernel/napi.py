@@ -217,7 +217,7 @@ class Softnet:
         """The NAPI hrtimer: schedule the poll as an interrupt would."""
         if not n.state & NAPIF_STATE_DISABLE and not n.state & NAPIF_STATE_SCHED:
             n.state |= NAPIF_STATE_SCHED
-            self.k.hrtimer_expire(n.cpu, lambda: _watchdog_schedule(n))
+            self.k.tick.hrtimer_expire(n.cpu, lambda: _watchdog_schedule(n))
 
 
 def net_dev_init(k: Kernel, protocol_ns: int = 0, deliver: Deliver | None = None) -> Softnet:

@@ -17,6 +17,17 @@ if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
 
 
+def sw_resend(k: Kernel, desc: IrqDesc) -> None:
+    """Software resend (CONFIG_HARDIRQS_SW_RESEND: resend.c's tasklet): replay
+    the flow handler on the line's CPU."""
+    c = k.cpus[desc.affinity]
+
+    def replay(_: object) -> None:
+        c.start(desc.handle_irq(k, desc, c.index))
+
+    k.engine.after(0, replay)
+
+
 def check_irq_resend(k: Kernel, desc: IrqDesc, inject: bool = False) -> bool:
     """``check_irq_resend``: True when a resend was issued."""
     if desc.level:
@@ -28,7 +39,7 @@ def check_irq_resend(k: Kernel, desc: IrqDesc, inject: bool = False) -> bool:
         return False
     desc.istate &= ~IRQS_PENDING
     if not desc.chip.irq_retrigger(desc):
-        k.sw_resend(desc)  # CONFIG_HARDIRQS_SW_RESEND: tasklet calls the flow handler
+        sw_resend(k, desc)
     desc.istate |= IRQS_REPLAY
     k.resends += 1
     return True

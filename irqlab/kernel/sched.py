@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from irqlab.kernel.cpu import SYSTEM, USER
+from irqlab.kernel.cpu import SYSTEM, USER, Segment
 
 if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
@@ -87,7 +87,7 @@ class Thread:
         self.state = SLEEPING
         self.carry = 0  # ns of a segment cut short by preemption, run first when back
         self.seg_cost = 0
-        self.segment: list[Any] | None = None  # the Cpu segment running it, if any
+        self.segment: Segment | None = None  # the Cpu segment running it, if any
         self.timer = 0  # generation of the pending sleep timeout
         self.runtime = 0
         self.wakeups = 0
@@ -193,10 +193,10 @@ class Scheduler:
         seg = t.segment
         if seg is None:
             return t.runtime
-        done = t.seg_cost - seg[1]
+        done = t.seg_cost - seg.remaining
         cpu = self.rqs[t.cpu].cpu
         if cpu.cur is seg:
-            done += self.engine.now - seg[2]
+            done += self.engine.now - seg.started
         return t.runtime + done
 
     # -- switching --------------------------------------------------------------------
@@ -208,7 +208,7 @@ class Scheduler:
         t = rq.curr
         assert t is not None
         seg = t.segment
-        if seg is None or seg[0] != t.kind:
+        if seg is None or seg.kind != t.kind:
             return
         cpu = rq.cpu
         if cpu.cur is seg:  # woken from outside this CPU: the reschedule IPI
@@ -216,9 +216,9 @@ class Scheduler:
         saved = cpu.saved
         if saved and saved[0] is seg:  # the bottom of the stack, below interrupts
             del saved[0]
-            t.carry = seg[1]
-            t.ctx = seg[0]
-            t.runtime += t.seg_cost - seg[1]
+            t.carry = seg.remaining
+            t.ctx = seg.kind
+            t.runtime += t.seg_cost - seg.remaining
             t.segment = None
             rq.curr = None
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from irqlab.events import SOFTIRQ_ENTRY, SOFTIRQ_EXIT, SOFTIRQ_NAMES, SOFTIRQ_RAISE
 from irqlab.kernel.cpu import SOFTIRQ
 from irqlab.kernel.jiffies import msecs_to_jiffies
+from irqlab.kernel.ksoftirqd import wakeup_softirqd
 
 if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
@@ -49,10 +50,10 @@ class Softirqs:
     def raise_(self, k: Kernel, cpu: int, nr: int) -> None:
         """``raise_softirq_irqoff``; outside interrupt context wake ksoftirqd."""
         self.pending[cpu] |= 1 << nr
-        k.emit(k.engine.now, cpu, SOFTIRQ_RAISE, -1, nr, SOFTIRQ_NAMES[nr])
+        k.trace.emit(k.engine.now, cpu, SOFTIRQ_RAISE, -1, nr, SOFTIRQ_NAMES[nr])
         c = k.cpus[cpu]
         if not c.in_irq and not self.running[cpu] and c.irqs_on:
-            k.wakeup_softirqd(cpu)
+            wakeup_softirqd(k, cpu)
 
     def default_action(self, k: Kernel, cpu: int, nr: int) -> int:
         """Vectors without a registered action run the work queued for them by
@@ -64,13 +65,13 @@ class Softirqs:
     def handle(self, k: Kernel, c: Cpu, from_ksoftirqd: bool = False) -> Generator[int, None, None]:
         """``handle_softirqs``: the bounded restart loop."""
         cpu = c.index
-        emit = k.emit
+        emit = k.trace.emit
         engine = k.engine
         end = k.jiffies() + msecs_to_jiffies(MAX_SOFTIRQ_TIME_MS, k.hz)
         max_restart = MAX_SOFTIRQ_RESTART
         self.running[cpu] = True
         prev_ctx = c.ctx
-        ctx = k.ctx[cpu]
+        ctx = k.handler_ctx[cpu]
         while True:
             pending = self.pending[cpu]
             self.pending[cpu] = 0
@@ -97,11 +98,11 @@ class Softirqs:
             if not self.pending[cpu]:
                 break
             max_restart -= 1
-            if k.jiffies() < end and not k.need_resched(cpu) and max_restart:
+            if k.jiffies() < end and not k.sched.need_resched(cpu) and max_restart:
                 continue
             if not from_ksoftirqd:  # ksoftirqd itself just stays runnable
                 self.handoffs[cpu] += 1
-                k.wakeup_softirqd(cpu)
+                wakeup_softirqd(k, cpu)
             break
         c.ctx = prev_ctx
         self.running[cpu] = False

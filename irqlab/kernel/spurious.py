@@ -21,18 +21,16 @@ SPURIOUS_DEFERRED).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Generator
 from typing import TYPE_CHECKING
 
+from irqlab.kernel.action import handler_symbol
 from irqlab.kernel.flags import (
     IRQ_HANDLED,
     IRQ_NONE,
     IRQ_WAKE_THREAD,
     IRQD_IRQ_DISABLED,
-    IRQD_IRQ_INPROGRESS,
     IRQF_SHARED,
     IRQF_TIMER_BIT,
-    IRQS_PENDING,
     IRQS_POLL_INPROGRESS,
     IRQS_SPURIOUS_DISABLED,
 )
@@ -92,7 +90,7 @@ def note_interrupt(k: Kernel, desc: IrqDesc, action_ret: int) -> None:
         desc.depth += 1
         desc.state |= IRQD_IRQ_DISABLED  # irq_disable(): lazy, masked when it next fires
         k.warn("nobody-cared", desc.irq, "\n".join(lines))
-        k.start_spurious_poll()
+        k.irqpoll.start()
     desc.irqs_unhandled = 0
 
 
@@ -104,10 +102,10 @@ def report_lines(k: Kernel, desc: IrqDesc, action_ret: int) -> list[str]:
         first = f'irq {desc.irq}: nobody cared (try booting with the "irqpoll" option)'
     lines = [first, "handlers:"]
     for action in desc.action:
-        sym = k.handler_symbol(action, thread=False)
+        sym = handler_symbol(action, thread=False)
         line = f"[<{_pointer(sym)}>] {sym}"
         if action.thread_fn is not None:
-            tsym = k.handler_symbol(action, thread=True)
+            tsym = handler_symbol(action, thread=True)
             line += f" threaded [<{_pointer(tsym)}>] {tsym}"
         lines.append(line)
     return lines
@@ -132,23 +130,32 @@ def poll_spurious_irqs(k: Kernel) -> bool:
         first = desc.action[0] if desc.action else None
         if first is None or not first.flags & IRQF_SHARED or first.flags & IRQF_TIMER_BIT:
             continue
-        k.poll_actions(desc)
+        k.poll_irq(desc)
     return any_disabled
 
 
-def try_one_irq(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int, None, None]:
-    """``try_one_irq`` for the poller: run the actions of a line (its
-    interrupts are not counted by ``note_interrupt`` meanwhile); a line in
-    progress on some CPU is marked PENDING instead, and the poll repeats while
-    PENDING was set during it."""
-    from irqlab.kernel.handle import handle_irq_event
+class PollTimer:
+    """The ``poll_spurious_irq_timer``: armed when a line is disabled as stuck,
+    it runs every POLL_SPURIOUS_IRQ_INTERVAL (HZ/10 jiffies) while some line
+    is still disabled."""
 
-    if desc.state & IRQD_IRQ_INPROGRESS:
-        desc.istate |= IRQS_PENDING
-        return
-    desc.istate |= IRQS_POLL_INPROGRESS
-    while True:
-        yield from handle_irq_event(k, desc, cpu)
-        if not (desc.istate & IRQS_PENDING and desc.action):
-            break
-    desc.istate &= ~IRQS_POLL_INPROGRESS
+    __slots__ = ("armed", "k")
+
+    def __init__(self, k: Kernel) -> None:
+        self.k = k
+        self.armed = False
+
+    def start(self) -> None:
+        if not self.armed:
+            self.armed = True
+            self.k.engine.after(self._interval_ns(), self._poll)
+
+    def _interval_ns(self) -> int:
+        hz = self.k.hz
+        return (hz // 10) * 1_000_000_000 // hz
+
+    def _poll(self, _: object) -> None:
+        if poll_spurious_irqs(self.k):
+            self.k.engine.after(self._interval_ns(), self._poll)
+        else:
+            self.armed = False

@@ -100,7 +100,7 @@ class Tasklets:
             yield cost
         todo = vec[cpu]
         vec[cpu] = []
-        ctx = k.ctx[cpu]
+        ctx = k.handler_ctx[cpu]
         for t in todo:
             if not t.state & TASKLET_STATE_RUN:  # tasklet_trylock
                 t.state = (t.state | TASKLET_STATE_RUN) & ~TASKLET_STATE_SCHED

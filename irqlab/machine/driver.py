@@ -14,18 +14,19 @@ import random
 import re
 from collections.abc import Callable, Generator
 from itertools import cycle
+from typing import Any
 
+from irqlab.events import SOFTIRQ_NAMES
 from irqlab.hw.device import Device
 from irqlab.kernel.action import Handler, HandlerContext
 from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD
 from irqlab.kernel.sched import Sleep
 from irqlab.kernel.tasklet import Tasklet
-from irqlab.kernel.windows import Kdpc, NtKernel
 from irqlab.kernel.workqueue import Work
+from irqlab.os.windows import Kdpc
 from irqlab.scenario.schema import Cost, HandlerSpec
 
-SOFTIRQ_INDEX = {"HI": 0, "TIMER": 1, "NET_TX": 2, "NET_RX": 3, "BLOCK": 4, "IRQ_POLL": 5,
-                 "TASKLET": 6, "SCHED": 7, "HRTIMER": 8, "RCU": 9}
+SOFTIRQ_INDEX = {name: nr for nr, name in enumerate(SOFTIRQ_NAMES)}
 
 
 def cost_model(spec: Cost, rng: random.Random) -> Callable[[], int]:
@@ -63,9 +64,10 @@ class BuiltinDriver:
         "dpc_cost",
         "extra_ns",
         "force_none",
+        "give",
         "module",
         "name",
-        "nt",
+        "os",
         "python",
         "raises",
         "softirq",
@@ -81,8 +83,12 @@ class BuiltinDriver:
         "work_sleeps",
     )
 
-    def __init__(self, name: str, spec: HandlerSpec, rng: random.Random) -> None:
+    def __init__(self, name: str, spec: HandlerSpec, rng: random.Random, os: Any = None) -> None:
         self.name = name
+        #: the OS personality, for what the ISR hands to it (a Windows DPC, a
+        #: FreeRTOS semaphore given from the ISR)
+        self.os = os
+        self.give = spec.give
         self.symbol = re.sub(r"\W", "_", name) + "_interrupt"
         #: the driver module the symbol belongs to: the name up to ':' '-' '[' or '.'
         self.module = re.split(r"[:\-\[.]", name)[0] or name
@@ -108,7 +114,6 @@ class BuiltinDriver:
         self.dpc = (Kdpc(f"{self.symbol[:-len('_interrupt')]}Dpc", self._dpc)
                     if spec.dpc_cost is not None else None)
         self.dpc_backlog = 0
-        self.nt: NtKernel | None = None  # set when the Windows personality is installed
         self.raises = False
         self.force_none = False
         self.extra_ns = 0
@@ -149,9 +154,11 @@ class BuiltinDriver:
         if self.work is not None:
             self.work_backlog += took
             ctx.schedule_work(self.work)
-        if self.dpc is not None and self.nt is not None:
+        if self.dpc is not None:
             self.dpc_backlog += took
-            self.nt.ke_insert_queue_dpc(ctx, self.dpc)
+            self.os.ke_insert_queue_dpc(ctx, self.dpc)
+        if self.give is not None and took:
+            self.os.give_from_isr(ctx, self.give, took)
         return IRQ_NONE if self.force_none else IRQ_HANDLED
 
     def _dpc(self, _: object) -> int:

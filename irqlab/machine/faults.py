@@ -6,15 +6,11 @@ report can point at it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from irqlab.hw.arrivals import Poisson
-from irqlab.kernel.dispatch import ivt_handle_interrupt
 from irqlab.machine.errors import BuildError
+from irqlab.machine.machine import Machine
 from irqlab.scenario.schema import FaultSpec
-
-if TYPE_CHECKING:
-    from irqlab.machine.build import Machine
 
 
 def install(m: Machine) -> None:
@@ -85,10 +81,7 @@ def _spurious(m: Machine, i: int, fault: FaultSpec) -> None:
                 dev.signal.raise_()
                 dev.signal.quiesce()
         else:
-            cpu = m.kernel.cpus[fault.cpu]
-            if cpu.irqs_on and not cpu.in_kernel:
-                cpu.irqs_on = False
-                cpu.start(ivt_handle_interrupt(m.kernel, cpu, m.ctrl.spurious))
+            m.kernel.take_spurious(fault.cpu)
 
     _repeat(m, i, fault, glitch, first_at_start=False)
 
@@ -96,8 +89,7 @@ def _spurious(m: Machine, i: int, fault: FaultSpec) -> None:
 def _dma_faults(m: Machine, i: int, fault: FaultSpec) -> None:
     """The device's DMA misses its IOMMU mapping: a translation fault at the
     VT-d unit, once at ``at`` or at ``rate`` from ``at``."""
-    unit = m.iommu
-    assert unit is not None
+    unit = m.board.iommu  # type: ignore[attr-defined]  # machine.iommu is on x86 only
     sid = m.sids[fault.device or ""]
     write = fault.access == "write"
     _repeat(m, i, fault, lambda: unit.dma_fault(sid, fault.address, fault.reason, write),

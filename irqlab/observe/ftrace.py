@@ -45,23 +45,13 @@ from irqlab.events import (
     Event,
 )
 from irqlab.observe.damage import Skipped, excerpt
+from irqlab.observe.ftrace_line import EVENT_RE
 
 if TYPE_CHECKING:
     from irqlab.observe.ftrace_columns import Columns, Layout
 
 CHUNK_BYTES = 1 << 22
 
-# cpu, timestamp, "event: args".  Only irq/softirq/vector events match; the
-# event text is decoded once per distinct value (see _Decoded).  Bytes, not str:
-# no decoding of skipped text, and sre runs faster on bytes.
-# Digit runs are bounded: int() refuses over 4300 digits (an absurd CPU number
-# is still read, for the caller to refuse); an ns timestamp has at most 20.
-EVENT_RE = re.compile(
-    rb"\[(\d{1,4300}+)\] ++(?:[^\s:\[\]]{1,6}+ ++)?(\d{1,20}+(?:\.\d{0,12}+)?): ++"
-    rb"(?:irq(?:_vectors)?:)?"
-    rb"((?:irq_handler_(?:entry|exit)|softirq_(?:raise|entry|exit)|\w+_(?:entry|exit)): ++"
-    rb"(?:irq|vec|vector)=[^\r\n]*+)"
-)
 _LOST_RE = re.compile(rb"CPU:(\d{1,5}) \[LOST (\d{1,20}) EVENTS\]")
 # ret= is irqreturn_t as printed by irq_handler_exit: "handled" or "unhandled"
 _ARGS_RE = re.compile(

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT, SOFTIRQ_KINDS, VECTOR_ENTRY, VECTOR_EXIT
+from irqlab.observe.ftrace_line import EVENT_RE
 
 Columns = tuple[list[int], list[int], list[int], list[int], list[int], list[str]]
 """Events of a chunk as columns: ts_ns, cpu, kind, irq, value, name."""
@@ -360,7 +361,5 @@ def _first_byte(x: U64, byte: int) -> I64:
 
 def _strays(chunk: bytes, starts: I64, ends: I64) -> bool:
     """Whether any of these out-of-layout lines holds one of our events."""
-    from irqlab.observe.ftrace import EVENT_RE
-
     return any(EVENT_RE.search(chunk, lo, hi) for lo, hi in zip(starts.tolist(), ends.tolist(),
                                                                 strict=True))

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from irqlab.events import CounterRow, CounterSnapshot
+from irqlab.events import SOFTIRQ_NAMES, CounterRow, CounterSnapshot
 
 
 class ProcfsError(ValueError):
@@ -181,7 +181,7 @@ def is_softirqs(text: str) -> bool:
     for line in text.split("\n"):
         if header_seen:
             m = _ROW_RE.match(line)
-            return m is not None and m.group(1) in ("HI", "TIMER", "NET_TX", "NET_RX", "BLOCK")
+            return m is not None and m.group(1) in SOFTIRQ_NAMES
         header_seen = bool(_HEADER_RE.match(line))
     return False
 

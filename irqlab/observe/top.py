@@ -2,7 +2,7 @@
 (or ``/proc/softirqs``), like util-linux ``irqtop``; no root needed.
 
 Each refresh reads the file, subtracts the previous sample per cell
-(:func:`irqlab.analysis.report.diff_snapshots`, which also undoes the 32-bit
+(:func:`irqlab.events.diff_snapshots`, which also undoes the 32-bit
 ``%10u`` counter wrap) and divides by the time between the two reads.  Columns:
 ``IRQ``, ``TOTAL`` (since boot), ``DELTA`` (interrupts in the interval),
 ``RATE_per_s``, one ``CPUn_per_s`` per shown CPU, ``AFFINITY``
@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from irqlab.analysis.report import diff_snapshots
-from irqlab.events import CounterSnapshot
+from irqlab.events import CounterSnapshot, diff_snapshots
 from irqlab.observe.procfs import STAT_COLUMNS, parse_interrupts, parse_softirqs, parse_stat_cpus
 
 SORT_KEYS = ("irq", "total", "delta", "name")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irqlab.analysis.report import DISTRIBUTIONS
+from irqlab.analysis.report import BY_SOFTIRQ, DISTRIBUTIONS
 
 STARS_MAX = 40
 """Bar width of the fullest row (bcc ``stars_max``)."""
@@ -69,7 +69,7 @@ def render_hist(data: dict[str, Any]) -> str:
             body = render_log2(log2_slots(dist["buckets"]))
             if not body:
                 continue
-            what = f"softirq = '{label}'" if key.startswith("softirq") else \
+            what = f"softirq = '{label}'" if key in BY_SOFTIRQ else \
                 f"irq = {label} '{names.get(label, '')}'"
             parts.append(f"{title}, {what}: count {dist['count']}, p50 {dist['p50']} ns, "
                          f"p99 {dist['p99']} ns, max {dist['max']} ns\n{body}\n")

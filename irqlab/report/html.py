@@ -105,6 +105,12 @@ def render_html(report: Report) -> str:
         text = "".join(dmesg_line(t, line) + "\n" for t, line in report.log)
         parts += [f"<h2>Kernel log ({len(report.log)} lines)</h2>",
                   f'<pre id="kernel-log">{escape(text)}</pre>']
+    return document(title, parts)
+
+
+def document(title: str, body: list[str], style: str = _STYLE) -> str:
+    """A self-contained page: ``body``'s parts, one a line, with inline ``style``
+    and no script."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
-            + "\n".join(parts) + "\n</body></html>\n")
+            f"<title>{escape(title)}</title><style>{style}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")

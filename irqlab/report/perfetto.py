@@ -47,6 +47,11 @@ GROUPS = (LINES, BOTTOM_HALVES, COUNTERS)
 BUNDLE_EVENTS = 512  # ftrace events per bundle (a capture's bundles hold one page's worth)
 
 
+def _vector_key(label: str, cpu: int) -> str:
+    """The track key of an x86 vector's slices on one CPU (``vecLOC/0``)."""
+    return f"vec{label}/{cpu}"
+
+
 class PerfettoWriter:
     """Event sink: ``feed`` has the signature of :meth:`IrqStats.feed`."""
 
@@ -190,17 +195,17 @@ class PerfettoWriter:
             label = VECTOR_ROWS.get(name, name)
             if name == "local_timer":
                 self._ftrace(ts_ns, cpu).local_timer_entry.vector = value
-            hard.append(f"vec{label}/{cpu}")
-            self._event(ts_ns, self._track(f"vec{label}/{cpu}", f"{label} CPU{cpu}", LINES),
+            hard.append(_vector_key(label, cpu))
+            self._event(ts_ns, self._track(hard[-1], f"{label} CPU{cpu}", LINES),
                         te.TYPE_SLICE_BEGIN, name)
         elif kind == VECTOR_EXIT:
-            label = VECTOR_ROWS.get(name, name)
-            if f"vec{label}/{cpu}" not in hard:
+            key = _vector_key(VECTOR_ROWS.get(name, name), cpu)
+            if key not in hard:
                 self.unmatched += 1
                 return
             if name == "local_timer":
                 self._ftrace(ts_ns, cpu).local_timer_exit.vector = value
-            self._close_hard(ts_ns, hard, f"vec{label}/{cpu}")
+            self._close_hard(ts_ns, hard, key)
         elif kind == SOFTIRQ_RAISE:
             self._ftrace(ts_ns, cpu).softirq_raise.vec = value
             flow = self._flows.raise_softirq(cpu, value)

@@ -57,7 +57,9 @@ def charts(report: Report) -> list[Chart]:
     return out
 
 
-def _figure(width: float = 7.5, height: float = 3.4) -> Figure:
+def new_figure(width: float = 7.5, height: float = 3.4) -> Figure:
+    """A matplotlib figure (object API, no pyplot state) of every irqlab chart:
+    ``width`` x ``height`` inches at 100 dpi, constrained layout."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
@@ -116,7 +118,7 @@ def _distribution_charts(data: dict[str, Any]) -> Iterator[Chart]:
         dists = sampled(data, key)
         if not dists:
             continue
-        fig = _figure()
+        fig = new_figure()
         ax = fig.add_subplot()
         busiest = sorted(dists, key=lambda k: -dists[k]["count"])[:BUSIEST]
         for label in busiest:
@@ -165,7 +167,7 @@ def _cpu_time_chart(report: Report, data: dict[str, Any]) -> Chart | None:
     if shares is None:
         return None
     ncpu = len(next(iter(shares.values())))
-    fig = _figure(height=max(1.6, 0.45 * ncpu + 1.2))
+    fig = new_figure(height=max(1.6, 0.45 * ncpu + 1.2))
     ax = fig.add_subplot()
     left = [0.0] * ncpu
     ys = list(range(ncpu))
@@ -191,7 +193,7 @@ def _rate_chart(report: Report, data: dict[str, Any]) -> Chart | None:
         return None
     busiest = sorted(rows, key=lambda k: -sum(rows[k]))[:BUSIEST]
     width = report.timeline.bin_ns / 1e9
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     edges = [*times, times[-1] + width]
     for label in busiest:
@@ -222,7 +224,7 @@ def _irq_cpu_chart(report: Report, data: dict[str, Any]) -> Chart | None:
     ncpu = max(len(rows[label]["per_cpu"]) for label in busiest)
     grid = [[c * scale if c else float("nan") for c in rows[label]["per_cpu"]]
             + [float("nan")] * (ncpu - len(rows[label]["per_cpu"])) for label in busiest]
-    fig = _figure(height=max(2.0, 0.28 * len(busiest) + 1.4))
+    fig = new_figure(height=max(2.0, 0.28 * len(busiest) + 1.4))
     ax = fig.add_subplot()
     image = ax.imshow(grid, aspect="auto", cmap="viridis", norm=LogNorm(),
                       interpolation="nearest")
@@ -255,7 +257,7 @@ def _delivered_chart(report: Report, data: dict[str, Any]) -> Chart | None:
     modes = _by_mode(report.results or [], "offered_pps", ("delivered_pps",))
     if all(len({r["offered_pps"] for r in rows}) < 2 for rows in modes.values()):
         return None  # no mode was measured at two loads: no curve
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     top = max(r["offered_pps"] for rows in modes.values() for r in rows)
     ax.plot([0, top], [0, top], color="#999999", linestyle=":", label="ideal")
@@ -278,7 +280,7 @@ def _coalescing_chart(report: Report, data: dict[str, Any]) -> Chart | None:
     static = _by_mode(results, "rx_usecs", ys)
     if not static:
         return None
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     for mode, rows in static.items():
         for y, style in zip(ys, ("-", "--"), strict=True):

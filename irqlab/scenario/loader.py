@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from irqlab.scenario.override import Override, OverrideError, apply, blame
-from irqlab.scenario.schema import MAX_DEVICES, Scenario
+from irqlab.scenario.schema import ARCHES, MAX_DEVICES, Scenario
 
 
 class ScenarioError(ValueError):
@@ -135,12 +135,18 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[str]:
                 loc += f"[{part}]"
             elif "function-" in str(part) or str(part) in _UNION_TAGS:
                 continue
+            elif loc == "machine" and part in ARCHES:
+                continue  # the tag of the machine's variant: the field is the same in each
             else:
                 loc += ("." if loc else "") + str(part)
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "invalid_arch":
+            loc += ".arch"
+            arch = err["input"].get("arch") if isinstance(err["input"], dict) else None
+            msg = f"{msg}, got {arch!r}" if arch is not None else "expected a table"
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key (not allowed here)"
         elif err["type"] == "literal_error":
             msg = f"expected {err['ctx']['expected']}, got {err['input']!r}"

@@ -121,7 +121,7 @@ def _raise(spec: Scenario, dev: DeviceSpec, arr: TracedIrq) -> None:
         dev.handler.dpc_cost = per_arrival
     else:
         vec = max(work, key=lambda v: work[v])
-        dev.handler.softirq = SOFTIRQ_NAMES[vec]  # type: ignore[assignment]  # a Literal of these names
+        dev.handler.softirq = SOFTIRQ_NAMES[vec]
         dev.handler.softirq_cost = per_arrival
 
 

@@ -16,11 +16,14 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     model_validator,
 )
 
+from irqlab.events import SOFTIRQ_NAMES
 from irqlab.units import MAX_DURATION_NS, parse_duration, parse_rate
 from irqlab.usercode import parse_ref
 
@@ -77,8 +80,9 @@ def _clock_mhz(mhz: float) -> float:
     return mhz
 
 
-class MachineSpec(Strict):
-    arch: Literal["x86", "arm64", "armv7m"] = "x86"
+class MachineBase(Strict):
+    """Fields every architecture's machine has."""
+
     cpus: int = Field(2, ge=1, le=256)
     hz: int = Field(250, ge=10, le=10_000)
     #: hard-IRQ handlers may be preempted by higher-priority interrupts
@@ -92,19 +96,81 @@ class MachineSpec(Strict):
     restore_cost: Duration = 0
     #: what a sleeping call in atomic context does: record it, or stop like a BUG
     atomic_sleep: Literal["record", "bug"] = "record"
-    # arm64 GICv3
+    #: user threads (SCHED_NORMAL) competing with ksoftirqd and kworkers
+    workload: Workload | None = None
+
+
+class X86Machine(MachineBase):
+    """Local APIC + IO-APIC + MSI-X (``irqlab.platform.x86``)."""
+
+    arch: Literal["x86"] = "x86"
+    #: the operating system's interrupt policy: Linux (kernel/irq, softirqs) or
+    #: Windows (ISR at DIRQL, DPC at DISPATCH_LEVEL; ISRs nest by IRQL)
+    os: Literal["linux", "windows"] = "linux"
+    #: an Intel VT-d unit (dmar0) whose fault event is an MSI to CPU 0
+    iommu: bool = False
+
+
+class Arm64Machine(MachineBase):
+    """GICv3 with the ITS (``irqlab.platform.arm64``)."""
+
+    arch: Literal["arm64"]
+    os: Literal["linux"] = "linux"
+    #: ICC_CTLR_EL1.EOImode: 1 splits priority drop and deactivation
     eoi_mode: Literal[0, 1] = 0
-    # armv7m NVIC
+
+
+class TaskSpec(Strict):
+    """A FreeRTOS task that waits on its counting semaphore and spends
+    ``cost`` on each item an ISR gives it."""
+
+    name: str = Field(pattern=r"^\w+$", max_length=15)  # configMAX_TASK_NAME_LEN 16
+    #: FreeRTOS priority: higher runs first (1 .. configMAX_PRIORITIES - 1)
+    priority: int = Field(ge=1, le=31)
+    cost: Duration
+    #: the semaphore's uxMaxCount: gives beyond it fail (errQUEUE_FULL)
+    depth: int = Field(16, ge=1, le=1024)
+
+
+class ArmV7mMachine(MachineBase):
+    """Cortex-M NVIC (``irqlab.platform.armv7m``); one core."""
+
+    arch: Literal["armv7m"]
+    cpus: int = Field(1, ge=1, le=256)  # a Cortex-M has one core (checked when built)
+    os: Literal["linux", "freertos"] = "linux"
     core: Literal["cortex-m0", "cortex-m0+", "cortex-m3", "cortex-m4"] = "cortex-m4"
     clock_mhz: Annotated[float, AfterValidator(_clock_mhz)] = Field(100.0, gt=0)
     prigroup: int = Field(0, ge=0, le=7)
-    #: user threads (SCHED_NORMAL) competing with ksoftirqd and kworkers
-    workload: Workload | None = None
-    #: the operating system's interrupt policy: Linux (kernel/irq, softirqs) or
-    #: Windows (ISR at DIRQL, DPC at DISPATCH_LEVEL; x86 only, ISRs nest by IRQL)
-    os: Literal["linux", "windows"] = "linux"
-    #: an Intel VT-d unit (dmar0) whose fault event is an MSI to CPU 0 (x86 only)
-    iommu: bool = False
+    #: FreeRTOS tasks (machine.os = "freertos")
+    task: list[TaskSpec] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> ArmV7mMachine:
+        if self.task and self.os != "freertos":
+            raise ValueError("tasks are FreeRTOS's: machine.task needs machine.os = 'freertos'")
+        names = [t.name for t in self.task]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"task names must be unique: {', '.join(sorted(dup))}")
+        return self
+
+
+ARCHES = ("x86", "arm64", "armv7m")
+
+
+def _arch_of(v: Any) -> str:
+    """The variant's tag: ``arch`` (x86 when absent, as before variants)."""
+    arch = v.get("arch", "x86") if isinstance(v, dict) else getattr(v, "arch", "x86")
+    return arch if isinstance(arch, str) else repr(arch)
+
+
+#: the machine section: one validated variant per architecture
+MachineSpec = Annotated[
+    Annotated[X86Machine, Tag("x86")] | Annotated[Arm64Machine, Tag("arm64")]
+    | Annotated[ArmV7mMachine, Tag("armv7m")],
+    Discriminator(_arch_of, custom_error_type="invalid_arch",
+                  custom_error_message="expected 'x86', 'arm64' or 'armv7m'"),
+]
 
 
 class TimerSpec(Strict):
@@ -159,6 +225,16 @@ class Cost(Strict):
         return self
 
 
+def _softirq(name: str) -> str:
+    if name not in SOFTIRQ_NAMES:
+        raise ValueError(f"expected one of {', '.join(SOFTIRQ_NAMES)}, got {name!r}")
+    return name
+
+
+#: a softirq vector by its kernel name (include/linux/interrupt.h)
+SoftirqName = Annotated[str, AfterValidator(_softirq)]
+
+
 def _cost(v: object) -> object:
     return {"dist": "fixed", "value": v} if isinstance(v, str) else v
 
@@ -189,8 +265,7 @@ class HandlerSpec(Strict):
     cost: CostField = Field(default_factory=lambda: Cost(dist="fixed", value="1us"))
     batch: int = Field(1, ge=0)
     clears: bool = True
-    softirq: Literal["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED",
-                     "HRTIMER", "RCU"] | None = None
+    softirq: SoftirqName | None = None
     softirq_cost: Duration = 0
     python: Annotated[str, AfterValidator(_code_ref)] | None = None
     thread: CostField | None = None
@@ -201,6 +276,9 @@ class HandlerSpec(Strict):
     work_sleeps: Duration = 0
     #: Windows: the ISR queues a DPC (KeInsertQueueDpc) doing this much per request
     dpc_cost: Duration | None = None
+    #: FreeRTOS: the ISR gives this task's semaphore per request cleared
+    #: (xSemaphoreGiveFromISR, then portYIELD_FROM_ISR)
+    give: str | None = None
     _code: Callable[[Any], int] | None = PrivateAttr(None)
 
     @property
@@ -284,7 +362,7 @@ irqlab models one segment with one DMAR unit."""
 
 class Scenario(Strict):
     scenario: Meta = Meta()
-    machine: MachineSpec = MachineSpec()
+    machine: MachineSpec = X86Machine()
     timer: TimerSpec = TimerSpec()
     device: list[DeviceSpec] = []
     fault: list[FaultSpec] = []
@@ -299,22 +377,23 @@ class Scenario(Strict):
         for i, f in enumerate(self.fault):
             if f.device is not None and f.device not in counts:
                 raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
-            if f.kind == "dma-fault" and not self.machine.iommu:
+            if f.kind == "dma-fault" and not getattr(self.machine, "iommu", False):
                 raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
-        if self.machine.iommu and self.machine.arch != "x86":
-            raise ValueError("machine.iommu: the VT-d model is on arch 'x86'")
-        if self.machine.iommu and "dmar0" in counts:
+        if getattr(self.machine, "iommu", False) and "dmar0" in counts:
             raise ValueError("device name 'dmar0' is the IOMMU's own interrupt (machine.iommu = true)")
-        windows = self.machine.os == "windows"
-        if windows and self.machine.arch != "x86":
-            raise ValueError("machine.os: 'windows' runs on arch 'x86' (IRQL is the APIC priority)")
+        os = self.machine.os
+        tasks = {t.name for t in getattr(self.machine, "task", [])}
         for d in self.device:
-            if d.handler.dpc_cost is not None and not windows:
+            if d.handler.dpc_cost is not None and os != "windows":
                 raise ValueError(f"device '{d.name}': handler.dpc_cost needs machine.os = 'windows'")
-            if windows and (d.handler.softirq or d.handler.tasklet_cost is not None
-                            or d.handler.thread is not None):
+            if d.handler.give is not None and d.handler.give not in tasks:
+                raise ValueError(f"device '{d.name}': handler.give: no task named "
+                                 f"'{d.handler.give}' in machine.task")
+            if os != "linux" and (d.handler.softirq or d.handler.tasklet_cost is not None
+                                  or d.handler.thread is not None):
                 raise ValueError(f"device '{d.name}': softirqs, tasklets and threaded handlers are "
-                                 "Linux; under machine.os = 'windows' use handler.dpc_cost")
+                                 f"Linux; under machine.os = '{os}' use "
+                                 + ("handler.dpc_cost" if os == "windows" else "handler.give"))
             cpus = d.cpu if isinstance(d.cpu, list) else [d.cpu]
             bad = [c for c in cpus if not 0 <= c < self.machine.cpus]
             if bad:

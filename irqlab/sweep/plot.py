@@ -16,7 +16,8 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from irqlab.report.plots import Chart, svg_markup
+from irqlab.report.html import document
+from irqlab.report.plots import Chart, new_figure, svg_markup
 from irqlab.sweep.point import Row
 from irqlab.sweep.spec import Grid
 from irqlab.sweep.table import aggregate
@@ -51,14 +52,12 @@ def position(value: Any) -> tuple[float, str] | None:
 
 def charts(rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> list[Chart]:
     """One chart per (axis, metric), axis-major."""
-    from matplotlib.figure import Figure
-
     axes = [a.path for a in grid.axes]
     agg, _ = aggregate(rows, axes)
     out = []
     for i, axis in enumerate(grid.axes):
         for j, metric in enumerate(metric_columns(rows, patterns or DEFAULT_METRICS)):
-            fig = Figure(figsize=(6.4, 3.6), dpi=100, layout="constrained")
+            fig = new_figure(6.4, 3.6)
             _draw(fig.add_subplot(), agg, axis.path, axis.values,
                   [a for a in axes if a != axis.path], metric)
             out.append(Chart(f"sweep-{i}-{j}", f"{metric} against {axis.path}", fig))
@@ -76,9 +75,7 @@ def html_page(rows: Sequence[Row], grid: Grid, patterns: Sequence[str]) -> str:
         parts.append(f"<p>No results column matches {html.escape(', '.join(patterns))}.</p>")
     parts += [f'<figure class="chart" id="chart-{c.id}">{svg_markup(c)}'
               f"<figcaption>{html.escape(c.title)}</figcaption></figure>" for c in drawn]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>irqlab sweep</title><style>{_STYLE}</style></head>\n<body>\n"
-            "<h1>irqlab sweep</h1>\n" + "\n".join(parts) + "\n</body></html>\n")
+    return document("irqlab sweep", ["<h1>irqlab sweep</h1>", *parts], _STYLE)
 
 
 def _draw(ax: Any, agg: Sequence[Row], axis: str, values: Sequence[Any], others: Sequence[str],

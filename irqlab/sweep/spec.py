@@ -136,11 +136,16 @@ def expand_range(lo: Any, hi: Any, delta: Any, where: str) -> tuple[Any, ...]:
 
 
 def _steps(lo: float, hi: float, step: float, where: str) -> list[float]:
+    if not all(math.isfinite(v) for v in (lo, hi, step)):
+        raise SweepError(f"{where}: a range needs finite ends and step (no inf or nan)")
     if not step > 0:
         raise SweepError(f"{where}: step must be above zero")
     if hi < lo:
         raise SweepError(f"{where}: the range ends before it starts")
-    count = math.floor((hi - lo) / step * (1 + 1e-12) + 1e-9) + 1
+    span = (hi - lo) / step
+    if not math.isfinite(span):  # overflowed
+        raise SweepError(f"{where}: more than {MAX_POINTS} values")
+    count = math.floor(span * (1 + 1e-12) + 1e-9) + 1
     if count > MAX_POINTS:
         raise SweepError(f"{where}: {count} values (at most {MAX_POINTS})")
     return [lo + i * step for i in range(count)]

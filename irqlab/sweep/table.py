@@ -78,19 +78,35 @@ def fill_warnings(rows: Sequence[Row], names: Sequence[str]) -> list[Row]:
 
 
 def read_rows(path: Path) -> list[Row]:
-    """The rows of an existing output (CSV cells as text, empty as None)."""
+    """The rows of an existing output (CSV cells as text, empty as None).  A
+    non-empty file without the identity columns (``seed``, ``scenario_hash``,
+    ``irqlab_version``) is not a sweep's table and is refused, rows or not,
+    so a sweep never overwrites it."""
     try:
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            return list(pq.read_table(path).to_pylist())
+            table = pq.read_table(path)
+            _check_identity(path, table.column_names)
+            return list(table.to_pylist())
         with open(path, newline="", encoding="utf-8") as f:
-            return [{k: (v if v != "" else None) for k, v in row.items()}
-                    for row in csv.DictReader(f)]
+            reader = csv.DictReader(f)
+            if reader.fieldnames is not None:
+                _check_identity(path, reader.fieldnames)
+            return [{k: (v if v != "" else None) for k, v in row.items()} for row in reader]
+    except TableError:
+        raise
     except OSError as exc:
         raise TableError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise TableError(f"{path}: not a results table ({exc})") from None
+
+
+def _check_identity(path: Path, names: Sequence[str]) -> None:
+    missing = [c for c in (SEED, HASH, VERSION) if c not in names]
+    if missing:
+        raise TableError(f"{path}: not a sweep's results table (no column {missing[0]!r}); "
+                         "write to another file or remove it")
 
 
 def write_rows(f: IO[bytes], suffix: str, rows: Sequence[Row], names: Sequence[str]) -> None:

@@ -1,7 +1,7 @@
 """Streaming line normaliser for noisy crash text.
 
-Reads bytes in fixed-size blocks and yields ``(line_number, text)`` with bounded
-memory: a line longer than :data:`MAX_LINE` bytes is cut into pieces, so a 1 GB log
+:class:`Lines` reads bytes in fixed-size blocks and yields each line's text with
+bounded memory: a line longer than :data:`MAX_LINE` bytes is cut into pieces, so a 1 GB log
 without newlines costs no more than a short one.  :class:`Lines` can also skip, on
 the raw bytes of whole blocks, to the next piece a search pattern matches, so a
 large log is decoded only where it matters.  :func:`normalise` removes what
@@ -127,15 +127,6 @@ class Lines:
             line, before = pos, self._line_off
         piece = (before + at - line) // MAX_LINE * MAX_LINE  # its offset in the line
         self._pos, self._line_off = line + piece - before, piece
-
-
-def read_lines(stream: BinaryIO, head: bytes = b"") -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, decoded piece)`` of every line of ``head`` then ``stream``."""
-    lines = Lines(stream, head)
-    number = 1
-    while (piece := lines.next_piece()) is not None:
-        yield number, piece
-        number += lines.ended
 
 
 def _decode(raw: bytes) -> str:

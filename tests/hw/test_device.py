@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from irqlab.events import IRQ_RAISE
 from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Periodic, Replay
 from irqlab.hw.controller import LineSink
@@ -137,15 +136,21 @@ def test_vector_signal_raises_in_its_cpus_local_apic() -> None:
 def test_arrivals_drive_requests_and_raises_are_traced() -> None:
     engine = Engine()
     pins = Pins()
+    trace: list[tuple[int, int, int]] = []
+
+    class Sink:
+        enabled = True
+
+        def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None:
+            trace.append((ts_ns, cpu, irq))
+
     dev = Device(engine, "dev", LevelSignal(Wire(pins, PIN)), Replay([100, 250, 900]),
-                 keep_timestamps=True)
+                 keep_timestamps=True, sink=Sink())
     dev.irq, dev.cpu = 16, 1
-    trace: list[tuple[int, int, int, int, int, str]] = []
-    dev.trace = lambda *ev: trace.append(ev)
     dev.start()
     engine.run(until_ns=300)
     assert dev.status == 2 and list(dev.timestamps or ()) == [100, 250]
-    assert trace == [(100, 1, IRQ_RAISE, 16, 0, "")], "one raise while the line is held"
+    assert trace == [(100, 1, 16)], "one raise while the line is held"
     dev.service()
     assert list(dev.timestamps or ()) == [250], "the oldest request is serviced first"
     engine.run(until_ns=1_000)

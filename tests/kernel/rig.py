@@ -15,6 +15,7 @@ from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.kernel import Kernel
 from irqlab.machine.build import Machine, build
 from irqlab.machine.run import simulate
+from irqlab.platform.x86 import X86
 from irqlab.scenario.loader import parse
 from irqlab.sim.engine import Engine
 
@@ -87,7 +88,7 @@ class RecordingChip(IrqChip):
 
 def bare_kernel(cpus: int = 2) -> Kernel:
     """A kernel on an x86 APIC with no devices (descs are added by the test)."""
-    return Kernel(Engine(), Apic(cpus), cpus, arch="x86")
+    return Kernel(Engine(), Apic(cpus), cpus, arch=X86())
 
 
 def line(k: Kernel, flow: str, log: list[str], *, level: bool, irq: int = 10,

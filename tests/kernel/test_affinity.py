@@ -56,7 +56,7 @@ def test_an_io_apic_pin_moves_at_its_next_interrupt(trigger: str) -> None:
     m = machine(TWO_CPUS.format(arch="x86", kind="line", extra=f'line = 5\ntrigger = "{trigger}"'))
     irq = m.irqs["dev"][0]
     desc = m.kernel.descs[irq]
-    rte = m.ioapic.rte[5]  # type: ignore[union-attr]
+    rte = m.board.ioapic.rte[5]  # type: ignore[attr-defined]
     seen: dict[str, object] = {}
 
     def move() -> None:
@@ -162,7 +162,7 @@ def test_a_line_nobody_uses_moves_at_once_and_free_irq_completes_a_pending_move(
     m = machine(TWO_CPUS.format(arch="x86", kind="line", extra='line = 5\ntrigger = "level"'))
     irq = m.irqs["dev"][0]
     desc = m.kernel.descs[irq]
-    rte = m.ioapic.rte[5]  # type: ignore[union-attr]
+    rte = m.board.ioapic.rte[5]  # type: ignore[attr-defined]
     irq_set_affinity(m.kernel, irq, 1)
     assert (desc.affinity, desc.pending_affinity, rte.dest) == (0, 1, 0), "in use: deferred"
     free_irq(m.kernel, irq, desc.action[0].dev_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
 from irqlab.machine.build import build
-from irqlab.machine.run import blocked_after_missed_eoi
 from irqlab.scenario.loader import load
 
 from .rig import Recorder, at, machine, run
@@ -28,13 +27,13 @@ handler = { cost = "1us" }
 
 def test_unknown_vector_is_acknowledged_and_reported() -> None:
     m = machine(IDLE_X86)
-    apic = m.apic
+    apic = m.ctrl
     assert apic is not None
     at(m, 1_000_000, lambda: apic.accept(1, 0x99, False))
     rec = run(m, 2_000_000)
     k = m.kernel
     assert "No irq handler for 1.153" in [msg for _, msg in k.log]
-    assert k.err_count == 1
+    assert k.irq_stat.err_count == 1
     assert 0x99 not in apic.in_service(1)  # apic_eoi(): class 0x9 is not left blocked
     # the lower-class device vector on that CPU keeps arriving afterwards
     assert [e for e in rec.entries(m.irqs["nic"][0]) if e[0] > 1_000_000]
@@ -49,13 +48,13 @@ rate = "5k/s"
 cpu = 0
 """)
     stale = 0x41
-    m.apic.lapics[0].isr.set(stale)  # type: ignore[union-attr]
+    m.ctrl.lapics[0].isr.set(stale)
     run(m, 5_000_000)
     k = m.kernel
-    spu = k.arch_counts["SPU"]
+    spu = k.irq_stat.counts["SPU"]
     assert spu[0] > 0 and spu[1] == 0
-    assert m.apic.in_service(0) == [stale]  # type: ignore[union-attr]  # an EOI would clear it
-    assert k.err_count == 0
+    assert m.ctrl.in_service(0) == [stale]  # an EOI would clear it
+    assert k.irq_stat.err_count == 0
     messages = {msg for _, msg in k.log}
     assert "Spurious APIC interrupt (vector 0xFF) on CPU#0, should never happen." in messages
 
@@ -140,8 +139,8 @@ def test_builtin_missed_eoi_starves_lower_classes_on_that_cpu() -> None:
     assert after("ahci") == [] and after("i8042") == []  # class 0x4 and below: blocked
     assert len(after("nvme0q1")) > 50  # class 0x5 still arrives on CPU0
     assert len(after("eth1")) > 20  # the same vector on CPU1 is unaffected
-    assert m.apic.in_service(0) == [0x41]  # type: ignore[union-attr]
-    [w] = blocked_after_missed_eoi(m)
+    assert m.ctrl.in_service(0) == [0x41]
+    [w] = m.platform.missed_eoi(m)
     assert (w.kind, w.irq) == ("missed-eoi", irqs["ahci"])
     assert "classes 0x4 and lower are blocked on CPU0" in w.message
 
@@ -193,8 +192,8 @@ def test_no_missed_eoi_warning_when_the_run_ends_inside_an_interrupt() -> None:
     m = machine(IDLE_X86)
     # the periodic NIC interrupt arrives at 100 us; stop 100 ns later, during entry
     run(m, 100_100)
-    assert m.apic.in_service(1) == [0x30]  # type: ignore[union-attr]
-    assert blocked_after_missed_eoi(m) == []
+    assert m.ctrl.in_service(1) == [0x30]
+    assert m.platform.missed_eoi(m) == []
 
 
 def test_a_late_timer_interrupt_runs_one_tick_not_the_missed_ones() -> None:
@@ -217,8 +216,8 @@ handler = { cost = "20ms" }
 """)
     k = m.kernel
     ticks: list[int] = []
-    tick = k._tick
-    k._tick = lambda cpu: (ticks.append(k.engine.now), tick(cpu))[1]  # type: ignore[method-assign]
+    tick = k.tick._tick
+    k.tick._tick = lambda cpu: (ticks.append(k.engine.now), tick(cpu))[1]  # type: ignore[method-assign]
     run(m, 40_000_000)
-    loc = k.arch_counts["LOC"][0]
+    loc = k.irq_stat.counts["LOC"][0]
     assert len(ticks) == loc < 10  # 10 periods in 40 ms; those inside the handler merge

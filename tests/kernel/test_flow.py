@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from irqlab.kernel import manage
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.chip import IRQCHIP_EOI_IF_HANDLED
 from irqlab.kernel.flags import (
@@ -216,10 +217,11 @@ def test_fasteoi_eoi_if_handled_chip_gets_no_eoi_when_the_line_cannot_be_handled
         assert log == expected, flags
 
 
-def test_fasteoi_oneshot_masks_first_and_keeps_the_line_masked_for_the_thread() -> None:
+def test_fasteoi_oneshot_masks_first_and_keeps_the_line_masked_for_the_thread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     k, log = bare_kernel(), []
     desc = line(k, "fasteoi", log, level=True)
-    k.setup_irq_thread = lambda desc, action: None  # type: ignore[method-assign]
+    monkeypatch.setattr(manage, "setup_irq_thread", lambda k, desc, action: None)
 
     def primary(ctx: HandlerContext) -> int:
         log.append("handler")

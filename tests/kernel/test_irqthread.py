@@ -71,7 +71,7 @@ def test_null_primary_without_oneshot_is_refused() -> None:
     action = request_threaded_irq(k, 10, None, _thread_fn, IRQF_TRIGGER_HIGH | IRQF_ONESHOT,
                                   "tsc2007")
     assert action.handler is irq_default_primary_handler
-    assert irq_default_primary_handler(k.ctx[0]) == IRQ_WAKE_THREAD
+    assert irq_default_primary_handler(k.handler_ctx[0]) == IRQ_WAKE_THREAD
 
 
 def test_null_primary_is_accepted_on_a_oneshot_safe_chip() -> None:

@@ -46,15 +46,15 @@ def test_shared_chain_calls_every_action_in_order_and_ors_returns(rets: tuple[in
     for i, ret in enumerate(rets):
         request_irq(k, 10, _ret(ret, calls, f"d{i}"), IRQF_SHARED | IRQF_TRIGGER_HIGH, f"d{i}",
                     dev_id=object())
-    k.irq_wake_thread = lambda desc, action: None  # type: ignore[method-assign]
     import irqlab.kernel.handle as handle
 
-    real = handle.note_interrupt
+    real_note, real_wake = handle.note_interrupt, handle.irq_wake_thread
     handle.note_interrupt = lambda k, d, ret: seen.append(ret)  # type: ignore[assignment]
+    handle.irq_wake_thread = lambda k, desc, action: None  # type: ignore[assignment]
     try:
         drive(k, desc)
     finally:
-        handle.note_interrupt = real
+        handle.note_interrupt, handle.irq_wake_thread = real_note, real_wake
     assert calls == ["d0", "d1"]
     assert seen == [expected]
 

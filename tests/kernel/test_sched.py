@@ -122,13 +122,13 @@ def test_thread_woken_by_an_interrupt_runs_when_it_returns() -> None:
 
     def handler(ctx: HandlerContext) -> int:
         ctx.device.service(1)
-        resched.append(k.need_resched(0))
+        resched.append(k.sched.need_resched(0))
         s.wake_up_process(rt)
-        resched.append(k.need_resched(0))
+        resched.append(k.sched.need_resched(0))
         return IRQ_HANDLED
 
     python_handler(m, "dev", handler)
-    at(m, 1_020_000, lambda: resched.append(k.need_resched(0)))
+    at(m, 1_020_000, lambda: resched.append(k.sched.need_resched(0)))
     run(m, 2_000_000)
     # entry 100 ns + handler 1 us (the built-in cost) + exit 100 ns, then the thread
     assert log == [("rt", 1_001_200)]
@@ -144,7 +144,7 @@ def test_waking_a_normal_thread_does_not_ask_to_preempt_a_normal_one() -> None:
 
     def wake() -> None:
         s.wake_up_process(other)
-        seen.append(m.kernel.need_resched(0))
+        seen.append(m.kernel.sched.need_resched(0))
 
     at(m, 1_000_000, wake)
     run(m, 1_100_000)

@@ -42,7 +42,7 @@ def scheduling(*tasklets: Tasklet, results: list[bool] | None = None):
     def handler(ctx: HandlerContext) -> int:
         ctx.device.service(1)
         for t in tasklets:
-            ok = ctx.k.tasklet_schedule(ctx.cpu, t)
+            ok = ctx.tasklet_schedule(t)
             if results is not None:
                 results.append(ok)
         return IRQ_HANDLED
@@ -70,7 +70,7 @@ def test_tasklet_scheduled_while_it_runs_runs_again() -> None:
     def func(ctx: HandlerContext) -> None:
         ctx.spend(5_000)
         if t.runs == 0:
-            again.append(k.tasklet_schedule(ctx.cpu, t))
+            again.append(ctx.tasklet_schedule(t))
 
     t = Tasklet(func)
     python_handler(m, "uart0", scheduling(t))
@@ -111,7 +111,7 @@ def test_hi_tasklets_run_before_normal_ones() -> None:
 
     def handler(ctx: HandlerContext) -> int:
         ctx.device.service(1)
-        ctx.k.tasklet_schedule(ctx.cpu, normal)
+        ctx.tasklet_schedule(normal)
         ctx.k.tasklets.hi_schedule(ctx.cpu, high)
         return IRQ_HANDLED
 

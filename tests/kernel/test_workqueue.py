@@ -42,7 +42,7 @@ def queueing(*works: Work, results: list[bool] | None = None):
     def handler(ctx: HandlerContext) -> int:
         ctx.device.service(1)
         for w in works:
-            ok = ctx.k.schedule_work(ctx.cpu, w)
+            ok = ctx.schedule_work(w)
             if results is not None:
                 results.append(ok)
         return IRQ_HANDLED
@@ -136,7 +136,7 @@ def _in_hardirq(m: Machine) -> None:
 def _in_tasklet(m: Machine) -> None:
     def handler(ctx: HandlerContext) -> int:
         ctx.device.service(1)
-        ctx.k.tasklet_schedule(ctx.cpu, Tasklet(_sleeps))
+        ctx.tasklet_schedule(Tasklet(_sleeps))
         return IRQ_HANDLED
 
     python_handler(m, "xhci", first_irq_only(handler))

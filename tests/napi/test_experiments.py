@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from irqlab import scenario
 from irqlab.experiments import run_experiment
-from irqlab.scenario.loader import ScenarioError, load
+from irqlab.scenario.loader import ScenarioError, load, parse
 
 
 def _run(name: str, **overrides: object) -> list[dict]:
@@ -55,3 +59,13 @@ def test_bad_experiment_field_is_named() -> None:
         run_experiment(spec, exp, None, 16_000_000)
     with pytest.raises(ScenarioError, match=r"experiment\.kind"):
         run_experiment(spec, {"kind": "nope"}, None, 16_000_000)
+
+
+def test_an_experiment_machine_the_builder_refuses_is_a_scenario_error() -> None:
+    """The experiment builds through the one builder: what the platform
+    refuses (no MSI on a Cortex-M) is reported once, before the sweep."""
+    text = (Path(scenario.__file__).parent / "builtin" / "receive-livelock.toml").read_text()
+    text = re.sub(r'(?m)^arch = .*$', 'arch = "armv7m"', re.sub(r"(?m)^cpus = .*$", "cpus = 1", text))
+    spec, extras = parse(text, "<cortex-m livelock>")
+    with pytest.raises(ScenarioError, match="device 'eth0': a Cortex-M has no MSI"):
+        run_experiment(spec, dict(extras["experiment"]), None, 16_000_000)  # type: ignore[call-overload]

@@ -93,7 +93,7 @@ def _nic_driver(k: Kernel, net: Softnet, frames: int):  # type: ignore[no-untype
     for _ in range(frames):
         q.receive()
     driver = RxDriver(k, net, nic, RxCosts(100, 100, 100, 0), "napi", [0])
-    ctx = k.ctx[0]
+    ctx = k.handler_ctx[0]
     ctx.action = IrqAction(24, driver.interrupt, None, 0, "eth0", q)
     k.cpus[0].in_irq += 1
     driver.interrupt(ctx)

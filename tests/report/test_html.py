@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from irqlab.analysis.report import DISTRIBUTIONS, Report, Warning
+from irqlab.analysis.report import DISTRIBUTIONS, Report, ReportWarning
 from irqlab.cli import cli
 from irqlab.report.html import render_html
 from irqlab.report.plots import charts, cpu_time_shares, quarter_octaves, sampled
@@ -169,7 +169,7 @@ def test_warnings_come_with_the_kernel_log_lines_of_their_time(tmp_path: Path) -
         (1_000, "unrelated line"),
         (225_065_800, 'irq 17: nobody cared (try booting with the "irqpoll" option)'),
         (225_065_800, "Disabling IRQ #17"),
-    ], warnings=[Warning("nobody-cared", 17, 225_065_800, "irq 17: nobody cared")])
+    ], warnings=[ReportWarning("nobody-cared", 17, 225_065_800, "irq 17: nobody cared")])
     html = render_html(report)
     item = re.search(r'<li class="warning">(.*?)</li>', html, re.S).group(1)
     assert "[nobody-cared]" in item and "irq=17" in item

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from irqlab.analysis.irqstats import IrqStats
-from irqlab.analysis.report import Report, Warning, build_counters, diff_snapshots
+from irqlab.analysis.report import Report, ReportWarning, build_counters
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
@@ -18,6 +18,7 @@ from irqlab.events import (
     CounterRow,
     CounterSnapshot,
     Event,
+    diff_snapshots,
 )
 from irqlab.report.text import render_text
 
@@ -45,7 +46,7 @@ def simulated() -> Report:
         Event(7_400, 1, IRQ_EXIT, 17, 0),
     ])
     return Report("simulation", 2, seed=7, duration_ns=10_000, stats=s,
-                  warnings=[Warning("storm", 17, 7_000, "irq 17: nobody cared")],
+                  warnings=[ReportWarning("storm", 17, 7_000, "irq 17: nobody cared")],
                   cpu_time_ns={0: {"user": 1, "system": 2, "irq": 3, "softirq": 4, "idle": 5}},
                   results=[{"rate_per_s": 1e5, "delivered": 10}], title="t")
 

@@ -15,7 +15,14 @@ from vcdvcd import VCDVCD
 
 from irqlab.cli import cli
 from irqlab.cli.run import level_irqs
-from irqlab.events import IRQ_ENTRY, IRQ_EXIT, IRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT
+from irqlab.events import (
+    IRQ_ENTRY,
+    IRQ_EXIT,
+    IRQ_RAISE,
+    SOFTIRQ_ENTRY,
+    SOFTIRQ_EXIT,
+    VECTOR_ENTRY,
+)
 from irqlab.report.vcd import HARDIRQ, PULSE_NS, SOFTIRQ, TASK, VcdWriter
 
 
@@ -110,11 +117,18 @@ def test_pending_from_assert_to_entry_and_in_service_from_entry_to_exit(default_
 def test_cpu_context_is_the_innermost_context(default_run, vcd) -> None:
     tv = values(vcd, "cpu0.context")
     at = dict(tv)  # the value set at each time (last change wins)
-    for e in default_run.events:
-        if e.cpu == 0 and e.kind == IRQ_ENTRY:
+    cpu0 = [e for e in default_run.events if e.cpu == 0]
+    hard_entries = {e.ts_ns for e in cpu0 if e.kind in (IRQ_ENTRY, VECTOR_ENTRY)}
+    alone = 0
+    for e in cpu0:
+        if e.kind == IRQ_ENTRY:
             assert at[e.ts_ns] == HARDIRQ
-        elif e.cpu == 0 and e.kind == SOFTIRQ_ENTRY and e.ts_ns in at:
+        elif e.kind == SOFTIRQ_ENTRY and e.ts_ns not in hard_entries:
+            assert at[e.ts_ns] == SOFTIRQ
+            alone += 1
+        elif e.kind == SOFTIRQ_ENTRY:  # a hard IRQ entered in the same ns, before or after
             assert at[e.ts_ns] in (SOFTIRQ, HARDIRQ)
+    assert alone > 0
     assert {v for _, v in tv} == {TASK, SOFTIRQ, HARDIRQ}
     soft_exits = [e.ts_ns for e in default_run.events if e.cpu == 0 and e.kind == SOFTIRQ_EXIT]
     assert any(at.get(t) == TASK for t in soft_exits)

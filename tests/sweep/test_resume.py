@@ -12,9 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from irqlab.sweep.journal import append_journal, journal_path, read_journal
+from irqlab.sweep.table import TableError, agg_path, read_rows
 
 GATE = '''\
 """A top half that waits for a file to exist: the sweep stops there until the test kills it."""
@@ -114,6 +117,26 @@ def test_rows_of_another_sweep_are_refused(small, tmp_path) -> None:
     assert out.read_bytes() == before
 
 
+def test_a_file_that_is_not_a_sweep_table_is_refused_even_without_rows(small, tmp_path) -> None:
+    out = tmp_path / "notes.csv"
+    out.write_text("host,comment\n")
+    res = run(small, out, "--seeds", "1")
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [f"Error: {out}: not a sweep's results table (no column "
+                                       "'seed'); write to another file or remove it"]
+    assert out.read_text() == "host,comment\n"
+    assert not agg_path(out).exists()
+
+
+def test_a_parquet_file_without_the_identity_columns_is_refused(tmp_path) -> None:
+    out = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"seed": pa.array([], pa.int64()), "x": pa.array([], pa.int64())}),
+                   out)
+    with pytest.raises(TableError, match=r"other\.parquet: not a sweep's results table \(no column "
+                                         r"'scenario_hash'\)"):
+        read_rows(out)
+
+
 def test_a_torn_journal_line_is_dropped_and_the_next_rows_start_a_new_line(tmp_path) -> None:
     journal = tmp_path / "r.parquet.journal"
     journal.write_text(json.dumps({"seed": 1}) + "\n" + '{"seed": 2, "coun')
@@ -122,12 +145,17 @@ def test_a_torn_journal_line_is_dropped_and_the_next_rows_start_a_new_line(tmp_p
     assert read_journal(journal) == [{"seed": 1}, {"seed": 3}]
 
 
-def test_an_axis_of_ints_and_floats_resumes_from_parquet(small, tmp_path) -> None:
+def test_an_axis_of_ints_and_floats_resumes_from_parquet(tmp_path) -> None:
     """The column reads back as floats (1.0); the rerun still finds its rows."""
+    # clock_mhz is a Cortex-M machine's key (the machine section is one variant per arch)
+    cortex_m = tmp_path / "small-m4.toml"
+    cortex_m.write_text('[scenario]\nname = "small-m4"\nduration = "2ms"\n[machine]\n'
+                        'arch = "armv7m"\n[[device]]\nname = "USART1"\nline = 37\n'
+                        'arrival = { kind = "poisson", rate = "20k/s" }\n')
     out = tmp_path / "r.parquet"
     args = ("--set", "machine.clock_mhz=100,250.5", "--jobs", "1")
-    assert subprocess.run(sweep_cmd(small, out, *args), capture_output=True).returncode == 0
-    res = subprocess.run(sweep_cmd(small, out, *args), capture_output=True, text=True)
+    assert subprocess.run(sweep_cmd(cortex_m, out, *args), capture_output=True).returncode == 0
+    res = subprocess.run(sweep_cmd(cortex_m, out, *args), capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "2 rows (0 run now, 2 already there)" in res.stderr
     assert pq.read_table(out).column("machine.clock_mhz").to_pylist() == [100.0, 250.5]

@@ -43,6 +43,11 @@ def test_values(text, values) -> None:
     ("fast..slow:step=x", "'fast' is not a number, a duration"),
     ("1,,2", "empty value"),
     ("0..1e9", "values (at most"),
+    ("1..inf", "a range needs finite ends and step (no inf or nan)"),
+    ("nan..3", "a range needs finite ends and step (no inf or nan)"),
+    ("1..3:step=inf", "a range needs finite ends and step (no inf or nan)"),
+    ("0..1e300:step=1e-300", "more than 1000000 values"),
+    ("-1e308..1e308", "more than 1000000 values"),
 ])
 def test_bad_values_name_the_set(text, message) -> None:
     with pytest.raises(SweepError, match=r"^--set x: ") as err:

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from irqlab.triage.text import MAX_LINE, normalise, read_lines, rejoin
+from irqlab.triage.text import MAX_LINE, Lines, normalise, rejoin
 
 EVIDENCE = "DMAR: DRHD: handling fault status reg 3"
 
@@ -35,25 +35,32 @@ def test_normalise_xen_prefix():
         "[VT-D]DMAR: reason 06 - x"
 
 
-def test_read_lines_crlf_numbers_and_missing_final_newline():
+def pieces(data: bytes, head: bytes = b"") -> list[tuple[str, bool]]:
+    """``(piece, whether it ended its line)`` of every piece :class:`Lines` reads."""
+    lines, out = Lines(io.BytesIO(data), head), []
+    while (piece := lines.next_piece()) is not None:
+        out.append((piece, lines.ended))
+    return out
+
+
+def test_lines_crlf_and_missing_final_newline():
     data = b"one\r\ntwo\r\n\r\nthree"
-    assert list(read_lines(io.BytesIO(data))) == [(1, "one"), (2, "two"), (3, ""), (4, "three")]
+    assert pieces(data) == [("one", True), ("two", True), ("", True), ("three", False)]
 
 
-def test_read_lines_head_is_prepended():
-    assert list(read_lines(io.BytesIO(b"lo\nb\n"), head=b"hel")) == [(1, "hello"), (2, "b")]
+def test_lines_head_is_prepended():
+    assert pieces(b"lo\nb\n", head=b"hel") == [("hello", True), ("b", True)]
 
 
-def test_read_lines_splits_overlong_lines():
+def test_lines_splits_overlong_lines():
     data = b"x" * (MAX_LINE * 2 + 10) + b"\nend\n"
-    pieces = list(read_lines(io.BytesIO(data)))
-    assert [len(text) for _, text in pieces] == [MAX_LINE, MAX_LINE, 10, 3]
-    assert [n for n, _ in pieces] == [1, 1, 1, 2]
+    assert [(len(text), ended) for text, ended in pieces(data)] == [
+        (MAX_LINE, False), (MAX_LINE, False), (10, True), (3, True)]
 
 
-def test_read_lines_binary_never_raises():
+def test_lines_binary_never_raises():
     data = bytes(range(256)) * 10
-    assert "".join(text for _, text in read_lines(io.BytesIO(data)))
+    assert "".join(Lines(io.BytesIO(data)))
 
 
 def _rejoin(lines):

@@ -4,8 +4,7 @@ layer sees it."""
 from __future__ import annotations
 
 from irqlab.events import IRQ_EXIT
-
-from .rig import machine, run
+from tests.kernel.rig import machine, run
 
 BASE = """
 [machine]

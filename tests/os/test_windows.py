@@ -7,13 +7,14 @@ import pytest
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.flags import IRQ_HANDLED
-from irqlab.kernel.windows import DISPATCH_LEVEL, Kdpc, NtKernel, WorkItem
-from irqlab.machine.build import Machine
+from irqlab.machine.build import BuildError, Machine
+from irqlab.os.windows import DISPATCH_LEVEL, Kdpc, NtKernel, WorkItem
 from tests.napi.rig import machine
 
 SCENARIO = """
 [machine]
 arch = "x86"
+os = "windows"
 cpus = 1
 irq_nesting = true
 [timer]
@@ -36,11 +37,11 @@ vector = 0x81
 class Rig:
     def __init__(self) -> None:
         self.m: Machine = machine(SCENARIO)
-        k = self.m.kernel
-        self.nt = NtKernel(k)
+        assert isinstance(self.m.os, NtKernel)
+        self.nt = self.m.os
         self.isr: list[tuple[str, str, int]] = []  # (entry/exit, device, time)
         self.dpcs: list[tuple[str, int, int]] = []  # (dpc, time, irql)
-        k.emit = self._emit
+        self.m.trace.connect([self._emit])
 
     def _emit(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
         if kind in (IRQ_ENTRY, IRQ_EXIT):
@@ -112,7 +113,7 @@ def test_device_interrupt_preempts_a_dpc() -> None:
 
 def test_dpc_is_not_queued_twice() -> None:
     r = Rig()
-    ctx = r.m.kernel.ctx[0]
+    ctx = r.m.kernel.handler_ctx[0]
     dpc = Kdpc("d", lambda _: 0)
     assert r.nt.ke_insert_queue_dpc(ctx, dpc)
     assert not r.nt.ke_insert_queue_dpc(ctx, dpc)
@@ -137,6 +138,5 @@ def test_work_item_runs_at_passive_level_after_the_dpc() -> None:
 
 
 def test_device_vectors_at_or_below_dispatch_level_are_refused() -> None:
-    m = machine(SCENARIO.replace("vector = 0x52", "vector = 0x2a"))
-    with pytest.raises(ValueError, match="not above DISPATCH_LEVEL"):
-        NtKernel(m.kernel)
+    with pytest.raises(BuildError, match="not above DISPATCH_LEVEL"):
+        machine(SCENARIO.replace("vector = 0x52", "vector = 0x2a"))

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
+from irqlab.hw.gic import GicV3
+from irqlab.hw.nvic import Nvic
 from irqlab.machine.build import Machine, build
 from irqlab.runner import simulation_report
 from irqlab.scenario.loader import builtin_descriptions, builtin_names, load
-
-from .rig import Recorder, run
+from tests.kernel.rig import Recorder, run
 
 
 def _run(name: str, duration_ns: int) -> tuple[Machine, Recorder]:
@@ -26,7 +27,7 @@ def test_the_issue_scenarios_are_shipped_with_a_description() -> None:
 def test_default_is_a_mixed_2cpu_x86_machine() -> None:
     m, _ = _run("default", 30_000_000)
     rows = simulation_report(m, None).counters.rows  # type: ignore[union-attr]
-    assert m.kernel.arch == "x86" and m.kernel.ncpus == 2
+    assert m.platform.arch == "x86" and m.kernel.ncpus == 2
     assert all(c > 0 for c in rows["LOC"].per_cpu)
     nic = [r for r in rows.values() if r.name and r.name.startswith("eth0")]
     assert [(r.chip, r.flow) for r in nic] == [("PCI-MSIX-0000:01:00.0", "edge")] * 2
@@ -40,7 +41,7 @@ def test_default_is_a_mixed_2cpu_x86_machine() -> None:
 
 def test_gic_arm64_runs_split_eoi_with_percpu_timer_spis_and_lpis() -> None:
     m, _ = _run("gic-arm64", 20_000_000)
-    assert m.gic is not None and m.gic.eoi_mode == 1 and m.kernel.split_eoi
+    assert isinstance(m.ctrl, GicV3) and m.ctrl.eoi_mode == 1 and m.kernel.split_eoi
     rows = simulation_report(m, None).counters.rows  # type: ignore[union-attr]
     timer = next(r for r in rows.values() if r.name == "arch_timer")
     assert (timer.chip, timer.hwirq, timer.flow) == ("GICv3", "30", "percpu")
@@ -54,7 +55,7 @@ def test_gic_arm64_runs_split_eoi_with_percpu_timer_spis_and_lpis() -> None:
 
 def test_nvic_cortex_m4_preempts_and_tail_chains() -> None:
     m, rec = _run("nvic-cortex-m4", 20_000_000)
-    assert m.nvic is not None
+    assert isinstance(m.ctrl, Nvic)
     irq = {name: m.irqs[name][0] for name in ("TIM1_UP", "USART2", "ADC1")}
     nested, gaps, stack, last_exit = set(), [], [], None
     for ts, _, kind, n, _, _ in rec.events:
@@ -72,6 +73,6 @@ def test_nvic_cortex_m4_preempts_and_tail_chains() -> None:
     assert all(inner == irq["TIM1_UP"] or outer == irq["ADC1"] for outer, inner in nested)
     # back to back: the next handler starts after the tail-chain cost, no unstack + stack
     assert min(gaps) == 60  # 6 tail-chain cycles at 100 MHz
-    assert m.nvic.entry_ns(0, True) < m.nvic.exit_ns(0, False) + m.nvic.entry_ns(0, False)
+    assert m.ctrl.entry_ns(0, True) < m.ctrl.exit_ns(0, False) + m.ctrl.entry_ns(0, False)
     # the motor-control timer keeps its 50 us period
     assert abs(len(rec.entries(irq["TIM1_UP"])) - 20_000_000 // 50_000) <= 1

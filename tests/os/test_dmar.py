@@ -9,8 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from irqlab.cli import cli
-
-from .rig import machine, run
+from tests.kernel.rig import machine, run
 
 LINUX = """
 [machine]
@@ -44,7 +43,7 @@ def test_dmar_fault_prints_the_kernel_lines_and_drains_the_records() -> None:
     assert log[0] == "DMAR: DRHD: handling fault status reg 2"
     assert log[1] == ("DMAR: [DMA Read NO_PASID] Request device [01:00.0] fault addr 0x7cd80000 "
                       "[fault reason 0x01] Present bit in root entry is clear")
-    assert not any(r.fault for r in m.iommu.records)  # type: ignore[attr-defined]
+    assert not any(r.fault for r in m.board.iommu.records)  # type: ignore[attr-defined]
 
 
 def test_interrupt_remapping_faults_print_the_index() -> None:
@@ -68,7 +67,7 @@ def test_printing_shares_one_ratelimit_of_ten_per_five_seconds() -> None:
     assert (len(faults), len(status)) == (3 + 3, 4 + 4)
     [line] = suppressed
     assert line.startswith("dmar_fault: ") and int(line.split()[1]) > 200
-    assert not any(r.fault for r in m.iommu.records)  # type: ignore[attr-defined]
+    assert not any(r.fault for r in m.board.iommu.records)  # type: ignore[attr-defined]
 
 
 def test_triage_diagnoses_the_simulated_dmesg(tmp_path: Path) -> None:

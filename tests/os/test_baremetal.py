@@ -1,4 +1,4 @@
-"""Bare-metal dispatch (irqlab.kernel.baremetal) over the x86 controller path:
+"""Bare-metal dispatch (irqlab.os.baremetal) over the x86 controller path:
 the smallest consumer of the controller models, and the benchmark's core."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Arrivals, Poisson, Replay
 from irqlab.hw.device import Device, LevelSignal, Wire
 from irqlab.hw.ioapic import IoApic
-from irqlab.kernel.baremetal import BareMetal, ServeOne
+from irqlab.os.baremetal import BareMetal, ServeOne
 from irqlab.sim.engine import Engine
 from irqlab.sim.rng import stream
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.flags import IRQ_HANDLED
-from irqlab.kernel.freertos import FreeRtos, Queue
+from irqlab.os.freertos import FreeRtos, Queue
 from tests.napi.rig import machine
 
 SCENARIO = """
@@ -42,7 +42,7 @@ class Rig:
         self.worker = self.rtos.task_create("worker", 2)
         self.rtos.block_on(self.worker, self.sem)
         self.isr: list[tuple[str, str, int]] = []
-        self.m.kernel.emit = self._emit
+        self.m.trace.connect([self._emit])
 
     def _emit(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
         if kind in (IRQ_ENTRY, IRQ_EXIT):
@@ -71,7 +71,7 @@ class Rig:
         self.m.engine.at(at, lambda _: dev.request())
 
     def exit_time(self, name: str) -> int:
-        return next(t for w, n, t in self.isr if w == "exit" and n == name)
+        return next(t for w, n, t in self.isr if w == "exit" and n == f"{name}_IRQHandler")
 
 
 def test_give_from_isr_switches_through_pendsv_tail_chained_after_the_isr() -> None:
@@ -83,7 +83,7 @@ def test_give_from_isr_switches_through_pendsv_tail_chained_after_the_isr() -> N
     assert len(r.rtos.switches) == 1
     t, frm, to = r.rtos.switches[0]
     assert (frm, to) == ("IDLE", "worker")
-    nvic = r.m.nvic
+    nvic = r.m.ctrl
     assert nvic is not None
     # PendSV tail-chains: no unstacking and stacking between the ISR and the switch
     assert t == r.exit_time("uart") + nvic.entry_ns(0, True) + r.rtos.switch_ns
@@ -108,7 +108,7 @@ def test_no_switch_without_a_higher_priority_task_woken() -> None:
     r.giver("uart", 1_000)
     r.fire("uart", 1_000)
     r.m.engine.run(until_ns=100_000)
-    assert r.rtos.switches == []
+    assert list(r.rtos.switches) == []
 
 
 def test_api_call_above_max_syscall_priority_is_a_violation() -> None:
@@ -118,4 +118,4 @@ def test_api_call_above_max_syscall_priority_is_a_violation() -> None:
     r.m.engine.run(until_ns=100_000)
     kinds = [w.kind for w in r.m.kernel.warnings]
     assert kinds == ["freertos-priority"]
-    assert "xQueueSendFromISR" in r.m.kernel.warnings[0].message
+    assert "xQueueGiveFromISR" in r.m.kernel.warnings[0].message  # the macro xSemaphoreGiveFromISR

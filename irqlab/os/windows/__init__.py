@@ -1,5 +1,6 @@
-"""The Windows personality of the top-half / bottom-half split, on the x86
-machine: ISR at device IRQL, DPC at DISPATCH_LEVEL, work item at PASSIVE_LEVEL.
+"""The Windows personality (``machine.os = "windows"``) of the top-half /
+bottom-half split, on the x86 machine: ISR at device IRQL, DPC at
+DISPATCH_LEVEL, work item at PASSIVE_LEVEL.
 
 * IRQL on x64 is the local APIC task priority: CR8 = TPR[7:4], and a device
   vector's IRQL is ``vector >> 4`` (DIRQL, 3..12).  Raising the IRQL masks
@@ -28,19 +29,22 @@ from collections import deque
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from irqlab.hw.apic import Apic
 from irqlab.hw.iommu import FSTS_FRI_SHIFT, FSTS_PFO, FSTS_PPF, FSTS_PRO, VtdUnit
 from irqlab.kernel.cpu import SOFTIRQ
 from irqlab.kernel.desc import IrqDesc
 from irqlab.kernel.dispatch import ivt_handle_interrupt
 from irqlab.kernel.flags import IRQ_HANDLED
-from irqlab.kernel.sched import SLEEP, SLEEPING, Scheduler, Sleep
+from irqlab.kernel.sched import SLEEP, SLEEPING, Sleep
+from irqlab.machine.errors import BuildError
+from irqlab.os.base import os_kernel
 from irqlab.sim.engine import StopSimulation
 
 if TYPE_CHECKING:
-    from irqlab.hw.apic import Apic
     from irqlab.kernel.action import HandlerContext
     from irqlab.kernel.cpu import Cpu
-    from irqlab.kernel.kernel import Kernel
+    from irqlab.machine.machine import Machine
+    from irqlab.platform.base import Board
 
 # IRQLs on x64 (wdm.h)
 PASSIVE_LEVEL, APC_LEVEL, DISPATCH_LEVEL = 0, 1, 2
@@ -82,33 +86,49 @@ class WorkItem:
 
 
 class NtKernel:
-    """The Windows interrupt dispatch installed on an x86 :class:`Kernel`."""
+    """The Windows personality of one x86 machine: its kernel dispatches
+    interrupts through ``KiInterruptDispatch`` and its clock interrupt raises
+    no softirq; ISRs nest by IRQL unless the scenario says otherwise (which
+    Windows cannot run with)."""
 
-    def __init__(self, k: Kernel) -> None:
-        if k.arch != "x86":
-            raise ValueError("the Windows personality runs on the x86 (APIC) machine")
+    name = "windows"
+
+    def __init__(self, m: Machine, board: Board) -> None:
+        if not isinstance(board.ctrl, Apic):
+            raise BuildError("machine.os = 'windows': the Windows personality runs on the x86 "
+                             "(APIC) machine")
+        self.apic: Apic = board.ctrl
+        self.kernel = k = os_kernel(m, board, irq_nesting=True, tick_softirq=False,
+                                  irq_entry=self.ki_interrupt_dispatch)
         if not k.irq_nesting:
-            raise ValueError("Windows ISRs nest by IRQL: build the machine with irq_nesting = true")
-        self.k = k
-        self.apic: Apic = k.ctrl  # type: ignore[assignment]
-        for cpu, table in enumerate(k.vector_irq):
-            for vector, entry in table.items():
-                if isinstance(entry, IrqDesc) and vector_irql(vector) < FIRST_DIRQL:
-                    raise ValueError(
-                        f"irq {entry.irq}: vector {vector:#04x} on CPU{cpu} is at IRQL "
-                        f"{vector_irql(vector)}, not above DISPATCH_LEVEL: device vectors "
-                        "start at 0x30 (DIRQL 3)")
+            raise BuildError("machine.os = 'windows': Windows ISRs nest by IRQL: build the "
+                             "machine with irq_nesting = true")
         self.dpc_queue: list[deque[Kdpc]] = [deque() for _ in range(k.ncpus)]
         self.retiring = [False] * k.ncpus
         self.dpcs_run = [0] * k.ncpus
         self.work_queue: deque[WorkItem] = deque()
-        k.irq_entry = self.ki_interrupt_dispatch  # type: ignore[method-assign]
-        k.softirq_tick = False  # the clock interrupt has no softirqs to raise
+        self.sched = k.sched
+
+    def finish(self, m: Machine) -> None:
+        """Every device vector is a DIRQL; CR8 starts at PASSIVE_LEVEL; the
+        system worker thread is created."""
+        k = self.kernel
+        for cpu, table in enumerate(k.vector_irq):
+            for vector, entry in table.items():
+                if isinstance(entry, IrqDesc) and vector_irql(vector) < FIRST_DIRQL:
+                    raise BuildError(
+                        f"machine.os = 'windows': irq {entry.irq}: vector {vector:#04x} on CPU{cpu} "
+                        f"is at IRQL {vector_irql(vector)}, not above DISPATCH_LEVEL: device "
+                        "vectors start at 0x30 (DIRQL 3)")
         for cpu in range(k.ncpus):
             self.apic.set_tpr(cpu, PASSIVE_LEVEL << 4)
-        sched = getattr(k, "sched", None)
-        self.sched: Scheduler = sched if sched is not None else Scheduler(k)
         self.worker = self.sched.kthread_create("System worker", 0, self._worker_body())
+
+    def iommu_fault_isr(self) -> IvtHandleInterrupt:
+        return IvtHandleInterrupt()
+
+    def results(self) -> list[dict[str, Any]] | None:
+        return self.sched.table() or None
 
     # -- IRQL -------------------------------------------------------------------------
     def current_irql(self, cpu: int) -> int:
@@ -126,7 +146,7 @@ class NtKernel:
         old_tpr = apic.lapics[c].tpr
         if vector != apic.spurious:
             apic.set_tpr(c, max(old_tpr, vector & 0xF0))
-        yield from ivt_handle_interrupt(self.k, cpu, vector)
+        yield from ivt_handle_interrupt(self.kernel, cpu, vector)
         apic.set_tpr(c, old_tpr)
         if not cpu.in_irq and self.dpc_queue[c] and not self.retiring[c]:
             yield from self.ki_retire_dpc_list(cpu)

@@ -1,0 +1,27 @@
+"""What the generic interrupt layer asks of the architecture, as Linux's
+``kernel/irq`` calls into ``arch/*/kernel/irq.c``: the spurious vector, an
+empty vector-table slot, the trigger column and the architecture's rows of
+``/proc/interrupts``.  Each platform (``irqlab.platform``) implements it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from irqlab.events import CounterSnapshot
+    from irqlab.kernel.desc import IrqDesc
+    from irqlab.kernel.kernel import Kernel
+
+
+class Arch(Protocol):
+    def spurious_vector(self, k: Kernel, cpu: int, vector: int) -> None:
+        """The controller's spurious id was taken (it takes no EOI)."""
+
+    def no_irq_handler(self, k: Kernel, cpu: int, vector: int) -> None:
+        """A vector with nothing in this CPU's table: end it and report it."""
+
+    def trigger_name(self, d: IrqDesc) -> str:
+        """The trigger column of ``/proc/interrupts`` for ``d``."""
+
+    def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
+        """Add the architecture's rows (``arch_show_interrupts``)."""

@@ -1,0 +1,57 @@
+"""A built machine: engine, controller, kernel, OS personality, devices and
+their drivers, as ``machine.build`` assembles them from a scenario."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from irqlab.events import Tracepoints
+from irqlab.hw.device import Device, Wire
+from irqlab.sim.engine import Engine
+from irqlab.sim.rng import stream
+
+if TYPE_CHECKING:
+    from irqlab.kernel.kernel import Kernel
+    from irqlab.machine.driver import BuiltinDriver
+    from irqlab.os.base import Personality
+    from irqlab.platform import Board, Platform
+    from irqlab.scenario.schema import Scenario
+
+
+class Line:
+    """One interrupt input shared by the devices wired to it."""
+
+    def __init__(self, wire: Wire, irq: int) -> None:
+        self.wire = wire
+        self.irq = irq
+
+
+class Machine:
+    """A built machine.  ``board`` is the platform's own state (its
+    controllers, IOMMU); ``os`` the OS personality; ``trace`` the tracepoints
+    every event of the run goes through."""
+
+    def __init__(self, spec: Scenario, seed: int) -> None:
+        self.spec = spec
+        self.seed = seed
+        self.engine = Engine()
+        self.trace = Tracepoints()
+        self.devices: dict[str, list[Device]] = {}
+        self.drivers: dict[str, BuiltinDriver] = {}
+        self.irqs: dict[str, list[int]] = {}
+        self.lines: dict[int, Line] = {}
+        #: per-CPU timer hardware (LAPIC timer, arch timer, SysTick)
+        self.timers: list[Device] = []
+        self.ctrl: Any = None
+        self.kernel: Kernel
+        self.platform: Platform
+        self.board: Board
+        self.os: Personality
+        #: PCI source id (bus:dev.fn) of each device, for IOMMU faults
+        self.sids: dict[str, int] = {}
+        #: where the search for a free IRQ number (by its start) goes on:
+        #: numbers are never freed while building, so each search is linear once
+        self.next_free: dict[int, int] = {}
+
+    def rng_for(self, name: str) -> Any:
+        return stream(self.seed, name)

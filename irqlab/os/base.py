@@ -1,0 +1,50 @@
+"""What an OS personality is to the machine builder, and the kernel every
+personality is built on.
+
+A personality is constructed once per machine, by one hook
+(``PERSONALITIES[machine.os](machine, board)``), and builds its kernel there
+with its own interrupt entry and tick policy: none patches another's
+attributes.  ``finish`` runs after the devices are added."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from irqlab.kernel.kernel import IrqEntry, Kernel
+
+if TYPE_CHECKING:
+    from irqlab.kernel.action import Handler
+    from irqlab.machine.machine import Machine
+    from irqlab.platform.base import Board
+
+
+class Personality(Protocol):
+    #: the scenario's ``machine.os``
+    name: str
+    kernel: Kernel
+
+    def finish(self, m: Machine) -> None:
+        """After the devices: what the OS sets up once its drivers are loaded."""
+
+    def iommu_fault_isr(self) -> Handler:
+        """The ISR of the IOMMU's fault event interrupt."""
+
+    def results(self) -> list[dict[str, Any]] | None:
+        """Rows of the report's results table, in the OS's own terms."""
+
+
+def os_kernel(m: Machine, board: Board, *, irq_nesting: bool = False, tick_softirq: bool = True,
+              irq_entry: IrqEntry | None = None) -> Kernel:
+    """The kernel of ``m`` on ``board``: ``irq_nesting`` is the OS's choice
+    where the controller leaves it to the OS; the per-CPU timer hardware
+    fires when the earliest hrtimer expires."""
+    ms = m.spec.machine
+    t = m.spec.timer
+    return Kernel(
+        m.engine, board.ctrl, ms.cpus, arch=m.platform, hz=ms.hz,
+        irq_nesting=irq_nesting if board.irq_nesting is None else board.irq_nesting,
+        split_eoi=board.split_eoi, eoi_on_return=board.eoi_on_return,
+        tail_chaining=board.tail_chaining, save_ns=ms.save_cost, restore_ns=ms.restore_cost,
+        atomic_sleep=ms.atomic_sleep, tick_ns=t.cost, timer_softirq_ns=t.softirq_cost,
+        tick_softirq=tick_softirq, raise_local_timer=lambda cpu: m.timers[cpu].request(),
+        irq_entry=irq_entry, trace=m.trace)

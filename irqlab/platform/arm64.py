@@ -1,0 +1,191 @@
+"""arm64 with a GICv3 (``drivers/irqchip/irq-gic-v3.c``, ``irq-gic-v3-its.c``,
+Arm IHI 0069).
+
+* IRQs (Linux virqs) are allocated in order from 1, the arch timer first.
+* Wired devices are SPIs (INTID 32-1019) routed to one CPU; MSI-X messages
+  are LPIs (INTID 8192 and up) written through the ITS ("ITS-MSI").
+* The per-CPU timer is the non-secure EL1 physical timer, PPI 30, a level
+  line handled as an ordinary per-CPU IRQ (``arch_timer_handler_phys``).
+* EOImode 1 splits the EOI: the priority drop at entry (ICC_EOIR1), the
+  deactivation (ICC_DIR) when the flow handler ends.  A missed deactivation
+  leaves only that INTID active; other interrupts still arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from irqlab.events import X86_ROWS, CounterRow, CounterSnapshot
+from irqlab.hw.controller import LineSink
+from irqlab.hw.device import Device, LevelSignal, LpiSignal, Signal, Wire
+from irqlab.hw.gic import LPI_BASE, GicV3
+from irqlab.kernel.chip import IrqChip, eoi_dropped
+from irqlab.kernel.flags import IRQ_HANDLED, IRQF_TIMER
+from irqlab.kernel.flow import FLOWS
+from irqlab.kernel.manage import request_irq
+from irqlab.kernel.printk import KernelWarning
+from irqlab.machine.errors import BuildError
+from irqlab.platform.base import Board, add_rows, machine_spec, next_irq, no_handler
+from irqlab.scenario.schema import Arm64Machine
+
+if TYPE_CHECKING:
+    from irqlab.kernel.action import HandlerContext
+    from irqlab.kernel.desc import IrqDesc
+    from irqlab.kernel.kernel import Kernel
+    from irqlab.machine.machine import Machine
+    from irqlab.scenario.schema import DeviceSpec
+
+ARCH_TIMER_PPI = 30  # non-secure EL1 physical timer (arm,armv8-timer binding)
+ITS_MAX_LPI_NRBITS = 16  # Linux drivers/irqchip/irq-gic-v3-its.c: 64K LPI INTIDs at most
+
+
+class GicChip(IrqChip):
+    """GICv3: mask/unmask are ICENABLER/ISENABLER; ``irq_eoi`` writes
+    ICC_EOIR1 in EOImode 0 and ICC_DIR in EOImode 1 (the priority drop was
+    done at entry)."""
+
+    name = "GICv3"
+
+    def __init__(self, gic: GicV3) -> None:
+        self.gic = gic
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.gic.disable(d.hwirq, d.affinity if d.hwirq >= 32 else None)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.gic.enable(d.hwirq, d.affinity if d.hwirq >= 32 else None)
+
+    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        if eoi_dropped(d):
+            return
+        if self.gic.eoi_mode:
+            self.gic.deactivate(cpu, d.hwirq)
+        else:
+            self.gic.eoi(cpu, d.hwirq)
+
+    def irq_retrigger(self, d: IrqDesc) -> bool:
+        self.gic.set_pending(d.hwirq, d.affinity)
+        return True
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        if d.hwirq >= LPI_BASE:
+            self.gic.move_lpi(d.hwirq, cpu)  # its_set_affinity: the ITS MOVI command
+        elif d.hwirq >= 32:
+            self.gic.route(d.hwirq, cpu)
+        d.affinity = cpu
+
+
+class Arm64Board(Board):
+    """The GIC, and the next free LPI (INTIDs are never freed while building)."""
+
+    next_lpi = LPI_BASE
+
+
+def arch_timer_handler_phys(ctx: HandlerContext) -> int:
+    """The tick as a per-CPU IRQ: reprogram the comparator (which drops the
+    level line), then the expired hrtimers.  ``dev_id`` is the list of
+    per-CPU timer devices."""
+    timers = ctx.action.dev_id  # type: ignore[union-attr]
+    timers[ctx.cpu].service(timers[ctx.cpu].status)
+    ctx.cost += ctx.k.tick.run_hrtimers(ctx.cpu)
+    return IRQ_HANDLED
+
+
+class Arm64:
+    """The arm64 GICv3 platform (see the module docstring)."""
+
+    arch = "arm64"
+
+    def board(self, m: Machine) -> Board:
+        ms = machine_spec(m, Arm64Machine)
+        kw: dict[str, int] = {}
+        if ms.entry_cost is not None:
+            kw["entry_ns"] = ms.entry_cost
+        if ms.exit_cost is not None:
+            kw["exit_ns"] = ms.exit_cost
+        gic = GicV3(ms.cpus, eoi_mode=ms.eoi_mode, **kw)
+        m.timers = [Device(m.engine, f"arch_timer{cpu}", LevelSignal(Wire(gic, ARCH_TIMER_PPI, cpu)),
+                           None) for cpu in range(ms.cpus)]
+        return Arm64Board(gic, irq_nesting=bool(ms.irq_nesting), split_eoi=ms.eoi_mode == 1)
+
+    def boot(self, m: Machine) -> None:
+        k = m.kernel
+        gic: GicV3 = m.ctrl
+        irq = next_irq(m, 1)
+        desc = k.alloc_irq(irq, GicChip(gic), ARCH_TIMER_PPI, FLOWS["percpu"], "percpu", True)
+        gic.set_trigger(ARCH_TIMER_PPI, True)
+        for cpu in range(m.spec.machine.cpus):
+            k.bind_vector(cpu, ARCH_TIMER_PPI, desc)
+        request_irq(k, irq, arch_timer_handler_phys, IRQF_TIMER, "arch_timer", m.timers)
+        m.irqs["arch_timer"] = [irq]
+
+    def add_line(self, m: Machine, spec: DeviceSpec, line: int, cpu: int,
+                 level: bool) -> tuple[int, LineSink]:
+        gic: GicV3 = m.ctrl
+        if not 32 <= line < 1020:
+            raise BuildError(f"device '{spec.name}': line {line} is not a GIC SPI (32-1019)")
+        irq = next_irq(m, 1)
+        gic.set_trigger(line, level)
+        gic.route(line, cpu)
+        if spec.priority is not None:
+            gic.set_priority(line, spec.priority)
+        desc = m.kernel.alloc_irq(irq, GicChip(gic), line, FLOWS["fasteoi"], "fasteoi", level)
+        desc.affinity = cpu
+        m.kernel.bind_vector(cpu, line, desc)
+        return irq, gic
+
+    def add_msi(self, m: Machine, spec: DeviceSpec,
+                index: int) -> Callable[[int, int], tuple[int, Signal]]:
+        gic: GicV3 = m.ctrl
+        board: Arm64Board = m.board  # type: ignore[assignment]
+        k = m.kernel
+        chip = GicChip(gic)
+        chip.name = "ITS-MSI"
+
+        def alloc(i: int, cpu: int) -> tuple[int, Signal]:
+            irq = next_irq(m, 1)
+            lpi = board.next_lpi
+            if lpi >= 1 << ITS_MAX_LPI_NRBITS:
+                raise BuildError(f"no LPI left: Linux's ITS driver allocates INTIDs {LPI_BASE}-"
+                                 f"{(1 << ITS_MAX_LPI_NRBITS) - 1} (ITS_MAX_LPI_NRBITS = "
+                                 f"{ITS_MAX_LPI_NRBITS})")
+            board.next_lpi += 1
+            if spec.priority is not None:
+                gic.set_priority(lpi, spec.priority)
+            gic.map_lpi(lpi, cpu)
+            desc = k.alloc_irq(irq, chip, lpi, FLOWS["fasteoi"], "fasteoi", False)
+            desc.affinity = cpu
+            k.bind_vector(cpu, lpi, desc)
+            return irq, LpiSignal(gic, lpi)
+
+        return alloc
+
+    def isr_name(self, device: str) -> str:
+        return device
+
+    def finish(self, m: Machine) -> None:
+        return None
+
+    def missed_eoi(self, m: Machine) -> list[KernelWarning]:
+        return []
+
+    # -- kernel.arch.Arch ------------------------------------------------------------------
+    def spurious_vector(self, k: Kernel, cpu: int, vector: int) -> None:
+        """INTID 1023: nothing pending any more; no state change."""
+
+    def no_irq_handler(self, k: Kernel, cpu: int, vector: int) -> None:
+        if k.split_eoi:
+            k.ctrl.deactivate(cpu, vector)
+        else:
+            k.ctrl.eoi(cpu, vector)
+        no_handler(k, f"Unexpected interrupt (irqnr {vector})")
+
+    def trigger_name(self, d: IrqDesc) -> str:
+        return "Level" if d.level else "Edge"
+
+    def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
+        counts = k.irq_stat.counts
+        rows = [r for r in X86_ROWS if r in counts] + [r for r in counts if r not in X86_ROWS]
+        add_rows(k, snap, rows, {})
+        snap.rows["Err"] = CounterRow(label="Err", per_cpu=[k.irq_stat.err_count])

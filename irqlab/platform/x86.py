@@ -1,0 +1,354 @@
+"""x86: local APIC, IO-APIC, PCI MSI-X and the VT-d fault interrupt
+(``arch/x86/kernel/apic/``, ``arch/x86/kernel/irq.c``, Intel SDM vol. 3
+ch. 10-11, the VT-d specification).
+
+* IRQs: IO-APIC pins are GSIs (IRQ = pin); MSI-X vectors get IRQs from 24 up,
+  after the 24 GSIs.
+* Vectors: device vectors from 0x21 (after FIRST_EXTERNAL_VECTOR 0x20) below
+  the system vectors at 0xEB; Linux reserves 0x80 (IA32_SYSCALL_VECTOR);
+  Windows starts device vectors at 0x30, the first IRQL above DISPATCH_LEVEL.
+* The per-CPU timer is the LAPIC timer on vector 0xEC (``LOC`` row).
+* A missed EOI leaves the vector's ISR bit set: its priority class and every
+  lower one stay blocked on that CPU (PPR), higher classes still arrive
+  (SDM 10.8.3.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING
+
+from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, X86_ROWS, CounterRow, CounterSnapshot
+from irqlab.hw.apic import LOCAL_TIMER_VECTOR, Apic
+from irqlab.hw.controller import LineSink
+from irqlab.hw.device import Device, MsiSignal, Signal, VectorSignal
+from irqlab.hw.ioapic import IoApic
+from irqlab.hw.iommu import VtdUnit, source_id
+from irqlab.hw.msi import MsixTable, compose
+from irqlab.kernel.chip import IRQCHIP_ONESHOT_SAFE, IrqChip, eoi_dropped
+from irqlab.kernel.flags import IRQD_IRQ_MASKED, IRQD_SETAFFINITY_PENDING, IRQF_NO_THREAD
+from irqlab.kernel.flow import FLOWS
+from irqlab.kernel.manage import request_irq
+from irqlab.kernel.migration import irq_move_irq, irq_move_masked_irq
+from irqlab.kernel.printk import KernelWarning
+from irqlab.machine.errors import BuildError
+from irqlab.platform.base import Board, add_rows, machine_spec, next_irq, no_handler
+from irqlab.scenario.schema import DeviceSpec, X86Machine
+
+if TYPE_CHECKING:
+    from irqlab.kernel.cpu import Cpu
+    from irqlab.kernel.desc import IrqDesc
+    from irqlab.kernel.kernel import Kernel
+    from irqlab.machine.machine import Machine
+
+# Model parameters (ns), not manual figures: the cost of taking and leaving an
+# exception in hardware on a current core.
+X86_ENTRY_NS, X86_EXIT_NS = 200, 150
+FIRST_DEVICE_VECTOR = 0x21  # after FIRST_EXTERNAL_VECTOR 0x20 (irq_vectors.h)
+WINDOWS_FIRST_DEVICE_VECTOR = 0x30  # DIRQL 3: the first IRQL above DISPATCH_LEVEL
+FIRST_SYSTEM_VECTOR = 0xEB  # POSTED_MSI_NOTIFICATION_VECTOR (irq_vectors.h)
+IA32_SYSCALL_VECTOR = 0x80
+FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
+
+
+# -- chips (arch/x86/kernel/apic/vector.c, io_apic.c, msi.c; drivers/iommu/intel/irq_remapping.c)
+class ApicAckChip(IrqChip):
+    """Chips whose ack/EOI is the local APIC EOI (x86 vector domain parent)."""
+
+    def __init__(self, apic: Apic) -> None:
+        self.apic = apic
+
+    def irq_ack(self, d: IrqDesc, cpu: int) -> None:
+        # apic_ack_irq / apic_ack_edge: EOI before the handler runs.
+        if not eoi_dropped(d):
+            self.apic.eoi(cpu)
+
+    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        if not eoi_dropped(d):
+            self.apic.eoi(cpu)
+
+    def msi_msg(self, cpu: int, vector: int) -> tuple[int, int]:
+        """The (address, data) of a message to ``vector`` on ``cpu``
+        (``x86_vector_msi_compose_msg``)."""
+        return compose(self.apic.lapics[cpu].apic_id, vector)
+
+    def irq_retrigger(self, d: IrqDesc) -> bool:
+        # apic_retrigger_irq: send the vector to the target CPU as an IPI.
+        self.apic.accept(d.affinity, d.vector, False)
+        return True
+
+
+class IoApicChip(ApicAckChip):
+    """IO-APIC pins (arch/x86/kernel/apic/io_apic.c ``ioapic_chip``).  Level
+    pins use fasteoi: the LAPIC EOI is broadcast back and clears Remote IRR.
+    Without interrupt remapping an RTE is rewritten only from the interrupt
+    path: an affinity change waits for the next interrupt (``apic_ack_edge``,
+    ``ioapic_ack_level``)."""
+
+    name = "IO-APIC"
+    move_pending = True
+
+    def __init__(self, apic: Apic, ioapic: IoApic, name: str = "IO-APIC") -> None:
+        super().__init__(apic)
+        self.ioapic = ioapic
+        self.name = name
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.ioapic.mask(d.hwirq)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.ioapic.unmask(d.hwirq)
+
+    def _mover(self, d: IrqDesc) -> Kernel | None:
+        """The kernel to carry out ``d``'s pending move, if it has one."""
+        return self.k if d.state & IRQD_SETAFFINITY_PENDING else None
+
+    def irq_ack(self, d: IrqDesc, cpu: int) -> None:
+        k = self._mover(d)
+        if k is not None:
+            irq_move_irq(k, d)
+        super().irq_ack(d, cpu)
+
+    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        k = self._mover(d)
+        if k is not None and not d.state & IRQD_IRQ_MASKED:
+            self.ioapic.mask(d.hwirq)  # ioapic_prepare_move
+        super().irq_eoi(d, cpu)
+        if k is not None:  # ioapic_finish_move
+            if not self.ioapic.rte[d.hwirq].remote_irr:  # only once the EOI has reached the pin
+                irq_move_masked_irq(k, d)
+            if not d.state & IRQD_IRQ_MASKED:
+                self.ioapic.unmask(d.hwirq)
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        d.affinity = cpu
+        self.ioapic.set_affinity(d.hwirq, cpu)
+
+
+class MsiChip(ApicAckChip):
+    """PCI MSI-X vectors; hwirq is the table entry (per-device MSI domain).
+    ``pci_msi_mask_irq`` writes the per-vector mask bit.
+    MSI cannot storm, so ONESHOT is not needed (IRQCHIP_ONESHOT_SAFE)."""
+
+    name = "PCI-MSI"
+    flags = IRQCHIP_ONESHOT_SAFE
+
+    def __init__(self, apic: Apic, table: MsixTable, name: str = "PCI-MSI") -> None:
+        super().__init__(apic)
+        self.table = table
+        self.name = name
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        """Rewrite the MSI-X entry's message for the new destination APIC
+        (``msi_domain_set_affinity`` -> ``irq_chip_write_msi_msg``)."""
+        d.affinity = cpu
+        self.table.program(d.hwirq, *self.msi_msg(cpu, d.vector))
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.table.mask(d.hwirq)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.table.unmask(d.hwirq)
+
+
+class DmarMsiChip(ApicAckChip):
+    """The VT-d fault event interrupt (``dmar_msi_irq_chip``, "DMAR-MSI"):
+    masking writes FECTL.IM; a held event is sent on unmask."""
+
+    name = "DMAR-MSI"
+    flags = IRQCHIP_ONESHOT_SAFE
+
+    def __init__(self, apic: Apic, unit: VtdUnit) -> None:
+        super().__init__(apic)
+        self.unit = unit
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        """``dmar_msi_write``: FEADDR/FEDATA name the new CPU."""
+        d.affinity = cpu
+        self.unit.program_fault_event(*self.msi_msg(cpu, d.vector))
+
+    def irq_mask(self, d: IrqDesc) -> None:
+        self.unit.set_masked(True)
+
+    def irq_unmask(self, d: IrqDesc) -> None:
+        self.unit.set_masked(False)
+
+
+def local_timer(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
+    """``sysvec_apic_timer_interrupt``: EOI first, the LOC row, then the
+    expired hrtimers (the tick among them)."""
+    c = cpu.index
+    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, vector, "local_timer")
+    k.ctrl.eoi(c, vector)
+    k.irq_stat.inc("LOC", c)
+    cost = k.tick.run_hrtimers(c)
+    if cost:
+        yield cost
+    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "local_timer")
+
+
+def pci_address(index: int) -> tuple[int, int, int]:
+    """(bus, device, function) of the scenario's device ``index``: device 0 on
+    bus 1 (01:00.0), the next on bus 2 ... one device per bus; past 255 devices
+    the device and function fields count on, so that each of the
+    ``MAX_DEVICES`` has its own requester id."""
+    n = index + 1
+    return n & 0xFF, (n >> 8) & 0x1F, (n >> 13) & 0x7
+
+
+class X86Board(Board):
+    def __init__(self, apic: Apic, ioapic: IoApic, irq_nesting: bool | None) -> None:
+        super().__init__(apic, irq_nesting=irq_nesting)
+        self.apic = apic
+        self.ioapic = ioapic
+        self.iommu: VtdUnit | None = None
+
+
+class X86:
+    """The x86 platform (see the module docstring)."""
+
+    arch = "x86"
+
+    # -- building ---------------------------------------------------------------------
+    def board(self, m: Machine) -> Board:
+        ms = m.spec.machine
+        apic = Apic(ms.cpus, entry_ns=X86_ENTRY_NS if ms.entry_cost is None else ms.entry_cost,
+                    exit_ns=X86_EXIT_NS if ms.exit_cost is None else ms.exit_cost)
+        board = X86Board(apic, IoApic(apic), ms.irq_nesting)
+        m.timers = [Device(m.engine, f"lapic-timer{cpu}", VectorSignal(apic, cpu, LOCAL_TIMER_VECTOR),
+                           None) for cpu in range(ms.cpus)]
+        return board
+
+    def boot(self, m: Machine) -> None:
+        for cpu in range(m.spec.machine.cpus):
+            m.kernel.bind_vector(cpu, LOCAL_TIMER_VECTOR, local_timer)
+
+    def _vector_of(self, m: Machine, spec: DeviceSpec, i: int, cpu: int) -> int:
+        k = m.kernel
+        linux = m.spec.machine.os == "linux"
+        if spec.vector is not None:
+            vectors = spec.vector if isinstance(spec.vector, list) else [spec.vector]
+            if i >= len(vectors):
+                raise BuildError(f"device '{spec.name}': vector list has {len(vectors)} entries "
+                                 f"for {spec.vectors} vectors")
+            v = vectors[i]
+            if not FIRST_DEVICE_VECTOR - 1 <= v < FIRST_SYSTEM_VECTOR or (linux and v == IA32_SYSCALL_VECTOR):
+                raise BuildError(f"device '{spec.name}': vector {v:#x} is not a device vector "
+                                 f"(0x20-{FIRST_SYSTEM_VECTOR - 1:#x}" + (", not 0x80)" if linux else ")"))
+            if v in k.vector_irq[cpu]:
+                raise BuildError(f"device '{spec.name}': vector {v:#x} on CPU {cpu} is already in use")
+            return v
+        first = WINDOWS_FIRST_DEVICE_VECTOR if m.spec.machine.os == "windows" else FIRST_DEVICE_VECTOR
+        for v in range(first, FIRST_SYSTEM_VECTOR):
+            if (v != IA32_SYSCALL_VECTOR or not linux) and v not in k.vector_irq[cpu]:
+                return v
+        raise BuildError(f"device '{spec.name}': no free vector left on CPU {cpu}")
+
+    def add_line(self, m: Machine, spec: DeviceSpec, line: int, cpu: int,
+                 level: bool) -> tuple[int, LineSink]:
+        board: X86Board = m.board  # type: ignore[assignment]
+        ioapic = board.ioapic
+        if line >= ioapic.pins:
+            raise BuildError(f"device '{spec.name}': IO-APIC pin {line} out of range 0-{ioapic.pins - 1}")
+        chip = IoApicChip(board.apic, ioapic)
+        flow = "fasteoi" if level else "edge"
+        vector = self._vector_of(m, spec, 0, cpu)
+        ioapic.program(line, vector, cpu, level, masked=True)
+        desc = m.kernel.alloc_irq(line, chip, line, FLOWS[flow], flow, level)
+        desc.affinity = cpu
+        m.kernel.bind_vector(cpu, vector, desc)
+        return line, ioapic
+
+    def add_msi(self, m: Machine, spec: DeviceSpec,
+                index: int) -> Callable[[int, int], tuple[int, Signal]]:
+        board: X86Board = m.board  # type: ignore[assignment]
+        k = m.kernel
+        bus, slot, fn = pci_address(index)  # as its IOMMU source id
+        table = MsixTable(board.apic, spec.vectors)
+        # Linux 6.x per-device MSI domains: chip "PCI-MSIX-<domain:bus:dev.fn>",
+        # hwirq = the MSI-X table entry (as /proc/interrupts shows them).
+        chip = MsiChip(board.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:{slot:02x}.{fn}")
+
+        def alloc(i: int, cpu: int) -> tuple[int, Signal]:
+            irq = next_irq(m, FIRST_MSI_IRQ)
+            vector = self._vector_of(m, spec, i, cpu)
+            table.program(i, *chip.msi_msg(cpu, vector))
+            desc = k.alloc_irq(irq, chip, i, FLOWS["edge"], "edge", False)
+            desc.affinity = cpu
+            k.bind_vector(cpu, vector, desc)
+            return irq, MsiSignal(table, i)
+
+        return alloc
+
+    def isr_name(self, device: str) -> str:
+        return device
+
+    def finish(self, m: Machine) -> None:
+        if machine_spec(m, X86Machine).iommu:
+            self._add_iommu(m)
+
+    def _add_iommu(self, m: Machine) -> None:
+        """A VT-d unit, dmar0, whose fault event MSI goes to CPU 0; its ISR is
+        the OS's (Linux ``dmar_fault``, Windows ``nt!IvtHandleInterrupt``)."""
+        board: X86Board = m.board  # type: ignore[assignment]
+        k = m.kernel
+        unit = VtdUnit(board.apic, "dmar0")
+        board.iommu = unit
+        irq = next_irq(m, FIRST_MSI_IRQ)
+        vector = self._vector_of(m, DeviceSpec(name="dmar0", kind="msix"), 0, 0)
+        chip = DmarMsiChip(board.apic, unit)
+        unit.program_fault_event(*chip.msi_msg(0, vector))
+        desc = k.alloc_irq(irq, chip, 0, FLOWS["edge"], "edge", False)
+        desc.affinity = 0
+        k.bind_vector(0, vector, desc)
+        request_irq(k, irq, m.os.iommu_fault_isr(), IRQF_NO_THREAD, "dmar0", unit)
+        m.irqs["dmar0"] = [irq]
+        for i, dev in enumerate(m.spec.device):
+            m.sids[dev.name] = source_id(*pci_address(i))
+
+    def missed_eoi(self, m: Machine) -> list[KernelWarning]:
+        """Vectors left in the ISR with no handler running: their class and
+        every lower one stay blocked on that CPU (PPR), while higher classes
+        still arrive (Intel SDM 10.8.3.1)."""
+        out: list[KernelWarning] = []
+        apic: Apic = m.ctrl
+        k = m.kernel
+        for cpu, lapic in enumerate(apic.lapics):
+            c = k.cpus[cpu]
+            if c.in_irq or not c.irqs_on or lapic.isr.highest() < 0:
+                continue  # an interrupt is being taken or handled: its ISR bit is not stale
+            top = apic.in_service(cpu)[0]
+            cls = top >> 4
+            irq_no = getattr(k.vector_irq[cpu].get(top), "irq", None)
+            pending = [v for v in apic.pending(cpu) if v >> 4 <= cls]
+            desc = ", ".join(f"{v:#04x}" for v in pending) or "none yet"
+            out.append(KernelWarning(
+                "missed-eoi", irq_no, m.engine.now,
+                (f"CPU{cpu}: vector {top:#04x}"
+                 + (f" (irq {irq_no})" if irq_no is not None else "")
+                 + f" is still in service: its EOI never came, so priority classes "
+                   f"{cls:#x} and lower are blocked on CPU{cpu} (PPR={lapic.ppr():#04x}); "
+                   f"blocked in IRR: {desc}; higher classes are still delivered"),
+            ))
+        return out
+
+    # -- kernel.arch.Arch ------------------------------------------------------------------
+    def spurious_vector(self, k: Kernel, cpu: int, vector: int) -> None:
+        """0xFF: ``Spurious APIC interrupt (vector 0xFF) on CPU#%d, should never
+        happen.``, SPU row, no EOI."""
+        k.irq_stat.inc("SPU", cpu)
+        k.printk(f"Spurious APIC interrupt (vector 0xFF) on CPU#{cpu}, should never happen.")
+
+    def no_irq_handler(self, k: Kernel, cpu: int, vector: int) -> None:
+        k.ctrl.eoi(cpu, vector)  # apic_eoi(): an un-acked vector would block its class
+        no_handler(k, f"No irq handler for {cpu}.{vector}")
+
+    def trigger_name(self, d: IrqDesc) -> str:
+        return d.name  # x86 prints the flow ("edge", "fasteoi")
+
+    def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
+        counts = k.irq_stat.counts
+        rows = [r for r in X86_ROWS if r in counts or r in ("LOC", "SPU")]
+        add_rows(k, snap, rows + [r for r in counts if r not in X86_ROWS], {})
+        snap.rows["ERR"] = CounterRow(label="ERR", per_cpu=[k.irq_stat.err_count])
+        snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[0])
