@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from fuzz.harness import Outcome, cases, make_seeds, run_all
+from tests.fuzz.harness import Outcome, cases, make_seeds, run_all
 
 SLICE = 40
 SEED = 20261207
