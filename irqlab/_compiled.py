@@ -13,11 +13,8 @@ native classes directly.  Compiled and pure runs give byte-identical traces
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
-from importlib.abc import MetaPathFinder
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from importlib.util import spec_from_file_location
 from pathlib import Path
@@ -49,6 +46,8 @@ def source(module: str, root: Path = _ROOT) -> Path:
 
 
 def digest(path: Path) -> str:
+    import hashlib  # only when compiled modules are found: start-up stays cheap
+
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -65,6 +64,8 @@ def compiled_modules(root: Path = _ROOT) -> list[str]:
 
 
 def _record(root: Path) -> dict[str, str]:
+    import json
+
     try:
         record = json.loads((root / "irqlab" / RECORD).read_text())
     except (OSError, ValueError):
@@ -99,8 +100,10 @@ def compiled() -> bool:
     return not (engine.__file__ or "").endswith(".py")
 
 
-class _SourceFinder(MetaPathFinder):
-    """Imports the listed modules from their ``.py`` source, ahead of any compiled module."""
+class _SourceFinder:
+    """Imports the listed modules from their ``.py`` source, ahead of any compiled
+    module (a meta path finder; not derived from ``importlib.abc.MetaPathFinder``,
+    whose import costs start-up more than the rest of this module)."""
 
     def __init__(self, modules: set[str]) -> None:
         self.modules = modules

@@ -3,8 +3,8 @@ package, imported only when that command runs (start-up stays cheap); commands
 only glue layers together.
 
 Failures that no command handles itself are handled here, once: Ctrl-C and
-SIGTERM anywhere, and stdout that cannot be written (a full disk, a closed
-pipe), including the flush at exit.  Exit statuses: :mod:`irqlab.cli.errors`.
+SIGTERM anywhere, stdout that cannot be written (a full disk, a closed pipe),
+including the flush at exit, and usage errors (one ``Error:`` line).  Exit statuses: :mod:`irqlab.cli.errors`.
 """
 
 from __future__ import annotations
@@ -70,6 +70,15 @@ def _report(failure: click.ClickException) -> int:
     return failure.exit_code
 
 
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    """A usage error shown as its one ``Error:`` line, without click's usage
+    block: every bad input is one line.  (Help shown for a bare ``irqlab``
+    comes as a UsageError with its own ``show``, and stays as it is.)"""
+    if type(exc).show is click.UsageError.show:
+        exc.ctx = None
+    return exc
+
+
 class IrqlabGroup(click.Group):
     """The command group: commands imported on demand, failures handled once."""
 
@@ -82,9 +91,18 @@ class IrqlabGroup(click.Group):
         module = importlib.import_module(f"irqlab.cli.{MODULES[cmd_name]}")
         return next(c for c in module.COMMANDS if c.name == cmd_name)
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
         except KeyboardInterrupt as exc:
             raise Interrupted(f"stopped by {stop_reason(exc)}", signalled=exc) from None
         except OSError as err:

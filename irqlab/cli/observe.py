@@ -58,6 +58,9 @@ from irqlab.observe.tracefs import (
 )
 
 POLL_S = 0.1
+MAX_INTERVAL_S = 86400.0
+"""Longest ``top`` refresh interval: a day (longer is a typo, and past about 2**63
+ns ``time.sleep`` overflows)."""
 
 
 DEFAULT_DURATION_S = 10.0
@@ -147,7 +150,7 @@ def trace(duration: float | None, events: str, buffer_kb: int, output: Path,
         done += f" ({argv[0]} exited with status {status})"
     if stopped is not None:
         raise Interrupted(f"{done} (stopped by {stop_reason(stopped)})", signalled=stopped)
-    err.print(done)
+    err.print(done, markup=False)  # a path may hold [brackets]
     if status:
         raise SystemExit(status)
 
@@ -207,7 +210,8 @@ def _cpu_list(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 @click.command()
-@click.option("-d", "--interval", type=FiniteFloat(min=0, min_open=True), default=1.0,
+@click.option("-d", "--interval", type=FiniteFloat(min=0, min_open=True, max=MAX_INTERVAL_S),
+              default=1.0,
               show_default=True, help="Seconds between refreshes (the delta interval).")
 @click.option("-s", "--sort", type=click.Choice(SORT_KEYS), default="delta", show_default=True,
               help="Initial sort; on a terminal the keys i, t, d and n change it, q quits.")

@@ -31,15 +31,15 @@ class TraceWriter(Protocol):
 
 
 class FiniteFloat(click.FloatRange):
-    """A float range refusing nan and inf (click's range check lets nan through)."""
+    """A float range refusing nan and inf (click's range check lets nan through),
+    said before the range is checked."""
 
     name = "finite float"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
+        if not math.isfinite(click.FLOAT.convert(value, param, ctx)):
             self.fail(f"expected a finite number, got {value!r}", param, ctx)
-        return number
+        return super().convert(value, param, ctx)
 
 
 def output_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

@@ -50,8 +50,11 @@ class ProcfsError(ValueError):
 
 _HEADER_RE = re.compile(r"^\s*CPU\d+(?:\s+CPU\d+)*\s*$")
 _ROW_RE = re.compile(r"^\s*([^\s:]+):(.*)$")
-# A count is an unsigned int ("%10u"); longer digit runs (int() refuses 4300+) are no count.
+IRQ_DIGITS = 10
+"""Digits of the largest Linux IRQ number (an ``unsigned int``: 4294967295)."""
 _COUNT_RE = re.compile(r"\s*(\d{1,20})(?=\s|$)")
+"""A count column: at most 20 digits, as a u64 prints (the kernel's counters are
+``unsigned int`` or ``u64``); a longer run of digits is not a count."""
 
 # Flow handler names as set by irq_set_chip_and_handler_name() (x86 io_apic.c,
 # msi.c, i8259.c "XT"; kernel/irq/chip.c users).  Needed only to split the fused
@@ -131,6 +134,9 @@ def parse_interrupts(text: str, source: str = "<interrupts>") -> CounterSnapshot
     cpus, _, rows = _table(text, source)
     parsed: list[tuple[int, str, list[int], str]] = []
     for lineno, label, rest in rows:
+        if label.isdigit() and len(label) > IRQ_DIGITS:
+            raise ProcfsError(f"IRQ {label[:20]}...: not an IRQ number (more than {IRQ_DIGITS} "
+                              "digits)", source, lineno)
         # Numbered rows have exactly one count per header CPU; architecture rows
         # (IPIn, ERR, ...) may have more (present > online) or none (FIQ).
         counts, tail = _split_counts(rest, cpus if label.isdigit() else None)

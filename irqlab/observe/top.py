@@ -60,7 +60,7 @@ def read_sample(proc: Path, softirqs: bool, t: float) -> Sample:
     (absent or unreadable ones are left out: not every kernel has them).
     ``OSError`` or :class:`~irqlab.observe.procfs.ProcfsError` for the counters file."""
     path = proc / ("softirqs" if softirqs else "interrupts")
-    text = path.read_text()
+    text = path.read_text(errors="replace")  # as read_snapshot: a damaged name is not fatal
     snap = parse_softirqs(text, str(path)) if softirqs else parse_interrupts(text, str(path))
     try:
         stat = parse_stat_cpus((proc / "stat").read_text(), str(proc / "stat"))
