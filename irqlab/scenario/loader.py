@@ -80,6 +80,9 @@ def parse(text: str, source: str,
     except RecursionError:  # tomllib parses nested arrays and tables recursively
         raise ScenarioError(f"{source}: not valid TOML: arrays or tables nested more than "
                             f"{MAX_NESTING} deep") from None
+    except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+        raise ScenarioError(f"{source}: not valid TOML: an integer far outside TOML's 64-bit "
+                            "range") from None
     too_deep = _deeper_than(data, MAX_NESTING)
     if too_deep:
         raise ScenarioError(f"{source}: {too_deep}: arrays or tables nested more than "

@@ -46,7 +46,9 @@ def parse_value(text: str) -> Any:
     """The TOML value written as ``text``; a bare string when it is not TOML."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except (tomllib.TOMLDecodeError, RecursionError):  # tomllib recurses into nesting
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        # RecursionError: tomllib recurses into nesting; ValueError: int() refuses
+        # more than sys.get_int_max_str_digits() digits
         return text.strip()
 
 

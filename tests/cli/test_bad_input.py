@@ -238,6 +238,14 @@ def test_deep_nesting_is_refused_by_validate_and_run(tmp_path: Path, value: str)
             f"Error: {path}: not valid TOML: arrays or tables nested more than 32 deep"
 
 
+def test_an_integer_of_thousands_of_digits_is_refused(tmp_path: Path) -> None:
+    """tomllib hands the digits to int(), which refuses more than 4,300 of them."""
+    path = scenario(tmp_path, "x = " + "9" * 5000 + "\n")
+    for command in ("validate", "run"):
+        assert error(invoke(command, path)) == \
+            f"Error: {path}: not valid TOML: an integer far outside TOML's 64-bit range"
+
+
 def test_nesting_the_parser_survives_is_refused_naming_the_field(tmp_path: Path) -> None:
     path = scenario(tmp_path, MSIX + "handler = " + "{a=" * 40 + "1" + "}" * 40 + "\n")
     line = error(invoke("validate", path))
