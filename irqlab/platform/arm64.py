@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from irqlab.events import X86_ROWS, CounterRow, CounterSnapshot
+from irqlab.events import CounterSnapshot
 from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, LevelSignal, LpiSignal, Signal, Wire
 from irqlab.hw.gic import LPI_BASE, GicV3
@@ -26,7 +26,7 @@ from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.manage import request_irq
 from irqlab.kernel.printk import KernelWarning
 from irqlab.machine.errors import BuildError
-from irqlab.platform.base import Board, add_rows, machine_spec, next_irq, no_handler
+from irqlab.platform.base import Board, machine_spec, next_irq, no_handler, show_counted_rows
 from irqlab.scenario.schema import Arm64Machine
 
 if TYPE_CHECKING:
@@ -185,7 +185,4 @@ class Arm64:
         return "Level" if d.level else "Edge"
 
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
-        counts = k.irq_stat.counts
-        rows = [r for r in X86_ROWS if r in counts] + [r for r in counts if r not in X86_ROWS]
-        add_rows(k, snap, rows, {})
-        snap.rows["Err"] = CounterRow(label="Err", per_cpu=[k.irq_stat.err_count])
+        show_counted_rows(k, snap, {})

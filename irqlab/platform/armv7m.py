@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
-from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, X86_ROWS, CounterRow, CounterSnapshot
+from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, CounterSnapshot
 from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, PendSignal, Signal
 from irqlab.hw.nvic import CORES, SYSTICK, Nvic, NvicError
@@ -23,7 +23,7 @@ from irqlab.kernel.chip import IrqChip
 from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.printk import KernelWarning
 from irqlab.machine.errors import BuildError
-from irqlab.platform.base import Board, add_rows, machine_spec, no_handler
+from irqlab.platform.base import Board, machine_spec, no_handler, show_counted_rows
 from irqlab.scenario.schema import ArmV7mMachine
 
 if TYPE_CHECKING:
@@ -134,7 +134,4 @@ class ArmV7m:
         return "Level" if d.level else "Edge"
 
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
-        counts = k.irq_stat.counts
-        rows = [r for r in X86_ROWS if r in counts] + [r for r in counts if r not in X86_ROWS]
-        add_rows(k, snap, rows, CMSIS_HANDLERS)
-        snap.rows["Err"] = CounterRow(label="Err", per_cpu=[k.irq_stat.err_count])
+        show_counted_rows(k, snap, CMSIS_HANDLERS)

@@ -109,6 +109,15 @@ def no_handler(k: Kernel, msg: str) -> None:
     k.warn("no-handler", None, msg)
 
 
+def show_counted_rows(k: Kernel, snap: CounterSnapshot, names: dict[str, str]) -> None:
+    """Arm's ``arch_show_interrupts``: every row the kernel counted (known names
+    first, in the kernel's order), then ``Err``."""
+    counts = k.irq_stat.counts
+    rows = [r for r in X86_ROWS if r in counts] + [r for r in counts if r not in X86_ROWS]
+    add_rows(k, snap, rows, names)
+    snap.rows["Err"] = CounterRow(label="Err", per_cpu=[k.irq_stat.err_count])
+
+
 def add_rows(k: Kernel, snap: CounterSnapshot, rows: list[str], names: dict[str, str]) -> None:
     """Per-CPU architecture rows (``arch_show_interrupts``), described by the
     kernel's x86 names or the platform's ``names``."""
