@@ -264,12 +264,8 @@ def _delivered_chart(report: Report, data: dict[str, Any]) -> Chart | None:
     for mode, rows in modes.items():
         ax.plot([r["offered_pps"] for r in rows], [r["delivered_pps"] for r in rows],
                 marker="o", label=mode)
-    ax.set_xlabel("offered load (packets/s)")
-    ax.set_ylabel("delivered (packets/s)")
-    ax.set_title("Delivered vs offered load")
-    ax.legend(fontsize="small")
-    ax.grid(True, alpha=0.3)
-    return Chart("curve-delivered", "Delivered vs offered load", fig)
+    return _curve(fig, ax, "curve-delivered", "Delivered vs offered load",
+                  "offered load (packets/s)", "delivered (packets/s)")
 
 
 def _coalescing_chart(report: Report, data: dict[str, Any]) -> Chart | None:
@@ -294,12 +290,18 @@ def _coalescing_chart(report: Report, data: dict[str, Any]) -> Chart | None:
                                label=f"{row.get('mode', row.get('rx_usecs'))} "
                                      f"{y.removeprefix('latency_').removesuffix('_us')}")
     _log_x(ax)
-    ax.set_xlabel("rx-usecs (log scale)")
-    ax.set_ylabel("latency (us)")
-    ax.set_title("Latency vs interrupt coalescing")
+    return _curve(fig, ax, "curve-coalescing", "Latency vs interrupt coalescing",
+                  "rx-usecs (log scale)", "latency (us)")
+
+
+def _curve(fig: Any, ax: Any, chart_id: str, title: str, xlabel: str, ylabel: str) -> Chart:
+    """An experiment's curve chart, labelled, with its legend and grid."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
-    return Chart("curve-coalescing", "Latency vs interrupt coalescing", fig)
+    return Chart(chart_id, title, fig)
 
 
 # -- output --------------------------------------------------------------------------------
