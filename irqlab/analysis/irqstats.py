@@ -77,8 +77,10 @@ _NR_SOFTIRQS = len(SOFTIRQ_NAMES)
 
 DURATION_CLASSES_NS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
 """Upper bounds (exclusive) of LatencyMon's ISR and DPC execution-time classes:
-<250, 250-500, 500-999, 1000-1999, 2000-3999 and >=4000 us (its report's
-"ISR count (execution time <250 us)" ... ">=4000 us" lines)."""
+<250, 250-500, 500-999, 1000-1999, 2000-3999 and >=4000 us, the lines "ISR count
+(execution time <250 us)" ... "DPC count (execution time >=4000 us)" of the
+REPORTED ISRs / REPORTED DPCs sections of its report (Resplendence LatencyMon;
+users paste it in forum threads, e.g. musiker-board.de/posts/8991918)."""
 _LONG_NS = DURATION_CLASSES_NS[0]
 _NO_TS = 1 << 63
 
