@@ -391,7 +391,7 @@ class IrqStats:
         self.dpc_ns[name].record(took)
         if took >= _LONG_NS:
             _long(self._long_dpcs, name, took)
-        self.dpc_time_ns[cpu] += ts - entry_ts - (self.hardirq_time_ns[cpu] - hard_before)
+        self.dpc_time_ns[cpu] += took - (self.hardirq_time_ns[cpu] - hard_before)
 
     # -- growth and queries ---------------------------------------------------
 

@@ -108,7 +108,8 @@ class Report:
         ``cpu_time_ns`` per CPU ``user``, ``privileged``, ``interrupt``, ``dpc``,
         ``idle``); the Linux sections add ``softirqs``, the Windows one
         ``isr_dpc`` (:func:`isr_dpc_json`), the Cortex-M one ``nvic``
-        (the controller's counts, see ``docs/json.md``)."""
+        (the controller's counts); the README's "Each OS in its own terms"
+        lists them."""
         snap = self.counter_snapshot()
         stats = self.stats
         span = self.span_s()
