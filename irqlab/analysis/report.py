@@ -46,6 +46,9 @@ class Report:
     skipped_lines: int = 0
     #: interrupt rate over time (kept when a picture of it is asked for)
     timeline: RateTimeline | None = None
+    #: each IOMMU fault of a simulated machine with an IOMMU, linked to the
+    #: driver call that caused it (None: no IOMMU; the key is then left out)
+    iommu_faults: list[dict[str, Any]] | None = None
 
     def span_s(self) -> float | None:
         """Seconds the counts cover: the snapshot interval when known, else the
@@ -120,6 +123,8 @@ class Report:
             else {str(cpu): dict(times) for cpu, times in self.cpu_time_ns.items()}
         )
         out["results"] = self.results
+        if self.iommu_faults is not None:
+            out["iommu_faults"] = self.iommu_faults
         return out
 
 

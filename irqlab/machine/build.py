@@ -20,6 +20,7 @@ from irqlab.kernel.flags import (
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
 from irqlab.kernel.sched import cpu_bound
 from irqlab.machine import faults
+from irqlab.machine.dma import DmaMachine
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Line, Machine
@@ -63,6 +64,11 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
     if ms.workload is not None:
         _add_workload(m, ms.workload.threads)
     platform.finish(m)
+    if board.iommu is not None:
+        m.dma = DmaMachine(m, board.iommu)
+        for dev in spec.device:
+            if dev.kind == "msix":
+                m.dma.probe(dev.name)
     m.os.finish(m)
     faults.install(m)
     return m
