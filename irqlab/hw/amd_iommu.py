@@ -83,13 +83,8 @@ class AmdIommu(RemapUnit):
                 flags |= EVENT_FLAG_PR | EVENT_FLAG_PE
         return self.log_event(sid, domain_id, flags, EVENT_TYPE_IO_FAULT, address)
 
-    def reason(self, outcome: int, write: bool) -> tuple[int, str]:
-        if outcome in remapping.IR_OUTCOMES:
-            return EVENT_TYPE_IO_FAULT, "IO_PAGE_FAULT (interrupt request)"
-        present = "page present, permission denied" if outcome == remapping.NO_PERMISSION else (
-            "no device table entry" if outcome in (remapping.NO_ROOT, remapping.NO_CONTEXT)
-            else "page not present")
-        return EVENT_TYPE_IO_FAULT, f"IO_PAGE_FAULT ({present})"
+    def fault_code(self, outcome: int, write: bool) -> int:
+        return EVENT_TYPE_IO_FAULT
 
     def log_event(self, devid: int, domain_id: int, flags: int, kind: int, address: int) -> bool:
         """Write one event at the tail; False when the log was full."""

@@ -26,7 +26,6 @@ descriptions; QEMU ``hw/i386/intel_iommu.c`` (``vtd_report_frcd_fault``,
 
 from __future__ import annotations
 
-from irqlab import vtd
 from irqlab.hw import remapping
 from irqlab.hw.apic import Apic
 from irqlab.hw.msi import decode
@@ -115,9 +114,8 @@ class VtdUnit(RemapUnit):
             address <<= FI_IR_INDEX_SHIFT
         return self.dma_fault(sid, address, fault_reason(outcome, write), write)
 
-    def reason(self, outcome: int, write: bool) -> tuple[int, str]:
-        code = fault_reason(outcome, write)
-        return code, vtd.reason_text(code)
+    def fault_code(self, outcome: int, write: bool) -> int:
+        return fault_reason(outcome, write)
 
     def dma_fault(self, sid: int, address: int, reason: int, write: bool) -> bool:
         """A translation fault of a DMA request; False when it was not recorded."""

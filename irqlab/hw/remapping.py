@@ -141,8 +141,9 @@ class RemapUnit:
         interrupt index for the ``IR_*`` outcomes); False when it was dropped."""
         raise NotImplementedError
 
-    def reason(self, outcome: int, write: bool) -> tuple[int, str]:
-        """The code and name of the vendor's record of a failed walk."""
+    def fault_code(self, outcome: int, write: bool) -> int:
+        """The code of the vendor's record of a failed walk (VT-d fault reason,
+        AMD-Vi event type, SMMUv3 event id)."""
         raise NotImplementedError
 
 

@@ -67,9 +67,8 @@ class SmmuV3(RemapUnit):
             dw2 = address
         return self.write_record((event | sid << EVTQ_0_SID_SHIFT, dw1, dw2, 0))
 
-    def reason(self, outcome: int, write: bool) -> tuple[int, str]:
-        event = _IDS[outcome]
-        return event, EVENT_NAMES[event]
+    def fault_code(self, outcome: int, write: bool) -> int:
+        return _IDS[outcome]
 
     def write_record(self, record: tuple[int, int, int, int]) -> bool:
         """Queue one record at PROD; False when the queue was full."""

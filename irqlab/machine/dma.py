@@ -12,6 +12,9 @@ The DMA API (Linux ``kernel/dma/mapping.c`` over ``drivers/iommu/dma-iommu.c``):
   IOVA, which is reused only when the space below 4 GiB is spent;
 * the driver keeps ``RX_RING`` buffers posted (``hw.dmaring``) and, in its
   interrupt handler, unmaps each buffer the device filled and posts a new one;
+  a device given to a guest through vfio-pci instead has its buffers mapped
+  once (the VMM maps guest memory with ``VFIO_IOMMU_MAP_DMA``) and reposted as
+  they are;
 * interrupt remapping: each MSI-X vector of a device gets an IRTE at probe.
 
 Mistakes (``[[fault]]`` kinds, each from its ``at``):
@@ -35,10 +38,12 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from irqlab import vtd
 from irqlab.hw import remapping
 from irqlab.hw.dmaring import DmaSignal, RxRing
 from irqlab.hw.iopgtable import IOMMU_READ, IOMMU_WRITE, PAGE_SHIFT, PAGE_SIZE, Domain
 from irqlab.hw.remapping import RemapUnit, bdf
+from irqlab.hw.smmu_v3 import EVENT_NAMES
 from irqlab.machine.machine import Machine
 from irqlab.scenario.schema import FaultSpec
 
@@ -51,6 +56,21 @@ IOVA_TOP = 1 << 32  # the first IOVAs a PCI device gets sit just below 4 GiB
 #: passes for an IOVA of the 32-bit range
 PHYS_BASE = 1 << 36
 
+#: the calls that map and unmap a device's buffers: the DMA API of a Linux
+#: driver, or for a device given to user space through vfio-pci the VMM's
+#: ``VFIO_IOMMU_MAP_DMA`` / ``VFIO_IOMMU_UNMAP_DMA`` ioctls (vfio_iommu_type1)
+DMA_API_CALLS = ("dma_map_single", "dma_unmap_single")
+VFIO_CALLS = ("VFIO_IOMMU_MAP_DMA", "VFIO_IOMMU_UNMAP_DMA")
+#: Windows drivers map through their DMA adapter (``DMA_OPERATIONS``)
+WDM_CALLS = ("GetScatterGatherList", "PutScatterGatherList")
+
+
+def api_calls(os_name: str, driver: str) -> tuple[str, str]:
+    """The (map, unmap) calls of ``driver`` under ``os_name``."""
+    if driver == "vfio_pci":
+        return VFIO_CALLS
+    return WDM_CALLS if os_name == "windows" else DMA_API_CALLS
+
 OUTCOME_NAMES = {
     remapping.NO_ROOT: "root entry not present",
     remapping.NO_CONTEXT: "context entry not present",
@@ -60,6 +80,16 @@ OUTCOME_NAMES = {
     remapping.IR_NOT_PRESENT: "IRTE not present",
     remapping.IR_SID: "IRTE source-id mismatch",
 }
+
+
+def reason_text(vendor: str, code: int, outcome: int) -> str:
+    """The name of a vendor's fault record: the VT-d reason text (``irqlab.vtd``),
+    the AMD-Vi event with what the walk found, the SMMUv3 event name."""
+    if vendor == "intel":
+        return vtd.reason_text(code)
+    if vendor == "amd":
+        return f"IO_PAGE_FAULT ({OUTCOME_NAMES[outcome]})"
+    return EVENT_NAMES[code]
 
 
 class Call:
@@ -92,6 +122,9 @@ class DeviceDma:
         self.m = m
         self.name = name
         self.driver = m.drivers[name].module
+        self.map_call, self.unmap_call = api_calls(m.spec.machine.os, self.driver)
+        #: buffers stay mapped and are reposted (guest memory behind vfio-pci)
+        self.static = self.driver == "vfio_pci"
         self.sid = sid
         self.domain = domain
         self.ring = ring
@@ -115,7 +148,7 @@ class DeviceDma:
         else:
             iova = self.free.popleft()
         self.domain.map(iova, paddr, PAGE_SIZE, _PROT[direction])
-        self.calls[iova >> PAGE_SHIFT] = Call("dma_map_single", self.m.engine.now, iova, PAGE_SIZE,
+        self.calls[iova >> PAGE_SHIFT] = Call(self.map_call, self.m.engine.now, iova, PAGE_SIZE,
                                               direction)
         return iova
 
@@ -124,7 +157,7 @@ class DeviceDma:
         mapped = self.calls.get(iova >> PAGE_SHIFT)
         self.domain.unmap(iova, PAGE_SIZE)
         self.free.append(iova)
-        self.calls[iova >> PAGE_SHIFT] = Call("dma_unmap_single", self.m.engine.now, iova, PAGE_SIZE,
+        self.calls[iova >> PAGE_SHIFT] = Call(self.unmap_call, self.m.engine.now, iova, PAGE_SIZE,
                                               None if mapped is None else mapped.direction)
 
     # -- the driver -----------------------------------------------------------------------
@@ -132,7 +165,7 @@ class DeviceDma:
         paddr = self.m.dma.alloc_page()
         if self.post_physical:
             # the mistake: the descriptor gets the CPU's physical address
-            self.calls[paddr >> PAGE_SHIFT] = Call("descriptor write without dma_map_single",
+            self.calls[paddr >> PAGE_SHIFT] = Call(f"descriptor write without {self.map_call}",
                                                    self.m.engine.now, paddr, PAGE_SIZE)
             self.ring.posted.append(paddr)
             return
@@ -145,6 +178,9 @@ class DeviceDma:
         done = self.ring.completed
         for _ in range(min(took, len(done))):
             iova = done.popleft()
+            if self.static and self.direction == DMA_FROM_DEVICE and not self.post_physical:
+                self.ring.posted.append(iova)
+                continue
             if iova >> PAGE_SHIFT in self.domain.ptes:
                 self.dma_unmap_single(iova)
             self.post_buffer()
@@ -219,7 +255,7 @@ class DmaMachine:
         whether the IOMMU's log kept it)."""
         m = self.m
         dev = self.devices.get(sid)
-        code, reason = self.unit.reason(outcome, write)
+        code = self.unit.fault_code(outcome, write)
         interrupt = outcome in remapping.IR_OUTCOMES
         link: dict[str, Any] = {
             "time_ns": m.engine.now,
@@ -233,7 +269,7 @@ class DmaMachine:
             "vector": dev.irtes.get(address) if dev and interrupt else None,
             "walk": OUTCOME_NAMES[outcome],
             "reason_code": f"{code:#x}",
-            "reason": reason,
+            "reason": reason_text(self.unit.vendor, code, outcome),
             "recorded": recorded,
             "cause": None,
             "mistake": None,
@@ -254,7 +290,7 @@ class DmaMachine:
         call = dev.calls.get(address >> PAGE_SHIFT)
         if call is None:
             return None, ""
-        if call.call == "dma_unmap_single":
+        if call.call == dev.unmap_call:
             return call, "dma-after-unmap"
         if call.direction == DMA_TO_DEVICE:
             return call, "dma-wrong-direction"

@@ -140,6 +140,9 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
             keys.extend(k for k in row if k not in keys)
         out.append(_section("Results", format_table(
             keys, [[row.get(k) for k in keys] for row in data["results"]], left=0)))
+    if data.get("iommu_faults"):
+        out.append(_section("IOMMU faults (each linked to the driver call behind it)",
+                            _iommu_faults_table(data["iommu_faults"])))
     if data["warnings"]:
         lines = []
         for w in data["warnings"]:
@@ -154,6 +157,24 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
                       for part in rest]
         out.append(_section("Warnings", "\n".join(lines)))
     return out
+
+
+def _iommu_faults_table(faults: list[dict[str, Any]]) -> str:
+    """One row per device, reason and cause: count, first time and address."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for f in faults:
+        cause = f["cause"] or {}
+        call = (f"{cause['call']} t={_us(cause['time_ns'])}us" if cause else "")
+        mistake = f"fault[{f['mistake']['fault']}] {f['mistake']['kind']}" if f["mistake"] else ""
+        key = (f["device"], f["access"], f"{f['reason_code']} {f['reason']}", call, mistake)
+        row = groups.get(key)
+        if row is None:
+            groups[key] = [*key[:2], f["address"] or f"irte {f['irte_index']}", key[2],
+                           _us(f["time_ns"]), 1, key[3], key[4]]
+        else:
+            row[5] += 1
+    return format_table(["device", "access", "first_address", "reason", "first_us", "count", "cause",
+                         "mistake"], list(groups.values()), left=2)
 
 
 LOG_TAIL = 20  # kernel log lines the text report shows (all are in --json and --dmesg)
