@@ -22,6 +22,6 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
         cpu_time_ns=cpu_time_ns(m),
         results=m.os.results(),
         log=list(k.log),
-        iommu_faults=None if m.dma is None else list(m.dma.faults),
+        iommu_faults=None if m.dma is None else m.dma.faults(),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
     )

@@ -70,6 +70,9 @@ class Irte:
 class RemapUnit:
     """The translation structures of one IOMMU and their walks."""
 
+    #: the ``machine.iommu`` value of the vendor's unit
+    vendor = ""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.buses: set[int] = set()  # buses whose root entry is present
@@ -152,8 +155,9 @@ class RemappedMsiSignal(Signal):
     looked up in IRTE[``index``] before it reaches the local APIC, and a
     failed lookup blocks it.  The table keeps the IRTE's destination decoded
     in its route (hardware keeps the handle there and reads the IRTE), so
-    masking and the Pending Bit Array behave as for any MSI-X vector; a
-    message held while masked is looked up when it is sent on unmask.
+    masking and the Pending Bit Array behave as for any MSI-X vector (a
+    message held while masked is sent on unmask without a second lookup: a
+    simplification).
     """
 
     __slots__ = ("index", "sid", "table", "unit", "vector")

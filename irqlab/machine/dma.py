@@ -9,7 +9,7 @@ The DMA API (Linux ``kernel/dma/mapping.c`` over ``drivers/iommu/dma-iommu.c``):
   ``iommu_dma_alloc_iova`` tries a 32-bit address first), maps it with
   ``IOMMU_WRITE`` for ``DMA_FROM_DEVICE`` and ``IOMMU_READ`` for ``DMA_TO_DEVICE``
   (``dma_info_to_prot``); ``dma_unmap_single`` clears the entries and frees the
-  IOVA, which is reused only when the space below 4 GiB is spent;
+  IOVA, reused once ``IOVA_REUSE`` are free;
 * the driver keeps ``RX_RING`` buffers posted (``hw.dmaring``) and, in its
   interrupt handler, unmaps each buffer the device filled and posts a new one;
   a device given to a guest through vfio-pci instead has its buffers mapped
@@ -36,6 +36,7 @@ Mistakes (``[[fault]]`` kinds, each from its ``at``):
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from irqlab import vtd
@@ -52,6 +53,9 @@ RX_RING = 64
 DMA_FROM_DEVICE, DMA_TO_DEVICE = "DMA_FROM_DEVICE", "DMA_TO_DEVICE"
 _PROT = {DMA_FROM_DEVICE: IOMMU_WRITE, DMA_TO_DEVICE: IOMMU_READ}
 IOVA_TOP = 1 << 32  # the first IOVAs a PCI device gets sit just below 4 GiB
+#: model parameter: freed IOVAs are reused, oldest first, once this many are
+#: free (Linux's per-CPU IOVA caches hand them out again even sooner)
+IOVA_REUSE = 1024
 #: buffers come from physical memory above 4 GiB, so a physical address never
 #: passes for an IOVA of the 32-bit range
 PHYS_BASE = 1 << 36
@@ -118,8 +122,10 @@ class Call:
 class DeviceDma:
     """One device's DMA state as its driver keeps it."""
 
-    def __init__(self, m: Machine, name: str, sid: int, domain: Domain, ring: RxRing) -> None:
+    def __init__(self, m: Machine, name: str, sid: int, domain: Domain, ring: RxRing,
+                 alloc_page: Callable[[], int]) -> None:
         self.m = m
+        self.alloc_page = alloc_page
         self.name = name
         self.driver = m.drivers[name].module
         self.map_call, self.unmap_call = api_calls(m.spec.machine.os, self.driver)
@@ -142,11 +148,11 @@ class DeviceDma:
 
     # -- the DMA API ----------------------------------------------------------------------
     def dma_map_single(self, paddr: int, direction: str) -> int:
-        if self.next_iova > PAGE_SIZE:
+        if len(self.free) >= IOVA_REUSE or self.next_iova <= PAGE_SIZE:
+            iova = self.free.popleft()
+        else:
             self.next_iova -= PAGE_SIZE
             iova = self.next_iova
-        else:
-            iova = self.free.popleft()
         self.domain.map(iova, paddr, PAGE_SIZE, _PROT[direction])
         self.calls[iova >> PAGE_SHIFT] = Call(self.map_call, self.m.engine.now, iova, PAGE_SIZE,
                                               direction)
@@ -162,7 +168,7 @@ class DeviceDma:
 
     # -- the driver -----------------------------------------------------------------------
     def post_buffer(self) -> None:
-        paddr = self.m.dma.alloc_page()
+        paddr = self.alloc_page()
         if self.post_physical:
             # the mistake: the descriptor gets the CPU's physical address
             self.calls[paddr >> PAGE_SHIFT] = Call(f"descriptor write without {self.map_call}",
@@ -183,6 +189,8 @@ class DeviceDma:
                 continue
             if iova >> PAGE_SHIFT in self.domain.ptes:
                 self.dma_unmap_single(iova)
+            else:  # a buffer posted unmapped (or torn down): forget its descriptor write
+                self.calls.pop(iova >> PAGE_SHIFT, None)
             self.post_buffer()
 
     def tear_down(self) -> None:
@@ -201,7 +209,7 @@ class DmaMachine:
         self.devices: dict[int, DeviceDma] = {}  # by requester id
         self.by_name: dict[str, DeviceDma] = {}
         self.next_page = PHYS_BASE
-        self.faults: list[dict[str, Any]] = []
+        self.folded: dict[tuple[Any, ...], dict[str, Any]] = {}
         unit.on_fault = self.fault
 
     def alloc_page(self) -> int:
@@ -217,8 +225,9 @@ class DmaMachine:
         domain = Domain(len(self.devices) + 1)
         self.unit.attach(sid, domain)
         ring = RxRing(self.unit, sid)
-        dev = DeviceDma(m, name, sid, domain, ring)
+        dev = DeviceDma(m, name, sid, domain, ring, self.alloc_page)
         self.devices[sid] = self.by_name[name] = dev
+        dev.irtes = {i: irte.vector for i, irte in self.unit.irt.items() if irte.sid == sid}
         for _ in range(RX_RING):
             dev.post_buffer()
         for hw in m.devices[name]:
@@ -252,34 +261,46 @@ class DmaMachine:
     # -- fault links ----------------------------------------------------------------------
     def fault(self, outcome: int, sid: int, address: int, write: bool, recorded: bool) -> None:
         """Link a faulting request to the driver call behind it (``recorded``:
-        whether the IOMMU's log kept it)."""
-        m = self.m
+        whether the IOMMU's log kept it).  Requests that differ only in their
+        address, time and the instance of the call are folded into one entry
+        with a count, its first and its last."""
         dev = self.devices.get(sid)
-        code = self.unit.fault_code(outcome, write)
         interrupt = outcome in remapping.IR_OUTCOMES
-        link: dict[str, Any] = {
-            "time_ns": m.engine.now,
-            "iommu": self.unit.vendor,
-            "device": dev.name if dev else None,
-            "driver": dev.driver if dev else None,
-            "requester": bdf(sid),
-            "access": "interrupt" if interrupt else "write" if write else "read",
+        cause, kind = self._cause(dev, outcome, address) if dev is not None else (None, "")
+        label = dev.mistake.get(kind) if dev is not None and kind else None
+        access = "interrupt" if interrupt else "write" if write else "read"
+        key = (sid, access, outcome, cause.call if cause else None, label)
+        one: dict[str, Any] = {
+            "time_ns": self.m.engine.now,
             "address": None if interrupt else f"{address:#x}",
             "irte_index": address if interrupt else None,
-            "vector": dev.irtes.get(address) if dev and interrupt else None,
-            "walk": OUTCOME_NAMES[outcome],
-            "reason_code": f"{code:#x}",
-            "reason": reason_text(self.unit.vendor, code, outcome),
-            "recorded": recorded,
-            "cause": None,
-            "mistake": None,
+            "vector": dev.irtes.get(address) if dev is not None and interrupt else None,
+            "cause": None if cause is None else cause.to_json(),
         }
-        if dev is not None:
-            cause, kind = self._cause(dev, outcome, address)
-            link["cause"] = None if cause is None else cause.to_json()
-            label = dev.mistake.get(kind) if kind else None
-            link["mistake"] = None if label is None else {"kind": kind, "fault": label}
-        self.faults.append(link)
+        entry = self.folded.get(key)
+        if entry is None:
+            code = self.unit.fault_code(outcome, write)
+            entry = self.folded[key] = {
+                "iommu": self.unit.vendor,
+                "device": dev.name if dev else None,
+                "driver": dev.driver if dev else None,
+                "requester": bdf(sid),
+                "access": access,
+                "walk": OUTCOME_NAMES[outcome],
+                "reason_code": f"{code:#x}",
+                "reason": reason_text(self.unit.vendor, code, outcome),
+                "mistake": None if label is None else {"kind": kind, "fault": label},
+                "count": 0,
+                "recorded": 0,
+                "first": one,
+            }
+        entry["count"] += 1
+        entry["recorded"] += recorded
+        entry["last"] = one
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The folded fault links, in order of first appearance."""
+        return list(self.folded.values())
 
     @staticmethod
     def _cause(dev: DeviceDma, outcome: int, address: int) -> tuple[Call | None, str]:

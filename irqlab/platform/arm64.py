@@ -23,14 +23,21 @@ from irqlab.events import CounterSnapshot
 from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, LevelSignal, LpiSignal, Signal, Wire
 from irqlab.hw.gic import LPI_BASE, GicV3
-from irqlab.kernel.chip import IrqChip, eoi_dropped
 from irqlab.hw.smmu_v3 import SmmuV3
+from irqlab.kernel.chip import IrqChip, eoi_dropped
 from irqlab.kernel.flags import IRQ_HANDLED, IRQF_ONESHOT, IRQF_TIMER
 from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.manage import request_irq, request_threaded_irq
 from irqlab.kernel.printk import KernelWarning
 from irqlab.machine.errors import BuildError
-from irqlab.platform.base import Board, machine_spec, next_irq, no_handler, pci_sids, show_counted_rows
+from irqlab.platform.base import (
+    Board,
+    machine_spec,
+    next_irq,
+    no_handler,
+    pci_sids,
+    show_counted_rows,
+)
 from irqlab.scenario.schema import Arm64Machine
 
 if TYPE_CHECKING:

@@ -19,14 +19,14 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, X86_ROWS, CounterRow, CounterSnapshot
+from irqlab.hw.amd_iommu import AmdIommu
 from irqlab.hw.apic import LOCAL_TIMER_VECTOR, Apic
 from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, MsiSignal, Signal, VectorSignal
 from irqlab.hw.ioapic import IoApic
-from irqlab.hw.amd_iommu import AmdIommu
 from irqlab.hw.iommu import VtdUnit
-from irqlab.hw.remapping import Irte, RemapUnit, RemappedMsiSignal, source_id
 from irqlab.hw.msi import MsixTable, compose
+from irqlab.hw.remapping import Irte, RemappedMsiSignal, RemapUnit, source_id
 from irqlab.kernel.chip import IRQCHIP_ONESHOT_SAFE, IrqChip, eoi_dropped
 from irqlab.kernel.flags import IRQD_IRQ_MASKED, IRQD_SETAFFINITY_PENDING, IRQF_NO_THREAD
 from irqlab.kernel.flow import FLOWS
@@ -34,7 +34,15 @@ from irqlab.kernel.manage import request_irq, request_threaded_irq
 from irqlab.kernel.migration import irq_move_irq, irq_move_masked_irq
 from irqlab.kernel.printk import KernelWarning
 from irqlab.machine.errors import BuildError
-from irqlab.platform.base import Board, add_rows, machine_spec, next_irq, no_handler, pci_address, pci_sids
+from irqlab.platform.base import (
+    Board,
+    add_rows,
+    machine_spec,
+    next_irq,
+    no_handler,
+    pci_address,
+    pci_sids,
+)
 from irqlab.scenario.schema import IOMMU_IRQ, DeviceSpec, X86Machine
 
 if TYPE_CHECKING:
@@ -333,6 +341,7 @@ class X86:
         pci_sids(m)
         handler, thread_fn = m.os.iommu_fault_isr(m, unit)
         if thread_fn is None:
+            assert handler is not None
             request_irq(k, irq, handler, IRQF_NO_THREAD, name, unit)
         else:  # AMD-Vi: request_threaded_irq(irq, amd_iommu_int_handler, amd_iommu_int_thread, 0, ...)
             request_threaded_irq(k, irq, handler, thread_fn, 0, name, unit)

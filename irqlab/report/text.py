@@ -160,21 +160,20 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
 
 
 def _iommu_faults_table(faults: list[dict[str, Any]]) -> str:
-    """One row per device, reason and cause: count, first time and address."""
-    groups: dict[tuple[Any, ...], list[Any]] = {}
+    """One row per folded fault: the device, what the IOMMU said, how often, the
+    first request's address and time, and the driver call behind it."""
+    rows = []
     for f in faults:
-        cause = f["cause"] or {}
-        call = (f"{cause['call']} t={_us(cause['time_ns'])}us" if cause else "")
-        mistake = f"fault[{f['mistake']['fault']}] {f['mistake']['kind']}" if f["mistake"] else ""
-        key = (f["device"], f["access"], f"{f['reason_code']} {f['reason']}", call, mistake)
-        row = groups.get(key)
-        if row is None:
-            groups[key] = [*key[:2], f["address"] or f"irte {f['irte_index']}", key[2],
-                           _us(f["time_ns"]), 1, key[3], key[4]]
-        else:
-            row[5] += 1
+        first = f["first"]
+        cause = first["cause"]
+        mistake = f["mistake"]
+        rows.append([
+            f["device"], f["access"], first["address"] or f"irte {first['irte_index']}",
+            f"{f['reason_code']} {f['reason']}", _us(first["time_ns"]), f["count"],
+            f"{cause['call']} t={_us(cause['time_ns'])}us" if cause else "",
+            f"fault[{mistake['fault']}] {mistake['kind']}" if mistake else ""])
     return format_table(["device", "access", "first_address", "reason", "first_us", "count", "cause",
-                         "mistake"], list(groups.values()), left=2)
+                         "mistake"], rows, left=2)
 
 
 LOG_TAIL = 20  # kernel log lines the text report shows (all are in --json and --dmesg)

@@ -117,8 +117,8 @@ def _iommu_for(arch: str) -> Callable[[Any], str | None]:
             return str(value)
         other = next((a for a, names in IOMMUS.items() if value in names), None)
         where = f": '{value}' is an {other} IOMMU" if other else ""
-        raise ValueError(f"expected one of {', '.join(repr(n) for n in allowed)}"
-                         f"{' or true (intel)' if arch == 'x86' else ''}{where}")
+        raise ValueError(f"expected {' or '.join(repr(n) for n in allowed)}"
+                         f"{' or true (intel)' if arch == 'x86' else ''}, got {value!r}{where}")
 
     return check
 
@@ -352,15 +352,16 @@ class DeviceSpec(Strict):
         return self
 
 
-#: faults that change what a driver does with its DMA mappings and interrupt
-#: remapping entries (``irqlab.machine.dma``), so the IOMMU faults for real
+#: the fault kinds that change what a driver does with its DMA mappings and
+#: interrupt remapping entries (``irqlab.machine.dma``), so the IOMMU faults for real
 DMA_MISTAKES = ("dma-after-unmap", "dma-wrong-direction", "dma-unmapped-iova", "no-context-entry",
                 "bad-irte")
 
 
 class FaultSpec(Strict):
     kind: Literal["drop-eoi", "stuck-line", "spurious", "handler-raises", "handler-none", "dma-fault",
-                  "slow-handler", *DMA_MISTAKES]
+                  "slow-handler", "dma-after-unmap", "dma-wrong-direction", "dma-unmapped-iova",
+                  "no-context-entry", "bad-irte"]
     device: str | None = None
     at: Duration = 0
     mode: Literal["once", "always"] = "always"

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from irqlab import vtd
-from irqlab.hw.remapping import bdf
 from irqlab.hw.iommu import FSTS_FRI_SHIFT, FSTS_PFO, FSTS_PPF, FSTS_PRO, FaultRecord, VtdUnit
+from irqlab.hw.remapping import bdf
 from irqlab.kernel.flags import IRQ_HANDLED
 from irqlab.kernel.ratelimit import ratelimit_state
 
