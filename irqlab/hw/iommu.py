@@ -29,9 +29,7 @@ from __future__ import annotations
 from irqlab.hw import remapping
 from irqlab.hw.apic import Apic
 from irqlab.hw.msi import decode
-from irqlab.hw.remapping import RemapUnit, source_id
-
-__all__ = ["FaultRecord", "VtdUnit", "fault_reason", "source_id"]
+from irqlab.hw.remapping import RemapUnit
 
 FSTS_PFO = 1 << 0  # primary fault overflow (RW1C)
 FSTS_PPF = 1 << 1  # primary pending fault (RO)
