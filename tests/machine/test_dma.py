@@ -152,3 +152,18 @@ def test_windows_use_after_unmap_bug_checks_with_the_faulting_page(tmp_path: Pat
     page = int(first["address"], 16) >> 12
     lines = [e["line"] for e in report["log"]]
     assert f"BugCheck E6, {{26, ffffd08b00100060, {page:x}, 5}}" in lines
+
+
+def test_vfio_scenario_names_the_vmm_unmap_in_json_and_text() -> None:
+    res = CliRunner().invoke(cli, ["run", "vfio-dma-use-after-unmap", "--duration", "25ms", "--json"])
+    assert res.exit_code == 0, res.output
+    [link] = json.loads(res.stdout)["iommu_faults"]
+    assert link["device"] == "vfio_pci" and link["reason"] == "PTE Write access is not set"
+    # guest memory stays mapped until the VMM unmaps it: one unmap per posted buffer, at 20 ms
+    assert link["first"]["cause"]["call"] == "VFIO_IOMMU_UNMAP_DMA"
+    assert link["first"]["cause"]["time_ns"] == 20_000_000 and link["count"] == RX_RING
+    res = CliRunner().invoke(cli, ["run", "vfio-dma-use-after-unmap", "--duration", "25ms"])
+    table = res.stdout.split("IOMMU faults (each linked to the driver call behind it)\n")[1]
+    row = table.splitlines()[2]
+    assert row.split()[:2] == ["vfio_pci", "write"]
+    assert "VFIO_IOMMU_UNMAP_DMA t=20000.000us" in row and "fault[0] dma-after-unmap" in row
