@@ -31,6 +31,10 @@ Mistakes (``[[fault]]`` kinds, each from its ``at``):
   entry while its DMA goes on;
 * ``bad-irte``: the device's IRTEs are freed (``irq_domain_free_irqs``, the
   remapping domain's ``clear_entries``) while the device still signals.
+
+Not modelled: the IOTLB.  The buffers a teardown unmaps were posted and never
+written, so no cached translation of theirs could hide the fault, even under
+Linux's lazy (flush-queue) invalidation, the x86 default.
 """
 
 from __future__ import annotations
