@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
     from irqlab.machine.dma import DmaMachine
     from irqlab.machine.driver import BuiltinDriver
+    from irqlab.machine.netdev import RxPath
     from irqlab.os.base import Personality
     from irqlab.platform import Board, Platform
     from irqlab.scenario.schema import Scenario
@@ -40,6 +41,8 @@ class Machine:
         self.devices: dict[str, list[Device]] = {}
         self.drivers: dict[str, BuiltinDriver] = {}
         self.irqs: dict[str, list[int]] = {}
+        #: the receive path of each NIC device (a device with a ``nic`` table)
+        self.nics: dict[str, RxPath] = {}
         self.lines: dict[int, Line] = {}
         #: per-CPU timer hardware (LAPIC timer, arch timer, SysTick)
         self.timers: list[Device] = []

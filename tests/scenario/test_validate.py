@@ -199,6 +199,7 @@ def _iommu(arch: str, iommu: str, more: str = "") -> str:
     ("x86", '"intel"', "line", "DMA and interrupt remapping are modelled for MSI-X (PCIe) devices"),
     ("win", '"amd"', "", "machine.iommu = 'amd': the Windows fault ISR modelled is "
                          "nt!IvtHandleInterrupt, Intel VT-d's"),
+    ("x86", '"intel"', "nic", "'dma-after-unmap' acts on a built-in driver's DMA; 'nic' is a NIC"),
 ])
 def test_iommu_errors_name_the_field(tmp_path: Path, arch: str, iommu: str, fault: str,
                                      expected: str) -> None:
@@ -206,6 +207,9 @@ def test_iommu_errors_name_the_field(tmp_path: Path, arch: str, iommu: str, faul
     if fault == "line":
         text = text.replace('kind = "msix"', 'kind = "line"\nline = 5')
         fault = "no-context-entry"
+    if fault == "nic":
+        text += "[device.nic]\n"
+        fault = "dma-after-unmap"
     if fault:
         text += f'[[fault]]\nkind = "{fault}"\ndevice = "nic"\n'
     code, out, path = validate(tmp_path, text)
