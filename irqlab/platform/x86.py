@@ -306,11 +306,12 @@ class X86:
             k.bind_vector(cpu, vector, desc)
             if unit is None:
                 return irq, MsiSignal(table, i)
-            sid = source_id(bus, slot, fn)
-            index = irtes[i] = board.next_irte
+            handle = board.next_irte  # below IRT_ENTRIES: 256 CPUs x 202 vectors fit
             board.next_irte += 1
-            unit.set_irte(index, Irte(sid, board.apic.lapics[cpu].apic_id, vector))
-            return irq, RemappedMsiSignal(table, i, unit, sid, index)
+            irtes[i] = handle
+            sid = source_id(bus, slot, fn)
+            unit.set_irte(handle, Irte(sid, board.apic.lapics[cpu].apic_id, vector))
+            return irq, RemappedMsiSignal(table, i, unit, sid, handle)
 
         return alloc
 
