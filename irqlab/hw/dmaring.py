@@ -6,7 +6,7 @@ write comes first: PCIe orders a posted write before the later MSI write.
 
 A posted write gets no completion, so a write the IOMMU blocks does not stop
 the device: it still signals.  With no descriptor posted the device has no
-buffer and drops the data (``overruns``), still signalling its request.
+buffer and drops the data, still signalling its request.
 """
 
 from __future__ import annotations
@@ -20,23 +20,19 @@ from irqlab.hw.remapping import RemapUnit
 class RxRing:
     """Descriptors posted to the device and those it has written back."""
 
-    __slots__ = ("completed", "overruns", "posted", "sid", "unit", "writes")
+    __slots__ = ("completed", "posted", "sid", "unit")
 
     def __init__(self, unit: RemapUnit, sid: int) -> None:
         self.unit = unit
         self.sid = sid
         self.posted: deque[int] = deque()  # owned by the device, in ring order
         self.completed: deque[int] = deque()  # written back, for the driver
-        self.writes = 0
-        self.overruns = 0
 
     def device_write(self) -> None:
         """The device writes one received buffer into the next posted descriptor."""
         if not self.posted:
-            self.overruns += 1
             return
         iova = self.posted.popleft()
-        self.writes += 1
         self.unit.dma(self.sid, iova, True)
         self.completed.append(iova)
 

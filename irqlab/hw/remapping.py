@@ -25,7 +25,6 @@ from irqlab.hw.device import Signal
 from irqlab.hw.iopgtable import IOMMU_READ, IOMMU_WRITE, PAGE_SHIFT, Domain
 from irqlab.hw.msi import MsixTable
 
-TRANSLATED = 0
 NO_ROOT = 1  # the bus's root entry is not present (VT-d)
 NO_CONTEXT = 2  # no context entry / device table entry / stream table entry
 NOT_PRESENT = 3  # the leaf entry is not present: R = W = 0

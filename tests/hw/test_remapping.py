@@ -53,6 +53,7 @@ def test_walk_translates_and_names_each_failure() -> None:
     assert unit.dma(SID, 0xFFFFF123, True) == -1  # nothing attached on bus 1: root entry clear
     dom = _attached(unit)
     assert unit.dma(SID, 0xFFFFF123, True) == 0x1_2345_6123
+    assert unit.translated == 1
     assert unit.dma(SID, 0xFFFFF123, False) == -1  # mapped for device writes only
     assert unit.dma(SID, 0xFFFFE000, True) == -1  # not mapped
     dom.unmap(0xFFFFF000, 0x1000)
