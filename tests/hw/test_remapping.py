@@ -129,7 +129,7 @@ def test_amd_event_log_entries_and_interrupt() -> None:
         (SID, 7 | EVENT_FLAG_I << 16 | 0x2 << 28, 0xFEE00000, 0)]
     assert unit.dma(SID, 0x9000, False) == -1  # the fourth entry would make the ring full
     assert unit.status == MMIO_STATUS_EVT_INT | MMIO_STATUS_EVT_OVERFLOW
-    assert unit.dropped_overflow == 1
+    assert (unit.recorded, unit.dropped_overflow) == (3, 1)
     unit.write_status(MMIO_STATUS_EVT_INT)
     unit.head = unit.tail
     unit.dma(SID, 0x9000, False)
@@ -144,8 +144,9 @@ def test_smmu_event_records_and_queue() -> None:
     _attached(smmu)
     smmu.dma(SID, 0xFFFFF000, False)  # write-only page, read: F_PERMISSION
     smmu.dma(SID, 0x8000, True)  # absent page, write: F_TRANSLATION
-    assert len(pulses) == 2  # once per empty -> non-empty
+    assert len(pulses) == smmu.events_sent == 2  # once per empty -> non-empty
     assert smmu.dma(SID, 0x8000, True) == -1 and smmu.dropped_overflow == 1 and smmu.overflow
+    assert smmu.recorded == 3
     assert smmu.pop() == (0x13 | SID << 32, EVTQ_1_RNW | 2 << 40, 0xFFFFF000, 0)
     assert smmu.pop() == (0x10 | SID << 32, 2 << 40, 0x8000, 0)
     assert smmu.pop() is None
