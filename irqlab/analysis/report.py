@@ -160,7 +160,8 @@ class Report:
             else {str(cpu): dict(times) for cpu, times in self.cpu_time_ns.items()}
         )
         out["results"] = self.results
-        out["vms"] = {name: vm.to_json() for name, vm in self.vms.items()}
+        if self.vms:  # a host with guests (absent otherwise)
+            out["vms"] = {name: vm.to_json() for name, vm in self.vms.items()}
         return out
 
 

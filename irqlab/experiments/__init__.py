@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 
 
 def _kinds() -> dict[str, tuple[type[BaseModel], Callable[..., Report]]]:
-    from irqlab.experiments import livelock, moderation
+    from irqlab.experiments import livelock, moderation, vminjection
 
     return {
         "receive-livelock": (livelock.LivelockExperiment, livelock.run),
         "moderation": (moderation.ModerationExperiment, moderation.run),
+        "vm-injection": (vminjection.VmInjectionExperiment, vminjection.run),
     }
 
 
