@@ -173,7 +173,7 @@ def _vm_sections(report: Report, data: dict[str, Any]) -> list[str]:
             facts.append(f"pir_coalesced: {vm['pir_coalesced']}")
         body = ["  ".join(facts)]
         exits = [[reason, n] for reason, n in vm["exits"].items()]
-        body.append(format_table(["exit_reason", "count"], exits + [["total", vm["exits_total"]]]))
+        body.append(format_table(["exit_reason", "count"], [*exits, ["total", vm["exits_total"]]]))
         if lat["count"]:
             cols = ["count", "mean_us", "p50_us", "p99_us", "max_us"]
             body.append("Guest-visible latency (device request -> guest handler entry)\n"

@@ -260,8 +260,8 @@ def vm_errors(spec: Scenario) -> list[str]:
     for i, dev in enumerate(spec.device):
         if dev.assign is None:
             continue
-        vm = vms.get(dev.assign)
-        if vm is None:
+        target = vms.get(dev.assign)
+        if target is None:
             out.append(f"device[{i}].assign: no VM named '{dev.assign}'"
                        + (f" (VMs: {', '.join(vms)})" if vms else " (no [[vm]] in the scenario)"))
             continue
@@ -269,13 +269,13 @@ def vm_errors(spec: Scenario) -> list[str]:
             out.append(f"device[{i}].assign: only MSI-X functions (SR-IOV VFs) are passed through, "
                        f"'{dev.name}' is a line device")
         cpus = dev.cpu if isinstance(dev.cpu, list) else [dev.cpu]
-        bad = [c for c in cpus if not 0 <= c < vm.vcpus]
+        bad = [c for c in cpus if not 0 <= c < target.vcpus]
         if bad:
-            out.append(f"device[{i}].cpu: vCPU {bad[0]} is not one of the {vm.vcpus} vCPU(s) of '{vm.name}' "
-                       "(an assigned device's cpu names the guest's vCPUs)")
+            out.append(f"device[{i}].cpu: vCPU {bad[0]} is not one of the {target.vcpus} vCPU(s) of "
+                       f"'{target.name}' (an assigned device's cpu names the guest's vCPUs)")
+    assigned = {d.name: d.assign for d in spec.device if d.assign is not None}
     for i, fault in enumerate(spec.fault):
-        dev = next((d for d in spec.device if d.name == fault.device), None)
-        if dev is not None and dev.assign is not None:
-            out.append(f"fault[{i}].device: '{dev.name}' is assigned to '{dev.assign}'; faults act on "
-                       "the host's devices")
+        if fault.device in assigned:
+            out.append(f"fault[{i}].device: '{fault.device}' is assigned to '{assigned[fault.device]}'; "
+                       "faults act on the host's devices")
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from irqlab.hw.posted import PiDesc, PostedIrte
@@ -131,7 +132,7 @@ class Kvm:
             v = Vcpu(i, pcpu, guest.kernel.cpus[i], intc, pid)
             vm.vcpus.append(v)
             self.vcpu_on[pcpu] = v
-            guest.kernel.sched.set_idle(i, lambda cpu, idle, vm=vm: self._guest_idle(vm, cpu, idle))
+            guest.kernel.sched.set_idle(i, partial(self._guest_idle, vm))
 
     def add_route(self, vm: Vm, vcpu: int, guest: Signal, vector: int) -> Route:
         """An assigned MSI-X vector of the guest, aimed at ``vcpu``."""
@@ -257,7 +258,8 @@ class Kvm:
         v = self.vcpu_on.get(c)
         if v is None:
             return work
-        intid = vector if vector is not None else ctrl.highest_pending(c)
+        # the GIC's INTID is read after entry: the one about to be acknowledged
+        intid = vector if vector is not None else self.host.ctrl.highest_pending(c)
         vm = self.vm_of[c]
         if not self._exit(v, vm.mode.irq_exit, (c, intid) in self.vfio):
             return work
