@@ -16,6 +16,10 @@ virtual state) and adds what the hardware does around it:
   guest sees an EOI instruction that took that long (x86 device chips write
   the wrapped APIC's EOI directly: its ISR bit, cleared by the return, tells).
 
+* on a GIC with list registers (``irqlab.hw.vgic``) the acknowledge and the
+  deactivation update the vCPU's registers, as the virtual CPU interface does,
+  and a register coming free is reported (``on_lr_free``).
+
 Everything else is the wrapped controller's.
 """
 
@@ -26,6 +30,7 @@ from typing import Any
 
 from irqlab.hw.apic import Apic
 from irqlab.hw.controller import Notify
+from irqlab.hw.vgic import ListRegisters
 
 
 class GuestCpuInterface:
@@ -39,6 +44,10 @@ class GuestCpuInterface:
         #: vectors whose EOI exits all the same (APICv's EOI-exit bitmap, SDM 24.6.8)
         self.eoi_exit_bitmap: set[int] = set()
         self.on_eoi_exit: Callable[[int, int], int] = lambda vcpu, vector: 0
+        #: a GICv3's list registers per vCPU (the hypervisor's ``vgic``), if used
+        self.lrs: list[ListRegisters] | None = None
+        #: a list register of ``vcpu`` became free (the underflow maintenance condition)
+        self.on_lr_free: Callable[[int], None] = lambda vcpu: None
         self._taken: list[list[int]] = [[] for _ in range(vcpus)]  # acknowledged, not yet returned
         self._eoied: list[set[int]] = [set() for _ in range(vcpus)]  # EOIs written through here
         self._apic = isinstance(inner, Apic)
@@ -72,6 +81,8 @@ class GuestCpuInterface:
         vector = int(self.inner.acknowledge(cpu))
         if vector != self.inner.spurious:
             self._taken[cpu].append(vector)
+            if self.lrs is not None and self.lrs[cpu].acknowledge(vector):
+                self.on_lr_free(cpu)
         return vector
 
     def eoi(self, cpu: int, intid: int = 0) -> None:
@@ -79,9 +90,16 @@ class GuestCpuInterface:
         vector = (self.inner.in_service(cpu) or [-1])[0] if self._apic else intid
         self.inner.eoi(cpu, intid)
         self._eoied[cpu].add(vector)
+        if not getattr(self.inner, "eoi_mode", 0):
+            self._deactivated(cpu, intid)
 
     def deactivate(self, cpu: int, intid: int) -> None:
         self.inner.deactivate(cpu, intid)
+        self._deactivated(cpu, intid)
+
+    def _deactivated(self, cpu: int, intid: int) -> None:
+        if self.lrs is not None and self.lrs[cpu].deactivate(intid):
+            self.on_lr_free(cpu)
 
     def entry_ns(self, cpu: int, tail_chain: bool) -> int:
         return int(self.inner.entry_ns(cpu, tail_chain))

@@ -254,9 +254,10 @@ def vm_errors(spec: Scenario) -> list[str]:
             else:
                 taken[cpu] = vm.name
     placed = sum(vm.vcpus for vm in spec.vm if vm.pin is None)
-    if placed and placed > ms.cpus - 1 - len(taken):
-        out.append(f"vm: {placed} vCPU(s) to place but only {max(ms.cpus - 1 - len(taken), 0)} free "
-                   "host CPU(s) (CPU 0 stays the host's; raise machine.cpus or pin them)")
+    free = sum(1 for c in range(1, ms.cpus) if c not in taken)
+    if placed > free:
+        out.append(f"vm: {placed} vCPU(s) to place but only {free} free host CPU(s) (CPU 0 stays "
+                   "the host's; raise machine.cpus or pin them)")
     for i, dev in enumerate(spec.device):
         if dev.assign is None:
             continue

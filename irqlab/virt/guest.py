@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from irqlab.hw.apic import LOCAL_TIMER_VECTOR
 from irqlab.hw.device import Signal
 from irqlab.hw.vcpuif import GuestCpuInterface
 from irqlab.platform import PLATFORMS
+from irqlab.platform.arm64 import ARCH_TIMER_PPI
 from irqlab.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
     from irqlab.platform.base import Board
     from irqlab.scenario.schema import DeviceSpec
     from irqlab.virt.kvm import Kvm, Route, Vm
+
+
+#: the vector or INTID of each arch's per-CPU timer
+TIMER_INTID = {"x86": LOCAL_TIMER_VECTOR, "arm64": ARCH_TIMER_PPI}
 
 
 def guest_spec(host: Scenario, vm: Vm) -> Scenario:
@@ -46,13 +52,14 @@ class VirtualSignal(Signal):
     """An interrupt source the hypervisor emulates (the guest's per-CPU timer):
     each raise goes through ``Kvm.virtual_irq``."""
 
-    __slots__ = ("inner", "kvm", "reason", "vcpu", "vm")
+    __slots__ = ("inner", "intid", "kvm", "reason", "vcpu", "vm")
 
-    def __init__(self, kvm: Kvm, vm: Vm, vcpu: int, inner: Signal, reason: str) -> None:
+    def __init__(self, kvm: Kvm, vm: Vm, vcpu: int, inner: Signal, intid: int, reason: str) -> None:
         self.kvm = kvm
         self.vm = vm
         self.vcpu = vcpu
         self.inner = inner
+        self.intid = intid
         self.reason = reason
 
     @property
@@ -60,7 +67,7 @@ class VirtualSignal(Signal):
         return self.inner.level
 
     def raise_(self) -> None:
-        self.kvm.virtual_irq(self.vm, self.vcpu, self.inner, self.reason)
+        self.kvm.virtual_irq(self.vm, self.vcpu, self.inner, self.intid, self.reason)
 
     def quiesce(self) -> None:
         self.inner.quiesce()
@@ -95,7 +102,8 @@ class GuestPlatform:
         board = self.base.board(m)
         self.vm.intc = board.ctrl = GuestCpuInterface(board.ctrl, m.spec.machine.cpus)
         for cpu, timer in enumerate(m.timers):
-            timer.signal = VirtualSignal(self.kvm, self.vm, cpu, timer.signal, self.vm.mode.timer_exit)
+            timer.signal = VirtualSignal(self.kvm, self.vm, cpu, timer.signal, TIMER_INTID[self.arch],
+                                         self.vm.mode.timer_exit)
         return board
 
     def boot(self, m: Machine) -> None:

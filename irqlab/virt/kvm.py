@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from irqlab.hw.posted import PiDesc, PostedIrte
 from irqlab.hw.vcpuif import GuestCpuInterface
+from irqlab.hw.vgic import ListRegisters
 from irqlab.kernel.cpu import IRQ, USER
 from irqlab.kernel.dispatch import ivt_handle_interrupt
 from irqlab.kernel.flags import IRQ_HANDLED
@@ -124,6 +125,9 @@ class Kvm:
         mode = vm.mode
         intc.trap_all_eoi = mode.eoi_exits_virtual and mode.eoi_exits_assigned
         intc.on_eoi_exit = lambda vcpu, vector: self._eoi_exit(vm, vector)
+        if mode.list_registers:
+            intc.lrs = [ListRegisters() for _ in vm.pcpus]
+            intc.on_lr_free = partial(self._lr_free, vm)
         host_ctrl = self.host.ctrl
         for i, pcpu in enumerate(vm.pcpus):
             pid = None
@@ -221,7 +225,43 @@ class Kvm:
         v.inject_pending = False
         v.woken = False
         self._sync_pir(v)
+        self._flush_lrs(v)
         v.run()
+
+    def _give(self, v: Vcpu, signal: Signal, intid: int) -> None:
+        """A virtual interrupt for ``v``: into its virtual controller now, or
+        onto its list of interrupts for the list registers at the next entry
+        (``kvm_vgic_flush_hwstate``)."""
+        if v.intc.lrs is None:
+            signal.raise_()
+        else:
+            v.ap_list.append((intid, signal))
+
+    def _flush_lrs(self, v: Vcpu) -> None:
+        if not v.ap_list or v.intc.lrs is None:
+            return
+        lrs = v.intc.lrs[v.index]
+        waiting = []
+        for intid, signal in v.ap_list:
+            if lrs.write(intid):
+                signal.raise_()
+            else:
+                waiting.append((intid, signal))  # UIE: the maintenance interrupt brings it
+        v.ap_list = waiting
+
+    def _lr_free(self, vm: Vm, vcpu: int) -> None:
+        """A list register came free with interrupts waiting: once at most one
+        register is still valid (ICH_HCR_EL2.UIE, underflow) the maintenance
+        interrupt (a PPI to the host) exits, and the entry refills them."""
+        v = vm.vcpus[vcpu]
+        lrs = vm.intc.lrs
+        if v.ap_list and v.state == GUEST and lrs is not None and lrs[vcpu].used() <= 1:
+            self.host.engine.after(0, self._maintenance, v)
+
+    def _maintenance(self, v: Vcpu) -> None:
+        vm = self.vm_of[v.pcpu]
+        if v.ap_list and self._exit(v, vm.mode.irq_exit, False):
+            self._enter(v, vm.costs.exit_ns)
 
     def _sync_pir(self, v: Vcpu) -> None:
         """PIR -> virtual IRR (at entry, or a notification taken in guest mode)."""
@@ -299,18 +339,18 @@ class Kvm:
             self._wake(v)
 
     # -- interrupts for guests ---------------------------------------------------------------
-    def virtual_irq(self, vm: Vm, vcpu: int, signal: Signal, reason: str) -> None:
+    def virtual_irq(self, vm: Vm, vcpu: int, signal: Signal, intid: int, reason: str) -> None:
         """An interrupt the hypervisor emulates (the guest's timer): an exit if
         the vCPU runs, the interrupt injected at the next entry."""
         v = vm.vcpus[vcpu]
         if v.state == GUEST:
             self._exit(v, reason, False)
             v.inject_pending = True
-            signal.raise_()
+            self._give(v, signal, intid)
             self._enter(v, vm.costs.exit_ns)
             return
         v.inject_pending = True
-        signal.raise_()
+        self._give(v, signal, intid)
         self._wake(v)
 
     def assigned_irq(self, vm: Vm, r: Route) -> None:
@@ -356,7 +396,7 @@ class Kvm:
             self._exit(v, vm.mode.irq_exit, True)
             self._enter(v, vm.costs.exit_ns)
         v.inject_pending = True
-        r.guest.raise_()
+        self._give(v, r.guest, r.vector)
         self._wake(v)
 
     def _eoi_exit(self, vm: Vm, vector: int) -> int:

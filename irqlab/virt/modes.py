@@ -50,6 +50,8 @@ class Mode:
     eoi_exit: str
     timer_exit: str
     halt_exit: str
+    #: virtual interrupts go through the GIC's list registers (``irqlab.hw.vgic``)
+    list_registers: bool = False
 
 
 def _x86(name: str, path: str, eoi_assigned: bool, eoi_virtual: bool, irq_exit: str) -> Mode:
@@ -58,7 +60,8 @@ def _x86(name: str, path: str, eoi_assigned: bool, eoi_virtual: bool, irq_exit: 
 
 
 def _arm64(name: str, eoi_exits: bool) -> Mode:
-    return Mode(name, HOST, eoi_exits, eoi_exits, "IRQ", "SYS64", "IRQ", "WFx")
+    return Mode(name, HOST, eoi_exits, eoi_exits, "IRQ", "SYS64", "IRQ", "WFx",
+                list_registers=not eoi_exits)
 
 
 MODES: dict[str, dict[str, Mode]] = {

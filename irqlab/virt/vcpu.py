@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from irqlab.kernel.cpu import IDLE
 
 if TYPE_CHECKING:
+    from irqlab.hw.device import Signal
     from irqlab.hw.posted import PiDesc
     from irqlab.hw.vcpuif import GuestCpuInterface
     from irqlab.kernel.cpu import Cpu
@@ -31,8 +32,8 @@ STALL_NS = 1 << 62
 
 
 class Vcpu:
-    __slots__ = ("cpu", "entering", "gen", "index", "inject_pending", "intc", "pcpu", "pid",
-                 "stalled", "state", "woken")
+    __slots__ = ("ap_list", "cpu", "entering", "gen", "index", "inject_pending", "intc", "pcpu",
+                 "pid", "stalled", "state", "woken")
 
     def __init__(self, index: int, pcpu: int, cpu: Cpu, intc: GuestCpuInterface,
                  pid: PiDesc | None) -> None:
@@ -47,6 +48,8 @@ class Vcpu:
         self.inject_pending = False  # the entry injects a virtual interrupt
         self.woken = False  # the entry follows a wake-up from BLOCKED
         self.stalled = False
+        #: virtual interrupts waiting for a free list register (KVM's ap_list)
+        self.ap_list: list[tuple[int, Signal]] = []
 
     def leave(self, state: int) -> None:
         """Leave guest mode for ``state``: virtual interrupts wait from now on."""
@@ -54,10 +57,19 @@ class Vcpu:
         self.intc.running[self.index] = False
 
     def stall(self) -> None:
-        """Stop the guest's time until the VM entry (``run``)."""
-        if not self.stalled:
-            self.stalled = True
-            self.cpu.exec(IDLE, STALL_NS, self._unstalled)
+        """Stop the guest's time until the VM entry (``run``).  Asked from the
+        guest's own code running inline (an EOI, a timer armed in a handler),
+        the stall starts when that code has reached its next segment."""
+        if self.stalled:
+            return
+        self.stalled = True
+        if self.cpu.in_kernel:
+            self.cpu.engine.after(0, self._stall)
+        else:
+            self._stall()
+
+    def _stall(self, _: object = None) -> None:
+        self.cpu.exec(IDLE, STALL_NS, self._unstalled)
 
     def _unstalled(self, _: object) -> None:
         self.stalled = False
@@ -66,7 +78,8 @@ class Vcpu:
         """The VM entry is done: guest mode; pending virtual interrupts are taken."""
         self.state = GUEST
         self.intc.running[self.index] = True
-        if self.stalled:
+        cur = self.cpu.cur
+        if self.stalled and cur is not None and cur.cont == self._unstalled:
             self.cpu.end_segment()
         else:
             self.cpu.kick()

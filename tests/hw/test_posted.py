@@ -59,3 +59,19 @@ def test_virtual_interrupts_wait_outside_guest_mode_and_intercepted_eois_cost() 
     vif.acknowledge(0)
     vif.eoi(0)
     assert vif.exit_ns(0, False) == 850 and exits == [0x41, 0xEC]
+
+
+def test_list_registers_hold_four_and_free_on_deactivation() -> None:
+    from irqlab.hw.vgic import ACTIVE, INVALID, PENDING, PENDING_ACTIVE, ListRegisters
+
+    lrs = ListRegisters()
+    assert all(lrs.write(v) for v in (27, 40, 41, 42))
+    assert lrs.write(43) is False and lrs.used() == 4  # no free register
+    assert lrs.write(27) is True and lrs.used() == 4  # already there: stays one register
+    assert lrs.acknowledge(27) is False and lrs.state[0] == ACTIVE
+    assert lrs.write(27) and lrs.state[0] == PENDING_ACTIVE
+    assert lrs.deactivate(27) is False and lrs.state[0] == PENDING  # pending again, still held
+    lrs.acknowledge(27)
+    assert lrs.deactivate(27) is True and lrs.state[0] == INVALID
+    assert lrs.write(8192) and lrs.acknowledge(8192) is True  # an LPI has no active state
+    assert lrs.state[0] == INVALID and lrs.state[1] == PENDING

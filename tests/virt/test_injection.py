@@ -135,3 +135,38 @@ def test_throughput_falls_with_the_rate_only_in_exiting_modes() -> None:
         assert abs(tput[mode, 200_000] - tput[mode, 20_000]) < 0.01, mode
         assert tput[mode, 200_000] > 0.98, mode
     assert tput["emulated", 200_000] < tput["apicv", 200_000] < tput["posted", 200_000]
+
+
+SIX_AT_ONCE = """
+[scenario]
+duration = "1ms"
+[machine]
+arch = "arm64"
+cpus = 2
+[timer]
+enabled = false
+[[vm]]
+name = "guest0"
+pin = [1]
+injection = "MODE"
+workload = {}
+[[device]]
+name = "vf0"
+kind = "msix"
+assign = "guest0"
+vectors = 6
+arrival = { kind = "replay", times = ["100us"] }
+"""
+
+
+@pytest.mark.parametrize(("mode", "exits"), [("vgic", {"IRQ": 2}), ("emulated", {"IRQ": 1, "SYS64": 6})])
+def test_the_vgic_refills_its_four_list_registers_on_the_underflow_interrupt(
+        mode: str, exits: dict[str, int]) -> None:
+    """Six virtual LPIs at once: the entry fills the four list registers, the
+    underflow maintenance interrupt (at most one register still valid) exits
+    once more and the next entry writes the other two; without a vGIC every
+    EOI traps instead."""
+    _, data = run_guests(SIX_AT_ONCE.replace("MODE", mode))
+    vm = data["vms"]["guest0"]
+    assert vm["exits"] == exits
+    assert sum(r["total"] for label, r in vm["counters"].items() if label.isdigit()) == 6
