@@ -17,7 +17,6 @@ from __future__ import annotations
 from irqlab.hw.gic import LPI_BASE
 
 INVALID, PENDING, ACTIVE, PENDING_ACTIVE = 0, 1, 2, 3
-STATE_NAMES = ("invalid", "pending", "active", "pending+active")
 LIST_REGS = 4
 
 

@@ -385,9 +385,6 @@ class Kvm:
         elif v.pid is not None and v.pid.on:  # it exited meanwhile: the host takes NV
             self.host.ctrl.accept(v.pcpu, v.pid.nv, False)
 
-    def vfio_irq(self, r: Route) -> VfioHandler:
-        return VfioHandler(self, r)
-
     def inject(self, r: Route) -> None:
         """``kvm_set_msi`` from the VFIO handler: into the virtual IRR, the vCPU kicked."""
         v = r.vcpu

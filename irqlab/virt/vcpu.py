@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
 
 GUEST, ROOT, PREEMPTED, BLOCKED = 0, 1, 2, 3
-STATE_NAMES = ("guest", "root", "preempted", "blocked")
 #: a stall has no length of its own: the VM entry ends it
 STALL_NS = 1 << 62
 
