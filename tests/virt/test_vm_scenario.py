@@ -32,6 +32,8 @@ GOOD = scenario("posted")
     (("hz = 1000", "hz = 1000\nworkload = {}"), "machine.workload", "would take the vCPUs' CPUs"),
     (('pin = [1]', 'vcpus = 2'), "vm", "2 vCPU(s) to place but only 1 free host CPU(s)"),
     (('name = "guest0"', 'name = "guest 0"'), "vm[0].name", "should match pattern"),
+    (("[[vm]]", '[[fault]]\nkind = "slow-handler"\ndevice = "vf0"\nextra = "1us"\n[[vm]]'),
+     "fault[0].device", "'vf0' is assigned to 'guest0'; faults act on the host's devices"),
 ])
 def test_vm_errors_name_file_and_field(tmp_path: Path, edit: tuple[str, str], field: str,
                                        expected: str) -> None:
