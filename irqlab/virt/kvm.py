@@ -326,7 +326,7 @@ class Kvm:
             if v.state != GUEST:
                 return
             self._count(vm, vm.mode.halt_exit, False)
-            if vm.intc.pending(v.index) or (v.pid is not None and v.pid.on):
+            if vm.intc.pending(v.index) or v.ap_list or (v.pid is not None and v.pid.on):
                 v.leave(ROOT)  # kvm_vcpu_has_events: no block, straight back
                 v.stall()
                 self._enter(v, vm.costs.exit_ns)
