@@ -24,6 +24,7 @@ from irqlab.machine import faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Line, Machine
+from irqlab.machine.netdev import RxPath
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS, Platform
 from irqlab.platform.x86 import pci_address
@@ -109,9 +110,12 @@ def _add_vfio(m: Machine, kvm: Kvm, vm: Vm, spec: DeviceSpec, index: int, routes
 
 
 def _add_workload(m: Machine, threads: int) -> None:
-    """``threads`` cpu-bound user threads on every CPU."""
+    """``threads`` cpu-bound user threads on every CPU (but those of vCPUs)."""
     sched = m.kernel.sched
+    vcpus = set(m.hypervisor.vm_of) if m.hypervisor is not None else set()
     for cpu in range(m.spec.machine.cpus):
+        if cpu in vcpus:
+            continue
         for i in range(threads):
             name = f"cpu-bound/{cpu}" if threads == 1 else f"cpu-bound/{cpu}.{i}"
             sched.wake_up_process(sched.kthread_create(name, cpu, cpu_bound(), kind=USER))
@@ -125,6 +129,9 @@ def _cpu_of(spec: DeviceSpec, i: int) -> int:
 
 
 def _add_device(m: Machine, spec: DeviceSpec, index: int) -> None:
+    if spec.nic is not None:
+        _add_nic(m, spec, index)
+        return
     try:
         driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"), os=m.os)
     except HandlerLoadError as exc:
@@ -141,8 +148,8 @@ def _flags(spec: DeviceSpec) -> int:
     return flags | (IRQF_SHARED if spec.shared else 0) | (IRQF_ONESHOT if spec.handler.oneshot else 0)
 
 
-def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name: str,
-             dev: Device) -> None:
+def _request(m: Machine, irq: int, driver: Any, spec: DeviceSpec, name: str,
+             dev: object) -> None:
     threaded = spec.handler.thread is not None
     name = m.platform.isr_name(name)
     try:
@@ -174,9 +181,9 @@ def _sharing_conflict(m: Machine, spec: DeviceSpec) -> str:
 
 
 def _new_device(m: Machine, spec: DeviceSpec, name: str, signal: Signal, irq: int, cpu: int,
-                index: int) -> Device:
-    dev = Device(m.engine, name, signal, arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name),
-                 sink=m.trace)
+                index: int, arrivals: bool = True) -> Device:
+    source = arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name) if arrivals else None
+    dev = Device(m.engine, name, signal, source, sink=m.trace)
     dev.irq = irq
     dev.cpu = cpu
     m.devices.setdefault(spec.name, []).append(dev)
@@ -207,3 +214,41 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index:
         name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
         dev = _new_device(m, spec, name, signal, irq, cpu, i)
         _request(m, irq, driver, spec, name, dev)
+
+
+def _add_nic(m: Machine, spec: DeviceSpec, index: int) -> None:
+    """A NIC: its queues' vectors as for any MSI-X device, the arrivals on the
+    wire (spread over the queues), and the receive path's driver on each."""
+    alloc = m.platform.add_msi(m, spec, index)
+    devs = []
+    for i in range(spec.vectors):
+        cpu = _cpu_of(spec, i)
+        irq, signal = alloc(i, cpu)
+        devs.append(_new_device(m, spec, _queue_name(spec, i), signal, irq, cpu, i, arrivals=False))
+
+    def arrivals(q: int, n: int) -> Arrivals | None:
+        return arrivals_for(queue_share(spec.arrival, q, n),
+                            m.rng_for(f"arrivals:{_queue_name(spec, q)}"), spec.name)
+
+    assert spec.nic is not None
+    path = m.nics[spec.name] = RxPath(m.kernel, spec.name, spec.nic, devs, m.trace, arrivals)
+    for i, dev in enumerate(devs):
+        _request(m, dev.irq, path.driver.interrupt, spec, dev.name, path.queue(i))
+
+
+def _queue_name(spec: DeviceSpec, i: int) -> str:
+    return spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
+
+
+def queue_share(spec: Arrival, q: int, n: int) -> Arrival:
+    """Queue ``q``'s part of a device's arrivals spread over ``n`` queues: a
+    rate divided by ``n``, a period multiplied by ``n`` (queues in turn), a
+    replay's every ``n``-th time."""
+    if n == 1 or spec.kind == "none":
+        return spec
+    if spec.kind == "periodic":
+        period = spec.period or 0
+        return spec.model_copy(update={"period": period * n, "phase": spec.phase + q * period})
+    if spec.kind == "replay":
+        return spec.model_copy(update={"times": (spec.times or [])[q::n]})
+    return spec.model_copy(update={"rate": (spec.rate or 0.0) / n})

@@ -230,9 +230,6 @@ def vm_errors(spec: Scenario) -> list[str]:
         if ms.os != "linux":
             out.append(f"vm: the host is KVM, a Linux hypervisor: needs machine.os = 'linux', "
                        f"got {ms.os!r}")
-        if ms.workload is not None:
-            out.append("machine.workload: the host's cpu-bound threads would take the vCPUs' CPUs; "
-                       "give a guest its work with vm.workload")
     modes = INJECTION_MODES.get(ms.arch, ())
     taken: dict[int, str] = {}
     for i, vm in enumerate(spec.vm):
