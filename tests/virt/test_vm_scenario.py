@@ -29,7 +29,6 @@ GOOD = scenario("posted")
     (('assign = "guest0"', 'assign = "guest0"\ncpu = 1'), "device[0].cpu",
      "vCPU 1 is not one of the 1 vCPU(s) of 'guest0'"),
     (('arch = "x86"\n', 'arch = "armv7m"\n'), "vm", "has no virtualization extensions"),
-    (("hz = 1000", "hz = 1000\nworkload = {}"), "machine.workload", "would take the vCPUs' CPUs"),
     (('pin = [1]', 'vcpus = 2'), "vm", "2 vCPU(s) to place but only 1 free host CPU(s)"),
     (('name = "guest0"', 'name = "guest 0"'), "vm[0].name", "should match pattern"),
     (("[[vm]]", '[[fault]]\nkind = "slow-handler"\ndevice = "vf0"\nextra = "1us"\n[[vm]]'),
@@ -88,6 +87,13 @@ def test_a_guest_has_its_own_kernel_vector_table_and_interrupts() -> None:
     assert data["vms"]["guest0"]["counters"][str(irq)]["handlers"] == ["vf0"]
     host_rows = {r["name"] for r in data["counters"].values()}
     assert "vfio-msix[0](0000:01:00.0)" in host_rows  # the host's side of the VF
+
+
+def test_the_hosts_workload_leaves_the_vcpus_cpus_alone() -> None:
+    m, data = run_guests(GOOD.replace("hz = 1000", "hz = 1000\nworkload = {}"))
+    assert [t.cpu for t in m.kernel.sched.threads] == [0]
+    assert data["cpu_time_ns"]["0"]["user"] > 0.9 * m.engine.now
+    assert data["vms"]["guest0"]["guest_work_share"] > 0.9
 
 
 def test_a_run_with_guests_is_reproducible() -> None:
