@@ -88,9 +88,15 @@ class GicChip(IrqChip):
 
 
 class Arm64Board(Board):
-    """The GIC, and the next free LPI (INTIDs are never freed while building)."""
+    """The GIC, and the next free LPI (INTIDs are never freed while building).
+    ``gic`` is the GIC itself, where ``ctrl`` may be a guest's view of it
+    (``irqlab.hw.vcpuif``): the ITS writes to the GIC."""
 
     next_lpi = LPI_BASE
+
+    def __init__(self, gic: GicV3, *, irq_nesting: bool, split_eoi: bool) -> None:
+        super().__init__(gic, irq_nesting=irq_nesting, split_eoi=split_eoi)
+        self.gic = gic
 
 
 def arch_timer_handler_phys(ctx: HandlerContext) -> int:
@@ -168,7 +174,7 @@ class Arm64:
             desc = k.alloc_irq(irq, chip, lpi, FLOWS["fasteoi"], "fasteoi", False)
             desc.affinity = cpu
             k.bind_vector(cpu, lpi, desc)
-            return irq, LpiSignal(gic, lpi)
+            return irq, LpiSignal(board.gic, lpi)
 
         return alloc
 
@@ -176,14 +182,14 @@ class Arm64:
         return device
 
     def finish(self, m: Machine) -> None:
-        if machine_spec(m, Arm64Machine).iommu is not None:
+        if machine_spec(m, Arm64Machine).iommu:
             self._add_smmu(m)
 
     def _add_smmu(self, m: Machine) -> None:
         """The SMMUv3 and its event queue interrupt; the thread is the OS's
         (Linux ``arm_smmu_evtq_thread``, "arm-smmu-v3-evtq")."""
         k = m.kernel
-        gic: GicV3 = m.ctrl
+        gic = m.board.gic  # type: ignore[attr-defined]
         spi = next((line for line in range(32, 1020) if line not in m.lines), None)
         if spi is None:
             raise BuildError("machine.iommu = 'arm-smmuv3': no SPI left for the SMMU's event queue "

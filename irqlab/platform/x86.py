@@ -236,7 +236,7 @@ class X86:
                     exit_ns=X86_EXIT_NS if ms.exit_cost is None else ms.exit_cost)
         board = X86Board(apic, IoApic(apic), ms.irq_nesting)
         iommu = machine_spec(m, X86Machine).iommu
-        if iommu is not None:
+        if iommu:
             board.iommu = VtdUnit(apic, "dmar0") if iommu == "intel" else AmdIommu(apic, "AMD-Vi0")
         m.timers = [Device(m.engine, f"lapic-timer{cpu}", VectorSignal(apic, cpu, LOCAL_TIMER_VECTOR),
                            None) for cpu in range(ms.cpus)]

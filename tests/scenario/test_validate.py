@@ -231,3 +231,14 @@ def test_every_dma_mistake_is_a_fault_kind() -> None:
     from irqlab.scenario.schema import DMA_MISTAKES, FaultSpec
 
     assert set(DMA_MISTAKES) <= set(get_args(FaultSpec.model_fields["kind"].annotation))
+
+
+def test_dma_mistake_on_an_assigned_device_is_refused(tmp_path: Path) -> None:
+    text = ('[machine]\narch = "x86"\ncpus = 2\niommu = "intel"\n'
+            '[[vm]]\nname = "g"\nvcpus = 1\npin = [1]\n'
+            '[[device]]\nname = "vf0"\nkind = "msix"\nassign = "g"\n'
+            '[[fault]]\nkind = "bad-irte"\ndevice = "vf0"\n')
+    code, out, path = validate(tmp_path, text)
+    assert code == 2
+    assert out.strip() == (f"Error: {path}: fault[0]: 'bad-irte' acts on a host driver's DMA; 'vf0' "
+                           "is assigned to guest 'g'")
