@@ -177,3 +177,16 @@ def test_the_tricky_inputs_are_read() -> None:
         assert lost == [(1, 12)]
         assert (skipped.count, skipped.line) == (1, 10)  # 4 header lines, 5 whole ones
         assert skipped.reason.startswith("no newline: cut short?")
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_each_line_among_clean_ones_reads_as_the_regular_expression_does(event) -> None:
+    """One line of each kind (damaged ones too) among clean events: the random
+    mixes above rarely hold a single odd line with nothing else to send the
+    chunk to the regular expression."""
+    clean = "          <idle>-0       [001] d.h1.   102.000001: softirq_raise: vec=3 [action=NET_RX]\n"
+    odd = "          <idle>-0       [002] d.h1.   102.000002: " + event.format(
+        n=36, v=3, cpu=2, big="9" * 12) + "\n"
+    text = (HEADER + clean * 5 + odd + clean * 5).encode()
+    for chunk in (64, 1 << 16):
+        assert events_of(text, chunk) == events_of(text, 1 << 16, fast=False)
