@@ -160,18 +160,14 @@ class FtraceReader:
             data = read(self._chunk)
             if not data:
                 return
-            pieces = [data]
+            pieces, tail = [data], b""
             while not pieces[-1].endswith(b"\n"):
                 rest = readline(self._chunk)
-                if not rest:
-                    cut = b"".join(pieces)
-                    whole, tail = cut[:cut.rfind(b"\n") + 1], cut[cut.rfind(b"\n") + 1:]
-                    if whole:
-                        yield whole
-                    if tail.strip():
-                        self.skipped.add(self._lines + 1,
-                                         f"no newline: cut short? {excerpt(tail.strip())}")
-                    return
+                if not rest:  # the end of the stream, within a line
+                    joined = b"".join(pieces)
+                    end = joined.rfind(b"\n") + 1
+                    pieces, tail = [joined[:end]], joined[end:].strip()
+                    break
                 pieces.append(rest)
             whole = pieces[0] if len(pieces) == 1 else b"".join(pieces)
             if first:
@@ -179,7 +175,10 @@ class FtraceReader:
                 m = _CPUS_RE.search(whole, 0, 8192)
                 if m:
                     self.header_cpus = int(m.group(1) or m.group(2))
-            yield whole
+            if whole:
+                yield whole
+            if tail:
+                self.skipped.add(self._lines + 1, f"no newline: cut short? {excerpt(tail)}")
 
     def _skip_damaged(self, chunk: bytes, texts: tuple[bytes, ...],
                       info: list[Decoded | None]) -> None:

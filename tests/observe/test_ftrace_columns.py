@@ -190,3 +190,14 @@ def test_each_line_among_clean_ones_reads_as_the_regular_expression_does(event) 
     text = (HEADER + clean * 5 + odd + clean * 5).encode()
     for chunk in (64, 1 << 16):
         assert events_of(text, chunk) == events_of(text, 1 << 16, fast=False)
+
+
+@pytest.mark.parametrize("chunk", [200, 1 << 20])
+def test_a_trace_smaller_than_a_chunk_and_cut_short_keeps_its_header(chunk) -> None:
+    """The header's CPU count is read from the first chunk also when that chunk
+    ends the stream inside a line."""
+    text = (HEADER + "          <idle>-0       [001] d.h1.   102.000001: "
+            "softirq_raise: vec=3 [action=NET_RX]\n<idle>-0 [001] 102.0000").encode()
+    reader = FtraceReader(io.BytesIO(text), chunk_bytes=chunk)
+    assert sum(len(c[0]) for c in reader.columns()) == 1
+    assert reader.cpus == 4 and (reader.skipped.count, reader.skipped.line) == (1, 6)
