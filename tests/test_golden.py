@@ -27,10 +27,11 @@ DURATION = {
     "default": "3ms", "dmar-fault": "12ms", "gic-arm64": "4ms", "missed-eoi": "22ms",
     "moderation": "7ms", "nvic-cortex-m4": "3ms", "receive-livelock": "12ms",
     "shared-line-storm": "300ms", "softirq-overload": "7ms", "threaded-irq": "8ms",
-    "windows-dma-violation": "25ms", "windows-dpc": "4ms", "freertos-uart": "20ms",
+    "windows-dma-violation": "25ms", "vfio-dma-use-after-unmap": "25ms", "windows-dpc": "4ms", "freertos-uart": "20ms",
+    "vm-injection": "2ms",
 }
 #: experiments of many runs: no single machine to trace
-EXPERIMENTS = {"moderation", "receive-livelock"}
+EXPERIMENTS = {"moderation", "receive-livelock", "vm-injection"}
 #: a shorter run for the trace where the JSON's run would write tens of MB
 TRACE_DURATION = {"shared-line-storm": "30ms"}
 

@@ -15,6 +15,7 @@ from irqlab.kernel.kernel import IrqEntry, Kernel
 from irqlab.osview import OsView
 
 if TYPE_CHECKING:
+    from irqlab.hw.remapping import RemapUnit
     from irqlab.kernel.action import Handler
     from irqlab.machine.machine import Machine
     from irqlab.platform.base import Board
@@ -28,8 +29,8 @@ class Personality(Protocol):
     def finish(self, m: Machine) -> None:
         """After the devices: what the OS sets up once its drivers are loaded."""
 
-    def iommu_fault_isr(self) -> Handler:
-        """The ISR of the IOMMU's fault event interrupt."""
+    def iommu_fault_isr(self, m: Machine, unit: RemapUnit) -> tuple[Handler | None, Handler | None]:
+        """The handler and thread function of the IOMMU's fault / event interrupt."""
 
     def results(self) -> list[dict[str, Any]] | None:
         """Rows of the report's results table, in the OS's own terms."""
@@ -64,7 +65,8 @@ def os_kernel(m: Machine, board: Board, *, irq_nesting: bool = False, tick_softi
               irq_entry: IrqEntry | None = None) -> Kernel:
     """The kernel of ``m`` on ``board``: ``irq_nesting`` is the OS's choice
     where the controller leaves it to the OS; the per-CPU timer hardware
-    fires when the earliest hrtimer expires."""
+    fires when the earliest hrtimer expires.  On a host with guests the
+    interrupt entry is the hypervisor's (a VM exit first, ``irqlab.virt``)."""
     ms = m.spec.machine
     t = m.spec.timer
     return Kernel(
@@ -74,4 +76,4 @@ def os_kernel(m: Machine, board: Board, *, irq_nesting: bool = False, tick_softi
         tail_chaining=board.tail_chaining, save_ns=ms.save_cost, restore_ns=ms.restore_cost,
         atomic_sleep=ms.atomic_sleep, tick_ns=t.cost, timer_softirq_ns=t.softirq_cost,
         tick_softirq=tick_softirq, raise_local_timer=lambda cpu: m.timers[cpu].request(),
-        irq_entry=irq_entry, trace=m.trace)
+        irq_entry=irq_entry if m.hypervisor is None else m.hypervisor.irq_entry, trace=m.trace)

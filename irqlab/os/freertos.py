@@ -41,6 +41,7 @@ from irqlab.os.base import nvic_facts, os_kernel
 from irqlab.osview import NVIC, OsView
 
 if TYPE_CHECKING:
+    from irqlab.hw.remapping import RemapUnit
     from irqlab.kernel.action import Handler, HandlerContext
     from irqlab.kernel.cpu import Cpu
     from irqlab.kernel.kernel import Kernel
@@ -256,7 +257,7 @@ class FreeRtosOs:
     def finish(self, m: Machine) -> None:
         return None
 
-    def iommu_fault_isr(self) -> Handler:
+    def iommu_fault_isr(self, m: Machine, unit: RemapUnit) -> tuple[Handler | None, Handler | None]:
         raise BuildError("machine.os = 'freertos': no IOMMU on a Cortex-M")
 
     def report_view(self) -> OsView:

@@ -15,6 +15,7 @@ from irqlab.analysis.report import BY_NAME, DISTRIBUTIONS, Report
 from irqlab.osview import OsView
 from irqlab.report.dmesg import dmesg_text
 from irqlab.report.ostables import Block, os_blocks
+from irqlab.report.procfs import render_interrupts
 
 DEFAULT_WIDTH = 100
 
@@ -166,6 +167,9 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
             keys.extend(k for k in row if k not in keys)
         out.append(_section("Results", format_table(
             keys, [[row.get(k) for k in keys] for row in data["results"]], left=0)))
+    if data.get("iommu_faults"):
+        out.append(_section("IOMMU faults (each linked to the driver call behind it)",
+                            _iommu_faults_table(data["iommu_faults"])))
     if data["warnings"]:
         lines = []
         for w in data["warnings"]:
@@ -182,6 +186,51 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
     return out
 
 
+def _iommu_faults_table(faults: list[dict[str, Any]]) -> str:
+    """One row per folded fault: the device, what the IOMMU said, how often, the
+    first request's address and time, and the driver call behind it."""
+    rows = []
+    for f in faults:
+        first = f["first"]
+        cause = first["cause"]
+        mistake = f["mistake"]
+        rows.append([
+            f["device"], f["access"], first["address"] or f"irte {first['irte_index']}",
+            f"{f['reason_code']} {f['reason']}", _us(first["time_ns"]), f["count"],
+            f"{cause['call']} t={_us(cause['time_ns'])}us" if cause else "",
+            f"fault[{mistake['fault']}] {mistake['kind']}" if mistake else ""])
+    return format_table(["device", "access", "first_address", "reason", "first_us", "count", "cause",
+                         "mistake"], rows, left=2)
+def _vm_sections(report: Report, data: dict[str, Any]) -> list[str]:
+    """Per guest: its exits by reason, what its assigned devices cost, and its
+    own /proc/interrupts."""
+    out = []
+    for name, vm in data.get("vms", {}).items():
+        lat = vm["latency_ns"]
+        per = vm["exits_per_device_interrupt"]
+        share = vm["guest_work_share"]
+        facts = [f"injection: {vm['injection']}", f"vcpus: {vm['vcpus']} on CPU "
+                 + ",".join(str(c) for c in vm["pin"]),
+                 f"assigned_interrupts: {vm['assigned_interrupts']}",
+                 f"exits_per_device_interrupt: {'-' if per is None else f'{per:.3f}'}",
+                 f"guest_work_pct: {'-' if share is None else f'{share * 100:.2f}'}"]
+        if vm["pir_coalesced"] is not None:
+            facts.append(f"pir_coalesced: {vm['pir_coalesced']}")
+        body = ["  ".join(facts)]
+        exits = [[reason, n] for reason, n in vm["exits"].items()]
+        body.append(format_table(["exit_reason", "count"], [*exits, ["total", vm["exits_total"]]]))
+        if lat["count"]:
+            cols = ["count", "mean_us", "p50_us", "p99_us", "max_us"]
+            body.append("Guest-visible latency (device request -> guest handler entry)\n"
+                        + format_table(cols, [[lat["count"]] + [_us(lat[c.removesuffix("_us")])
+                                                              for c in cols[1:]]], left=0))
+        snap = report.vms[name].counters
+        if snap is not None and snap.rows:
+            body.append(f"/proc/interrupts ({name})\n" + render_interrupts(snap).rstrip())
+        out.append(_section(f"VM {name}", "\n\n".join(body)))
+    return out
+
+
 LOG_TAIL = 20  # kernel log lines the text report shows (all are in --json and --dmesg)
 
 
@@ -195,6 +244,7 @@ def render_text(report: Report, width: int | None = None) -> str:
     parts += [_block(b) for b in os_blocks(report, data)]
     parts += _latency_sections(data, names)
     parts += _cpu_sections(report, data)
+    parts += _vm_sections(report, data)
     parts += _problem_sections(data, names, width)
     if report.log:
         tail = report.log[-LOG_TAIL:]
