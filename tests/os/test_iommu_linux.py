@@ -66,7 +66,7 @@ def test_smmu_prints_raw_and_decoded_records() -> None:
         "event 0x10 received:", "\t0x0000010000000010", "\t0x0000020000000000",
         "\t0x0000000000000000", "\t0x0000000000000000",
         "event: F_TRANSLATION client: 0000:01:00.0 sid: 0x100 ssid: 0x0 iova: 0x0 ipa: 0x0",
-        'unpriv data write s1 "Input Address Caused Fault" stag: 0x0')]
+        'unpriv data write s1 "Input address caused fault" stag: 0x0')]
 
 
 def test_smmu_full_queue_loses_events_and_says_so() -> None:
