@@ -48,6 +48,12 @@ def test_amd_unknown_requester_prints_the_device_field() -> None:
                                        "domain=0x0000 address=0x64a7f000 flags=0x0010]")
 
 
+def test_amd_other_event_types_print_all_four_dwords() -> None:
+    event = (0x0300, 0x1 << 28, 0x1000, 0)  # ILLEGAL_DEV_TABLE_ENTRY: not decoded here
+    assert event_line(event, None) == ("AMD-Vi: Event logged [UNKNOWN event[0]=0x00000300 "
+                                       "event[1]=0x10000000 event[2]=0x00001000 event[3]=0x00000000")
+
+
 def test_amd_prints_ten_per_device_then_limits() -> None:
     log = _flood("amd", "x86", 15)
     assert len(log) == 10  # dev_data->rs: 10 per 5 s; the rest are drained unprinted
