@@ -246,6 +246,8 @@ class DmaMachine:
 
     def _mistake(self, arg: tuple[DeviceDma, int, str]) -> None:
         dev, label, kind = arg
+        if kind in dev.mistake:
+            return  # made already: a repeat finds nothing left to change, and the faults stay the first's
         now = self.m.engine.now
         dev.mistake[kind] = label
         if kind == "dma-after-unmap":
