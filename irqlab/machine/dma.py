@@ -79,6 +79,8 @@ def api_calls(os_name: str, driver: str) -> tuple[str, str]:
         return VFIO_CALLS
     return WDM_CALLS if os_name == "windows" else DMA_API_CALLS
 
+
+#: what the walk found, per outcome (the ``walk`` of a fault link)
 OUTCOME_NAMES = {
     remapping.NO_ROOT: "root entry not present",
     remapping.NO_CONTEXT: "context entry not present",
