@@ -22,5 +22,6 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
         cpu_time_ns=cpu_time_ns(m),
         results=m.os.results(),
         log=list(k.log),
+        vector_matrix=m.board.vector_matrix(),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
     )

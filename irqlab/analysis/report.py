@@ -46,6 +46,8 @@ class Report:
     skipped_lines: int = 0
     #: interrupt rate over time (kept when a picture of it is asked for)
     timeline: RateTimeline | None = None
+    #: the x86 vector matrix as ``/sys/kernel/debug/irq/domains/VECTOR`` shows it
+    vector_matrix: str | None = None
 
     def span_s(self) -> float | None:
         """Seconds the counts cover: the snapshot interval when known, else the
@@ -91,6 +93,8 @@ class Report:
             "irq_per_s": {}
             if snap is None or span is None
             else {k: r.total / span for k, r in snap.rows.items()},
+            "proc_irq": {} if snap is None else {k: dict(f) for k, f in snap.irq_files.items()},
+            "vector_matrix": self.vector_matrix,
         }
         if stats is None:
             out.update(

@@ -10,8 +10,10 @@ from typing import Any
 
 from irqlab.hw.arrivals import Arrivals, Bursty, Periodic, Poisson, Replay
 from irqlab.hw.device import Device, EdgeSignal, LevelSignal, Signal, Wire
+from irqlab.kernel.affinity import irq_create_affinity_masks
 from irqlab.kernel.cpu import USER
 from irqlab.kernel.flags import (
+    IRQD_ACTIVATED,
     IRQF_ONESHOT,
     IRQF_SHARED,
     IRQF_TRIGGER_HIGH,
@@ -19,7 +21,7 @@ from irqlab.kernel.flags import (
 )
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
 from irqlab.kernel.sched import cpu_bound
-from irqlab.machine import faults
+from irqlab.machine import actions, faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Line, Machine
@@ -65,6 +67,7 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
     platform.finish(m)
     m.os.finish(m)
     faults.install(m)
+    actions.install(m)
     return m
 
 
@@ -160,10 +163,33 @@ def _add_line_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
 
 
 def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index: int) -> None:
+    """One IRQ per MSI-X vector: static affinity from ``cpu``, or managed and
+    spread by the kernel (``pci_alloc_irq_vectors_affinity`` with
+    PCI_IRQ_AFFINITY).  When the vectors run out (-ENOSPC), the driver keeps
+    the queues it got, as i40e or ixgbe fall back to fewer queue pairs; none
+    at all is an error."""
     alloc = m.platform.add_msi(m, spec, index)
+    ncpus = m.spec.machine.cpus
+    masks = (irq_create_affinity_masks(spec.vectors, ncpus) if spec.managed
+             else [1 << _cpu_of(spec, i) for i in range(spec.vectors)])
     for i in range(spec.vectors):
-        cpu = _cpu_of(spec, i)
-        irq, signal = alloc(i, cpu)
+        irq, signal = alloc(i, masks[i], spec.managed)
         name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
-        dev = _new_device(m, spec, name, signal, irq, cpu, i)
-        _request(m, irq, driver, spec, name, dev)
+        dev = _new_device(m, spec, name, signal, irq, m.kernel.descs[irq].affinity, i)
+        try:
+            _request(m, irq, driver, spec, name, dev)
+        except BuildError:
+            if not i or not _out_of_vectors(m, irq):
+                raise
+            m.devices[spec.name].remove(dev)
+            m.irqs[spec.name].remove(irq)
+            msg = (f"{spec.name}: -ENOSPC for MSI-X vector {i}: the driver runs {i} of its "
+                   f"{spec.vectors} queues")
+            m.kernel.printk(msg)
+            m.kernel.warn("vectors", None, msg)
+            return
+
+
+def _out_of_vectors(m: Machine, irq: int) -> bool:
+    """Whether the request of ``irq`` failed for want of a vector (its line never started)."""
+    return not m.kernel.descs[irq].state & IRQD_ACTIVATED

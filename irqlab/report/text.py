@@ -156,6 +156,17 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
     return out
 
 
+def _proc_irq_table(files: dict[str, dict[str, str]]) -> str:
+    """One row per IRQ directory: the affinity files, node, and ``spurious``
+    on one line."""
+    cols = ["smp_affinity", "smp_affinity_list", "effective_affinity", "effective_affinity_list",
+            "node"]
+    rows = [[label] + [f.get(c, "-") for c in cols]
+            + [" ".join(f.get("spurious", "-").split("\n"))]
+            for label, f in sorted(files.items(), key=lambda kv: int(kv[0]))]
+    return format_table(["irq", *cols, "spurious"], rows, left=len(cols) + 2)
+
+
 LOG_TAIL = 20  # kernel log lines the text report shows (all are in --json and --dmesg)
 
 
@@ -171,6 +182,11 @@ def render_text(report: Report, width: int | None = None) -> str:
         parts.append(_section("/proc/interrupts", render_interrupts(snap)))
     if snap is not None and snap.softirqs:
         parts.append(_section("/proc/softirqs", render_softirqs(snap)))
+    if data["proc_irq"]:
+        parts.append(_section("/proc/irq", _proc_irq_table(data["proc_irq"])))
+    if data["vector_matrix"]:
+        parts.append(_section("Vector matrix (/sys/kernel/debug/irq/domains/VECTOR)",
+                              data["vector_matrix"]))
     parts += _latency_sections(data, names)
     parts += _cpu_sections(report, data)
     parts += _problem_sections(data, names, width)
