@@ -34,7 +34,6 @@ the number of header columns.
 from __future__ import annotations
 
 import contextlib
-
 import re
 from pathlib import Path
 
