@@ -53,8 +53,9 @@ class IrqDesc:
         self.threads_handled = 0
         self.threads_handled_last = 0
         self.affinity = 0  # effective affinity: one CPU
-        #: smp_affinity, the CPUs asked for (bit N = CPU N; irq_common_data.affinity)
-        self.affinity_mask = 1
+        #: smp_affinity, the CPUs asked for (bit N = CPU N; irq_common_data.affinity),
+        #: irq_default_affinity (every CPU) until the platform sets it
+        self.affinity_mask = (1 << cpus) - 1
         self.pending_mask = 0  # desc->pending_mask: a move waiting for the next interrupt
         self.node = 0  # NUMA node (/proc/irq/N/node)
         #: the platform's per-line state (irq_data.chip_data: x86's apic_chip_data)
