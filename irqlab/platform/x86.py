@@ -139,7 +139,14 @@ class IoApicChip(ApicAckChip):
         k = self._mover(d)
         if k is not None and not d.state & IRQD_IRQ_MASKED:
             self.ioapic.mask(d.hwirq)  # ioapic_prepare_move
+        # ioapic_ack_level: a level interrupt that arrived as an edge (retriggered
+        # by fixup_irqs after a CPU went offline) has no TMR bit, so the local
+        # APIC's EOI is not broadcast: EOI the pin directly and count it (MIS).
+        as_edge = d.level and d.vector not in self.apic.lapics[cpu].tmr
         super().irq_eoi(d, cpu)
+        if as_edge and self.k is not None:
+            self.k.irq_stat.inc("MIS", cpu)
+            self.ioapic.eoi(d.vector)
         if k is not None:  # ioapic_finish_move
             if not self.ioapic.rte[d.hwirq].remote_irr:  # only once the EOI has reached the pin
                 irq_move_masked_irq(k, d)
@@ -397,4 +404,4 @@ class X86:
         rows = [r for r in X86_ROWS if r in counts or r in ("LOC", "SPU")]
         add_rows(k, snap, rows + [r for r in counts if r not in X86_ROWS], {})
         snap.rows["ERR"] = CounterRow(label="ERR", per_cpu=[k.irq_stat.err_count])
-        snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[0])
+        snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[sum(counts.get("MIS", [0]))])

@@ -190,3 +190,30 @@ cpu = 0
     warned = [w.message for w in m.kernel.warnings if w.kind == "action"]
     assert warned == ["action[1]: cpu-offline CPU0 failed: -EBUSY: CPU 0 is the last online CPU"]
     assert m.engine.now == 3_000_000
+
+
+def test_a_level_pin_pending_on_the_dying_cpu_is_retriggered_and_eoid_at_the_pin() -> None:
+    """fixup_irqs resends the vector as an edge; ioapic_ack_level finds no TMR
+    bit, EOIs the pin itself (Remote IRR cleared) and counts MIS."""
+    m = machine("""
+[machine]
+cpus = 2
+[timer]
+enabled = false
+[[device]]
+name = "dev"
+line = 5
+trigger = "level"
+cpu = 1
+arrival = { kind = "replay", times = ["1.005ms", "1.5ms", "2ms"] }
+handler = { cost = "1us" }
+[[action]]
+at = "1ms"
+kind = "cpu-offline"
+cpu = 1
+""")
+    run(m, 3_000_000)
+    desc = m.kernel.descs[5]
+    assert desc.kstat == [3, 0], "the 1.005 ms one was pending in CPU1's IRR and came to CPU0"
+    assert m.kernel.snapshot().rows["MIS"].per_cpu == [1]
+    assert not m.board.ioapic.rte[5].remote_irr  # type: ignore[attr-defined]
