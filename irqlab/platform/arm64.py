@@ -21,6 +21,7 @@ from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, LevelSignal, LpiSignal, Signal, Wire
 from irqlab.hw.gic import LPI_BASE, GicV3
 from irqlab.kernel.chip import IrqChip, eoi_dropped
+from irqlab.kernel.cpuhotplug import irq_migrate_all_off_this_cpu
 from irqlab.kernel.cpumask import cpumask_first
 from irqlab.kernel.flags import IRQ_HANDLED, IRQD_AFFINITY_MANAGED, IRQF_TIMER
 from irqlab.kernel.flow import FLOWS
@@ -135,6 +136,13 @@ class Arm64:
             k.bind_vector(cpu, ARCH_TIMER_PPI, desc)
         request_irq(k, irq, arch_timer_handler_phys, IRQF_TIMER, "arch_timer", m.timers)
         m.irqs["arch_timer"] = [irq]
+
+        def cpu_disable(cpu: int) -> None:
+            """``__cpu_disable`` -> ``irq_migrate_all_off_this_cpu``, then ``cpu_die``."""
+            irq_migrate_all_off_this_cpu(k, cpu)
+            k.printk(f"CPU{cpu}: shutdown")
+
+        k.hotplug.set_arch(cpu_disable, lambda cpu: None)
 
     def add_line(self, m: Machine, spec: DeviceSpec, line: int, cpu: int,
                  level: bool) -> tuple[int, LineSink]:
