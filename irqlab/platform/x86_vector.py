@@ -206,13 +206,13 @@ class VectorDomain:
 
     def retrigger_pending(self, cpu: int) -> None:
         """The end of ``fixup_irqs``: a vector of a moved line still pending in
-        the dying CPU's IRR is retriggered at the line's new CPU; every device
-        vector of the dying CPU's table is emptied."""
+        the dying CPU's IRR is retriggered at the line's new CPU, and the
+        dying CPU's table entries of moved lines are emptied."""
         table = self.k.vector_irq[cpu]
         irr = self.apic.lapics[cpu].irr
         for vector, entry in list(table.items()):
-            if type(entry) is not IrqDesc:
-                continue
+            if type(entry) is not IrqDesc or entry.affinity == cpu:
+                continue  # a system vector, or a line that could not move (it stays)
             if vector in irr and entry.chip.irq_retrigger(entry):
                 self.k.resends += 1
             del table[vector]
