@@ -17,6 +17,7 @@ failed write to ``/proc`` leaves the machine running.
 
 from __future__ import annotations
 
+from irqlab.hw.arrivals import MAX_RATE_PER_S
 from irqlab.kernel.cpuhotplug import HotplugError
 from irqlab.kernel.cpumask import bitmap_list_string, cpumask_of
 from irqlab.kernel.manage import IrqRequestError
@@ -26,9 +27,12 @@ from irqlab.scenario.schema import ActionSpec
 
 
 def install(m: Machine) -> None:
-    """Schedule every action; BuildError when one names an IRQ the machine lacks."""
+    """Schedule every action; BuildError when one names an IRQ the machine
+    lacks or a rate no arrival source can have."""
     for i, action in enumerate(m.spec.action):
         irqs = _irqs(m, i, action)
+        if action.rate is not None and not 0 < action.rate <= MAX_RATE_PER_S:
+            raise BuildError(f"action[{i}].rate: {action.rate:g}/s is above one arrival per ns")
         m.engine.at(action.at, _fire, (m, i, action, irqs))
 
 

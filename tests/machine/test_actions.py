@@ -130,6 +130,8 @@ def _error(tmp_path: Path, text: str) -> str:
     ('at = "soon"\nkind = "cpu-online"\ncpu = 1\n', "action[0].at: "),
     ('at = "1ms"\nkind = "reboot"\n', "action[0].kind: expected "),
     ('at = "1ms"\nkind = "rate"\ndevice = "eth0"\n', "action[0]: a 'rate' action needs 'rate'"),
+    ('at = "1ms"\nkind = "rate"\ndevice = "eth0"\nrate = "2G/s"\n',
+     "action[0].rate: 2e+09/s is above one arrival per ns"),
 ])
 def test_bad_actions_are_one_line_naming_the_action_and_field(tmp_path: Path, body: str,
                                                                message: str) -> None:
