@@ -3,7 +3,8 @@
 Built from the report model alone (``irqlab run``, ``report``, ``replay`` and
 sweeps feed it the same :class:`Report`): the charts of
 :mod:`irqlab.report.plots` inlined as SVG, the ``/proc/interrupts`` and
-``/proc/softirqs`` tables as the kernel prints them, the experiment results,
+``/proc/softirqs`` tables as the kernel prints them, the ``/proc/irq/N/``
+files and the x86 vector matrix, the experiment results,
 and the warnings each followed by the kernel log lines printed at its time.
 Styles are inline; the page has no script and loads nothing, so it opens
 offline and in a mail client's sandbox.
@@ -103,6 +104,13 @@ def sections(report: Report) -> list[str]:
     if snap is not None and snap.softirqs:
         parts += ["<h2>/proc/softirqs</h2>",
                   f'<pre id="proc-softirqs">{escape(render_softirqs(snap))}</pre>']
+    if snap is not None and snap.irq_files:
+        rows = [{"irq": label, **files} for label, files in
+                sorted(snap.irq_files.items(), key=lambda kv: int(kv[0]))]
+        parts += ["<h2>/proc/irq</h2>", _table(rows, "proc-irq")]
+    if report.vector_matrix:
+        parts += ["<h2>Vector matrix (/sys/kernel/debug/irq/domains/VECTOR)</h2>",
+                  f'<pre id="vector-matrix">{escape(report.vector_matrix)}</pre>']
     if report.log:
         text = "".join(dmesg_line(t, line) + "\n" for t, line in report.log)
         parts += [f"<h2>Kernel log ({len(report.log)} lines)</h2>",

@@ -97,3 +97,15 @@ def test_a_run_reports_them_and_the_vector_matrix() -> None:
                                                         "     1   199     0     0    2  33-34"]
     res = CliRunner().invoke(cli, ["run", "gic-arm64", "--duration", "1ms", "--json"])
     assert json.loads(res.output)["vector_matrix"] is None, "a GIC has no per-CPU vectors"
+
+
+def test_the_html_page_shows_them() -> None:
+    from irqlab.analysis.report import Report
+    from irqlab.events import CounterRow, CounterSnapshot
+    from irqlab.report.html import sections
+
+    snap = CounterSnapshot(cpus=2, rows={"24": CounterRow("24", [1, 2])},
+                           irq_files={"24": {"smp_affinity": "3", "node": "0"}})
+    page = "".join(sections(Report("snapshot", 2, counters=snap, vector_matrix="Online bitmaps: 2")))
+    assert "<h2>/proc/irq</h2>" in page and "<td>24</td><td>3</td><td>0</td>" in page
+    assert '<pre id="vector-matrix">Online bitmaps: 2</pre>' in page
