@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from irqlab.analysis.report import Report
 from irqlab.cli import cli
+from irqlab.events import CounterRow, CounterSnapshot
 from irqlab.kernel.manage import irq_set_affinity
 from irqlab.observe.procfs import read_snapshot
+from irqlab.report.html import sections
 from tests.kernel.rig import machine
 
 SNAP = """\
@@ -100,10 +103,6 @@ def test_a_run_reports_them_and_the_vector_matrix() -> None:
 
 
 def test_the_html_page_shows_them() -> None:
-    from irqlab.analysis.report import Report
-    from irqlab.events import CounterRow, CounterSnapshot
-    from irqlab.report.html import sections
-
     snap = CounterSnapshot(cpus=2, rows={"24": CounterRow("24", [1, 2])},
                            irq_files={"24": {"smp_affinity": "3", "node": "0"}})
     page = "".join(sections(Report("snapshot", 2, counters=snap, vector_matrix="Online bitmaps: 2")))
