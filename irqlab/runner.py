@@ -21,6 +21,7 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
                   for w in machine_warnings(m)],
         cpu_time_ns=cpu_time_ns(m),
         results=m.os.results(),
+        rx={name: path.report() for name, path in m.nics.items()},
         log=list(k.log),
         vector_matrix=m.board.vector_matrix(),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),

@@ -39,6 +39,9 @@ class Report:
     warnings: list[ReportWarning] = field(default_factory=list)
     cpu_time_ns: dict[int, dict[str, int]] | None = None
     results: list[dict] | None = None
+    #: the receive path of each NIC device (``irqlab.machine.netdev``): rates,
+    #: drops, time shares and a ``latency_ns`` distribution object, by device
+    rx: dict[str, dict[str, Any]] = field(default_factory=dict)
     title: str = ""
     #: kernel log lines (time_ns, text) the source produced, oldest first
     log: list[tuple[int, str]] = field(default_factory=list)
@@ -124,6 +127,7 @@ class Report:
             else {str(cpu): dict(times) for cpu, times in self.cpu_time_ns.items()}
         )
         out["results"] = self.results
+        out["rx"] = self.rx
         return out
 
 

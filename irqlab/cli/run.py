@@ -56,22 +56,40 @@ def _build(ref: str, spec: Any, seed: int | None) -> Any:
         raise InputError(str(exc), source=ref) from None
 
 
-def _experiment(ref: str, spec: Any, table: object, seed: int | None, duration_ns: int | None) -> Any:
-    """Check a scenario's ``[experiment]`` and, given a duration, run it."""
+def _experiment(ref: str, assignments: tuple[str, ...], extras: dict[str, object],
+                seed: int | None, duration: str | None, allow_code: bool) -> Any:
+    """Run a scenario's ``[experiment]``: the grid of its ``[sweep]``, summarised."""
     from irqlab.experiments import run_experiment
+    from irqlab.scenario.loader import ScenarioError, read
+    from irqlab.scenario.override import Override, parse_override
+    from irqlab.sweep.backend import BackendError
+    from irqlab.sweep.point import PointError
+    from irqlab.usercode import UserCodeError
+
+    fixed = [parse_override(a) for a in assignments]
+    if duration is not None:
+        fixed.append(Override("scenario.duration", duration, "--duration"))
+    try:
+        text, source = read(ref)
+        folder = _folder(ref)
+        return run_experiment(text, source, extras["experiment"], extras.get("sweep"), fixed,
+                              seed, None if folder is None else folder.resolve(), allow_code)
+    except (ScenarioError, PointError, BackendError) as exc:
+        raise InputError(str(exc)) from None
+    except UserCodeError as exc:
+        raise InputError(str(exc), source=ref) from None
+
+
+def _check_experiment(ref: str, spec: Any, table: object) -> None:
+    """``irqlab validate`` of an ``[experiment]`` table (its grid is checked
+    as a sweep's)."""
     from irqlab.experiments import validate as validate_experiment
-    from irqlab.experiments.rxpath import RxExperiment, check_nic
     from irqlab.scenario.loader import ScenarioError
 
     try:
-        if duration_ns is not None:
-            return run_experiment(spec, table, seed, duration_ns)
-        exp = validate_experiment(spec, table)
-        if isinstance(exp, RxExperiment):
-            check_nic(spec, exp, spec.scenario.duration)
-        return None
+        validate_experiment(spec, table, ref)
     except ScenarioError as exc:
-        raise InputError(str(exc), source=ref) from None
+        raise InputError(str(exc)) from None
 
 
 def _write_dmesg(path: str, log: Any) -> None:
@@ -160,7 +178,7 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
         if given:
             raise InputError(f"{scenario} is an experiment of many runs: {', '.join(given)} "
                              "applies to a single machine")
-        report = _experiment(scenario, spec, extras["experiment"], seed, duration_ns)
+        report = _experiment(scenario, assignments, extras, seed, duration, allow_code)
     else:
         machine = _build(scenario, spec, seed)
         cpus = spec.machine.cpus
@@ -202,7 +220,7 @@ def validate(scenario: str) -> None:
     for handler in named.values():  # built as the built-in driver: validate runs no code
         handler.python = None
     if "experiment" in extras:
-        _experiment(scenario, spec, extras["experiment"], None, None)
+        _check_experiment(scenario, spec, extras["experiment"])
     else:
         _build(scenario, spec, None)
     code = f", {len(named)} Python handler(s): run with --allow-code" if named else ""

@@ -106,13 +106,10 @@ def _grid(scenario: str, assignments: tuple[str, ...], seeds: str | None,
     try:
         text, source = read(scenario)
         base, extras = parse(text, source)
-        if "experiment" in extras:
-            raise InputError("is an experiment of many runs; a sweep runs one machine per point",
-                             source=scenario)
         axes, file_seeds, file_zip = table_axes(extras.get("sweep", {}), source)
         axes += cli_axes(assignments)
         grid = make_grid(axes, parse_seeds(seeds) if seeds is not None else
-                         file_seeds or (base.scenario.seed,), zipped or file_zip)
+                         file_seeds or (base.scenario.seed,), zipped or file_zip, source)
     except (ScenarioError, SweepError) as exc:
         raise InputError(str(exc)) from None
     return text, source, grid

@@ -25,6 +25,7 @@ from irqlab.machine import actions, faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Line, Machine
+from irqlab.machine.netdev import RxPath
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
@@ -88,6 +89,9 @@ def _cpu_of(spec: DeviceSpec, i: int) -> int:
 
 
 def _add_device(m: Machine, spec: DeviceSpec, index: int) -> None:
+    if spec.nic is not None:
+        _add_nic(m, spec, index)
+        return
     try:
         driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"), os=m.os)
     except HandlerLoadError as exc:
@@ -104,8 +108,8 @@ def _flags(spec: DeviceSpec) -> int:
     return flags | (IRQF_SHARED if spec.shared else 0) | (IRQF_ONESHOT if spec.handler.oneshot else 0)
 
 
-def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name: str,
-             dev: Device) -> None:
+def _request(m: Machine, irq: int, driver: Any, spec: DeviceSpec, name: str,
+             dev: object) -> None:
     threaded = spec.handler.thread is not None
     name = m.platform.isr_name(name)
     try:
@@ -137,9 +141,9 @@ def _sharing_conflict(m: Machine, spec: DeviceSpec) -> str:
 
 
 def _new_device(m: Machine, spec: DeviceSpec, name: str, signal: Signal, irq: int, cpu: int,
-                index: int) -> Device:
-    dev = Device(m.engine, name, signal, arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name),
-                 sink=m.trace)
+                index: int, arrivals: bool = True) -> Device:
+    source = arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name) if arrivals else None
+    dev = Device(m.engine, name, signal, source, sink=m.trace)
     dev.irq = irq
     dev.cpu = cpu
     m.devices.setdefault(spec.name, []).append(dev)
@@ -169,12 +173,10 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index:
     the queues it got, as i40e or ixgbe fall back to fewer queue pairs; none
     at all is an error."""
     alloc = m.platform.add_msi(m, spec, index)
-    ncpus = m.spec.machine.cpus
-    masks = (irq_create_affinity_masks(spec.vectors, ncpus) if spec.managed
-             else [1 << _cpu_of(spec, i) for i in range(spec.vectors)])
+    masks = _queue_masks(m, spec)
     for i in range(spec.vectors):
         irq, signal = alloc(i, masks[i], spec.managed)
-        name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
+        name = _queue_name(spec, i)
         dev = _new_device(m, spec, name, signal, irq, m.kernel.descs[irq].affinity, i)
         try:
             _request(m, irq, driver, spec, name, dev)
@@ -193,3 +195,51 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index:
 def _out_of_vectors(m: Machine, irq: int) -> bool:
     """Whether the request of ``irq`` failed for want of a vector (its line never started)."""
     return not m.kernel.descs[irq].state & IRQD_ACTIVATED
+
+
+def _queue_masks(m: Machine, spec: DeviceSpec) -> list[int]:
+    """Each vector's affinity: the scenario's CPU, or the kernel's spread of a
+    managed device (``irq_create_affinity_masks``)."""
+    if spec.managed:
+        return irq_create_affinity_masks(spec.vectors, m.spec.machine.cpus)
+    return [1 << _cpu_of(spec, i) for i in range(spec.vectors)]
+
+
+def _add_nic(m: Machine, spec: DeviceSpec, index: int) -> None:
+    """A NIC: its queues' vectors as for any MSI-X device (no fallback to
+    fewer queues: the receive path is built for all of them), the arrivals on
+    the wire (spread over the queues), and the receive path's driver on each."""
+    alloc = m.platform.add_msi(m, spec, index)
+    masks = _queue_masks(m, spec)
+    devs = []
+    for i in range(spec.vectors):
+        irq, signal = alloc(i, masks[i], spec.managed)
+        devs.append(_new_device(m, spec, _queue_name(spec, i), signal, irq,
+                                m.kernel.descs[irq].affinity, i, arrivals=False))
+
+    def arrivals(q: int, n: int) -> Arrivals | None:
+        return arrivals_for(queue_share(spec.arrival, q, n),
+                            m.rng_for(f"arrivals:{_queue_name(spec, q)}"), spec.name)
+
+    assert spec.nic is not None
+    path = m.nics[spec.name] = RxPath(m.kernel, spec.name, spec.nic, devs, m.trace, arrivals)
+    for i, dev in enumerate(devs):
+        _request(m, dev.irq, path.driver.interrupt, spec, dev.name, path.queue(i))
+
+
+def _queue_name(spec: DeviceSpec, i: int) -> str:
+    return spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
+
+
+def queue_share(spec: Arrival, q: int, n: int) -> Arrival:
+    """Queue ``q``'s part of a device's arrivals spread over ``n`` queues: a
+    rate divided by ``n``, a period multiplied by ``n`` (queues in turn), a
+    replay's every ``n``-th time."""
+    if n == 1 or spec.kind == "none":
+        return spec
+    if spec.kind == "periodic":
+        period = spec.period or 0
+        return spec.model_copy(update={"period": period * n, "phase": spec.phase + q * period})
+    if spec.kind == "replay":
+        return spec.model_copy(update={"times": (spec.times or [])[q::n]})
+    return spec.model_copy(update={"rate": (spec.rate or 0.0) / n})

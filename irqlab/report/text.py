@@ -134,6 +134,12 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
         out.append(_section("Storm suspects (interrupts no handler claimed)",
                             format_table(["irq", "name", "unhandled", "total", "unhandled_pct"],
                                          rows, left=2)))
+    if data["rx"]:
+        cols = ("offered_pps", "delivered_pps", "irq_per_s", "drop_ring_pps", "drop_backlog_pps",
+                "drop_socket_pps", "time_squeeze", "latency_p50_us", "latency_p99_us")
+        rows = [[name, *(rx[c] for c in cols)] for name, rx in data["rx"].items()]
+        out.append(_section("Receive path (device.nic; rates from its warm-up on)",
+                            format_table(["nic", *cols], rows, left=1)))
     if data["results"]:
         keys: list[str] = []
         for row in data["results"]:
