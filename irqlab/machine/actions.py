@@ -7,6 +7,7 @@ named kernel or device operation:
 * ``cpu-offline`` / ``cpu-online``: ``echo 0|1 > /sys/devices/system/cpu/cpuN/online``
   (``Kernel.hotplug``);
 * ``disable-irq`` / ``enable-irq``: ``disable_irq`` / ``enable_irq``;
+* ``coalesce``: ``ethtool -C`` a NIC device (``RxPath.set_coalesce``);
 * ``rate``: the device's new arrival rate (``Arrivals.set_rate``).
 
 Each is logged (``irqlab: action[N]: ...``).  One the kernel refuses (-EBUSY
@@ -18,6 +19,7 @@ failed write to ``/proc`` leaves the machine running.
 from __future__ import annotations
 
 from irqlab.hw.arrivals import MAX_RATE_PER_S
+from irqlab.hw.nic import CoalesceError
 from irqlab.kernel.cpuhotplug import HotplugError
 from irqlab.kernel.cpumask import bitmap_list_string, cpumask_of
 from irqlab.kernel.manage import IrqRequestError
@@ -43,7 +45,7 @@ def _irqs(m: Machine, i: int, a: ActionSpec) -> list[int]:
             have = ", ".join(str(n) for n in sorted(m.kernel.descs))
             raise BuildError(f"action[{i}].irq: no IRQ {a.irq} (this machine has {have})")
         return [a.irq]
-    if a.device is None or a.kind == "rate":
+    if a.device is None or a.kind in ("rate", "coalesce"):
         return []
     irqs = m.irqs[a.device]
     if a.queue is None:
@@ -61,6 +63,10 @@ def _describe(a: ActionSpec, irqs: list[int]) -> str:
         return f"CPU{a.cpu}"
     if a.kind == "rate":
         return f"{a.device}" + (f" queue {a.queue}" if a.queue is not None else "") + f" -> {a.rate:g}/s"
+    if a.kind == "coalesce":
+        given = [("rx-usecs", a.rx_usecs), ("rx-frames", a.rx_frames),
+                 ("adaptive-rx", None if a.adaptive is None else "on" if a.adaptive else "off")]
+        return f"{a.device} " + " ".join(f"{k} {v}" for k, v in given if v is not None)
     return f"irq {what}"
 
 
@@ -83,10 +89,16 @@ def _fire(arg: tuple[Machine, int, ActionSpec, list[int]]) -> None:
         elif a.kind == "enable-irq":
             for irq in irqs:
                 k.enable_irq(irq)
+        elif a.kind == "coalesce":
+            m.nics[a.device or ""].set_coalesce(a.rx_usecs, a.rx_frames, a.adaptive)
         else:
             devs = m.devices[a.device or ""]
             for dev in devs if a.queue is None else devs[a.queue:a.queue + 1]:
                 dev.arrivals.set_rate(a.rate or 0.0)  # type: ignore[union-attr]  # checked: has a rate
+    except CoalesceError as exc:
+        msg = f"{what} failed: -EINVAL: {exc}"
+        k.printk(f"irqlab: {msg}")
+        k.warn("action", None, msg)
     except (IrqRequestError, HotplugError) as exc:
         msg = f"{what} failed: -{exc.errno}: {exc}"
         k.printk(f"irqlab: {msg}")

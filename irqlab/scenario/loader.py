@@ -234,6 +234,13 @@ def _action_errors(spec: Scenario) -> list[str]:
             if a.kind == "set-affinity" and dev.managed:
                 out.append(f"{where}.device: '{dev.name}' is managed: the kernel sets its affinity "
                            "(writing smp_affinity_list fails with -EIO)")
+            if a.kind == "coalesce" and dev.nic is None:
+                out.append(f"{where}.device: '{dev.name}' is not a NIC (no [device.nic] table): "
+                           "ethtool -C has nothing to set")
+            elif a.kind == "coalesce" and a.adaptive and dev.nic is not None \
+                    and dev.nic.receive != "napi":
+                out.append(f"{where}.adaptive: '{dev.name}' receives per packet; adaptive needs "
+                           "receive = 'napi' (net DIM samples in the NAPI poll)")
             if a.kind == "rate" and dev.arrival.kind in ("replay", "none"):
                 out.append(f"{where}.device: '{dev.name}' has arrival kind '{dev.arrival.kind}', "
                            "which has no rate")

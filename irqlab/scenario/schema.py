@@ -441,6 +441,7 @@ ACTION_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "disable-irq": ((), ("irq", "device", "queue")),
     "enable-irq": ((), ("irq", "device", "queue")),
     "rate": (("device", "rate"), ("queue",)),
+    "coalesce": (("device",), ("rx_usecs", "rx_frames", "adaptive")),
 }
 
 
@@ -448,22 +449,29 @@ class ActionSpec(Strict):
     """Something done to the running machine at ``at``, as an administrator
     would: write ``/proc/irq/N/smp_affinity_list`` (``set-affinity``), echo
     0/1 to ``/sys/devices/system/cpu/cpuN/online``, disable or enable an IRQ,
-    change a device's arrival rate.  An IRQ is named by number (``irq``) or
-    by ``device`` (every vector, or the one of ``queue``)."""
+    ``ethtool -C`` a NIC (``coalesce``), change a device's arrival rate.  An
+    IRQ is named by number (``irq``) or by ``device`` (every vector, or the
+    one of ``queue``)."""
 
     at: Duration
-    kind: Literal["set-affinity", "cpu-offline", "cpu-online", "disable-irq", "enable-irq", "rate"]
+    kind: Literal["set-affinity", "cpu-offline", "cpu-online", "disable-irq", "enable-irq",
+                  "coalesce", "rate"]
     irq: int | None = Field(None, ge=0)
     device: str | None = None
     queue: int | None = Field(None, ge=0)
     cpus: Annotated[list[Annotated[int, Field(ge=0)]], BeforeValidator(parse_cpulist)] | None = None
     cpu: int | None = Field(None, ge=0)
     rate: Rate | None = None
+    #: coalesce: as NicSpec's, what is left out stays
+    rx_usecs: int | None = Field(None, ge=0, le=100_000)
+    rx_frames: int | None = Field(None, ge=0, le=65536)
+    adaptive: bool | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ActionSpec:
         required, optional = ACTION_FIELDS[self.kind]
-        for name in ("irq", "device", "queue", "cpus", "cpu", "rate"):
+        for name in ("irq", "device", "queue", "cpus", "cpu", "rate", "rx_usecs", "rx_frames",
+                     "adaptive"):
             given = getattr(self, name) is not None
             if given and name not in required + optional:
                 raise ValueError(f"'{name}' is not a field of a '{self.kind}' action")
@@ -475,6 +483,12 @@ class ActionSpec(Strict):
             raise ValueError("'queue' is a queue of a 'device'")
         if self.cpus == []:
             raise ValueError("'cpus' is empty (writing an empty list is -EINVAL)")
+        if self.kind == "coalesce" and self.rx_usecs is None and self.rx_frames is None \
+                and self.adaptive is None:
+            raise ValueError("a 'coalesce' action sets rx_usecs, rx_frames or adaptive")
+        if self.rx_usecs == 0 and self.rx_frames == 0:
+            raise ValueError("rx_usecs 0 and rx_frames 0 would never interrupt (ethtool -C "
+                             "refuses it); rx_frames 1 turns moderation off")
         return self
 
 

@@ -136,3 +136,69 @@ def _error(tmp_path: Path, text: str) -> str:
 def test_bad_actions_are_one_line_naming_the_action_and_field(tmp_path: Path, body: str,
                                                                message: str) -> None:
     assert _error(tmp_path, _action(body)).startswith(message)
+
+
+NIC = """
+[machine]
+cpus = 1
+[timer]
+enabled = false
+[[device]]
+name = "eth0"
+kind = "msix"
+arrival = { kind = "periodic", period = "2us" }
+[device.nic]
+receive = "napi"
+"""
+
+
+def test_coalesce_changes_the_nics_moderation_at_run_time() -> None:
+    """ethtool -C eth0 rx-usecs 100: from 2 ms on, at most one interrupt per 100 us."""
+    m = machine(NIC + '[[action]]\nat = "2ms"\nkind = "coalesce"\ndevice = "eth0"\nrx_usecs = 100\n')
+    q = m.nics["eth0"].queue(0)
+    at_2ms: list[int] = []
+    m.engine.at(2_000_000, lambda _: at_2ms.append(q.interrupts))
+    run(m, 4_000_000)
+    assert (q.usecs_ns, q.frames) == (100_000, 0), "rx-frames left out: the timer alone"
+    assert at_2ms[0] > 200, "unmoderated before: an interrupt per poll"
+    assert q.interrupts - at_2ms[0] <= 2_000 // 100 + 1, "at most one per 100 us from 2 ms on"
+
+
+def test_coalesce_turns_adaptive_moderation_on_and_off() -> None:
+    m = machine(NIC + """
+[[action]]
+at = "1ms"
+kind = "coalesce"
+device = "eth0"
+adaptive = true
+[[action]]
+at = "3ms"
+kind = "coalesce"
+device = "eth0"
+adaptive = false
+rx_usecs = 8
+rx_frames = 32
+""")
+    path = m.nics["eth0"]
+    seen: list[object] = []
+    m.engine.at(2_000_000, lambda _: seen.append(path.driver.dims is not None))
+    run(m, 4_000_000)
+    assert seen == [True] and path.driver.dims is None
+    assert (path.queue(0).usecs_ns, path.queue(0).frames) == (8_000, 32)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('kind = "coalesce"\ndevice = "eth0"\n',
+     "action[0]: a 'coalesce' action sets rx_usecs, rx_frames or adaptive"),
+    ('kind = "coalesce"\ndevice = "eth0"\nrx_usecs = 0\nrx_frames = 0\n',
+     "action[0]: rx_usecs 0 and rx_frames 0 would never interrupt"),
+    ('kind = "coalesce"\ndevice = "eth0"\nrx_usecs = 10\ncpu = 1\n',
+     "action[0]: 'cpu' is not a field of a 'coalesce' action"),
+])
+def test_bad_coalesce_actions(tmp_path: Path, body: str, message: str) -> None:
+    assert _error(tmp_path, NIC + '[[action]]\nat = "1ms"\n' + body).startswith(message)
+
+
+def test_coalesce_needs_a_nic(tmp_path: Path) -> None:
+    assert _error(tmp_path, _action('at = "1ms"\nkind = "coalesce"\ndevice = "eth0"\nrx_usecs = 5\n')) \
+        .startswith("action[0].device: 'eth0' is not a NIC (no [device.nic] table)")
