@@ -49,7 +49,7 @@ from irqlab.kernel.flow import handle_percpu_irq
 from irqlab.kernel.manage import irq_shutdown, irq_startup
 from irqlab.kernel.migration import irq_do_set_affinity
 from irqlab.kernel.resend import check_irq_resend
-from irqlab.kernel.sched import MAX_RT_PRIO, RUNNABLE, SCHED_FIFO, Body
+from irqlab.kernel.sched import MAX_RT_PRIO, RUNNABLE, SCHED_FIFO, SLEEP, Body, Thread
 from irqlab.kernel.softirq import HI, NR_SOFTIRQS, TASKLET
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ class CpuHotplug:
         self.dead_callbacks: list[DeadCallback] = []
         self.parked: dict[int, Callable[[Cpu], None] | None] = {}
         self.going_down = 0  # CPUs whose stopper has been started
+        self.stoppers: dict[int, Thread] = {}
         self.arch_cpu_disable: Callable[[int], None] = lambda cpu: irq_migrate_all_off_this_cpu(k, cpu)
         self.arch_cpu_up: Callable[[int], None] = lambda cpu: None
 
@@ -112,14 +113,19 @@ class CpuHotplug:
         if (k.cpu_online_mask & ~self.going_down) == 1 << cpu:
             raise HotplugError("EBUSY", f"CPU {cpu} is the last online CPU")
         self.going_down |= 1 << cpu
-        stopper = k.sched.kthread_create(f"migration/{cpu}", cpu, self._stopper(cpu),
-                                         SCHED_FIFO, STOPPER_PRIO)
+        stopper = self.stoppers.get(cpu)
+        if stopper is None:
+            stopper = self.stoppers[cpu] = k.sched.kthread_create(
+                f"migration/{cpu}", cpu, self._stopper(cpu), SCHED_FIFO, STOPPER_PRIO)
         k.sched.wake_up_process(stopper)
 
     def _stopper(self, cpu: int) -> Body:
-        self.k.cpus[cpu].irqs_on = False  # MULTI_STOP_DISABLE_IRQ
-        yield STOP_MACHINE_NS
-        self.take_cpu_down(cpu)
+        """``migration/N``: each wake-up takes the CPU down."""
+        while True:
+            self.k.cpus[cpu].irqs_on = False  # MULTI_STOP_DISABLE_IRQ
+            yield STOP_MACHINE_NS
+            self.take_cpu_down(cpu)
+            yield SLEEP
 
     def take_cpu_down(self, cpu: int) -> None:
         """The dying CPU, interrupts off, with nothing else to run."""

@@ -217,3 +217,30 @@ cpu = 1
     assert desc.kstat == [3, 0], "the 1.005 ms one was pending in CPU1's IRR and came to CPU0"
     assert m.kernel.snapshot().rows["MIS"].per_cpu == [1]
     assert not m.board.ioapic.rte[5].remote_irr  # type: ignore[attr-defined]
+
+
+def test_a_cpu_goes_down_and_up_twice_with_one_stopper_thread() -> None:
+    m = machine(LOADED.format(arch="x86", line=4).split("[[action]]")[0] + """
+[[action]]
+at = "1ms"
+kind = "cpu-offline"
+cpu = 3
+[[action]]
+at = "2ms"
+kind = "cpu-online"
+cpu = 3
+[[action]]
+at = "3ms"
+kind = "cpu-offline"
+cpu = 3
+[[action]]
+at = "4ms"
+kind = "cpu-online"
+cpu = 3
+""")
+    run(m, 5_000_000)
+    k = m.kernel
+    assert [t.name for t in k.sched.threads].count("migration/3") == 1
+    assert [line for _, line in k.log].count("smpboot: CPU 3 is now offline") == 2
+    for dev in m.devices["eth0"]:
+        assert sum(k.descs[dev.irq].kstat) == dev.raised
