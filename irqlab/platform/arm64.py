@@ -94,9 +94,15 @@ def _bind_everywhere(m: Machine, desc: IrqDesc, mask: int, managed: bool) -> Non
 
 
 class Arm64Board(Board):
-    """The GIC, and the next free LPI (INTIDs are never freed while building)."""
+    """The GIC, and the next free LPI (INTIDs are never freed while building).
+    ``gic`` is the GIC itself, where ``ctrl`` may be a guest's view of it
+    (``irqlab.hw.vcpuif``): the ITS writes to the GIC."""
 
     next_lpi = LPI_BASE
+
+    def __init__(self, gic: GicV3, *, irq_nesting: bool, split_eoi: bool) -> None:
+        super().__init__(gic, irq_nesting=irq_nesting, split_eoi=split_eoi)
+        self.gic = gic
 
 
 def arch_timer_handler_phys(ctx: HandlerContext) -> int:
@@ -179,7 +185,7 @@ class Arm64:
             gic.map_lpi(lpi, cpumask_first(mask))
             desc = k.alloc_irq(irq, chip, lpi, FLOWS["fasteoi"], "fasteoi", False)
             _bind_everywhere(m, desc, mask, managed)
-            return irq, LpiSignal(gic, lpi)
+            return irq, LpiSignal(board.gic, lpi)
 
         return alloc
 
