@@ -7,6 +7,7 @@ import pytest
 
 from irqlab.kernel.cpuhotplug import HotplugError
 from irqlab.kernel.flags import IRQD_MANAGED_SHUTDOWN
+from irqlab.kernel.napi import napi_schedule
 from irqlab.kernel.softirq import NET_RX
 from irqlab.kernel.tasklet import Tasklet
 from irqlab.kernel.workqueue import Work
@@ -244,3 +245,40 @@ cpu = 3
     assert [line for _, line in k.log].count("smpboot: CPU 3 is now offline") == 2
     for dev in m.devices["eth0"]:
         assert sum(k.descs[dev.irq].kstat) == dev.raised
+
+
+def test_a_nics_napi_and_backlog_on_the_dying_cpu_go_on_elsewhere() -> None:
+    """dev_cpu_dead: a NAPI still on the dying CPU's poll list (its queue
+    interrupt masked until it is polled) is polled by another CPU, and the
+    frames in the dying CPU's backlog are processed there."""
+    m = machine("""
+[machine]
+cpus = 2
+[timer]
+enabled = false
+[[device]]
+name = "eth0"
+kind = "msix"
+vectors = 2
+cpu = [0, 1]
+arrival = { kind = "periodic", period = "20us" }
+[device.nic]
+receive = "napi"
+""")
+    path = m.nics["eth0"]
+    net, napi1, q1 = path.net, path.driver.napis[1], path.queue(1)
+
+    def strand_work_on_cpu1() -> None:
+        # CPU1 idle: its NET_RX work waits for ksoftirqd/1, which the stopper
+        # (FIFO 99, woken at the same instant) runs before.
+        q1.irq_disable()
+        napi_schedule(napi1, 1)
+        net.netif_rx(1, [m.engine.now] * 5)
+        m.kernel.hotplug.cpu_down(1)
+
+    at(m, 1_010_000, strand_work_on_cpu1)
+    run(m, 3_000_000)
+    assert "smpboot: CPU 1 is now offline" in [line for _, line in m.kernel.log]
+    assert napi1.cpu == 0 and q1.irq_enabled, "polled on CPU0, which re-enabled the queue"
+    assert not net.sd[1].poll_list and not net.sd[1].input_pkt_queue
+    assert net.sd[0].processed >= 5 + q1.packets - len(q1.ring)
