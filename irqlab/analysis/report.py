@@ -89,6 +89,9 @@ class Report:
     timeline: RateTimeline | None = None
     #: the x86 vector matrix as ``/sys/kernel/debug/irq/domains/VECTOR`` shows it
     vector_matrix: str | None = None
+    #: each IOMMU fault of a simulated machine with an IOMMU, linked to the
+    #: driver call that caused it (None: no IOMMU; the key is then left out)
+    iommu_faults: list[dict[str, Any]] | None = None
     #: the guests of a simulated host, by name
     vms: dict[str, VmReport] = field(default_factory=dict)
 
@@ -168,6 +171,8 @@ class Report:
         )
         out["results"] = self.results
         out["rx"] = self.rx
+        if self.iommu_faults is not None:
+            out["iommu_faults"] = self.iommu_faults
         if self.vms:  # a host with guests (absent otherwise)
             out["vms"] = {name: vm.to_json() for name, vm in self.vms.items()}
         return out
