@@ -118,3 +118,29 @@ def test_a_line_holds_only_a_reservation_until_it_is_requested() -> None:
     free_irq(k, irq, desc.action[0].dev_id)
     assert (matrix.global_reserved, matrix.total_allocated, desc.vector) == (1, 0, -1)
     assert "Global reserved:       1" in m.board.vector_matrix()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("iommu", ["intel", "amd"])
+def test_behind_interrupt_remapping_a_move_rewrites_the_irte(iommu: str) -> None:
+    m = machine(f"""
+[machine]
+cpus = 2
+iommu = "{iommu}"
+[timer]
+enabled = false
+[[device]]
+name = "nic"
+kind = "msix"
+cpu = 0
+arrival = {{ kind = "periodic", period = "100us" }}
+handler = {{ cost = "1us" }}
+""")
+    k = m.kernel
+    irq = m.irqs["nic"][0]
+    desc = k.descs[irq]
+    irte = desc.chip.unit.irt[desc.chip.irtes[0]]
+    assert (irte.dest, irte.vector) == (0, desc.vector), "written when the line started"
+    at(m, 1_050_000, lambda: irq_set_affinity(k, irq, 1))
+    run(m, 2_050_000)
+    assert (irte.dest, irte.vector) == (m.ctrl.lapics[1].apic_id, desc.vector)
+    assert desc.affinity == 1 and desc.kstat == [10, 10]
