@@ -106,5 +106,6 @@ def test_the_html_page_shows_them() -> None:
     snap = CounterSnapshot(cpus=2, rows={"24": CounterRow("24", [1, 2])},
                            irq_files={"24": {"smp_affinity": "3", "node": "0"}})
     page = "".join(sections(Report("snapshot", 2, counters=snap, vector_matrix="Online bitmaps: 2")))
-    assert "<h2>/proc/irq</h2>" in page and "<td>24</td><td>3</td><td>0</td>" in page
+    assert '<h2>/proc/irq</h2><table class="os" id="proc-irq">' in page
+    assert "<td>24</td><td>3</td><td>-</td><td>-</td><td>-</td><td>0</td><td>-</td>" in page
     assert '<pre id="vector-matrix">Online bitmaps: 2</pre>' in page
