@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reference_model import run_simpy  # noqa: E402
+from reference_model import run_simpy
 
-from irqlab._compiled import compiled  # noqa: E402
-from irqlab.analysis.irqstats import IrqStats  # noqa: E402
-from irqlab.machine.build import build  # noqa: E402
-from irqlab.machine.run import simulate  # noqa: E402
-from irqlab.scenario.loader import builtin_names, load  # noqa: E402
+from irqlab._compiled import compiled
+from irqlab.analysis.irqstats import IrqStats
+from irqlab.machine.build import build
+from irqlab.machine.run import simulate
+from irqlab.scenario.loader import builtin_names, load
 
 #: /proc/interrupts rows that count errors, not interrupts taken (x86 ERR/MIS, arm Err)
 ERROR_ROWS = {"ERR", "MIS", "Err"}
@@ -63,7 +63,7 @@ def run_scenario(name: str, min_cpu: float) -> tuple[int, float]:
 
 def run_experiment_counted(spec, table) -> tuple[int, float]:  # type: ignore[no-untyped-def]
     """(interrupts, CPU seconds) of a whole experiment run in this process."""
-    from irqlab.experiments import rxpath, run_experiment
+    from irqlab.experiments import run_experiment, rxpath
 
     machines = []
 
