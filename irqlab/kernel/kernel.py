@@ -28,8 +28,7 @@ from irqlab.kernel.tick import Tick
 from irqlab.kernel.workqueue import Workqueue
 
 if TYPE_CHECKING:
-    from irqlab.hw.controller import IrqController
-    from irqlab.kernel.arch import Arch
+    from irqlab.kernel.arch import Arch, Controller
     from irqlab.kernel.chip import IrqChip
     from irqlab.sim.engine import Engine
 
@@ -42,7 +41,7 @@ def _no_timer(cpu: int) -> None:
 
 
 class Kernel:
-    def __init__(self, engine: Engine, ctrl: IrqController, cpus: int, *, arch: Arch,
+    def __init__(self, engine: Engine, ctrl: Controller, cpus: int, *, arch: Arch,
                  hz: int = DEFAULT_HZ, irq_nesting: bool = False, split_eoi: bool = False,
                  eoi_on_return: bool = False, tail_chaining: bool = False,
                  save_ns: int = 0, restore_ns: int = 0, atomic_sleep: str = "record",
@@ -115,7 +114,7 @@ class Kernel:
 
     def start(self) -> None:
         for cpu in self.cpus:
-            cpu.start(_ for _ in ())  # nothing to run: settle (idle, or take what is pending)
+            cpu.kick()  # nothing to run: settle (idle, or take what is pending)
 
     def take_spurious(self, cpu: int) -> None:
         """The CPU was signalled but the controller had nothing: its spurious
