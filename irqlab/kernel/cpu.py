@@ -171,7 +171,9 @@ class Cpu:
     def take(self) -> None:
         """Accept an interrupt: the hardware masks further ones (IF/PSTATE.I)."""
         self.irqs_on = False
-        self.step(self.k.irq_entry(self))
+        work = self.k.irq_entry(self)
+        if work is not None:
+            self.step(work)
 
     def local_irq_enable(self) -> None:
         self.irqs_on = True

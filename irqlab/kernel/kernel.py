@@ -16,7 +16,7 @@ from irqlab.kernel import manage
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.cpu import Cpu
 from irqlab.kernel.desc import FlowHandler, IrqDesc
-from irqlab.kernel.dispatch import ivt_handle_interrupt
+from irqlab.kernel.dispatch import IrqFrame, ivt_handle_interrupt
 from irqlab.kernel.handle import poll_irq
 from irqlab.kernel.printk import KernelLog
 from irqlab.kernel.proc import IrqStat, show_interrupts
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from irqlab.sim.engine import Engine
 
 DEFAULT_HZ = 250  # CONFIG_HZ of Debian/Ubuntu generic kernels
-IrqEntry = Callable[[Cpu], Generator[int, None, None]]
+#: takes an interrupt on a CPU: the dispatch to step, or None when it runs as a state machine
+IrqEntry = Callable[[Cpu], Generator[int, None, None] | None]
 
 
 def _no_timer(cpu: int) -> None:
@@ -70,6 +71,7 @@ class Kernel:
         self.descs: dict[int, IrqDesc] = {}
         self.vector_irq: list[dict[int, Any]] = [{} for _ in range(cpus)]
         self.cpus = [Cpu(self, i) for i in range(cpus)]
+        self.irq_frames = [IrqFrame(self, c) for c in self.cpus]
         self.handler_ctx = [HandlerContext(self, i) for i in range(cpus)]
         self.softirqs = Softirqs(cpus)
         self.sched = Scheduler(self)
@@ -90,9 +92,13 @@ class Kernel:
     def _notify(self, cpu: int) -> None:
         self.cpus[cpu].notify()
 
-    def _irq_entry(self, cpu: Cpu) -> Generator[int, None, None]:
+    def _irq_entry(self, cpu: Cpu) -> Generator[int, None, None] | None:
         vector = self.ctrl.acknowledge(cpu.index) if self.ctrl.ack_before_entry else None
-        return ivt_handle_interrupt(self, cpu, vector)
+        frame = self.irq_frames[cpu.index]
+        if frame.busy:  # nested: the generator
+            return ivt_handle_interrupt(self, cpu, vector)
+        frame.enter(vector)
+        return None
 
     def alloc_irq(self, irq: int, chip: IrqChip, hwirq: int, flow: FlowHandler, flow_name: str,
                   level: bool) -> IrqDesc:
