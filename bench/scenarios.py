@@ -5,10 +5,10 @@ with the streaming statistics attached, as ``irqlab run`` does, for its own
 duration and further such spans until the run has taken ``--min-cpu`` CPU
 seconds; its rate is the hard interrupts it delivered (the
 ``/proc/interrupts`` rows: device lines, local timer, IPIs, spurious; not the
-ERR/MIS error counts) per CPU second (``time.process_time``) of the run.  An
-experiment scenario (many machines, e.g. ``receive-livelock``) runs its whole
-experiment once, in this process, and counts the interrupts of every machine
-it builds.  In the same command, the idiomatic SimPy model of
+ERR/MIS error counts) per CPU second (``time.process_time``) of the run.  A
+scenario that is a sweep or an experiment (``receive-livelock``,
+``moderation``) runs its base machine, the point the sweep varies from.  In
+the same command, the idiomatic SimPy model of
 ``reference_model.py`` serves ``--simpy-n`` interrupts, timed the same way.
 
 Progress goes to stderr; the last stdout line is JSON: ``scenarios`` (name ->
@@ -47,9 +47,7 @@ def delivered(m) -> int:  # type: ignore[no-untyped-def]
 
 def run_scenario(name: str, min_cpu: float) -> tuple[int, float]:
     """(interrupts, CPU seconds) of the built-in ``name``."""
-    spec, extras = load(name)
-    if "experiment" in extras:
-        return run_experiment_counted(spec, extras["experiment"])
+    spec, _ = load(name)
     m = build(spec)
     stats = IrqStats(spec.machine.cpus)
     span = spec.scenario.duration
@@ -59,24 +57,6 @@ def run_scenario(name: str, min_cpu: float) -> tuple[int, float]:
         m.engine.run(until_ns=m.engine.now + span)
     cpu = time.process_time() - t0
     return delivered(m), cpu
-
-
-def run_experiment_counted(spec, table) -> tuple[int, float]:  # type: ignore[no-untyped-def]
-    """(interrupts, CPU seconds) of a whole experiment run in this process."""
-    from irqlab.experiments import run_experiment, rxpath
-
-    machines = []
-
-    def counted(m, *args, **kwargs):  # type: ignore[no-untyped-def]
-        simulate(m, *args, **kwargs)
-        machines.append(delivered(m))
-
-    rxpath.simulate = counted  # type: ignore[assignment]
-    t0 = time.process_time()
-    run_experiment(spec, {**table, "workers": 1}, None, spec.scenario.duration)
-    cpu = time.process_time() - t0
-    rxpath.simulate = simulate  # type: ignore[assignment]
-    return sum(machines), cpu
 
 
 def main(argv: list[str] | None = None) -> int:
