@@ -21,10 +21,15 @@ wait_p0_us, wait_p1_us and peak_rss_mb.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from irqlab._compiled import compiled
 from irqlab.hw.apic import Apic
@@ -83,12 +88,12 @@ def run_irqlab(n: int, seed: int) -> tuple[float, float, float]:
         core.install(cpu, vector, ServeOne(dev, SERVICE_NS))
         dev.start()
         devices.append(dev)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     while sum(dev.served for dev in devices) < n - 1_000:
         engine.run(until_ns=engine.now + 100_000)  # about 120 requests
     while sum(dev.served for dev in devices) < n:
         engine.run(max_events=1)
-    wall = time.perf_counter() - t0
+    wall = time.process_time() - t0
     served = sum(dev.served for dev in devices)
     p0 = [sum(dev.waited_ns for dev in devices[:2]), sum(dev.served for dev in devices[:2])]
     p1 = [sum(dev.waited_ns for dev in devices[2:]), sum(dev.served for dev in devices[2:])]
@@ -125,9 +130,9 @@ def run_irqlab_kernel(n: int, seed: int) -> tuple[float, float, float]:
         m.drivers[f"dev{d}"].python = serve(0 if d < 2 else 1)
         for dev in m.devices[f"dev{d}"]:
             dev.keep_timestamps()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     simulate(m, 10**15)
-    wall = time.perf_counter() - t0
+    wall = time.process_time() - t0
     return served[0] / wall, acc_mean(waits[0]), acc_mean(waits[1])
 
 
@@ -167,10 +172,36 @@ def run_simpy(n: int, seed: int) -> tuple[float, float, float]:
 
     for d in range(4):
         env.process(source(d))
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     env.run(until=done)
-    wall = time.perf_counter() - t0
+    wall = time.process_time() - t0
     return served[0] / wall, acc_mean(waits[0]), acc_mean(waits[1])
+
+
+C_SOURCE = Path(__file__).with_name("reference_model.c")
+
+
+def c_compiler() -> str | None:
+    return shutil.which("cc") or shutil.which("gcc")
+
+
+def run_c(n: int, seed: int, tmp: Path) -> tuple[float, float, float]:
+    """The same model as a C event loop (``reference_model.c``), compiled here
+    with ``-O2``; it draws the same arrivals (CPython's MT19937, seeded as
+    ``irqlab.sim.rng.stream`` seeds), so its waits equal irqlab's.  Served
+    requests per second of its loop (its own CPU clock, start-up
+    excluded) and the two mean waits (us)."""
+    exe = tmp / "reference_model"
+    if not exe.exists():
+        subprocess.run([c_compiler() or "cc", "-O2", "-o", str(exe), str(C_SOURCE), "-lm"], check=True)
+    keys = []
+    for d in range(4):
+        word = int.from_bytes(hashlib.sha256(f"{seed}:arrivals:dev{d}".encode()).digest()[:8], "big")
+        keys += [str(word & 0xFFFFFFFF), str(word >> 32)]
+    out = subprocess.run([str(exe), str(n), str(RATE_PER_S), str(SERVICE_NS), *keys],
+                         check=True, capture_output=True, text=True).stdout.split()
+    served, loop_ns, w0, n0, w1, n1 = map(int, out)
+    return served / (loop_ns / 1e9), acc_mean([w0, n0]), acc_mean([w1, n1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +221,16 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
     simpy_rate, sp0, sp1 = run_simpy(args.n, args.seed)
     print(f"simpy:  {simpy_rate:,.0f} irq/s  wait p0 {sp0:.4f} us  p1 {sp1:.4f} us", file=sys.stderr)
+    c_rate = cp0 = cp1 = None
+    c_skipped = None
+    if c_compiler() is None:
+        c_skipped = "no C compiler (cc or gcc) on PATH"
+        print(f"C model skipped: {c_skipped}", file=sys.stderr)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_c(2_000, args.seed + 1, Path(tmp))
+            c_rate, cp0, cp1 = run_c(args.n, args.seed, Path(tmp))
+        print(f"C:      {c_rate:,.0f} irq/s  wait p0 {cp0:.4f} us  p1 {cp1:.4f} us", file=sys.stderr)
     print(f"analytic M/D/1 priority: p0 {ANALYTIC_P0_US:.4f} us  p1 {ANALYTIC_P1_US:.4f} us",
           file=sys.stderr)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -205,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         "kernel_ratio": round(kernel_rate / simpy_rate, 2),
         "kernel_wait_p0_us": round(kp0, 4),
         "kernel_wait_p1_us": round(kp1, 4),
+        "c_irq_per_s": None if c_rate is None else round(c_rate),
+        "c_ratio": None if c_rate is None else round(c_rate / irq_rate, 2),
+        "c_kernel_ratio": None if c_rate is None else round(c_rate / kernel_rate, 2),
+        "c_wait_p0_us": None if cp0 is None else round(cp0, 4),
+        "c_wait_p1_us": None if cp1 is None else round(cp1, 4),
+        "c_skipped": c_skipped,
         "simpy_wait_p0_us": round(sp0, 4),
         "simpy_wait_p1_us": round(sp1, 4),
         "analytic_p0_us": round(ANALYTIC_P0_US, 4),

@@ -1,10 +1,12 @@
 """What the generic interrupt layer asks of the architecture, as Linux's
 ``kernel/irq`` calls into ``arch/*/kernel/irq.c``: the spurious vector, an
 empty vector-table slot, the trigger column and the architecture's rows of
-``/proc/interrupts``.  Each platform (``irqlab.platform``) implements it."""
+``/proc/interrupts``.  Each platform (``irqlab.platform``) implements it.
+Also what it asks of the interrupt controller (``Controller``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -25,3 +27,23 @@ class Arch(Protocol):
 
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
         """Add the architecture's rows (``arch_show_interrupts``)."""
+
+
+class Controller(Protocol):
+    """The controller operations the kernel layer calls (declared, with their
+    meaning, by ``irqlab.hw.controller.IrqController``).  A protocol, so that a
+    controller need not derive from that class (a platform defined outside
+    irqlab, as in tests/platform): the compiled kernel checks a class type at
+    run time, never a protocol."""
+
+    @property
+    def spurious(self) -> int: ...
+    @property
+    def ack_before_entry(self) -> bool: ...
+    def attach(self, notify: Callable[[int], None]) -> None: ...
+    def deliverable(self, cpu: int) -> bool: ...
+    def acknowledge(self, cpu: int) -> int: ...
+    def eoi(self, cpu: int, intid: int) -> None: ...
+    def deactivate(self, cpu: int, intid: int) -> None: ...
+    def entry_ns(self, cpu: int, tail_chain: bool) -> int: ...
+    def exit_ns(self, cpu: int, tail_chain: bool) -> int: ...

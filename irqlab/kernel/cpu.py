@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from irqlab.hw.controller import IrqController
+    from irqlab.kernel.arch import Controller
     from irqlab.kernel.kernel import Kernel
     from irqlab.sim.engine import Engine
 
@@ -55,7 +55,7 @@ class Cpu:
         self.k = k
         self.index = index
         self.engine: Engine = k.engine
-        self.ctrl: IrqController = k.ctrl
+        self.ctrl: Controller = k.ctrl
         self.cur: Segment | None = None
         self.saved: list[Segment] = []  # preempted segments, innermost last
         self.spare: Segment | None = None  # the last ended segment, for reuse
@@ -179,7 +179,9 @@ class Cpu:
     def take(self) -> None:
         """Accept an interrupt: the hardware masks further ones (IF/PSTATE.I)."""
         self.irqs_on = False
-        self.step(self.k.irq_entry(self))
+        work = self.k.irq_entry(self)
+        if work is not None:
+            self.step(work)
 
     def local_irq_enable(self) -> None:
         self.irqs_on = True

@@ -74,39 +74,68 @@ def handle_level_irq(k: Kernel, desc: IrqDesc, cpu: int) -> Flow:
 
 
 def handle_edge_irq(k: Kernel, desc: IrqDesc, cpu: int) -> Flow:
+    if not edge_begin(desc, cpu):
+        return
+    while edge_loop(desc):
+        yield from handle_irq_event(k, desc, cpu)
+        if not edge_replay(desc):
+            return
+
+
+def edge_begin(desc: IrqDesc, cpu: int) -> bool:
+    """``handle_edge_irq`` up to its loop: False when the edge is only marked PENDING."""
     desc.istate &= ~(IRQS_REPLAY | IRQS_WAITING)
     if desc.state & IRQD_IRQ_INPROGRESS or not desc.action or desc.state & IRQD_IRQ_DISABLED:
         desc.istate |= IRQS_PENDING
         mask_irq(desc)
         desc.chip.irq_ack(desc, cpu)
-        return
+        return False
     desc.kstat[cpu] += 1
     desc.chip.irq_ack(desc, cpu)
-    while True:
-        if not desc.action:
-            mask_irq(desc)
-            return
-        if (desc.istate & IRQS_PENDING and not desc.state & IRQD_IRQ_DISABLED
-                and desc.state & IRQD_IRQ_MASKED):
-            unmask_irq(desc)
-        yield from handle_irq_event(k, desc, cpu)
-        if not (desc.istate & IRQS_PENDING and not desc.state & IRQD_IRQ_DISABLED):
-            return
+    return True
+
+
+def edge_loop(desc: IrqDesc) -> bool:
+    """The top of the edge loop: False (masked) when the actions are gone;
+    unmasks a line masked by an edge that arrived meanwhile."""
+    if not desc.action:
+        mask_irq(desc)
+        return False
+    if (desc.istate & IRQS_PENDING and not desc.state & IRQD_IRQ_DISABLED
+            and desc.state & IRQD_IRQ_MASKED):
+        unmask_irq(desc)
+    return True
+
+
+def edge_replay(desc: IrqDesc) -> bool:
+    """Whether an edge arrived while the handlers ran (run them once more)."""
+    return bool(desc.istate & IRQS_PENDING and not desc.state & IRQD_IRQ_DISABLED)
 
 
 def handle_fasteoi_irq(k: Kernel, desc: IrqDesc, cpu: int) -> Flow:
+    if fasteoi_begin(desc, cpu):
+        yield from handle_irq_event(k, desc, cpu)
+        fasteoi_end(k, desc, cpu)
+
+
+def fasteoi_begin(desc: IrqDesc, cpu: int) -> bool:
+    """``handle_fasteoi_irq`` before the handlers: False when they do not run."""
     if desc.state & IRQD_IRQ_INPROGRESS:
         desc.istate |= IRQS_PENDING  # irqd_needs_resend_when_in_progress
         _cond_eoi(desc, cpu)
-        return
+        return False
     if not _can_handle_actions(desc):
         mask_irq(desc)
         _cond_eoi(desc, cpu)
-        return
+        return False
     desc.kstat[cpu] += 1
     if desc.istate & IRQS_ONESHOT:
         mask_irq(desc)
-    yield from handle_irq_event(k, desc, cpu)
+    return True
+
+
+def fasteoi_end(k: Kernel, desc: IrqDesc, cpu: int) -> None:
+    """``handle_fasteoi_irq`` after the handlers: EOI (and unmask), resend."""
     _cond_unmask_eoi(desc, cpu)
     if desc.istate & IRQS_PENDING:
         check_irq_resend(k, desc)

@@ -42,26 +42,36 @@ def handle_irq_event(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int, None,
 
 
 def handle_irq_event_percpu(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int, None, int]:
-    emit = k.trace.emit
-    engine = k.engine
-    ctx = k.handler_ctx[cpu]
-    irq = desc.irq
     retval = IRQ_NONE
     for action in desc.action:
-        emit(engine.now, cpu, IRQ_ENTRY, irq, 0, action.name)
-        ctx.action = action
-        ctx.irq = irq
-        ctx.cost = 0
-        res = call_handler(k, ctx, action)
-        if ctx.cost:
-            yield ctx.cost
-        emit(engine.now, cpu, IRQ_EXIT, irq, 1 if res else 0, action.name)
-        if res & IRQ_WAKE_THREAD:
-            irq_wake_thread(k, desc, action)
+        res = action_enter(k, desc, cpu, action)
+        cost = k.handler_ctx[cpu].cost
+        if cost:
+            yield cost
+        action_exit(k, desc, cpu, action, res)
         retval |= res
     note_interrupt(k, desc, retval)
     return retval
 
+
+def action_enter(k: Kernel, desc: IrqDesc, cpu: int, action: IrqAction) -> int:
+    """``irq_handler_entry`` and the handler's call; its CPU time is left in
+    the CPU's handler context (``cost``).  Returns its return value."""
+    irq = desc.irq
+    k.trace.emit(k.engine.now, cpu, IRQ_ENTRY, irq, 0, action.name)
+    ctx = k.handler_ctx[cpu]
+    ctx.action = action
+    ctx.irq = irq
+    ctx.cost = 0
+    return call_handler(k, ctx, action)
+
+
+def action_exit(k: Kernel, desc: IrqDesc, cpu: int, action: IrqAction, res: int) -> None:
+    """``irq_handler_exit`` once the handler's time has passed; its thread
+    woken for IRQ_WAKE_THREAD."""
+    k.trace.emit(k.engine.now, cpu, IRQ_EXIT, desc.irq, 1 if res else 0, action.name)
+    if res & IRQ_WAKE_THREAD:
+        irq_wake_thread(k, desc, action)
 
 
 def call_handler(k: Kernel, ctx: HandlerContext, action: IrqAction) -> int:

@@ -17,7 +17,7 @@ from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.cpu import Cpu
 from irqlab.kernel.cpuhotplug import CpuHotplug
 from irqlab.kernel.desc import FlowHandler, IrqDesc
-from irqlab.kernel.dispatch import ivt_handle_interrupt
+from irqlab.kernel.dispatch import IrqFrame, ivt_handle_interrupt
 from irqlab.kernel.handle import poll_irq
 from irqlab.kernel.printk import KernelLog
 from irqlab.kernel.proc import IrqStat, show_interrupts
@@ -29,13 +29,13 @@ from irqlab.kernel.tick import Tick
 from irqlab.kernel.workqueue import Workqueue
 
 if TYPE_CHECKING:
-    from irqlab.hw.controller import IrqController
-    from irqlab.kernel.arch import Arch
+    from irqlab.kernel.arch import Arch, Controller
     from irqlab.kernel.chip import IrqChip
     from irqlab.sim.engine import Engine
 
 DEFAULT_HZ = 250  # CONFIG_HZ of Debian/Ubuntu generic kernels
-IrqEntry = Callable[[Cpu], Generator[int, None, None]]
+#: takes an interrupt on a CPU: the dispatch to step, or None when it runs as a state machine
+IrqEntry = Callable[[Cpu], Generator[int, None, None] | None]
 
 
 def _no_timer(cpu: int) -> None:
@@ -43,7 +43,7 @@ def _no_timer(cpu: int) -> None:
 
 
 class Kernel:
-    def __init__(self, engine: Engine, ctrl: IrqController, cpus: int, *, arch: Arch,
+    def __init__(self, engine: Engine, ctrl: Controller, cpus: int, *, arch: Arch,
                  hz: int = DEFAULT_HZ, irq_nesting: bool = False, split_eoi: bool = False,
                  eoi_on_return: bool = False, tail_chaining: bool = False,
                  save_ns: int = 0, restore_ns: int = 0, atomic_sleep: str = "record",
@@ -73,6 +73,7 @@ class Kernel:
         self.descs: dict[int, IrqDesc] = {}
         self.vector_irq: list[dict[int, Any]] = [{} for _ in range(cpus)]
         self.cpus = [Cpu(self, i) for i in range(cpus)]
+        self.irq_frames = [IrqFrame(self, c) for c in self.cpus]
         self.handler_ctx = [HandlerContext(self, i) for i in range(cpus)]
         self.softirqs = Softirqs(cpus)
         self.sched = Scheduler(self)
@@ -94,9 +95,13 @@ class Kernel:
     def _notify(self, cpu: int) -> None:
         self.cpus[cpu].notify()
 
-    def _irq_entry(self, cpu: Cpu) -> Generator[int, None, None]:
+    def _irq_entry(self, cpu: Cpu) -> Generator[int, None, None] | None:
         vector = self.ctrl.acknowledge(cpu.index) if self.ctrl.ack_before_entry else None
-        return ivt_handle_interrupt(self, cpu, vector)
+        frame = self.irq_frames[cpu.index]
+        if frame.busy:  # nested: the generator
+            return ivt_handle_interrupt(self, cpu, vector)
+        frame.enter(vector)
+        return None
 
     def alloc_irq(self, irq: int, chip: IrqChip, hwirq: int, flow: FlowHandler, flow_name: str,
                   level: bool) -> IrqDesc:
@@ -118,7 +123,7 @@ class Kernel:
 
     def start(self) -> None:
         for cpu in self.cpus:
-            cpu.start(_ for _ in ())  # nothing to run: settle (idle, or take what is pending)
+            cpu.kick()  # nothing to run: settle (idle, or take what is pending)
 
     def take_spurious(self, cpu: int) -> None:
         """The CPU was signalled but the controller had nothing: its spurious
