@@ -15,10 +15,25 @@ SOFTIRQ_ENTRY    irq:softirq_entry                         value (vec)
 SOFTIRQ_EXIT     irq:softirq_exit                          value (vec)
 VECTOR_ENTRY     irq_vectors:<name>_entry                  value (vector), name
 VECTOR_EXIT      irq_vectors:<name>_exit                   value (vector), name
+SCHED_WAKEUP     sched:sched_wakeup                        irq (pid), value (prio), name (comm)
+SCHED_SWITCH     sched:sched_switch                        irq (next_pid), value (prev_state),
+                                                           name (next_comm)
+WORK_QUEUE       workqueue:workqueue_queue_work            irq (work), value (cpu), name (function)
+WORK_START       workqueue:workqueue_execute_start         irq (work), name (function)
+WORK_END         workqueue:workqueue_execute_end           irq (work), name (function)
+TASKLET_ENTRY    irq:tasklet_entry                         name (function)
+TASKLET_EXIT     irq:tasklet_exit                          name (function)
+DPC_QUEUE        (none; simulator only: KeInsertQueueDpc)  name (DPC routine)
+DPC_ENTRY        (none; Windows DPC start)                 name (DPC routine)
+DPC_EXIT         (none; Windows DPC end)                   name (DPC routine)
 ===============  ========================================  =====================
 
 Timestamps are integer nanoseconds.  ``irq`` is -1 where the event has no IRQ
-number.  Counter snapshots (``/proc/interrupts``, ``/proc/softirqs``) are
+number; the scheduler and workqueue events use it for the task's pid and the
+``work_struct``'s identity (the tracepoints' ``%p``), the only integer fields
+they need beside ``value``.  A ``sched_switch`` names the task switched to;
+the one switched from is the previous switch's on that CPU (``swapper/N``,
+pid 0, before the first), as ftrace readers rebuild it.  Counter snapshots (``/proc/interrupts``, ``/proc/softirqs``) are
 :class:`CounterSnapshot` records.
 """
 
@@ -39,12 +54,41 @@ class Kind(IntEnum):
     SOFTIRQ_EXIT = 5
     VECTOR_ENTRY = 6
     VECTOR_EXIT = 7
+    SCHED_WAKEUP = 8
+    SCHED_SWITCH = 9
+    WORK_QUEUE = 10
+    WORK_START = 11
+    WORK_END = 12
+    TASKLET_ENTRY = 13
+    TASKLET_EXIT = 14
+    DPC_QUEUE = 15
+    DPC_ENTRY = 16
+    DPC_EXIT = 17
 
 
 # Plain ints for the hot path (IntEnum attribute access is slow).
 IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
 SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
 VECTOR_ENTRY, VECTOR_EXIT = 6, 7
+SCHED_WAKEUP, SCHED_SWITCH = 8, 9
+WORK_QUEUE, WORK_START, WORK_END = 10, 11, 12
+TASKLET_ENTRY, TASKLET_EXIT = 13, 14
+DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 15, 16, 17
+
+# sched_switch prev_state (include/trace/events/sched.h __trace_sched_switch_state:
+# the TASK_REPORT bits, TASK_REPORT_MAX = 0x100 for a preempted task, printed "R+").
+TASK_RUNNING, TASK_INTERRUPTIBLE, EXIT_DEAD, TASK_REPORT_MAX = 0, 0x01, 0x10, 0x100
+#: prev_state letters of the TASK_REPORT bits (sched_switch's __print_flags)
+TASK_STATE_LETTERS = ((0x01, "S"), (0x02, "D"), (0x04, "T"), (0x08, "t"), (0x10, "X"),
+                      (0x20, "Z"), (0x40, "P"), (0x80, "I"))
+IDLE_PID = 0
+#: the kernel prio of a SCHED_NORMAL task at nice 0 (include/linux/sched/prio.h DEFAULT_PRIO)
+DEFAULT_PRIO = 120
+
+
+def idle_comm(cpu: int) -> str:
+    """The idle task's comm on ``cpu`` (``swapper/N``; ftrace prints pid 0 as ``<idle>``)."""
+    return f"swapper/{cpu}"
 
 #: the softirq tracepoints (include/trace/events/irq.h) of each event kind
 SOFTIRQ_TRACEPOINTS: dict[int, str] = {

@@ -37,6 +37,9 @@ Rules, following the kernel paths the tracepoints sit on:
   so no interval is counted twice.
 * ``nested``: interrupts whose first entry came while another hard IRQ (or
   vector) was open on that CPU.
+* The IRQ-thread, tasklet, work-item and DPC distributions come from
+  :class:`irqlab.analysis.deferred.DeferredStats`, fed the scheduler,
+  tasklet, workqueue and DPC events; its histograms are attributes here too.
 * Incomplete input never raises: an exit without entry, an entry whose exit was
   lost, a negative CPU, an unknown kind or vector, or a duration that comes out
   negative (events out of order) is counted in ``unmatched``.  CPUs above the
@@ -47,11 +50,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from irqlab.analysis.deferred import DeferredStats
 from irqlab.analysis.histogram import Histogram
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
     IRQ_RAISE,
+    SCHED_WAKEUP,
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
     SOFTIRQ_NAMES,
@@ -103,6 +108,13 @@ class IrqStats:
         self.handled: dict[str, int] = {}
         self.unhandled: dict[str, int] = {}
         self.unmatched = 0
+        self.deferred = d = DeferredStats()
+        self.irqthread_latency_ns = d.irqthread_latency_ns
+        self.irqthread_ns = d.irqthread_ns
+        self.tasklet_ns = d.tasklet_ns
+        self.work_ns = d.work_ns
+        self.dpc_latency_ns = d.dpc_latency_ns
+        self.dpc_ns = d.dpc_ns
         self._first = _NO_TS
         self._last = -1
         # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last,
@@ -152,7 +164,7 @@ class IrqStats:
             self._vector_entry(ts_ns, cpu, name)
         elif kind == VECTOR_EXIT:
             self._hard_exit(ts_ns, cpu, VECTOR_ROWS.get(name, name))
-        else:
+        elif kind < SCHED_WAKEUP or not self.deferred.feed(ts_ns, cpu, kind, irq, value, name):
             self.unmatched += 1
 
     def feed_events(self, events: Iterable[Event]) -> None:

@@ -128,12 +128,24 @@ DISTRIBUTIONS: dict[str, str] = {
     "handler_ns": "Hard-IRQ handler time (entry->exit per action)",
     "softirq_latency_ns": "Softirq latency raise->entry",
     "softirq_ns": "Softirq run time (entry->exit)",
+    "irqthread_latency_ns": "IRQ thread latency wake->run",
+    "irqthread_ns": "IRQ thread run time (per wake-up)",
+    "tasklet_ns": "Tasklet run time (entry->exit)",
+    "work_ns": "Work item run time (execute start->end)",
+    "dpc_latency_ns": "DPC latency queue->run",
+    "dpc_ns": "DPC run time (start->end)",
     "end_to_end_ns": "End to end (device request->bottom half done)",
 }
 """The distributions of a report: JSON key -> title.  Keyed by IRQ label, except
-those of :data:`BY_SOFTIRQ`."""
-BY_SOFTIRQ = frozenset({"softirq_latency_ns", "softirq_ns"})
-"""The distributions keyed by softirq name (``NET_RX``), not by IRQ label."""
+those of :data:`KEYED_BY`."""
+KEYED_BY: dict[str, str] = {
+    "softirq_latency_ns": "vec", "softirq_ns": "vec",
+    "irqthread_latency_ns": "thread", "irqthread_ns": "thread",
+    "tasklet_ns": "tasklet", "work_ns": "function",
+    "dpc_latency_ns": "dpc", "dpc_ns": "dpc",
+}
+"""What the distributions not keyed by IRQ label are keyed by (a table's column
+head): softirq name (``NET_RX``), thread comm, tasklet or work function, DPC routine."""
 
 
 def distributions(stats: IrqStats) -> dict[str, dict[str, Histogram]]:

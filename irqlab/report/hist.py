@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irqlab.analysis.report import BY_SOFTIRQ, DISTRIBUTIONS
+from irqlab.analysis.report import DISTRIBUTIONS, KEYED_BY
 
 STARS_MAX = 40
 """Bar width of the fullest row (bcc ``stars_max``)."""
@@ -69,8 +69,8 @@ def render_hist(data: dict[str, Any]) -> str:
             body = render_log2(log2_slots(dist["buckets"]))
             if not body:
                 continue
-            what = f"softirq = '{label}'" if key in BY_SOFTIRQ else \
-                f"irq = {label} '{names.get(label, '')}'"
+            what = f"irq = {label} '{names.get(label, '')}'" if key not in KEYED_BY else \
+                f"softirq = '{label}'" if KEYED_BY[key] == "vec" else f"{KEYED_BY[key]} = '{label}'"
             parts.append(f"{title}, {what}: count {dist['count']}, p50 {dist['p50']} ns, "
                          f"p99 {dist['p99']} ns, max {dist['max']} ns\n{body}\n")
     return "\n".join(parts)

@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from irqlab.analysis.report import BY_SOFTIRQ, DISTRIBUTIONS, Report
+from irqlab.analysis.report import DISTRIBUTIONS, KEYED_BY, Report
 from irqlab.report.dmesg import dmesg_text
 from irqlab.report.procfs import render_interrupts, render_softirqs
 
@@ -83,7 +83,7 @@ def _latency_sections(data: dict[str, Any], names: dict[str, str]) -> list[str]:
         hists = data[key]
         if not hists:
             continue
-        per_irq = key not in BY_SOFTIRQ
+        per_irq = key not in KEYED_BY
         labels = sorted(hists, key=lambda k: order.get(k, len(order))) if per_irq else hists
         rows = [
             ([label, names.get(label, "")] if per_irq else [label])
@@ -91,7 +91,7 @@ def _latency_sections(data: dict[str, Any], names: dict[str, str]) -> list[str]:
             + [_us(hists[label][c.removesuffix("_us")]) for c in cols[1:]]
             for label in labels
         ]
-        head = ["irq", "name"] if per_irq else ["vec"]
+        head = ["irq", "name"] if per_irq else [KEYED_BY[key]]
         out.append(_section(title, format_table(head + cols, rows, left=len(head))))
     return out
 

@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from irqlab.events import DPC_ENTRY, DPC_EXIT, DPC_QUEUE
 from irqlab.hw.apic import Apic
 from irqlab.hw.iommu import FSTS_FRI_SHIFT, FSTS_PFO, FSTS_PPF, FSTS_PRO, VtdUnit
 from irqlab.kernel.cpu import SOFTIRQ
@@ -162,9 +163,12 @@ class NtKernel:
             dpc.inserted = False
             self.dpcs_run[c] += 1
             cpu.ctx = SOFTIRQ
+            emit = self.kernel.trace.emit
+            emit(self.kernel.engine.now, c, DPC_ENTRY, -1, 0, dpc.name)
             cost = dpc.routine(dpc.context)
             if cost:
                 yield cost
+            emit(self.kernel.engine.now, c, DPC_EXIT, -1, 0, dpc.name)
         self.apic.set_tpr(c, PASSIVE_LEVEL << 4)
         self.retiring[c] = False
 
@@ -175,6 +179,8 @@ class NtKernel:
             return False
         dpc.inserted = True
         self.dpc_queue[ctx.cpu].append(dpc)
+        k = self.kernel
+        k.trace.emit(k.engine.now, ctx.cpu, DPC_QUEUE, -1, 0, dpc.name)
         return True
 
     def io_queue_work_item(self, item: WorkItem) -> bool:
