@@ -92,8 +92,8 @@ class DeferredStats:
             self._tasklet[cpu] = (ts, name)
             return ok
         if kind == TASKLET_EXIT:
-            start = self._tasklet.pop(cpu, None)
-            return start is not None and _record(self.tasklet_ns, start[1], ts - start[0])
+            entry = self._tasklet.pop(cpu, None)
+            return entry is not None and _record(self.tasklet_ns, entry[1], ts - entry[0])
         if kind == WORK_START:
             self._work[irq] = ts
             return True
@@ -111,8 +111,7 @@ class DeferredStats:
             running = self._dpc.get(cpu)
             if not running or running[-1][1] != name:
                 return False
-            start, _ = running.pop()
-            return _record(self.dpc_ns, name, ts - start)
+            return _record(self.dpc_ns, name, ts - running.pop()[0])
         return kind == WORK_QUEUE
 
     def _switch(self, ts: int, cpu: int, pid: int, prev_state: int) -> bool:

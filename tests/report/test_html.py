@@ -120,10 +120,13 @@ def test_every_chart_is_drawn_in_the_browser_without_console_messages(
     assert_not_blank(shot)
 
 
-def test_histograms_keep_every_sample(default_run) -> None:
-    report = default_run.report
-    data = report.to_json()
+def test_histograms_keep_every_sample(default_run, threaded_run, dpc_run) -> None:
+    # the default scenario has no IRQ thread, tasklet, work item or DPC
+    runs = {"irqthread_latency_ns": threaded_run, "irqthread_ns": threaded_run,
+            "tasklet_ns": threaded_run, "work_ns": threaded_run,
+            "dpc_latency_ns": dpc_run, "dpc_ns": dpc_run}
     for key in DISTRIBUTIONS:
+        data = runs.get(key, default_run).report.to_json()
         dists = sampled(data, key)
         assert dists, key
         for label, dist in dists.items():
