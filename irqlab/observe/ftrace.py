@@ -77,18 +77,24 @@ _ARGS_RE = re.compile(
     r"|softirq_(raise|entry|exit): +vec=(\d{1,10})(?: |$)|(\w+)_(entry|exit): +vector=(\d{1,10})\s*$"
 )
 # include/trace/events/{irq,sched,workqueue}.h TP_printk formats (older kernels:
-# tasklet "func=", execute_end without the function, sched_wakeup "success=1")
+# tasklet "func=", execute_end without the function, sched_wakeup "success=1"),
+# and the sched plugins of libtraceevent (trace-cmd report, perf script):
+# "comm:pid [prio] state ==> comm:pid [prio]", "comm:pid [prio] CPU:003".
+# A function may print with its module: "e1000_watchdog [e1000e]".
 _TASK_ARGS_RE = re.compile(
-    r"(tasklet_entry|tasklet_exit): +(?:tasklet=\S+ function|func)=\.?(\S+)\s*$"
-    r"|sched_switch: +prev_comm=.*? prev_pid=-?\d{1,10} prev_prio=-?\d{1,10} "
+    r"(tasklet_entry|tasklet_exit): +(?:tasklet=\S+ function|func)=\.?(.+?)\s*$"
+    r"|sched_switch: +(?:prev_comm=.*? prev_pid=-?\d{1,10} prev_prio=-?\d{1,10} "
     r"prev_state=([A-Za-z|]{1,40}\+?) ==> next_comm=(.*?) next_pid=(\d{1,10}) "
-    r"next_prio=-?\d{1,10}\s*$"
-    r"|sched_wakeup: +comm=(.*?) pid=(\d{1,10}) prio=(-?\d{1,10})(?: success=1)? "
-    r"target_cpu=\d{1,5}\s*$"
-    r"|workqueue_queue_work: +work struct=(?:0x)?([0-9a-f]{1,16}) function=(\S+) "
+    r"next_prio=-?\d{1,10}"
+    r"|.*?:-?\d{1,10} \[-?\d{1,10}\] ([A-Za-z|]{1,40}\+?) ==> (.*?):(\d{1,10}) "
+    r"\[-?\d{1,10}\])\s*$"
+    r"|sched_wakeup: +(?:comm=(.*?) pid=(\d{1,10}) prio=(-?\d{1,10})(?: success=1)? "
+    r"target_cpu=\d{1,5}"
+    r"|(.*?):(\d{1,10}) \[(-?\d{1,10})\](?: success=1)? CPU:\d{1,5})\s*$"
+    r"|workqueue_queue_work: +work struct=(?:0x)?([0-9a-f]{1,16}) function=(.+?) "
     r"workqueue=\S+ req_cpu=\d{1,10} cpu=(-?\d{1,10})\s*$"
     r"|workqueue_execute_(start|end): +work struct (?:0x)?([0-9a-f]{1,16})"
-    r"(?:: function (\S+))?\s*$"
+    r"(?:: function (.+?))?\s*$"
 )
 _LETTER_BITS = {c: bit for bit, c in TASK_STATE_LETTERS}
 _CPUS_RE = re.compile(rb"^(?:#[^\n]*#P:(\d{1,5})|cpus=(\d{1,5}))", re.M)
@@ -144,14 +150,18 @@ def _task_event(text: str) -> Decoded | None:
     m = _TASK_ARGS_RE.match(text)
     if m is None:
         return None
-    tasklet, function, state, comm, pid, woken, wpid, prio, qwork, qfunc, qcpu, edge, work, \
-        wfunc = m.groups()
+    (tasklet, function, state, comm, pid, p_state, p_comm, p_pid, woken, wpid, prio, p_woken,
+     p_wpid, p_prio, qwork, qfunc, qcpu, edge, work, wfunc) = m.groups()
     if tasklet is not None:
         return (TASKLET_ENTRY if tasklet == "tasklet_entry" else TASKLET_EXIT, -1, 0, function)
+    if p_state is not None:  # the plugin's layout
+        state, comm, pid = p_state, p_comm, p_pid
     if state is not None:
         bits = _prev_state(state)
         return None if bits is None else (SCHED_SWITCH, int(pid), bits, comm)
-    if woken is not None:
+    if p_wpid is not None:
+        woken, wpid, prio = p_woken, p_wpid, p_prio
+    if wpid is not None:
         return (SCHED_WAKEUP, int(wpid), int(prio), woken)
     if qwork is not None:
         return (WORK_QUEUE, int(qwork, 16), int(qcpu), qfunc)

@@ -21,6 +21,6 @@ EVENT_RE = re.compile(
     rb"(?:(?:irq|irq_vectors|sched|workqueue):)?"
     rb"((?:irq_handler_(?:entry|exit)|softirq_(?:raise|entry|exit)|\w+_(?:entry|exit)): ++"
     rb"(?:irq|vec|vector)=[^\r\n]*+"
-    rb"|(?:tasklet_(?:entry|exit)|sched_switch|sched_wakeup|workqueue_\w+): ++"
-    rb"(?:tasklet|func|prev_comm|comm|work struct)[=\s][^\r\n]*+)"
+    rb"|(?:tasklet_(?:entry|exit)|workqueue_\w+): ++(?:tasklet|func|work struct)[=\s][^\r\n]*+"
+    rb"|sched_(?:switch|wakeup): ++[^\r\n]*+)"
 )
