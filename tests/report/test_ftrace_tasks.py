@@ -94,10 +94,9 @@ def test_idle_is_named_only_when_the_cpu_runs_no_task() -> None:
     text, at_entry, _ = _run("freertos-uart", 20_000_000, ns=False)
     names = {task for _, _, task, _ in at_entry}
     assert "<idle>" in names and len(names) > 1
-    lines = text.splitlines()
-    for ts, cpu, task, pid in at_entry:
-        assert any(line.lstrip().startswith(f"{task}-{pid} ") and f"[{cpu:03d}]" in line
-                   for line in lines)
+    lines = [m.groups() for m in map(LINE.match, text.splitlines()) if m]
+    assert [(int(cpu), task.strip(), int(pid)) for task, pid, cpu, _, _, event, _ in lines
+            if event == "irq_handler_entry"] == [entry[1:] for entry in at_entry]
 
 
 def test_sched_and_workqueue_lines_are_the_kernel_formats() -> None:
@@ -144,7 +143,7 @@ def test_ns_text_reads_back_into_the_events_written() -> None:
 
 
 def test_us_text_is_the_ns_text_rounded() -> None:
-    ns_text, _, events = _run("threaded-irq", 5_000_000, ns=True)
+    ns_text, _, _ = _run("threaded-irq", 5_000_000, ns=True)
     us_text, _, _ = _run("threaded-irq", 5_000_000, ns=False)
     reader = FtraceReader(io.BytesIO(us_text.encode()))
     got = list(reader)
