@@ -26,6 +26,8 @@ TASKLET_EXIT     irq:tasklet_exit                          name (function)
 DPC_QUEUE        (none; simulator only: KeInsertQueueDpc)  name (DPC routine)
 DPC_ENTRY        (none; Windows DPC start)                 name (DPC routine)
 DPC_EXIT         (none; Windows DPC end)                   name (DPC routine)
+IRQ_STATE        (none; simulator only: controller state)  irq (vector / INTID / exception),
+                                                           value (pending | active << 1)
 ===============  ========================================  =====================
 
 Timestamps are integer nanoseconds.  ``irq`` is -1 where the event has no IRQ
@@ -64,6 +66,7 @@ class Kind(IntEnum):
     DPC_QUEUE = 15
     DPC_ENTRY = 16
     DPC_EXIT = 17
+    IRQ_STATE = 18
 
 
 # Plain ints for the hot path (IntEnum attribute access is slow).
@@ -74,6 +77,7 @@ SCHED_WAKEUP, SCHED_SWITCH = 8, 9
 WORK_QUEUE, WORK_START, WORK_END = 10, 11, 12
 TASKLET_ENTRY, TASKLET_EXIT = 13, 14
 DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 15, 16, 17
+IRQ_STATE = 18
 
 # sched_switch prev_state (include/trace/events/sched.h __trace_sched_switch_state:
 # the TASK_REPORT bits, TASK_REPORT_MAX = 0x100 for a preempted task, printed "R+").
@@ -156,21 +160,32 @@ def _no_emit(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> N
     return None
 
 
+def _no_clock() -> int:
+    return 0
+
+
 class Tracepoints:
     """The simulator's tracepoints: ``emit`` reaches every connected sink (a
     no-op until :meth:`connect`, as a disabled tracepoint's static key).  One
-    per machine, handed to the kernel and the devices when they are built."""
+    per machine, handed to the kernel, the devices and the interrupt
+    controller when they are built; ``clock`` gives the time of the events the
+    hardware reports without one (:meth:`irq_state`)."""
 
-    __slots__ = ("emit", "enabled")
+    __slots__ = ("clock", "controller_state", "emit", "enabled")
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], int] = _no_clock) -> None:
         self.emit: Emit = _no_emit
+        self.clock = clock
         #: some sink is connected (hardware skips ``irq_raise`` otherwise)
         self.enabled = False
+        #: some sink wants the controller's pending/active bits (``IRQ_STATE``)
+        self.controller_state = False
 
-    def connect(self, feeds: Sequence[Emit]) -> None:
-        """Send every event to each of ``feeds`` (and only to them) from now on."""
+    def connect(self, feeds: Sequence[Emit], controller_state: bool = False) -> None:
+        """Send every event to each of ``feeds`` (and only to them) from now on;
+        with ``controller_state`` the interrupt controller's state changes too."""
         self.enabled = bool(feeds)
+        self.controller_state = bool(feeds) and controller_state
         if not feeds:
             self.emit = _no_emit
         elif len(feeds) == 1:
@@ -185,6 +200,10 @@ class Tracepoints:
     def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None:
         """A device raised the signal of ``irq`` (``hw.device.RaiseSink``)."""
         self.emit(ts_ns, cpu, IRQ_RAISE, irq, 0, "")
+
+    def irq_state(self, cpu: int, intid: int, pending: bool, active: bool) -> None:
+        """The controller's bits of ``intid`` on ``cpu`` changed (``hw.controller.StateSink``)."""
+        self.emit(self.clock(), cpu, IRQ_STATE, intid, pending | active << 1, "")
 
 
 class Event(NamedTuple):

@@ -27,6 +27,7 @@ from irqlab.events import (
     DPC_EXIT,
     DPC_QUEUE,
     IDLE_PID,
+    IRQ_STATE,
     SCHED_SWITCH,
     SCHED_WAKEUP,
     TASK_REPORT_MAX,
@@ -112,7 +113,7 @@ class DeferredStats:
             if not running or running[-1][1] != name:
                 return False
             return _record(self.dpc_ns, name, ts - running.pop()[0])
-        return kind == WORK_QUEUE
+        return kind in (WORK_QUEUE, IRQ_STATE)  # nothing to measure
 
     def _switch(self, ts: int, cpu: int, pid: int, prev_state: int) -> bool:
         ok = True

@@ -176,7 +176,8 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
                               ("--chrome", chrome_path, lambda f: ChromeTraceWriter(f, cpus)),
                               ("--perfetto", perfetto_path, lambda f: _perfetto(f, cpus), True),
                               ("--vcd", vcd_path, lambda f: VcdWriter(
-                                  f, cpus, level_irqs(machine), title=spec.scenario.name)),
+                                  f, cpus, level_irqs(machine), title=spec.scenario.name,
+                                  chip=machine.ctrl.name)),
                               ) as writers, run_progress(duration_ns) as progress:
                 sinks: list[Sink] = [stats, *writers, *([timeline] if timeline else [])]
                 simulate(machine, duration_ns, sinks, max_events=max_events, progress=progress)

@@ -35,7 +35,7 @@ class Machine:
         self.spec = spec
         self.seed = seed
         self.engine = Engine()
-        self.trace = Tracepoints()
+        self.trace = Tracepoints(self._now)
         self.devices: dict[str, list[Device]] = {}
         self.drivers: dict[str, BuiltinDriver] = {}
         self.irqs: dict[str, list[int]] = {}
@@ -52,6 +52,9 @@ class Machine:
         #: where the search for a free IRQ number (by its start) goes on:
         #: numbers are never freed while building, so each search is linear once
         self.next_free: dict[int, int] = {}
+
+    def _now(self) -> int:
+        return self.engine.now
 
     def rng_for(self, name: str) -> Any:
         return stream(self.seed, name)

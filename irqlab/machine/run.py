@@ -18,6 +18,9 @@ from irqlab.machine.machine import Machine
 
 
 class Sink(Protocol):
+    """An event sink; one with a true ``controller_state`` attribute also wants
+    the interrupt controller's pending/active bits (``IRQ_STATE`` events)."""
+
     def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None: ...
 
 
@@ -25,7 +28,8 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
              progress: Callable[[int, int], None] | None = None) -> None:
     """Run ``m`` for ``duration_ns`` of simulated time (or ``max_events``)."""
     k = m.kernel
-    m.trace.connect([s.feed for s in sinks])
+    m.trace.connect([s.feed for s in sinks],
+                    controller_state=any(getattr(s, "controller_state", False) for s in sinks))
     k.start()
     if m.spec.timer.enabled:
         k.tick.start()
