@@ -28,9 +28,10 @@ DURATION = {
     "moderation": "7ms", "nvic-cortex-m4": "3ms", "receive-livelock": "12ms",
     "shared-line-storm": "300ms", "softirq-overload": "7ms", "threaded-irq": "8ms",
     "windows-dma-violation": "25ms", "windows-dpc": "4ms", "freertos-uart": "20ms",
+    "vm-injection": "2ms",
 }
 #: experiments of many runs: no single machine to trace
-EXPERIMENTS = {"moderation", "receive-livelock"}
+EXPERIMENTS = {"moderation", "receive-livelock", "vm-injection"}
 #: a shorter run for the trace where the JSON's run would write tens of MB
 TRACE_DURATION = {"shared-line-storm": "30ms"}
 

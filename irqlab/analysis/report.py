@@ -26,6 +26,44 @@ class ReportWarning:
 
 
 @dataclass
+class VmReport:
+    """One guest of a simulated host (``irqlab.virt``): its injection mode, its
+    VM exits by ``perf kvm stat`` reason, the interrupts of the devices
+    assigned to it and the exits they caused, their guest-visible latency
+    (device request -> the guest's handler entry), the share of its vCPUs'
+    time its own workload got, and the guest kernel's own counters."""
+
+    injection: str
+    vcpus: int
+    pin: list[int]
+    exits: dict[str, int]
+    assigned_interrupts: int
+    assigned_exits: int
+    latency: Histogram
+    guest_work_share: float | None
+    pir_coalesced: int | None = None
+    counters: CounterSnapshot | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        n = self.assigned_interrupts
+        return {
+            "injection": self.injection,
+            "vcpus": self.vcpus,
+            "pin": list(self.pin),
+            "exits": dict(self.exits),
+            "exits_total": sum(self.exits.values()),
+            "assigned_interrupts": n,
+            "assigned_exits": self.assigned_exits,
+            "exits_per_device_interrupt": self.assigned_exits / n if n else None,
+            "latency_ns": self.latency.summary(),
+            "guest_work_share": self.guest_work_share,
+            "pir_coalesced": self.pir_coalesced,
+            "counters": {} if self.counters is None
+            else {k: _row_json(r) for k, r in self.counters.rows.items()},
+        }
+
+
+@dataclass
 class Report:
     """Everything one run, trace or pair of snapshots produced."""
 
@@ -39,6 +77,9 @@ class Report:
     warnings: list[ReportWarning] = field(default_factory=list)
     cpu_time_ns: dict[int, dict[str, int]] | None = None
     results: list[dict] | None = None
+    #: the receive path of each NIC device (``irqlab.machine.netdev``): rates,
+    #: drops, time shares and a ``latency_ns`` distribution object, by device
+    rx: dict[str, dict[str, Any]] = field(default_factory=dict)
     title: str = ""
     #: kernel log lines (time_ns, text) the source produced, oldest first
     log: list[tuple[int, str]] = field(default_factory=list)
@@ -46,6 +87,8 @@ class Report:
     skipped_lines: int = 0
     #: interrupt rate over time (kept when a picture of it is asked for)
     timeline: RateTimeline | None = None
+    #: the guests of a simulated host, by name
+    vms: dict[str, VmReport] = field(default_factory=dict)
 
     def span_s(self) -> float | None:
         """Seconds the counts cover: the snapshot interval when known, else the
@@ -120,6 +163,9 @@ class Report:
             else {str(cpu): dict(times) for cpu, times in self.cpu_time_ns.items()}
         )
         out["results"] = self.results
+        out["rx"] = self.rx
+        if self.vms:  # a host with guests (absent otherwise)
+            out["vms"] = {name: vm.to_json() for name, vm in self.vms.items()}
         return out
 
 

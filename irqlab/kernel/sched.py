@@ -30,7 +30,7 @@ creation order from :data:`FIRST_PID`.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from irqlab.events import (
@@ -128,8 +128,8 @@ class Thread:
 class RunQueue:
     """One CPU's runnable threads (the running one included)."""
 
-    __slots__ = ("cpu", "curr", "fair", "need_resched", "rt", "slice_armed", "slice_owner",
-                 "slice_start", "task")
+    __slots__ = ("cpu", "curr", "fair", "idle", "need_resched", "rt", "slice_armed",
+                 "slice_owner", "slice_start", "task")
 
     def __init__(self, cpu: Cpu) -> None:
         self.cpu = cpu
@@ -141,6 +141,8 @@ class RunQueue:
         self.slice_owner: Thread | None = None
         self.slice_start = 0
         self.task: Thread | None = None  # the CPU's task since the last switch (None: idle)
+        #: told whether the CPU goes idle (True) or runs a thread (False)
+        self.idle: Callable[[Cpu, bool], None] | None = None
 
     def enqueue(self, t: Thread) -> None:
         if t.policy == SCHED_FIFO:
@@ -193,6 +195,16 @@ class Scheduler:
         t = Thread(name, cpu, body, policy, prio, kind, FIRST_PID + len(self.threads))
         self.threads.append(t)
         return t
+
+    def set_idle(self, cpu: int, idle: Callable[[Cpu, bool], None]) -> None:
+        """Tell ``idle(cpu, True)`` each time ``cpu`` has nothing left to run
+        (the idle task's ``do_idle``: a halt) and ``idle(cpu, False)`` each time
+        it switches to a thread: a guest's HLT and a vCPU's run loop
+        (``irqlab.virt``).  Either may be told more than once in a row."""
+        c = self.k.cpus[cpu]
+        if c.on_idle is None:
+            c.on_idle = self._schedule
+        self.rqs[cpu].idle = idle
 
     def wake_up_process(self, t: Thread) -> bool:
         """Make a sleeping thread runnable; False if it was not sleeping."""
@@ -262,9 +274,12 @@ class Scheduler:
         rq = self.rqs[cpu.index]
         rq.need_resched = False
         if not rq.rt and not rq.fair:
-            self._switch(rq, None)
-            return
+            self._switch(rq, None)  # an interrupt taken now interrupts the idle task
         if cpu.irqs_on and cpu.ctrl.deliverable(cpu.index):
+            return
+        if not rq.rt and not rq.fair:
+            if rq.idle is not None:
+                rq.idle(cpu, True)
             return
         cpu.in_kernel = True
         while cpu.cur is None:
@@ -284,6 +299,8 @@ class Scheduler:
                     self._arm_slice(rq)
             self._step(t)
         cpu.in_kernel = False
+        if rq.idle is not None:
+            rq.idle(cpu, cpu.cur is None)
 
     def _switch(self, rq: RunQueue, t: Thread | None) -> None:
         """The CPU's task becomes ``t`` (None: the idle task): ``sched_switch``."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from irqlab.hw.arrivals import Arrivals, Bursty, Periodic, Poisson, Replay
 from irqlab.hw.device import Device, EdgeSignal, LevelSignal, Signal, Wire
+from irqlab.hw.iommu import source_id
 from irqlab.kernel.cpu import USER
 from irqlab.kernel.flags import (
     IRQF_ONESHOT,
@@ -23,9 +24,14 @@ from irqlab.machine import faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Line, Machine
+from irqlab.machine.netdev import RxPath
 from irqlab.os.registry import PERSONALITIES
-from irqlab.platform import PLATFORMS
+from irqlab.platform import PLATFORMS, Platform
+from irqlab.platform.x86 import pci_address
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
+from irqlab.sim.engine import Engine
+from irqlab.virt.guest import GuestPlatform, guest_spec
+from irqlab.virt.kvm import Kvm, Route, VfioHandler, Vm
 
 __all__ = ["BuildError", "Machine", "arrivals_for", "build"]
 
@@ -49,10 +55,15 @@ def _arrivals(spec: Arrival, rng: Any) -> Arrivals | None:
     return Replay(spec.times or [])
 
 
-def build(spec: Scenario, seed: int | None = None) -> Machine:
-    m = Machine(spec, spec.scenario.seed if seed is None else seed)
+def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = None,
+          platform: Platform | None = None) -> Machine:
+    """The machine of ``spec``; a guest's (``_add_guests``) is built on its
+    host's ``engine`` and its own ``platform``."""
+    m = Machine(spec, spec.scenario.seed if seed is None else seed, engine)
     ms = spec.machine
-    m.platform = platform = PLATFORMS[ms.arch]
+    if spec.vm:
+        m.hypervisor = Kvm(m)
+    m.platform = platform = platform if platform is not None else PLATFORMS[ms.arch]
     m.board = board = platform.board(m)
     m.ctrl = board.ctrl
     m.ctrl.state_sink = m.trace  # the pending/active bits, when a waveform asks
@@ -60,19 +71,52 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
     m.kernel = m.os.kernel
     platform.boot(m)
     for index, dev in enumerate(spec.device):
-        _add_device(m, dev, index)
+        if dev.assign is None:
+            _add_device(m, dev, index)
     if ms.workload is not None:
         _add_workload(m, ms.workload.threads)
     platform.finish(m)
     m.os.finish(m)
     faults.install(m)
+    if m.hypervisor is not None:
+        _add_guests(m, m.hypervisor)
     return m
 
 
+def _add_guests(m: Machine, kvm: Kvm) -> None:
+    """Each ``[[vm]]`` built as a machine of its own on the host's engine; the
+    host's side of each assigned MSI-X vector is a VFIO interrupt on the CPU
+    of the vCPU it aims at (``vfio-msix[N](0000:bb:dd.f)``)."""
+    for vm in kvm.vms:
+        gspec = guest_spec(m.spec, vm)
+        guest = build(gspec, m.seed, engine=m.engine, platform=GuestPlatform(kvm, vm))
+        first = 0  # the guest added its devices' routes in scenario order
+        for index, dev in enumerate(m.spec.device):
+            if dev.assign == vm.name:
+                _add_vfio(m, kvm, vm, dev, index, vm.routes[first:first + dev.vectors])
+                first += dev.vectors
+        vm.machine = guest
+    kvm.finish()
+
+
+def _add_vfio(m: Machine, kvm: Kvm, vm: Vm, spec: DeviceSpec, index: int, routes: list[Route]) -> None:
+    alloc = m.platform.add_msi(m, spec, index)
+    bus, slot, fn = pci_address(index)
+    for i, r in enumerate(routes):
+        irq, signal = alloc(i, r.vcpu.pcpu)
+        name = f"vfio-msix[{i}](0000:{bus:02x}:{slot:02x}.{fn})"
+        request_irq(m.kernel, irq, VfioHandler(kvm, r), 0, name, r)
+        kvm.connect_host(r, signal, m.kernel.descs[irq].vector, source_id(bus, slot, fn))
+        m.irqs.setdefault(spec.name, []).append(irq)
+
+
 def _add_workload(m: Machine, threads: int) -> None:
-    """``threads`` cpu-bound user threads on every CPU."""
+    """``threads`` cpu-bound user threads on every CPU (but those of vCPUs)."""
     sched = m.kernel.sched
+    vcpus = set(m.hypervisor.vm_of) if m.hypervisor is not None else set()
     for cpu in range(m.spec.machine.cpus):
+        if cpu in vcpus:
+            continue
         for i in range(threads):
             name = f"cpu-bound/{cpu}" if threads == 1 else f"cpu-bound/{cpu}.{i}"
             sched.wake_up_process(sched.kthread_create(name, cpu, cpu_bound(), kind=USER))
@@ -86,6 +130,9 @@ def _cpu_of(spec: DeviceSpec, i: int) -> int:
 
 
 def _add_device(m: Machine, spec: DeviceSpec, index: int) -> None:
+    if spec.nic is not None:
+        _add_nic(m, spec, index)
+        return
     try:
         driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"), os=m.os)
     except HandlerLoadError as exc:
@@ -102,8 +149,8 @@ def _flags(spec: DeviceSpec) -> int:
     return flags | (IRQF_SHARED if spec.shared else 0) | (IRQF_ONESHOT if spec.handler.oneshot else 0)
 
 
-def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name: str,
-             dev: Device) -> None:
+def _request(m: Machine, irq: int, driver: Any, spec: DeviceSpec, name: str,
+             dev: object) -> None:
     threaded = spec.handler.thread is not None
     name = m.platform.isr_name(name)
     try:
@@ -135,9 +182,9 @@ def _sharing_conflict(m: Machine, spec: DeviceSpec) -> str:
 
 
 def _new_device(m: Machine, spec: DeviceSpec, name: str, signal: Signal, irq: int, cpu: int,
-                index: int) -> Device:
-    dev = Device(m.engine, name, signal, arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name),
-                 sink=m.trace)
+                index: int, arrivals: bool = True) -> Device:
+    source = arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name) if arrivals else None
+    dev = Device(m.engine, name, signal, source, sink=m.trace)
     dev.irq = irq
     dev.cpu = cpu
     m.devices.setdefault(spec.name, []).append(dev)
@@ -168,3 +215,41 @@ def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index:
         name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
         dev = _new_device(m, spec, name, signal, irq, cpu, i)
         _request(m, irq, driver, spec, name, dev)
+
+
+def _add_nic(m: Machine, spec: DeviceSpec, index: int) -> None:
+    """A NIC: its queues' vectors as for any MSI-X device, the arrivals on the
+    wire (spread over the queues), and the receive path's driver on each."""
+    alloc = m.platform.add_msi(m, spec, index)
+    devs = []
+    for i in range(spec.vectors):
+        cpu = _cpu_of(spec, i)
+        irq, signal = alloc(i, cpu)
+        devs.append(_new_device(m, spec, _queue_name(spec, i), signal, irq, cpu, i, arrivals=False))
+
+    def arrivals(q: int, n: int) -> Arrivals | None:
+        return arrivals_for(queue_share(spec.arrival, q, n),
+                            m.rng_for(f"arrivals:{_queue_name(spec, q)}"), spec.name)
+
+    assert spec.nic is not None
+    path = m.nics[spec.name] = RxPath(m.kernel, spec.name, spec.nic, devs, m.trace, arrivals)
+    for i, dev in enumerate(devs):
+        _request(m, dev.irq, path.driver.interrupt, spec, dev.name, path.queue(i))
+
+
+def _queue_name(spec: DeviceSpec, i: int) -> str:
+    return spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
+
+
+def queue_share(spec: Arrival, q: int, n: int) -> Arrival:
+    """Queue ``q``'s part of a device's arrivals spread over ``n`` queues: a
+    rate divided by ``n``, a period multiplied by ``n`` (queues in turn), a
+    replay's every ``n``-th time."""
+    if n == 1 or spec.kind == "none":
+        return spec
+    if spec.kind == "periodic":
+        period = spec.period or 0
+        return spec.model_copy(update={"period": period * n, "phase": spec.phase + q * period})
+    if spec.kind == "replay":
+        return spec.model_copy(update={"times": (spec.times or [])[q::n]})
+    return spec.model_copy(update={"rate": (spec.rate or 0.0) / n})

@@ -13,9 +13,11 @@ from irqlab.sim.rng import stream
 if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
     from irqlab.machine.driver import BuiltinDriver
+    from irqlab.machine.netdev import RxPath
     from irqlab.os.base import Personality
     from irqlab.platform import Board, Platform
     from irqlab.scenario.schema import Scenario
+    from irqlab.virt.kvm import Kvm
 
 
 class Line:
@@ -31,14 +33,17 @@ class Machine:
     controllers, IOMMU); ``os`` the OS personality; ``trace`` the tracepoints
     every event of the run goes through."""
 
-    def __init__(self, spec: Scenario, seed: int) -> None:
+    def __init__(self, spec: Scenario, seed: int, engine: Engine | None = None) -> None:
         self.spec = spec
         self.seed = seed
-        self.engine = Engine()
+        #: a guest's machine shares its host's engine
+        self.engine = engine if engine is not None else Engine()
         self.trace = Tracepoints(self._now)
         self.devices: dict[str, list[Device]] = {}
         self.drivers: dict[str, BuiltinDriver] = {}
         self.irqs: dict[str, list[int]] = {}
+        #: the receive path of each NIC device (a device with a ``nic`` table)
+        self.nics: dict[str, RxPath] = {}
         self.lines: dict[int, Line] = {}
         #: per-CPU timer hardware (LAPIC timer, arch timer, SysTick)
         self.timers: list[Device] = []
@@ -52,6 +57,8 @@ class Machine:
         #: where the search for a free IRQ number (by its start) goes on:
         #: numbers are never freed while building, so each search is linear once
         self.next_free: dict[int, int] = {}
+        #: the hypervisor of a host with ``[[vm]]`` guests (``irqlab.virt``)
+        self.hypervisor: Kvm | None = None
 
     def _now(self) -> int:
         return self.engine.now

@@ -299,6 +299,55 @@ class HandlerSpec(Strict):
         return self
 
 
+class NicCosts(Strict):
+    """CPU cost of each stage of the receive path: per interrupt (``irq``: cause
+    read, ack) and per frame (``driver``: descriptor, buffer refill, skb;
+    ``protocol``: IP + UDP receive in NET_RX; ``app``: the reader's read and
+    work, user time).  Model parameters (the built-in scenarios' values), not
+    measurements of a particular NIC."""
+
+    irq: Duration = 500
+    driver: Duration = 300
+    protocol: Duration = 1000
+    app: Duration = 700
+
+
+class NicSpec(Strict):
+    """The device is a NIC: an RX ring per vector filled by its arrivals (the
+    rate spread evenly over the queues), a driver in ``receive`` mode, and a
+    socket read by an application (``irqlab.machine.netdev``)."""
+
+    #: per-packet: pre-NAPI driver (netif_rx per interrupt); napi: masked poll
+    receive: Literal["per-packet", "napi"] = "napi"
+    #: ethtool -C rx-usecs: interrupt at most this many us after the first frame
+    rx_usecs: int = Field(0, ge=0, le=100_000)
+    #: ethtool -C rx-frames; unset: 0 with rx_usecs > 0 (the timer alone), else 1
+    rx_frames: int | None = Field(None, ge=0, le=65536)
+    #: ethtool -C adaptive-rx on: net DIM picks the profile (needs receive = napi)
+    adaptive: bool = False
+    ring_size: int = Field(512, ge=1, le=65536)
+    #: socket receive queue, in packets
+    rcvbuf: int = Field(1024, ge=1)
+    #: the receive-path figures of the report are measured from this time on
+    warmup: Duration = 0
+    costs: NicCosts = Field(default_factory=NicCosts)
+
+    def frames(self) -> int:
+        """rx-frames as the NIC is programmed."""
+        if self.rx_frames is not None:
+            return self.rx_frames
+        return 0 if self.rx_usecs else 1
+
+    @model_validator(mode="after")
+    def _check(self) -> NicSpec:
+        if self.rx_usecs == 0 and self.frames() == 0:
+            raise ValueError("rx_usecs 0 and rx_frames 0 would never interrupt (ethtool -C "
+                             "refuses it); rx_frames 1 turns moderation off")
+        if self.adaptive and self.receive != "napi":
+            raise ValueError("adaptive needs receive = 'napi' (net DIM samples in the NAPI poll)")
+        return self
+
+
 class DeviceSpec(Strict):
     name: str = Field(pattern=r"^[\w.\-/:\[\]]+$")
     #: line: a wire into the IO-APIC / GIC SPI / NVIC; msix: message-signalled
@@ -316,11 +365,21 @@ class DeviceSpec(Strict):
     shared: bool = False
     arrival: Arrival = Field(default_factory=lambda: Arrival(kind="none"))
     handler: HandlerSpec = Field(default_factory=HandlerSpec)
+    #: the device is a NIC with this receive path (MSI-X, Linux)
+    nic: NicSpec | None = None
+    #: the ``[[vm]]`` this device is passed through to (SR-IOV VF / VFIO); its
+    #: ``cpu`` then names the guest's vCPUs.  Unassigned devices are the host's.
+    assign: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DeviceSpec:
         if self.kind == "line" and self.line is None:
             raise ValueError("a line device needs 'line' (IO-APIC pin, GIC INTID or NVIC IRQn)")
+        if self.nic is not None:
+            if self.kind != "msix":
+                raise ValueError("nic: a NIC's queues are MSI-X vectors (kind = 'msix')")
+            if self.handler.model_dump() != HandlerSpec().model_dump():
+                raise ValueError("nic: the NIC driver is the handler; drop the handler table")
         if self.kind == "msix" and self.shared:
             raise ValueError("MSI-X vectors cannot be shared")
         return self
@@ -353,11 +412,48 @@ class FaultSpec(Strict):
         return self
 
 
+#: injection modes per architecture (``irqlab.virt.modes``)
+INJECTION_MODES: dict[str, tuple[str, ...]] = {
+    "x86": ("emulated", "apicv", "posted", "eli-partial", "eli-full"),
+    "arm64": ("emulated", "vgic"),
+}
+
+
+class VmSpec(Strict):
+    """A guest (``irqlab.virt``): its vCPUs run on host CPUs as KVM runs them,
+    its own kernel (``os``) takes the interrupts the hypervisor gives it, by
+    ``injection`` (the modes of :data:`INJECTION_MODES`, checked against the
+    machine's arch).  Costs left out take the defaults of
+    ``irqlab.virt.costs`` (published measurements, per arch)."""
+
+    name: str = Field(pattern=r"^[\w.\-]+$", max_length=64)
+    vcpus: int = Field(1, ge=1, le=64)
+    #: the host CPU of each vCPU; omitted: the host places them
+    pin: list[int] | None = None
+    os: Literal["linux"] = "linux"
+    injection: str = "emulated"
+    #: the guest's own user threads on every vCPU (its work share is reported)
+    workload: Workload | None = None
+    #: VM exit (guest -> host), VM entry (host -> guest), injecting one
+    #: virtual interrupt at entry, emulating a trapped EOI, a posted-interrupt
+    #: notification processed in guest mode, waking a blocked vCPU
+    exit_cost: Duration | None = None
+    entry_cost: Duration | None = None
+    inject_cost: Duration | None = None
+    eoi_cost: Duration | None = None
+    notify_cost: Duration | None = None
+    wakeup_cost: Duration | None = None
+
+
 MAX_DEVICES = (1 << 16) - 1
 """Most devices a scenario holds: the PCI requester ids of one segment, less
 00:00.0 (the host bridge).  VT-d names a DMA's source by this 16-bit id (the
 fault recording register's SID [79:64]: bus[15:8], dev[7:3], fn[2:0]), and
 irqlab models one segment with one DMAR unit."""
+
+
+HANDLER_FAULTS = frozenset({"handler-raises", "handler-none", "slow-handler"})
+"""Faults that switch a built-in handler's behaviour."""
 
 
 class Scenario(Strict):
@@ -366,6 +462,7 @@ class Scenario(Strict):
     timer: TimerSpec = TimerSpec()
     device: list[DeviceSpec] = []
     fault: list[FaultSpec] = []
+    vm: list[VmSpec] = []
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -377,11 +474,26 @@ class Scenario(Strict):
         for i, f in enumerate(self.fault):
             if f.device is not None and f.device not in counts:
                 raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
+            if (f.device is not None and f.kind in HANDLER_FAULTS
+                    and next(d for d in self.device if d.name == f.device).nic is not None):
+                raise ValueError(f"fault[{i}]: '{f.kind}' acts on a built-in handler; "
+                                 f"'{f.device}' is a NIC (its driver is the NIC driver)")
             if f.kind == "dma-fault" and not getattr(self.machine, "iommu", False):
                 raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
         if getattr(self.machine, "iommu", False) and "dmar0" in counts:
             raise ValueError("device name 'dmar0' is the IOMMU's own interrupt (machine.iommu = true)")
         os = self.machine.os
+        nics = [d.name for d in self.device if d.nic is not None]
+        for d in self.device:
+            if d.nic is not None and d.nic.warmup >= self.scenario.duration:
+                raise ValueError(f"device '{d.name}': nic.warmup: {d.nic.warmup} ns is not "
+                                 f"shorter than the run ({self.scenario.duration} ns)")
+        if nics and os != "linux":
+            raise ValueError(f"device '{nics[0]}': nic: the receive path (NAPI, NET_RX) is Linux; "
+                             "needs machine.os = 'linux'")
+        if len(nics) > 1:
+            raise ValueError(f"device '{nics[1]}': nic: one NIC per scenario (the receive path "
+                             f"has one socket; '{nics[0]}' is the NIC)")
         tasks = {t.name for t in getattr(self.machine, "task", [])}
         for d in self.device:
             if d.handler.dpc_cost is not None and os != "windows":
@@ -396,7 +508,7 @@ class Scenario(Strict):
                                  + ("handler.dpc_cost" if os == "windows" else "handler.give"))
             cpus = d.cpu if isinstance(d.cpu, list) else [d.cpu]
             bad = [c for c in cpus if not 0 <= c < self.machine.cpus]
-            if bad:
+            if bad and d.assign is None:  # an assigned device's cpu is a vCPU (loader.vm_errors)
                 raise ValueError(f"device '{d.name}': cpu {bad[0]} is not one of the "
                                  f"{self.machine.cpus} CPUs")
         return self

@@ -227,7 +227,7 @@ def test_experiment_kind_that_is_not_a_name(tmp_path: Path, kind: str) -> None:
     path = scenario(tmp_path, f"[experiment]\nkind = {kind}\n")
     for command in ("validate", "run"):
         line = error(invoke(command, path))
-        assert "experiment.kind: expected one of 'receive-livelock', 'moderation', got" in line
+        assert "experiment.kind: expected one of 'receive-livelock', 'moderation', 'vm-injection', got" in line
 
 
 @pytest.mark.parametrize("value", ["[" * 5000 + "]" * 5000, "{a=" * 3000 + "1" + "}" * 3000])
@@ -500,7 +500,7 @@ def test_bad_experiment_table_is_found_by_validate(tmp_path: Path) -> None:
 
 def test_experiment_shorter_than_its_warmup(tmp_path: Path) -> None:
     line = error(invoke("run", "receive-livelock", "--duration", "1ms"))
-    assert "experiment.warmup" in line and "not shorter than the run" in line
+    assert "device 'eth0': nic.warmup" in line and "not shorter than the run" in line
 
 
 def test_ctrl_c_stops_a_long_run_with_status_130(tmp_path: Path) -> None:
