@@ -28,6 +28,8 @@ DPC_ENTRY        (none; Windows DPC start)                 name (DPC routine)
 DPC_EXIT         (none; Windows DPC end)                   name (DPC routine)
 IRQ_STATE        (none; simulator only: controller state)  irq (vector / INTID / exception),
                                                            value (pending | active << 1)
+NAPI_ENTRY       (none; simulator only: NAPI poll start)   name (NAPI instance)
+NAPI_EXIT        (none; its end, as napi:napi_poll)        value (work done), name (instance)
 ===============  ========================================  =====================
 
 Timestamps are integer nanoseconds.  ``irq`` is -1 where the event has no IRQ
@@ -67,6 +69,8 @@ class Kind(IntEnum):
     DPC_ENTRY = 16
     DPC_EXIT = 17
     IRQ_STATE = 18
+    NAPI_ENTRY = 19
+    NAPI_EXIT = 20
 
 
 # Plain ints for the hot path (IntEnum attribute access is slow).
@@ -78,6 +82,7 @@ WORK_QUEUE, WORK_START, WORK_END = 10, 11, 12
 TASKLET_ENTRY, TASKLET_EXIT = 13, 14
 DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 15, 16, 17
 IRQ_STATE = 18
+NAPI_ENTRY, NAPI_EXIT = 19, 20
 
 # sched_switch prev_state (include/trace/events/sched.h __trace_sched_switch_state:
 # the TASK_REPORT bits, TASK_REPORT_MAX = 0x100 for a preempted task, printed "R+").

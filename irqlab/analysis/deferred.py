@@ -28,6 +28,8 @@ from irqlab.events import (
     DPC_QUEUE,
     IDLE_PID,
     IRQ_STATE,
+    NAPI_ENTRY,
+    NAPI_EXIT,
     SCHED_SWITCH,
     SCHED_WAKEUP,
     TASK_REPORT_MAX,
@@ -113,7 +115,7 @@ class DeferredStats:
             if not running or running[-1][1] != name:
                 return False
             return _record(self.dpc_ns, name, ts - running.pop()[0])
-        return kind in (WORK_QUEUE, IRQ_STATE)  # nothing to measure
+        return kind in (WORK_QUEUE, IRQ_STATE, NAPI_ENTRY, NAPI_EXIT)  # nothing to measure
 
     def _switch(self, ts: int, cpu: int, pid: int, prev_state: int) -> bool:
         ok = True

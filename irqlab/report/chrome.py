@@ -16,8 +16,8 @@ bins, wider past 4 s).  Thread tracks (:class:`irqlab.report.timeline.ThreadSlic
 from the scheduler, workqueue and DPC events): process ``threads`` has one
 track per task (``tid`` = pid, named after its comm: IRQ threads, ksoftirqd,
 kworkers, user threads) with its stretches on a CPU and, inside them, the work
-items and softirqs it runs, as ``B``/``E`` pairs; process ``DPCs`` one track
-per CPU with its Windows DPCs.  ``ts``/``dur`` are microseconds printed with
+items and softirqs it runs, as ``B``/``E`` pairs; processes ``DPCs`` and
+``NAPI polls`` one track per CPU with its Windows DPCs and its NAPI polls.  ``ts``/``dur`` are microseconds printed with
 three decimals, i.e. exact ns.
 
 Events are written as they complete (``X`` at the exit), so only the open
@@ -46,6 +46,8 @@ from irqlab.events import (
 from irqlab.report.sink import TextSink
 from irqlab.report.timeline import (
     DPCS,
+    NAPI,
+    TASK,
     FlowTracker,
     ThreadSlices,
     Track,
@@ -54,8 +56,9 @@ from irqlab.report.timeline import (
 )
 
 _PID = 1
-#: the processes of the thread tracks: tasks (tid = pid) and DPCs (tid = CPU)
-THREADS_PID, DPCS_PID = 2, 3
+#: the processes of the thread tracks: tasks (tid = pid), DPCs and NAPI polls (tid = CPU)
+THREADS_PID, DPCS_PID, NAPI_PID = 2, 3, 4
+_PROCESSES = {TASK: (THREADS_PID, "threads"), DPCS: (DPCS_PID, "DPCs"), NAPI: (NAPI_PID, "NAPI polls")}
 
 
 def _us(ns: int) -> str:
@@ -162,19 +165,20 @@ class ChromeTraceWriter(TextSink):
     def _thread_slice(self, phase: str, ts: int, track: Track, name: str) -> None:
         """A ``B`` or ``E`` event on a thread track, named by metadata on first use."""
         what, tid = track
-        pid = DPCS_PID if what == DPCS else THREADS_PID
+        pid, process = _PROCESSES[what]
         if track not in self._named:
             if (what, -1) not in self._named:  # the process's name, on its first track
                 self._named.add((what, -1))
                 self._emit({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
-                            "args": {"name": "DPCs" if what == DPCS else "threads"}})
+                            "args": {"name": process}})
             self._named.add(track)
-            label = f"DPCs CPU {tid}" if what == DPCS else self._threads.names.get(tid, str(tid))
+            label = self._threads.names.get(tid, str(tid)) if what == TASK else \
+                f"{process} CPU {tid}"
             self._emit({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
                         "args": {"name": label}})
         event: dict[str, Any] = {"ph": phase, "pid": pid, "tid": tid}
         if phase == "B":
-            event.update(name=name, cat="dpc" if what == DPCS else "thread")
+            event.update(name=name, cat=what)
         self._emit(event, ts)
 
     def _pending_counter(self, ts: int, cpu: int) -> None:

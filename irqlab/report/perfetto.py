@@ -23,7 +23,8 @@ Two layers over one event stream:
   (a ``ThreadDescriptor`` of its pid and comm, so it joins the thread the
   ftrace importer made: IRQ threads, ksoftirqd, kworkers, user threads) with
   its stretches on a CPU and the work items and softirqs it runs inside them;
-  one per CPU (``DPCs CPU n``, under :data:`BOTTOM_HALVES`) with its Windows DPCs.
+  one per CPU (``DPCs CPU n``, ``NAPI polls CPU n``, under :data:`BOTTOM_HALVES`)
+  with its Windows DPCs and its NAPI polls.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from irqlab.events import (
 )
 from irqlab.report.timeline import (
     DPCS,
+    TASK,
     FlowTracker,
     ThreadSlices,
     Track,
@@ -273,10 +275,11 @@ class PerfettoWriter:
 
     def _thread_slice(self, phase: str, ts: int, track: Track, name: str) -> None:
         what, key = track
-        if what == DPCS:
-            uuid = self._track(f"dpc{key}", f"DPCs CPU{key}", BOTTOM_HALVES)
-        else:
+        if what == TASK:
             uuid = self._thread_track(key)
+        else:
+            label = "DPCs" if what == DPCS else "NAPI polls"
+            uuid = self._track(f"{what}{key}", f"{label} CPU{key}", BOTTOM_HALVES)
         te = self._pb.TrackEvent
         self._event(ts, uuid, te.TYPE_SLICE_BEGIN if phase == "B" else te.TYPE_SLICE_END, name)
 

@@ -20,6 +20,8 @@ from irqlab.events import (
     DPC_ENTRY,
     DPC_EXIT,
     IDLE_PID,
+    NAPI_ENTRY,
+    NAPI_EXIT,
     SCHED_SWITCH,
     SCHED_WAKEUP,
     SOFTIRQ_ENTRY,
@@ -97,8 +99,10 @@ class FlowTracker:
         return flows
 
 
-#: a thread track's key: ``(TASK, pid)`` or ``(DPCS, cpu)``
-TASK, DPCS = "task", "dpc"
+#: a thread track's key: ``(TASK, pid)``, or ``(DPCS, cpu)`` / ``(NAPI, cpu)``
+TASK, DPCS, NAPI = "task", "dpc", "napi"
+#: the per-CPU tracks: their slices' start and end events
+PER_CPU = {DPCS: (DPC_ENTRY, DPC_EXIT), NAPI: (NAPI_ENTRY, NAPI_EXIT)}
 Track = tuple[str, int]
 #: what :class:`ThreadSlices` asks to draw: ``("B", ts, track, name)`` or ``("E", ts, track, "")``
 Draw = tuple[str, int, Track, str]
@@ -113,7 +117,8 @@ class ThreadSlices:
     * inside them, the work items a kworker runs (``workqueue_execute_start``
       -> ``_end``; a work function that sleeps is cut where its worker is
       switched out and resumed when it is back) and the softirqs ksoftirqd runs;
-    * per CPU, the Windows DPCs it runs (``dpc_entry`` -> ``dpc_exit``).
+    * per CPU, the Windows DPCs it runs (``dpc_entry`` -> ``dpc_exit``) and
+      its NAPI polls (``napi_entry`` -> ``napi_exit``, named by instance).
 
     Slices on one track nest, so both timeline formats draw them as begin/end
     pairs.  ``names`` maps each pid seen to its comm."""
@@ -123,7 +128,7 @@ class ThreadSlices:
         self._running: dict[int, int] = {}  # cpu -> pid (0: idle)
         self._inner: dict[int, list[str]] = {}  # cpu -> slices open inside the task's stretch
         self._work: dict[int, str] = {}  # kworker pid -> the work function it is in
-        self._dpcs: dict[int, int] = {}  # cpu -> DPCs running
+        self._open: dict[Track, int] = {}  # per-CPU track -> slices open on it
 
     def feed(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> list[Draw]:
         """What to draw for one event (nothing for most kinds)."""
@@ -145,12 +150,14 @@ class ThreadSlices:
                 kind == SOFTIRQ_EXIT and inner and inner[-1] == "softirq"):
             inner.pop()
             return [("E", ts, (TASK, pid), "")]
-        if kind == DPC_ENTRY:
-            self._dpcs[cpu] = self._dpcs.get(cpu, 0) + 1
-            return [("B", ts, (DPCS, cpu), name)]
-        if kind == DPC_EXIT and self._dpcs.get(cpu):
-            self._dpcs[cpu] -= 1
-            return [("E", ts, (DPCS, cpu), "")]
+        for what, (begin, end) in PER_CPU.items():
+            track = (what, cpu)
+            if kind == begin:
+                self._open[track] = self._open.get(track, 0) + 1
+                return [("B", ts, track, name)]
+            if kind == end and self._open.get(track):
+                self._open[track] -= 1
+                return [("E", ts, track, "")]
         return []
 
     def _switch(self, ts: int, cpu: int, pid: int, comm: str) -> list[Draw]:
@@ -177,7 +184,7 @@ class ThreadSlices:
         """End every open slice at ``ts`` (the end of the trace)."""
         draw = [d for cpu in list(self._running) for d in self._leave(ts, cpu)]
         self._running.clear()
-        for cpu, n in self._dpcs.items():
-            draw += [("E", ts, (DPCS, cpu), "")] * n
-        self._dpcs.clear()
+        for track, n in self._open.items():
+            draw += [("E", ts, track, "")] * n
+        self._open.clear()
         return draw

@@ -1,5 +1,5 @@
 """Issue 13 section 3: thread tracks in --perfetto and --chrome for IRQ threads,
-ksoftirqd, kworkers and Windows DPCs, built from the scheduler, workqueue and
+ksoftirqd, kworkers, NAPI polls and Windows DPCs, built from the scheduler, workqueue and
 DPC events and checked by parsing the files back."""
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
 
 from irqlab.events import (
     DPC_ENTRY,
+    NAPI_ENTRY,
     SCHED_SWITCH,
     SOFTIRQ_ENTRY,
     WORK_START,
     idle_comm,
 )
-from irqlab.report.chrome import DPCS_PID, THREADS_PID, ChromeTraceWriter
+from irqlab.report.chrome import DPCS_PID, NAPI_PID, THREADS_PID, ChromeTraceWriter
 from irqlab.report.perfetto import PerfettoWriter
 from tests.report.runs import Run, simulated
 
@@ -161,3 +162,22 @@ def test_chrome_thread_tracks_nest_and_are_named(threaded_run) -> None:
     switched_in = sum(1 for e in threaded_run.events if e.kind == SCHED_SWITCH and e.irq == 100)
     assert begun["irq/17-i2c_hid:irq/17-i2c_hid"] == switched_in
     assert any(k.endswith(":xhci_hcd_interrupt_work") for k in begun)
+
+
+def test_napi_polls_per_cpu_inside_net_rx() -> None:
+    run = simulated("receive-livelock", 5_000_000)  # its base scenario: NAPI receive
+    polls = Counter((e.cpu, e.name) for e in run.events if e.kind == NAPI_ENTRY)
+    assert polls and {name for _, name in polls} == {"eth0-rx-0"}
+    slices = perfetto_slices(perfetto(run))
+    drawn = Counter((int(track.removeprefix("NAPI polls CPU")), name)
+                    for track, s in slices.items() if track.startswith("NAPI polls CPU")
+                    for name, _, _ in s)
+    assert drawn == polls
+    for cpu, _ in polls:  # each poll runs inside a NET_RX softirq of its CPU
+        net_rx = [(b, e) for name, b, e in slices[f"softirq CPU{cpu}"] if name == "NET_RX"]
+        for _, begin, end in slices[f"NAPI polls CPU{cpu}"]:
+            assert any(b <= begin and end <= e for b, e in net_rx)
+    events = chrome(run)
+    begun = Counter((e["tid"], e["name"]) for e in events
+                    if e.get("pid") == NAPI_PID and e["ph"] == "B")
+    assert begun == polls
