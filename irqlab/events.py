@@ -15,6 +15,9 @@ SOFTIRQ_ENTRY    irq:softirq_entry                         value (vec)
 SOFTIRQ_EXIT     irq:softirq_exit                          value (vec)
 VECTOR_ENTRY     irq_vectors:<name>_entry                  value (vector), name
 VECTOR_EXIT      irq_vectors:<name>_exit                   value (vector), name
+DPC_QUEUE        (none: ``KeInsertQueueDpc`` succeeded)    irq (of the ISR), name
+DPC_ENTRY        ETW PerfInfo ``DPC`` (its start)          name (routine)
+DPC_EXIT         ETW PerfInfo ``DPC`` (start + duration)   name (routine)
 SCHED_WAKEUP     sched:sched_wakeup                        irq (pid), value (prio), name (comm)
 SCHED_SWITCH     sched:sched_switch                        irq (next_pid), value (prev_state),
                                                            name (next_comm)
@@ -23,14 +26,16 @@ WORK_START       workqueue:workqueue_execute_start         irq (work), name (fun
 WORK_END         workqueue:workqueue_execute_end           irq (work), name (function)
 TASKLET_ENTRY    irq:tasklet_entry                         name (function)
 TASKLET_EXIT     irq:tasklet_exit                          name (function)
-DPC_QUEUE        (none; simulator only: KeInsertQueueDpc)  name (DPC routine)
-DPC_ENTRY        (none; Windows DPC start)                 name (DPC routine)
-DPC_EXIT         (none; Windows DPC end)                   name (DPC routine)
 IRQ_STATE        (none; simulator only: controller state)  irq (vector / INTID / exception),
                                                            value (pending | active << 1)
 NAPI_ENTRY       (none; simulator only: NAPI poll start)   name (NAPI instance)
 NAPI_EXIT        (none; its end, as napi:napi_poll)        value (work done), name (instance)
 ===============  ========================================  =====================
+
+The DPC records are Windows' deferred procedure calls as the kernel's ETW
+session reports them (WPA's "DPC/ISR" table): ``name`` is the routine as WPA
+shows it, ``module!function`` (``ndis.sys!ndisMiniportDpc``); a queue record's
+``irq`` is the IRQ whose ISR queued it (-1 if none).
 
 Timestamps are integer nanoseconds.  ``irq`` is -1 where the event has no IRQ
 number; the scheduler and workqueue events use it for the task's pid and the
@@ -58,16 +63,16 @@ class Kind(IntEnum):
     SOFTIRQ_EXIT = 5
     VECTOR_ENTRY = 6
     VECTOR_EXIT = 7
-    SCHED_WAKEUP = 8
-    SCHED_SWITCH = 9
-    WORK_QUEUE = 10
-    WORK_START = 11
-    WORK_END = 12
-    TASKLET_ENTRY = 13
-    TASKLET_EXIT = 14
-    DPC_QUEUE = 15
-    DPC_ENTRY = 16
-    DPC_EXIT = 17
+    DPC_QUEUE = 8
+    DPC_ENTRY = 9
+    DPC_EXIT = 10
+    SCHED_WAKEUP = 11
+    SCHED_SWITCH = 12
+    WORK_QUEUE = 13
+    WORK_START = 14
+    WORK_END = 15
+    TASKLET_ENTRY = 16
+    TASKLET_EXIT = 17
     IRQ_STATE = 18
     NAPI_ENTRY = 19
     NAPI_EXIT = 20
@@ -77,10 +82,10 @@ class Kind(IntEnum):
 IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
 SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
 VECTOR_ENTRY, VECTOR_EXIT = 6, 7
-SCHED_WAKEUP, SCHED_SWITCH = 8, 9
-WORK_QUEUE, WORK_START, WORK_END = 10, 11, 12
-TASKLET_ENTRY, TASKLET_EXIT = 13, 14
-DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 15, 16, 17
+DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 8, 9, 10
+SCHED_WAKEUP, SCHED_SWITCH = 11, 12
+WORK_QUEUE, WORK_START, WORK_END = 13, 14, 15
+TASKLET_ENTRY, TASKLET_EXIT = 16, 17
 IRQ_STATE = 18
 NAPI_ENTRY, NAPI_EXIT = 19, 20
 

@@ -1,7 +1,7 @@
 """Distributions of the bottom halves that run outside the softirq vectors'
-own accounting: IRQ threads, tasklets, work items and Windows DPCs, from the
-scheduler, tasklet, workqueue and DPC events (:mod:`irqlab.events`) of a
-simulated run or a capture alike.
+own accounting: IRQ threads, tasklets and work items, from the scheduler,
+tasklet and workqueue events (:mod:`irqlab.events`) of a simulated run or a
+capture alike (Windows DPCs: :mod:`irqlab.analysis.irqstats`).
 
 * ``irqthread_latency_ns``: ``sched_wakeup`` of an IRQ thread (comm
   ``irq/N-name``, kernel/irq/manage.c ``setup_irq_thread``) -> the
@@ -13,8 +13,6 @@ simulated run or a capture alike.
 * ``tasklet_ns``: ``tasklet_entry`` -> ``tasklet_exit`` on one CPU, by function.
 * ``work_ns``: ``workqueue_execute_start`` -> ``_end`` of one work item (wall
   time: a work function may sleep), by function.
-* ``dpc_latency_ns``: ``KeInsertQueueDpc`` -> the DPC's start on that CPU;
-  ``dpc_ns``: its start -> end, by DPC routine.
 
 An end without its start, or a duration that comes out negative, is unmatched.
 """
@@ -23,9 +21,6 @@ from __future__ import annotations
 
 from irqlab.analysis.histogram import Histogram
 from irqlab.events import (
-    DPC_ENTRY,
-    DPC_EXIT,
-    DPC_QUEUE,
     IDLE_PID,
     IRQ_STATE,
     NAPI_ENTRY,
@@ -73,14 +68,10 @@ class DeferredStats:
         self.irqthread_ns: dict[str, Histogram] = {}
         self.tasklet_ns: dict[str, Histogram] = {}
         self.work_ns: dict[str, Histogram] = {}
-        self.dpc_latency_ns: dict[str, Histogram] = {}
-        self.dpc_ns: dict[str, Histogram] = {}
         self._threads: dict[int, _Activation] = {}  # IRQ threads woken and not yet asleep
         self._running: dict[int, int] = {}  # cpu -> pid of its task
         self._tasklet: dict[int, tuple[int, str]] = {}  # cpu -> (start, function)
         self._work: dict[int, int] = {}  # work -> start
-        self._dpc_queued: dict[tuple[int, str], int] = {}
-        self._dpc: dict[int, list[tuple[int, str]]] = {}  # cpu -> DPCs running, innermost last
 
     def feed(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> bool:
         """Account one event of the kinds above; False when it is unmatched."""
@@ -103,18 +94,6 @@ class DeferredStats:
         if kind == WORK_END:
             began = self._work.pop(irq, None)
             return began is not None and _record(self.work_ns, name, ts - began)
-        if kind == DPC_QUEUE:
-            self._dpc_queued.setdefault((cpu, name), ts)
-            return True
-        if kind == DPC_ENTRY:
-            queued = self._dpc_queued.pop((cpu, name), None)
-            self._dpc.setdefault(cpu, []).append((ts, name))
-            return queued is None or _record(self.dpc_latency_ns, name, ts - queued)
-        if kind == DPC_EXIT:
-            running = self._dpc.get(cpu)
-            if not running or running[-1][1] != name:
-                return False
-            return _record(self.dpc_ns, name, ts - running.pop()[0])
         return kind in (WORK_QUEUE, IRQ_STATE, NAPI_ENTRY, NAPI_EXIT)  # nothing to measure
 
     def _switch(self, ts: int, cpu: int, pid: int, prev_state: int) -> bool:

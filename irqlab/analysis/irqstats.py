@@ -37,9 +37,17 @@ Rules, following the kernel paths the tracepoints sit on:
   so no interval is counted twice.
 * ``nested``: interrupts whose first entry came while another hard IRQ (or
   vector) was open on that CPU.
-* The IRQ-thread, tasklet, work-item and DPC distributions come from
+* DPCs (Windows' deferred procedure calls), per routine name: ``dpc_counts``
+  per CPU, ``dpc_ns`` entry->exit wall time (as ETW's DPC event measures it,
+  interrupts nested in it included), ``dpc_latency_ns`` from the queueing
+  (``KeInsertQueueDpc``; a DPC already queued is not queued again) to the
+  entry, and ``dpc_time_ns`` per CPU minus the hard IRQs nested in it.
+* ``handler_classes`` (per IRQ label) and ``dpc_classes`` (per routine): how
+  many runs fell in each of LatencyMon's execution-time classes
+  (:data:`DURATION_CLASSES_NS`), counted exactly as they are recorded.
+* The IRQ-thread, tasklet and work-item distributions come from
   :class:`irqlab.analysis.deferred.DeferredStats`, fed the scheduler,
-  tasklet, workqueue and DPC events; its histograms are attributes here too.
+  tasklet and workqueue events; its histograms are attributes here too.
 * Incomplete input never raises: an exit without entry, an entry whose exit was
   lost, a negative CPU, an unknown kind or vector, or a duration that comes out
   negative (events out of order) is counted in ``unmatched``.  CPUs above the
@@ -53,6 +61,9 @@ from collections.abc import Iterable
 from irqlab.analysis.deferred import DeferredStats
 from irqlab.analysis.histogram import Histogram
 from irqlab.events import (
+    DPC_ENTRY,
+    DPC_EXIT,
+    DPC_QUEUE,
     IRQ_ENTRY,
     IRQ_EXIT,
     IRQ_RAISE,
@@ -68,6 +79,14 @@ from irqlab.events import (
 )
 
 _NR_SOFTIRQS = len(SOFTIRQ_NAMES)
+
+DURATION_CLASSES_NS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
+"""Upper bounds (exclusive) of LatencyMon's ISR and DPC execution-time classes:
+<250, 250-500, 500-999, 1000-1999, 2000-3999 and >=4000 us, the lines "ISR count
+(execution time <250 us)" ... "DPC count (execution time >=4000 us)" of the
+REPORTED ISRs / REPORTED DPCs sections of its report (Resplendence LatencyMon;
+users paste it in forum threads, e.g. musiker-board.de/posts/8991918)."""
+_LONG_NS = DURATION_CLASSES_NS[0]
 _NO_TS = 1 << 63
 
 
@@ -104,6 +123,12 @@ class IrqStats:
         self.end_to_end_ns: dict[str, Histogram] = {}
         self.hardirq_time_ns: list[int] = [0] * cpus
         self.softirq_time_ns: list[int] = [0] * cpus
+        self.dpc_counts: dict[str, list[int]] = {}
+        self.dpc_ns: dict[str, Histogram] = {}
+        self.dpc_latency_ns: dict[str, Histogram] = {}
+        self.dpc_time_ns: list[int] = [0] * cpus
+        self._long_handlers: dict[str, list[int]] = {}
+        self._long_dpcs: dict[str, list[int]] = {}
         self.nested: dict[str, int] = {}
         self.handled: dict[str, int] = {}
         self.unhandled: dict[str, int] = {}
@@ -113,8 +138,6 @@ class IrqStats:
         self.irqthread_ns = d.irqthread_ns
         self.tasklet_ns = d.tasklet_ns
         self.work_ns = d.work_ns
-        self.dpc_latency_ns = d.dpc_latency_ns
-        self.dpc_ns = d.dpc_ns
         self._first = _NO_TS
         self._last = -1
         # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last,
@@ -132,6 +155,10 @@ class IrqStats:
         self._bh_serving: list[list[_Interrupt]] = [[] for _ in range(cpus)]
         self._irq_pending: dict[int, int] = {}
         self._irq_labels: dict[int, str] = {}
+        # DPCs: when each queued one was queued; the running one per CPU as
+        # (ts, name, hardirq_time_ns at entry)
+        self._dpc_queued: dict[str, int] = {}
+        self._dpc: list[tuple[int, str, int] | None] = [None] * cpus
 
     # -- intake ---------------------------------------------------------------
 
@@ -164,6 +191,12 @@ class IrqStats:
             self._vector_entry(ts_ns, cpu, name)
         elif kind == VECTOR_EXIT:
             self._hard_exit(ts_ns, cpu, VECTOR_ROWS.get(name, name))
+        elif kind == DPC_QUEUE:
+            self._dpc_queued.setdefault(name, ts_ns)
+        elif kind == DPC_ENTRY:
+            self._dpc_entry(ts_ns, cpu, name)
+        elif kind == DPC_EXIT:
+            self._dpc_exit(ts_ns, cpu, name)
         elif kind < SCHED_WAKEUP or not self.deferred.feed(ts_ns, cpu, kind, irq, value, name):
             self.unmatched += 1
 
@@ -262,7 +295,10 @@ class IrqStats:
         if ts < entry_ts:
             self.unmatched += 1
             return intr
-        self.handler_ns[label].record(ts - entry_ts)
+        took = ts - entry_ts
+        self.handler_ns[label].record(took)
+        if took >= _LONG_NS:
+            _long(self._long_handlers, label, took)
         if not stack:
             self.hardirq_time_ns[cpu] += ts - self._hard_since[cpu]
         return intr
@@ -335,18 +371,52 @@ class IrqStats:
                     self._latency(self.end_to_end_ns, intr.label, ts - intr.raised)
             self._bh_serving[cpu] = []
 
+    # -- DPCs -----------------------------------------------------------------
+
+    def _dpc_entry(self, ts: int, cpu: int, name: str) -> None:
+        if self._dpc[cpu] is not None:
+            self.unmatched += 1  # the previous one lost its exit
+        self._dpc[cpu] = (ts, name, self.hardirq_time_ns[cpu])
+        self._chain[cpu] = None
+        row = self.dpc_counts.get(name)
+        if row is None:
+            row = self.dpc_counts[name] = [0] * self.cpus
+            self.dpc_ns[name] = Histogram()
+        row[cpu] += 1
+        queued = self._dpc_queued.pop(name, -1)
+        if queued >= 0:
+            self._latency(self.dpc_latency_ns, name, ts - queued)
+
+    def _dpc_exit(self, ts: int, cpu: int, name: str) -> None:
+        dpc = self._dpc[cpu]
+        if dpc is None or dpc[1] != name:
+            self.unmatched += 1
+            return
+        self._dpc[cpu] = None
+        entry_ts, _, hard_before = dpc
+        if ts < entry_ts:
+            self.unmatched += 1
+            return
+        took = ts - entry_ts
+        self.dpc_ns[name].record(took)
+        if took >= _LONG_NS:
+            _long(self._long_dpcs, name, took)
+        self.dpc_time_ns[cpu] += took - (self.hardirq_time_ns[cpu] - hard_before)
+
     # -- growth and queries ---------------------------------------------------
 
     def _add_cpus(self, cpus: int) -> None:
         extra = cpus - self.cpus
-        for rows in (self.counts, self.softirq_counts):
+        for rows in (self.counts, self.softirq_counts, self.dpc_counts):
             for row in rows.values():
                 row.extend([0] * extra)
-        for per_cpu in (self.hardirq_time_ns, self.softirq_time_ns, self._hard_since):
+        for per_cpu in (self.hardirq_time_ns, self.softirq_time_ns, self.dpc_time_ns,
+                        self._hard_since):
             per_cpu.extend([0] * extra)
         self._hard.extend([] for _ in range(extra))
         self._chain.extend([None] * extra)
         self._soft.extend([None] * extra)
+        self._dpc.extend([None] * extra)
         self._soft_pending.extend([-1] * _NR_SOFTIRQS for _ in range(extra))
         self._bh_waiting.extend([[] for _ in range(_NR_SOFTIRQS)] for _ in range(extra))
         self._bh_serving.extend([] for _ in range(extra))
@@ -367,6 +437,15 @@ class IrqStats:
         """``last_ts - first_ts`` (0 before any event)."""
         return self._last - self._first if self._last >= 0 else 0
 
+    def handler_classes(self, label: str) -> list[int]:
+        """Runs of ``label``'s handlers per class of :data:`DURATION_CLASSES_NS`
+        (six counts, the last one >= 4 ms)."""
+        return _classes(self.handler_ns.get(label), self._long_handlers.get(label))
+
+    def dpc_classes(self, name: str) -> list[int]:
+        """Runs of the DPC routine ``name`` per class of :data:`DURATION_CLASSES_NS`."""
+        return _classes(self.dpc_ns.get(name), self._long_dpcs.get(name))
+
     def storm_suspects(self) -> list[tuple[str, int, int]]:
         """``(label, unhandled, total)`` for every IRQ with unhandled interrupts,
         the highest unhandled share first."""
@@ -376,3 +455,20 @@ class IrqStats:
                 suspects.append((label, bad, bad + self.handled.get(label, 0)))
         suspects.sort(key=lambda s: (-s[1] / s[2], -s[1], s[0]))
         return suspects
+
+
+def _long(book: dict[str, list[int]], key: str, took: int) -> None:
+    """Count a run of at least the first class bound in its class."""
+    counts = book.get(key)
+    if counts is None:
+        counts = book[key] = [0] * len(DURATION_CLASSES_NS)
+    i = 1
+    while i < len(DURATION_CLASSES_NS) and took >= DURATION_CLASSES_NS[i]:
+        i += 1
+    counts[i - 1] += 1
+
+
+def _classes(hist: Histogram | None, long: list[int] | None) -> list[int]:
+    long = long or [0] * len(DURATION_CLASSES_NS)
+    total = hist.count if hist is not None else 0
+    return [total - sum(long), *long]

@@ -36,7 +36,6 @@ from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
     IRQ_RAISE,
-    SCHED_WAKEUP,
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
     SOFTIRQ_RAISE,
@@ -159,7 +158,7 @@ class ChromeTraceWriter(TextSink):
                                 "pid": _PID, "tid": cpu}, ts_ns)
                 if self._flows.pending_changed:
                     self._pending_counter(ts_ns, cpu)
-        elif kind < SCHED_WAKEUP:
+        elif kind <= VECTOR_EXIT:  # the others are drawn by the thread tracks, or not at all
             self.unmatched += 1
 
     def _thread_slice(self, phase: str, ts: int, track: Track, name: str) -> None:

@@ -259,7 +259,7 @@ class PerfettoWriter:
             self._prio[irq] = value
             ev = self._ftrace(ts_ns, cpu).sched_wakeup
             ev.comm, ev.pid, ev.prio, ev.success, ev.target_cpu = name, irq, value, 1, cpu
-        elif kind < SCHED_WAKEUP:
+        elif kind <= VECTOR_EXIT:  # the others are drawn by the thread tracks, or not at all
             self.unmatched += 1
 
     def _sched_switch(self, ts: int, cpu: int, pid: int, state: int, comm: str) -> None:
