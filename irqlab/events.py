@@ -257,6 +257,14 @@ class CounterSnapshot:
     rows: dict[str, CounterRow] = field(default_factory=dict)
     softirqs: dict[str, list[int]] = field(default_factory=dict)
     ts_ns: int | None = None
+    #: ``/proc/irq/N/`` by IRQ label: file name (:data:`IRQ_FILES`) -> its text
+    #: as the kernel prints it, without the final newline
+    irq_files: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+IRQ_FILES = ("smp_affinity", "smp_affinity_list", "effective_affinity",
+             "effective_affinity_list", "node", "spurious")
+"""The files of ``/proc/irq/N/`` a snapshot keeps (``kernel/irq/proc.c``)."""
 
 
 #: /proc/interrupts and /proc/softirqs counters are ``unsigned int`` (``%10u``)
@@ -271,8 +279,8 @@ def _delta(a: list[int], b: list[int]) -> list[int]:
 
 def diff_snapshots(a: CounterSnapshot, b: CounterSnapshot) -> CounterSnapshot:
     """Counts between two snapshots: ``b - a`` per cell (rows only in ``b`` keep
-    their values; rows only in ``a`` are dropped).  Descriptive fields and the
-    timestamp come from ``b``."""
+    their values; rows only in ``a`` are dropped).  Descriptive fields, the
+    ``/proc/irq`` files and the timestamp come from ``b``."""
     out = CounterSnapshot(cpus=b.cpus, ts_ns=b.ts_ns)
     for label, row in b.rows.items():
         old = a.rows.get(label)
@@ -285,4 +293,5 @@ def diff_snapshots(a: CounterSnapshot, b: CounterSnapshot) -> CounterSnapshot:
     for name, counts in b.softirqs.items():
         old_counts = a.softirqs.get(name)
         out.softirqs[name] = list(counts) if old_counts is None else _delta(old_counts, counts)
+    out.irq_files = {label: dict(files) for label, files in b.irq_files.items()}
     return out

@@ -89,6 +89,8 @@ class Report:
     skipped_lines: int = 0
     #: interrupt rate over time (kept when a picture of it is asked for)
     timeline: RateTimeline | None = None
+    #: the x86 vector matrix as ``/sys/kernel/debug/irq/domains/VECTOR`` shows it
+    vector_matrix: str | None = None
     #: each IOMMU fault of a simulated machine with an IOMMU, linked to the
     #: driver call that caused it (None: no IOMMU; the key is then left out)
     iommu_faults: list[dict[str, Any]] | None = None
@@ -174,6 +176,8 @@ class Report:
                 k: {"per_cpu": list(v), "total": sum(v)} for k, v in snap.softirqs.items()}
         out["irq_per_s"] = ({} if snap is None or span is None
                             else {k: r.total / span for k, r in snap.rows.items()})
+        out["proc_irq"] = {} if snap is None else {k: dict(f) for k, f in snap.irq_files.items()}
+        out["vector_matrix"] = self.vector_matrix
         keys = self.distributions()
         hard, bottom = view.term("hardirq"), view.term("softirq")
         times = self.interrupt_time_ns()

@@ -60,6 +60,7 @@ def _snapshot_report(files: list[tuple[Path, str]], interval: float | None) -> R
                 snap.cpus = max(snap.cpus, part.cpus)
                 snap.rows.update(part.rows)
                 snap.softirqs.update(part.softirqs)
+                snap.irq_files.update(part.irq_files)
         taken.append(snap)
     first = next(v[0] for v in kinds.values() if v)
     if len(taken) == 1:

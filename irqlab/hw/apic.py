@@ -222,6 +222,15 @@ class Apic(IrqController):
     def deactivate(self, cpu: int, intid: int) -> None:
         return None
 
+    def init_ipi(self, cpu: int) -> None:
+        """INIT: the local APIC goes back to its power-up state; IRR, ISR and
+        TMR are cleared (SDM 10.4.7.3), the TPR set as Linux sets it again."""
+        lapic = self.lapics[cpu]
+        lapic.irr = ApicRegister()
+        lapic.isr = ApicRegister()
+        lapic.tmr = ApicRegister()
+        lapic.tpr = LINUX_INIT_TPR
+
     def set_tpr(self, cpu: int, tpr: int) -> None:
         """Task priority (CR8 = TPR[7:4])."""
         lapic = self.lapics[cpu]

@@ -22,6 +22,11 @@ class Arrivals:
         """Nanoseconds from the previous arrival (or time 0) to the next one."""
         raise NotImplementedError
 
+    def set_rate(self, rate_per_s: float) -> None:
+        """Arrive at ``rate_per_s`` from the next gap drawn on (the arrival
+        already drawn stands); ValueError for a source without a rate."""
+        raise ValueError(f"a {type(self).__name__} source has no rate to change")
+
 
 #: Highest rate: the clock counts whole ns, so a mean gap below 1 ns would round
 #: most gaps to 0 and the run would never advance.
@@ -56,6 +61,9 @@ class Periodic(Arrivals):
             return self.phase_ns or self.period_ns
         return self.period_ns
 
+    def set_rate(self, rate_per_s: float) -> None:
+        self.period_ns = max(1, round(_mean_gap_ns(rate_per_s)))
+
 
 class Poisson(Arrivals):
     """Exponential gaps at ``rate_per_s`` (events per second)."""
@@ -65,6 +73,9 @@ class Poisson(Arrivals):
     def __init__(self, rate_per_s: float, rng: random.Random) -> None:
         self._mean_ns = _mean_gap_ns(rate_per_s)
         self._random = rng.random
+
+    def set_rate(self, rate_per_s: float) -> None:
+        self._mean_ns = _mean_gap_ns(rate_per_s)
 
     def next_gap(self) -> int | None:
         # random.expovariate(1.0) inlined (the same draw: -log(1 - random())),
@@ -88,6 +99,10 @@ class Bursty(Arrivals):
         self.off_ns = off_ns
         self._expo = rng.expovariate
         self._left_on = self._expo(1.0) * on_ns
+
+    def set_rate(self, rate_per_s: float) -> None:
+        """The rate within bursts; the ON and OFF periods stay."""
+        self._mean_gap = _mean_gap_ns(rate_per_s)
 
     def next_gap(self) -> int | None:
         on_time = self._expo(1.0) * self._mean_gap  # arrival gap measured in ON time

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from irqlab.kernel.cpumask import cpumask_first
 from irqlab.kernel.flags import IRQD_IRQ_MASKED
 
 if TYPE_CHECKING:
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
 IRQCHIP_EOI_IF_HANDLED = 0x1
 IRQCHIP_ONESHOT_SAFE = 0x2
 IRQCHIP_EOI_THREADED = 0x4
+
+
+class ChipError(Exception):
+    """A chip operation the hardware or its allocator refuses; ``errno`` as the
+    kernel returns it (ENOSPC: no vector left, EBUSY: a move still in progress)."""
+
+    def __init__(self, errno: str, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 class IrqChip:
@@ -52,8 +62,20 @@ class IrqChip:
         """Hardware resend; False when the chip cannot (software resend then)."""
         return False
 
-    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
-        d.affinity = cpu
+    def irq_set_affinity(self, d: IrqDesc, mask: int) -> None:
+        """Route ``d`` to one CPU of ``mask`` (online CPUs only) and record it as
+        the effective affinity (``irq_data_update_effective_affinity``).  A
+        chip that cannot raises :class:`ChipError` or ValueError, changing nothing."""
+        d.affinity = cpumask_first(mask)
+
+    def irq_activate(self, d: IrqDesc) -> None:
+        """``irq_domain_activate_irq`` when the line starts: x86 takes its
+        vector here (reservation mode); ChipError when none is left."""
+        return None
+
+    def irq_deactivate(self, d: IrqDesc) -> None:
+        """``irq_domain_deactivate_irq`` when the line shuts down."""
+        return None
 
 
 def mask_irq(d: IrqDesc) -> None:

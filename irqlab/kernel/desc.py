@@ -24,9 +24,9 @@ FlowHandler = Callable[["Kernel", "IrqDesc", int], Generator[int, None, Any]]
 
 class IrqDesc:
     __slots__ = (
-        "action", "affinity", "chip", "depth", "drop_eoi", "handle_irq", "hwirq", "irq",
-        "irq_count", "irqs_unhandled", "istate", "kstat", "last_unhandled", "name",
-        "pending_affinity", "state",
+        "action", "affinity", "affinity_mask", "chip", "chip_data", "depth", "drop_eoi",
+        "handle_irq", "hwirq", "irq", "irq_count", "irqs_unhandled", "istate", "kstat",
+        "last_unhandled", "name", "node", "pending_mask", "state",
         "threads_active", "threads_handled", "threads_handled_last", "threads_oneshot", "vector",
     )
 
@@ -53,7 +53,13 @@ class IrqDesc:
         self.threads_handled = 0
         self.threads_handled_last = 0
         self.affinity = 0  # effective affinity: one CPU
-        self.pending_affinity = -1  # desc->pending_mask: a move waiting for the next interrupt
+        #: smp_affinity, the CPUs asked for (bit N = CPU N; irq_common_data.affinity),
+        #: irq_default_affinity (every CPU) until the platform sets it
+        self.affinity_mask = (1 << cpus) - 1
+        self.pending_mask = 0  # desc->pending_mask: a move waiting for the next interrupt
+        self.node = 0  # NUMA node (/proc/irq/N/node)
+        #: the platform's per-line state (irq_data.chip_data: x86's apic_chip_data)
+        self.chip_data: Any = None
         self.vector = -1  # x86: vector allocated on the affinity CPU
         self.drop_eoi = 0  # fault injection: 0 off, 1 drop the next EOI, 2 drop every EOI
 

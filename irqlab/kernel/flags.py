@@ -39,6 +39,9 @@ IRQD_IRQ_MASKED = 0x2
 IRQD_IRQ_INPROGRESS = 0x4
 IRQD_LEVEL = 0x8
 IRQD_SETAFFINITY_PENDING = 0x10
+IRQD_AFFINITY_MANAGED = 0x20  # the kernel spread the affinity: users cannot change it
+IRQD_MANAGED_SHUTDOWN = 0x40  # managed and shut down: every CPU of its mask went offline
+IRQD_ACTIVATED = 0x80  # the chip has activated the line (x86: it holds a vector)
 
 # include/linux/irqreturn.h
 IRQ_NONE = 0

@@ -8,13 +8,14 @@ may give its own ``irq_entry`` (Windows' ``KiInterruptDispatch``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from irqlab.events import CounterSnapshot, Tracepoints
 from irqlab.kernel import manage
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.cpu import Cpu
+from irqlab.kernel.cpuhotplug import CpuHotplug
 from irqlab.kernel.desc import FlowHandler, IrqDesc
 from irqlab.kernel.dispatch import ivt_handle_interrupt
 from irqlab.kernel.handle import poll_irq
@@ -52,6 +53,7 @@ class Kernel:
         self.engine = engine
         self.ctrl = ctrl
         self.ncpus = cpus
+        self.cpu_online_mask = (1 << cpus) - 1  # bit N: CPU N is online (kernel.cpuhotplug)
         self.arch = arch
         self.hz = hz
         self.irq_nesting = irq_nesting
@@ -81,6 +83,7 @@ class Kernel:
         self.tick = Tick(self, raise_local_timer, tick_ns=tick_ns,
                          timer_softirq_ns=timer_softirq_ns, softirq=tick_softirq)
         self.irqpoll = PollTimer(self)
+        self.hotplug = CpuHotplug(self)
         #: static ratelimit states of printing functions (kernel.ratelimit)
         self.ratelimits: dict[str, Any] = {}
         self.spurious_reports = 0
@@ -142,6 +145,10 @@ class Kernel:
 
     def enable_irq(self, irq: int) -> None:
         manage.enable_irq(self, irq)
+
+    def irq_set_affinity(self, irq: int, cpus: int | Iterable[int]) -> None:
+        """As writing ``/proc/irq/N/smp_affinity_list`` (``manage.irq_set_affinity``)."""
+        manage.irq_set_affinity(self, irq, cpus)
 
     def poll_irq(self, desc: IrqDesc) -> None:
         poll_irq(self, desc)

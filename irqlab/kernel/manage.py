@@ -14,13 +14,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from irqlab.kernel.action import Handler, HandlerContext, IrqAction
-from irqlab.kernel.chip import IRQCHIP_ONESHOT_SAFE, mask_irq, unmask_irq
+from irqlab.kernel.chip import IRQCHIP_ONESHOT_SAFE, ChipError, mask_irq, unmask_irq
+from irqlab.kernel.cpumask import bitmap_list_string, cpumask_of
 from irqlab.kernel.flags import (
     IRQ_WAKE_THREAD,
+    IRQD_ACTIVATED,
+    IRQD_AFFINITY_MANAGED,
     IRQD_IRQ_DISABLED,
+    IRQD_MANAGED_SHUTDOWN,
     IRQD_SETAFFINITY_PENDING,
     IRQF_COND_ONESHOT,
     IRQF_NO_AUTOEN,
@@ -121,6 +126,11 @@ def _setup_irq(k: Kernel, desc: IrqDesc, new: IrqAction) -> None:
         while used >> bit & 1:
             bit += 1
         new.thread_mask = 1 << bit
+    if not shared and not new.flags & IRQF_NO_AUTOEN:
+        try:
+            irq_activate(desc)  # __setup_irq: before anything is set up
+        except ChipError as exc:
+            raise IrqRequestError(exc.errno, f"irq {desc.irq}: {exc}") from None
     if new.thread_fn is not None:
         setup_irq_thread(k, desc, new)
     desc.action.append(new)
@@ -136,10 +146,33 @@ def _setup_irq(k: Kernel, desc: IrqDesc, new: IrqAction) -> None:
         _enable(k, desc)
 
 
+def irq_activate(desc: IrqDesc) -> None:
+    """``irq_domain_activate_irq``, once: x86 takes the line's vector here
+    (ChipError -ENOSPC when none is left)."""
+    if not desc.state & IRQD_ACTIVATED:
+        desc.chip.irq_activate(desc)
+        desc.state |= IRQD_ACTIVATED
+
+
 def irq_startup(desc: IrqDesc) -> None:
+    """Start the line: activate it (ChipError leaves it shut down), then
+    enable and unmask it."""
+    irq_activate(desc)
+    desc.state &= ~IRQD_MANAGED_SHUTDOWN
     desc.depth = 0
     desc.state &= ~IRQD_IRQ_DISABLED
     unmask_irq(desc)
+
+
+def irq_shutdown(k: Kernel, desc: IrqDesc) -> None:
+    """Disable and mask the line and release its vector (``irq_shutdown_and_deactivate``)."""
+    desc.state |= IRQD_IRQ_DISABLED
+    desc.depth = 1
+    mask_irq(desc)
+    irq_move_masked_irq(k, desc)  # nothing in flight any more: a pending move is made now
+    if desc.state & IRQD_ACTIVATED:
+        desc.chip.irq_deactivate(desc)
+        desc.state &= ~IRQD_ACTIVATED
 
 
 def free_irq(k: Kernel, irq: int, dev_id: Any) -> None:
@@ -149,12 +182,9 @@ def free_irq(k: Kernel, irq: int, dev_id: Any) -> None:
         k.printk(f"Trying to free already-free IRQ {irq}")
         return
     desc.action.remove(action)
-    if not desc.action:  # irq_shutdown
-        desc.state |= IRQD_IRQ_DISABLED
-        desc.depth = 1
-        mask_irq(desc)
+    if not desc.action:
         desc.istate &= ~IRQS_ONESHOT
-        irq_move_masked_irq(k, desc)  # nothing in flight any more: a pending move is made now
+        irq_shutdown(k, desc)
 
 
 def disable_irq(k: Kernel, irq: int) -> None:
@@ -181,34 +211,39 @@ def _enable(k: Kernel, desc: IrqDesc) -> None:
     desc.depth -= 1
 
 
-def irq_set_affinity(k: Kernel, irq: int, cpu: int) -> None:
-    """Move ``irq`` to ``cpu`` (``irq_set_affinity`` -> ``irq_do_set_affinity``).
+def irq_set_affinity(k: Kernel, irq: int, cpus: int | Iterable[int]) -> None:
+    """Move ``irq`` to ``cpus`` (one CPU, or several as written to
+    ``/proc/irq/N/smp_affinity_list``): ``irq_set_affinity`` ->
+    ``irq_do_set_affinity``.  The chip picks the effective CPU among the
+    online ones and re-routes the line: the MSI-X message or GIC
+    ``GICD_IROUTER`` at once, after x86 has allocated a vector on the new CPU
+    (the old one is freed once the move is complete: ``irqlab.platform.x86_vector``);
+    an IO-APIC RTE at the next interrupt (``irqlab.kernel.migration``).
 
-    The effective affinity is one CPU, as on x86 where a vector lives on one
-    CPU.  On x86 the line keeps its vector number, which must be free on the
-    new CPU (-ENOSPC otherwise); the old CPU's vector stays bound, so an
-    interrupt already in flight there is still handled (the kernel's
-    ``move_in_progress`` cleanup is not modelled).  The chip then re-routes the
-    line: MSI-X message, GIC ``GICD_IROUTER`` at once; an IO-APIC RTE at the
-    next interrupt (``irqlab.kernel.migration``).
+    IrqRequestError: EINVAL (no such IRQ, no online CPU in the mask, a
+    per-CPU line), EIO (a managed line: ``irq_can_set_affinity_usr``),
+    ENOSPC (no vector left on those CPUs), EBUSY (the previous move has not
+    completed yet).
     """
     desc = k.descs.get(irq)
     if desc is None:
         raise IrqRequestError("EINVAL", f"irq_set_affinity: no such irq {irq}")
-    if not 0 <= cpu < k.ncpus:
-        raise IrqRequestError("EINVAL", f"irq_set_affinity: irq {irq}: CPU {cpu} is not online")
+    mask = 1 << cpus if isinstance(cpus, int) else cpumask_of(cpus)
+    if not mask & k.cpu_online_mask:
+        raise IrqRequestError("EINVAL", f"irq_set_affinity: irq {irq}: CPU "
+                                        f"{bitmap_list_string(mask)} is not online")
     if desc.handle_irq is handle_percpu_irq or any(a.flags & IRQF_PERCPU for a in desc.action):
         raise IrqRequestError("EINVAL", f"irq {irq} is per-CPU: its affinity cannot be set")
-    if cpu == desc.affinity and not desc.state & IRQD_SETAFFINITY_PENDING:
+    if desc.state & IRQD_AFFINITY_MANAGED:
+        raise IrqRequestError("EIO", f"irq {irq} is managed: the kernel sets its affinity")
+    if mask == desc.affinity_mask and not desc.state & IRQD_SETAFFINITY_PENDING:
         return
-    vector = desc.vector
-    if vector >= 0 and k.vector_irq[cpu].get(vector, desc) is not desc:
-        raise IrqRequestError("ENOSPC", f"irq {irq}: vector {vector:#x} is taken on CPU {cpu}")
     if desc.chip.move_pending and desc.action:
-        irq_set_affinity_pending(desc, cpu)  # a line nobody has started moves at once
+        irq_set_affinity_pending(desc, mask)  # a line nobody has started moves at once
         return
     try:
-        irq_do_set_affinity(k, desc, cpu)
+        irq_do_set_affinity(k, desc, mask)
+    except ChipError as exc:
+        raise IrqRequestError(exc.errno, f"irq {irq}: {exc}") from None
     except ValueError as exc:
         raise IrqRequestError("EINVAL", str(exc)) from None
-

@@ -1,4 +1,10 @@
-"""Deferred affinity moves (``kernel/irq/migration.c``, GENERIC_PENDING_IRQ).
+"""Affinity moves (``kernel/irq/manage.c`` ``irq_do_set_affinity``) and the
+deferred ones (``kernel/irq/migration.c``, GENERIC_PENDING_IRQ).
+
+``irq_do_set_affinity`` hands the online CPUs of the new mask to the chip,
+which picks the effective CPU (x86: allocates a vector there) and re-routes
+the line; the mask becomes the line's ``smp_affinity`` only when the chip
+took it.
 
 A chip that cannot be reprogrammed safely from process context (the x86
 IO-APIC without interrupt remapping: rewriting an RTE while an interrupt is in
@@ -7,14 +13,14 @@ flight can lose it) gets its move stored by ``irq_set_affinity`` as pending
 interrupt path of the next interrupt, with the line masked: ``irq_move_irq``
 in the edge ack (``apic_ack_edge``), ``irq_move_masked_irq`` in the level EOI
 (``ioapic_ack_level``).  That next interrupt is still handled where it
-arrived; the ones after it go to the new CPU.  The move itself
-(``irq_do_set_affinity``) is here too: both paths share it.
+arrived; the ones after it go to the new CPU.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from irqlab.kernel.chip import ChipError
 from irqlab.kernel.flags import IRQD_IRQ_DISABLED, IRQD_IRQ_MASKED, IRQD_SETAFFINITY_PENDING
 
 if TYPE_CHECKING:
@@ -22,35 +28,36 @@ if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
 
 
-def irq_do_set_affinity(k: Kernel, desc: IrqDesc, cpu: int) -> bool:
-    """Have the chip re-route the line to ``cpu`` and bind its vector there
-    (x86); False, and nothing changed, when that vector is taken there
-    (-ENOSPC).  A chip that refuses raises ValueError, also changing nothing.
-    The line's threads follow at their next wake-up (``irq_set_thread_affinity``)."""
-    owner = k.vector_irq[cpu].get(desc.vector) if desc.vector >= 0 else None
-    if owner is not None and owner is not desc:
-        return False
-    desc.chip.irq_set_affinity(desc, cpu)
-    if desc.vector >= 0 and owner is None:
-        k.bind_vector(cpu, desc.vector, desc)
-    return True
+def irq_do_set_affinity(k: Kernel, desc: IrqDesc, mask: int) -> None:
+    """Have the chip route ``desc`` to an online CPU of ``mask``.  The chip's
+    ChipError (-ENOSPC, -EBUSY) or ValueError propagates, nothing changed;
+    ValueError too when no CPU of ``mask`` is online.  The line's threads
+    follow at their next wake-up (``irq_set_thread_affinity``)."""
+    online = mask & k.cpu_online_mask
+    if not online:
+        raise ValueError(f"irq {desc.irq}: no online CPU in the affinity mask")
+    desc.chip.irq_set_affinity(desc, online)
+    desc.affinity_mask = mask
 
 
-def irq_set_affinity_pending(desc: IrqDesc, cpu: int) -> None:
+def irq_set_affinity_pending(desc: IrqDesc, mask: int) -> None:
     """Store the move for the next interrupt (``irq_copy_pending``)."""
-    desc.pending_affinity = cpu
+    desc.pending_mask = mask
     desc.state |= IRQD_SETAFFINITY_PENDING
 
 
 def irq_move_masked_irq(k: Kernel, desc: IrqDesc) -> None:
-    """Carry out a pending move of a masked line (its vector is bound on the
-    new CPU as ``irq_do_set_affinity`` would, then the chip re-routes it)."""
+    """Carry out a pending move of a masked line; one the chip refuses now
+    (-ENOSPC since the request, its CPUs gone offline) is dropped, as
+    ``irq_move_masked_irq`` drops it."""
     if not desc.state & IRQD_SETAFFINITY_PENDING:
         return
     desc.state &= ~IRQD_SETAFFINITY_PENDING
-    cpu, desc.pending_affinity = desc.pending_affinity, -1
-    if cpu != desc.affinity:
-        irq_do_set_affinity(k, desc, cpu)  # -ENOSPC since the request: the move is dropped
+    mask, desc.pending_mask = desc.pending_mask, 0
+    try:
+        irq_do_set_affinity(k, desc, mask)
+    except (ValueError, ChipError):
+        return
 
 
 def irq_move_irq(k: Kernel, desc: IrqDesc) -> None:

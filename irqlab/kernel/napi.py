@@ -110,6 +110,24 @@ class Softnet:
         self.sd = [SoftnetData() for _ in range(k.ncpus)]
         for cpu, sd in enumerate(self.sd):
             sd.backlog = Napi(self, self.process_backlog, NAPI_POLL_WEIGHT, "backlog", sd, cpu)
+        k.hotplug.cpuhp_setup_state(self.dev_cpu_dead)
+
+    def dev_cpu_dead(self, oldcpu: int, cpu: int) -> None:
+        """``dev_cpu_dead`` (CPUHP_NET_DEV_DEAD): the dead CPU's NAPI poll list
+        joins ``cpu``'s (its backlog NAPI is only unscheduled: a backlog is
+        polled by its own CPU), and the frames of its backlog go through
+        ``netif_rx`` on ``cpu``."""
+        old = self.sd[oldcpu]
+        while old.poll_list:
+            n = old.poll_list.popleft()
+            if n is old.backlog:
+                n.state = 0
+            else:
+                napi_schedule_irqoff(n, cpu)
+        frames = list(old.input_pkt_queue)
+        old.input_pkt_queue.clear()
+        if frames:
+            self.netif_rx(cpu, frames)
 
     def napi_add(self, poll: Poll, dev: Any, cpu: int, name: str = "napi",
                  weight: int = NAPI_POLL_WEIGHT) -> Napi:

@@ -230,6 +230,23 @@ class Scheduler:
             self._arm_slice(rq)
         return True
 
+    def migrate_task(self, t: Thread, cpu: int) -> bool:
+        """Move a thread that is not running to ``cpu`` (``migrate_tasks`` when
+        its CPU goes offline); a runnable one is queued there at once.  False
+        for the thread running on its CPU, which stays."""
+        rq = self.rqs[t.cpu]
+        if t.cpu == cpu or rq.curr is t or t.state == DEAD:
+            return t.cpu == cpu
+        if t.state != RUNNABLE:
+            t.cpu = cpu
+            return True
+        rq.dequeue(t)
+        t.cpu = cpu
+        t.state = SLEEPING
+        self.wake_up_process(t)
+        t.wakeups -= 1  # a migration, not a wake-up
+        return True
+
     def need_resched(self, cpu: int) -> bool:
         return self.rqs[cpu].need_resched
 

@@ -5,7 +5,7 @@ SysTick: whatever the platform wired to ``raise_local_timer``) raise its
 interrupt; the handler (``hrtimer_interrupt``) runs every expiry that met it.
 The periodic tick is one such hrtimer per CPU, staggered across CPUs as the
 kernel's jiffies skew does; a tick still waiting for a late timer interrupt
-absorbs the next one (``hrtimer_forward``).
+absorbs the next one (``hrtimer_forward``).  An offline CPU has no tick.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ class Tick:
         #: expired hrtimers waiting for each CPU's timer interrupt
         self.hrtimers: list[list[Callable[[], int]]] = [[] for _ in range(k.ncpus)]
         self.queued = [False] * k.ncpus
+        #: each CPU's tick_sched_timer callback, made once
+        self.ticks: list[Callable[[], int]] = [self._tick_fn(cpu) for cpu in range(k.ncpus)]
+
+    def _tick_fn(self, cpu: int) -> Callable[[], int]:
+        return lambda: self._tick(cpu)
 
     def hrtimer_expire(self, cpu: int, fn: Callable[[], int]) -> None:
         """An hrtimer on ``cpu`` expires now; ``fn`` runs in hard-IRQ context
@@ -58,10 +63,20 @@ class Tick:
             k.engine.at(period * (cpu + 1) // (k.ncpus + 1), self._due, cpu)
 
     def _due(self, cpu: int) -> None:
-        if not self.queued[cpu]:
+        if not self.queued[cpu] and self.k.cpu_online_mask >> cpu & 1:  # no tick while offline
             self.queued[cpu] = True
-            self.hrtimer_expire(cpu, lambda: self._tick(cpu))
+            self.hrtimer_expire(cpu, self.ticks[cpu])
         self.k.engine.after(1_000_000_000 // self.k.hz, self._due, cpu)
+
+    def cpu_dying(self, cpu: int, target: int) -> None:
+        """``hrtimers_cpu_dying``: the dying CPU's tick stops (its expiry, if
+        queued, is dropped); its other expired hrtimers run on ``target``."""
+        expired = self.hrtimers[cpu]
+        self.hrtimers[cpu] = []
+        self.queued[cpu] = False
+        for fn in expired:
+            if fn is not self.ticks[cpu]:
+                self.hrtimer_expire(target, fn)
 
     def _tick(self, cpu: int) -> int:
         """``tick_sched_timer`` -> ``update_process_times``: the tick work and

@@ -11,8 +11,10 @@ from typing import Any
 from irqlab.hw.arrivals import Arrivals, Bursty, Periodic, Poisson, Replay
 from irqlab.hw.device import Device, EdgeSignal, LevelSignal, Signal, Wire
 from irqlab.hw.remapping import source_id
+from irqlab.kernel.affinity import irq_create_affinity_masks
 from irqlab.kernel.cpu import USER
 from irqlab.kernel.flags import (
+    IRQD_ACTIVATED,
     IRQF_ONESHOT,
     IRQF_SHARED,
     IRQF_TRIGGER_HIGH,
@@ -20,7 +22,7 @@ from irqlab.kernel.flags import (
 )
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
 from irqlab.kernel.sched import cpu_bound
-from irqlab.machine import faults
+from irqlab.machine import actions, faults
 from irqlab.machine.dma import DmaMachine
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
@@ -85,6 +87,7 @@ def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = No
                 m.dma.probe(dev.name)
     m.os.finish(m)
     faults.install(m)
+    actions.install(m)
     if m.hypervisor is not None:
         _add_guests(m, m.hypervisor)
     return m
@@ -110,7 +113,7 @@ def _add_vfio(m: Machine, kvm: Kvm, vm: Vm, spec: DeviceSpec, index: int, routes
     alloc = m.platform.add_msi(m, spec, index)
     bus, slot, fn = pci_address(index)
     for i, r in enumerate(routes):
-        irq, signal = alloc(i, r.vcpu.pcpu)
+        irq, signal = alloc(i, 1 << r.vcpu.pcpu, False)
         name = f"vfio-msix[{i}](0000:{bus:02x}:{slot:02x}.{fn})"
         request_irq(m.kernel, irq, VfioHandler(kvm, r), 0, name, r)
         kvm.connect_host(r, signal, m.kernel.descs[irq].vector, source_id(bus, slot, fn))
@@ -215,24 +218,55 @@ def _add_line_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
 
 
 def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index: int) -> None:
+    """One IRQ per MSI-X vector: static affinity from ``cpu``, or managed and
+    spread by the kernel (``pci_alloc_irq_vectors_affinity`` with
+    PCI_IRQ_AFFINITY).  When the vectors run out (-ENOSPC), the driver keeps
+    the queues it got, as i40e or ixgbe fall back to fewer queue pairs; none
+    at all is an error."""
     alloc = m.platform.add_msi(m, spec, index)
+    masks = _queue_masks(m, spec)
     for i in range(spec.vectors):
-        cpu = _cpu_of(spec, i)
-        irq, signal = alloc(i, cpu)
-        name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
-        dev = _new_device(m, spec, name, signal, irq, cpu, i)
-        _request(m, irq, driver, spec, name, dev)
+        irq, signal = alloc(i, masks[i], spec.managed)
+        name = _queue_name(spec, i)
+        dev = _new_device(m, spec, name, signal, irq, m.kernel.descs[irq].affinity, i)
+        try:
+            _request(m, irq, driver, spec, name, dev)
+        except BuildError:
+            if not i or not _out_of_vectors(m, irq):
+                raise
+            m.devices[spec.name].remove(dev)
+            m.irqs[spec.name].remove(irq)
+            msg = (f"{spec.name}: -ENOSPC for MSI-X vector {i}: the driver runs {i} of its "
+                   f"{spec.vectors} queues")
+            m.kernel.printk(msg)
+            m.kernel.warn("vectors", None, msg)
+            return
+
+
+def _out_of_vectors(m: Machine, irq: int) -> bool:
+    """Whether the request of ``irq`` failed for want of a vector (its line never started)."""
+    return not m.kernel.descs[irq].state & IRQD_ACTIVATED
+
+
+def _queue_masks(m: Machine, spec: DeviceSpec) -> list[int]:
+    """Each vector's affinity: the scenario's CPU, or the kernel's spread of a
+    managed device (``irq_create_affinity_masks``)."""
+    if spec.managed:
+        return irq_create_affinity_masks(spec.vectors, m.spec.machine.cpus)
+    return [1 << _cpu_of(spec, i) for i in range(spec.vectors)]
 
 
 def _add_nic(m: Machine, spec: DeviceSpec, index: int) -> None:
-    """A NIC: its queues' vectors as for any MSI-X device, the arrivals on the
-    wire (spread over the queues), and the receive path's driver on each."""
+    """A NIC: its queues' vectors as for any MSI-X device (no fallback to
+    fewer queues: the receive path is built for all of them), the arrivals on
+    the wire (spread over the queues), and the receive path's driver on each."""
     alloc = m.platform.add_msi(m, spec, index)
+    masks = _queue_masks(m, spec)
     devs = []
     for i in range(spec.vectors):
-        cpu = _cpu_of(spec, i)
-        irq, signal = alloc(i, cpu)
-        devs.append(_new_device(m, spec, _queue_name(spec, i), signal, irq, cpu, i, arrivals=False))
+        irq, signal = alloc(i, masks[i], spec.managed)
+        devs.append(_new_device(m, spec, _queue_name(spec, i), signal, irq,
+                                m.kernel.descs[irq].affinity, i, arrivals=False))
 
     def arrivals(q: int, n: int) -> Arrivals | None:
         return arrivals_for(queue_share(spec.arrival, q, n),

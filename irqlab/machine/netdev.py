@@ -129,8 +129,16 @@ class RxDriver:
                                   for q, cpu in zip(nic.queues, cpus, strict=True)]
         self.dims: list[NetDim] | None = None
         if adaptive:
-            self.dims = [NetDim(partial(_set_moderation, q)) for q in nic.queues]
-            for q, dim in zip(nic.queues, self.dims, strict=True):
+            self.set_adaptive(True)
+
+    def set_adaptive(self, on: bool) -> None:
+        """``ethtool -C adaptive-rx on|off``: net DIM starts from its default
+        profile (written to every queue), or stops and leaves the last one."""
+        if not on:
+            self.dims = None
+        elif self.dims is None:
+            self.dims = [NetDim(partial(_set_moderation, q)) for q in self.nic.queues]
+            for q, dim in zip(self.nic.queues, self.dims, strict=True):
                 q.set_coalesce(dim.moderation.usec, dim.moderation.pkts)
 
     def interrupt(self, ctx: HandlerContext) -> int:
@@ -209,6 +217,18 @@ class RxPath:
 
     def handler(self, ctx: HandlerContext) -> int:
         return self.driver.interrupt(ctx)
+
+    def set_coalesce(self, rx_usecs: int | None, rx_frames: int | None,
+                     adaptive: bool | None) -> None:
+        """``ethtool -C``: rx-usecs and adaptive left out stay; rx-frames left
+        out is read as the scenario's ``nic.rx_frames`` is (0 with rx-usecs
+        above 0: the timer alone, else 1); CoalesceError for what ethtool refuses."""
+        usecs = self.nic.queues[0].usecs_ns // 1000 if rx_usecs is None else rx_usecs
+        frames = (0 if usecs else 1) if rx_frames is None else rx_frames
+        if rx_usecs is not None or rx_frames is not None:
+            self.nic.set_coalesce(usecs, frames)
+        if adaptive is not None:
+            self.driver.set_adaptive(adaptive)
 
     def queue(self, index: int) -> RxQueue:
         return self.nic.queues[index]

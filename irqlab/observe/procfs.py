@@ -33,10 +33,11 @@ the number of header columns.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
-from irqlab.events import SOFTIRQ_NAMES, CounterRow, CounterSnapshot
+from irqlab.events import IRQ_FILES, SOFTIRQ_NAMES, CounterRow, CounterSnapshot
 
 
 class ProcfsError(ValueError):
@@ -192,10 +193,35 @@ def has_cpu_header(text: str) -> bool:
 
 
 def read_snapshot(path: str | Path) -> CounterSnapshot:
-    """Read a ``/proc/interrupts`` or ``/proc/softirqs`` dump from ``path``."""
-    text = Path(path).read_text(errors="replace")
-    parse = parse_softirqs if is_softirqs(text) else parse_interrupts
-    return parse(text, str(path))
+    """Read a ``/proc/interrupts`` or ``/proc/softirqs`` dump from ``path``;
+    an ``interrupts`` file with an ``irq`` directory beside it (``/proc``
+    itself, or a copy of it) brings each numbered IRQ's ``/proc/irq/N/`` files."""
+    path = Path(path)
+    text = path.read_text(errors="replace")
+    if is_softirqs(text):
+        return parse_softirqs(text, str(path))
+    snap = parse_interrupts(text, str(path))
+    if (path.parent / "irq").is_dir():
+        snap.irq_files = read_irq_files(path.parent / "irq", list(snap.rows))
+    return snap
+
+
+def read_irq_files(irq_dir: Path, labels: list[str],
+                   files: tuple[str, ...] = IRQ_FILES) -> dict[str, dict[str, str]]:
+    """``files`` of ``irq_dir``/N/ for each numbered label, as printed (the
+    final newline dropped); a file a kernel lacks or will not let us read is
+    left out."""
+    out: dict[str, dict[str, str]] = {}
+    for label in labels:
+        if not label.isdigit():
+            continue
+        got = {}
+        for name in files:
+            with contextlib.suppress(OSError):
+                got[name] = (irq_dir / label / name).read_text(errors="replace").rstrip("\n")
+        if got:
+            out[label] = got
+    return out
 
 
 STAT_COLUMNS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")

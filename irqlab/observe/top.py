@@ -15,7 +15,6 @@ context.  Refreshes keep to a fixed cadence (:func:`next_deadline`).
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from irqlab.events import CounterSnapshot, diff_snapshots
-from irqlab.observe.procfs import STAT_COLUMNS, parse_interrupts, parse_softirqs, parse_stat_cpus
+from irqlab.observe.procfs import (
+    STAT_COLUMNS,
+    parse_interrupts,
+    parse_softirqs,
+    parse_stat_cpus,
+    read_irq_files,
+)
 
 SORT_KEYS = ("irq", "total", "delta", "name")
 SORT_BY_KEY = {"i": "irq", "t": "total", "d": "delta", "n": "name"}
@@ -66,11 +71,8 @@ def read_sample(proc: Path, softirqs: bool, t: float) -> Sample:
         stat = parse_stat_cpus((proc / "stat").read_text(), str(proc / "stat"))
     except OSError:
         stat = {}
-    affinity = {}
-    for label in snap.rows:
-        if label.isdigit():
-            with contextlib.suppress(OSError):
-                affinity[label] = (proc / "irq" / label / "smp_affinity_list").read_text().strip()
+    files = read_irq_files(proc / "irq", list(snap.rows), ("smp_affinity_list",))
+    affinity = {label: f["smp_affinity_list"].strip() for label, f in files.items()}
     return Sample(snap, t, stat, affinity)
 
 

@@ -25,7 +25,9 @@ from irqlab.hw.device import Device, LevelSignal, LpiSignal, Signal, Wire
 from irqlab.hw.gic import LPI_BASE, GicV3
 from irqlab.hw.smmu_v3 import SmmuV3
 from irqlab.kernel.chip import IrqChip, eoi_dropped
-from irqlab.kernel.flags import IRQ_HANDLED, IRQF_ONESHOT, IRQF_TIMER
+from irqlab.kernel.cpuhotplug import irq_migrate_all_off_this_cpu
+from irqlab.kernel.cpumask import cpumask_first
+from irqlab.kernel.flags import IRQ_HANDLED, IRQD_AFFINITY_MANAGED, IRQF_ONESHOT, IRQF_TIMER
 from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.manage import request_irq, request_threaded_irq
 from irqlab.kernel.printk import KernelWarning
@@ -79,12 +81,27 @@ class GicChip(IrqChip):
         self.gic.set_pending(d.hwirq, d.affinity)
         return True
 
-    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+    def irq_set_affinity(self, d: IrqDesc, mask: int) -> None:
+        """A routing change, no vector to allocate: the first CPU of the mask
+        (``gic_set_affinity``: ``cpumask_any_and``) through GICD_IROUTER, or
+        the ITS MOVI command for an LPI (``its_set_affinity``)."""
+        cpu = cpumask_first(mask)
         if d.hwirq >= LPI_BASE:
-            self.gic.move_lpi(d.hwirq, cpu)  # its_set_affinity: the ITS MOVI command
+            self.gic.move_lpi(d.hwirq, cpu)
         elif d.hwirq >= 32:
             self.gic.route(d.hwirq, cpu)
         d.affinity = cpu
+
+
+def _bind_everywhere(m: Machine, desc: IrqDesc, mask: int, managed: bool) -> None:
+    """An INTID means the same IRQ on every CPU (one irq_domain, no per-CPU
+    vector space), so a move is only a routing change."""
+    desc.affinity = cpumask_first(mask)
+    desc.affinity_mask = mask
+    if managed:
+        desc.state |= IRQD_AFFINITY_MANAGED
+    for cpu in range(m.kernel.ncpus):
+        m.kernel.bind_vector(cpu, desc.hwirq, desc)
 
 
 class Arm64Board(Board):
@@ -137,6 +154,13 @@ class Arm64:
         request_irq(k, irq, arch_timer_handler_phys, IRQF_TIMER, "arch_timer", m.timers)
         m.irqs["arch_timer"] = [irq]
 
+        def cpu_disable(cpu: int) -> None:
+            """``__cpu_disable`` -> ``irq_migrate_all_off_this_cpu``, then ``cpu_die``."""
+            irq_migrate_all_off_this_cpu(k, cpu)
+            k.printk(f"CPU{cpu}: shutdown")
+
+        k.hotplug.set_arch(cpu_disable, lambda cpu: None)
+
     def add_line(self, m: Machine, spec: DeviceSpec, line: int, cpu: int,
                  level: bool) -> tuple[int, LineSink]:
         gic: GicV3 = m.ctrl
@@ -148,19 +172,18 @@ class Arm64:
         if spec.priority is not None:
             gic.set_priority(line, spec.priority)
         desc = m.kernel.alloc_irq(irq, GicChip(gic), line, FLOWS["fasteoi"], "fasteoi", level)
-        desc.affinity = cpu
-        m.kernel.bind_vector(cpu, line, desc)
+        _bind_everywhere(m, desc, 1 << cpu, False)
         return irq, gic
 
     def add_msi(self, m: Machine, spec: DeviceSpec,
-                index: int) -> Callable[[int, int], tuple[int, Signal]]:
+                index: int) -> Callable[[int, int, bool], tuple[int, Signal]]:
         gic: GicV3 = m.ctrl
         board: Arm64Board = m.board  # type: ignore[assignment]
         k = m.kernel
         chip = GicChip(gic)
         chip.name = "ITS-MSI"
 
-        def alloc(i: int, cpu: int) -> tuple[int, Signal]:
+        def alloc(i: int, mask: int, managed: bool) -> tuple[int, Signal]:
             irq = next_irq(m, 1)
             lpi = board.next_lpi
             if lpi >= 1 << ITS_MAX_LPI_NRBITS:
@@ -170,10 +193,9 @@ class Arm64:
             board.next_lpi += 1
             if spec.priority is not None:
                 gic.set_priority(lpi, spec.priority)
-            gic.map_lpi(lpi, cpu)
+            gic.map_lpi(lpi, cpumask_first(mask))
             desc = k.alloc_irq(irq, chip, lpi, FLOWS["fasteoi"], "fasteoi", False)
-            desc.affinity = cpu
-            k.bind_vector(cpu, lpi, desc)
+            _bind_everywhere(m, desc, mask, managed)
             return irq, LpiSignal(board.gic, lpi)
 
         return alloc
@@ -198,8 +220,7 @@ class Arm64:
         gic.set_trigger(spi, False)
         gic.route(spi, 0)
         desc = k.alloc_irq(irq, GicChip(gic), spi, FLOWS["fasteoi"], "fasteoi", False)
-        desc.affinity = 0
-        k.bind_vector(0, spi, desc)
+        _bind_everywhere(m, desc, 1, False)
         smmu = SmmuV3(Wire(gic, spi).pulse)
         m.board.iommu = smmu
         pci_sids(m)

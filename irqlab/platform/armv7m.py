@@ -105,11 +105,12 @@ class ArmV7m:
             nvic.set_priority(line + 16, spec.priority)
         desc = m.kernel.alloc_irq(line, NvicChip(nvic), line, FLOWS["simple"], "simple", level)
         desc.affinity = cpu
+        desc.affinity_mask = 1 << cpu
         m.kernel.bind_vector(cpu, line + 16, desc)
         return line, nvic
 
     def add_msi(self, m: Machine, spec: DeviceSpec,
-                index: int) -> Callable[[int, int], tuple[int, Signal]]:
+                index: int) -> Callable[[int, int, bool], tuple[int, Signal]]:
         raise BuildError(f"device '{spec.name}': a Cortex-M has no MSI")
 
     def isr_name(self, device: str) -> str:

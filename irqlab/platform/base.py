@@ -48,6 +48,11 @@ class Board:
         #: remapping is there when the devices' vectors are set up
         self.iommu: RemapUnit | None = None
 
+    def vector_matrix(self) -> str | None:
+        """The per-CPU vector allocator's debugfs view, where the
+        architecture has per-CPU vectors (x86); None elsewhere."""
+        return None
+
 
 class Platform(Protocol):
     #: the scenario's ``machine.arch``
@@ -65,10 +70,11 @@ class Platform(Protocol):
         return it with the sink its wire drives."""
 
     def add_msi(self, m: Machine, spec: DeviceSpec,
-                index: int) -> Callable[[int, int], tuple[int, Signal]]:
-        """The allocator of the scenario's MSI-X device ``index``: called with (entry, CPU) it allocates
-        that message's IRQ (descriptor, vector or LPI, the message) and returns
-        it with the signal the device raises; a BuildError without MSI."""
+                index: int) -> Callable[[int, int, bool], tuple[int, Signal]]:
+        """The allocator of the scenario's MSI-X device ``index``: called with
+        (entry, affinity mask, managed) it allocates that message's IRQ
+        (descriptor, vector or LPI, the message) and returns it with the
+        signal the device raises; a BuildError without MSI."""
 
     def isr_name(self, device: str) -> str:
         """The name a device's handler is registered and reported under."""

@@ -7,6 +7,8 @@ ch. 10-11, the VT-d specification).
 * Vectors: device vectors from 0x21 (after FIRST_EXTERNAL_VECTOR 0x20) below
   the system vectors at 0xEB; Linux reserves 0x80 (IA32_SYSCALL_VECTOR);
   Windows starts device vectors at 0x30, the first IRQL above DISPATCH_LEVEL.
+  They come from the vector matrix (``irqlab.platform.x86_vector``): taken
+  when a line starts, moved with its affinity, freed when it shuts down.
 * The per-CPU timer is the LAPIC timer on vector 0xEC (``LOC`` row).
 * A missed EOI leaves the vector's ISR bit set: its priority class and every
   lower one stay blocked on that CPU (PPR), higher classes still arrive
@@ -28,9 +30,11 @@ from irqlab.hw.iommu import VtdUnit
 from irqlab.hw.msi import MsixTable, compose
 from irqlab.hw.remapping import Irte, RemappedMsiSignal, RemapUnit, source_id
 from irqlab.kernel.chip import IRQCHIP_ONESHOT_SAFE, IrqChip, eoi_dropped
+from irqlab.kernel.cpumask import cpumask_first
 from irqlab.kernel.flags import IRQD_IRQ_MASKED, IRQD_SETAFFINITY_PENDING, IRQF_NO_THREAD
 from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.manage import request_irq, request_threaded_irq
+from irqlab.kernel.matrix import MatrixError
 from irqlab.kernel.migration import irq_move_irq, irq_move_masked_irq
 from irqlab.kernel.printk import KernelWarning
 from irqlab.machine.errors import BuildError
@@ -43,6 +47,7 @@ from irqlab.platform.base import (
     pci_address,
     pci_sids,
 )
+from irqlab.platform.x86_vector import VectorDomain
 from irqlab.scenario.schema import IOMMU_IRQ, DeviceSpec, X86Machine
 
 if TYPE_CHECKING:
@@ -63,17 +68,24 @@ FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
 
 # -- chips (arch/x86/kernel/apic/vector.c, io_apic.c, msi.c; drivers/iommu/intel/irq_remapping.c)
 class ApicAckChip(IrqChip):
-    """Chips whose ack/EOI is the local APIC EOI (x86 vector domain parent)."""
+    """Chips whose ack/EOI is the local APIC EOI, under the x86 vector domain
+    (``irqlab.platform.x86_vector``): activating the line or moving it takes a
+    vector there, and the chip then writes where its messages go (``write_msg``)."""
 
-    def __init__(self, apic: Apic) -> None:
+    def __init__(self, apic: Apic, vectors: VectorDomain) -> None:
         self.apic = apic
+        self.vectors = vectors
 
     def irq_ack(self, d: IrqDesc, cpu: int) -> None:
-        # apic_ack_irq / apic_ack_edge: EOI before the handler runs.
+        # apic_ack_irq / apic_ack_edge: irq_complete_move, then EOI before the handler runs.
+        if d.chip_data.move_in_progress:
+            self.vectors.complete_move(d, cpu)
         if not eoi_dropped(d):
             self.apic.eoi(cpu)
 
     def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        if d.chip_data.move_in_progress:
+            self.vectors.complete_move(d, cpu)
         if not eoi_dropped(d):
             self.apic.eoi(cpu)
 
@@ -87,6 +99,21 @@ class ApicAckChip(IrqChip):
         self.apic.accept(d.affinity, d.vector, False)
         return True
 
+    def irq_activate(self, d: IrqDesc) -> None:
+        self.vectors.activate(d)
+        self.write_msg(d)
+
+    def irq_deactivate(self, d: IrqDesc) -> None:
+        self.vectors.deactivate(d)
+
+    def irq_set_affinity(self, d: IrqDesc, mask: int) -> None:
+        self.vectors.set_affinity(d, mask)
+        if d.chip_data.vector >= 0:
+            self.write_msg(d)
+
+    def write_msg(self, d: IrqDesc) -> None:
+        """Point the hardware at (``d.affinity``, ``d.vector``)."""
+
 
 class IoApicChip(ApicAckChip):
     """IO-APIC pins (arch/x86/kernel/apic/io_apic.c ``ioapic_chip``).  Level
@@ -98,8 +125,9 @@ class IoApicChip(ApicAckChip):
     name = "IO-APIC"
     move_pending = True
 
-    def __init__(self, apic: Apic, ioapic: IoApic, name: str = "IO-APIC") -> None:
-        super().__init__(apic)
+    def __init__(self, apic: Apic, vectors: VectorDomain, ioapic: IoApic,
+                 name: str = "IO-APIC") -> None:
+        super().__init__(apic, vectors)
         self.ioapic = ioapic
         self.name = name
 
@@ -123,16 +151,24 @@ class IoApicChip(ApicAckChip):
         k = self._mover(d)
         if k is not None and not d.state & IRQD_IRQ_MASKED:
             self.ioapic.mask(d.hwirq)  # ioapic_prepare_move
+        # ioapic_ack_level: a level interrupt that arrived as an edge (retriggered
+        # by fixup_irqs after a CPU went offline) has no TMR bit, so the local
+        # APIC's EOI is not broadcast: EOI the pin directly and count it (MIS).
+        as_edge = d.level and d.vector not in self.apic.lapics[cpu].tmr
         super().irq_eoi(d, cpu)
+        if as_edge and self.k is not None:
+            self.k.irq_stat.inc("MIS", cpu)
+            self.ioapic.eoi(d.vector)
         if k is not None:  # ioapic_finish_move
             if not self.ioapic.rte[d.hwirq].remote_irr:  # only once the EOI has reached the pin
                 irq_move_masked_irq(k, d)
             if not d.state & IRQD_IRQ_MASKED:
                 self.ioapic.unmask(d.hwirq)
 
-    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
-        d.affinity = cpu
-        self.ioapic.set_affinity(d.hwirq, cpu)
+    def write_msg(self, d: IrqDesc) -> None:
+        """Rewrite the pin's RTE (``ioapic_configure_entry``)."""
+        rte = self.ioapic.rte[d.hwirq]
+        self.ioapic.program(d.hwirq, d.vector, d.affinity, rte.level_trig, rte.masked)
 
 
 class MsiChip(ApicAckChip):
@@ -143,16 +179,16 @@ class MsiChip(ApicAckChip):
     name = "PCI-MSI"
     flags = IRQCHIP_ONESHOT_SAFE
 
-    def __init__(self, apic: Apic, table: MsixTable, name: str = "PCI-MSI") -> None:
-        super().__init__(apic)
+    def __init__(self, apic: Apic, vectors: VectorDomain, table: MsixTable,
+                 name: str = "PCI-MSI") -> None:
+        super().__init__(apic, vectors)
         self.table = table
         self.name = name
 
-    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
-        """Rewrite the MSI-X entry's message for the new destination APIC
+    def write_msg(self, d: IrqDesc) -> None:
+        """The MSI-X entry's message names the new APIC and vector
         (``msi_domain_set_affinity`` -> ``irq_chip_write_msi_msg``)."""
-        d.affinity = cpu
-        self.table.program(d.hwirq, *self.msi_msg(cpu, d.vector))
+        self.table.program(d.hwirq, *self.msi_msg(d.affinity, d.vector))
 
     def irq_mask(self, d: IrqDesc) -> None:
         self.table.mask(d.hwirq)
@@ -163,19 +199,20 @@ class MsiChip(ApicAckChip):
 
 class IrMsiChip(MsiChip):
     """MSI-X vectors behind interrupt remapping ("IR-PCI-MSIX-..."): a new
-    affinity rewrites the IRTE's destination (``intel_ir_set_affinity``,
-    AMD ``amd_ir_set_affinity``), the table entry's handle stays."""
+    vector or CPU rewrites the IRTE (``intel_ir_set_affinity``, AMD
+    ``amd_ir_set_affinity``), the table entry's handle stays."""
 
-    def __init__(self, apic: Apic, table: MsixTable, unit: RemapUnit, irtes: dict[int, int],
-                 name: str) -> None:
-        super().__init__(apic, table, name)
+    def __init__(self, apic: Apic, vectors: VectorDomain, table: MsixTable, unit: RemapUnit,
+                 irtes: dict[int, int], name: str) -> None:
+        super().__init__(apic, vectors, table, name)
         self.unit = unit
         self.irtes = irtes  # MSI-X entry -> IRTE index
 
-    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
-        super().irq_set_affinity(d, cpu)
+    def write_msg(self, d: IrqDesc) -> None:
+        super().write_msg(d)
         irte = self.unit.irt[self.irtes[d.hwirq]]
-        irte.dest = self.apic.lapics[cpu].apic_id
+        irte.dest = self.apic.lapics[d.affinity].apic_id
+        irte.vector = d.vector
 
 
 class DmarMsiChip(ApicAckChip):
@@ -186,15 +223,15 @@ class DmarMsiChip(ApicAckChip):
     name = "DMAR-MSI"
     flags = IRQCHIP_ONESHOT_SAFE
 
-    def __init__(self, apic: Apic, unit: VtdUnit | AmdIommu, name: str = "DMAR-MSI") -> None:
-        super().__init__(apic)
+    def __init__(self, apic: Apic, vectors: VectorDomain, unit: VtdUnit | AmdIommu,
+                 name: str = "DMAR-MSI") -> None:
+        super().__init__(apic, vectors)
         self.unit = unit
         self.name = name
 
-    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
-        """``dmar_msi_write``: FEADDR/FEDATA name the new CPU."""
-        d.affinity = cpu
-        self.unit.program_fault_event(*self.msi_msg(cpu, d.vector))
+    def write_msg(self, d: IrqDesc) -> None:
+        """``dmar_msi_write``: FEADDR/FEDATA name the new CPU and vector."""
+        self.unit.program_fault_event(*self.msi_msg(d.affinity, d.vector))
 
     def irq_mask(self, d: IrqDesc) -> None:
         self.unit.set_masked(True)
@@ -222,6 +259,10 @@ class X86Board(Board):
         self.apic = apic
         self.ioapic = ioapic
         self.next_irte = 0  # interrupt-remapping table entries are handed out in order
+        self.vectors: VectorDomain  # made at boot, with the kernel
+
+    def vector_matrix(self) -> str | None:
+        return self.vectors.matrix.debug_show()
 
 
 class X86:
@@ -243,29 +284,49 @@ class X86:
         return board
 
     def boot(self, m: Machine) -> None:
+        board: X86Board = m.board  # type: ignore[assignment]
+        if m.spec.machine.os == "windows":
+            board.vectors = VectorDomain(m.kernel, board.apic, WINDOWS_FIRST_DEVICE_VECTOR,
+                                         FIRST_SYSTEM_VECTOR, [])
+        else:
+            board.vectors = VectorDomain(m.kernel, board.apic, FIRST_DEVICE_VECTOR,
+                                         FIRST_SYSTEM_VECTOR, [IA32_SYSCALL_VECTOR])
+        m.kernel.hotplug.set_arch(board.vectors.cpu_disable, board.vectors.cpu_up)
         for cpu in range(m.spec.machine.cpus):
             m.kernel.bind_vector(cpu, LOCAL_TIMER_VECTOR, local_timer)
 
-    def _vector_of(self, m: Machine, spec: DeviceSpec, i: int, cpu: int) -> int:
-        k = m.kernel
+
+    def _fixed_vector(self, m: Machine, spec: DeviceSpec, i: int) -> int | None:
+        """The vector the scenario fixed for vector ``i`` of ``spec``, if any."""
+        if spec.vector is None:
+            return None
         linux = m.spec.machine.os == "linux"
-        if spec.vector is not None:
-            vectors = spec.vector if isinstance(spec.vector, list) else [spec.vector]
-            if i >= len(vectors):
-                raise BuildError(f"device '{spec.name}': vector list has {len(vectors)} entries "
-                                 f"for {spec.vectors} vectors")
-            v = vectors[i]
-            if not FIRST_DEVICE_VECTOR - 1 <= v < FIRST_SYSTEM_VECTOR or (linux and v == IA32_SYSCALL_VECTOR):
-                raise BuildError(f"device '{spec.name}': vector {v:#x} is not a device vector "
-                                 f"(0x20-{FIRST_SYSTEM_VECTOR - 1:#x}" + (", not 0x80)" if linux else ")"))
-            if v in k.vector_irq[cpu]:
-                raise BuildError(f"device '{spec.name}': vector {v:#x} on CPU {cpu} is already in use")
-            return v
-        first = WINDOWS_FIRST_DEVICE_VECTOR if m.spec.machine.os == "windows" else FIRST_DEVICE_VECTOR
-        for v in range(first, FIRST_SYSTEM_VECTOR):
-            if (v != IA32_SYSCALL_VECTOR or not linux) and v not in k.vector_irq[cpu]:
-                return v
-        raise BuildError(f"device '{spec.name}': no free vector left on CPU {cpu}")
+        vectors = spec.vector if isinstance(spec.vector, list) else [spec.vector]
+        if i >= len(vectors):
+            raise BuildError(f"device '{spec.name}': vector list has {len(vectors)} entries "
+                             f"for {spec.vectors} vectors")
+        v = vectors[i]
+        if not FIRST_DEVICE_VECTOR - 1 <= v < FIRST_SYSTEM_VECTOR or (linux and v == IA32_SYSCALL_VECTOR):
+            raise BuildError(f"device '{spec.name}': vector {v:#x} is not a device vector "
+                             f"(0x20-{FIRST_SYSTEM_VECTOR - 1:#x}" + (", not 0x80)" if linux else ")"))
+        return v
+
+    def _alloc_vector(self, m: Machine, spec: DeviceSpec, d: IrqDesc, i: int, mask: int,
+                      managed: bool) -> None:
+        """Reserve the line's vector (``x86_vector_alloc_irqs``), or take the one
+        the scenario fixed on the first CPU of ``mask``."""
+        board: X86Board = m.board  # type: ignore[assignment]
+        fixed = self._fixed_vector(m, spec, i)
+        cpu = cpumask_first(mask)
+        try:
+            board.vectors.alloc(d, mask, managed)
+            if fixed is not None:
+                board.vectors.assign(d, cpu, fixed)
+        except MatrixError as exc:
+            if exc.errno == "EBUSY":
+                raise BuildError(f"device '{spec.name}': vector {fixed:#x} on CPU {cpu} is "
+                                 "already in use") from None
+            raise BuildError(f"device '{spec.name}': {exc} (-{exc.errno})") from None
 
     def add_line(self, m: Machine, spec: DeviceSpec, line: int, cpu: int,
                  level: bool) -> tuple[int, LineSink]:
@@ -273,17 +334,17 @@ class X86:
         ioapic = board.ioapic
         if line >= ioapic.pins:
             raise BuildError(f"device '{spec.name}': IO-APIC pin {line} out of range 0-{ioapic.pins - 1}")
-        chip = IoApicChip(board.apic, ioapic)
+        chip = IoApicChip(board.apic, board.vectors, ioapic)
         flow = "fasteoi" if level else "edge"
-        vector = self._vector_of(m, spec, 0, cpu)
-        ioapic.program(line, vector, cpu, level, masked=True)
+        ioapic.program(line, 0, cpu, level, masked=True)  # the RTE gets its vector when activated
         desc = m.kernel.alloc_irq(line, chip, line, FLOWS[flow], flow, level)
-        desc.affinity = cpu
-        m.kernel.bind_vector(cpu, vector, desc)
+        self._alloc_vector(m, spec, desc, 0, 1 << cpu, False)
+        if desc.vector >= 0:
+            chip.write_msg(desc)
         return line, ioapic
 
     def add_msi(self, m: Machine, spec: DeviceSpec,
-                index: int) -> Callable[[int, int], tuple[int, Signal]]:
+                index: int) -> Callable[[int, int, bool], tuple[int, Signal]]:
         board: X86Board = m.board  # type: ignore[assignment]
         k = m.kernel
         bus, slot, fn = pci_address(index)  # as its IOMMU source id
@@ -294,24 +355,25 @@ class X86:
         name = f"PCI-MSIX-0000:{bus:02x}:{slot:02x}.{fn}"
         unit = board.iommu
         irtes: dict[int, int] = {}
-        chip = (MsiChip(board.apic, table, name=name) if unit is None
-                else IrMsiChip(board.apic, table, unit, irtes, f"IR-{name}"))
+        chip = (MsiChip(board.apic, board.vectors, table, name=name) if unit is None
+                else IrMsiChip(board.apic, board.vectors, table, unit, irtes, f"IR-{name}"))
+        sid = source_id(bus, slot, fn)
 
-        def alloc(i: int, cpu: int) -> tuple[int, Signal]:
+        def alloc(i: int, mask: int, managed: bool) -> tuple[int, Signal]:
             irq = next_irq(m, FIRST_MSI_IRQ)
-            vector = self._vector_of(m, spec, i, cpu)
-            table.program(i, *chip.msi_msg(cpu, vector))
             desc = k.alloc_irq(irq, chip, i, FLOWS["edge"], "edge", False)
-            desc.affinity = cpu
-            k.bind_vector(cpu, vector, desc)
+            if unit is not None:
+                handle = board.next_irte  # below IRT_ENTRIES: 256 CPUs x 202 vectors fit
+                board.next_irte += 1
+                irtes[i] = handle
+                # the vector is written when the line takes one (write_msg)
+                unit.set_irte(handle, Irte(sid, board.apic.lapics[cpumask_first(mask)].apic_id, 0))
+            self._alloc_vector(m, spec, desc, i, mask, managed)
+            if desc.vector >= 0:
+                chip.write_msg(desc)
             if unit is None:
                 return irq, MsiSignal(table, i)
-            handle = board.next_irte  # below IRT_ENTRIES: 256 CPUs x 202 vectors fit
-            board.next_irte += 1
-            irtes[i] = handle
-            sid = source_id(bus, slot, fn)
-            unit.set_irte(handle, Irte(sid, board.apic.lapics[cpu].apic_id, vector))
-            return irq, RemappedMsiSignal(table, i, unit, sid, handle)
+            return irq, RemappedMsiSignal(table, i, unit, sid, irtes[i])
 
         return alloc
 
@@ -333,12 +395,10 @@ class X86:
         assert isinstance(unit, VtdUnit | AmdIommu)
         name = IOMMU_IRQ[unit.vendor]
         irq = next_irq(m, FIRST_MSI_IRQ)
-        vector = self._vector_of(m, DeviceSpec(name=name, kind="msix"), 0, 0)
-        chip = DmarMsiChip(board.apic, unit, "DMAR-MSI" if unit.vendor == "intel" else "PCI-MSI")
-        unit.program_fault_event(*chip.msi_msg(0, vector))
+        chip = DmarMsiChip(board.apic, board.vectors, unit,
+                           "DMAR-MSI" if unit.vendor == "intel" else "PCI-MSI")
         desc = k.alloc_irq(irq, chip, 0, FLOWS["edge"], "edge", False)
-        desc.affinity = 0
-        k.bind_vector(0, vector, desc)
+        self._alloc_vector(m, DeviceSpec(name=name, kind="msix"), desc, 0, 1, False)
         pci_sids(m)
         handler, thread_fn = m.os.iommu_fault_isr(m, unit)
         if thread_fn is None:
@@ -393,4 +453,4 @@ class X86:
         rows = [r for r in X86_ROWS if r in counts or r in ("LOC", "SPU")]
         add_rows(k, snap, rows + [r for r in counts if r not in X86_ROWS], {})
         snap.rows["ERR"] = CounterRow(label="ERR", per_cpu=[k.irq_stat.err_count])
-        snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[0])
+        snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[sum(counts.get("MIS", [0]))])

@@ -36,10 +36,24 @@ def _us(ns: float) -> str:
 
 
 def _proc_interrupts(report: Report, data: dict[str, Any]) -> list[Block]:
+    """``/proc/interrupts``, then each IRQ's ``/proc/irq/N/`` files (``spurious``
+    on one line) and, on x86, the vector matrix as debugfs prints it."""
     snap = report.counter_snapshot()
     if snap is None or not snap.rows:
         return []
-    return [Block("proc-interrupts", "/proc/interrupts", text=render_interrupts(snap))]
+    blocks = [Block("proc-interrupts", "/proc/interrupts", text=render_interrupts(snap))]
+    files = data["proc_irq"]
+    if files:
+        cols = ("smp_affinity", "smp_affinity_list", "effective_affinity",
+                "effective_affinity_list", "node")
+        rows = [[label, *(f.get(c, "-") for c in cols), " ".join(f.get("spurious", "-").split("\n"))]
+                for label, f in sorted(files.items(), key=lambda kv: int(kv[0]))]
+        blocks.append(Block("proc-irq", "/proc/irq", ("irq", *cols, "spurious"), rows,
+                            left=len(cols) + 2))
+    if data["vector_matrix"]:
+        blocks.append(Block("vector-matrix", "Vector matrix (/sys/kernel/debug/irq/domains/VECTOR)",
+                            text=data["vector_matrix"]))
+    return blocks
 
 
 def _proc_softirqs(report: Report, data: dict[str, Any]) -> list[Block]:

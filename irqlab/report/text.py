@@ -202,6 +202,8 @@ def _iommu_faults_table(faults: list[dict[str, Any]]) -> str:
             f"fault[{mistake['fault']}] {mistake['kind']}" if mistake else ""])
     return format_table(["device", "access", "first_address", "reason", "first_us", "count", "cause",
                          "mistake"], rows, left=2)
+
+
 def _vm_sections(report: Report, data: dict[str, Any]) -> list[str]:
     """Per guest: its exits by reason, what its assigned devices cost, and its
     own /proc/interrupts."""

@@ -212,6 +212,39 @@ def consistency_errors(spec: Scenario) -> list[str]:
         if fault.kind == "stuck-line" and kinds.get(fault.device or "") == "msix":
             out.append(f"fault[{i}]: stuck-line needs a line device; '{fault.device}' is "
                        "message-signalled (MSI-X has no wire to stick)")
+    return out + _action_errors(spec)
+
+
+def _action_errors(spec: Scenario) -> list[str]:
+    """Actions naming CPUs, devices or queues the machine does not have."""
+    out: list[str] = []
+    cpus = spec.machine.cpus
+    devices = {d.name: d for d in spec.device}
+    for i, a in enumerate(spec.action):
+        where = f"action[{i}]"
+        for field, cpu in [("cpus", c) for c in a.cpus or []] + [("cpu", a.cpu)]:
+            if cpu is not None and cpu >= cpus:
+                out.append(f"{where}.{field}: CPU {cpu} does not exist (machine has {cpus})")
+                break
+        dev = devices.get(a.device or "")
+        if a.device is not None and dev is None:
+            out.append(f"{where}.device: no device named '{a.device}'")
+        elif dev is not None:
+            if a.queue is not None and a.queue >= dev.vectors:
+                out.append(f"{where}.queue: '{dev.name}' has {dev.vectors} queue(s) (0-{dev.vectors - 1})")
+            if a.kind == "set-affinity" and dev.managed:
+                out.append(f"{where}.device: '{dev.name}' is managed: the kernel sets its affinity "
+                           "(writing smp_affinity_list fails with -EIO)")
+            if a.kind == "coalesce" and dev.nic is None:
+                out.append(f"{where}.device: '{dev.name}' is not a NIC (no [device.nic] table): "
+                           "ethtool -C has nothing to set")
+            elif a.kind == "coalesce" and a.adaptive and dev.nic is not None \
+                    and dev.nic.receive != "napi":
+                out.append(f"{where}.adaptive: '{dev.name}' receives per packet; adaptive needs "
+                           "receive = 'napi' (net DIM samples in the NAPI poll)")
+            if a.kind == "rate" and dev.arrival.kind in ("replay", "none"):
+                out.append(f"{where}.device: '{dev.name}' has arrival kind '{dev.arrival.kind}', "
+                           "which has no rate")
     return out
 
 

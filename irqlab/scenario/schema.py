@@ -384,6 +384,9 @@ class DeviceSpec(Strict):
     vectors: int = Field(1, ge=1, le=2048)
     #: CPU of each vector/line (static affinity); one value or one per vector
     cpu: int | list[int] = 0
+    #: msix: managed interrupts, spread by the kernel over the CPUs (not user-settable;
+    #: shut down while all their CPUs are offline)
+    managed: bool = False
     #: x86: explicit vector(s); default: allocated
     vector: int | list[int] | None = None
     #: GIC / NVIC priority (lower is more urgent)
@@ -408,6 +411,9 @@ class DeviceSpec(Strict):
                 raise ValueError("nic: the NIC driver is the handler; drop the handler table")
         if self.kind == "msix" and self.shared:
             raise ValueError("MSI-X vectors cannot be shared")
+        if self.managed and (self.kind != "msix" or isinstance(self.cpu, list) or self.cpu):
+            raise ValueError("managed: only MSI-X vectors are managed, and the kernel spreads "
+                             "them (leave out 'cpu')")
         return self
 
 
@@ -478,6 +484,83 @@ class VmSpec(Strict):
     wakeup_cost: Duration | None = None
 
 
+def parse_cpulist(v: object) -> object:
+    """A CPU list as ``/proc/irq/N/smp_affinity_list`` takes it
+    (``bitmap_parselist``): ``"0-3,8"``, or a list of CPUs, or one CPU."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return [v]
+    if not isinstance(v, str):
+        return v
+    cpus: list[int] = []
+    for part in v.replace(" ", "").split(","):
+        lo, sep, hi = part.partition("-")
+        if not (lo.isdigit() and (not sep or hi.isdigit())) or (sep and int(hi) < int(lo)):
+            raise ValueError(f"expected a CPU list such as '0-3,8', got {v!r}")
+        if int(hi or lo) - int(lo) > 4096:
+            raise ValueError(f"CPU range {part!r} is wider than any machine")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+#: the fields each action kind takes (besides ``at`` and ``kind``), required ones first
+ACTION_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "set-affinity": (("cpus",), ("irq", "device", "queue")),
+    "cpu-offline": (("cpu",), ()),
+    "cpu-online": (("cpu",), ()),
+    "disable-irq": ((), ("irq", "device", "queue")),
+    "enable-irq": ((), ("irq", "device", "queue")),
+    "rate": (("device", "rate"), ("queue",)),
+    "coalesce": (("device",), ("rx_usecs", "rx_frames", "adaptive")),
+}
+
+
+class ActionSpec(Strict):
+    """Something done to the running machine at ``at``, as an administrator
+    would: write ``/proc/irq/N/smp_affinity_list`` (``set-affinity``), echo
+    0/1 to ``/sys/devices/system/cpu/cpuN/online``, disable or enable an IRQ,
+    ``ethtool -C`` a NIC (``coalesce``), change a device's arrival rate.  An
+    IRQ is named by number (``irq``) or by ``device`` (every vector, or the
+    one of ``queue``)."""
+
+    at: Duration
+    kind: Literal["set-affinity", "cpu-offline", "cpu-online", "disable-irq", "enable-irq",
+                  "coalesce", "rate"]
+    irq: int | None = Field(None, ge=0)
+    device: str | None = None
+    queue: int | None = Field(None, ge=0)
+    cpus: Annotated[list[Annotated[int, Field(ge=0)]], BeforeValidator(parse_cpulist)] | None = None
+    cpu: int | None = Field(None, ge=0)
+    rate: Rate | None = None
+    #: coalesce: as NicSpec's, what is left out stays
+    rx_usecs: int | None = Field(None, ge=0, le=100_000)
+    rx_frames: int | None = Field(None, ge=0, le=65536)
+    adaptive: bool | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ActionSpec:
+        required, optional = ACTION_FIELDS[self.kind]
+        for name in ("irq", "device", "queue", "cpus", "cpu", "rate", "rx_usecs", "rx_frames",
+                     "adaptive"):
+            given = getattr(self, name) is not None
+            if given and name not in required + optional:
+                raise ValueError(f"'{name}' is not a field of a '{self.kind}' action")
+            if not given and name in required:
+                raise ValueError(f"a '{self.kind}' action needs '{name}'")
+        if "irq" in optional and (self.irq is None) == (self.device is None):
+            raise ValueError(f"a '{self.kind}' action names either 'irq' or 'device'")
+        if self.queue is not None and self.device is None:
+            raise ValueError("'queue' is a queue of a 'device'")
+        if self.cpus == []:
+            raise ValueError("'cpus' is empty (writing an empty list is -EINVAL)")
+        if self.kind == "coalesce" and self.rx_usecs is None and self.rx_frames is None \
+                and self.adaptive is None:
+            raise ValueError("a 'coalesce' action sets rx_usecs, rx_frames or adaptive")
+        if self.rx_usecs == 0 and self.rx_frames == 0:
+            raise ValueError("rx_usecs 0 and rx_frames 0 would never interrupt (ethtool -C "
+                             "refuses it); rx_frames 1 turns moderation off")
+        return self
+
+
 MAX_DEVICES = (1 << 16) - 1
 """Most devices a scenario holds: the PCI requester ids of one segment, less
 00:00.0 (the host bridge).  VT-d names a DMA's source by this 16-bit id (the
@@ -498,6 +581,7 @@ class Scenario(Strict):
     timer: TimerSpec = TimerSpec()
     device: list[DeviceSpec] = []
     fault: list[FaultSpec] = []
+    action: list[ActionSpec] = []
     vm: list[VmSpec] = []
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from irqlab.hw.apic import LOCAL_TIMER_VECTOR
 from irqlab.hw.device import Signal
 from irqlab.hw.vcpuif import GuestCpuInterface
+from irqlab.kernel.manage import irq_activate
 from irqlab.platform import PLATFORMS
 from irqlab.platform.arm64 import ARCH_TIMER_PPI
 from irqlab.scenario.schema import Scenario
@@ -115,15 +116,17 @@ class GuestPlatform:
         return self.base.add_line(m, spec, line, cpu, level)
 
     def add_msi(self, m: Machine, spec: DeviceSpec,
-                index: int) -> Callable[[int, int], tuple[int, Signal]]:
+                index: int) -> Callable[[int, int, bool], tuple[int, Signal]]:
         """The arch's MSI-X allocation in the guest; the device's messages go
-        through the hypervisor (``Kvm.assigned_irq``)."""
+        through the hypervisor (``Kvm.assigned_irq``).  The line is activated
+        at once (as MSI_FLAG_ACTIVATE_EARLY does): the route needs its vector."""
         alloc = self.base.add_msi(m, spec, index)
 
-        def assigned(i: int, cpu: int) -> tuple[int, Signal]:
-            irq, signal = alloc(i, cpu)
-            vector = m.kernel.descs[irq].vector
-            route = self.kvm.add_route(self.vm, cpu, signal, vector)
+        def assigned(i: int, mask: int, managed: bool) -> tuple[int, Signal]:
+            irq, signal = alloc(i, mask, managed)
+            desc = m.kernel.descs[irq]
+            irq_activate(desc)
+            route = self.kvm.add_route(self.vm, desc.affinity, signal, desc.vector)
             return irq, AssignedSignal(self.kvm, self.vm, route)
 
         return assigned

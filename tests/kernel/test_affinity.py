@@ -10,6 +10,7 @@ from irqlab.kernel.manage import (
     enable_irq,
     free_irq,
     irq_set_affinity,
+    request_irq,
 )
 
 from .rig import at, machine, run
@@ -61,16 +62,16 @@ def test_an_io_apic_pin_moves_at_its_next_interrupt(trigger: str) -> None:
 
     def move() -> None:
         irq_set_affinity(m.kernel, irq, 1)
-        seen["after_request"] = (desc.affinity, desc.pending_affinity, rte.dest)
+        seen["after_request"] = (desc.affinity, desc.pending_mask, rte.dest)
 
     at(m, 1_050_000, move)
     at(m, 1_099_000, lambda: seen.update(before_next=(desc.affinity, rte.dest)))
-    at(m, 1_150_000, lambda: seen.update(after_next=(desc.affinity, desc.pending_affinity,
+    at(m, 1_150_000, lambda: seen.update(after_next=(desc.affinity, desc.pending_mask,
                                                       rte.dest, rte.masked, list(desc.kstat))))
     run(m, 1_250_000)
-    assert seen["after_request"] == (0, 1, 0), "nothing is rewritten from process context"
+    assert seen["after_request"] == (0, 0b10, 0), "nothing is rewritten from process context"
     assert seen["before_next"] == (0, 0)
-    assert seen["after_next"] == (1, -1, 1, False, [11, 0]), \
+    assert seen["after_next"] == (1, 0, 1, False, [11, 0]), \
         "the 1.1 ms interrupt ran on CPU0 and moved the pin, unmasked again"
     assert desc.kstat == [11, 1]
 
@@ -82,16 +83,19 @@ def test_a_second_request_before_the_next_interrupt_replaces_the_first() -> None
     at(m, 1_050_000, lambda: irq_set_affinity(m.kernel, irq, 1))
     at(m, 1_060_000, lambda: irq_set_affinity(m.kernel, irq, 0))  # back before it moved
     run(m, 2_050_000)
-    assert desc.affinity == 0 and desc.pending_affinity == -1
+    assert desc.affinity == 0 and desc.pending_mask == 0
     assert desc.kstat == [20, 0]
 
 
-def test_a_vector_taken_on_the_target_cpu_is_refused() -> None:
+def test_a_move_takes_a_new_vector_when_its_own_is_taken_on_the_target_cpu() -> None:
+    """apic_set_affinity allocates on the new CPU (here 0x41 is the other device's)."""
     m = machine(TWO_CPUS.format(arch="x86", kind="msix", extra="vector = 0x41") +
                 '[[device]]\nname = "other"\nkind = "msix"\ncpu = 1\nvector = 0x41\n')
-    with pytest.raises(IrqRequestError) as err:
-        irq_set_affinity(m.kernel, m.irqs["dev"][0], 1)
-    assert err.value.errno == "ENOSPC"
+    irq = m.irqs["dev"][0]
+    irq_set_affinity(m.kernel, irq, 1)
+    desc = m.kernel.descs[irq]
+    assert (desc.affinity, desc.vector) == (1, 0x21)
+    assert m.kernel.vector_irq[1][0x41] is m.kernel.descs[m.irqs["other"][0]]
 
 
 def test_an_offline_cpu_is_refused() -> None:
@@ -150,11 +154,11 @@ def test_a_disabled_edge_pin_keeps_its_move_until_an_interrupt_after_the_enable(
     seen: dict[str, object] = {}
     at(m, 1_050_000, lambda: disable_irq(m.kernel, irq))
     at(m, 1_060_000, lambda: irq_set_affinity(m.kernel, irq, 1))
-    at(m, 1_150_000, lambda: seen.update(disabled=(desc.affinity, desc.pending_affinity)))
+    at(m, 1_150_000, lambda: seen.update(disabled=(desc.affinity, desc.pending_mask)))
     at(m, 1_150_000, lambda: enable_irq(m.kernel, irq))  # resends the 1.1 ms edge to CPU0
     run(m, 2_050_000)
-    assert seen["disabled"] == (0, 1), "the edge at 1.1 ms found the line disabled: no move"
-    assert desc.affinity == 1 and desc.pending_affinity == -1
+    assert seen["disabled"] == (0, 0b10), "the edge at 1.1 ms found the line disabled: no move"
+    assert desc.affinity == 1 and desc.pending_mask == 0
     assert desc.kstat == [11, 9], "the resent edge ran on CPU0 and moved the pin"
 
 
@@ -164,11 +168,14 @@ def test_a_line_nobody_uses_moves_at_once_and_free_irq_completes_a_pending_move(
     desc = m.kernel.descs[irq]
     rte = m.board.ioapic.rte[5]  # type: ignore[attr-defined]
     irq_set_affinity(m.kernel, irq, 1)
-    assert (desc.affinity, desc.pending_affinity, rte.dest) == (0, 1, 0), "in use: deferred"
+    assert (desc.affinity, desc.pending_mask, rte.dest) == (0, 0b10, 0), "in use: deferred"
     free_irq(m.kernel, irq, desc.action[0].dev_id)
-    assert (desc.affinity, desc.pending_affinity, rte.dest) == (1, -1, 1), "shut down: moved"
+    assert (desc.affinity, desc.pending_mask, rte.dest) == (1, 0, 1), "shut down: moved"
     irq_set_affinity(m.kernel, irq, 0)
-    assert (desc.affinity, desc.pending_affinity, rte.dest) == (0, -1, 0), "not in use: at once"
+    assert (desc.affinity, desc.pending_mask) == (0, 0), "not in use: at once"
+    assert desc.vector < 0, "shut down, the line holds no vector (reservation mode) ..."
+    request_irq(m.kernel, irq, lambda ctx: 1, 0, "again")
+    assert (rte.dest, rte.vector) == (0, desc.vector), "... and its RTE is written when it starts"
 
 
 def test_a_chip_that_refuses_a_move_leaves_the_line_where_it_was() -> None:
@@ -176,7 +183,7 @@ def test_a_chip_that_refuses_a_move_leaves_the_line_where_it_was() -> None:
     irq = m.irqs["dev"][0]
     desc = m.kernel.descs[irq]
 
-    def refuse(d: object, cpu: int) -> None:
+    def refuse(d: object, mask: int) -> None:
         raise ValueError("no route to that CPU")
 
     desc.chip.irq_set_affinity = refuse  # type: ignore[method-assign]

@@ -153,7 +153,7 @@ def _edges_during_handler(kind: str, edges: int) -> tuple[list[int], list[int]]:
         if len(cpus) == 1:
             # Re-routed at once (an IO-APIC line would otherwise wait for its next
             # interrupt, as without interrupt remapping).
-            irq_do_set_affinity(m.kernel, desc, 1)
+            irq_do_set_affinity(m.kernel, desc, 0b10)  # the mask of CPU1
             for i in range(edges):
                 at(m, m.engine.now + 1_000 + 500 * i, dev.request)
         dev.service(dev.status)

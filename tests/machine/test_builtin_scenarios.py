@@ -76,3 +76,30 @@ def test_nvic_cortex_m4_preempts_and_tail_chains() -> None:
     assert m.ctrl.entry_ns(0, True) < m.ctrl.exit_ns(0, False) + m.ctrl.entry_ns(0, False)
     # the motor-control timer keeps its 50 us period
     assert abs(len(rec.entries(irq["TIM1_UP"])) - 20_000_000 // 50_000) <= 1
+
+
+def test_cpu_hotplug_takes_cpu2_away_and_back_under_load_losing_nothing() -> None:
+    m, rec = _run("cpu-hotplug", 20_000_000)
+    k = m.kernel
+    on_cpu2 = [ts for ts, cpu, kind, *_ in rec.events if kind == IRQ_ENTRY and cpu == 2]
+    assert on_cpu2 and not [ts for ts in on_cpu2 if 5_020_000 <= ts < 12_000_000], \
+        "CPU2 takes no interrupt while offline (after the stopper's 20 us)"
+    assert max(on_cpu2) >= 12_000_000, "and takes them again once back"
+    # Every raise of the non-managed devices is counted on some CPU, merged with
+    # one already waiting in IRR (Poisson arrivals can be that close), or still
+    # waiting at the end.
+    devs = [dev for name in ("eth0", "serial") for dev in m.devices[name]]
+    raised = sum(dev.raised for dev in devs)
+    counted = sum(sum(k.descs[dev.irq].kstat) for dev in devs)
+    apic = m.ctrl
+    coalesced = sum(lapic.coalesced for lapic in apic.lapics)
+    waiting = sum(1 for dev in devs if k.descs[dev.irq].vector in apic.lapics[k.descs[dev.irq].affinity].irr)
+    assert counted + coalesced + waiting == raised
+    assert coalesced < raised // 100
+    nvme2 = k.descs[m.irqs["nvme0q"][2]]
+    assert nvme2.affinity_mask == 0b100 and nvme2.affinity == 2, "managed: back on its own CPU"
+    eth2 = k.descs[m.irqs["eth0"][2]]
+    assert (eth2.affinity_mask, eth2.affinity) == (0b1100, 3), "moved within its mask"
+    log = [line for _, line in k.log]
+    assert "smpboot: CPU 2 is now offline" in log and "IRQ 4: no longer affine to CPU2" in log
+    assert k.cpu_online_mask == 0b1111
