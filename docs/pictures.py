@@ -5,8 +5,9 @@ Debian's ``chromium`` on PATH.
 * ``html-report.png``: the top of ``irqlab run --html`` as headless Chromium
   draws it.
 * ``vcd-waveform.png``: the signals of ``irqlab run --vcd`` around the first
-  interrupt of the shared level line, drawn the way a logic analyser shows them
-  (read back with vcdvcd, as the tests do).
+  interrupt of the shared level line (with the IRR and ISR bits of its vector
+  in its CPU's local APIC), drawn the way a logic analyser shows them (read
+  back with vcdvcd, as the tests do).
 * ``perfetto-timeline.png``: the ``Irq Cpu N`` / ``SoftIrq Cpu N`` tracks of
   ``irqlab run --perfetto`` (its ftrace bundles read back with the protobuf
   classes), drawn as ui.perfetto.dev lays them out.
@@ -25,15 +26,27 @@ from PIL import Image
 from vcdvcd import VCDVCD
 
 from irqlab.events import SOFTIRQ_NAMES
+from irqlab.machine.build import build
+from irqlab.scenario.loader import load
 
 IMG = Path(__file__).resolve().parent / "img"
 RUN = ["default", "--duration", "5ms", "--seed", "1"]
 WIDTH = 760  # px of the pictures in the README
-SIGNALS = ("irq16.line", "irq16.pending", "irq16.in_service", "irq16.handler",
-           "irq24.line", "irq24.pending", "irq24.handler", "cpu0.context")
 WINDOW_NS = (-20_000, 60_000)  # around the first assert of irq 16
 
 
+def signals() -> tuple[str, ...]:
+    """The pins drawn: irq 16 and 24 with their vectors' IRR/ISR bits, CPU 0's context."""
+    machine = build(load(RUN[0])[0], int(RUN[-1]))
+    bits = []
+    for irq in (16, 24):
+        desc = machine.kernel.descs[irq]
+        vec = f"cpu{desc.affinity}.vec{desc.vector}"
+        bits.append((f"irq{irq}.line", f"{vec}_irr", f"{vec}_isr", f"irq{irq}.handler"))
+    return (*bits[0], *bits[1], "cpu0.context")
+
+
+SIGNALS = signals()
 def irqlab(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "irqlab", *args], check=True, stdout=subprocess.DEVNULL)
 

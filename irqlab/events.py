@@ -18,6 +18,18 @@ VECTOR_EXIT      irq_vectors:<name>_exit                   value (vector), name
 DPC_QUEUE        (none: ``KeInsertQueueDpc`` succeeded)    irq (of the ISR), name
 DPC_ENTRY        ETW PerfInfo ``DPC`` (its start)          name (routine)
 DPC_EXIT         ETW PerfInfo ``DPC`` (start + duration)   name (routine)
+SCHED_WAKEUP     sched:sched_wakeup                        irq (pid), value (prio), name (comm)
+SCHED_SWITCH     sched:sched_switch                        irq (next_pid), value (prev_state),
+                                                           name (next_comm)
+WORK_QUEUE       workqueue:workqueue_queue_work            irq (work), value (cpu), name (function)
+WORK_START       workqueue:workqueue_execute_start         irq (work), name (function)
+WORK_END         workqueue:workqueue_execute_end           irq (work), name (function)
+TASKLET_ENTRY    irq:tasklet_entry                         name (function)
+TASKLET_EXIT     irq:tasklet_exit                          name (function)
+IRQ_STATE        (none; simulator only: controller state)  irq (vector / INTID / exception),
+                                                           value (pending | active << 1)
+NAPI_ENTRY       (none; simulator only: NAPI poll start)   name (NAPI instance)
+NAPI_EXIT        (none; its end, as napi:napi_poll)        value (work done), name (instance)
 ===============  ========================================  =====================
 
 The DPC records are Windows' deferred procedure calls as the kernel's ETW
@@ -26,7 +38,11 @@ shows it, ``module!function`` (``ndis.sys!ndisMiniportDpc``); a queue record's
 ``irq`` is the IRQ whose ISR queued it (-1 if none).
 
 Timestamps are integer nanoseconds.  ``irq`` is -1 where the event has no IRQ
-number.  Counter snapshots (``/proc/interrupts``, ``/proc/softirqs``) are
+number; the scheduler and workqueue events use it for the task's pid and the
+``work_struct``'s identity (the tracepoints' ``%p``), the only integer fields
+they need beside ``value``.  A ``sched_switch`` names the task switched to;
+the one switched from is the previous switch's on that CPU (``swapper/N``,
+pid 0, before the first), as ftrace readers rebuild it.  Counter snapshots (``/proc/interrupts``, ``/proc/softirqs``) are
 :class:`CounterSnapshot` records.
 """
 
@@ -50,6 +66,16 @@ class Kind(IntEnum):
     DPC_QUEUE = 8
     DPC_ENTRY = 9
     DPC_EXIT = 10
+    SCHED_WAKEUP = 11
+    SCHED_SWITCH = 12
+    WORK_QUEUE = 13
+    WORK_START = 14
+    WORK_END = 15
+    TASKLET_ENTRY = 16
+    TASKLET_EXIT = 17
+    IRQ_STATE = 18
+    NAPI_ENTRY = 19
+    NAPI_EXIT = 20
 
 
 # Plain ints for the hot path (IntEnum attribute access is slow).
@@ -57,6 +83,26 @@ IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
 SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
 VECTOR_ENTRY, VECTOR_EXIT = 6, 7
 DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 8, 9, 10
+SCHED_WAKEUP, SCHED_SWITCH = 11, 12
+WORK_QUEUE, WORK_START, WORK_END = 13, 14, 15
+TASKLET_ENTRY, TASKLET_EXIT = 16, 17
+IRQ_STATE = 18
+NAPI_ENTRY, NAPI_EXIT = 19, 20
+
+# sched_switch prev_state (include/trace/events/sched.h __trace_sched_switch_state:
+# the TASK_REPORT bits, TASK_REPORT_MAX = 0x100 for a preempted task, printed "R+").
+TASK_RUNNING, TASK_INTERRUPTIBLE, EXIT_DEAD, TASK_REPORT_MAX = 0, 0x01, 0x10, 0x100
+#: prev_state letters of the TASK_REPORT bits (sched_switch's __print_flags)
+TASK_STATE_LETTERS = ((0x01, "S"), (0x02, "D"), (0x04, "T"), (0x08, "t"), (0x10, "X"),
+                      (0x20, "Z"), (0x40, "P"), (0x80, "I"))
+IDLE_PID = 0
+#: the kernel prio of a SCHED_NORMAL task at nice 0 (include/linux/sched/prio.h DEFAULT_PRIO)
+DEFAULT_PRIO = 120
+
+
+def idle_comm(cpu: int) -> str:
+    """The idle task's comm on ``cpu`` (``swapper/N``; ftrace prints pid 0 as ``<idle>``)."""
+    return f"swapper/{cpu}"
 
 #: the softirq tracepoints (include/trace/events/irq.h) of each event kind
 SOFTIRQ_TRACEPOINTS: dict[int, str] = {
@@ -124,21 +170,32 @@ def _no_emit(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> N
     return None
 
 
+def _no_clock() -> int:
+    return 0
+
+
 class Tracepoints:
     """The simulator's tracepoints: ``emit`` reaches every connected sink (a
     no-op until :meth:`connect`, as a disabled tracepoint's static key).  One
-    per machine, handed to the kernel and the devices when they are built."""
+    per machine, handed to the kernel, the devices and the interrupt
+    controller when they are built; ``clock`` gives the time of the events the
+    hardware reports without one (:meth:`irq_state`)."""
 
-    __slots__ = ("emit", "enabled")
+    __slots__ = ("clock", "controller_state", "emit", "enabled")
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], int] = _no_clock) -> None:
         self.emit: Emit = _no_emit
+        self.clock = clock
         #: some sink is connected (hardware skips ``irq_raise`` otherwise)
         self.enabled = False
+        #: some sink wants the controller's pending/active bits (``IRQ_STATE``)
+        self.controller_state = False
 
-    def connect(self, feeds: Sequence[Emit]) -> None:
-        """Send every event to each of ``feeds`` (and only to them) from now on."""
+    def connect(self, feeds: Sequence[Emit], controller_state: bool = False) -> None:
+        """Send every event to each of ``feeds`` (and only to them) from now on;
+        with ``controller_state`` the interrupt controller's state changes too."""
         self.enabled = bool(feeds)
+        self.controller_state = bool(feeds) and controller_state
         if not feeds:
             self.emit = _no_emit
         elif len(feeds) == 1:
@@ -153,6 +210,10 @@ class Tracepoints:
     def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None:
         """A device raised the signal of ``irq`` (``hw.device.RaiseSink``)."""
         self.emit(ts_ns, cpu, IRQ_RAISE, irq, 0, "")
+
+    def irq_state(self, cpu: int, intid: int, pending: bool, active: bool) -> None:
+        """The controller's bits of ``intid`` on ``cpu`` changed (``hw.controller.StateSink``)."""
+        self.emit(self.clock(), cpu, IRQ_STATE, intid, pending | active << 1, "")
 
 
 class Event(NamedTuple):

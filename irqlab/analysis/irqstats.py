@@ -45,6 +45,9 @@ Rules, following the kernel paths the tracepoints sit on:
 * ``handler_classes`` (per IRQ label) and ``dpc_classes`` (per routine): how
   many runs fell in each of LatencyMon's execution-time classes
   (:data:`DURATION_CLASSES_NS`), counted exactly as they are recorded.
+* The IRQ-thread, tasklet and work-item distributions come from
+  :class:`irqlab.analysis.deferred.DeferredStats`, fed the scheduler,
+  tasklet and workqueue events; its histograms are attributes here too.
 * Incomplete input never raises: an exit without entry, an entry whose exit was
   lost, a negative CPU, an unknown kind or vector, or a duration that comes out
   negative (events out of order) is counted in ``unmatched``.  CPUs above the
@@ -55,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from irqlab.analysis.deferred import DeferredStats
 from irqlab.analysis.histogram import Histogram
 from irqlab.events import (
     DPC_ENTRY,
@@ -63,6 +67,7 @@ from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
     IRQ_RAISE,
+    SCHED_WAKEUP,
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
     SOFTIRQ_NAMES,
@@ -128,6 +133,11 @@ class IrqStats:
         self.handled: dict[str, int] = {}
         self.unhandled: dict[str, int] = {}
         self.unmatched = 0
+        self.deferred = d = DeferredStats()
+        self.irqthread_latency_ns = d.irqthread_latency_ns
+        self.irqthread_ns = d.irqthread_ns
+        self.tasklet_ns = d.tasklet_ns
+        self.work_ns = d.work_ns
         self._first = _NO_TS
         self._last = -1
         # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last,
@@ -187,7 +197,7 @@ class IrqStats:
             self._dpc_entry(ts_ns, cpu, name)
         elif kind == DPC_EXIT:
             self._dpc_exit(ts_ns, cpu, name)
-        else:
+        elif kind < SCHED_WAKEUP or not self.deferred.feed(ts_ns, cpu, kind, irq, value, name):
             self.unmatched += 1
 
     def feed_events(self, events: Iterable[Event]) -> None:

@@ -218,6 +218,10 @@ DISTRIBUTIONS: dict[str, str] = {
     "handler_ns": "Hard-IRQ handler time (entry->exit per action)",
     "softirq_latency_ns": "Softirq latency raise->entry",
     "softirq_ns": "Softirq run time (entry->exit)",
+    "irqthread_latency_ns": "IRQ thread latency wake->run",
+    "irqthread_ns": "IRQ thread run time (per wake-up)",
+    "tasklet_ns": "Tasklet run time (entry->exit)",
+    "work_ns": "Work item run time (execute start->end)",
     "dpc_latency_ns": "DPC latency queue->run (KeInsertQueueDpc->routine)",
     "dpc_ns": "DPC run time (entry->exit)",
     "end_to_end_ns": "End to end (device request->bottom half done)",
@@ -225,11 +229,16 @@ DISTRIBUTIONS: dict[str, str] = {
 """Every distribution a report may have: JSON key -> title.  Keyed by IRQ
 label, except those of :data:`BY_NAME`."""
 BY_NAME: dict[str, str] = {"softirq_latency_ns": "softirq", "softirq_ns": "softirq",
+                           "irqthread_latency_ns": "thread", "irqthread_ns": "thread",
+                           "tasklet_ns": "tasklet", "work_ns": "function",
                            "dpc_latency_ns": "dpc", "dpc_ns": "dpc"}
-"""The distributions keyed by a name (softirq ``NET_RX``, DPC routine), not by
-IRQ label: key -> what the name is."""
+"""The distributions keyed by a name (softirq ``NET_RX``, IRQ thread comm,
+tasklet or work function, DPC routine), not by IRQ label: key -> what the
+name is."""
 SECTION_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
-    SOFTIRQS: ("softirq_latency_ns", "softirq_ns"), ISR_DPC: ("dpc_latency_ns", "dpc_ns")}
+    SOFTIRQS: ("softirq_latency_ns", "softirq_ns", "irqthread_latency_ns", "irqthread_ns",
+               "tasklet_ns", "work_ns"),
+    ISR_DPC: ("dpc_latency_ns", "dpc_ns")}
 """The distributions only a report showing that section has."""
 
 

@@ -72,7 +72,9 @@ DEFAULT_DURATION_S = 10.0
                    "which is traced until it exits).  Ctrl-C or SIGTERM ends early.")
 @click.option("--events", default=",".join(DEFAULT_EVENTS), show_default=True,
               help="Comma list: 'irq' (handler + softirq events), 'irq_vectors' (x86 timer/IPI "
-                   "vectors, which never fire irq_handler_entry), or single system:event names.")
+                   "vectors, which never fire irq_handler_entry), 'sched' (sched_switch, "
+                   "sched_wakeup: IRQ-thread latency), 'workqueue' (work items), or single "
+                   "system:event names (irq:tasklet_entry,irq:tasklet_exit).")
 @click.option("--buffer-kb", type=click.IntRange(min=64), default=4096, show_default=True,
               help="Per-CPU ring buffer of the capture instance (buffer_size_kb).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),

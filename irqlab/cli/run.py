@@ -100,10 +100,10 @@ def _perfetto(out: IO[bytes], cpus: int) -> Any:
 
 
 # The writers are imported when their option is given (start-up of a plain run).
-def _ftrace(out: IO[str], cpus: int) -> Any:
+def _ftrace(out: IO[str], cpus: int, ns: bool) -> Any:
     from irqlab.report.ftrace import FtraceTextWriter
 
-    return FtraceTextWriter(out, cpus)
+    return FtraceTextWriter(out, cpus, ns=ns)
 
 
 def _chrome(out: IO[str], cpus: int) -> Any:
@@ -115,7 +115,7 @@ def _chrome(out: IO[str], cpus: int) -> Any:
 def _vcd(out: IO[str], cpus: int, machine: Any, title: str) -> Any:
     from irqlab.report.vcd import VcdWriter
 
-    return VcdWriter(out, cpus, level_irqs(machine), title=title)
+    return VcdWriter(out, cpus, level_irqs(machine), title=title, chip=machine.ctrl.name)
 
 
 def level_irqs(machine: Any) -> set[int]:
@@ -148,6 +148,10 @@ def _run_duration(text: str | None, spec: Any) -> int:
               help="Stop after this many simulator events.")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write the event trace in ftrace text format.")
+@click.option("--trace-clock", "trace_clock", type=click.Choice(["us", "ns"]), default="us",
+              show_default=True,
+              help="Timestamp resolution of --trace: us as tracefs prints, or ns as "
+                   "'trace-cmd report -t' does (docs/trace-format.md).")
 @click.option("--chrome", "chrome_path", type=click.Path(dir_okay=False), callback=output_path,
               default=None, help="Write a Chrome trace-event JSON (opens in ui.perfetto.dev).")
 @click.option("--perfetto", "perfetto_path", type=click.Path(dir_okay=False), callback=output_path,
@@ -162,7 +166,7 @@ def _run_duration(text: str | None, spec: Any) -> int:
 @allow_code_option
 @interruptible
 def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration: str | None,
-        max_events: int | None, trace_path: str | None, chrome_path: str | None,
+        max_events: int | None, trace_path: str | None, trace_clock: str, chrome_path: str | None,
         perfetto_path: str | None, vcd_path: str | None, dmesg_path: str | None,
         html_path: str | None, png_dir: str | None, as_json: bool, hist: bool,
         hdr_path: str | None, allow_code: bool) -> None:
@@ -199,7 +203,8 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
         guests = guest_stats(machine)
         timeline = RateTimeline() if html_path or png_dir else None
         try:
-            with output_files(("--trace", trace_path, lambda f: _ftrace(f, cpus)),
+            with output_files(("--trace", trace_path,
+                               lambda f: _ftrace(f, cpus, ns=trace_clock == "ns")),
                               ("--chrome", chrome_path, lambda f: _chrome(f, cpus)),
                               ("--perfetto", perfetto_path, lambda f: _perfetto(f, cpus), True),
                               ("--vcd", vcd_path, lambda f: _vcd(f, cpus, machine,

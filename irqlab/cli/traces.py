@@ -127,6 +127,7 @@ def _open_trace(path: Path, fmt: str,
     def ftrace_columns() -> Iterator[Columns]:
         with stack:
             if first is not None:
+                _note_resolution(path, ftrace)
                 yield first
             yield from columns
         if ftrace.lost:
@@ -137,6 +138,17 @@ def _open_trace(path: Path, fmt: str,
         _note_skipped(path, ftrace.skipped, report)
 
     return max(ftrace.cpus, 1), ftrace_columns(), lambda: ftrace.max_cpu
+
+
+def _note_resolution(path: Path, ftrace: FtraceReader) -> None:
+    """One line on stderr when the text's timestamps are coarser than ns (the
+    tracefs text prints microseconds)."""
+    digits = ftrace.fraction_digits
+    if digits is not None and digits < 9:
+        unit = {6: "microsecond", 3: "millisecond"}.get(digits, f"10^-{digits} s")
+        click.echo(f"irqlab: {path}: timestamps have {unit} resolution: sub-microsecond "
+                   "figures are rounded (ns text: 'trace-cmd report -t', 'irqlab run "
+                   "--trace-clock ns')", err=True)
 
 
 def _note_skipped(path: Path, skipped: Skipped, report: Report) -> None:

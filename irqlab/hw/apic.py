@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from irqlab.hw.controller import IrqController, Notify, no_notify
+from irqlab.hw.controller import IrqController, Notify, StateSink, no_notify
 
 FIRST_EXTERNAL_VECTOR = 0x20  # irq_vectors.h
 SPURIOUS_APIC_VECTOR = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
@@ -115,7 +115,8 @@ class Apic(IrqController):
     are model parameters (ns), not manual figures.
     """
 
-    __slots__ = ("_entry_ns", "_eoi_listeners", "_exit_ns", "_notify", "cpu_of_apic_id", "lapics")
+    __slots__ = ("_entry_ns", "_eoi_listeners", "_exit_ns", "_notify", "cpu_of_apic_id", "lapics",
+                 "state_sink")
 
     @property
     def name(self) -> str:
@@ -141,6 +142,14 @@ class Apic(IrqController):
         self._exit_ns = exit_ns
         self._notify: Notify = no_notify
         self._eoi_listeners: list[EoiListener] = []
+        self.state_sink: StateSink | None = None
+
+    def _state(self, cpu: int, vector: int) -> None:
+        """Report ``vector``'s IRR and ISR bits on ``cpu`` to a listening sink."""
+        sink = self.state_sink
+        if sink is not None and sink.controller_state:
+            lapic = self.lapics[cpu]
+            sink.irq_state(cpu, vector, vector in lapic.irr, vector in lapic.isr)
 
     # -- wiring ---------------------------------------------------------------
     def attach(self, notify: Notify) -> None:
@@ -168,6 +177,7 @@ class Apic(IrqController):
             lapic.tmr.set(vector)
         else:
             lapic.tmr.clear(vector)
+        self._state(cpu, vector)
         # Only a new highest request can change what the CPU sees (INTR raised).
         if highest and lapic.deliverable():
             self._notify(cpu)
@@ -191,6 +201,7 @@ class Apic(IrqController):
         vector = lapic.irr.highest()
         lapic.irr.clear(vector)
         lapic.isr.set(vector)
+        self._state(cpu, vector)
         return vector
 
     def eoi(self, cpu: int, intid: int = 0) -> None:
@@ -201,6 +212,7 @@ class Apic(IrqController):
         if vector < 0:
             return
         lapic.isr.clear(vector)
+        self._state(cpu, vector)
         if vector in lapic.tmr and not lapic.suppress_eoi_broadcast:
             for listener in self._eoi_listeners:
                 listener(vector)

@@ -28,6 +28,7 @@ recording input); ``IrqController`` is a mypyc trait, for compiled models only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from mypy_extensions import mypyc_attr, trait
 
@@ -36,6 +37,18 @@ Notify = Callable[[int], None]
 
 def no_notify(cpu: int) -> None:
     """The notify callback of a controller nobody has attached to yet."""
+
+
+class StateSink(Protocol):
+    """Where a controller reports that an interrupt's pending or active bit
+    changed (x86 IRR/ISR, GIC pending/active, NVIC pending/active), while
+    ``controller_state`` is true (a waveform asked for them): hardware knows no
+    event kinds, only this call.  A controller holds it as ``state_sink``
+    (None: nobody listens, the cost is one attribute test per change)."""
+
+    controller_state: bool
+
+    def irq_state(self, cpu: int, intid: int, pending: bool, active: bool) -> None: ...
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)

@@ -36,7 +36,7 @@ ICC_PMR_EL1, ICC_BPR1_EL1; QEMU ``hw/intc/arm_gicv3_cpuif.c``
 
 from __future__ import annotations
 
-from irqlab.hw.controller import IrqController, LineSink, Notify, no_notify
+from irqlab.hw.controller import IrqController, LineSink, Notify, StateSink, no_notify
 
 SGI_BASE = 0
 PPI_BASE = 16
@@ -134,7 +134,7 @@ class GicV3(LineSink, IrqController):
         "_apr", "_apr_shift", "_cand", "_entry_ns", "_exit_ns", "_flags", "_gmask", "_key",
         "_lpi_enabled", "_lpi_pend", "_lpi_prio", "_lpi_route", "_min_bpr", "_notify", "_pmr",
         "_prio_mask", "_target", "cpus", "eoi_mode", "ignored_writes", "its_unmapped", "merged",
-        "priority_bits", "spurious_reads",
+        "priority_bits", "spurious_reads", "state_sink",
     )
 
     def __init__(
@@ -162,6 +162,7 @@ class GicV3(LineSink, IrqController):
         self._entry_ns = entry_ns
         self._exit_ns = exit_ns
         self._notify: Notify = no_notify
+        self.state_sink: StateSink | None = None
         self.merged = 0
         self.spurious_reads = 0
         self.ignored_writes = 0
@@ -230,9 +231,11 @@ class GicV3(LineSink, IrqController):
         intid = key & _INTID_MASK
         if intid >= LPI_BASE:
             self._lpi_pend[cpu].remove(intid)  # no active state
+            self._lpi_state(intid, cpu)
         else:
             slot = self._banked(intid, cpu)
             self._flags[slot] = (self._flags[slot] | ACTIVE) & ~LATCHED
+            self._state(slot)
         return intid
 
     def eoi(self, cpu: int, intid: int) -> None:
@@ -463,8 +466,23 @@ class GicV3(LineSink, IrqController):
         if self.deliverable(cpu):
             self._notify(cpu)
 
+    def _state(self, slot: int) -> None:
+        """Report ``slot``'s pending and active bits (on its target CPU) to a listening sink."""
+        sink = self.state_sink
+        if sink is not None and sink.controller_state:
+            flags = self._flags[slot]
+            sink.irq_state(self._target[slot], self._intid_of(slot), _pending(flags),
+                           bool(flags & ACTIVE))
+
+    def _lpi_state(self, intid: int, cpu: int) -> None:
+        sink = self.state_sink
+        if sink is not None and sink.controller_state:
+            sink.irq_state(cpu, intid, intid in self._lpi_pend[cpu], False)
+
     def _sync(self, slot: int) -> None:
-        """Recompute whether ``slot`` is a delivery candidate on its target."""
+        """Recompute whether ``slot`` is a delivery candidate on its target
+        (after any change of its state, which is reported from here)."""
+        self._state(slot)
         target = self._target[slot]
         cand = self._cand[target]
         key = self._key[slot]
@@ -489,6 +507,7 @@ class GicV3(LineSink, IrqController):
         return self._lpi_prio.get(intid, GICD_INT_DEF_PRI & self._prio_mask) << _KEY_SHIFT | intid
 
     def _lpi_sync(self, intid: int, cpu: int) -> None:
+        self._lpi_state(intid, cpu)
         key = self._lpi_key(intid)
         cand = self._cand[cpu]
         if intid in self._lpi_enabled and intid in self._lpi_pend[cpu]:

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from irqlab.hw.controller import IrqController, LineSink, Notify, no_notify
+from irqlab.hw.controller import IrqController, LineSink, Notify, StateSink, no_notify
 
 # Exception numbers (ARMv7-M ARM B1.5.2; DUI0553A §2.3.2).
 RESET = 1
@@ -217,6 +217,7 @@ class Nvic(LineSink, IrqController):
         "late_arrivals",
         "num_irqs",
         "priority_bits",
+        "state_sink",
         "tail_chain_cycles",
         "tail_chained",
         "taken",
@@ -292,6 +293,7 @@ class Nvic(LineSink, IrqController):
         self._chaining = False  # the last exception return tail-chains
         self._stacking_for = 0  # the exception stacking began for (0: none)
         self._notify: Notify = no_notify
+        self.state_sink: StateSink | None = None
         self.set_prigroup(prigroup)
 
     # -- priority arithmetic (QEMU nvic_gprio_mask / exc_group_prio) -----------------
@@ -363,6 +365,7 @@ class Nvic(LineSink, IrqController):
         bit = 1 << exc
         self._pending &= ~bit
         self._active |= bit
+        self._state(exc)
         self._active_prio = min(self._active_prio, self._group(self._prio[exc]))
         return exc
 
@@ -381,6 +384,7 @@ class Nvic(LineSink, IrqController):
         self._active &= ~bit
         if self._line & self._level & bit:
             self._pending |= bit
+        self._state(intid)
         if intid != NMI:
             self._faultmask = False
         self._active_prio = self._active_group(self._active)
@@ -437,11 +441,18 @@ class Nvic(LineSink, IrqController):
             self._line |= bit
             self._pend(bit)
 
+    def _state(self, exc: int) -> None:
+        """Report exception ``exc``'s pending and active bits to a listening sink."""
+        sink = self.state_sink
+        if sink is not None and sink.controller_state:
+            sink.irq_state(0, exc, bool(self._pending >> exc & 1), bool(self._active >> exc & 1))
+
     def _pend(self, bit: int) -> None:
         if self._pending & bit:
             self.coalesced += 1
             return
         self._pending |= bit
+        self._state(bit.bit_length() - 1)
         if self._enabled & bit:
             self._notify(0)
 
@@ -474,6 +485,7 @@ class Nvic(LineSink, IrqController):
         bit = self._check(exc, self._clearable, "cannot be cleared by software")
         if not self._line & self._level & bit:
             self._pending &= ~bit
+            self._state(bit.bit_length() - 1)
 
     def set_priority(self, exc: int, prio: int) -> None:
         """NVIC_IPR / SHPR: 8-bit value, only the top ``priority_bits`` bits kept."""

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from irqlab.events import NAPI_ENTRY, NAPI_EXIT
 from irqlab.kernel.jiffies import usecs_to_jiffies
 from irqlab.kernel.softirq import NET_RX
 
@@ -204,7 +205,7 @@ class Softnet:
                         continue
                 break
             n = work_list.popleft()
-            budget -= yield from self._napi_poll(n, repoll)
+            budget -= yield from self._napi_poll(n, repoll, cpu)
             if budget <= 0 or k.jiffies() >= time_limit:
                 sd.time_squeeze += 1
                 break
@@ -215,13 +216,18 @@ class Softnet:
         if work_list:
             k.raise_softirq(cpu, NET_RX)
 
-    def _napi_poll(self, n: Napi, repoll: list[Napi]) -> Generator[int, None, int]:
-        """``__napi_poll``: a poll that used its whole weight goes back on the list."""
+    def _napi_poll(self, n: Napi, repoll: list[Napi], cpu: int) -> Generator[int, None, int]:
+        """``__napi_poll``: a poll that used its whole weight goes back on the list.
+        The poll is bracketed by ``napi_entry`` / ``napi_exit`` events (the
+        kernel has only the exit: ``napi:napi_poll``, with the work done)."""
         weight = n.weight
         work = 0
         if n.state & NAPIF_STATE_SCHED:
             n.polls += 1
+            emit = self.k.trace.emit
+            emit(self.k.engine.now, cpu, NAPI_ENTRY, -1, 0, n.name)
             work = yield from n.poll(n, weight)
+            emit(self.k.engine.now, cpu, NAPI_EXIT, -1, work, n.name)
             if work > weight:
                 self.k.warn("napi-budget", None,
                             f"NAPI poll function {n.name} returned {work}, exceeding its "

@@ -20,6 +20,12 @@ preempted by another thread while it does), 0 as a preemption point
 (``cond_resched``), or a :class:`Sleep` to block until woken or for a time.  Threads run at the bottom of the CPU's segment stack: the scheduler is
 the CPU's ``on_idle`` hook, installed when the CPU's first thread is created,
 so a machine without threads pays nothing for it.
+
+Tracepoints (include/trace/events/sched.h): ``sched_wakeup`` when a thread is
+made runnable, on its CPU (``TTWU_QUEUE``: a remote wake-up is completed by the
+target CPU), and ``sched_switch`` whenever the CPU's task changes, to the idle
+task (``swapper/N``, pid 0) when nothing is runnable.  Threads get pids in
+creation order from :data:`FIRST_PID`.
 """
 
 from __future__ import annotations
@@ -27,6 +33,17 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from irqlab.events import (
+    DEFAULT_PRIO,
+    EXIT_DEAD,
+    IDLE_PID,
+    SCHED_SWITCH,
+    SCHED_WAKEUP,
+    TASK_INTERRUPTIBLE,
+    TASK_REPORT_MAX,
+    TASK_RUNNING,
+    idle_comm,
+)
 from irqlab.kernel.cpu import SYSTEM, USER, Segment
 
 if TYPE_CHECKING:
@@ -38,6 +55,10 @@ POLICY_NAMES = ("SCHED_NORMAL", "SCHED_FIFO")
 MAX_RT_PRIO = 100  # include/linux/sched/prio.h; RT priorities are 1..99
 BASE_SLICE_NS = 750_000  # normalized_sysctl_sched_base_slice (kernel/sched/fair.c)
 RUNNABLE, SLEEPING, DEAD = 0, 1, 2
+#: sched_switch prev_state of a task switched out in each state (preempted: "R+")
+SWITCH_STATE = (TASK_REPORT_MAX, TASK_INTERRUPTIBLE, EXIT_DEAD)
+#: the first thread's pid (model parameter: the pids below are the boot's tasks)
+FIRST_PID = 100
 
 
 def base_slice_ns(cpus: int) -> int:
@@ -73,11 +94,13 @@ def cpu_bound() -> Body:
 class Thread:
     """A task: its body, policy and where its time went."""
 
-    __slots__ = ("carry", "cpu", "ctx", "gen", "kind", "name", "policy", "prio", "runtime",
-                 "seg_cost", "segment", "state", "timer", "wakeups")
+    __slots__ = ("carry", "cpu", "ctx", "gen", "kind", "name", "pid", "policy", "prio",
+                 "runtime", "seg_cost", "segment", "state", "timer", "wakeups")
 
-    def __init__(self, name: str, cpu: int, body: Body, policy: int, prio: int, kind: int) -> None:
+    def __init__(self, name: str, cpu: int, body: Body, policy: int, prio: int, kind: int,
+                 pid: int) -> None:
         self.name = name
+        self.pid = pid
         self.cpu = cpu
         self.gen = body
         self.policy = policy
@@ -95,12 +118,18 @@ class Thread:
     def __repr__(self) -> str:
         return f"<Thread {self.name} cpu{self.cpu} {POLICY_NAMES[self.policy]}/{self.prio}>"
 
+    @property
+    def kernel_prio(self) -> int:
+        """``task->prio`` as the sched tracepoints print it: 99 - rt_priority for
+        SCHED_FIFO, 120 (nice 0) for SCHED_NORMAL (include/linux/sched/prio.h)."""
+        return MAX_RT_PRIO - 1 - self.prio if self.policy == SCHED_FIFO else DEFAULT_PRIO
+
 
 class RunQueue:
     """One CPU's runnable threads (the running one included)."""
 
     __slots__ = ("cpu", "curr", "fair", "idle", "need_resched", "rt", "slice_armed",
-                 "slice_owner", "slice_start")
+                 "slice_owner", "slice_start", "task")
 
     def __init__(self, cpu: Cpu) -> None:
         self.cpu = cpu
@@ -111,6 +140,7 @@ class RunQueue:
         self.slice_armed = False
         self.slice_owner: Thread | None = None
         self.slice_start = 0
+        self.task: Thread | None = None  # the CPU's task since the last switch (None: idle)
         #: told whether the CPU goes idle (True) or runs a thread (False)
         self.idle: Callable[[Cpu, bool], None] | None = None
 
@@ -162,7 +192,7 @@ class Scheduler:
             c.on_idle = self._schedule
         elif c.on_idle != self._schedule:
             raise RuntimeError(f"CPU{cpu} is already driven by another scheduler")
-        t = Thread(name, cpu, body, policy, prio, kind)
+        t = Thread(name, cpu, body, policy, prio, kind, FIRST_PID + len(self.threads))
         self.threads.append(t)
         return t
 
@@ -183,6 +213,9 @@ class Scheduler:
         t.state = RUNNABLE
         t.wakeups += 1
         t.timer += 1  # cancels a pending sleep timeout
+        trace = self.k.trace
+        if trace.enabled:
+            trace.emit(self.engine.now, t.cpu, SCHED_WAKEUP, t.pid, t.kernel_prio, t.name)
         rq = self.rqs[t.cpu]
         rq.enqueue(t)
         curr = rq.curr
@@ -257,6 +290,8 @@ class Scheduler:
         the switched-to thread enabled interrupts."""
         rq = self.rqs[cpu.index]
         rq.need_resched = False
+        if not rq.rt and not rq.fair:
+            self._switch(rq, None)  # an interrupt taken now interrupts the idle task
         if cpu.irqs_on and cpu.ctrl.deliverable(cpu.index):
             return
         if not rq.rt and not rq.fair:
@@ -268,7 +303,9 @@ class Scheduler:
             rq.need_resched = False
             t = rq.rt[0] if rq.rt else rq.fair[0] if rq.fair else None
             if t is None:
+                self._switch(rq, None)
                 break
+            self._switch(rq, t)
             rq.curr = t
             cpu.ctx = t.ctx
             if t.policy == SCHED_NORMAL:
@@ -281,6 +318,21 @@ class Scheduler:
         cpu.in_kernel = False
         if rq.idle is not None:
             rq.idle(cpu, cpu.cur is None)
+
+    def _switch(self, rq: RunQueue, t: Thread | None) -> None:
+        """The CPU's task becomes ``t`` (None: the idle task): ``sched_switch``."""
+        prev = rq.task
+        if prev is t:
+            return
+        rq.task = t
+        trace = self.k.trace
+        if trace.enabled:
+            state = TASK_RUNNING if prev is None else SWITCH_STATE[prev.state]
+            cpu = rq.cpu.index
+            if t is None:
+                trace.emit(self.engine.now, cpu, SCHED_SWITCH, IDLE_PID, state, idle_comm(cpu))
+            else:
+                trace.emit(self.engine.now, cpu, SCHED_SWITCH, t.pid, state, t.name)
 
     def _run(self, t: Thread) -> None:
         """A segment of ``t`` ended."""

@@ -8,6 +8,8 @@ softirq (``tasklet_schedule``) or the HI softirq (``tasklet_hi_schedule``).
   itself.  Found running on another CPU, it is put back on this CPU's list and
   the softirq raised again (the restart loop, then ksoftirqd, retries it).
 * The function runs in softirq context: atomic, sleeping is a bug.
+* ``tasklet_entry`` / ``tasklet_exit`` (include/trace/events/irq.h, v6.5)
+  bracket the function.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from irqlab.events import TASKLET_ENTRY, TASKLET_EXIT
 from irqlab.kernel.softirq import HI, TASKLET
 from irqlab.sim.engine import StopSimulation
 
@@ -108,10 +111,12 @@ class Tasklets:
                 ctx.action = None
                 ctx.cost = 0
                 ctx.atomic = True
+                k.trace.emit(k.engine.now, cpu, TASKLET_ENTRY, -1, 0, t.name)
                 call_driver_fn(k, ctx, t.func, "tasklet")
                 t.runs += 1
                 if ctx.cost:
                     yield ctx.cost
+                k.trace.emit(k.engine.now, cpu, TASKLET_EXIT, -1, 0, t.name)
                 t.state &= ~TASKLET_STATE_RUN  # tasklet_unlock
                 continue
             vec[cpu].append(t)

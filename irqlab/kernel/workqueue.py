@@ -12,6 +12,11 @@ pools, served by normal-priority ``kworker/N:M`` threads.
   last running worker of a pool sleeps while work is queued, an idle worker is
   woken, or a new one created.  A work item is never run by two workers of a
   pool at once: while it runs, the others leave it queued.
+
+Tracepoints (include/trace/events/workqueue.h): ``workqueue_queue_work`` when
+an item is queued, ``workqueue_execute_start`` / ``_end`` around its function
+in the worker; a work item's identity (the ``%p`` of its ``work_struct``) is a
+number given at its first queueing, in order.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
+from irqlab.events import WORK_END, WORK_QUEUE, WORK_START
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.sched import SLEEP, Body, Sleep, Thread
 from irqlab.kernel.tasklet import DriverFn, call_driver_fn
@@ -30,10 +36,11 @@ if TYPE_CHECKING:
 class Work:
     """``struct work_struct``."""
 
-    __slots__ = ("func", "name", "pending", "running", "runs")
+    __slots__ = ("func", "id", "name", "pending", "running", "runs")
 
     def __init__(self, func: DriverFn, name: str = "") -> None:
         self.func = func
+        self.id = 0  # the work_struct's identity in traces (0: never queued)
         self.name = name or getattr(func, "__qualname__", "work")
         self.pending = False  # WORK_STRUCT_PENDING_BIT
         self.running: Worker | None = None
@@ -96,6 +103,7 @@ class WorkerPool:
                 continue
             work.pending = False
             work.running = w
+            k.trace.emit(k.engine.now, self.cpu, WORK_START, work.id, 0, work.name)
             ctx.cost = 0
             ctx.irq = -1
             result = call_driver_fn(k, ctx, work.func, "work")
@@ -110,6 +118,7 @@ class WorkerPool:
                         self.nr_running += 1  # wq_worker_running
                     else:
                         yield x
+            k.trace.emit(k.engine.now, self.cpu, WORK_END, work.id, 0, work.name)
             work.running = None
             work.runs += 1
 
@@ -118,13 +127,20 @@ class Workqueue:
     """``system_wq``: per-CPU pools of normal-priority kworkers."""
 
     def __init__(self, k: Kernel) -> None:
+        self.k = k
         self.pools = [WorkerPool(k, cpu) for cpu in range(k.ncpus)]
+        self.works = 0  # work items queued at least once
 
     def queue_work_on(self, cpu: int, work: Work) -> bool:
         """False when the work was already pending."""
         if work.pending:
             return False
         work.pending = True
+        if not work.id:
+            self.works += 1
+            work.id = self.works
+        k = self.k
+        k.trace.emit(k.engine.now, cpu, WORK_QUEUE, work.id, cpu, work.name)
         pool = self.pools[cpu]
         pool.worklist.append(work)
         pool.kick()

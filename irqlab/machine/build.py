@@ -69,6 +69,7 @@ def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = No
     m.platform = platform = platform if platform is not None else PLATFORMS[ms.arch]
     m.board = board = platform.board(m)
     m.ctrl = board.ctrl
+    m.ctrl.state_sink = m.trace  # the pending/active bits, when a waveform asks
     m.os = PERSONALITIES[ms.os](m, board)
     m.kernel = m.os.kernel
     platform.boot(m)

@@ -39,7 +39,7 @@ class Machine:
         self.seed = seed
         #: a guest's machine shares its host's engine
         self.engine = engine if engine is not None else Engine()
-        self.trace = Tracepoints()
+        self.trace = Tracepoints(self._now)
         self.devices: dict[str, list[Device]] = {}
         self.drivers: dict[str, BuiltinDriver] = {}
         self.irqs: dict[str, list[int]] = {}
@@ -62,6 +62,9 @@ class Machine:
         self.next_free: dict[int, int] = {}
         #: the hypervisor of a host with ``[[vm]]`` guests (``irqlab.virt``)
         self.hypervisor: Kvm | None = None
+
+    def _now(self) -> int:
+        return self.engine.now
 
     def rng_for(self, name: str) -> Any:
         return stream(self.seed, name)

@@ -18,6 +18,9 @@ from irqlab.machine.machine import Machine
 
 
 class Sink(Protocol):
+    """An event sink; one with a true ``controller_state`` attribute also wants
+    the interrupt controller's pending/active bits (``IRQ_STATE`` events)."""
+
     def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None: ...
 
 
@@ -27,16 +30,22 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
     """Run ``m`` for ``duration_ns`` of simulated time (or ``max_events``);
     the events of each guest go to its ``guest_sinks``."""
     k = m.kernel
-    m.trace.connect([s.feed for s in sinks])
+    m.trace.connect([s.feed for s in sinks], controller_state=_wants_controller_state(sinks))
     _start(m)
     if m.hypervisor is not None:
         for vm in m.hypervisor.vms:
-            vm.machine.trace.connect([s.feed for s in (guest_sinks or {}).get(vm.name, ())])
+            feeds = (guest_sinks or {}).get(vm.name, ())
+            vm.machine.trace.connect([s.feed for s in feeds],
+                                     controller_state=_wants_controller_state(feeds))
             m.hypervisor.boot(vm)
             _start(vm.machine)
     m.engine.run(until_ns=duration_ns, max_events=max_events, progress=progress)
     if m.engine.stop_reason:
         k.warn("stopped", None, f"run stopped at {m.engine.now} ns: {m.engine.stop_reason}")
+
+
+def _wants_controller_state(sinks: Sequence[Sink]) -> bool:
+    return any(getattr(s, "controller_state", False) for s in sinks)
 
 
 def _start(m: Machine) -> None:

@@ -1,11 +1,19 @@
 """Streaming reader of ftrace text into :class:`irqlab.events.Event`.
 
 Reads what ``cat trace``, ``trace_pipe``, ``trace-cmd report`` (with or without
-``-t``) and ``perf script`` print for the ``irq`` and ``irq_vectors`` events::
+``-t``) and ``perf script`` print for the ``irq`` and ``irq_vectors`` events,
+and for ``sched_switch``, ``sched_wakeup`` and the ``workqueue`` events::
 
     <idle>-0       [001] d.h1.   102.385089: irq_handler_entry: irq=36 name=virtio1-req.0
     <idle>-0     [001]   102.385089123: irq_handler_exit:     irq=36 ret=handled
     swapper     0 [001]  102.385089: irq:softirq_raise: vec=4 [action=BLOCK]
+    <idle>-0   [000] d..2.   5.000012: sched_switch: prev_comm=swapper/0 prev_pid=0
+        prev_prio=120 prev_state=R ==> next_comm=irq/24-eth0 next_pid=131 next_prio=49
+
+(the last one line).  Their fields become events as :mod:`irqlab.events` lists
+them; ``prev_state`` letters become the TASK_REPORT bits (``R+``: preempted).
+The coarsest fraction of a second seen is kept in
+:attr:`FtraceReader.fraction_digits` (6: microseconds, as tracefs prints).
 
 The CPU column may be zero-padded or not, the latency-flags column may have 4
 characters (before v5.17), 5 (with migrate-disable) or be absent; a record-tgid
@@ -39,9 +47,18 @@ from typing import IO, TYPE_CHECKING, cast
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
+    SCHED_SWITCH,
+    SCHED_WAKEUP,
     SOFTIRQ_KINDS,
+    TASK_REPORT_MAX,
+    TASK_STATE_LETTERS,
+    TASKLET_ENTRY,
+    TASKLET_EXIT,
     VECTOR_ENTRY,
     VECTOR_EXIT,
+    WORK_END,
+    WORK_QUEUE,
+    WORK_START,
     Event,
 )
 from irqlab.observe.damage import Skipped, excerpt
@@ -59,6 +76,27 @@ _ARGS_RE = re.compile(
     r"|irq_handler_exit: +irq=(-?\d{1,10}) ret=(handled|unhandled)\s*$"
     r"|softirq_(raise|entry|exit): +vec=(\d{1,10})(?: |$)|(\w+)_(entry|exit): +vector=(\d{1,10})\s*$"
 )
+# include/trace/events/{irq,sched,workqueue}.h TP_printk formats (older kernels:
+# tasklet "func=", execute_end without the function, sched_wakeup "success=1"),
+# and the sched plugins of libtraceevent (trace-cmd report, perf script):
+# "comm:pid [prio] state ==> comm:pid [prio]", "comm:pid [prio] CPU:003".
+# A function may print with its module: "e1000_watchdog [e1000e]".
+_TASK_ARGS_RE = re.compile(
+    r"(tasklet_entry|tasklet_exit): +(?:tasklet=\S+ function|func)=\.?(.+?)\s*$"
+    r"|sched_switch: +(?:prev_comm=.*? prev_pid=-?\d{1,10} prev_prio=-?\d{1,10} "
+    r"prev_state=([A-Za-z|]{1,40}\+?) ==> next_comm=(.*?) next_pid=(\d{1,10}) "
+    r"next_prio=-?\d{1,10}"
+    r"|.*?:-?\d{1,10} \[-?\d{1,10}\] ([A-Za-z|]{1,40}\+?) ==> (.*?):(\d{1,10}) "
+    r"\[-?\d{1,10}\])\s*$"
+    r"|sched_wakeup: +(?:comm=(.*?) pid=(\d{1,10}) prio=(-?\d{1,10})(?: success=1)? "
+    r"target_cpu=\d{1,5}"
+    r"|(.*?):(\d{1,10}) \[(-?\d{1,10})\](?: success=1)? CPU:\d{1,5})\s*$"
+    r"|workqueue_queue_work: +work struct=(?:0x)?([0-9a-f]{1,16}) function=(.+?) "
+    r"workqueue=\S+ req_cpu=\d{1,10} cpu=(-?\d{1,10})\s*$"
+    r"|workqueue_execute_(start|end): +work struct (?:0x)?([0-9a-f]{1,16})"
+    r"(?:: function (.+?))?\s*$"
+)
+_LETTER_BITS = {c: bit for bit, c in TASK_STATE_LETTERS}
 _CPUS_RE = re.compile(rb"^(?:#[^\n]*#P:(\d{1,5})|cpus=(\d{1,5}))", re.M)
 _SOFTIRQ_KIND = {name.removeprefix("softirq_"): kind for name, kind in SOFTIRQ_KINDS.items()}
 _CACHE_LIMIT = 1 << 16
@@ -74,10 +112,11 @@ class _Decoded(dict[bytes, "Decoded | None"]):
     later lookups run in C."""
 
     def __missing__(self, raw: bytes) -> Decoded | None:
-        m = _ARGS_RE.match(raw.decode("utf-8", "replace"))
+        text = raw.decode("utf-8", "replace")
+        m = _ARGS_RE.match(text)
         value: Decoded | None
         if m is None:
-            value = None  # damaged
+            value = _task_event(text)
         elif m.group(1) is not None:
             value = (IRQ_ENTRY, int(m.group(1)), 0, m.group(2))
         elif m.group(3) is not None:
@@ -91,6 +130,42 @@ class _Decoded(dict[bytes, "Decoded | None"]):
             self.clear()
         self[raw] = value
         return value
+
+
+def _prev_state(text: str) -> int | None:
+    """The TASK_REPORT bits of a printed ``prev_state`` (None: an unknown letter)."""
+    state = TASK_REPORT_MAX if text.endswith("+") else 0
+    for letter in text.rstrip("+").split("|"):
+        if letter != "R":
+            bit = _LETTER_BITS.get(letter)
+            if bit is None:
+                return None
+            state |= bit
+    return state
+
+
+def _task_event(text: str) -> Decoded | None:
+    """A tasklet, scheduler or workqueue event's ``(kind, irq, value, name)``
+    (fields as :mod:`irqlab.events` lists them), or None when damaged."""
+    m = _TASK_ARGS_RE.match(text)
+    if m is None:
+        return None
+    (tasklet, function, state, comm, pid, p_state, p_comm, p_pid, woken, wpid, prio, p_woken,
+     p_wpid, p_prio, qwork, qfunc, qcpu, edge, work, wfunc) = m.groups()
+    if tasklet is not None:
+        return (TASKLET_ENTRY if tasklet == "tasklet_entry" else TASKLET_EXIT, -1, 0, function)
+    if p_state is not None:  # the plugin's layout
+        state, comm, pid = p_state, p_comm, p_pid
+    if state is not None:
+        bits = _prev_state(state)
+        return None if bits is None else (SCHED_SWITCH, int(pid), bits, comm)
+    if p_wpid is not None:
+        woken, wpid, prio = p_woken, p_wpid, p_prio
+    if wpid is not None:
+        return (SCHED_WAKEUP, int(wpid), int(prio), woken)
+    if qwork is not None:
+        return (WORK_QUEUE, int(qwork, 16), int(qcpu), qfunc)
+    return (WORK_START if edge == "start" else WORK_END, int(work, 16), 0, wfunc or "")
 
 
 class _Ints(dict[bytes, int]):
@@ -143,6 +218,13 @@ class FtraceReader:
         self._decoded = _Decoded()
         self._ints = _Ints()
         self._layout: Layout | None = None
+        #: fewest fraction digits of the timestamps read (9: ns; 6: the us of
+        #: tracefs text; None before any, or for raw clock values)
+        self.fraction_digits: int | None = None
+
+    def _note_digits(self, digits: int) -> None:
+        if self.fraction_digits is None or digits < self.fraction_digits:
+            self.fraction_digits = digits
 
     @property
     def cpus(self) -> int:
@@ -220,6 +302,8 @@ class FtraceReader:
         if self._layout is not None:
             cols = parse_chunk(chunk, self._layout)
             if cols is not None:
+                if cols[0]:
+                    self._note_digits(6)  # the layout's timestamps have 6 digits
                 return cols
         m = EVENT_RE.search(chunk)
         if m is None:
@@ -232,7 +316,10 @@ class FtraceReader:
         if layout is None or layout == self._layout:
             return None
         self._layout = layout
-        return parse_chunk(chunk, layout)
+        cols = parse_chunk(chunk, layout)
+        if cols is not None and cols[0]:
+            self._note_digits(6)
+        return cols
 
     def _matched_columns(self, chunk: bytes) -> Columns:
         """The chunk read with one ``findall`` of :data:`EVENT_RE`; damaged
@@ -242,6 +329,9 @@ class FtraceReader:
             return [], [], [], [], [], []
         cpus, stamps, texts = zip(*rows, strict=True)
         del rows
+        for stamp in {stamps[0], stamps[-1]}:
+            if b"." in stamp:
+                self._note_digits(len(stamp) - stamp.index(b".") - 1)
         info: list[Decoded | None] = list(map(self._decoded.__getitem__, texts))
         ts, cpu = _timestamps(stamps), list(map(self._ints.__getitem__, cpus))
         if None in info:

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from irqlab.events import IRQ_ENTRY, IRQ_EXIT, SOFTIRQ_KINDS, VECTOR_ENTRY, VECTOR_EXIT
-from irqlab.observe.ftrace_line import EVENT_RE
+from irqlab.observe.ftrace_line import EVENT_RE, TASK_EVENTS
 
 Columns = tuple[list[int], list[int], list[int], list[int], list[int], list[str]]
 """Events of a chunk as columns: ts_ns, cpu, kind, irq, value, name."""
@@ -63,7 +63,9 @@ _FIXED = (
 )
 # Event-name texts of other lines that the regular expression may still take:
 # our names with another argument text, or a system prefix (perf's "irq:").
-_SUSPECT = (b"irq:", b"irq_vectors:", *(text.split(b" ")[0] + b" " for text, _ in _FIXED))
+_SUSPECT = (b"irq:", b"irq_vectors:", b"sched:", b"workqueue:",
+            *(text.split(b" ")[0] + b" " for text, _ in _FIXED),
+            *(name + b":" for name in TASK_EVENTS))  # read by the regular expression
 _HEAD = 32  # event-name bytes read: our fixed texts, and names before "_entry:" / "_exit:"
 _PAD = _HEAD + 32  # newlines after the chunk (beyond the name column): every read
 # (at most the event-name words, or 8 bytes after a line end) stays in the array

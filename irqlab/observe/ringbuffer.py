@@ -18,23 +18,34 @@ time_delta:27`` (little-endian bit-fields):
 Every event's time is the page timestamp plus the deltas so far: nanoseconds of
 the instance's ``trace_clock``.  The event data starts with ``common_type`` (the
 event id) and its fields are laid out as the event's ``format`` file says; this
-module decodes the ``irq`` and ``irq_vectors`` events into :class:`Event`.
+module decodes the ``irq``, ``irq_vectors``, ``sched_switch``/``sched_wakeup``,
+``workqueue_*`` and ``tasklet_*`` events into :class:`Event` (fields as
+:mod:`irqlab.events` lists them; function pointers named by ``symbol``).
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
+    SCHED_SWITCH,
+    SCHED_WAKEUP,
     SOFTIRQ_KINDS,
+    TASKLET_ENTRY,
+    TASKLET_EXIT,
     VECTOR_ENTRY,
     VECTOR_EXIT,
+    WORK_END,
+    WORK_QUEUE,
+    WORK_START,
     Event,
 )
+from irqlab.observe.kallsyms import hex_symbol
 
 RB_MISSED_EVENTS = 1 << 31
 RB_MISSED_STORED = 1 << 30
@@ -65,9 +76,13 @@ class Field:
         return struct.unpack_from("<" + (fmt if self.signed else fmt.upper()), data, self.offset)[0]
 
     def read_str(self, data: bytes) -> str:
-        """A ``__data_loc char[]`` field (the NUL-terminated payload it points at)."""
-        (loc,) = struct.unpack_from("<I", data, self.offset)
-        start, length = loc & 0xFFFF, loc >> 16
+        """A ``__data_loc char[]`` field (the NUL-terminated payload it points
+        at) or a ``char[N]`` array (``comm``)."""
+        if self.data_loc:
+            (loc,) = struct.unpack_from("<I", data, self.offset)
+            start, length = loc & 0xFFFF, loc >> 16
+        else:
+            start, length = self.offset, self.size
         return data[start:start + length].split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
@@ -101,11 +116,13 @@ class PageDecoder:
     """Turns raw pages of one CPU into Events.  ``formats`` maps event id ->
     (event name, fields) for the events to decode; other ids are skipped."""
 
-    def __init__(self, header_page: str, formats: dict[int, tuple[str, dict[str, Field]]]):
+    def __init__(self, header_page: str, formats: dict[int, tuple[str, dict[str, Field]]],
+                 symbol: Callable[[int], str] = hex_symbol):
         self.commit_offset, commit_size, self.data_offset = parse_header_page(header_page)
         self.commit_fmt = "<Q" if commit_size == 8 else "<I"
         self.long_fmt = self.commit_fmt
         self.formats = formats
+        self.symbol = symbol
 
     def decode(self, page: bytes, cpu: int) -> tuple[list[Event], int]:
         """Events of one page and the number of events the kernel lost before it
@@ -152,12 +169,13 @@ class PageDecoder:
             (event_id,) = struct.unpack_from("<H", data, 0)
             fmt = self.formats.get(event_id)
             if fmt is not None:
-                events.append(_event(ts, cpu, fmt[0], fmt[1], data))
+                events.append(decode_record(ts, cpu, fmt[0], fmt[1], data, self.symbol))
         return events, lost
 
 
-def _event(ts: int, cpu: int, name: str, fields: dict[str, Field], data: bytes) -> Event:
-    """The Event for one decoded irq/irq_vectors record."""
+def decode_record(ts: int, cpu: int, name: str, fields: dict[str, Field], data: bytes,
+                  symbol: Callable[[int], str]) -> Event:
+    """The Event for one decoded record."""
     def get(key: str) -> int:
         return fields[key].read_int(data)
 
@@ -167,5 +185,19 @@ def _event(ts: int, cpu: int, name: str, fields: dict[str, Field], data: bytes) 
         return Event(ts, cpu, IRQ_EXIT, get("irq"), 1 if get("ret") else 0)
     if name.startswith("softirq_"):
         return Event(ts, cpu, SOFTIRQ_KINDS[name], -1, get("vec"))
+    if name == "sched_switch":
+        return Event(ts, cpu, SCHED_SWITCH, get("next_pid"), get("prev_state"),
+                     fields["next_comm"].read_str(data))
+    if name == "sched_wakeup":
+        return Event(ts, cpu, SCHED_WAKEUP, get("pid"), get("prio"), fields["comm"].read_str(data))
+    if name.startswith("workqueue_"):
+        kind = {"workqueue_queue_work": WORK_QUEUE, "workqueue_execute_start": WORK_START,
+                "workqueue_execute_end": WORK_END}[name]
+        function = symbol(get("function")) if "function" in fields else ""
+        return Event(ts, cpu, kind, get("work"), get("cpu") if kind == WORK_QUEUE else 0, function)
+    if name.startswith("tasklet_"):
+        func = "func" if "func" in fields else "function"
+        return Event(ts, cpu, TASKLET_ENTRY if name == "tasklet_entry" else TASKLET_EXIT, -1, 0,
+                     symbol(get(func)))
     base, _, edge = name.rpartition("_")
     return Event(ts, cpu, VECTOR_ENTRY if edge == "entry" else VECTOR_EXIT, -1, get("vector"), base)

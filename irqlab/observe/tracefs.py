@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from irqlab.observe.kallsyms import Kallsyms, hex_symbol
 from irqlab.observe.ringbuffer import Field, PageDecoder, parse_format
 from irqlab.observe.tracefile import MAGIC, TraceHeader, TraceReader, format_event
 
@@ -50,6 +51,13 @@ INSTANCE_RE = re.compile(r"irqlab-(\d+)(-m)?")
 DEFAULT_EVENTS = ("irq", "irq_vectors")
 IRQ_EVENTS = ("irq_handler_entry", "irq_handler_exit", "softirq_raise", "softirq_entry",
               "softirq_exit")
+#: the other events a capture decodes (include/trace/events/{irq,sched,workqueue}.h), by
+#: system; ``sched`` and ``workqueue`` ask for all of theirs, ``irq:tasklet_entry`` one
+TASK_EVENTS = {
+    "irq": ("tasklet_entry", "tasklet_exit"),
+    "sched": ("sched_switch", "sched_wakeup"),
+    "workqueue": ("workqueue_queue_work", "workqueue_execute_start", "workqueue_execute_end"),
+}
 CLOCK = "mono"
 SPOOL_PREFIX = "irqlab-capture-"
 SPOOL_RE = re.compile(r"irqlab-capture-(\d+)-\w+")
@@ -141,8 +149,10 @@ def unmount(root: Path) -> str | None:
 
 def resolve_events(root: Path, specs: tuple[str, ...] | list[str]) -> list[str]:
     """``system/event`` paths for ``specs``: ``irq`` (the handler and softirq
-    events), ``irq_vectors`` (every ``*_entry``/``*_exit`` vector event), or
-    single ``system:event`` names."""
+    events), ``irq_vectors`` (every ``*_entry``/``*_exit`` vector event),
+    ``sched`` (``sched_switch``, ``sched_wakeup``), ``workqueue`` (queue, execute
+    start and end), or single ``system:event`` names of these (and
+    ``irq:tasklet_entry``/``tasklet_exit``)."""
     out: list[str] = []
     for spec in specs:
         system, _, name = spec.partition(":")
@@ -156,14 +166,19 @@ def resolve_events(root: Path, specs: tuple[str, ...] | list[str]) -> list[str]:
         elif system == "irq_vectors":
             names = sorted(p.name for p in base.iterdir()
                            if p.is_dir() and re.search(r"_(entry|exit)$", p.name))
+        elif system in ("sched", "workqueue"):
+            names = list(TASK_EVENTS[system])
         else:
-            raise TracefsError(f"--events {spec}: only 'irq', 'irq_vectors' or system:event")
+            raise TracefsError(f"--events {spec}: only 'irq', 'irq_vectors', 'sched', "
+                               "'workqueue' or system:event")
         for n in names:
             if not (base / n / "format").exists():
                 raise TracefsError(f"--events {spec}: no event {system}:{n}")
             if (system == "irq_vectors" and not re.search(r"_(entry|exit)$", n)) or (
-                    system == "irq" and n not in IRQ_EVENTS):
-                raise TracefsError(f"--events {spec}: {system}:{n} is not an IRQ entry/exit event")
+                    (system != "irq_vectors"
+                    and n not in (*IRQ_EVENTS, *TASK_EVENTS.get(system, ()))) or (
+                    system == "irq" and n not in (*IRQ_EVENTS, *TASK_EVENTS["irq"]))):
+                raise TracefsError(f"--events {spec}: irqlab does not decode {system}:{n}")
             out.append(f"{system}/{n}")
     return list(dict.fromkeys(out))
 
@@ -295,7 +310,9 @@ class Capture:
         for rel in names:
             event_id, name, fields = parse_format((root / "events" / rel / "format").read_text())
             formats[event_id] = (name, fields)
-        self._decoder = PageDecoder((root / "events" / "header_page").read_text(), formats)
+        pointers = any(rel.startswith("workqueue/") or "/tasklet_" in rel for rel in names)
+        self._decoder = PageDecoder((root / "events" / "header_page").read_text(), formats,
+                                    Kallsyms.read() if pointers else hex_symbol)
         self.instance = root / "instances" / f"irqlab-{os.getpid()}{'-m' if self.mounted else ''}"
         self.instance.mkdir()
         inst = self.instance

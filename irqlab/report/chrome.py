@@ -12,8 +12,13 @@ from a device's raise to the handler that served it (flow v2: ``bind_id`` with
 softirq raised inside a hard IRQ to the run of that vector (``s`` -> ``f`` with
 ``"bp":"e"``, bound to the enclosing slices).  Counters (``C``): each CPU's
 pending softirq vectors, and every IRQ's rate (one series per row, in 1 ms
-bins, wider past 4 s).  ``ts``/``dur`` are microseconds printed with three
-decimals, i.e. exact ns.
+bins, wider past 4 s).  Thread tracks (:class:`irqlab.report.timeline.ThreadSlices`,
+from the scheduler, workqueue and DPC events): process ``threads`` has one
+track per task (``tid`` = pid, named after its comm: IRQ threads, ksoftirqd,
+kworkers, user threads) with its stretches on a CPU and, inside them, the work
+items and softirqs it runs, as ``B``/``E`` pairs; processes ``DPCs`` and
+``NAPI polls`` one track per CPU with its Windows DPCs and its NAPI polls.  ``ts``/``dur`` are microseconds printed with
+three decimals, i.e. exact ns.
 
 Events are written as they complete (``X`` at the exit), so only the open
 entries are held in memory.  Slices still open at :meth:`close` end at the last
@@ -38,9 +43,21 @@ from irqlab.events import (
     VECTOR_EXIT,
 )
 from irqlab.report.sink import TextSink
-from irqlab.report.timeline import FlowTracker, rate_timeline, softirq_label
+from irqlab.report.timeline import (
+    DPCS,
+    NAPI,
+    TASK,
+    FlowTracker,
+    ThreadSlices,
+    Track,
+    rate_timeline,
+    softirq_label,
+)
 
 _PID = 1
+#: the processes of the thread tracks: tasks (tid = pid), DPCs and NAPI polls (tid = CPU)
+THREADS_PID, DPCS_PID, NAPI_PID = 2, 3, 4
+_PROCESSES = {TASK: (THREADS_PID, "threads"), DPCS: (DPCS_PID, "DPCs"), NAPI: (NAPI_PID, "NAPI polls")}
 
 
 def _us(ns: int) -> str:
@@ -67,9 +84,12 @@ class ChromeTraceWriter(TextSink):
         self._flows = FlowTracker()
         self._started: set[int] = set()  # flows with an ``s`` event
         self._rates = rate_timeline()
+        self._threads = ThreadSlices()
+        self._named: set[Track] = set()
         self._out.write('{"traceEvents":[\n')
         self._emit({"name": "process_name", "ph": "M", "pid": _PID, "tid": 0,
                     "args": {"name": pid_name}})
+
         for cpu in range(cpus):
             self._thread_metadata(cpu)
 
@@ -99,6 +119,8 @@ class ChromeTraceWriter(TextSink):
             for new in range(self.cpus, cpu + 1):
                 self._thread_metadata(new)
             self.cpus = cpu + 1
+        for draw in self._threads.feed(ts_ns, cpu, kind, irq, value, name):
+            self._thread_slice(*draw)
         if kind in (IRQ_ENTRY, VECTOR_ENTRY):
             raised = self._flows.enter_irq(irq) if kind == IRQ_ENTRY else []
             self._hard.setdefault(cpu, []).append(
@@ -136,8 +158,27 @@ class ChromeTraceWriter(TextSink):
                                 "pid": _PID, "tid": cpu}, ts_ns)
                 if self._flows.pending_changed:
                     self._pending_counter(ts_ns, cpu)
-        else:
+        elif kind <= VECTOR_EXIT:  # the others are drawn by the thread tracks, or not at all
             self.unmatched += 1
+
+    def _thread_slice(self, phase: str, ts: int, track: Track, name: str) -> None:
+        """A ``B`` or ``E`` event on a thread track, named by metadata on first use."""
+        what, tid = track
+        pid, process = _PROCESSES[what]
+        if track not in self._named:
+            if (what, -1) not in self._named:  # the process's name, on its first track
+                self._named.add((what, -1))
+                self._emit({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
+                            "args": {"name": process}})
+            self._named.add(track)
+            label = self._threads.names.get(tid, str(tid)) if what == TASK else \
+                f"{process} CPU {tid}"
+            self._emit({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
+                        "args": {"name": label}})
+        event: dict[str, Any] = {"ph": phase, "pid": pid, "tid": tid}
+        if phase == "B":
+            event.update(name=name, cat=what)
+        self._emit(event, ts)
 
     def _pending_counter(self, ts: int, cpu: int) -> None:
         self._emit({"name": f"CPU {cpu} pending softirqs", "ph": "C", "pid": _PID,
@@ -197,6 +238,8 @@ class ChromeTraceWriter(TextSink):
                 self._hard_slice(cpu, stack.pop(), self._last_ts, None)
         for cpu in list(self._soft):
             self._soft_slice(cpu, self._last_ts, truncated=True)
+        for draw in self._threads.close(self._last_ts):
+            self._thread_slice(*draw)
         _, rows = self._rates.per_second()
         start, width = self._rates.start_ns or 0, self._rates.bin_ns
         for i in range(len(next(iter(rows.values()), []))):

@@ -5,11 +5,13 @@ only: no trace processor, nothing downloaded; it needs only ``protobuf``).
 Two layers over one event stream:
 
 * ftrace bundles, per CPU, with the kernel's own events (``irq_handler_entry``/
-  ``exit``, ``softirq_raise``/``entry``/``exit``, ``local_timer_entry``/``exit``):
-  Perfetto's ftrace importer turns them into its ``Irq Cpu N`` and
-  ``SoftIrq Cpu N`` tracks and its ``linux.irqs`` tables, exactly as for a
-  kernel capture (google/perfetto src/trace_processor/importers/ftrace/
-  ftrace_parser.cc ParseIrqHandlerEntry / ParseSoftIrqEntry).
+  ``exit``, ``softirq_raise``/``entry``/``exit``, ``local_timer_entry``/``exit``,
+  ``sched_switch``, ``sched_wakeup``): Perfetto's ftrace importer turns them
+  into its ``Irq Cpu N`` and ``SoftIrq Cpu N`` tracks, its ``linux.irqs``
+  tables, its CPU scheduling tracks and a thread (with its states) per task,
+  exactly as for a kernel capture (google/perfetto src/trace_processor/
+  importers/ftrace/ftrace_parser.cc ParseIrqHandlerEntry / ParseSoftIrqEntry /
+  ParseSchedSwitch).  Each event's ``pid`` is the task running on its CPU.
 * TrackEvent tracks for what ftrace events cannot carry: one track per
   interrupt line (``irq 24 eth0-0``: the raise as an instant, each action as a
   slice, a softirq it raises as an instant inside it), one per CPU for its
@@ -17,9 +19,12 @@ Two layers over one event stream:
   raise -> handler -> bottom half (:mod:`irqlab.report.timeline`), and counter
   tracks: pending softirqs per CPU and each line's interrupt rate; grouped as
   :data:`GROUPS` under one track named after the run.
-
-Thread tracks for irq threads, ksoftirqd, kworkers, NAPI polls and DPCs need
-scheduler events the event stream does not carry yet; they come with them.
+* Thread tracks (:class:`irqlab.report.timeline.ThreadSlices`): one per task
+  (a ``ThreadDescriptor`` of its pid and comm, so it joins the thread the
+  ftrace importer made: IRQ threads, ksoftirqd, kworkers, user threads) with
+  its stretches on a CPU and the work items and softirqs it runs inside them;
+  one per CPU (``DPCs CPU n``, ``NAPI polls CPU n``, under :data:`BOTTOM_HALVES`)
+  with its Windows DPCs and its NAPI polls.
 """
 
 from __future__ import annotations
@@ -28,17 +33,30 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from irqlab.events import (
+    DEFAULT_PRIO,
+    IDLE_PID,
     IRQ_ENTRY,
     IRQ_EXIT,
     IRQ_RAISE,
+    SCHED_SWITCH,
+    SCHED_WAKEUP,
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
     SOFTIRQ_RAISE,
     VECTOR_ENTRY,
     VECTOR_EXIT,
     VECTOR_ROWS,
+    idle_comm,
 )
-from irqlab.report.timeline import FlowTracker, rate_timeline, softirq_label
+from irqlab.report.timeline import (
+    DPCS,
+    TASK,
+    FlowTracker,
+    ThreadSlices,
+    Track,
+    rate_timeline,
+    softirq_label,
+)
 
 SEQUENCE_ID = 1
 LINES, BOTTOM_HALVES, COUNTERS = "Interrupt lines", "Bottom halves", "Counters"
@@ -72,6 +90,9 @@ class PerfettoWriter:
         #: per CPU: open hard-IRQ slices as track keys, innermost last
         self._hard: dict[int, list[str]] = {}
         self._soft_open: dict[int, int] = {}
+        self._threads = ThreadSlices()
+        self._task: dict[int, tuple[int, str]] = {}  # cpu -> (pid, comm) running
+        self._prio: dict[int, int] = {}  # pid -> prio of its last wake-up
         self._last_ts = 0
         first = self._builder.create_packet()
         first.trusted_packet_sequence_id = SEQUENCE_ID
@@ -149,7 +170,7 @@ class PerfettoWriter:
             bundle = self._bundles[cpu] = self._pb.FtraceEventBundle(cpu=cpu)
         event = bundle.event.add()
         event.timestamp = ts
-        event.pid = 0
+        event.pid = self._task.get(cpu, (IDLE_PID, ""))[0]
         return event
 
     def _flush(self, cpu: int) -> None:
@@ -174,6 +195,8 @@ class PerfettoWriter:
         if cpu < 0:
             self.unmatched += 1
             return
+        for draw in self._threads.feed(ts_ns, cpu, kind, irq, value, name):
+            self._thread_slice(*draw)
         hard = self._hard.setdefault(cpu, [])
         if kind == IRQ_ENTRY:
             self._names.setdefault(irq, name)
@@ -230,8 +253,52 @@ class PerfettoWriter:
             self._ftrace(ts_ns, cpu).softirq_exit.vec = value
             del self._soft_open[cpu]
             self._event(ts_ns, self._soft_track(cpu), te.TYPE_SLICE_END)
-        else:
+        elif kind == SCHED_SWITCH:
+            self._sched_switch(ts_ns, cpu, irq, value, name)
+        elif kind == SCHED_WAKEUP:
+            self._prio[irq] = value
+            ev = self._ftrace(ts_ns, cpu).sched_wakeup
+            ev.comm, ev.pid, ev.prio, ev.success, ev.target_cpu = name, irq, value, 1, cpu
+        elif kind <= VECTOR_EXIT:  # the others are drawn by the thread tracks, or not at all
             self.unmatched += 1
+
+    def _sched_switch(self, ts: int, cpu: int, pid: int, state: int, comm: str) -> None:
+        """ftrace's sched_switch (the one a capture has: prev_state as the
+        kernel's TASK_REPORT bits, ``R+`` = 0x100 on 6.x)."""
+        ev = self._ftrace(ts, cpu).sched_switch
+        prev_pid, prev_comm = self._task.get(cpu, (IDLE_PID, idle_comm(cpu)))
+        ev.prev_comm, ev.prev_pid, ev.prev_state = prev_comm, prev_pid, state
+        ev.prev_prio = self._prio.get(prev_pid, DEFAULT_PRIO)
+        ev.next_comm, ev.next_pid = comm, pid
+        ev.next_prio = self._prio.get(pid, DEFAULT_PRIO)
+        self._task[cpu] = (pid, comm)
+
+    def _thread_slice(self, phase: str, ts: int, track: Track, name: str) -> None:
+        what, key = track
+        if what == TASK:
+            uuid = self._thread_track(key)
+        else:
+            label = "DPCs" if what == DPCS else "NAPI polls"
+            uuid = self._track(f"{what}{key}", f"{label} CPU{key}", BOTTOM_HALVES)
+        te = self._pb.TrackEvent
+        self._event(ts, uuid, te.TYPE_SLICE_BEGIN if phase == "B" else te.TYPE_SLICE_END, name)
+
+    def _thread_track(self, pid: int) -> int:
+        """The track of task ``pid``: a thread of its own process, as a kernel
+        thread is (pid = tid), described on first use."""
+        key = f"task{pid}"
+        uuid = self._uuids.get(key)
+        if uuid is not None:
+            return uuid
+        uuid = self._uuid(key)
+        packet = self._builder.create_packet()
+        packet.trusted_packet_sequence_id = SEQUENCE_ID
+        desc = packet.track_descriptor
+        desc.uuid = uuid
+        desc.thread.pid = desc.thread.tid = pid
+        desc.thread.thread_name = self._threads.names.get(pid, str(pid))
+        self._builder.write_packet(packet)
+        return uuid
 
     def _close_hard(self, ts: int, hard: list[str], key: str) -> None:
         """End the innermost open slice ``key`` (and any opened inside it whose
@@ -261,6 +328,8 @@ class PerfettoWriter:
         for cpu in list(self._soft_open):
             self._event(self._last_ts, self._soft_track(cpu), self._pb.TrackEvent.TYPE_SLICE_END)
         self._soft_open.clear()
+        for draw in self._threads.close(self._last_ts):
+            self._thread_slice(*draw)
         _, rows = self._rates.per_second()
         start, width = self._rates.start_ns or 0, self._rates.bin_ns
         for label, rates in rows.items():

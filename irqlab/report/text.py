@@ -93,7 +93,8 @@ def _latency_sections(data: dict[str, Any], names: dict[str, str]) -> list[str]:
             + [_us(hists[label][c.removesuffix("_us")]) for c in cols[1:]]
             for label in labels
         ]
-        head = ["irq", "name"] if per_irq else ["vec" if BY_NAME[key] == "softirq" else "routine"]
+        head = ["irq", "name"] if per_irq else [
+            {"softirq": "vec", "dpc": "routine"}.get(BY_NAME[key], BY_NAME[key])]
         out.append(_section(title, format_table(head + cols, rows, left=len(head))))
     return out
 

@@ -1,6 +1,7 @@
 """What the timeline exports (Chrome JSON, Perfetto) share: softirq labels,
-the interrupt-rate counters' bins, and the flow arrows a device's raise -> the handler that served it -> the
-bottom half it raised.
+the interrupt-rate counters' bins, the thread tracks' slices
+(:class:`ThreadSlices`), and the flow arrows a device's raise -> the handler
+that served it -> the bottom half it raised.
 
 A raise opens a flow that ends at the next entry of that IRQ's handler
 (raises coalesced while the line was pending end there too).  A softirq raised
@@ -15,7 +16,20 @@ disabled, storming line) get no arrow (flow 0), so memory stays bounded.
 from __future__ import annotations
 
 from irqlab.analysis.rates import RateTimeline
-from irqlab.events import SOFTIRQ_NAMES
+from irqlab.events import (
+    DPC_ENTRY,
+    DPC_EXIT,
+    IDLE_PID,
+    NAPI_ENTRY,
+    NAPI_EXIT,
+    SCHED_SWITCH,
+    SCHED_WAKEUP,
+    SOFTIRQ_ENTRY,
+    SOFTIRQ_EXIT,
+    SOFTIRQ_NAMES,
+    WORK_END,
+    WORK_START,
+)
 
 
 def softirq_label(vec: int) -> str:
@@ -83,3 +97,94 @@ class FlowTracker:
         if flows:
             self.pending_softirqs[cpu] -= 1
         return flows
+
+
+#: a thread track's key: ``(TASK, pid)``, or ``(DPCS, cpu)`` / ``(NAPI, cpu)``
+TASK, DPCS, NAPI = "task", "dpc", "napi"
+#: the per-CPU tracks: their slices' start and end events
+PER_CPU = {DPCS: (DPC_ENTRY, DPC_EXIT), NAPI: (NAPI_ENTRY, NAPI_EXIT)}
+Track = tuple[str, int]
+#: what :class:`ThreadSlices` asks to draw: ``("B", ts, track, name)`` or ``("E", ts, track, "")``
+Draw = tuple[str, int, Track, str]
+
+
+class ThreadSlices:
+    """The slices of the thread tracks, from the scheduler, workqueue, softirq
+    and DPC events:
+
+    * per task (by pid, named after its comm), each stretch on a CPU between
+      the ``sched_switch`` to it and the one away from it, named after it;
+    * inside them, the work items a kworker runs (``workqueue_execute_start``
+      -> ``_end``; a work function that sleeps is cut where its worker is
+      switched out and resumed when it is back) and the softirqs ksoftirqd runs;
+    * per CPU, the Windows DPCs it runs (``dpc_entry`` -> ``dpc_exit``) and
+      its NAPI polls (``napi_entry`` -> ``napi_exit``, named by instance).
+
+    Slices on one track nest, so both timeline formats draw them as begin/end
+    pairs.  ``names`` maps each pid seen to its comm."""
+
+    def __init__(self) -> None:
+        self.names: dict[int, str] = {}
+        self._running: dict[int, int] = {}  # cpu -> pid (0: idle)
+        self._inner: dict[int, list[str]] = {}  # cpu -> slices open inside the task's stretch
+        self._work: dict[int, str] = {}  # kworker pid -> the work function it is in
+        self._open: dict[Track, int] = {}  # per-CPU track -> slices open on it
+
+    def feed(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> list[Draw]:
+        """What to draw for one event (nothing for most kinds)."""
+        if kind == SCHED_SWITCH:
+            return self._switch(ts, cpu, irq, name)
+        if kind == SCHED_WAKEUP:
+            self.names.setdefault(irq, name)
+            return []
+        pid = self._running.get(cpu, IDLE_PID)
+        inner = self._inner.setdefault(cpu, [])
+        if kind == WORK_START and pid:
+            self._work[pid] = name
+            inner.append("work")
+            return [("B", ts, (TASK, pid), name)]
+        if kind == SOFTIRQ_ENTRY and pid and self.names[pid].startswith("ksoftirqd/"):
+            inner.append("softirq")
+            return [("B", ts, (TASK, pid), softirq_label(value))]
+        if (kind == WORK_END and self._work.pop(pid, None) is not None and inner) or (
+                kind == SOFTIRQ_EXIT and inner and inner[-1] == "softirq"):
+            inner.pop()
+            return [("E", ts, (TASK, pid), "")]
+        for what, (begin, end) in PER_CPU.items():
+            track = (what, cpu)
+            if kind == begin:
+                self._open[track] = self._open.get(track, 0) + 1
+                return [("B", ts, track, name)]
+            if kind == end and self._open.get(track):
+                self._open[track] -= 1
+                return [("E", ts, track, "")]
+        return []
+
+    def _switch(self, ts: int, cpu: int, pid: int, comm: str) -> list[Draw]:
+        draw = self._leave(ts, cpu)
+        self._running[cpu] = pid
+        if pid != IDLE_PID:
+            self.names[pid] = comm
+            draw.append(("B", ts, (TASK, pid), comm))
+            work = self._work.get(pid)
+            if work is not None:  # back in a work function that slept
+                self._inner[cpu] = ["work"]
+                draw.append(("B", ts, (TASK, pid), work))
+        return draw
+
+    def _leave(self, ts: int, cpu: int) -> list[Draw]:
+        """End the CPU's task stretch and what is open inside it."""
+        pid = self._running.get(cpu, IDLE_PID)
+        if pid == IDLE_PID:
+            return []
+        inner = self._inner.pop(cpu, [])
+        return [("E", ts, (TASK, pid), "") for _ in range(len(inner) + 1)]
+
+    def close(self, ts: int) -> list[Draw]:
+        """End every open slice at ``ts`` (the end of the trace)."""
+        draw = [d for cpu in list(self._running) for d in self._leave(ts, cpu)]
+        self._running.clear()
+        for track, n in self._open.items():
+            draw += [("E", ts, track, "")] * n
+        self._open.clear()
+        return draw

@@ -6,23 +6,22 @@ is unique without its scope, because PulseView (libsigrok's VCD input) drops
 scopes and reads 1-bit signals only.
 
 Signals (module ``irqlab``, one sub-module per IRQ and per CPU, each name
-prefixed with it: ``irq24_line``), all derived from the event stream:
+prefixed with it: ``irq24_line``):
 
 * ``irqN.line``: the interrupt line as a device drives it.  A level line goes
   high at the device's assert and low when a handler of the line returns
   handled (the driver quieted the device); an edge line or MSI is a 1 ns pulse
   per assert.
-* ``irqN.pending``: asserted and not yet taken, from the assert to the entry of
-  the interrupt's first action: the controller's pending bit as the CPU sees
-  it (IRR on x86, pending on GIC and NVIC).  The controller's own set/clear
-  instants (delivery, acknowledge, EOI) are not in the event stream, so the
-  bit is shown from the assert, not from delivery.
-* ``irqN.in_service``: from the first action's entry to the last action's exit
-  of one interrupt (in service, ISR on x86 / active on GIC and NVIC, as seen
-  from the handler side).
 * ``irqN.handler``: a "handler running" pin as a driver toggling a GPIO at the
   entry and exit of its action would show it (low between the actions of a
   shared line).
+* per vector, the controller's own pending and in-service bits, from its
+  ``IRQ_STATE`` events (the hardware model reports each change: set at
+  delivery, moved at acknowledge, cleared at EOI or deactivation), under the
+  CPU whose interface holds them and in the chip's terms (:data:`CHIP_TERMS`):
+  ``cpuN.vecV_irr`` / ``cpuN.vecV_isr`` on the x86 local APIC,
+  ``cpuN.intidI_pending`` / ``_active`` on the GIC (an SPI under its target
+  CPU), ``cpuN.excE_pending`` / ``_active`` on the NVIC.
 * ``cpuN.context``: 2-bit register: 0 task, 1 softirq, 2 hardirq (a vector
   or an interrupt handler), the innermost context of the CPU; the same as two
   1-bit pins ``cpuN.in_softirq`` and ``cpuN.in_hardirq`` for PulseView.
@@ -47,6 +46,7 @@ from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
     IRQ_RAISE,
+    IRQ_STATE,
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
     VECTOR_ENTRY,
@@ -60,19 +60,35 @@ TASK, SOFTIRQ, HARDIRQ = 0, 1, 2
 PULSE_NS = 1
 """Width of an edge or MSI assert on ``irqN.line``."""
 
-IRQ_PINS = ("line", "pending", "in_service", "handler")
+IRQ_PINS = ("line", "handler")
+
+CHIP_TERMS: dict[str, tuple[str, str, str]] = {
+    "APIC": ("vec", "irr", "isr"),  # Intel SDM vol. 3 10.8.4: IRR and ISR bits per vector
+    "GICv3": ("intid", "pending", "active"),  # Arm IHI 0069 4.1.2: interrupt states
+    "NVIC": ("exc", "pending", "active"),  # Armv7-M ARM B1.5.2: exception states
+}
+"""Per chip (``IrqController.name``): the id prefix of its interrupts and the
+names of their pending and in-service bits."""
 
 
 class VcdWriter(TextSink):
     """Event sink: ``feed`` has the signature of :meth:`IrqStats.feed`.
-    ``level_irqs`` are the IRQs whose line is level-triggered."""
+    ``level_irqs`` are the IRQs whose line is level-triggered; ``chip`` names
+    the controller whose ``IRQ_STATE`` events it draws (:data:`CHIP_TERMS`)."""
+
+    #: asks the machine for the controller's IRQ_STATE events (machine.run.Sink)
+    controller_state = True
 
     def __init__(self, path_or_file: str | Path | IO[str], cpus: int,
-                 level_irqs: Collection[int] = (), title: str = "irqlab") -> None:
+                 level_irqs: Collection[int] = (), title: str = "irqlab",
+                 chip: str = "APIC") -> None:
         super().__init__(path_or_file)
         self.cpus = cpus
         self.title = title
         self.level_irqs = frozenset(level_irqs)
+        self.terms = CHIP_TERMS[chip]
+        #: controller bits seen: (cpu, intid) -> pending | active << 1
+        self._ctrl: dict[tuple[int, int], int] = {}
         self.unmatched = 0
         #: changes not yet spooled: (ts, sequence, scope, var, value)
         self._heap: list[tuple[int, int, str, str, int]] = []
@@ -80,8 +96,6 @@ class VcdWriter(TextSink):
         self._spooled_ts = 0
         self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="ascii")  # noqa: SIM115
         self._irqs: set[int] = set()
-        self._pending: set[int] = set()
-        self._open: dict[int, int] = {}  # irq -> actions running (over all CPUs)
         self._stack: dict[int, list[int]] = {}  # cpu -> contexts, innermost last
 
     def _set(self, ts: int, scope: str, var: str, value: int) -> None:
@@ -107,41 +121,40 @@ class VcdWriter(TextSink):
             self._set(ts_ns, scope, "line", 1)
             if irq not in self.level_irqs:
                 self._set(ts_ns + PULSE_NS, scope, "line", 0)
-            if irq not in self._pending:  # set again while in service (IRR and ISR both set)
-                self._pending.add(irq)
-                self._set(ts_ns, scope, "pending", 1)
             return
         if cpu < 0:
             self.unmatched += 1
             return
         self.cpus = max(self.cpus, cpu + 1)
-        if kind == IRQ_ENTRY:
-            scope = self._irq(irq)
-            if irq in self._pending:
-                self._pending.discard(irq)
-                self._set(ts_ns, scope, "pending", 0)
-            if not self._open.get(irq):
-                self._set(ts_ns, scope, "in_service", 1)
-            self._open[irq] = self._open.get(irq, 0) + 1
-            self._set(ts_ns, scope, "handler", 1)
+        if kind == IRQ_STATE:
+            self._controller(ts_ns, cpu, irq, value)
+        elif kind == IRQ_ENTRY:
+            self._set(ts_ns, self._irq(irq), "handler", 1)
             self._enter(ts_ns, cpu, HARDIRQ)
         elif kind == IRQ_EXIT:
-            if not self._open.get(irq):
+            if irq not in self._irqs:
                 self.unmatched += 1
                 return
             scope = self._irq(irq)
-            self._open[irq] -= 1
             self._set(ts_ns, scope, "handler", 0)
             if value and irq in self.level_irqs:
                 self._set(ts_ns, scope, "line", 0)
-            if not self._open[irq]:
-                self._set(ts_ns, scope, "in_service", 0)
             self._leave(ts_ns, cpu)
         elif kind in (VECTOR_ENTRY, SOFTIRQ_ENTRY):
             self._enter(ts_ns, cpu, HARDIRQ if kind == VECTOR_ENTRY else SOFTIRQ)
         elif kind in (VECTOR_EXIT, SOFTIRQ_EXIT):
             self._leave(ts_ns, cpu)
         # SOFTIRQ_RAISE changes no signal
+
+    def _controller(self, ts: int, cpu: int, intid: int, bits: int) -> None:
+        """The controller's bits of ``intid`` on ``cpu``: a change of either is an edge."""
+        old = self._ctrl.get((cpu, intid), 0)
+        self._ctrl[cpu, intid] = bits
+        scope = f"cpu{cpu}"
+        prefix, pending, active = self.terms
+        for bit, name in ((1, pending), (2, active)):
+            if (old ^ bits) & bit:
+                self._set(ts, scope, f"{prefix}{intid}_{name}", int(bool(bits & bit)))
 
     def _irq(self, irq: int) -> str:
         self._irqs.add(irq)
@@ -180,6 +193,12 @@ class VcdWriter(TextSink):
             variables[f"cpu{cpu}", "context"] = writer.register_var(
                 f"irqlab.cpu{cpu}", f"cpu{cpu}_context", "reg", size=2, init=TASK)
             for var in ("in_softirq", "in_hardirq"):
+                variables[f"cpu{cpu}", var] = writer.register_var(
+                    f"irqlab.cpu{cpu}", f"cpu{cpu}_{var}", "wire", size=1, init=0)
+        prefix, pending, active = self.terms
+        for cpu, intid in sorted(self._ctrl):
+            for bit in (pending, active):
+                var = f"{prefix}{intid}_{bit}"
                 variables[f"cpu{cpu}", var] = writer.register_var(
                     f"irqlab.cpu{cpu}", f"cpu{cpu}_{var}", "wire", size=1, init=0)
         self._drain(1 << 63)

@@ -18,13 +18,13 @@ def trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     path = out / "trace.txt"
     res = CliRunner().invoke(cli, ["run", "default", "--duration", "30ms", "--trace", str(path), "--json"])
     assert res.exit_code == 0, res.output
-    return path, json.loads(res.output)
+    return path, json.loads(res.stdout)
 
 
 def _replay(*args: str) -> dict:
     res = CliRunner().invoke(cli, ["replay", *args, "--json"])
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)
+    return json.loads(res.stdout)
 
 
 def _row(report: dict, action: str) -> dict:
@@ -109,7 +109,7 @@ def test_saved_scenario_runs_and_replays_the_same(trace: tuple[Path, dict], tmp_
     assert '[[device]]\nname = "eth0-0"' in text and 'times = [\n    "' in text
     res = CliRunner().invoke(cli, ["run", str(saved), "--json"])
     assert res.exit_code == 0, res.output
-    ran = json.loads(res.output)
+    ran = json.loads(res.stdout)
     assert ran["seed"] == 7
     skip = {"warnings", "title"}
     assert {k: v for k, v in ran.items() if k not in skip} == \
@@ -124,7 +124,7 @@ def test_saved_scenario_runs_and_replays_the_same(trace: tuple[Path, dict], tmp_
     assert edited.read_text() != text
     res = CliRunner().invoke(cli, ["run", str(edited), "--json"])
     assert res.exit_code == 0, res.output
-    moved = _row(json.loads(res.output), "eth0-0")["per_cpu"]
+    moved = _row(json.loads(res.stdout), "eth0-0")["per_cpu"]
     replayed_on_0 = _row(replayed, "eth0-0")["per_cpu"][0]
     # on the busier CPU 1 a few arrivals land while the vector is still pending (IRR
     # holds one) and merge

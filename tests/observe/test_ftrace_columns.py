@@ -148,8 +148,8 @@ def test_any_chunking_reads_what_one_regular_expression_pass_reads(body, cut, ch
             line += "\r"
         elif how == "lost":
             line = LOST.format(cpu=i % 4, n=i + 1)
-        elif how == "long":  # a sched line far longer than a chunk, then the event
-            out.append(line.split(": ")[0] + ": sched_switch: " + "prev_comm=x " * 400 + "\n")
+        elif how == "long":  # a line of an event irqlab does not read, longer than a chunk
+            out.append(line.split(": ")[0] + ": sched_stat_runtime: " + "comm=x " * 400 + "\n")
         out.append(line + "\n")
     text = "".join(out).encode()
     text = text[:len(text) - cut] if cut < len(text) else text  # a trace cut mid-line
@@ -164,7 +164,7 @@ def test_the_tricky_inputs_are_read() -> None:
     line = "          <idle>-0       [001] d.h1.   102.000001: "
     text = (HEADER + line + "softirq_raise: vec=3 [action=NET_RX]\r\n"
             + LOST.format(cpu=1, n=12) + "\n"
-            + line + "sched_switch: " + "x" * 5000 + "\n"
+            + line + "sched_stat_runtime: " + "x" * 5000 + "\n"
             + line + "irq_handler_entry: irq=36 name=virtio1-req.0\r\n"
             + line + "irq_handler_exit: irq=36 ret=handled\n"
             + line + "irq_handler_exit: irq=36 ret=han").encode()

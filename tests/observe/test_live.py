@@ -336,3 +336,39 @@ def test_perf_data_conversion_named_by_report_reads_back(tmp_path):
                         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["softirqs"]["NET_RX"]["total"] >= 25
+
+
+def test_sched_and_workqueue_events_are_captured_and_analysed(tmp_path):
+    """``--events irq,sched,workqueue``: the command's own switches are in the
+    trace with its comm, the TASK_REPORT prev_state, and work functions named by
+    /proc/kallsyms; irqlab report reads them into the same distributions."""
+    from irqlab.events import SCHED_SWITCH, SCHED_WAKEUP, TASK_INTERRUPTIBLE, WORK_START
+
+    out = tmp_path / "sched.trace"
+    run = subprocess.run([sys.executable, "-m", "irqlab", "trace", "--events",
+                          "irq,sched,workqueue", "-o", str(out), "--", "sleep", "0.05"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    with open(out) as f:
+        events = list(TraceReader(f, str(out)))
+    switches = [e for e in events if e.kind == SCHED_SWITCH]
+    # its timer's wake-up, then the switch to it to run on (after exec: comm "sleep")
+    woken = [e for e in events if e.kind == SCHED_WAKEUP and e.name == "sleep"]
+    assert woken and any(e.name == "sleep" and e.irq == woken[0].irq for e in switches)
+    # before, it was switched away from asleep (S): the switch after one to its pid (the
+    # exec keeps the pid; the comm may still be the one before it)
+    after = {}
+    for e in switches:
+        prev = after.get(e.cpu)
+        if prev is not None and prev.irq == woken[0].irq and e.value == TASK_INTERRUPTIBLE:
+            break
+        after[e.cpu] = e
+    else:
+        pytest.fail("no switch away from sleep's pid with prev_state S")
+    works = [e for e in events if e.kind == WORK_START]
+    assert all(e.name and not e.name.startswith("0x") for e in works)  # kallsyms names
+    report = subprocess.run([sys.executable, "-m", "irqlab", "report", str(out), "--json"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    assert sum(d["count"] for d in data["work_ns"].values()) <= len(works)

@@ -150,3 +150,46 @@ def test_detect_format_rejects_naming_the_file(tmp_path, content, words):
     with pytest.raises(UnknownFormatError) as err:
         detect_format(path)
     assert str(path) in str(err.value) and words in str(err.value)
+
+
+def test_scheduler_workqueue_tasklet_and_dpc_kinds_round_trip():
+    from irqlab.analysis.irqstats import IrqStats
+    from irqlab.events import (
+        DPC_ENTRY,
+        DPC_EXIT,
+        DPC_QUEUE,
+        SCHED_SWITCH,
+        SCHED_WAKEUP,
+        TASKLET_ENTRY,
+        TASKLET_EXIT,
+        WORK_END,
+        WORK_QUEUE,
+        WORK_START,
+    )
+
+    events = [
+        Event(100, 0, SCHED_WAKEUP, 612, 49, "irq/130-iwl wifi"),  # a comm may hold spaces
+        Event(150, 0, SCHED_SWITCH, 612, 0, "irq/130-iwl wifi"),
+        Event(900, 0, SCHED_SWITCH, 0, 1, "swapper/0"),
+        Event(1000, 1, WORK_QUEUE, 0xFFFF888100A0B0C0, 1, "e1000_watchdog"),
+        Event(1100, 1, WORK_START, 0xFFFF888100A0B0C0, 0, "e1000_watchdog"),
+        Event(1700, 1, WORK_END, 0xFFFF888100A0B0C0, 0, "e1000_watchdog"),
+        Event(2000, 1, TASKLET_ENTRY, -1, 0, "ath9k_tasklet"),
+        Event(2300, 1, TASKLET_EXIT, -1, 0, "ath9k_tasklet"),
+        Event(3000, 0, DPC_QUEUE, -1, 0, "ndisDpc"),
+        Event(3400, 0, DPC_ENTRY, -1, 0, "ndisDpc"),
+        Event(3900, 0, DPC_EXIT, -1, 0, "ndisDpc"),
+    ]
+    out = io.StringIO()
+    write_trace(out, TraceHeader(cpus=2), events)
+    assert f"1000 1 work_queue {0xFFFF888100A0B0C0} 1 e1000_watchdog" in out.getvalue()
+    reader = TraceReader(io.StringIO(out.getvalue()), "t")
+    assert list(reader) == events and not reader.skipped.count
+    stats = IrqStats(2)
+    stats.feed_events(events)
+    assert stats.irqthread_ns["irq/130-iwl wifi"].total == 750
+    assert stats.irqthread_latency_ns["irq/130-iwl wifi"].total == 50
+    assert stats.work_ns["e1000_watchdog"].total == 600
+    assert stats.tasklet_ns["ath9k_tasklet"].total == 300
+    assert (stats.dpc_latency_ns["ndisDpc"].total, stats.dpc_ns["ndisDpc"].total) == (400, 500)
+    assert stats.unmatched == 0

@@ -59,7 +59,9 @@ def fake_events(root: Path) -> None:
     for rel in ("irq/irq_handler_entry", "irq/irq_handler_exit", "irq/softirq_raise",
                 "irq/softirq_entry", "irq/softirq_exit", "irq/tasklet_entry",
                 "irq_vectors/local_timer_entry", "irq_vectors/local_timer_exit",
-                "irq_vectors/vector_alloc"):
+                "irq_vectors/vector_alloc", "sched/sched_switch", "sched/sched_wakeup",
+                "sched/sched_process_fork", "workqueue/workqueue_queue_work",
+                "workqueue/workqueue_execute_start", "workqueue/workqueue_execute_end"):
         (root / "events" / rel).mkdir(parents=True)
         (root / "events" / rel / "format").write_text("")
 
@@ -71,12 +73,17 @@ def test_resolve_events_expands_systems(tmp_path):
         "irq/softirq_entry", "irq/softirq_exit",
         "irq_vectors/local_timer_entry", "irq_vectors/local_timer_exit"]
     assert resolve_events(tmp_path, ["irq:softirq_raise"]) == ["irq/softirq_raise"]
+    assert resolve_events(tmp_path, ["sched", "workqueue", "irq:tasklet_entry"]) == [
+        "sched/sched_switch", "sched/sched_wakeup", "workqueue/workqueue_queue_work",
+        "workqueue/workqueue_execute_start", "workqueue/workqueue_execute_end",
+        "irq/tasklet_entry"]
 
 
-@pytest.mark.parametrize(("spec", "words"), [("sched", "no event system"),
+@pytest.mark.parametrize(("spec", "words"), [("timer", "no event system"),
                                              ("irq:nope", "no event irq:nope"),
-                                             ("irq:tasklet_entry", "not an IRQ entry/exit"),
-                                             ("irq_vectors:vector_alloc", "not an IRQ")])
+                                             ("irq:tasklet_exit", "no event irq:tasklet_exit"),
+                                             ("sched:sched_process_fork", "does not decode"),
+                                             ("irq_vectors:vector_alloc", "does not decode")])
 def test_resolve_events_rejects(tmp_path, spec, words):
     fake_events(tmp_path)
     with pytest.raises(TracefsError, match=words):

@@ -24,6 +24,8 @@ class Run:
 
 
 class _Collect:
+    controller_state = True  # the controller's IRQ_STATE events too (as --vcd asks)
+
     def __init__(self) -> None:
         self.events: list[Event] = []
 

@@ -178,7 +178,7 @@ def test_report_writes_perfetto_from_a_trace_file(tmp_path: Path) -> None:
     got = ftrace_events(pb.Trace.FromString(out.read_bytes()))
     entries = Counter(str(n) for _, _, kind, n in got if kind == "irq_handler_entry")
     import json
-    handler = json.loads(res.output)["handler_ns"]
+    handler = json.loads(res.stdout)["handler_ns"]
     assert {k: v["count"] for k, v in handler.items() if k.isdigit()} == dict(entries)
 
 

@@ -28,6 +28,7 @@ TOP_KEYS = {
     "irq_per_s", "hardirq_time_ns", "softirq_time_ns", "hardirq_cpu_share", "nested",
     "storm_suspects", "warnings", "cpu_time_ns", "results", "rx", "seed", "source", "cpus",
     "duration_ns", "interval_s", "title", "log", "end_to_end_ns", "skipped_lines", "os",
+    "irqthread_latency_ns", "irqthread_ns", "tasklet_ns", "work_ns",
     "proc_irq", "vector_matrix",
 }
 SUMMARY_KEYS = {"mean", "p50", "p90", "p99", "p999", "p9999", "max", "count", "buckets"}

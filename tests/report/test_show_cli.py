@@ -31,7 +31,7 @@ def test_run_report_and_replay_draw_and_export_every_distribution(tmp_path) -> N
                  "--hdr", str(hlog))
     assert "     nsecs               : count     distribution" in ran.output
     assert "End to end (device request->bottom half done), irq = 24" in ran.output
-    data = json.loads(invoke("run", "default", "--duration", "5ms", "--json").output)
+    data = json.loads(invoke("run", "default", "--duration", "5ms", "--json").stdout)
     expected = {f"{key}.{label}": dist["count"]
                 for key in ("latency_ns", "handler_ns", "softirq_latency_ns", "softirq_ns",
                             "end_to_end_ns")
@@ -40,7 +40,7 @@ def test_run_report_and_replay_draw_and_export_every_distribution(tmp_path) -> N
 
     reported = invoke("report", str(trace), "--hist", "--hdr", str(tmp_path / "r.hlog"))
     assert "Hard-IRQ handler time (entry->exit per action), irq = 24 'eth0-0'" in reported.output
-    handler = json.loads(invoke("report", str(trace), "--json").output)["handler_ns"]
+    handler = json.loads(invoke("report", str(trace), "--json").stdout)["handler_ns"]
     assert {k: v for k, v in tags(tmp_path / "r.hlog").items() if k.startswith("handler")} == \
         {f"handler_ns.{label}": d["count"] for label, d in handler.items()}
 

@@ -19,11 +19,16 @@ from irqlab.events import (
     IRQ_ENTRY,
     IRQ_EXIT,
     IRQ_RAISE,
+    IRQ_STATE,
     SOFTIRQ_ENTRY,
     SOFTIRQ_EXIT,
     VECTOR_ENTRY,
+    Event,
 )
-from irqlab.report.vcd import HARDIRQ, PULSE_NS, SOFTIRQ, TASK, VcdWriter
+from irqlab.machine.build import build
+from irqlab.machine.run import simulate
+from irqlab.report.vcd import CHIP_TERMS, HARDIRQ, PULSE_NS, SOFTIRQ, TASK, VcdWriter
+from irqlab.scenario.loader import load
 
 
 def sig(name: str) -> str:
@@ -66,8 +71,8 @@ def test_header_is_plain_ieee_1364(vcd) -> None:
     assert vcd.timescale["magnitude"] == 1 and vcd.timescale["unit"] == "ns"
     kinds = {(v.var_type, v.size) for v in vcd.data.values()}
     assert kinds == {("wire", "1"), ("reg", "2")}
-    names = {sig(n) for n in ("irq24.line", "irq24.pending", "irq24.in_service", "irq24.handler",
-                              "cpu0.context", "cpu1.context", "cpu0.in_hardirq")}
+    names = {sig(n) for n in ("irq24.line", "irq24.handler", "cpu0.context", "cpu1.context",
+                              "cpu0.in_hardirq", "cpu0.vec33_irr", "cpu0.vec33_isr")}
     assert names <= set(vcd.signals)
     # unique without their scope: PulseView drops scopes
     short = [s.rsplit(".", 1)[1] for s in vcd.signals]
@@ -96,22 +101,76 @@ def test_level_line_stays_high_until_a_handler_quiets_the_device(default_run, vc
     assert all(f - r > PULSE_NS for r, f in zip(rise, fall, strict=False))
 
 
-def test_pending_from_assert_to_entry_and_in_service_from_entry_to_exit(default_run, vcd) -> None:
-    rise, fall = edges(vcd, "irq24.pending")
-    raises, entries = times(default_run, IRQ_RAISE, 24), times(default_run, IRQ_ENTRY, 24)
-    # the first raise after an entry sets the bit, the next entry clears it
-    first_raises, taken, pending = [], [], False
-    for e in default_run.events:
-        if e.irq == 24 and e.kind == IRQ_RAISE and not pending:
-            first_raises.append(e.ts_ns)
-            pending = True
-        elif e.irq == 24 and e.kind == IRQ_ENTRY and pending:
-            taken.append(e.ts_ns)
-            pending = False
-    assert rise == first_raises and fall == taken
-    assert len(taken) <= len(entries) <= len(raises)
-    rise, fall = edges(vcd, "irq24.in_service")
-    assert rise == entries and fall == times(default_run, IRQ_EXIT, 24)
+class _ModelCheck:
+    """A sink that, at each IRQ_STATE event, reads the controller model's own
+    state of that interrupt (APIC IRR/ISR, GIC and NVIC ``state``)."""
+
+    controller_state = True
+
+    def __init__(self, machine) -> None:  # type: ignore[no-untyped-def]
+        self.ctrl = machine.ctrl
+        self.events: list[Event] = []
+        self.mismatches: list[Event] = []
+
+    def model(self, cpu: int, intid: int) -> int:
+        ctrl = self.ctrl
+        if ctrl.name == "APIC":
+            lapic = ctrl.lapics[cpu]
+            return (intid in lapic.irr) | (intid in lapic.isr) << 1
+        state = ctrl.state(intid, cpu) if ctrl.name == "GICv3" else ctrl.state(intid)
+        return state.endswith("pending") | state.startswith("active") << 1
+
+    def feed(self, *ev) -> None:  # type: ignore[no-untyped-def]
+        event = Event(*ev)
+        self.events.append(event)
+        if event.kind == IRQ_STATE and self.model(event.cpu, event.irq) != event.value:
+            self.mismatches.append(event)
+
+
+@pytest.mark.parametrize(("scenario", "chip"), [("default", "APIC"), ("gic-arm64", "GICv3"),
+                                                ("nvic-cortex-m4", "NVIC")])
+def test_pending_and_in_service_bits_are_the_controllers(scenario, chip, tmp_path) -> None:
+    spec, _ = load(scenario)
+    machine = build(spec, 1)
+    check = _ModelCheck(machine)
+    path = tmp_path / "c.vcd"
+    writer = VcdWriter(path, spec.machine.cpus, level_irqs(machine), chip=machine.ctrl.name)
+    simulate(machine, 3_000_000, [check, writer])
+    writer.close()
+    assert machine.ctrl.name == chip and writer.unmatched == 0
+    states = [e for e in check.events if e.kind == IRQ_STATE]
+    assert len(states) > 50 and check.mismatches == []
+    # every change of a bit is an edge of its signal, at the time the model changed it
+    prefix, pending, active = CHIP_TERMS[chip]
+    vcd = VCDVCD(str(path))
+    seen: dict[tuple[int, int], int] = {}
+    expected: dict[str, tuple[list[int], list[int]]] = {}
+    for e in states:
+        old = seen.get((e.cpu, e.irq), 0)
+        seen[e.cpu, e.irq] = e.value
+        for bit, name in ((1, pending), (2, active)):
+            if (old ^ e.value) & bit:
+                rise, fall = expected.setdefault(f"cpu{e.cpu}.{prefix}{e.irq}_{name}", ([], []))
+                (rise if e.value & bit else fall).append(e.ts_ns)
+    assert expected and all(edges(vcd, name) == want for name, want in expected.items())
+
+
+def test_x86_bits_bracket_each_interrupt(default_run) -> None:
+    """IRR set at delivery, moved to ISR at INTA before the handler runs, ISR
+    cleared by the EOI; one ISR period per interrupt of the line."""
+    desc = default_run.machine.kernel.descs[24]
+    cpu, vector = desc.affinity, desc.vector
+    bits = [(e.ts_ns, e.value) for e in default_run.events
+            if e.kind == IRQ_STATE and e.cpu == cpu and e.irq == vector]
+    in_service = [t for (_, a), (t, b) in itertools.pairwise([(0, 0), *bits])
+                  if not a & 2 and b & 2]
+    entries = default_run.report.stats.counts["24"][cpu]
+    assert len(in_service) == entries > 10
+    raises = times(default_run, IRQ_RAISE, 24)
+    first_entries = iter(sorted(times(default_run, IRQ_ENTRY, 24)))
+    for t in in_service:  # INTA comes after a raise and before the handler's entry
+        assert any(r <= t for r in raises)
+        assert next(first_entries) >= t
 
 
 def test_cpu_context_is_the_innermost_context(default_run, vcd) -> None:
@@ -195,9 +254,11 @@ def test_pulseview_reads_every_pin(vcd_file: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     channels = {line.removeprefix("- ").split(":")[0] for line in proc.stdout.splitlines()
                 if line.startswith("- ")}
-    expected = {f"irq{irq}_{pin}" for irq in (16, 24, 25, 26)
-                for pin in ("line", "pending", "in_service", "handler")}
+    expected = {f"irq{irq}_{pin}" for irq in (16, 24, 25, 26) for pin in ("line", "handler")}
     expected |= {f"cpu{cpu}_{pin}" for cpu in (0, 1) for pin in ("in_softirq", "in_hardirq")}
+    expected |= {s.rsplit(".", 1)[1] for s in VCDVCD(str(vcd_file)).signals
+                 if s.endswith(("_irr", "_isr"))}
+    assert any(name.endswith("_isr") for name in expected)
     assert channels == expected
     assert "Samplerate: 1000000000" in proc.stdout  # 1 ns timescale
 
