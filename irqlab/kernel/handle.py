@@ -57,7 +57,7 @@ def handle_irq_event_percpu(k: Kernel, desc: IrqDesc, cpu: int) -> Generator[int
             yield ctx.cost
         emit(engine.now, cpu, IRQ_EXIT, irq, 1 if res else 0, action.name)
         if res & IRQ_WAKE_THREAD:
-            irq_wake_thread(k, desc, action)
+            irq_wake_thread(k, desc, action, cpu)
         retval |= res
     note_interrupt(k, desc, retval)
     return retval

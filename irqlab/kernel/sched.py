@@ -12,6 +12,9 @@ with interrupts and with each other.
   1 + ilog2(min(CPUs, 8)) (kernel/sched/fair.c, SCHED_TUNABLESCALING_LOG).
 * ``need_resched`` is set while a woken thread waits to preempt the running
   one (or the idle CPU); the softirq restart loop stops on it.
+* A wake-up from another CPU (``wake_up_process(t, from_cpu)``) goes through
+  the target's wake list or a reschedule IPI (``irqlab.kernel.smp``); the
+  thread is queued, or the running one preempted, when the target takes it.
 
 A thread's body is a generator.  It yields CPU costs in ns, run as segments of
 ``cpu.ctx`` (SYSTEM for kernel threads, USER for user threads; kernel code it
@@ -25,9 +28,11 @@ so a machine without threads pays nothing for it.
 from __future__ import annotations
 
 from collections.abc import Generator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from irqlab.kernel.cpu import SYSTEM, USER, Segment
+from irqlab.kernel.smp import SCHEDULER_IPI_NS, TTWU_ACTIVATE_NS
 
 if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
@@ -37,7 +42,7 @@ SCHED_NORMAL, SCHED_FIFO = 0, 1
 POLICY_NAMES = ("SCHED_NORMAL", "SCHED_FIFO")
 MAX_RT_PRIO = 100  # include/linux/sched/prio.h; RT priorities are 1..99
 BASE_SLICE_NS = 750_000  # normalized_sysctl_sched_base_slice (kernel/sched/fair.c)
-RUNNABLE, SLEEPING, DEAD = 0, 1, 2
+RUNNABLE, SLEEPING, DEAD, WAKING = 0, 1, 2, 3  # WAKING: on a remote wake list (TASK_WAKING)
 
 
 def base_slice_ns(cpus: int) -> int:
@@ -164,13 +169,37 @@ class Scheduler:
         self.threads.append(t)
         return t
 
-    def wake_up_process(self, t: Thread) -> bool:
-        """Make a sleeping thread runnable; False if it was not sleeping."""
+    def wake_up_process(self, t: Thread, from_cpu: int | None = None) -> bool:
+        """Make a sleeping thread runnable; False if it was not sleeping.
+        ``from_cpu`` is the waking CPU (None: on ``t``'s own CPU, or from a
+        timer there): from another CPU the wake-up costs an IPI
+        (``try_to_wake_up``: ``ttwu_queue_wakelist`` or ``resched_curr``)."""
         if t.state != SLEEPING:
             return False
-        t.state = RUNNABLE
         t.wakeups += 1
         t.timer += 1  # cancels a pending sleep timeout
+        if from_cpu is None or from_cpu == t.cpu:
+            t.state = RUNNABLE
+            self._activate(t)
+            return True
+        smp = self.k.smp
+        if smp.ttwu_queue_cond(from_cpu, t.cpu):
+            t.state = WAKING
+            smp.smp_call_function_single(from_cpu, t.cpu, partial(self._ttwu_pending, t))
+            return True
+        t.state = RUNNABLE
+        rq = self.rqs[t.cpu]
+        rq.enqueue(t)
+        curr = rq.curr
+        if curr is not None and _outranks(t, curr):
+            rq.need_resched = True
+            smp.smp_send_reschedule(t.cpu)
+        elif curr is not None and t.policy == SCHED_NORMAL and curr.policy == SCHED_NORMAL:
+            self._arm_slice(rq)
+        return True
+
+    def _activate(self, t: Thread) -> None:
+        """Queue a woken thread on its CPU; preempt what runs there if it outranks it."""
         rq = self.rqs[t.cpu]
         rq.enqueue(t)
         curr = rq.curr
@@ -183,7 +212,25 @@ class Scheduler:
                 self.engine.after(0, cpu.kick)
         elif t.policy == SCHED_NORMAL and curr.policy == SCHED_NORMAL:
             self._arm_slice(rq)
-        return True
+
+    def _ttwu_pending(self, t: Thread, _k: Kernel, _cpu: int) -> int:
+        """``sched_ttwu_pending``: the wake list's entry, run by the IPI on ``t``'s CPU."""
+        t.state = RUNNABLE
+        self._activate(t)
+        return TTWU_ACTIVATE_NS
+
+    def scheduler_ipi(self, cpu: int) -> int:
+        """The reschedule IPI: the thread to preempt was queued by the waker;
+        switch on the way out of the interrupt.  Returns its CPU time."""
+        rq = self.rqs[cpu]
+        if rq.need_resched and rq.curr is not None:
+            self._preempt(rq)
+        return SCHEDULER_IPI_NS
+
+    def idle(self, cpu: int) -> bool:
+        """No runnable thread on ``cpu`` (``!rq->nr_running``)."""
+        rq = self.rqs[cpu]
+        return not rq.rt and not rq.fair
 
     def need_resched(self, cpu: int) -> bool:
         return self.rqs[cpu].need_resched

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from irqlab.kernel.kernel import IrqEntry, Kernel
+from irqlab.kernel.topology import Topology
 
 if TYPE_CHECKING:
     from irqlab.kernel.action import Handler
@@ -47,4 +48,5 @@ def os_kernel(m: Machine, board: Board, *, irq_nesting: bool = False, tick_softi
         tail_chaining=board.tail_chaining, save_ns=ms.save_cost, restore_ns=ms.restore_cost,
         atomic_sleep=ms.atomic_sleep, tick_ns=t.cost, timer_softirq_ns=t.softirq_cost,
         tick_softirq=tick_softirq, raise_local_timer=lambda cpu: m.timers[cpu].request(),
-        irq_entry=irq_entry, trace=m.trace)
+        irq_entry=irq_entry, trace=m.trace,
+        topology=Topology(ms.cpus, ms.numa_nodes, ms.llc_cpus))

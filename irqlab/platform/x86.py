@@ -8,6 +8,13 @@ ch. 10-11, the VT-d specification).
   the system vectors at 0xEB; Linux reserves 0x80 (IA32_SYSCALL_VECTOR);
   Windows starts device vectors at 0x30, the first IRQL above DISPATCH_LEVEL.
 * The per-CPU timer is the LAPIC timer on vector 0xEC (``LOC`` row).
+* IPIs are ICR writes that set a vector in the target's IRR
+  (``RESCHEDULE_VECTOR`` 0xFD, ``CALL_FUNCTION_VECTOR`` 0xFC,
+  ``CALL_FUNCTION_SINGLE_VECTOR`` 0xFB, ``IRQ_WORK_VECTOR`` 0xF6); their
+  ``sysvec_*`` handlers EOI first and count RES, CAL (both call-function
+  vectors) and IWI.  A TLB shootdown is a call-function IPI whose function
+  (``flush_tlb_func``) counts TLB on each remote CPU, so several flushes
+  queued on one IPI count one CAL and several TLB (``arch/x86/mm/tlb.c``).
 * A missed EOI leaves the vector's ISR bit set: its priority class and every
   lower one stay blocked on that CPU (PPR), higher classes still arrive
   (SDM 10.8.3.1).
@@ -31,6 +38,7 @@ from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.manage import request_irq
 from irqlab.kernel.migration import irq_move_irq, irq_move_masked_irq
 from irqlab.kernel.printk import KernelWarning
+from irqlab.kernel.smp import IPI_CALL_FUNC, IPI_CALL_FUNC_SINGLE, IPI_IRQ_WORK, IPI_RESCHEDULE
 from irqlab.machine.errors import BuildError
 from irqlab.platform.base import Board, add_rows, machine_spec, next_irq, no_handler
 from irqlab.scenario.schema import DeviceSpec, X86Machine
@@ -49,6 +57,18 @@ WINDOWS_FIRST_DEVICE_VECTOR = 0x30  # DIRQL 3: the first IRQL above DISPATCH_LEV
 FIRST_SYSTEM_VECTOR = 0xEB  # POSTED_MSI_NOTIFICATION_VECTOR (irq_vectors.h)
 IA32_SYSCALL_VECTOR = 0x80
 FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
+# arch/x86/include/asm/irq_vectors.h
+RESCHEDULE_VECTOR = 0xFD
+CALL_FUNCTION_VECTOR = 0xFC
+CALL_FUNCTION_SINGLE_VECTOR = 0xFB
+IRQ_WORK_VECTOR = 0xF6
+IPI_VECTORS = {IPI_RESCHEDULE: RESCHEDULE_VECTOR, IPI_CALL_FUNC: CALL_FUNCTION_VECTOR,
+               IPI_CALL_FUNC_SINGLE: CALL_FUNCTION_SINGLE_VECTOR, IPI_IRQ_WORK: IRQ_WORK_VECTOR}
+#: rows an SMP kernel's arch_show_interrupts prints, counted or not
+SMP_ROWS = ("IWI", "RES", "CAL", "TLB")
+# Model parameter (ns), not a manual figure: invalidating a range of one
+# address space on one CPU (INVLPG per page or a CR3 reload).
+TLB_FLUSH_NS = 500
 
 
 # -- chips (arch/x86/kernel/apic/vector.c, io_apic.c, msi.c; drivers/iommu/intel/irq_remapping.c)
@@ -187,6 +207,32 @@ def local_timer(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
     k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "local_timer")
 
 
+def sysvec_ipi(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
+    """``sysvec_reschedule_ipi``, ``sysvec_call_function(_single)``,
+    ``sysvec_irq_work``: EOI, the row, then the work."""
+    c = cpu.index
+    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, vector, "ipi")
+    k.ctrl.eoi(c, vector)
+    if vector == RESCHEDULE_VECTOR:
+        k.irq_stat.inc("RES", c)
+        cost = k.sched.scheduler_ipi(c)
+    elif vector == IRQ_WORK_VECTOR:
+        k.irq_stat.inc("IWI", c)
+        cost = k.smp.irq_work_run(c)
+    else:
+        k.irq_stat.inc("CAL", c)
+        cost = k.smp.flush_call_function_queue(c)
+    if cost:
+        yield cost
+    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "ipi")
+
+
+def flush_tlb_func(k: Kernel, cpu: int) -> int:
+    """A remote CPU's part of a shootdown: the TLB row (``irq_tlb_count``)."""
+    k.irq_stat.inc("TLB", cpu)
+    return TLB_FLUSH_NS
+
+
 def pci_address(index: int) -> tuple[int, int, int]:
     """(bus, device, function) of the scenario's device ``index``: device 0 on
     bus 1 (01:00.0), the next on bus 2 ... one device per bus; past 255 devices
@@ -222,6 +268,8 @@ class X86:
     def boot(self, m: Machine) -> None:
         for cpu in range(m.spec.machine.cpus):
             m.kernel.bind_vector(cpu, LOCAL_TIMER_VECTOR, local_timer)
+            for vector in IPI_VECTORS.values():
+                m.kernel.bind_vector(cpu, vector, sysvec_ipi)
 
     def _vector_of(self, m: Machine, spec: DeviceSpec, i: int, cpu: int) -> int:
         k = m.kernel
@@ -346,9 +394,21 @@ class X86:
     def trigger_name(self, d: IrqDesc) -> str:
         return d.name  # x86 prints the flow ("edge", "fasteoi")
 
+    def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None:
+        """An ICR write: fixed delivery of the IPI's vector to ``cpu``'s APIC."""
+        k.ctrl.accept(cpu, IPI_VECTORS[ipi], False)
+
+    def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int:
+        """``native_flush_tlb_multi``: a call-function IPI to the others, the
+        local flush here (the initiator's wait for their completion is not
+        modelled)."""
+        k.smp.smp_call_function_many(this_cpu, cpus, flush_tlb_func)
+        return TLB_FLUSH_NS
+
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
         counts = k.irq_stat.counts
-        rows = [r for r in X86_ROWS if r in counts or r in ("LOC", "SPU")]
+        shown = ("LOC", "SPU", *SMP_ROWS)
+        rows = [r for r in X86_ROWS if r in counts or r in shown]
         add_rows(k, snap, rows + [r for r in counts if r not in X86_ROWS], {})
         snap.rows["ERR"] = CounterRow(label="ERR", per_cpu=[k.irq_stat.err_count])
         snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[0])

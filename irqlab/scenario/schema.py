@@ -98,6 +98,21 @@ class MachineBase(Strict):
     atomic_sleep: Literal["record", "bug"] = "record"
     #: user threads (SCHED_NORMAL) competing with ksoftirqd and kworkers
     workload: Workload | None = None
+    #: NUMA nodes, of equal size; CPUs are numbered node by node
+    numa_nodes: int = Field(1, ge=1, le=64)
+    #: CPUs sharing one last-level cache (default: a whole node)
+    llc_cpus: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _topology(self) -> MachineBase:
+        if self.cpus % self.numa_nodes:
+            raise ValueError(f"numa_nodes: {self.cpus} CPUs do not split into "
+                             f"{self.numa_nodes} nodes of equal size")
+        per_node = self.cpus // self.numa_nodes
+        if self.llc_cpus is not None and (self.llc_cpus > per_node or per_node % self.llc_cpus):
+            raise ValueError(f"llc_cpus: a node of {per_node} CPUs does not split into "
+                             f"last-level caches of {self.llc_cpus} CPUs")
+        return self
 
 
 class X86Machine(MachineBase):

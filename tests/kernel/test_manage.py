@@ -50,7 +50,7 @@ def test_shared_chain_calls_every_action_in_order_and_ors_returns(rets: tuple[in
 
     real_note, real_wake = handle.note_interrupt, handle.irq_wake_thread
     handle.note_interrupt = lambda k, d, ret: seen.append(ret)  # type: ignore[assignment]
-    handle.irq_wake_thread = lambda k, desc, action: None  # type: ignore[assignment]
+    handle.irq_wake_thread = lambda k, desc, action, cpu: None  # type: ignore[assignment]
     try:
         drive(k, desc)
     finally:
