@@ -21,6 +21,7 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
                   for w in machine_warnings(m)],
         cpu_time_ns=cpu_time_ns(m),
         results=m.os.results(),
+        net=[nd.report(k) for nd in m.netdevs] or None,
         log=list(k.log),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
     )

@@ -39,6 +39,8 @@ class Report:
     warnings: list[ReportWarning] = field(default_factory=list)
     cpu_time_ns: dict[int, dict[str, int]] | None = None
     results: list[dict] | None = None
+    #: multi-queue NICs: per-queue and per-CPU counts, their imbalance
+    net: list[dict] | None = None
     title: str = ""
     #: kernel log lines (time_ns, text) the source produced, oldest first
     log: list[tuple[int, str]] = field(default_factory=list)
@@ -120,6 +122,7 @@ class Report:
             else {str(cpu): dict(times) for cpu, times in self.cpu_time_ns.items()}
         )
         out["results"] = self.results
+        out["net"] = self.net
         return out
 
 

@@ -23,6 +23,7 @@ from irqlab.machine import faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Line, Machine
+from irqlab.machine.netdev import NetDev
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
@@ -161,9 +162,23 @@ def _add_line_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
 
 def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index: int) -> None:
     alloc = m.platform.add_msi(m, spec, index)
+    devs = []
     for i in range(spec.vectors):
         cpu = _cpu_of(spec, i)
         irq, signal = alloc(i, cpu)
         name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
-        dev = _new_device(m, spec, name, signal, irq, cpu, i)
-        _request(m, irq, driver, spec, name, dev)
+        devs.append(dev := _new_device(m, spec, name, signal, irq, cpu, i))
+        if spec.net is None:
+            _request(m, irq, driver, spec, name, dev)
+    if spec.net is not None:
+        _add_netdev(m, spec, devs)
+
+
+def _add_netdev(m: Machine, spec: DeviceSpec, devs: list[Device]) -> None:
+    """The multi-queue NIC's driver takes the device's vectors, one per queue."""
+    assert spec.net is not None
+    nd = NetDev(m, spec.name, spec.net, [d.cpu for d in devs], [d.irq for d in devs],
+                [d.signal for d in devs])
+    m.netdevs.append(nd)
+    for q, dev in zip(nd.nic.queues, devs, strict=True):
+        request_irq(m.kernel, dev.irq, nd.interrupt, 0, m.platform.isr_name(dev.name), q)

@@ -45,6 +45,11 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: in
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
+def _dict_table(rows: list[dict]) -> str:
+    keys = list(rows[0]) if rows else []
+    return format_table(keys, [[r[k] for k in keys] for r in rows], left=0)
+
+
 def _section(title: str, body: str) -> str:
     return f"{title}\n{body.rstrip()}\n"
 
@@ -134,6 +139,14 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
         out.append(_section("Storm suspects (interrupts no handler claimed)",
                             format_table(["irq", "name", "unhandled", "total", "unhandled_pct"],
                                          rows, left=2)))
+    for nd in data.get("net") or []:
+        out.append(_section(
+            f"{nd['device']}: receive queues (imbalance {nd['queue_imbalance']:.2f} = max/mean)",
+            _dict_table(nd["queues"])))
+        out.append(_section(
+            f"{nd['device']}: CPUs (NET_RX imbalance {nd['cpu_imbalance']:.2f}; "
+            f"RFS flow switches {nd['rfs_flow_switches']}, RSS rebalances {nd['rss_rebalances']})",
+            _dict_table(nd["cpus"])))
     if data["results"]:
         keys: list[str] = []
         for row in data["results"]:

@@ -314,6 +314,123 @@ class HandlerSpec(Strict):
         return self
 
 
+class FlowShare(Strict):
+    """How the offered rate splits over the flows (``irqlab.hw.flows``)."""
+
+    dist: Literal["equal", "zipf", "uniform"] = "equal"
+    #: zipf exponent: share of rank r proportional to 1 / r^s
+    s: float = Field(1.0, gt=0, le=10)
+    min: float = Field(1.0, gt=0)
+    max: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> FlowShare:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max:g}) is below min ({self.min:g})")
+        return self
+
+
+class FrameSize(Strict):
+    """Frame sizes of the flows: each flow's size uniform in [min, max] bytes."""
+
+    min: int = Field(64, ge=64, le=9216)  # ETH_ZLEN + FCS .. a 9000-byte jumbo frame
+    max: int = Field(64, ge=64, le=9216)
+
+    @model_validator(mode="after")
+    def _check(self) -> FrameSize:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+def _frame_size(v: object) -> object:
+    return {"min": v, "max": v} if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class Indir(Strict):
+    """``ethtool -X DEV equal N`` or ``ethtool -X DEV weight W0 W1 ...``."""
+
+    equal: int | None = Field(None, ge=1)
+    weight: list[int] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Indir:
+        if (self.equal is None) == (self.weight is None):
+            raise ValueError("give one of 'equal' or 'weight'")
+        if self.weight is not None and (any(w < 0 for w in self.weight) or not sum(self.weight)):
+            raise ValueError("weight: weights must be >= 0 and not all 0")
+        return self
+
+
+class NetCosts(Strict):
+    """CPU time of each stage of the receive path (the model's parameters)."""
+
+    irq: Duration = 500  # top half per interrupt: cause read, mask, napi_schedule
+    driver: Duration = 300  # per frame: descriptor, buffer refill, skb
+    protocol: Duration = 1_000  # per frame: IP + UDP/TCP receive in NET_RX
+    app: Duration = 700  # per frame: the application's read (user time)
+    tx: Duration = 200  # per frame: the reply's send (user) and its completion clean-up
+
+
+class Rfs(Strict):
+    """Receive flow steering: ``net.core.rps_sock_flow_entries`` and each
+    queue's ``rps_flow_cnt`` (powers of two)."""
+
+    entries: int = Field(32768, ge=1, le=1 << 20)
+    flow_cnt: int = Field(4096, ge=1, le=1 << 20)
+
+
+def _pow2(field: str) -> Callable[[int], int]:
+    def check(n: int) -> int:
+        if n & (n - 1):
+            raise ValueError(f"{field}: {n} is not a power of two")
+        return n
+    return check
+
+
+class RssRebalance(Strict):
+    """Rewrite the indirection table from its per-entry packet counts (RSS++):
+    heaviest entries first, each to the queue with the least load so far."""
+
+    interval: Duration
+
+
+class NetSpec(Strict):
+    """A multi-queue NIC on the device's MSI-X vectors (one combined RX/TX
+    queue pair per vector) fed by flows, with RSS, RPS, RFS and XPS."""
+
+    flows: int = Field(1, ge=1, le=1 << 20)
+    #: offered packets per second over all flows
+    rate: Rate
+    share: FlowShare = Field(default_factory=FlowShare)
+    size: Annotated[FrameSize, BeforeValidator(_frame_size)] = Field(default_factory=FrameSize)
+    #: destination port of every flow
+    port: int = Field(5201, ge=1, le=65535)
+    #: RSS key, 40 bytes as ethtool prints it ("6d:5a:..."); default Microsoft's example key
+    key: str | None = Field(None, pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){39}$")
+    indir_size: Annotated[int, AfterValidator(_pow2("indir_size"))] = Field(128, ge=1, le=4096)
+    #: ``ethtool -X``: a whole table, or equal / weight
+    indir: list[int] | Indir | None = None
+    rebalance: RssRebalance | None = None
+    #: RPS CPU map of every queue, or one per queue
+    rps_cpus: list[int] | list[list[int]] = []
+    rfs: Rfs | None = None
+    #: XPS: the transmit queue of each CPU (by CPU index); default: the flow hash picks
+    xps: list[int] | None = None
+    #: CPUs of the reading application's threads: flow i is read on app_cpus[i % n]
+    app_cpus: list[int] = [0]
+    #: the application answers each packet (a frame on the queue XPS picks)
+    reply: bool = False
+    ring_size: int = Field(512, ge=1, le=65536)
+    costs: NetCosts = Field(default_factory=NetCosts)
+
+    def rps_map(self, queue: int) -> list[int]:
+        m = self.rps_cpus
+        if m and isinstance(m[0], list):
+            return list(m[queue])  # type: ignore[arg-type]
+        return list(m)  # type: ignore[arg-type]
+
+
 class DeviceSpec(Strict):
     name: str = Field(pattern=r"^[\w.\-/:\[\]]+$")
     #: line: a wire into the IO-APIC / GIC SPI / NVIC; msix: message-signalled
@@ -331,6 +448,8 @@ class DeviceSpec(Strict):
     shared: bool = False
     arrival: Arrival = Field(default_factory=lambda: Arrival(kind="none"))
     handler: HandlerSpec = Field(default_factory=HandlerSpec)
+    #: a multi-queue NIC (``irqlab.machine.netdev``): flows, RSS, RPS/RFS, XPS
+    net: NetSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DeviceSpec:
@@ -338,7 +457,34 @@ class DeviceSpec(Strict):
             raise ValueError("a line device needs 'line' (IO-APIC pin, GIC INTID or NVIC IRQn)")
         if self.kind == "msix" and self.shared:
             raise ValueError("MSI-X vectors cannot be shared")
+        if self.net is not None:
+            self._check_net(self.net)
         return self
+
+    def _check_net(self, net: NetSpec) -> None:
+        if self.kind != "msix":
+            raise ValueError("net: a multi-queue NIC is an MSI-X device (kind = 'msix')")
+        if self.arrival.kind != "none":
+            raise ValueError("net: the NIC's flows are its arrivals: leave 'arrival' out")
+        n = self.vectors
+        if isinstance(net.indir, list):
+            if len(net.indir) != net.indir_size:
+                raise ValueError(f"net.indir: {len(net.indir)} entries for indir_size {net.indir_size}")
+            bad = [q for q in net.indir if not 0 <= q < n]
+            if bad:
+                raise ValueError(f"net.indir: queue {bad[0]} is not one of the {n} queues")
+        elif isinstance(net.indir, Indir):
+            if net.indir.equal is not None and net.indir.equal > n:
+                raise ValueError(f"net.indir.equal: {net.indir.equal} queues; the device has {n}")
+            if net.indir.weight is not None and len(net.indir.weight) > n:
+                raise ValueError(f"net.indir.weight: {len(net.indir.weight)} weights for {n} queues")
+        rps = net.rps_cpus
+        if rps and isinstance(rps[0], list) and len(rps) != n:
+            raise ValueError(f"net.rps_cpus: {len(rps)} maps for {n} queues")
+        if net.xps is not None and any(not 0 <= q < n for q in net.xps):
+            raise ValueError(f"net.xps: every entry must be a queue 0-{n - 1}")
+        if not net.app_cpus:
+            raise ValueError("net.app_cpus: at least one CPU")
 
 
 class FaultSpec(Strict):
@@ -375,12 +521,31 @@ fault recording register's SID [79:64]: bus[15:8], dev[7:3], fn[2:0]), and
 irqlab models one segment with one DMAR unit."""
 
 
+def _cpu_lists(net: NetSpec) -> dict[str, list[int]]:
+    rps = [c for m in net.rps_cpus for c in (m if isinstance(m, list) else [m])]
+    return {"rps_cpus": rps, "app_cpus": net.app_cpus}
+
+
 class Scenario(Strict):
     scenario: Meta = Meta()
     machine: MachineSpec = X86Machine()
     timer: TimerSpec = TimerSpec()
     device: list[DeviceSpec] = []
     fault: list[FaultSpec] = []
+
+    def _check_net_cpus(self, name: str, net: NetSpec) -> None:
+        for field, cpus in _cpu_lists(net).items():
+            bad = [c for c in cpus if not 0 <= c < self.machine.cpus]
+            if bad:
+                raise ValueError(f"device '{name}': net.{field}: CPU {bad[0]} is not one of the "
+                                 f"{self.machine.cpus} CPUs")
+        if net.xps is not None and len(net.xps) != self.machine.cpus:
+            raise ValueError(f"device '{name}': net.xps: {len(net.xps)} entries for "
+                             f"{self.machine.cpus} CPUs (one transmit queue per CPU)")
+        if net.rfs is not None and net.rfs.entries & (net.rfs.entries - 1):
+            raise ValueError(f"device '{name}': net.rfs.entries: {net.rfs.entries} is not a power of two")
+        if net.rfs is not None and net.rfs.flow_cnt & (net.rfs.flow_cnt - 1):
+            raise ValueError(f"device '{name}': net.rfs.flow_cnt: {net.rfs.flow_cnt} is not a power of two")
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -414,4 +579,6 @@ class Scenario(Strict):
             if bad:
                 raise ValueError(f"device '{d.name}': cpu {bad[0]} is not one of the "
                                  f"{self.machine.cpus} CPUs")
+            if d.net is not None:
+                self._check_net_cpus(d.name, d.net)
         return self
