@@ -39,8 +39,9 @@ class Report:
     warnings: list[ReportWarning] = field(default_factory=list)
     cpu_time_ns: dict[int, dict[str, int]] | None = None
     results: list[dict] | None = None
-    #: multi-queue NICs: per-queue and per-CPU counts, their imbalance
-    net: list[dict] | None = None
+    #: multi-queue NICs ("devices": per-queue and per-CPU counts, their
+    #: imbalance) and the placement policy ("irqbalance": moves, final CPUs)
+    net: dict | None = None
     title: str = ""
     #: kernel log lines (time_ns, text) the source produced, oldest first
     log: list[tuple[int, str]] = field(default_factory=list)

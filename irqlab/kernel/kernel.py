@@ -1,10 +1,9 @@
-"""The kernel's interrupt layer for one machine: a facade binding one
-controller and one architecture (``arch.Arch``) to the generic parts:
-descriptors and vector tables, CPUs, softirqs, threads, the tick (``tick``),
-the log (``printk``), ``/proc`` (``proc``), the spurious poll (``spurious``).
-Controller differences are data from the platform (ack before entry, split
-EOI, EOI on exception return with tail-chaining, nesting); an OS personality
-may give its own ``irq_entry`` (Windows' ``KiInterruptDispatch``)."""
+"""The kernel's interrupt layer for one machine: a facade binding one controller and
+one architecture (``arch.Arch``) to the generic parts: descriptors and vector tables,
+CPUs, softirqs, threads, IPIs and the CPU topology (``smp``), the tick, the log
+(``printk``), ``/proc`` (``proc``), the spurious poll.  Controller differences are data
+from the platform (ack before entry, split EOI, EOI on exception return with
+tail-chaining, nesting); an OS personality may give its own ``irq_entry``."""
 
 from __future__ import annotations
 
@@ -77,8 +76,7 @@ class Kernel:
         self.handler_ctx = [HandlerContext(self, i) for i in range(cpus)]
         self.softirqs = Softirqs(cpus)
         self.sched = Scheduler(self)
-        self.topology = topology if topology is not None else Topology(cpus)
-        self.smp = Smp(self)
+        self.smp = Smp(self, topology or Topology(cpus))
         self.ksoftirqd: list[Thread | None] = [None] * cpus
         self.tasklets = Tasklets(self)
         self.workqueue = Workqueue(self)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
+    from irqlab.kernel.topology import Topology
 
 IPI_RESCHEDULE, IPI_CALL_FUNC, IPI_CALL_FUNC_SINGLE, IPI_IRQ_WORK = range(4)
 IPI_NAMES = ("reschedule", "call-function", "call-function-single", "irq-work")
@@ -54,10 +55,12 @@ TTWU_ACTIVATE_NS = 300
 
 
 class Smp:
-    """Per-CPU call-function and IRQ-work queues of one kernel."""
+    """Per-CPU call-function and IRQ-work queues of one kernel, and the CPU
+    topology (``smpboot``'s sibling and cache maps)."""
 
-    def __init__(self, k: Kernel) -> None:
+    def __init__(self, k: Kernel, topology: Topology) -> None:
         self.k = k
+        self.topology = topology
         n = k.ncpus
         self.call_single_queue: list[deque[SmpFn]] = [deque() for _ in range(n)]
         self.irq_work_list: list[deque[SmpFn]] = [deque() for _ in range(n)]
@@ -109,7 +112,7 @@ class Smp:
         """Wake through ``cpu``'s wake list (an IPI) rather than queueing the
         thread from here: no shared last-level cache, or ``cpu`` idle."""
         k = self.k
-        if not k.topology.cpus_share_cache(this_cpu, cpu):
+        if not self.topology.cpus_share_cache(this_cpu, cpu):
             return True
         return k.sched.idle(cpu)
 

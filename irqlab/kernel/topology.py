@@ -7,7 +7,8 @@ the next node's first, and each node is cut into LLC domains of
 ``llc_cpus`` CPUs (one per node by default, as on a client part or one
 Intel socket; several per node on AMD EPYC, one per CCX).  The scheduler asks
 ``cpus_share_cache`` when it chooses how to wake a thread on another CPU;
-the balancer (``irqlab.kernel.balance``) places interrupts by domain and node.
+the placement policy (``irqlab.machine.irqbalance``) places interrupts by
+domain and node.  The kernel keeps it as ``k.smp.topology``.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from irqlab.kernel.sched import cpu_bound
 from irqlab.machine import faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
+from irqlab.machine.irqbalance import Balancer
 from irqlab.machine.machine import Line, Machine
 from irqlab.machine.netdev import NetDev
 from irqlab.os.registry import PERSONALITIES
@@ -66,6 +67,7 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
     platform.finish(m)
     m.os.finish(m)
     faults.install(m)
+    m.balancer = Balancer(m)
     return m
 
 

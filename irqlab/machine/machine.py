@@ -13,6 +13,7 @@ from irqlab.sim.rng import stream
 if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
     from irqlab.machine.driver import BuiltinDriver
+    from irqlab.machine.irqbalance import Balancer
     from irqlab.machine.netdev import NetDev
     from irqlab.os.base import Personality
     from irqlab.platform import Board, Platform
@@ -42,6 +43,8 @@ class Machine:
         self.irqs: dict[str, list[int]] = {}
         #: multi-queue NICs (``device.net``)
         self.netdevs: list[NetDev] = []
+        #: the interrupt placement policy (``[irqbalance]``)
+        self.balancer: Balancer
         self.lines: dict[int, Line] = {}
         #: per-CPU timer hardware (LAPIC timer, arch timer, SysTick)
         self.timers: list[Device] = []

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from irqlab.hw.flows import FlowSource, flow_shares, make_flows
 from irqlab.hw.nic import Nic
-from irqlab.hw.rss import indir_default, indir_weights
+from irqlab.hw.rss import MS_RSS_KEY, indir_default, indir_weights
 from irqlab.kernel.cpu import SYSTEM, USER
 from irqlab.kernel.flags import IRQ_HANDLED
 from irqlab.kernel.napi import Napi, napi_complete_done, net_dev_init
@@ -96,10 +96,9 @@ class NetDev:
         self.spec = spec
         self.cpus = cpus
         self.irqs = irqs
-        key = bytes.fromhex(spec.key.replace(":", "")) if spec.key else None
-        kw = {"rss_key": key} if key else {}
+        key = bytes.fromhex(spec.key.replace(":", "")) if spec.key else MS_RSS_KEY
         self.nic = nic = Nic(m.engine, name, signals, ring_size=spec.ring_size,
-                             indir_size=spec.indir_size, **kw)
+                             indir_size=spec.indir_size, rss_key=key)
         nic.set_indir(_indir(spec, len(signals)))
         self.net = net_dev_init(k, spec.costs.protocol, self.deliver)
         self.napis = [self.net.napi_add(self.poll, q, cpu, name=f"{name}-{q.index}")
@@ -122,8 +121,8 @@ class NetDev:
 
     def start(self) -> None:
         self.source.start()
-        if self.spec.rebalance is not None:
-            self.k.engine.after(self.spec.rebalance.interval, self._rebalance)
+        if self.spec.rebalance:
+            self.k.engine.after(self.spec.rebalance, self._rebalance)
 
     # -- the driver -------------------------------------------------------------------------
     def interrupt(self, ctx: HandlerContext) -> int:
@@ -186,25 +185,26 @@ class NetDev:
         self.nic.set_indir(rebalanced(counts, len(self.nic.queues)))
         self.nic.indir_packets = [0] * len(counts)
         self.rebalances += 1
-        assert self.spec.rebalance is not None
-        self.k.engine.after(self.spec.rebalance.interval, self._rebalance)
+        self.k.engine.after(self.spec.rebalance, self._rebalance)
 
     # -- report -------------------------------------------------------------------------------
     def report(self, k: Kernel) -> dict[str, Any]:
-        queues = [{"queue": q.index, "irq": irq, "cpu": napi.cpu, "packets": q.packets,
-                   "bytes": q.bytes, "drops": q.drops, "interrupts": sum(k.descs[irq].kstat),
-                   "tx_packets": q.tx_packets}
-                  for q, irq, napi in zip(self.nic.queues, self.irqs, self.napis, strict=True)]
+        """Per-queue and per-CPU counts (one list per counter, by queue or CPU)
+        and how uneven they are."""
+        qs = self.nic.queues
         sd = self.net.sd
-        cpus = [{"cpu": c, "processed": sd[c].processed, "received_rps": sd[c].received_rps,
-                 "backlog_drops": sd[c].dropped, "time_squeeze": sd[c].time_squeeze,
-                 "read": sum(r.read for r in self.readers if r.cpu == c),
-                 "tx": self.tx_cpu_queue[c]}
-                for c in range(k.ncpus)]
-        return {"device": self.nic.name, "queues": queues, "cpus": cpus,
-                "queue_imbalance": imbalance([q["packets"] for q in queues]),
-                "cpu_imbalance": imbalance([c["processed"] for c in cpus if c["processed"]]
-                                           or [0]),
+        queues = {"irq": self.irqs, "cpu": [n.cpu for n in self.napis],
+                  "packets": [q.packets for q in qs], "bytes": [q.bytes for q in qs],
+                  "drops": [q.drops for q in qs],
+                  "interrupts": [sum(k.descs[irq].kstat) for irq in self.irqs],
+                  "tx_packets": [q.tx_packets for q in qs]}
+        cpus = {"processed": [s.processed for s in sd], "received_rps": [s.received_rps for s in sd],
+                "backlog_drops": [s.dropped for s in sd], "time_squeeze": [s.time_squeeze for s in sd],
+                "read": [sum(r.read for r in self.readers if r.cpu == c) for c in range(k.ncpus)],
+                "tx": list(self.tx_cpu_queue)}
+        return {"queues": queues, "cpus": cpus,
+                "queue_imbalance": imbalance(queues["packets"]),
+                "cpu_imbalance": imbalance(cpus["processed"]),
                 "rfs_flow_switches": self.rps.flow_switches, "rss_rebalances": self.rebalances}
 
 

@@ -34,6 +34,7 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
             dev.start()
     for nd in m.netdevs:
         nd.start()
+    m.balancer.start()
     m.engine.run(until_ns=duration_ns, max_events=max_events, progress=progress)
     if m.engine.stop_reason:
         k.warn("stopped", None, f"run stopped at {m.engine.now} ns: {m.engine.stop_reason}")

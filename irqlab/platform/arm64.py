@@ -19,7 +19,7 @@ Arm IHI 0069).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, CounterSnapshot
 from irqlab.hw.controller import LineSink
@@ -32,7 +32,14 @@ from irqlab.kernel.manage import request_irq
 from irqlab.kernel.printk import KernelWarning
 from irqlab.kernel.smp import IPI_CALL_FUNC, IPI_CALL_FUNC_SINGLE, IPI_IRQ_WORK, IPI_RESCHEDULE
 from irqlab.machine.errors import BuildError
-from irqlab.platform.base import Board, add_rows, machine_spec, next_irq, no_handler, show_counted_rows
+from irqlab.platform.base import (
+    Board,
+    add_rows,
+    machine_spec,
+    next_irq,
+    no_handler,
+    show_counted_rows,
+)
 from irqlab.scenario.schema import Arm64Machine
 
 if TYPE_CHECKING:
@@ -119,8 +126,9 @@ def ipi_handler(k: Kernel, cpu: Cpu, sgi: int) -> Generator[int, None, None]:
     """``do_handle_IPI`` through ``handle_percpu_devid_irq``: the row, the work,
     then the EOI (the deactivation in EOImode 1)."""
     c = cpu.index
-    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, sgi, "IPI")
-    k.irq_stat.inc(f"IPI{sgi}", c)
+    row = f"IPI{sgi}"
+    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, sgi, row)
+    k.irq_stat.inc(row, c)
     if sgi == IPI_SGI[IPI_RESCHEDULE]:
         cost = k.sched.scheduler_ipi(c)
     elif sgi == IPI_SGI[IPI_IRQ_WORK]:
@@ -133,7 +141,7 @@ def ipi_handler(k: Kernel, cpu: Cpu, sgi: int) -> Generator[int, None, None]:
         k.ctrl.deactivate(c, sgi)
     else:
         k.ctrl.eoi(c, sgi)
-    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, sgi, "IPI")
+    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, sgi, row)
 
 
 class Arm64:
@@ -232,7 +240,8 @@ class Arm64:
 
     def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None:
         """``smp_cross_call``: an ICC_SGI1R_EL1 write aimed at ``cpu``."""
-        k.ctrl.send_sgi(IPI_SGI[ipi], cpu)
+        gic = cast("GicV3", k.ctrl)
+        gic.send_sgi(IPI_SGI[ipi], cpu)
 
     def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int:
         """``flush_tlb_mm``: one broadcast TLBI reaches every CPU; no IPI."""

@@ -23,9 +23,16 @@ ch. 10-11, the VT-d specification).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, X86_ROWS, CounterRow, CounterSnapshot
+from irqlab.events import (
+    VECTOR_ENTRY,
+    VECTOR_EXIT,
+    VECTOR_ROWS,
+    X86_ROWS,
+    CounterRow,
+    CounterSnapshot,
+)
 from irqlab.hw.apic import LOCAL_TIMER_VECTOR, Apic
 from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, MsiSignal, Signal, VectorSignal
@@ -207,24 +214,28 @@ def local_timer(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
     k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "local_timer")
 
 
+#: each IPI vector's tracepoint (irq_vectors:<name>_entry) and row
+IPI_TRACEPOINTS = {RESCHEDULE_VECTOR: "reschedule", CALL_FUNCTION_VECTOR: "call_function",
+                   CALL_FUNCTION_SINGLE_VECTOR: "call_function_single", IRQ_WORK_VECTOR: "irq_work"}
+
+
 def sysvec_ipi(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
     """``sysvec_reschedule_ipi``, ``sysvec_call_function(_single)``,
     ``sysvec_irq_work``: EOI, the row, then the work."""
     c = cpu.index
-    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, vector, "ipi")
+    name = IPI_TRACEPOINTS[vector]
+    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, vector, name)
     k.ctrl.eoi(c, vector)
+    k.irq_stat.inc(VECTOR_ROWS[name], c)
     if vector == RESCHEDULE_VECTOR:
-        k.irq_stat.inc("RES", c)
         cost = k.sched.scheduler_ipi(c)
     elif vector == IRQ_WORK_VECTOR:
-        k.irq_stat.inc("IWI", c)
         cost = k.smp.irq_work_run(c)
     else:
-        k.irq_stat.inc("CAL", c)
         cost = k.smp.flush_call_function_queue(c)
     if cost:
         yield cost
-    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "ipi")
+    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, name)
 
 
 def flush_tlb_func(k: Kernel, cpu: int) -> int:
@@ -396,7 +407,8 @@ class X86:
 
     def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None:
         """An ICR write: fixed delivery of the IPI's vector to ``cpu``'s APIC."""
-        k.ctrl.accept(cpu, IPI_VECTORS[ipi], False)
+        apic = cast("Apic", k.ctrl)
+        apic.accept(cpu, IPI_VECTORS[ipi], False)
 
     def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int:
         """``native_flush_tlb_multi``: a call-function IPI to the others, the

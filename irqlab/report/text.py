@@ -45,9 +45,12 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: in
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
-def _dict_table(rows: list[dict]) -> str:
-    keys = list(rows[0]) if rows else []
-    return format_table(keys, [[r[k] for k in keys] for r in rows], left=0)
+def _columns_table(index: str, columns: dict[str, list]) -> str:
+    """A table of equal-length columns, one row per position (queue or CPU)."""
+    keys = list(columns)
+    n = len(columns[keys[0]]) if keys else 0
+    return format_table([index, *keys], [[i, *(columns[k][i] for k in keys)] for i in range(n)],
+                        left=0)
 
 
 def _section(title: str, body: str) -> str:
@@ -139,14 +142,21 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
         out.append(_section("Storm suspects (interrupts no handler claimed)",
                             format_table(["irq", "name", "unhandled", "total", "unhandled_pct"],
                                          rows, left=2)))
-    for nd in data.get("net") or []:
+    net = data.get("net") or {}
+    for dev, nd in net.get("devices", {}).items():
         out.append(_section(
-            f"{nd['device']}: receive queues (imbalance {nd['queue_imbalance']:.2f} = max/mean)",
-            _dict_table(nd["queues"])))
+            f"{dev}: receive queues (imbalance {nd['queue_imbalance']:.2f} = max/mean)",
+            _columns_table("queue", nd["queues"])))
         out.append(_section(
-            f"{nd['device']}: CPUs (NET_RX imbalance {nd['cpu_imbalance']:.2f}; "
+            f"{dev}: CPUs (NET_RX imbalance {nd['cpu_imbalance']:.2f}; "
             f"RFS flow switches {nd['rfs_flow_switches']}, RSS rebalances {nd['rss_rebalances']})",
-            _dict_table(nd["cpus"])))
+            _columns_table("cpu", nd["cpus"])))
+    if net:
+        bal = net["irqbalance"]
+        out.append(_section(f"Placement ({bal['policy']}): {bal['passes']} passes, {bal['moves']} "
+                            f"moves, {bal['refused']} refused", format_table(
+                                ["irq", "cpu"], [[irq, cpu] for irq, cpu in bal["placement"].items()],
+                                left=0)))
     if data["results"]:
         keys: list[str] = []
         for row in data["results"]:

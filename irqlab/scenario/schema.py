@@ -388,13 +388,6 @@ def _pow2(field: str) -> Callable[[int], int]:
     return check
 
 
-class RssRebalance(Strict):
-    """Rewrite the indirection table from its per-entry packet counts (RSS++):
-    heaviest entries first, each to the queue with the least load so far."""
-
-    interval: Duration
-
-
 class NetSpec(Strict):
     """A multi-queue NIC on the device's MSI-X vectors (one combined RX/TX
     queue pair per vector) fed by flows, with RSS, RPS, RFS and XPS."""
@@ -411,7 +404,9 @@ class NetSpec(Strict):
     indir_size: Annotated[int, AfterValidator(_pow2("indir_size"))] = Field(128, ge=1, le=4096)
     #: ``ethtool -X``: a whole table, or equal / weight
     indir: list[int] | Indir | None = None
-    rebalance: RssRebalance | None = None
+    #: every this long, rewrite the indirection table from its per-entry packet
+    #: counts (RSS++: heaviest entries first, each to the least loaded queue); 0: never
+    rebalance: Duration = 0
     #: RPS CPU map of every queue, or one per queue
     rps_cpus: list[int] | list[list[int]] = []
     rfs: Rfs | None = None
@@ -427,7 +422,7 @@ class NetSpec(Strict):
     def rps_map(self, queue: int) -> list[int]:
         m = self.rps_cpus
         if m and isinstance(m[0], list):
-            return list(m[queue])  # type: ignore[arg-type]
+            return list(m[queue])
         return list(m)  # type: ignore[arg-type]
 
 
@@ -450,6 +445,13 @@ class DeviceSpec(Strict):
     handler: HandlerSpec = Field(default_factory=HandlerSpec)
     #: a multi-queue NIC (``irqlab.machine.netdev``): flows, RSS, RPS/RFS, XPS
     net: NetSpec | None = None
+    #: the device's NUMA node (``/sys/bus/pci/devices/.../numa_node``)
+    node: int = Field(0, ge=0)
+    #: irqbalance's class (default: ethernet for a NIC, else other)
+    irq_class: Literal["other", "legacy", "storage", "video", "ethernet", "gbit-ethernet",
+                       "10gbit-ethernet", "virt-event"] | None = None
+    #: ``/proc/irq/N/affinity_hint`` the driver sets
+    affinity_hint: list[int] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DeviceSpec:
@@ -526,12 +528,23 @@ def _cpu_lists(net: NetSpec) -> dict[str, list[int]]:
     return {"rps_cpus": rps, "app_cpus": net.app_cpus}
 
 
+class IrqBalanceSpec(Strict):
+    """The interrupt placement policy (``irqlab.machine.irqbalance``)."""
+
+    policy: Literal["static", "irqbalance", "local-node"] = "static"
+    #: irqbalance's --interval (SLEEP_INTERVAL, 10 s)
+    interval: Duration = Field(10_000_000_000, gt=0)
+    #: IRQBALANCE_BANNED_CPULIST
+    banned_cpus: list[int] = []
+
+
 class Scenario(Strict):
     scenario: Meta = Meta()
     machine: MachineSpec = X86Machine()
     timer: TimerSpec = TimerSpec()
     device: list[DeviceSpec] = []
     fault: list[FaultSpec] = []
+    irqbalance: IrqBalanceSpec = Field(default_factory=IrqBalanceSpec)
 
     def _check_net_cpus(self, name: str, net: NetSpec) -> None:
         for field, cpus in _cpu_lists(net).items():
@@ -581,4 +594,18 @@ class Scenario(Strict):
                                  f"{self.machine.cpus} CPUs")
             if d.net is not None:
                 self._check_net_cpus(d.name, d.net)
+            nodes = getattr(self.machine, "numa_nodes", 1)
+            if d.node >= nodes:
+                raise ValueError(f"device '{d.name}': node {d.node} is not one of the {nodes} "
+                                 "NUMA nodes")
+            bad = [c for c in d.affinity_hint or [] if not 0 <= c < self.machine.cpus]
+            if bad:
+                raise ValueError(f"device '{d.name}': affinity_hint: CPU {bad[0]} is not one of "
+                                 f"the {self.machine.cpus} CPUs")
+        bad = [c for c in self.irqbalance.banned_cpus if not 0 <= c < self.machine.cpus]
+        if bad:
+            raise ValueError(f"irqbalance.banned_cpus: CPU {bad[0]} is not one of the "
+                             f"{self.machine.cpus} CPUs")
+        if self.irqbalance.banned_cpus and len(set(self.irqbalance.banned_cpus)) >= self.machine.cpus:
+            raise ValueError("irqbalance.banned_cpus: every CPU is banned")
         return self

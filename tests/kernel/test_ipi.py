@@ -128,8 +128,10 @@ def test_smp_call_function_many_and_single_use_their_own_vectors() -> None:
     rec = run(m, 100_000)
     assert sorted(ran[:3]) == [1, 2, 3] and ran[3:] == [3, 2]
     assert local == [2_000]  # on its own CPU the function runs at once, no IPI
-    vectors = sorted((e[1], e[4]) for e in rec.events if e[2] == VECTOR_ENTRY)
-    assert vectors == [(1, 0xFC), (2, 0xFC), (3, 0xFB), (3, 0xFC)]
+    vectors = sorted((e[1], e[4], e[5]) for e in rec.events if e[2] == VECTOR_ENTRY)
+    # each vector's irq_vectors tracepoint: call_function_entry, call_function_single_entry
+    assert vectors == [(1, 0xFC, "call_function"), (2, 0xFC, "call_function"),
+                       (3, 0xFB, "call_function_single"), (3, 0xFC, "call_function")]
     assert row(m, "CAL") == [0, 1, 1, 2]
     assert k.smp.sent[IPI_CALL_FUNC] == [0, 1, 1, 1]
     assert k.smp.sent[IPI_CALL_FUNC_SINGLE] == [0, 0, 0, 1]
