@@ -5,7 +5,8 @@ affinity (``/proc/irq/N/smp_affinity_list`` -> ``irq_set_affinity``).
 
 * ``static``: the scenario's CPUs stay (hand-set affinity, or the driver's).
 * ``local-node``: each device's IRQs round-robin over the allowed CPUs of its
-  NUMA node (the ``local`` mode of Intel's ``set_irq_affinity`` script).
+  NUMA node (the ``local`` mode of Intel's ``set_irq_affinity`` script); a
+  device of no known node (``numa_node`` -1) may use every CPU.
 * ``irqbalance``: each IRQ gets a class and the class a balance level
   (``map_class_to_level``: other -> package, legacy -> cache domain,
   storage and the ethernet classes -> core).  IRQs are placed at start, then
@@ -61,12 +62,11 @@ def irq_class(spec: DeviceSpec) -> str:
 class IrqInfo:
     """What the daemon knows of one IRQ."""
 
-    __slots__ = ("allowed", "count", "irq", "level", "load", "node")
+    __slots__ = ("allowed", "count", "irq", "level", "load")
 
-    def __init__(self, irq: int, level: int, node: int, allowed: list[int]) -> None:
+    def __init__(self, irq: int, level: int, allowed: list[int]) -> None:
         self.irq = irq
         self.level = level
-        self.node = node
         self.allowed = allowed
         self.count = 0  # kstat total at the last pass
         self.load = 0.0
@@ -86,10 +86,12 @@ class Balancer:
         self.irqs: list[IrqInfo] = []
         for dev in m.spec.device:
             level = CLASS_LEVEL[irq_class(dev)]
-            node_cpus = [c for c in topo.node_cpus(dev.node) if c not in banned]
+            usable = [c for c in range(k.ncpus) if c not in banned]
+            node_cpus = ([c for c in topo.node_cpus(dev.node) if c not in banned]
+                         if dev.node is not None else usable)
             hint = [c for c in (dev.affinity_hint or []) if c in node_cpus]
-            allowed = hint or node_cpus or [c for c in range(k.ncpus) if c not in banned]
-            self.irqs += [IrqInfo(irq, level, dev.node, allowed) for irq in m.irqs.get(dev.name, [])]
+            allowed = hint or node_cpus or usable
+            self.irqs += [IrqInfo(irq, level, allowed) for irq in m.irqs.get(dev.name, [])]
         self.cpu_time = [0] * k.ncpus
         self.moves = 0
         self.refused: list[str] = []

@@ -445,8 +445,8 @@ class DeviceSpec(Strict):
     handler: HandlerSpec = Field(default_factory=HandlerSpec)
     #: a multi-queue NIC (``irqlab.machine.netdev``): flows, RSS, RPS/RFS, XPS
     net: NetSpec | None = None
-    #: the device's NUMA node (``/sys/bus/pci/devices/.../numa_node``)
-    node: int = Field(0, ge=0)
+    #: the device's NUMA node (``/sys/bus/pci/devices/.../numa_node``; unset: -1, any node)
+    node: int | None = Field(None, ge=0)
     #: irqbalance's class (default: ethernet for a NIC, else other)
     irq_class: Literal["other", "legacy", "storage", "video", "ethernet", "gbit-ethernet",
                        "10gbit-ethernet", "virt-event"] | None = None
@@ -595,7 +595,7 @@ class Scenario(Strict):
             if d.net is not None:
                 self._check_net_cpus(d.name, d.net)
             nodes = getattr(self.machine, "numa_nodes", 1)
-            if d.node >= nodes:
+            if d.node is not None and d.node >= nodes:
                 raise ValueError(f"device '{d.name}': node {d.node} is not one of the {nodes} "
                                  "NUMA nodes")
             bad = [c for c in d.affinity_hint or [] if not 0 <= c < self.machine.cpus]
