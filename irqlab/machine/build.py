@@ -18,6 +18,7 @@ from irqlab.kernel.flags import (
     IRQF_TRIGGER_RISING,
 )
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
+from irqlab.kernel.mm import Mm
 from irqlab.kernel.sched import cpu_bound
 from irqlab.machine import faults
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
@@ -27,7 +28,7 @@ from irqlab.machine.machine import Line, Machine
 from irqlab.machine.netdev import NetDev
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS
-from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
+from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario, Workload
 
 __all__ = ["BuildError", "Machine", "arrivals_for", "build"]
 
@@ -63,7 +64,7 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
     for index, dev in enumerate(spec.device):
         _add_device(m, dev, index)
     if ms.workload is not None:
-        _add_workload(m, ms.workload.threads)
+        _add_workload(m, ms.workload)
     platform.finish(m)
     m.os.finish(m)
     faults.install(m)
@@ -71,13 +72,19 @@ def build(spec: Scenario, seed: int | None = None) -> Machine:
     return m
 
 
-def _add_workload(m: Machine, threads: int) -> None:
-    """``threads`` cpu-bound user threads on every CPU."""
+def _add_workload(m: Machine, workload: Workload) -> None:
+    """``threads`` cpu-bound user threads on every CPU; with ``tlb_shootdowns``
+    they are one process that unmaps memory."""
     sched = m.kernel.sched
-    for cpu in range(m.spec.machine.cpus):
+    threads = workload.threads
+    cpus = list(range(m.spec.machine.cpus))
+    if workload.tlb_shootdowns is not None:
+        m.mm = Mm(m.kernel, cpus, workload.tlb_shootdowns, m.rng_for("mm"))
+    for cpu in cpus:
         for i in range(threads):
             name = f"cpu-bound/{cpu}" if threads == 1 else f"cpu-bound/{cpu}.{i}"
-            sched.wake_up_process(sched.kthread_create(name, cpu, cpu_bound(), kind=USER))
+            body = cpu_bound() if m.mm is None else m.mm.thread(cpu)
+            sched.wake_up_process(sched.kthread_create(name, cpu, body, kind=USER))
 
 
 # -- devices --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from irqlab.sim.rng import stream
 
 if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
+    from irqlab.kernel.mm import Mm
     from irqlab.machine.driver import BuiltinDriver
     from irqlab.machine.irqbalance import Balancer
     from irqlab.machine.netdev import NetDev
@@ -43,6 +44,8 @@ class Machine:
         self.irqs: dict[str, list[int]] = {}
         #: multi-queue NICs (``device.net``)
         self.netdevs: list[NetDev] = []
+        #: the workload's process when it unmaps memory (``workload.tlb_shootdowns``)
+        self.mm: Mm | None = None
         #: the interrupt placement policy (``[irqbalance]``)
         self.balancer: Balancer
         self.lines: dict[int, Line] = {}

@@ -66,6 +66,9 @@ class Workload(Strict):
     kind: Literal["cpu-bound"] = "cpu-bound"
     #: threads per CPU
     threads: int = Field(1, ge=1, le=64)
+    #: the threads are one process whose every thread unmaps memory at this
+    #: rate: each unmap is a TLB shootdown of the other CPUs (``irqlab.kernel.mm``)
+    tlb_shootdowns: Rate | None = None
 
 
 #: Fastest core clock the NVIC model takes (``irqlab.hw.nvic``: 10**12 Hz).

@@ -209,3 +209,36 @@ def test_ipi_rows_are_shown_even_when_zero(arch: str) -> None:
     assert all(rows[n].per_cpu == [0] * 4 for n in names)
     if arch == "x86":
         assert rows["CAL"].name == "Function call interrupts" and rows["TLB"].name == "TLB shootdowns"
+
+
+UNMAPPING = """
+[machine]
+arch = "{arch}"
+cpus = 4
+workload = {{ threads = 1, tlb_shootdowns = "20k/s" }}
+[timer]
+enabled = false
+"""
+
+
+@pytest.mark.parametrize("arch", ["x86", "arm64"])
+def test_a_process_that_unmaps_shoots_down_the_other_cpus_tlbs(arch: str) -> None:
+    m = machine(UNMAPPING.format(arch=arch))
+    run(m, 2_000_000)
+    assert m.mm is not None
+    unmaps = m.mm.shootdowns
+    assert all(n > 10 for n in unmaps)
+    rows = m.kernel.snapshot().rows
+    if arch == "arm64":  # broadcast TLBI: no IPI at all
+        assert "TLB" not in rows and rows["IPI1"].per_cpu == [0] * 4
+        return
+    queued = [len(q) for q in m.kernel.smp.call_single_queue]  # flushes not yet taken
+    for cpu in range(4):
+        others = sum(unmaps) - unmaps[cpu]
+        # every other CPU's unmap runs flush_tlb_func here once: the TLB row
+        assert rows["TLB"].per_cpu[cpu] + queued[cpu] == others
+        # each call-function IPI taken carried at least one of them
+        assert 0 < rows["CAL"].per_cpu[cpu] <= rows["TLB"].per_cpu[cpu]
+    sent = m.kernel.smp.sent
+    assert [a + b for a, b in zip(sent[IPI_CALL_FUNC], sent[IPI_CALL_FUNC_SINGLE], strict=True)] \
+        == [c + (1 if q else 0) for c, q in zip(rows["CAL"].per_cpu, queued, strict=True)]
