@@ -573,6 +573,10 @@ class Scenario(Strict):
         for i, f in enumerate(self.fault):
             if f.device is not None and f.device not in counts:
                 raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
+            nic = next((d for d in self.device if d.name == f.device and d.net is not None), None)
+            if nic is not None and f.kind in ("handler-raises", "handler-none", "slow-handler"):
+                raise ValueError(f"fault[{i}]: '{f.kind}' changes a built-in handler; device "
+                                 f"'{f.device}' is a multi-queue NIC driven by its own driver")
             if f.kind == "dma-fault" and not getattr(self.machine, "iommu", False):
                 raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
         if getattr(self.machine, "iommu", False) and "dmar0" in counts:

@@ -141,6 +141,9 @@ def test_rebalanced_is_greedy_heaviest_first() -> None:
     assert rebalanced([10, 0, 5, 5, 1, 0], 2) == [0, 1, 1, 1, 0, 1]
 
 
+FAULT = '[[fault]]\nkind = "slow-handler"\ndevice = "eth0"\nextra = "1us"\n'
+
+
 @pytest.mark.parametrize(("net", "extra", "field"), [
     ("indir = [0, 9]\nindir_size = 2", "", "net.indir: queue 9"),
     ("indir = [0, 1, 2]", "", "net.indir: 3 entries for indir_size 128"),
@@ -152,10 +155,14 @@ def test_rebalanced_is_greedy_heaviest_first() -> None:
     ("", 'arrival = { kind = "poisson", rate = "1k/s" }', "leave 'arrival' out"),
     ('share = { dist = "zipf", s = 0 }', "", "net.share.s"),
     ("indir = { equal = 9 }", "", "net.indir.equal: 9 queues"),
+    ("", FAULT, "'slow-handler' changes a built-in handler"),
 ])
 def test_bad_net_settings_name_their_field(net: str, extra: str, field: str) -> None:
     toml = NIC.format(cpus=4, queues=4, flows=8, rate="1k/s", net=net, qcpus="[0, 1, 2, 3]")
-    toml = toml.replace("[device.net]", extra + "\n[device.net]")
+    if extra == FAULT:
+        toml += FAULT
+    else:
+        toml = toml.replace("[device.net]", extra + "\n[device.net]")
     with pytest.raises(ScenarioError) as exc:
         parse(toml, "<test>")
     msg = str(exc.value)
