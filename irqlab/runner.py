@@ -10,14 +10,6 @@ from irqlab.machine.machine import Machine
 from irqlab.machine.run import cpu_time_ns, machine_warnings
 
 
-def net_report(m: Machine) -> dict | None:
-    """The multi-queue NICs and the placement policy, when the run had either."""
-    if not m.netdevs and m.balancer.policy == "static":
-        return None
-    return {"devices": {nd.nic.name: nd.report(m.kernel) for nd in m.netdevs},
-            "irqbalance": m.balancer.report()}
-
-
 def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = None) -> Report:
     """The report of a finished run of ``m`` (``stats`` fed with its events)."""
     k = m.kernel
@@ -29,7 +21,8 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
                   for w in machine_warnings(m)],
         cpu_time_ns=cpu_time_ns(m),
         results=m.os.results(),
-        net=net_report(m),
+        rx={name: path.report() for name, path in m.nics.items()},
+        placement=m.balancer.report() if m.balancer.policy != "static" else None,
         log=list(k.log),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),
     )

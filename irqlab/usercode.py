@@ -72,17 +72,13 @@ def code_file(ref: str, base_dir: Path | None) -> Path:
     return path
 
 
-def load_handler(ref: str, base_dir: Path | None, *, allowed: bool) -> Handler:
-    """The function ``ref`` names, from its file in ``base_dir``.  Raises
-    :class:`CodeNotAllowed` without consent (before anything is read) and
-    :class:`UserCodeError` when the file or function cannot be had."""
-    return CodeLoader(base_dir, allowed=allowed).load(ref)
-
-
 class CodeLoader:
-    """:func:`load_handler` for the references of one scenario: a file named
-    by several is executed once (its module state is shared, as a kernel
-    module's is by the devices it drives)."""
+    """The functions the references of one scenario name, each from its file
+    in ``base_dir``; a file named by several is executed once (its module
+    state is shared, as a kernel module's is by the devices it drives).
+    :meth:`load` raises :class:`CodeNotAllowed` without consent (before
+    anything is read) and :class:`UserCodeError` when the file or function
+    cannot be had."""
 
     def __init__(self, base_dir: Path | None, *, allowed: bool) -> None:
         self.base_dir = base_dir
@@ -100,7 +96,7 @@ class CodeLoader:
 
 
 def load_module(path: Path, *, allowed: bool) -> ModuleType:
-    """A whole file of user code, executed as :func:`load_handler` executes
+    """A whole file of user code, executed as :class:`CodeLoader` executes
     one (``irqlab check`` reads a driver's declarations from it)."""
     if not allowed:
         raise CodeNotAllowed(f"{path} is code; {CONSENT}")

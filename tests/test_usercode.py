@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from irqlab.usercode import CodeLoader, CodeNotAllowed, UserCodeError, load_handler, parse_ref
+from irqlab.usercode import CodeLoader, CodeNotAllowed, UserCodeError, parse_ref
 
 DRIVER = """\
 calls = []
@@ -32,12 +32,12 @@ def folder(tmp_path: Path) -> Path:
 def test_without_consent_nothing_is_executed(tmp_path: Path) -> None:
     (tmp_path / "drv.py").write_text("raise SystemExit('executed')\n")
     with pytest.raises(CodeNotAllowed, match="pass --allow-code"):
-        load_handler("drv:isr", tmp_path, allowed=False)
+        CodeLoader(tmp_path, allowed=False).load("drv:isr")
 
 
 def test_with_consent_the_function_of_the_file_is_returned(folder: Path) -> None:
     before = list(sys.path)
-    fn = load_handler("drv:isr", folder, allowed=True)
+    fn = CodeLoader(folder, allowed=True).load("drv:isr")
     assert fn(None) == 1 and fn(None) == 2
     assert fn.__code__.co_filename == str(folder / "drv.py")  # file:line reports name it
     assert sys.path == before
@@ -45,8 +45,8 @@ def test_with_consent_the_function_of_the_file_is_returned(folder: Path) -> None
 
 
 def test_each_load_is_a_fresh_module_but_one_loader_shares_a_file(folder: Path) -> None:
-    a = load_handler("drv:isr", folder, allowed=True)
-    b = load_handler("drv:isr", folder, allowed=True)
+    a = CodeLoader(folder, allowed=True).load("drv:isr")
+    b = CodeLoader(folder, allowed=True).load("drv:isr")
     assert a(None) == 1 and b(None) == 1
     loader = CodeLoader(folder, allowed=True)
     isr, other = loader.load("drv:isr"), loader.load("drv.py:other")
@@ -55,12 +55,12 @@ def test_each_load_is_a_fresh_module_but_one_loader_shares_a_file(folder: Path) 
 
 def test_an_installed_module_is_never_imported(tmp_path: Path) -> None:
     with pytest.raises(UserCodeError, match="no file"):
-        load_handler("json:dumps", tmp_path, allowed=True)
+        CodeLoader(tmp_path, allowed=True).load("json:dumps")
 
 
 def test_no_folder_no_code() -> None:
     with pytest.raises(UserCodeError, match="this scenario is not a file"):
-        load_handler("drv:isr", None, allowed=True)
+        CodeLoader(None, allowed=True).load("drv:isr")
 
 
 @pytest.mark.parametrize(("ref", "file", "func"), [

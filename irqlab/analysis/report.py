@@ -39,9 +39,11 @@ class Report:
     warnings: list[ReportWarning] = field(default_factory=list)
     cpu_time_ns: dict[int, dict[str, int]] | None = None
     results: list[dict] | None = None
-    #: multi-queue NICs ("devices": per-queue and per-CPU counts, their
-    #: imbalance) and the placement policy ("irqbalance": moves, final CPUs)
-    net: dict | None = None
+    #: the receive path of each NIC device (``irqlab.machine.netdev``): rates,
+    #: drops, time shares and a ``latency_ns`` distribution object, by device
+    rx: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the placement policy when one acts (``[irqbalance]``): moves, final CPUs
+    placement: dict[str, Any] | None = None
     title: str = ""
     #: kernel log lines (time_ns, text) the source produced, oldest first
     log: list[tuple[int, str]] = field(default_factory=list)
@@ -123,7 +125,8 @@ class Report:
             else {str(cpu): dict(times) for cpu, times in self.cpu_time_ns.items()}
         )
         out["results"] = self.results
-        out["net"] = self.net
+        out["rx"] = self.rx
+        out["placement"] = self.placement
         return out
 
 

@@ -42,6 +42,14 @@ class FiniteFloat(click.FloatRange):
         return super().convert(value, param, ctx)
 
 
+def scenario_folder(ref: str) -> Path | None:
+    """The folder of a scenario file, absolute (code it names is loaded from
+    there, by this process or a sweep's workers whatever their working
+    directory); None for a built-in scenario."""
+    path = Path(ref)
+    return path.resolve().parent if path.is_file() else None
+
+
 def output_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Callback of a ``click.Path(dir_okay=False)`` option naming a file to
     write: its directory exists and is writable (checked now, so that a long

@@ -10,7 +10,7 @@ import click
 
 from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
 from irqlab.cli.output import open_output
-from irqlab.cli.params import allow_code_option, output_files, output_path
+from irqlab.cli.params import allow_code_option, output_files, output_path, scenario_folder
 from irqlab.cli.pictures import check_extras, picture_options, write_pictures
 from irqlab.cli.show import show, show_options
 from irqlab.units import UnitError, format_ns, parse_duration
@@ -36,15 +36,9 @@ def _bind_code(ref: str, spec: Any, allow_code: bool) -> None:
     from irqlab.usercode import UserCodeError, bind_scenario_code
 
     try:
-        bind_scenario_code(spec, _folder(ref), allowed=allow_code)
+        bind_scenario_code(spec, scenario_folder(ref), allowed=allow_code)
     except UserCodeError as exc:
         raise InputError(str(exc), source=ref) from None
-
-
-def _folder(ref: str) -> Path | None:
-    """The folder of a scenario file (None for a built-in scenario)."""
-    path = Path(ref)
-    return path.parent if path.is_file() else None
 
 
 def _build(ref: str, spec: Any, seed: int | None) -> Any:
@@ -56,22 +50,39 @@ def _build(ref: str, spec: Any, seed: int | None) -> Any:
         raise InputError(str(exc), source=ref) from None
 
 
-def _experiment(ref: str, spec: Any, table: object, seed: int | None, duration_ns: int | None) -> Any:
-    """Check a scenario's ``[experiment]`` and, given a duration, run it."""
+def _experiment(ref: str, assignments: tuple[str, ...], extras: dict[str, object],
+                seed: int | None, duration: str | None, allow_code: bool) -> Any:
+    """Run a scenario's ``[experiment]``: the grid of its ``[sweep]``, summarised."""
     from irqlab.experiments import run_experiment
+    from irqlab.scenario.loader import ScenarioError, read
+    from irqlab.scenario.override import Override, parse_override
+    from irqlab.sweep.backend import BackendError
+    from irqlab.sweep.point import PointError
+    from irqlab.usercode import UserCodeError
+
+    fixed = [parse_override(a) for a in assignments]
+    if duration is not None:
+        fixed.append(Override("scenario.duration", duration, "--duration"))
+    try:
+        text, source = read(ref)
+        return run_experiment(text, source, extras["experiment"], extras.get("sweep"), fixed,
+                              seed, scenario_folder(ref), allow_code)
+    except (ScenarioError, PointError, BackendError) as exc:
+        raise InputError(str(exc)) from None
+    except UserCodeError as exc:
+        raise InputError(str(exc), source=ref) from None
+
+
+def _check_experiment(ref: str, spec: Any, table: object) -> None:
+    """``irqlab validate`` of an ``[experiment]`` table (its grid is checked
+    as a sweep's)."""
     from irqlab.experiments import validate as validate_experiment
-    from irqlab.experiments.rxpath import RxExperiment, check_nic
     from irqlab.scenario.loader import ScenarioError
 
     try:
-        if duration_ns is not None:
-            return run_experiment(spec, table, seed, duration_ns)
-        exp = validate_experiment(spec, table)
-        if isinstance(exp, RxExperiment):
-            check_nic(spec, exp, spec.scenario.duration)
-        return None
+        validate_experiment(spec, table, ref)
     except ScenarioError as exc:
-        raise InputError(str(exc), source=ref) from None
+        raise InputError(str(exc)) from None
 
 
 def _write_dmesg(path: str, log: Any) -> None:
@@ -160,7 +171,7 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
         if given:
             raise InputError(f"{scenario} is an experiment of many runs: {', '.join(given)} "
                              "applies to a single machine")
-        report = _experiment(scenario, spec, extras["experiment"], seed, duration_ns)
+        report = _experiment(scenario, assignments, extras, seed, duration, allow_code)
     else:
         machine = _build(scenario, spec, seed)
         cpus = spec.machine.cpus
@@ -196,13 +207,13 @@ def validate(scenario: str) -> None:
 
     spec, extras = _load(scenario)
     try:
-        named = check_scenario_code(spec, _folder(scenario))
+        named = check_scenario_code(spec, scenario_folder(scenario))
     except UserCodeError as exc:
         raise InputError(str(exc), source=scenario) from None
     for handler in named.values():  # built as the built-in driver: validate runs no code
         handler.python = None
     if "experiment" in extras:
-        _experiment(scenario, spec, extras["experiment"], None, None)
+        _check_experiment(scenario, spec, extras["experiment"])
     else:
         _build(scenario, spec, None)
     code = f", {len(named)} Python handler(s): run with --allow-code" if named else ""

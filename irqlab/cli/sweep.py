@@ -10,7 +10,7 @@ import click
 
 from irqlab.cli.errors import InputError, Interrupted, interruptible, stop_reason
 from irqlab.cli.output import open_output
-from irqlab.cli.params import allow_code_option, output_path
+from irqlab.cli.params import allow_code_option, output_path, scenario_folder
 from irqlab.cli.pictures import check_extras
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def sweep(scenario: str, assignments: tuple[str, ...], seeds: str | None, zipped
         except MissingExtra as exc:
             raise InputError(str(exc), source=option) from None
     text, source, grid = _grid(scenario, assignments, seeds, zipped)
-    code_dir = _folder(scenario)
+    code_dir = scenario_folder(scenario)
     try:
         outcome = run_sweep(text, source, code_dir, allow_code, grid, out, jobs or _cores(), dask,
                             lambda path: open_output(path, binary=True, option="-o"))
@@ -106,23 +106,13 @@ def _grid(scenario: str, assignments: tuple[str, ...], seeds: str | None,
     try:
         text, source = read(scenario)
         base, extras = parse(text, source)
-        if "experiment" in extras:
-            raise InputError("is an experiment of many runs; a sweep runs one machine per point",
-                             source=scenario)
         axes, file_seeds, file_zip = table_axes(extras.get("sweep", {}), source)
         axes += cli_axes(assignments)
         grid = make_grid(axes, parse_seeds(seeds) if seeds is not None else
-                         file_seeds or (base.scenario.seed,), zipped or file_zip)
+                         file_seeds or (base.scenario.seed,), zipped or file_zip, source)
     except (ScenarioError, SweepError) as exc:
         raise InputError(str(exc)) from None
     return text, source, grid
-
-
-def _folder(scenario: str) -> Path | None:
-    """The scenario file's folder, absolute (workers load code from it whatever
-    their working directory); None for a built-in scenario."""
-    path = Path(scenario)
-    return path.resolve().parent if path.is_file() else None
 
 
 def check_sweep_table(scenario: str) -> str:
@@ -135,7 +125,7 @@ def check_sweep_table(scenario: str) -> str:
 
     text, source, grid = _grid(scenario, (), None, False)
     try:
-        plan(text, source, grid, _folder(scenario), allow_code=True)
+        plan(text, source, grid, scenario_folder(scenario), allow_code=True)
     except UserCodeError as exc:
         raise InputError(str(exc), source=scenario) from None
     except ScenarioError as exc:

@@ -1,53 +1,106 @@
-"""Experiments: sweeps of many simulated runs described by a scenario's
-``[experiment]`` table, reported as one table of results.
+"""Experiments: a scenario's ``[sweep]`` summarised.  The runs are an
+ordinary sweep (``irqlab sweep`` runs the same grid into a table); the
+``[experiment]`` table names the kind of summary ``irqlab run`` prints: one
+row per point (averaged over the seeds) and the kind's conclusions.
 
 ``run_experiment`` validates the table for its ``kind`` (errors name the
-field, as ``irqlab.scenario.loader`` does) and runs it.
+field, as ``irqlab.scenario.loader`` does), runs the grid and summarises it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import Field, ValidationError
 
-from irqlab.scenario.loader import ScenarioError, format_errors
+from irqlab.analysis.report import Report, ReportWarning
+from irqlab.experiments import livelock, moderation
+from irqlab.experiments.point import Point
+from irqlab.machine.build import BuildError, build
+from irqlab.scenario.loader import ScenarioError, format_errors, parse
+from irqlab.scenario.schema import DeviceSpec, Strict
 
 if TYPE_CHECKING:
-    from irqlab.analysis.report import Report
+    from irqlab.scenario.override import Override
     from irqlab.scenario.schema import Scenario
 
 
-def _kinds() -> dict[str, tuple[type[BaseModel], Callable[..., Report]]]:
-    from irqlab.experiments import livelock, moderation
+class Experiment(Strict):
+    """Fields every ``[experiment]`` has."""
 
-    return {
-        "receive-livelock": (livelock.LivelockExperiment, livelock.run),
-        "moderation": (moderation.ModerationExperiment, moderation.run),
-    }
+    kind: Literal["receive-livelock", "moderation"]
+    #: the NIC device (a device with a ``nic`` table) whose receive path is measured
+    nic: str = "eth0"
+    #: processes for the runs (0: one per CPU, 1: in this process)
+    workers: int = Field(0, ge=0)
 
 
-def validate(spec: Scenario, experiment: object) -> BaseModel:
-    """The experiment table as its model; ScenarioError naming the field."""
-    source = f"scenario '{spec.scenario.name}'"
+Summary = Callable[[list[Point]], tuple[list[dict[str, Any]], list[ReportWarning]]]
+
+#: the summary of each ``[experiment]`` kind
+KINDS: dict[str, Summary] = {"receive-livelock": livelock.summarise,
+                             "moderation": moderation.summarise}
+
+
+def validate(spec: Scenario, experiment: object, source: str) -> Experiment:
+    """The experiment table as its model; ScenarioError naming the field.  The
+    NIC it names must be one."""
     if not isinstance(experiment, dict):
         raise ScenarioError(f"{source}: experiment: expected a table")
-    kinds = _kinds()
     kind = experiment.get("kind")
-    if not isinstance(kind, str) or kind not in kinds:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ScenarioError(f"{source}: experiment.kind: expected one of "
-                            f"{', '.join(repr(k) for k in kinds)}, got {kind!r}")
-    model, _ = kinds[kind]
+                            f"{', '.join(repr(k) for k in KINDS)}, got {kind!r}")
     try:
-        return model.model_validate(experiment)
+        exp = Experiment.model_validate(experiment)
     except ValidationError as exc:
         raise ScenarioError(format_errors(source, exc, prefix="experiment.")) from None
+    _nic_of(spec, exp.nic, source)
+    try:
+        build(spec)  # the machine of every point: its errors, once, before the runs
+    except BuildError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    return exp
 
 
-def run_experiment(spec: Scenario, experiment: dict[str, Any] | object, seed: int | None,
-                   duration_ns: int) -> Report:
-    """Run the scenario's experiment; ``seed`` None means the scenario's."""
-    exp = validate(spec, experiment)
-    _, runner = _kinds()[exp.kind]  # type: ignore[attr-defined]
-    return runner(spec, exp, spec.scenario.seed if seed is None else seed, duration_ns)
+def _nic_of(spec: Scenario, name: str, source: str) -> DeviceSpec:
+    dev = next((d for d in spec.device if d.name == name), None)
+    if dev is None or dev.nic is None:
+        raise ScenarioError(f"{source}: experiment.nic: no device named '{name}' with a nic "
+                            "table in the scenario")
+    return dev
+
+
+def run_experiment(text: str, source: str, table: object, sweep: object,
+                   fixed: Sequence[Override], seed: int | None, code_dir: Path | None,
+                   allow_code: bool) -> Report:
+    """Run the grid of the scenario's ``[sweep]`` table (with the ``fixed``
+    overrides; ``seed`` None: the table's seeds, else the scenario's) and
+    summarise it as ``[experiment]`` says."""
+    from irqlab.sweep.driver import sweep_rows
+    from irqlab.sweep.spec import Axis, SweepError, make_grid, table_axes
+
+    base, _ = parse(text, source, fixed)
+    exp = validate(base, table, source)
+    try:
+        axes, seeds, zipped = table_axes(sweep if sweep is not None else {}, source)
+        axes += [Axis(ov.path, (ov.value,), ov.where) for ov in fixed]  # --set wins
+        grid = make_grid(axes, (seed,) if seed is not None else seeds or (base.scenario.seed,),
+                         zipped, source)
+    except SweepError as exc:
+        raise ScenarioError(str(exc)) from None
+    specs = [parse(text, source, (*grid.fixed, *point))[0] for point in grid.points()]
+    for spec in specs:  # every point must still have the NIC
+        _nic_of(spec, exp.nic, source)
+    jobs = exp.workers or min(len(specs) * len(grid.seeds), os.cpu_count() or 1)
+    rows = sweep_rows(text, source, code_dir, allow_code, grid, jobs)
+    points = [Point(spec, _nic_of(spec, exp.nic, source), point_rows)
+              for spec, point_rows in zip(specs, rows, strict=True)]
+    results, notes = KINDS[exp.kind](points)
+    meta = base.scenario
+    return Report(source="simulation", cpus=base.machine.cpus, seed=grid.seeds[0],
+                  duration_ns=meta.duration, results=results, warnings=notes,
+                  title=f"{meta.name}: {meta.description}" if meta.description else meta.name)

@@ -9,33 +9,30 @@ zero.  NAPI (interrupt masked while polling, polls bounded by budget) stops
 spending CPU on packets it will drop (the NIC drops them in the ring) and holds
 its peak; static moderation only delays the collapse.
 
-The sweep runs every (mode, offered load) point on its own machine and
-reports the knee of each mode: the load at which delivered throughput peaks,
-and how far it has fallen at the highest load.
+The grid crosses the receive modes with the offered loads; the summary is one
+row per point and, per mode, its knee: the load at which delivered throughput
+peaks, and how far it has fallen at the highest load.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from pydantic import Field
+from irqlab.analysis.report import ReportWarning
+from irqlab.experiments.point import Point
 
-from irqlab.analysis.report import Report, ReportWarning
-from irqlab.experiments.rxpath import Point, RxExperiment, run_points
-from irqlab.scenario.schema import Rate, Scenario
-
-Mode = Literal["per-packet", "napi", "moderation"]
-MODES: tuple[Mode, ...] = ("per-packet", "napi", "moderation")
 #: delivered below this fraction of its peak at the top load: the mode livelocked
 COLLAPSED = 0.5
 
+FIELDS = ("delivered_pps", "irq_per_s", "cpu_irq_share", "cpu_softirq_share", "cpu_user_share",
+          "drop_ring_pps", "drop_backlog_pps", "drop_socket_pps", "time_squeeze",
+          "latency_p50_us", "latency_p99_us")
 
-class LivelockExperiment(RxExperiment):
-    kind: Literal["receive-livelock"]
-    loads: list[Rate] = Field(min_length=3)
-    modes: list[Mode] = Field(default_factory=lambda: list(MODES), min_length=1)
-    #: rx-usecs of the "moderation" mode
-    rx_usecs: int = Field(50, ge=1)
+
+def summarise(points: list[Point]) -> tuple[list[dict[str, Any]], list[ReportWarning]]:
+    results = [{"mode": p.mode, "offered_pps": p.offered_pps,
+                **{f: p.rx(f) for f in FIELDS}} for p in points]
+    return results, knees(results)
 
 
 def knees(results: list[dict]) -> list[ReportWarning]:
@@ -55,16 +52,7 @@ def knees(results: list[dict]) -> list[ReportWarning]:
                f"interrupts + softirq take {busy:.0%} of the CPU")
         if kept < COLLAPSED:
             out.append(ReportWarning(kind="livelock", irq=None, time_ns=None,
-                               message=msg + " - receive livelock"))
+                                     message=msg + " - receive livelock"))
         else:
             out.append(ReportWarning(kind="knee", irq=None, time_ns=None, message=msg))
     return out
-
-
-def run(spec: Scenario, exp: LivelockExperiment, seed: int, duration_ns: int) -> Report:
-    points = [Point(mode, load, exp.rx_usecs) for mode in exp.modes for load in sorted(exp.loads)]
-    results = run_points(spec, exp, points, seed, duration_ns)
-    title = f"{spec.scenario.name}: {spec.scenario.description}" if spec.scenario.description \
-        else spec.scenario.name
-    return Report(source="simulation", cpus=spec.machine.cpus, seed=seed, duration_ns=duration_ns,
-                  results=results, warnings=knees(results), title=title)

@@ -25,7 +25,7 @@ from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.irqbalance import Balancer
 from irqlab.machine.machine import Line, Machine
-from irqlab.machine.netdev import NetDev
+from irqlab.machine.netdev import RxPath
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario, Workload
@@ -95,6 +95,9 @@ def _cpu_of(spec: DeviceSpec, i: int) -> int:
 
 
 def _add_device(m: Machine, spec: DeviceSpec, index: int) -> None:
+    if spec.nic is not None:
+        _add_nic(m, spec, index)
+        return
     try:
         driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"), os=m.os)
     except HandlerLoadError as exc:
@@ -111,8 +114,8 @@ def _flags(spec: DeviceSpec) -> int:
     return flags | (IRQF_SHARED if spec.shared else 0) | (IRQF_ONESHOT if spec.handler.oneshot else 0)
 
 
-def _request(m: Machine, irq: int, driver: BuiltinDriver, spec: DeviceSpec, name: str,
-             dev: Device) -> None:
+def _request(m: Machine, irq: int, driver: Any, spec: DeviceSpec, name: str,
+             dev: object) -> None:
     threaded = spec.handler.thread is not None
     name = m.platform.isr_name(name)
     try:
@@ -144,9 +147,9 @@ def _sharing_conflict(m: Machine, spec: DeviceSpec) -> str:
 
 
 def _new_device(m: Machine, spec: DeviceSpec, name: str, signal: Signal, irq: int, cpu: int,
-                index: int) -> Device:
-    dev = Device(m.engine, name, signal, arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name),
-                 sink=m.trace)
+                index: int, arrivals: bool = True) -> Device:
+    source = arrivals_for(spec.arrival, m.rng_for(f"arrivals:{name}"), spec.name) if arrivals else None
+    dev = Device(m.engine, name, signal, source, sink=m.trace)
     dev.irq = irq
     dev.cpu = cpu
     m.devices.setdefault(spec.name, []).append(dev)
@@ -171,23 +174,48 @@ def _add_line_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver) -> Non
 
 def _add_msix_device(m: Machine, spec: DeviceSpec, driver: BuiltinDriver, index: int) -> None:
     alloc = m.platform.add_msi(m, spec, index)
-    devs = []
     for i in range(spec.vectors):
         cpu = _cpu_of(spec, i)
         irq, signal = alloc(i, cpu)
         name = spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
-        devs.append(dev := _new_device(m, spec, name, signal, irq, cpu, i))
-        if spec.net is None:
-            _request(m, irq, driver, spec, name, dev)
-    if spec.net is not None:
-        _add_netdev(m, spec, devs)
+        dev = _new_device(m, spec, name, signal, irq, cpu, i)
+        _request(m, irq, driver, spec, name, dev)
 
 
-def _add_netdev(m: Machine, spec: DeviceSpec, devs: list[Device]) -> None:
-    """The multi-queue NIC's driver takes the device's vectors, one per queue."""
-    assert spec.net is not None
-    nd = NetDev(m, spec.name, spec.net, [d.cpu for d in devs], [d.irq for d in devs],
-                [d.signal for d in devs])
-    m.netdevs.append(nd)
-    for q, dev in zip(nd.nic.queues, devs, strict=True):
-        request_irq(m.kernel, dev.irq, nd.interrupt, 0, m.platform.isr_name(dev.name), q)
+def _add_nic(m: Machine, spec: DeviceSpec, index: int) -> None:
+    """A NIC: its queues' vectors as for any MSI-X device, the arrivals on the
+    wire (spread over the queues), and the receive path's driver on each."""
+    alloc = m.platform.add_msi(m, spec, index)
+    devs = []
+    for i in range(spec.vectors):
+        cpu = _cpu_of(spec, i)
+        irq, signal = alloc(i, cpu)
+        devs.append(_new_device(m, spec, _queue_name(spec, i), signal, irq, cpu, i, arrivals=False))
+
+    def arrivals(q: int, n: int) -> Arrivals | None:
+        return arrivals_for(queue_share(spec.arrival, q, n),
+                            m.rng_for(f"arrivals:{_queue_name(spec, q)}"), spec.name)
+
+    assert spec.nic is not None
+    path = m.nics[spec.name] = RxPath(m.kernel, spec.name, spec.nic, devs, m.trace, arrivals,
+                                      m.rng_for)
+    for i, dev in enumerate(devs):
+        _request(m, dev.irq, path.driver.interrupt, spec, dev.name, path.queue(i))
+
+
+def _queue_name(spec: DeviceSpec, i: int) -> str:
+    return spec.name if spec.vectors == 1 else f"{spec.name}-{i}"
+
+
+def queue_share(spec: Arrival, q: int, n: int) -> Arrival:
+    """Queue ``q``'s part of a device's arrivals spread over ``n`` queues: a
+    rate divided by ``n``, a period multiplied by ``n`` (queues in turn), a
+    replay's every ``n``-th time."""
+    if n == 1 or spec.kind == "none":
+        return spec
+    if spec.kind == "periodic":
+        period = spec.period or 0
+        return spec.model_copy(update={"period": period * n, "phase": spec.phase + q * period})
+    if spec.kind == "replay":
+        return spec.model_copy(update={"times": (spec.times or [])[q::n]})
+    return spec.model_copy(update={"rate": (spec.rate or 0.0) / n})

@@ -27,7 +27,6 @@ def _activate(arg: tuple[Machine, FaultSpec]) -> None:
     m, fault = arg
     k = m.kernel
     name = fault.device or ""
-    driver = m.drivers[name]
     irqs = m.irqs[name]
     if fault.kind == "drop-eoi":
         for irq in irqs:
@@ -40,11 +39,11 @@ def _activate(arg: tuple[Machine, FaultSpec]) -> None:
                 wire.stick()
         k.printk(f"fault: {name}: interrupt line stuck asserted")
     elif fault.kind == "handler-raises":
-        driver.raises = True
+        m.drivers[name].raises = True
     elif fault.kind == "handler-none":
-        driver.force_none = True
+        m.drivers[name].force_none = True
     elif fault.kind == "slow-handler":
-        driver.extra_ns = fault.extra or 0
+        m.drivers[name].extra_ns = fault.extra or 0
 
 
 def _repeat(m: Machine, i: int, fault: FaultSpec, act: Callable[[], object],

@@ -56,7 +56,7 @@ def irq_class(spec: DeviceSpec) -> str:
     ethernet, anything else other."""
     if spec.irq_class is not None:
         return spec.irq_class
-    return "ethernet" if spec.net is not None else "other"
+    return "ethernet" if spec.nic is not None else "other"
 
 
 class IrqInfo:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from irqlab.kernel.mm import Mm
     from irqlab.machine.driver import BuiltinDriver
     from irqlab.machine.irqbalance import Balancer
-    from irqlab.machine.netdev import NetDev
+    from irqlab.machine.netdev import RxPath
     from irqlab.os.base import Personality
     from irqlab.platform import Board, Platform
     from irqlab.scenario.schema import Scenario
@@ -42,8 +42,8 @@ class Machine:
         self.devices: dict[str, list[Device]] = {}
         self.drivers: dict[str, BuiltinDriver] = {}
         self.irqs: dict[str, list[int]] = {}
-        #: multi-queue NICs (``device.net``)
-        self.netdevs: list[NetDev] = []
+        #: the receive path of each NIC device (a device with a ``nic`` table)
+        self.nics: dict[str, RxPath] = {}
         #: the workload's process when it unmaps memory (``workload.tlb_shootdowns``)
         self.mm: Mm | None = None
         #: the interrupt placement policy (``[irqbalance]``)

@@ -32,8 +32,6 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
     for devs in m.devices.values():
         for dev in devs:
             dev.start()
-    for nd in m.netdevs:
-        nd.start()
     m.balancer.start()
     m.engine.run(until_ns=duration_ns, max_events=max_events, progress=progress)
     if m.engine.stop_reason:

@@ -142,17 +142,22 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
         out.append(_section("Storm suspects (interrupts no handler claimed)",
                             format_table(["irq", "name", "unhandled", "total", "unhandled_pct"],
                                          rows, left=2)))
-    net = data.get("net") or {}
-    for dev, nd in net.get("devices", {}).items():
+    if data["rx"]:
+        cols = ("offered_pps", "delivered_pps", "irq_per_s", "drop_ring_pps", "drop_backlog_pps",
+                "drop_socket_pps", "time_squeeze", "latency_p50_us", "latency_p99_us")
+        rows = [[name, *(rx[c] for c in cols)] for name, rx in data["rx"].items()]
+        out.append(_section("Receive path (device.nic; rates from its warm-up on)",
+                            format_table(["nic", *cols], rows, left=1)))
+    for dev, rx in data["rx"].items():
         out.append(_section(
-            f"{dev}: receive queues (imbalance {nd['queue_imbalance']:.2f} = max/mean)",
-            _columns_table("queue", nd["queues"])))
+            f"{dev}: receive queues (imbalance {rx['queue_imbalance']:.2f} = max/mean)",
+            _columns_table("queue", rx["queues"])))
         out.append(_section(
-            f"{dev}: CPUs (NET_RX imbalance {nd['cpu_imbalance']:.2f}; "
-            f"RFS flow switches {nd['rfs_flow_switches']}, RSS rebalances {nd['rss_rebalances']})",
-            _columns_table("cpu", nd["cpus"])))
-    if net:
-        bal = net["irqbalance"]
+            f"{dev}: CPUs (NET_RX imbalance {rx['cpu_imbalance']:.2f}; RFS flow switches "
+            f"{rx['rfs_flow_switches']}, RSS rebalances {rx['rss_rebalances']})",
+            _columns_table("cpu", rx["cpus"])))
+    bal = data["placement"]
+    if bal:
         out.append(_section(f"Placement ({bal['policy']}): {bal['passes']} passes, {bal['moves']} "
                             f"moves, {bal['refused']} refused", format_table(
                                 ["irq", "cpu"], [[irq, cpu] for irq, cpu in bal["placement"].items()],

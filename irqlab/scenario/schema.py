@@ -365,16 +365,6 @@ class Indir(Strict):
         return self
 
 
-class NetCosts(Strict):
-    """CPU time of each stage of the receive path (the model's parameters)."""
-
-    irq: Duration = 500  # top half per interrupt: cause read, mask, napi_schedule
-    driver: Duration = 300  # per frame: descriptor, buffer refill, skb
-    protocol: Duration = 1_000  # per frame: IP + UDP/TCP receive in NET_RX
-    app: Duration = 700  # per frame: the application's read (user time)
-    tx: Duration = 200  # per frame: the reply's send (user) and its completion clean-up
-
-
 class Rfs(Strict):
     """Receive flow steering: ``net.core.rps_sock_flow_entries`` and each
     queue's ``rps_flow_cnt`` (powers of two)."""
@@ -391,42 +381,103 @@ def _pow2(field: str) -> Callable[[int], int]:
     return check
 
 
-class NetSpec(Strict):
-    """A multi-queue NIC on the device's MSI-X vectors (one combined RX/TX
-    queue pair per vector) fed by flows, with RSS, RPS, RFS and XPS."""
+class FlowsSpec(Strict):
+    """Traffic as flows (``irqlab.hw.flows``): ``count`` TCP/UDP 4-tuples sharing
+    ``rate`` by ``share``, each with a frame ``size``; RSS hashes each packet's
+    4-tuple to a queue.  Flows replace the device's ``arrival``."""
 
-    flows: int = Field(1, ge=1, le=1 << 20)
+    count: int = Field(1, ge=1, le=1 << 20)
     #: offered packets per second over all flows
     rate: Rate
     share: FlowShare = Field(default_factory=FlowShare)
     size: Annotated[FrameSize, BeforeValidator(_frame_size)] = Field(default_factory=FrameSize)
     #: destination port of every flow
     port: int = Field(5201, ge=1, le=65535)
-    #: RSS key, 40 bytes as ethtool prints it ("6d:5a:..."); default Microsoft's example key
+
+
+class RssSpec(Strict):
+    """Receive-side scaling in the NIC: the Toeplitz key and the indirection
+    table (``ethtool -X``)."""
+
+    #: 40 bytes as ethtool prints it ("6d:5a:..."); default Microsoft's example key
     key: str | None = Field(None, pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){39}$")
     indir_size: Annotated[int, AfterValidator(_pow2("indir_size"))] = Field(128, ge=1, le=4096)
-    #: ``ethtool -X``: a whole table, or equal / weight
+    #: a whole table, or equal / weight; default entry i -> queue i mod n
     indir: list[int] | Indir | None = None
-    #: every this long, rewrite the indirection table from its per-entry packet
-    #: counts (RSS++: heaviest entries first, each to the least loaded queue); 0: never
+    #: every this long, rewrite the table from its per-entry packet counts
+    #: (RSS++: heaviest entries first, each to the least loaded queue); 0: never
     rebalance: Duration = 0
-    #: RPS CPU map of every queue, or one per queue
+
+
+class NicCosts(Strict):
+    """CPU cost of each stage of the receive path: per interrupt (``irq``: cause
+    read, ack) and per frame (``driver``: descriptor, buffer refill, skb;
+    ``protocol``: IP + UDP receive in NET_RX; ``app``: the reader's read and
+    work, user time).  Model parameters (the built-in scenarios' values), not
+    measurements of a particular NIC."""
+
+    irq: Duration = 500
+    driver: Duration = 300
+    protocol: Duration = 1000
+    app: Duration = 700
+    #: per frame: a reply's send (the reader's system time) and its completion clean-up
+    tx: Duration = 200
+
+
+class NicSpec(Strict):
+    """The device is a NIC: an RX ring per vector filled by its arrivals (the
+    rate spread evenly over the queues), a driver in ``receive`` mode, and a
+    socket read by an application (``irqlab.machine.netdev``)."""
+
+    #: per-packet: pre-NAPI driver (netif_rx per interrupt); napi: masked poll
+    receive: Literal["per-packet", "napi"] = "napi"
+    #: ethtool -C rx-usecs: interrupt at most this many us after the first frame
+    rx_usecs: int = Field(0, ge=0, le=100_000)
+    #: ethtool -C rx-frames; unset: 0 with rx_usecs > 0 (the timer alone), else 1
+    rx_frames: int | None = Field(None, ge=0, le=65536)
+    #: ethtool -C adaptive-rx on: net DIM picks the profile (needs receive = napi)
+    adaptive: bool = False
+    ring_size: int = Field(512, ge=1, le=65536)
+    #: socket receive queue, in packets
+    rcvbuf: int = Field(1024, ge=1)
+    #: the receive-path figures of the report are measured from this time on
+    warmup: Duration = 0
+    costs: NicCosts = Field(default_factory=NicCosts)
+    #: traffic as flows hashed by RSS (instead of the device's arrival)
+    flows: FlowsSpec | None = None
+    rss: RssSpec = Field(default_factory=RssSpec)
+    #: RPS CPU map of every queue, or one per queue (``rps_cpus``)
     rps_cpus: list[int] | list[list[int]] = []
+    #: receive flow steering
     rfs: Rfs | None = None
     #: XPS: the transmit queue of each CPU (by CPU index); default: the flow hash picks
     xps: list[int] | None = None
     #: CPUs of the reading application's threads: flow i is read on app_cpus[i % n]
-    app_cpus: list[int] = [0]
+    #: (default: the first queue's CPU)
+    app_cpus: list[int] | None = Field(None, min_length=1)
     #: the application answers each packet (a frame on the queue XPS picks)
     reply: bool = False
-    ring_size: int = Field(512, ge=1, le=65536)
-    costs: NetCosts = Field(default_factory=NetCosts)
 
     def rps_map(self, queue: int) -> list[int]:
         m = self.rps_cpus
         if m and isinstance(m[0], list):
             return list(m[queue])
         return list(m)  # type: ignore[arg-type]
+
+    def frames(self) -> int:
+        """rx-frames as the NIC is programmed."""
+        if self.rx_frames is not None:
+            return self.rx_frames
+        return 0 if self.rx_usecs else 1
+
+    @model_validator(mode="after")
+    def _check(self) -> NicSpec:
+        if self.rx_usecs == 0 and self.frames() == 0:
+            raise ValueError("rx_usecs 0 and rx_frames 0 would never interrupt (ethtool -C "
+                             "refuses it); rx_frames 1 turns moderation off")
+        if self.adaptive and self.receive != "napi":
+            raise ValueError("adaptive needs receive = 'napi' (net DIM samples in the NAPI poll)")
+        return self
 
 
 class DeviceSpec(Strict):
@@ -446,8 +497,8 @@ class DeviceSpec(Strict):
     shared: bool = False
     arrival: Arrival = Field(default_factory=lambda: Arrival(kind="none"))
     handler: HandlerSpec = Field(default_factory=HandlerSpec)
-    #: a multi-queue NIC (``irqlab.machine.netdev``): flows, RSS, RPS/RFS, XPS
-    net: NetSpec | None = None
+    #: the device is a NIC with this receive path (MSI-X, Linux)
+    nic: NicSpec | None = None
     #: the device's NUMA node (``/sys/bus/pci/devices/.../numa_node``; unset: -1, any node)
     node: int | None = Field(None, ge=0)
     #: irqbalance's class (default: ethernet for a NIC, else other)
@@ -460,36 +511,40 @@ class DeviceSpec(Strict):
     def _check(self) -> DeviceSpec:
         if self.kind == "line" and self.line is None:
             raise ValueError("a line device needs 'line' (IO-APIC pin, GIC INTID or NVIC IRQn)")
+        if self.nic is not None:
+            if self.kind != "msix":
+                raise ValueError("nic: a NIC's queues are MSI-X vectors (kind = 'msix')")
+            if self.handler.model_dump() != HandlerSpec().model_dump():
+                raise ValueError("nic: the NIC driver is the handler; drop the handler table")
         if self.kind == "msix" and self.shared:
             raise ValueError("MSI-X vectors cannot be shared")
-        if self.net is not None:
-            self._check_net(self.net)
+        if self.nic is not None:
+            self._check_queues(self.nic)
         return self
 
-    def _check_net(self, net: NetSpec) -> None:
-        if self.kind != "msix":
-            raise ValueError("net: a multi-queue NIC is an MSI-X device (kind = 'msix')")
-        if self.arrival.kind != "none":
-            raise ValueError("net: the NIC's flows are its arrivals: leave 'arrival' out")
+    def _check_queues(self, nic: NicSpec) -> None:
+        """The NIC's tables name queues that exist."""
+        if nic.flows is not None and self.arrival.kind != "none":
+            raise ValueError("nic.flows: the flows are the NIC's arrivals: leave 'arrival' out")
         n = self.vectors
-        if isinstance(net.indir, list):
-            if len(net.indir) != net.indir_size:
-                raise ValueError(f"net.indir: {len(net.indir)} entries for indir_size {net.indir_size}")
-            bad = [q for q in net.indir if not 0 <= q < n]
+        rss = nic.rss
+        if isinstance(rss.indir, list):
+            if len(rss.indir) != rss.indir_size:
+                raise ValueError(f"nic.rss.indir: {len(rss.indir)} entries for indir_size "
+                                 f"{rss.indir_size}")
+            bad = [q for q in rss.indir if not 0 <= q < n]
             if bad:
-                raise ValueError(f"net.indir: queue {bad[0]} is not one of the {n} queues")
-        elif isinstance(net.indir, Indir):
-            if net.indir.equal is not None and net.indir.equal > n:
-                raise ValueError(f"net.indir.equal: {net.indir.equal} queues; the device has {n}")
-            if net.indir.weight is not None and len(net.indir.weight) > n:
-                raise ValueError(f"net.indir.weight: {len(net.indir.weight)} weights for {n} queues")
-        rps = net.rps_cpus
+                raise ValueError(f"nic.rss.indir: queue {bad[0]} is not one of the {n} queues")
+        elif isinstance(rss.indir, Indir):
+            if rss.indir.equal is not None and rss.indir.equal > n:
+                raise ValueError(f"nic.rss.indir.equal: {rss.indir.equal} queues; the device has {n}")
+            if rss.indir.weight is not None and len(rss.indir.weight) > n:
+                raise ValueError(f"nic.rss.indir.weight: {len(rss.indir.weight)} weights for {n} queues")
+        rps = nic.rps_cpus
         if rps and isinstance(rps[0], list) and len(rps) != n:
-            raise ValueError(f"net.rps_cpus: {len(rps)} maps for {n} queues")
-        if net.xps is not None and any(not 0 <= q < n for q in net.xps):
-            raise ValueError(f"net.xps: every entry must be a queue 0-{n - 1}")
-        if not net.app_cpus:
-            raise ValueError("net.app_cpus: at least one CPU")
+            raise ValueError(f"nic.rps_cpus: {len(rps)} maps for {n} queues")
+        if nic.xps is not None and any(not 0 <= q < n for q in nic.xps):
+            raise ValueError(f"nic.xps: every entry must be a queue 0-{n - 1}")
 
 
 class FaultSpec(Strict):
@@ -526,9 +581,13 @@ fault recording register's SID [79:64]: bus[15:8], dev[7:3], fn[2:0]), and
 irqlab models one segment with one DMAR unit."""
 
 
-def _cpu_lists(net: NetSpec) -> dict[str, list[int]]:
-    rps = [c for m in net.rps_cpus for c in (m if isinstance(m, list) else [m])]
-    return {"rps_cpus": rps, "app_cpus": net.app_cpus}
+HANDLER_FAULTS = frozenset({"handler-raises", "handler-none", "slow-handler"})
+"""Faults that switch a built-in handler's behaviour."""
+
+
+def _cpu_lists(nic: NicSpec) -> dict[str, list[int]]:
+    rps = [c for m in nic.rps_cpus for c in (m if isinstance(m, list) else [m])]
+    return {"rps_cpus": rps, "app_cpus": nic.app_cpus or []}
 
 
 class IrqBalanceSpec(Strict):
@@ -549,19 +608,19 @@ class Scenario(Strict):
     fault: list[FaultSpec] = []
     irqbalance: IrqBalanceSpec = Field(default_factory=IrqBalanceSpec)
 
-    def _check_net_cpus(self, name: str, net: NetSpec) -> None:
-        for field, cpus in _cpu_lists(net).items():
+    def _check_nic_cpus(self, name: str, nic: NicSpec) -> None:
+        for field, cpus in _cpu_lists(nic).items():
             bad = [c for c in cpus if not 0 <= c < self.machine.cpus]
             if bad:
-                raise ValueError(f"device '{name}': net.{field}: CPU {bad[0]} is not one of the "
+                raise ValueError(f"device '{name}': nic.{field}: CPU {bad[0]} is not one of the "
                                  f"{self.machine.cpus} CPUs")
-        if net.xps is not None and len(net.xps) != self.machine.cpus:
-            raise ValueError(f"device '{name}': net.xps: {len(net.xps)} entries for "
+        if nic.xps is not None and len(nic.xps) != self.machine.cpus:
+            raise ValueError(f"device '{name}': nic.xps: {len(nic.xps)} entries for "
                              f"{self.machine.cpus} CPUs (one transmit queue per CPU)")
-        if net.rfs is not None and net.rfs.entries & (net.rfs.entries - 1):
-            raise ValueError(f"device '{name}': net.rfs.entries: {net.rfs.entries} is not a power of two")
-        if net.rfs is not None and net.rfs.flow_cnt & (net.rfs.flow_cnt - 1):
-            raise ValueError(f"device '{name}': net.rfs.flow_cnt: {net.rfs.flow_cnt} is not a power of two")
+        for field in ("entries", "flow_cnt"):
+            n = getattr(nic.rfs, field, 1)
+            if n & (n - 1):
+                raise ValueError(f"device '{name}': nic.rfs.{field}: {n} is not a power of two")
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -573,15 +632,26 @@ class Scenario(Strict):
         for i, f in enumerate(self.fault):
             if f.device is not None and f.device not in counts:
                 raise ValueError(f"fault[{i}].device: no device named '{f.device}'")
-            nic = next((d for d in self.device if d.name == f.device and d.net is not None), None)
-            if nic is not None and f.kind in ("handler-raises", "handler-none", "slow-handler"):
-                raise ValueError(f"fault[{i}]: '{f.kind}' changes a built-in handler; device "
-                                 f"'{f.device}' is a multi-queue NIC driven by its own driver")
+            if (f.device is not None and f.kind in HANDLER_FAULTS
+                    and next(d for d in self.device if d.name == f.device).nic is not None):
+                raise ValueError(f"fault[{i}]: '{f.kind}' acts on a built-in handler; "
+                                 f"'{f.device}' is a NIC (its driver is the NIC driver)")
             if f.kind == "dma-fault" and not getattr(self.machine, "iommu", False):
                 raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
         if getattr(self.machine, "iommu", False) and "dmar0" in counts:
             raise ValueError("device name 'dmar0' is the IOMMU's own interrupt (machine.iommu = true)")
         os = self.machine.os
+        nics = [d.name for d in self.device if d.nic is not None]
+        for d in self.device:
+            if d.nic is not None and d.nic.warmup >= self.scenario.duration:
+                raise ValueError(f"device '{d.name}': nic.warmup: {d.nic.warmup} ns is not "
+                                 f"shorter than the run ({self.scenario.duration} ns)")
+        if nics and os != "linux":
+            raise ValueError(f"device '{nics[0]}': nic: the receive path (NAPI, NET_RX) is Linux; "
+                             "needs machine.os = 'linux'")
+        if len(nics) > 1:
+            raise ValueError(f"device '{nics[1]}': nic: one NIC per scenario (the receive path "
+                             f"has one socket; '{nics[0]}' is the NIC)")
         tasks = {t.name for t in getattr(self.machine, "task", [])}
         for d in self.device:
             if d.handler.dpc_cost is not None and os != "windows":
@@ -599,8 +669,8 @@ class Scenario(Strict):
             if bad:
                 raise ValueError(f"device '{d.name}': cpu {bad[0]} is not one of the "
                                  f"{self.machine.cpus} CPUs")
-            if d.net is not None:
-                self._check_net_cpus(d.name, d.net)
+            if d.nic is not None:
+                self._check_nic_cpus(d.name, d.nic)
             nodes = getattr(self.machine, "numa_nodes", 1)
             if d.node is not None and d.node >= nodes:
                 raise ValueError(f"device '{d.name}': node {d.node} is not one of the {nodes} "

@@ -69,6 +69,39 @@ def plan(text: str, source: str, grid: Grid, code_dir: Path | None, allow_code: 
     return out
 
 
+def execute_runs(text: str, source: str, code_dir: Path | None, allow_code: bool, grid: Grid,
+                 runs: list[Run], jobs: int, dask: str | None,
+                 done: Callable[[list[Row]], None]) -> None:
+    """Run ``runs`` on the backend, calling ``done`` with each finished batch's
+    rows; a progress bar with the ETA on a terminal."""
+    if not runs:
+        return
+    with executor(jobs, dask) as (pool, workers), counting(len(runs), "sweep") as advance:
+        work = batches(runs, workers, lambda part: Batch(
+            text, source, None if code_dir is None else str(code_dir), allow_code, grid.fixed,
+            tuple((r.point, r.seed) for r in part)))
+
+        def finished(rows: list[Row]) -> None:
+            done(rows)
+            advance(len(rows))
+
+        execute(work, pool, finished)
+
+
+def sweep_rows(text: str, source: str, code_dir: Path | None, allow_code: bool, grid: Grid,
+               jobs: int) -> list[list[Row]]:
+    """Every run of ``grid`` in memory (no file): the rows of each point, in
+    grid order, each point's in seed order."""
+    runs = plan(text, source, grid, code_dir, allow_code)
+    axes = [a.path for a in grid.axes]
+    known: dict[tuple[str, ...], Row] = {}
+    execute_runs(text, source, code_dir, allow_code, grid, runs, jobs, None,
+                 lambda rows: known.update((row_key(row, axes), row) for row in rows))
+    per_point = len(grid.seeds)
+    ordered = [known[run.key] for run in runs]
+    return [ordered[i:i + per_point] for i in range(0, len(ordered), per_point)]
+
+
 def run_sweep(text: str, source: str, code_dir: Path | None, allow_code: bool, grid: Grid,
               output: Path, jobs: int, dask: str | None, open_file: Opener) -> Outcome:
     """Run what ``output`` lacks and write it (and ``NAME.agg.SUFFIX``) through
@@ -85,18 +118,12 @@ def run_sweep(text: str, source: str, code_dir: Path | None, allow_code: bool, g
                              f"seeds or irqlab version); write to another file or remove it")
         known[key] = row
     todo = [run for run in runs if run.key not in known]
-    if todo:
-        with executor(jobs, dask) as (pool, workers), counting(len(todo), "sweep") as advance:
-            work = batches(todo, workers, lambda part: Batch(
-                text, source, None if code_dir is None else str(code_dir), allow_code, grid.fixed,
-                tuple((r.point, r.seed) for r in part)))
 
-            def done(rows: list[Row]) -> None:
-                append_journal(journal, rows)
-                known.update((row_key(row, axes), row) for row in rows)
-                advance(len(rows))
+    def done(rows: list[Row]) -> None:
+        append_journal(journal, rows)
+        known.update((row_key(row, axes), row) for row in rows)
 
-            execute(work, pool, done)
+    execute_runs(text, source, code_dir, allow_code, grid, todo, jobs, dask, done)
     rows = sorted(known.values(), key=lambda row: order[row_key(row, axes)])
     names = columns(rows, axes)
     rows = fill_warnings(rows, names)

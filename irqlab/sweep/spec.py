@@ -7,7 +7,9 @@ point.  The grid is the product of the axes, or with ``zip`` their pairing.
 Seeds are ``A..B``, ``A,B,...`` or one number.  A scenario's ``[sweep]`` table
 says the same: ``seeds``, ``zip`` and ``[sweep.set]`` whose (dotted) keys are
 paths and whose values are arrays, ``{ start, stop, step }`` tables, or strings
-in the ``--set`` syntax.
+in the ``--set`` syntax.  Its ``zip`` may also be a list of groups of paths
+(``zip = [["A", "B"]]``): the axes of a group are paired, and the groups and
+the other axes crossed, as ``pytest.mark.parametrize("a,b", ...)`` would.
 """
 
 from __future__ import annotations
@@ -50,14 +52,24 @@ class Grid:
     axes: tuple[Axis, ...]
     fixed: tuple[Override, ...]
     seeds: tuple[int, ...]
-    zip: bool = False
+    #: indices into ``axes`` of the axes paired with each other; the groups are
+    #: crossed in the order of their first axis
+    groups: tuple[tuple[int, ...], ...] = ()
 
     def points(self) -> list[tuple[Override, ...]]:
-        """Each point as the overrides of its axis values, in grid order."""
-        columns = [[Override(a.path, v, a.where) for v in a.values] for a in self.axes]
-        if self.zip:
-            return list(zip(*columns, strict=True))
-        return list(itertools.product(*columns))
+        """Each point as the overrides of its axis values (in axis order), in
+        grid order."""
+        groups = self.groups or tuple((i,) for i in range(len(self.axes)))
+        paired = [list(zip(*([Override(self.axes[i].path, v, self.axes[i].where)
+                                for v in self.axes[i].values] for i in group), strict=True))
+                  for group in groups]
+        position = {i: n for n, i in enumerate(i for group in groups for i in group)}
+        order = [position[i] for i in range(len(self.axes))]
+        out = []
+        for combo in itertools.product(*paired):
+            flat = [ov for values in combo for ov in values]
+            out.append(tuple(flat[n] for n in order))
+        return out
 
 
 def split_values(text: str) -> list[str]:
@@ -177,8 +189,12 @@ def cli_axes(assignments: Sequence[str]) -> list[Axis]:
     return out
 
 
-def table_axes(table: object, where: str) -> tuple[list[Axis],
-                                                     tuple[int, ...] | None, bool]:
+Zip = bool | tuple[tuple[str, ...], ...]
+"""``True`` pairs every axis, ``False`` crosses them, groups of paths pair
+the axes of each group."""
+
+
+def table_axes(table: object, where: str) -> tuple[list[Axis], tuple[int, ...] | None, Zip]:
     """A scenario's ``[sweep]`` table as ``(axes, seeds, zip)``; ``where``
     names the file in errors."""
     if not isinstance(table, dict):
@@ -192,9 +208,7 @@ def table_axes(table: object, where: str) -> tuple[list[Axis],
         field = f"{where}: sweep.seeds"
         seeds = parse_seeds(raw, field) if isinstance(raw, str) else _check_seeds(
             raw if isinstance(raw, list) else [raw], field)
-    zipped = table.get("zip", False)
-    if not isinstance(zipped, bool):
-        raise SweepError(f"{where}: sweep.zip: expected true or false")
+    zipped = _zip_groups(table.get("zip", False), f"{where}: sweep.zip")
     axes = []
     settings = table.get("set", {})
     if not isinstance(settings, dict):
@@ -217,6 +231,17 @@ def table_axes(table: object, where: str) -> tuple[list[Axis],
     return axes, seeds, zipped
 
 
+def _zip_groups(raw: object, field: str) -> Zip:
+    if isinstance(raw, bool):
+        return raw
+    if (not isinstance(raw, list) or not raw
+            or not all(isinstance(g, list) and len(g) >= 2 and all(isinstance(p, str) for p in g)
+                       for g in raw)):
+        raise SweepError(f"{field}: expected true or false, or groups of paths to pair such as "
+                         '[["device.eth0.nic.receive", "device.eth0.nic.rx_usecs"]]')
+    return tuple(tuple(g) for g in raw)
+
+
 def _leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
     """Dotted paths of ``[sweep.set]``: nested tables are path segments, a
     table with ``start``, ``stop`` or ``step`` is a range (no scenario field
@@ -229,17 +254,35 @@ def _leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
             yield path, value
 
 
-def make_grid(axes: Sequence[Axis], seeds: tuple[int, ...], zipped: bool) -> Grid:
+def make_grid(axes: Sequence[Axis], seeds: tuple[int, ...], zipped: Zip, source: str = "") -> Grid:
     """The grid of ``axes`` (a later axis of the same path replaces an earlier
-    one; single values become fixed overrides) and ``seeds``."""
+    one; single values become fixed overrides) and ``seeds``; ``source`` names
+    the file of a ``sweep.zip`` in errors."""
     by_path = {a.path: a for a in axes}
     swept = [a for a in by_path.values() if len(a.values) > 1]
     fixed = tuple(Override(a.path, a.values[0], a.where) for a in by_path.values()
                   if len(a.values) == 1)
-    if zipped and len({len(a.values) for a in swept}) > 1:
-        sizes = ", ".join(f"{a.path} has {len(a.values)}" for a in swept)
-        raise SweepError(f"--zip pairs axes of equal length: {sizes}")
-    points = len(swept[0].values) if zipped and swept else math.prod(len(a.values) for a in swept)
+    index = {a.path: i for i, a in enumerate(swept)}
+    if zipped is True:
+        groups = [tuple(range(len(swept)))] if swept else []
+        what = "--zip pairs"
+    else:
+        named = [tuple(index[p] for p in g if p in index) for g in zipped or ()]
+        for paths in zipped or ():
+            unknown = [p for p in paths if p not in by_path]
+            if unknown:
+                at = f"{source}: sweep.zip" if source else "sweep.zip"
+                raise SweepError(f"{at}: '{unknown[0]}' is not a path of sweep.set or --set")
+        grouped = {i for g in named for i in g}
+        first = {g[0]: g for g in named if g}
+        groups = [first.get(i, (i,)) for i in range(len(swept))
+                  if i not in grouped or i in first]
+        what = f"{source}: sweep.zip pairs" if source else "sweep.zip pairs"
+    for g in groups:
+        if len({len(swept[i].values) for i in g}) > 1:
+            sizes = ", ".join(f"{swept[i].path} has {len(swept[i].values)}" for i in g)
+            raise SweepError(f"{what} axes of equal length: {sizes}")
+    points = math.prod(len(swept[g[0]].values) for g in groups)
     if points * len(seeds) > MAX_POINTS:
         raise SweepError(f"{points} points x {len(seeds)} seeds is more than {MAX_POINTS} runs")
-    return Grid(tuple(swept), fixed, seeds, zipped)
+    return Grid(tuple(swept), fixed, seeds, tuple(groups))

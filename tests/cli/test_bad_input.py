@@ -500,7 +500,7 @@ def test_bad_experiment_table_is_found_by_validate(tmp_path: Path) -> None:
 
 def test_experiment_shorter_than_its_warmup(tmp_path: Path) -> None:
     line = error(invoke("run", "receive-livelock", "--duration", "1ms"))
-    assert "experiment.warmup" in line and "not shorter than the run" in line
+    assert "device 'eth0': nic.warmup" in line and "not shorter than the run" in line
 
 
 def test_ctrl_c_stops_a_long_run_with_status_130(tmp_path: Path) -> None:

@@ -33,11 +33,12 @@ cpu = {cpus}
 vector = [0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47]
 node = {node}
 {extra}
-[device.net]
-flows = 64
+[device.nic]
+app_cpus = [0, 1, 2, 3, 4, 5, 6, 7]
+[device.nic.flows]
+count = 64
 rate = "200k/s"
 share = {{ dist = "zipf", s = 1.1 }}
-app_cpus = [0, 1, 2, 3, 4, 5, 6, 7]
 [irqbalance]
 policy = "{policy}"
 interval = "2ms"
@@ -59,7 +60,7 @@ def placement(m: Machine) -> list[int]:
 
 
 def cpu_imbalance(m: Machine) -> float:
-    return m.netdevs[0].report(m.kernel)["cpu_imbalance"]
+    return m.nics["eth0"].counts()["cpu_imbalance"]
 
 
 def test_irqbalance_classes_map_to_its_levels() -> None:
@@ -115,7 +116,8 @@ def test_a_move_the_kernel_refuses_is_counted_not_lost() -> None:
     simulate(m, spec.scenario.duration)
     assert m.balancer.refused and all("-ENOSPC" in r for r in m.balancer.refused)
     report = simulation_report(m, None)
-    assert report.net is not None and report.net["irqbalance"]["refused"] == len(m.balancer.refused)
+    assert report.placement is not None
+    assert report.placement["refused"] == len(m.balancer.refused)
 
 
 @pytest.mark.parametrize(("balance", "field"), [
@@ -143,12 +145,12 @@ def rss_skew(*sets: str) -> dict:
                                 (s.split("=", 1) for s in sets)])
     m = build(spec)
     simulate(m, spec.scenario.duration)
-    return m.netdevs[0].report(m.kernel)
+    return m.nics["eth0"].counts()
 
 
 def test_rss_skew_shows_the_imbalance_and_its_reduction() -> None:
     static = rss_skew()
-    rebalanced = rss_skew("device.eth0.net.rebalance=2ms")
+    rebalanced = rss_skew("device.eth0.nic.rss.rebalance=2ms")
     # static RSS: the elephant flows' queues are far above the mean
     assert static["queue_imbalance"] > 2.0 and static["cpu_imbalance"] > 2.0
     # the rebalanced indirection table moves the other flows off them

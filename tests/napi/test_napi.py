@@ -86,13 +86,13 @@ def test_round_stops_after_two_jiffies() -> None:
 
 
 def _nic_driver(k: Kernel, net: Softnet, frames: int):  # type: ignore[no-untyped-def]
-    from irqlab.experiments.rxpath import RxCosts, RxDriver
+    from irqlab.machine.netdev import RxDriver
 
     nic = Nic(k.engine, "eth0", [Pulses(k.engine)], ring_size=512)
     q = nic.queues[0]
     for _ in range(frames):
         q.receive()
-    driver = RxDriver(k, net, nic, RxCosts(100, 100, 100, 0), "napi", [0])
+    driver = RxDriver(k, net, nic, 100, 100, napi=True, adaptive=False, cpus=[0])
     ctx = k.handler_ctx[0]
     ctx.action = IrqAction(24, driver.interrupt, None, 0, "eth0", q)
     k.cpus[0].in_irq += 1

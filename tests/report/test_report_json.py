@@ -25,8 +25,8 @@ from irqlab.report.text import render_text
 TOP_KEYS = {
     "counters", "softirqs", "latency_ns", "handler_ns", "softirq_latency_ns", "softirq_ns",
     "irq_per_s", "hardirq_time_ns", "softirq_time_ns", "hardirq_cpu_share", "nested",
-    "storm_suspects", "warnings", "cpu_time_ns", "results", "seed", "source", "cpus",
-    "duration_ns", "interval_s", "title", "log", "end_to_end_ns", "skipped_lines", "net",
+    "storm_suspects", "warnings", "cpu_time_ns", "results", "rx", "seed", "source", "cpus",
+    "duration_ns", "interval_s", "title", "log", "end_to_end_ns", "skipped_lines", "placement",
 }
 SUMMARY_KEYS = {"mean", "p50", "p90", "p99", "p999", "p9999", "max", "count", "buckets"}
 

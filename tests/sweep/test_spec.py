@@ -113,3 +113,37 @@ def test_bad_sweep_tables_name_the_field(toml, message) -> None:
     with pytest.raises(SweepError) as err:
         table_axes(tomllib.loads(toml)["sweep"], "s.toml")
     assert str(err.value).startswith(message)
+
+
+def test_zip_groups_pair_some_axes_and_cross_the_rest() -> None:
+    table = tomllib.loads("""
+[sweep]
+zip = [["device.eth0.nic.receive", "device.eth0.nic.rx_usecs"]]
+[sweep.set]
+device.eth0.arrival.rate = ["10k/s", "20k/s"]
+device.eth0.nic.receive = ["per-packet", "napi", "per-packet"]
+device.eth0.nic.rx_usecs = [0, 0, 50]
+""")["sweep"]
+    axes, _, zipped = table_axes(table, "s.toml")
+    grid = make_grid(axes, (1,), zipped, "s.toml")
+    points = [tuple(o.value for o in p) for p in grid.points()]
+    # the rate axis comes first in the file: it is the outer loop; columns keep axis order
+    assert points == [("10k/s", "per-packet", 0), ("10k/s", "napi", 0), ("10k/s", "per-packet", 50),
+                      ("20k/s", "per-packet", 0), ("20k/s", "napi", 0), ("20k/s", "per-packet", 50)]
+    assert [o.path for o in grid.points()[0]] == [
+        "device.eth0.arrival.rate", "device.eth0.nic.receive", "device.eth0.nic.rx_usecs"]
+
+
+@pytest.mark.parametrize(("zip_", "message"), [
+    ('[["a.b"]]', "s.toml: sweep.zip: expected true or false, or groups of paths"),
+    ('[["machine.cpus", "nope.x"]]', "s.toml: sweep.zip: 'nope.x' is not a path of sweep.set"),
+    ('[["machine.cpus", "machine.hz"]]',
+     "s.toml: sweep.zip pairs axes of equal length: machine.cpus has 2, machine.hz has 3"),
+])
+def test_bad_zip_groups_name_the_field(zip_: str, message: str) -> None:
+    table = tomllib.loads(f"[sweep]\nzip = {zip_}\n[sweep.set]\nmachine.cpus = [1, 2]\n"
+                          "machine.hz = [100, 250, 1000]\n")["sweep"]
+    with pytest.raises(SweepError) as err:
+        axes, _, zipped = table_axes(table, "s.toml")
+        make_grid(axes, (1,), zipped, "s.toml")
+    assert str(err.value).startswith(message)

@@ -108,8 +108,6 @@ def test_outputs_and_scenarios_refused(small, tmp_path) -> None:
     res = sweep(str(small), "-o", str(tmp_path / "r.json"))
     assert res.exit_code == 2 and res.output == "Error: -o: expected a .parquet or .csv file, got " \
         f"'{tmp_path / 'r.json'}'\n"
-    res = sweep("receive-livelock", "-o", str(tmp_path / "r.csv"))
-    assert res.exit_code == 2 and "is an experiment of many runs" in res.output
 
 
 def test_a_point_that_cannot_build_is_one_line_naming_it(small, tmp_path) -> None:
