@@ -402,7 +402,8 @@ class RxPath:
         k = self.k
         qs = self.nic.queues
         sd = self.net.sd
-        queues = {"irq": self.irqs, "cpu": self.cpus, "packets": [q.packets for q in qs],
+        queues = {"irq": self.irqs, "cpu": [k.descs[irq].affinity for irq in self.irqs],
+                  "packets": [q.packets for q in qs],
                   "bytes": [q.bytes for q in qs], "drops": [q.drops for q in qs],
                   "interrupts": [sum(k.descs[irq].kstat) for irq in self.irqs],
                   "tx_packets": [q.tx_packets for q in qs]}

@@ -80,6 +80,8 @@ def test_irqbalance_spreads_packed_queues_and_lowers_the_cpu_imbalance() -> None
     static = run("static", cpus=packed)
     balanced = run("irqbalance", cpus=packed)
     assert sorted(placement(balanced)) == list(range(8))  # one queue per core (BALANCE_CORE)
+    # the report's queue table shows where each queue's interrupt is now
+    assert balanced.nics["eth0"].counts()["queues"]["cpu"] == placement(balanced)
     assert balanced.balancer.passes == 5  # at 2, 4, 6, 8, 10 ms
     assert cpu_imbalance(balanced) < cpu_imbalance(static)
 
