@@ -29,9 +29,10 @@ DURATION = {
     "shared-line-storm": "300ms", "softirq-overload": "7ms", "threaded-irq": "8ms",
     "windows-dma-violation": "25ms", "windows-dpc": "4ms", "freertos-uart": "20ms",
     "rss-skew": "3ms",
+    "vm-injection": "2ms",
 }
 #: experiments of many runs: no single machine to trace
-EXPERIMENTS = {"moderation", "receive-livelock"}
+EXPERIMENTS = {"moderation", "receive-livelock", "vm-injection"}
 #: a shorter run for the trace where the JSON's run would write tens of MB
 TRACE_DURATION = {"shared-line-storm": "30ms"}
 

@@ -26,6 +26,44 @@ class ReportWarning:
 
 
 @dataclass
+class VmReport:
+    """One guest of a simulated host (``irqlab.virt``): its injection mode, its
+    VM exits by ``perf kvm stat`` reason, the interrupts of the devices
+    assigned to it and the exits they caused, their guest-visible latency
+    (device request -> the guest's handler entry), the share of its vCPUs'
+    time its own workload got, and the guest kernel's own counters."""
+
+    injection: str
+    vcpus: int
+    pin: list[int]
+    exits: dict[str, int]
+    assigned_interrupts: int
+    assigned_exits: int
+    latency: Histogram
+    guest_work_share: float | None
+    pir_coalesced: int | None = None
+    counters: CounterSnapshot | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        n = self.assigned_interrupts
+        return {
+            "injection": self.injection,
+            "vcpus": self.vcpus,
+            "pin": list(self.pin),
+            "exits": dict(self.exits),
+            "exits_total": sum(self.exits.values()),
+            "assigned_interrupts": n,
+            "assigned_exits": self.assigned_exits,
+            "exits_per_device_interrupt": self.assigned_exits / n if n else None,
+            "latency_ns": self.latency.summary(),
+            "guest_work_share": self.guest_work_share,
+            "pir_coalesced": self.pir_coalesced,
+            "counters": {} if self.counters is None
+            else {k: _row_json(r) for k, r in self.counters.rows.items()},
+        }
+
+
+@dataclass
 class Report:
     """Everything one run, trace or pair of snapshots produced."""
 
@@ -51,6 +89,8 @@ class Report:
     skipped_lines: int = 0
     #: interrupt rate over time (kept when a picture of it is asked for)
     timeline: RateTimeline | None = None
+    #: the guests of a simulated host, by name
+    vms: dict[str, VmReport] = field(default_factory=dict)
 
     def span_s(self) -> float | None:
         """Seconds the counts cover: the snapshot interval when known, else the
@@ -127,6 +167,8 @@ class Report:
         out["results"] = self.results
         out["rx"] = self.rx
         out["placement"] = self.placement
+        if self.vms:  # a host with guests (absent otherwise)
+            out["vms"] = {name: vm.to_json() for name, vm in self.vms.items()}
         return out
 
 

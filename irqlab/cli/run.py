@@ -157,7 +157,7 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
     from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.report.ftrace import FtraceTextWriter
     from irqlab.report.vcd import VcdWriter
-    from irqlab.runner import simulation_report
+    from irqlab.runner import guest_stats, simulation_report
 
     check_extras(html_path, png_dir, perfetto_path)
     spec, extras = _load(scenario, assignments)
@@ -176,6 +176,7 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
         machine = _build(scenario, spec, seed)
         cpus = spec.machine.cpus
         stats = IrqStats(cpus)
+        guests = guest_stats(machine)
         timeline = RateTimeline() if html_path or png_dir else None
         try:
             with output_files(("--trace", trace_path, lambda f: FtraceTextWriter(f, cpus)),
@@ -185,12 +186,13 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
                                   f, cpus, level_irqs(machine), title=spec.scenario.name)),
                               ) as writers, run_progress(duration_ns) as progress:
                 sinks: list[Sink] = [stats, *writers, *([timeline] if timeline else [])]
-                simulate(machine, duration_ns, sinks, max_events=max_events, progress=progress)
+                simulate(machine, duration_ns, sinks, max_events=max_events, progress=progress,
+                         guest_sinks={name: [g] for name, g in guests.items()})
         except KeyboardInterrupt as exc:  # the trace files are complete up to here
             raise Interrupted(f"stopped by {stop_reason(exc)} at "
                               f"{format_ns(machine.engine.now)} of {format_ns(duration_ns)} "
                               "simulated time", signalled=exc) from None
-        report = simulation_report(machine, stats)
+        report = simulation_report(machine, stats, guests=guests)
         report.timeline = timeline
         if dmesg_path:
             _write_dmesg(dmesg_path, machine.kernel.log)

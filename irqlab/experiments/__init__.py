@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, ValidationError
 
 from irqlab.analysis.report import Report, ReportWarning
-from irqlab.experiments import livelock, moderation
+from irqlab.experiments import livelock, moderation, vminjection
 from irqlab.experiments.point import Point
 from irqlab.machine.build import BuildError, build
 from irqlab.scenario.loader import ScenarioError, format_errors, parse
@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 class Experiment(Strict):
     """Fields every ``[experiment]`` has."""
 
-    kind: Literal["receive-livelock", "moderation"]
-    #: the NIC device (a device with a ``nic`` table) whose receive path is measured
+    kind: Literal["receive-livelock", "moderation", "vm-injection"]
+    #: the NIC device (a device with a ``nic`` table) whose receive path is measured;
+    #: for ``vm-injection``, the host's bare-metal twin of the device assigned to the guest
     nic: str = "eth0"
     #: processes for the runs (0: one per CPU, 1: in this process)
     workers: int = Field(0, ge=0)
@@ -42,7 +43,8 @@ Summary = Callable[[list[Point]], tuple[list[dict[str, Any]], list[ReportWarning
 
 #: the summary of each ``[experiment]`` kind
 KINDS: dict[str, Summary] = {"receive-livelock": livelock.summarise,
-                             "moderation": moderation.summarise}
+                             "moderation": moderation.summarise,
+                             "vm-injection": vminjection.summarise}
 
 
 def validate(spec: Scenario, experiment: object, source: str) -> Experiment:
@@ -58,12 +60,19 @@ def validate(spec: Scenario, experiment: object, source: str) -> Experiment:
         exp = Experiment.model_validate(experiment)
     except ValidationError as exc:
         raise ScenarioError(format_errors(source, exc, prefix="experiment.")) from None
-    _nic_of(spec, exp.nic, source)
+    _device_of(spec, exp, source)
     try:
         build(spec)  # the machine of every point: its errors, once, before the runs
     except BuildError as exc:
         raise ScenarioError(f"{source}: {exc}") from None
     return exp
+
+
+def _device_of(spec: Scenario, exp: Experiment, source: str) -> DeviceSpec:
+    """The device the experiment measures (``nic``)."""
+    if exp.kind == "vm-injection":
+        return vminjection.baseline_of(spec, exp.nic, source)
+    return _nic_of(spec, exp.nic, source)
 
 
 def _nic_of(spec: Scenario, name: str, source: str) -> DeviceSpec:
@@ -94,10 +103,10 @@ def run_experiment(text: str, source: str, table: object, sweep: object,
         raise ScenarioError(str(exc)) from None
     specs = [parse(text, source, (*grid.fixed, *point))[0] for point in grid.points()]
     for spec in specs:  # every point must still have the NIC
-        _nic_of(spec, exp.nic, source)
+        _device_of(spec, exp, source)
     jobs = exp.workers or min(len(specs) * len(grid.seeds), os.cpu_count() or 1)
     rows = sweep_rows(text, source, code_dir, allow_code, grid, jobs)
-    points = [Point(spec, _nic_of(spec, exp.nic, source), point_rows)
+    points = [Point(spec, _device_of(spec, exp, source), point_rows)
               for spec, point_rows in zip(specs, rows, strict=True)]
     results, notes = KINDS[exp.kind](points)
     meta = base.scenario

@@ -135,6 +135,14 @@ class Cpu:
     def busy(self) -> bool:
         return self.cur is not None
 
+    def end_segment(self) -> None:
+        """End the running segment now, as if its time were up (its completion
+        event goes stale): a vCPU's time in the host ends at VM entry, which
+        nobody knows in advance (``irqlab.virt``)."""
+        cur = self.cur
+        if cur is not None:
+            self._done(cur.seq)
+
     # -- generators -----------------------------------------------------------
     def step(self, work: Work) -> None:
         """Advance ``work`` until it yields a non-zero cost (run as a segment)."""

@@ -27,7 +27,7 @@ so a machine without threads pays nothing for it.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -104,8 +104,8 @@ class Thread:
 class RunQueue:
     """One CPU's runnable threads (the running one included)."""
 
-    __slots__ = ("cpu", "curr", "fair", "need_resched", "rt", "slice_armed", "slice_owner",
-                 "slice_start")
+    __slots__ = ("cpu", "curr", "fair", "idle", "need_resched", "rt", "slice_armed",
+                 "slice_owner", "slice_start")
 
     def __init__(self, cpu: Cpu) -> None:
         self.cpu = cpu
@@ -116,6 +116,8 @@ class RunQueue:
         self.slice_armed = False
         self.slice_owner: Thread | None = None
         self.slice_start = 0
+        #: told whether the CPU goes idle (True) or runs a thread (False)
+        self.idle: Callable[[Cpu, bool], None] | None = None
 
     def enqueue(self, t: Thread) -> None:
         if t.policy == SCHED_FIFO:
@@ -168,6 +170,16 @@ class Scheduler:
         t = Thread(name, cpu, body, policy, prio, kind)
         self.threads.append(t)
         return t
+
+    def set_idle(self, cpu: int, idle: Callable[[Cpu, bool], None]) -> None:
+        """Tell ``idle(cpu, True)`` each time ``cpu`` has nothing left to run
+        (the idle task's ``do_idle``: a halt) and ``idle(cpu, False)`` each time
+        it switches to a thread: a guest's HLT and a vCPU's run loop
+        (``irqlab.virt``).  Either may be told more than once in a row."""
+        c = self.k.cpus[cpu]
+        if c.on_idle is None:
+            c.on_idle = self._schedule
+        self.rqs[cpu].idle = idle
 
     def wake_up_process(self, t: Thread, from_cpu: int | None = None) -> bool:
         """Make a sleeping thread runnable; False if it was not sleeping.
@@ -227,7 +239,7 @@ class Scheduler:
             self._preempt(rq)
         return SCHEDULER_IPI_NS
 
-    def idle(self, cpu: int) -> bool:
+    def idle_cpu(self, cpu: int) -> bool:
         """No runnable thread on ``cpu`` (``!rq->nr_running``)."""
         rq = self.rqs[cpu]
         return not rq.rt and not rq.fair
@@ -275,7 +287,11 @@ class Scheduler:
         the switched-to thread enabled interrupts."""
         rq = self.rqs[cpu.index]
         rq.need_resched = False
-        if (not rq.rt and not rq.fair) or (cpu.irqs_on and cpu.ctrl.deliverable(cpu.index)):
+        if cpu.irqs_on and cpu.ctrl.deliverable(cpu.index):
+            return
+        if not rq.rt and not rq.fair:
+            if rq.idle is not None:
+                rq.idle(cpu, True)
             return
         cpu.in_kernel = True
         while cpu.cur is None:
@@ -293,6 +309,8 @@ class Scheduler:
                     self._arm_slice(rq)
             self._step(t)
         cpu.in_kernel = False
+        if rq.idle is not None:
+            rq.idle(cpu, cpu.cur is None)
 
     def _run(self, t: Thread) -> None:
         """A segment of ``t`` ended."""

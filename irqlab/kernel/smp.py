@@ -114,7 +114,7 @@ class Smp:
         k = self.k
         if not self.topology.cpus_share_cache(this_cpu, cpu):
             return True
-        return k.sched.idle(cpu)
+        return k.sched.idle_cpu(cpu)
 
     def smp_send_reschedule(self, cpu: int) -> None:
         """``resched_curr`` on another CPU."""

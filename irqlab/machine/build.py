@@ -10,6 +10,7 @@ from typing import Any
 
 from irqlab.hw.arrivals import Arrivals, Bursty, Periodic, Poisson, Replay
 from irqlab.hw.device import Device, EdgeSignal, LevelSignal, Signal, Wire
+from irqlab.hw.iommu import source_id
 from irqlab.kernel.cpu import USER
 from irqlab.kernel.flags import (
     IRQF_ONESHOT,
@@ -27,8 +28,12 @@ from irqlab.machine.irqbalance import Balancer
 from irqlab.machine.machine import Line, Machine
 from irqlab.machine.netdev import RxPath
 from irqlab.os.registry import PERSONALITIES
-from irqlab.platform import PLATFORMS
+from irqlab.platform import PLATFORMS, Platform
+from irqlab.platform.x86 import pci_address
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario, Workload
+from irqlab.sim.engine import Engine
+from irqlab.virt.guest import GuestPlatform, guest_spec
+from irqlab.virt.kvm import Kvm, Route, VfioHandler, Vm
 
 __all__ = ["BuildError", "Machine", "arrivals_for", "build"]
 
@@ -52,32 +57,68 @@ def _arrivals(spec: Arrival, rng: Any) -> Arrivals | None:
     return Replay(spec.times or [])
 
 
-def build(spec: Scenario, seed: int | None = None) -> Machine:
-    m = Machine(spec, spec.scenario.seed if seed is None else seed)
+def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = None,
+          platform: Platform | None = None) -> Machine:
+    """The machine of ``spec``; a guest's (``_add_guests``) is built on its
+    host's ``engine`` and its own ``platform``."""
+    m = Machine(spec, spec.scenario.seed if seed is None else seed, engine)
     ms = spec.machine
-    m.platform = platform = PLATFORMS[ms.arch]
+    if spec.vm:
+        m.hypervisor = Kvm(m)
+    m.platform = platform = platform if platform is not None else PLATFORMS[ms.arch]
     m.board = board = platform.board(m)
     m.ctrl = board.ctrl
     m.os = PERSONALITIES[ms.os](m, board)
     m.kernel = m.os.kernel
     platform.boot(m)
     for index, dev in enumerate(spec.device):
-        _add_device(m, dev, index)
+        if dev.assign is None:
+            _add_device(m, dev, index)
     if ms.workload is not None:
         _add_workload(m, ms.workload)
     platform.finish(m)
     m.os.finish(m)
     faults.install(m)
+    if m.hypervisor is not None:
+        _add_guests(m, m.hypervisor)
     m.balancer = Balancer(m)
     return m
 
 
+def _add_guests(m: Machine, kvm: Kvm) -> None:
+    """Each ``[[vm]]`` built as a machine of its own on the host's engine; the
+    host's side of each assigned MSI-X vector is a VFIO interrupt on the CPU
+    of the vCPU it aims at (``vfio-msix[N](0000:bb:dd.f)``)."""
+    for vm in kvm.vms:
+        gspec = guest_spec(m.spec, vm)
+        guest = build(gspec, m.seed, engine=m.engine, platform=GuestPlatform(kvm, vm))
+        first = 0  # the guest added its devices' routes in scenario order
+        for index, dev in enumerate(m.spec.device):
+            if dev.assign == vm.name:
+                _add_vfio(m, kvm, vm, dev, index, vm.routes[first:first + dev.vectors])
+                first += dev.vectors
+        vm.machine = guest
+    kvm.finish()
+
+
+def _add_vfio(m: Machine, kvm: Kvm, vm: Vm, spec: DeviceSpec, index: int, routes: list[Route]) -> None:
+    alloc = m.platform.add_msi(m, spec, index)
+    bus, slot, fn = pci_address(index)
+    for i, r in enumerate(routes):
+        irq, signal = alloc(i, r.vcpu.pcpu)
+        name = f"vfio-msix[{i}](0000:{bus:02x}:{slot:02x}.{fn})"
+        request_irq(m.kernel, irq, VfioHandler(kvm, r), 0, name, r)
+        kvm.connect_host(r, signal, m.kernel.descs[irq].vector, source_id(bus, slot, fn))
+        m.irqs.setdefault(spec.name, []).append(irq)
+
+
 def _add_workload(m: Machine, workload: Workload) -> None:
-    """``threads`` cpu-bound user threads on every CPU; with ``tlb_shootdowns``
-    they are one process that unmaps memory."""
+    """``threads`` cpu-bound user threads on every CPU (but those of vCPUs); with
+    ``tlb_shootdowns`` they are one process that unmaps memory."""
     sched = m.kernel.sched
     threads = workload.threads
-    cpus = list(range(m.spec.machine.cpus))
+    vcpus = set(m.hypervisor.vm_of) if m.hypervisor is not None else set()
+    cpus = [cpu for cpu in range(m.spec.machine.cpus) if cpu not in vcpus]
     if workload.tlb_shootdowns is not None:
         m.mm = Mm(m.kernel, cpus, workload.tlb_shootdowns, m.rng_for("mm"))
     for cpu in cpus:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from irqlab.os.base import Personality
     from irqlab.platform import Board, Platform
     from irqlab.scenario.schema import Scenario
+    from irqlab.virt.kvm import Kvm
 
 
 class Line:
@@ -34,10 +35,11 @@ class Machine:
     controllers, IOMMU); ``os`` the OS personality; ``trace`` the tracepoints
     every event of the run goes through."""
 
-    def __init__(self, spec: Scenario, seed: int) -> None:
+    def __init__(self, spec: Scenario, seed: int, engine: Engine | None = None) -> None:
         self.spec = spec
         self.seed = seed
-        self.engine = Engine()
+        #: a guest's machine shares its host's engine
+        self.engine = engine if engine is not None else Engine()
         self.trace = Tracepoints()
         self.devices: dict[str, list[Device]] = {}
         self.drivers: dict[str, BuiltinDriver] = {}
@@ -61,6 +63,8 @@ class Machine:
         #: where the search for a free IRQ number (by its start) goes on:
         #: numbers are never freed while building, so each search is linear once
         self.next_free: dict[int, int] = {}
+        #: the hypervisor of a host with ``[[vm]]`` guests (``irqlab.virt``)
+        self.hypervisor: Kvm | None = None
 
     def rng_for(self, name: str) -> Any:
         return stream(self.seed, name)

@@ -8,7 +8,7 @@ CPU time per context; ``irqlab.runner`` turns them into a report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from irqlab.kernel.cpu import CONTEXT_NAMES
@@ -22,20 +22,31 @@ class Sink(Protocol):
 
 
 def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_events: int | None = None,
-             progress: Callable[[int, int], None] | None = None) -> None:
-    """Run ``m`` for ``duration_ns`` of simulated time (or ``max_events``)."""
+             progress: Callable[[int, int], None] | None = None,
+             guest_sinks: Mapping[str, Sequence[Sink]] | None = None) -> None:
+    """Run ``m`` for ``duration_ns`` of simulated time (or ``max_events``);
+    the events of each guest go to its ``guest_sinks``."""
     k = m.kernel
     m.trace.connect([s.feed for s in sinks])
-    k.start()
+    _start(m)
+    if m.hypervisor is not None:
+        for vm in m.hypervisor.vms:
+            vm.machine.trace.connect([s.feed for s in (guest_sinks or {}).get(vm.name, ())])
+            m.hypervisor.boot(vm)
+            _start(vm.machine)
+    m.engine.run(until_ns=duration_ns, max_events=max_events, progress=progress)
+    if m.engine.stop_reason:
+        k.warn("stopped", None, f"run stopped at {m.engine.now} ns: {m.engine.stop_reason}")
+
+
+def _start(m: Machine) -> None:
+    m.kernel.start()
     if m.spec.timer.enabled:
-        k.tick.start()
+        m.kernel.tick.start()
     for devs in m.devices.values():
         for dev in devs:
             dev.start()
     m.balancer.start()
-    m.engine.run(until_ns=duration_ns, max_events=max_events, progress=progress)
-    if m.engine.stop_reason:
-        k.warn("stopped", None, f"run stopped at {m.engine.now} ns: {m.engine.stop_reason}")
 
 
 def machine_warnings(m: Machine) -> list[KernelWarning]:

@@ -38,7 +38,8 @@ def os_kernel(m: Machine, board: Board, *, irq_nesting: bool = False, tick_softi
               irq_entry: IrqEntry | None = None) -> Kernel:
     """The kernel of ``m`` on ``board``: ``irq_nesting`` is the OS's choice
     where the controller leaves it to the OS; the per-CPU timer hardware
-    fires when the earliest hrtimer expires."""
+    fires when the earliest hrtimer expires.  On a host with guests the
+    interrupt entry is the hypervisor's (a VM exit first, ``irqlab.virt``)."""
     ms = m.spec.machine
     t = m.spec.timer
     return Kernel(
@@ -48,5 +49,5 @@ def os_kernel(m: Machine, board: Board, *, irq_nesting: bool = False, tick_softi
         tail_chaining=board.tail_chaining, save_ns=ms.save_cost, restore_ns=ms.restore_cost,
         atomic_sleep=ms.atomic_sleep, tick_ns=t.cost, timer_softirq_ns=t.softirq_cost,
         tick_softirq=tick_softirq, raise_local_timer=lambda cpu: m.timers[cpu].request(),
-        irq_entry=irq_entry, trace=m.trace,
+        irq_entry=irq_entry if m.hypervisor is None else m.hypervisor.irq_entry, trace=m.trace,
         topology=Topology(ms.cpus, ms.numa_nodes, ms.llc_cpus))

@@ -107,9 +107,15 @@ class GicChip(IrqChip):
 
 
 class Arm64Board(Board):
-    """The GIC, and the next free LPI (INTIDs are never freed while building)."""
+    """The GIC, and the next free LPI (INTIDs are never freed while building).
+    ``gic`` is the GIC itself, where ``ctrl`` may be a guest's view of it
+    (``irqlab.hw.vcpuif``): the ITS writes to the GIC."""
 
     next_lpi = LPI_BASE
+
+    def __init__(self, gic: GicV3, *, irq_nesting: bool, split_eoi: bool) -> None:
+        super().__init__(gic, irq_nesting=irq_nesting, split_eoi=split_eoi)
+        self.gic = gic
 
 
 def arch_timer_handler_phys(ctx: HandlerContext) -> int:
@@ -211,7 +217,7 @@ class Arm64:
             desc = k.alloc_irq(irq, chip, lpi, FLOWS["fasteoi"], "fasteoi", False)
             desc.affinity = cpu
             k.bind_vector(cpu, lpi, desc)
-            return irq, LpiSignal(gic, lpi)
+            return irq, LpiSignal(board.gic, lpi)
 
         return alloc
 

@@ -184,6 +184,36 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
     return out
 
 
+def _vm_sections(report: Report, data: dict[str, Any]) -> list[str]:
+    """Per guest: its exits by reason, what its assigned devices cost, and its
+    own /proc/interrupts."""
+    out = []
+    for name, vm in data.get("vms", {}).items():
+        lat = vm["latency_ns"]
+        per = vm["exits_per_device_interrupt"]
+        share = vm["guest_work_share"]
+        facts = [f"injection: {vm['injection']}", f"vcpus: {vm['vcpus']} on CPU "
+                 + ",".join(str(c) for c in vm["pin"]),
+                 f"assigned_interrupts: {vm['assigned_interrupts']}",
+                 f"exits_per_device_interrupt: {'-' if per is None else f'{per:.3f}'}",
+                 f"guest_work_pct: {'-' if share is None else f'{share * 100:.2f}'}"]
+        if vm["pir_coalesced"] is not None:
+            facts.append(f"pir_coalesced: {vm['pir_coalesced']}")
+        body = ["  ".join(facts)]
+        exits = [[reason, n] for reason, n in vm["exits"].items()]
+        body.append(format_table(["exit_reason", "count"], [*exits, ["total", vm["exits_total"]]]))
+        if lat["count"]:
+            cols = ["count", "mean_us", "p50_us", "p99_us", "max_us"]
+            body.append("Guest-visible latency (device request -> guest handler entry)\n"
+                        + format_table(cols, [[lat["count"]] + [_us(lat[c.removesuffix("_us")])
+                                                              for c in cols[1:]]], left=0))
+        snap = report.vms[name].counters
+        if snap is not None and snap.rows:
+            body.append(f"/proc/interrupts ({name})\n" + render_interrupts(snap).rstrip())
+        out.append(_section(f"VM {name}", "\n\n".join(body)))
+    return out
+
+
 LOG_TAIL = 20  # kernel log lines the text report shows (all are in --json and --dmesg)
 
 
@@ -201,6 +231,7 @@ def render_text(report: Report, width: int | None = None) -> str:
         parts.append(_section("/proc/softirqs", render_softirqs(snap)))
     parts += _latency_sections(data, names)
     parts += _cpu_sections(report, data)
+    parts += _vm_sections(report, data)
     parts += _problem_sections(data, names, width)
     if report.log:
         tail = report.log[-LOG_TAIL:]

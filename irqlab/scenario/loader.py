@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from irqlab.scenario.override import Override, OverrideError, apply, blame
-from irqlab.scenario.schema import ARCHES, MAX_DEVICES, Scenario
+from irqlab.scenario.schema import ARCHES, INJECTION_MODES, MAX_DEVICES, Scenario
 
 
 class ScenarioError(ValueError):
@@ -200,6 +200,7 @@ def consistency_errors(spec: Scenario) -> list[str]:
                 out.append(f"{field}: min is above max")
             if cost.dist == "replay" and not cost.values:
                 out.append(f"{field}: replay needs at least one value")
+    out += vm_errors(spec)
     kinds = {d.name: d.kind for d in spec.device}
     for i, fault in enumerate(spec.fault):
         if not 0 <= fault.cpu < cpus:
@@ -211,4 +212,68 @@ def consistency_errors(spec: Scenario) -> list[str]:
         if fault.kind == "stuck-line" and kinds.get(fault.device or "") == "msix":
             out.append(f"fault[{i}]: stuck-line needs a line device; '{fault.device}' is "
                        "message-signalled (MSI-X has no wire to stick)")
+    return out
+
+
+def vm_errors(spec: Scenario) -> list[str]:
+    """What the guests (``[[vm]]``) and the devices assigned to them need of
+    the machine: KVM on a Linux host of an architecture with virtualization
+    extensions, an injection mode of that architecture, one host CPU of its
+    own for each vCPU, MSI-X devices whose ``cpu`` names the guest's vCPUs."""
+    out: list[str] = []
+    ms = spec.machine
+    vms = {vm.name: vm for vm in spec.vm}
+    if spec.vm:
+        if ms.arch not in INJECTION_MODES:
+            return [f"vm: machine.arch '{ms.arch}' has no virtualization extensions "
+                    f"(guests run on {' or '.join(INJECTION_MODES)})"]
+        if ms.os != "linux":
+            out.append(f"vm: the host is KVM, a Linux hypervisor: needs machine.os = 'linux', "
+                       f"got {ms.os!r}")
+    modes = INJECTION_MODES.get(ms.arch, ())
+    taken: dict[int, str] = {}
+    for i, vm in enumerate(spec.vm):
+        if [v.name for v in spec.vm].index(vm.name) != i:
+            out.append(f"vm[{i}].name: '{vm.name}' is already a VM's name")
+        if vm.injection not in modes:
+            out.append(f"vm[{i}].injection: {vm.injection!r} is not an {ms.arch} injection mode "
+                       f"(expected {', '.join(modes)})")
+        if vm.pin is None:
+            continue
+        if len(vm.pin) != vm.vcpus:
+            out.append(f"vm[{i}].pin: {len(vm.pin)} CPUs for {vm.vcpus} vCPU(s) (one host CPU per vCPU)")
+        for cpu in vm.pin:
+            if not 0 <= cpu < ms.cpus:
+                out.append(f"vm[{i}].pin: CPU {cpu} is not one of the {ms.cpus} host CPUs")
+            elif cpu in taken:
+                out.append(f"vm[{i}].pin: CPU {cpu} already runs a vCPU of '{taken[cpu]}' "
+                           "(each vCPU has a host CPU of its own)")
+            else:
+                taken[cpu] = vm.name
+    placed = sum(vm.vcpus for vm in spec.vm if vm.pin is None)
+    free = sum(1 for c in range(1, ms.cpus) if c not in taken)
+    if placed > free:
+        out.append(f"vm: {placed} vCPU(s) to place but only {free} free host CPU(s) (CPU 0 stays "
+                   "the host's; raise machine.cpus or pin them)")
+    for i, dev in enumerate(spec.device):
+        if dev.assign is None:
+            continue
+        target = vms.get(dev.assign)
+        if target is None:
+            out.append(f"device[{i}].assign: no VM named '{dev.assign}'"
+                       + (f" (VMs: {', '.join(vms)})" if vms else " (no [[vm]] in the scenario)"))
+            continue
+        if dev.kind != "msix":
+            out.append(f"device[{i}].assign: only MSI-X functions (SR-IOV VFs) are passed through, "
+                       f"'{dev.name}' is a line device")
+        cpus = dev.cpu if isinstance(dev.cpu, list) else [dev.cpu]
+        bad = [c for c in cpus if not 0 <= c < target.vcpus]
+        if bad:
+            out.append(f"device[{i}].cpu: vCPU {bad[0]} is not one of the {target.vcpus} vCPU(s) of "
+                       f"'{target.name}' (an assigned device's cpu names the guest's vCPUs)")
+    assigned = {d.name: d.assign for d in spec.device if d.assign is not None}
+    for i, fault in enumerate(spec.fault):
+        if fault.device in assigned:
+            out.append(f"fault[{i}].device: '{fault.device}' is assigned to '{assigned[fault.device]}'; "
+                       "faults act on the host's devices")
     return out

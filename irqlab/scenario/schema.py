@@ -506,6 +506,9 @@ class DeviceSpec(Strict):
                        "10gbit-ethernet", "virt-event"] | None = None
     #: ``/proc/irq/N/affinity_hint`` the driver sets
     affinity_hint: list[int] | None = None
+    #: the ``[[vm]]`` this device is passed through to (SR-IOV VF / VFIO); its
+    #: ``cpu`` then names the guest's vCPUs.  Unassigned devices are the host's.
+    assign: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DeviceSpec:
@@ -574,6 +577,39 @@ class FaultSpec(Strict):
         return self
 
 
+#: injection modes per architecture (``irqlab.virt.modes``)
+INJECTION_MODES: dict[str, tuple[str, ...]] = {
+    "x86": ("emulated", "apicv", "posted", "eli-partial", "eli-full"),
+    "arm64": ("emulated", "vgic"),
+}
+
+
+class VmSpec(Strict):
+    """A guest (``irqlab.virt``): its vCPUs run on host CPUs as KVM runs them,
+    its own kernel (``os``) takes the interrupts the hypervisor gives it, by
+    ``injection`` (the modes of :data:`INJECTION_MODES`, checked against the
+    machine's arch).  Costs left out take the defaults of
+    ``irqlab.virt.costs`` (published measurements, per arch)."""
+
+    name: str = Field(pattern=r"^[\w.\-]+$", max_length=64)
+    vcpus: int = Field(1, ge=1, le=64)
+    #: the host CPU of each vCPU; omitted: the host places them
+    pin: list[int] | None = None
+    os: Literal["linux"] = "linux"
+    injection: str = "emulated"
+    #: the guest's own user threads on every vCPU (its work share is reported)
+    workload: Workload | None = None
+    #: VM exit (guest -> host), VM entry (host -> guest), injecting one
+    #: virtual interrupt at entry, emulating a trapped EOI, a posted-interrupt
+    #: notification processed in guest mode, waking a blocked vCPU
+    exit_cost: Duration | None = None
+    entry_cost: Duration | None = None
+    inject_cost: Duration | None = None
+    eoi_cost: Duration | None = None
+    notify_cost: Duration | None = None
+    wakeup_cost: Duration | None = None
+
+
 MAX_DEVICES = (1 << 16) - 1
 """Most devices a scenario holds: the PCI requester ids of one segment, less
 00:00.0 (the host bridge).  VT-d names a DMA's source by this 16-bit id (the
@@ -606,6 +642,7 @@ class Scenario(Strict):
     timer: TimerSpec = TimerSpec()
     device: list[DeviceSpec] = []
     fault: list[FaultSpec] = []
+    vm: list[VmSpec] = []
     irqbalance: IrqBalanceSpec = Field(default_factory=IrqBalanceSpec)
 
     def _check_nic_cpus(self, name: str, nic: NicSpec) -> None:
@@ -666,7 +703,7 @@ class Scenario(Strict):
                                  + ("handler.dpc_cost" if os == "windows" else "handler.give"))
             cpus = d.cpu if isinstance(d.cpu, list) else [d.cpu]
             bad = [c for c in cpus if not 0 <= c < self.machine.cpus]
-            if bad:
+            if bad and d.assign is None:  # an assigned device's cpu is a vCPU (loader.vm_errors)
                 raise ValueError(f"device '{d.name}': cpu {bad[0]} is not one of the "
                                  f"{self.machine.cpus} CPUs")
             if d.nic is not None:

@@ -69,7 +69,7 @@ def run_point(batch: Batch, point: tuple[Override, ...], seed: int) -> Row:
     from irqlab.analysis.irqstats import IrqStats
     from irqlab.machine.build import BuildError, build
     from irqlab.machine.run import simulate
-    from irqlab.runner import simulation_report
+    from irqlab.runner import guest_stats, simulation_report
     from irqlab.scenario.loader import ScenarioError, parse
     from irqlab.sweep.flatten import flatten_report
     from irqlab.usercode import UserCodeError, bind_scenario_code
@@ -82,8 +82,10 @@ def run_point(batch: Batch, point: tuple[Override, ...], seed: int) -> Row:
     except (ScenarioError, UserCodeError, BuildError) as exc:
         raise PointError(f"{describe(point, seed)}: {exc}") from None
     stats = IrqStats(spec.machine.cpus)
-    simulate(machine, spec.scenario.duration, [stats])
+    guests = guest_stats(machine)
+    simulate(machine, spec.scenario.duration, [stats],
+             guest_sinks={name: [g] for name, g in guests.items()})
     row: Row = {ov.path: cell(ov.value) for ov in point}
     row.update({SEED: seed, HASH: scenario_hash(spec), VERSION: __version__})
-    row.update(flatten_report(simulation_report(machine, stats).to_json()))
+    row.update(flatten_report(simulation_report(machine, stats, guests=guests).to_json()))
     return row

@@ -227,7 +227,7 @@ def test_experiment_kind_that_is_not_a_name(tmp_path: Path, kind: str) -> None:
     path = scenario(tmp_path, f"[experiment]\nkind = {kind}\n")
     for command in ("validate", "run"):
         line = error(invoke(command, path))
-        assert "experiment.kind: expected one of 'receive-livelock', 'moderation', got" in line
+        assert "experiment.kind: expected one of 'receive-livelock', 'moderation', 'vm-injection', got" in line
 
 
 @pytest.mark.parametrize("value", ["[" * 5000 + "]" * 5000, "{a=" * 3000 + "1" + "}" * 3000])
