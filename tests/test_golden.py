@@ -27,7 +27,7 @@ DURATION = {
     "default": "3ms", "dmar-fault": "12ms", "gic-arm64": "4ms", "missed-eoi": "22ms",
     "moderation": "7ms", "nvic-cortex-m4": "3ms", "receive-livelock": "12ms",
     "shared-line-storm": "300ms", "softirq-overload": "7ms", "threaded-irq": "8ms",
-    "windows-dma-violation": "25ms", "windows-dpc": "4ms", "freertos-uart": "20ms",
+    "windows-dma-violation": "25ms", "vfio-dma-use-after-unmap": "25ms", "windows-dpc": "4ms", "freertos-uart": "20ms",
     "rss-skew": "3ms",
     "vm-injection": "2ms",
 }

@@ -89,6 +89,9 @@ class Report:
     skipped_lines: int = 0
     #: interrupt rate over time (kept when a picture of it is asked for)
     timeline: RateTimeline | None = None
+    #: each IOMMU fault of a simulated machine with an IOMMU, linked to the
+    #: driver call that caused it (None: no IOMMU; the key is then left out)
+    iommu_faults: list[dict[str, Any]] | None = None
     #: the guests of a simulated host, by name
     vms: dict[str, VmReport] = field(default_factory=dict)
 
@@ -167,6 +170,8 @@ class Report:
         out["results"] = self.results
         out["rx"] = self.rx
         out["placement"] = self.placement
+        if self.iommu_faults is not None:
+            out["iommu_faults"] = self.iommu_faults
         if self.vms:  # a host with guests (absent otherwise)
             out["vms"] = {name: vm.to_json() for name, vm in self.vms.items()}
         return out

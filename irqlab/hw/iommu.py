@@ -1,4 +1,5 @@
-"""Intel VT-d DMA-remapping unit (DRHD): fault recording and the fault event.
+"""Intel VT-d DMA-remapping unit (DRHD): its translation structures
+(``hw.remapping``), fault recording and the fault event.
 
 Sources: Intel VT-d specification, "Translation Faults" and the register
 descriptions; QEMU ``hw/i386/intel_iommu.c`` (``vtd_report_frcd_fault``,
@@ -15,12 +16,20 @@ descriptions; QEMU ``hw/i386/intel_iommu.c`` (``vtd_report_frcd_fault``,
 * The fault event is an MSI (FEADDR/FEDATA) sent only when PPF goes 0 -> 1
   with no other condition already pending; with FECTL.IM set it is held
   (FECTL.IP) and sent when software unmasks.
+* Fault reasons of a failed walk (legacy mode, Linux ``dma_remap_fault_reasons``
+  and ``irq_remap_fault_reasons``): root entry clear 0x01, context entry clear
+  0x02, a leaf entry without the access's permission 0x05 (write) or 0x06 (read),
+  whether absent (R = W = 0) or present for the other direction; interrupt
+  index beyond the table 0x21, IRTE not present 0x22, source-id verification
+  0x26.  An interrupt-remapping record holds the interrupt index in FI[63:48].
 """
 
 from __future__ import annotations
 
+from irqlab.hw import remapping
 from irqlab.hw.apic import Apic
 from irqlab.hw.msi import decode
+from irqlab.hw.remapping import RemapUnit
 
 FSTS_PFO = 1 << 0  # primary fault overflow (RW1C)
 FSTS_PPF = 1 << 1  # primary pending fault (RO)
@@ -30,6 +39,23 @@ FSTS_FRI_SHIFT = 8  # fault record index, bits 15:8
 FECTL_IM = 1 << 31  # interrupt mask
 FECTL_IP = 1 << 30  # interrupt pending
 PAGE_MASK = ~0xFFF
+FI_IR_INDEX_SHIFT = 48  # an interrupt-remapping fault's index in the FI field
+
+#: fault reason of each failed walk (the write / read split for the page entries)
+_REASONS = {
+    remapping.NO_ROOT: (0x01, 0x01),
+    remapping.NO_CONTEXT: (0x02, 0x02),
+    remapping.NOT_PRESENT: (0x05, 0x06),
+    remapping.NO_PERMISSION: (0x05, 0x06),
+    remapping.IR_INDEX: (0x21, 0x21),
+    remapping.IR_NOT_PRESENT: (0x22, 0x22),
+    remapping.IR_SID: (0x26, 0x26),
+}
+
+
+def fault_reason(outcome: int, write: bool) -> int:
+    """The VT-d fault reason of a failed walk."""
+    return _REASONS[outcome][0 if write else 1]
 
 
 class FaultRecord:
@@ -45,17 +71,14 @@ class FaultRecord:
         self.address = 0
 
 
-def source_id(bus: int, dev: int = 0, fn: int = 0) -> int:
-    """PCI requester id: bus[15:8], device[7:3], function[2:0]."""
-    return (bus & 0xFF) << 8 | (dev & 0x1F) << 3 | (fn & 7)
+class VtdUnit(RemapUnit):
+    """One DMA-remapping hardware unit: walks, fault records, fault event."""
 
-
-class VtdUnit:
-    """The fault-reporting half of one DMA-remapping hardware unit."""
+    vendor = "intel"
 
     def __init__(self, apic: Apic, name: str = "dmar0", records: int = 8) -> None:
+        super().__init__(name)
         self.apic = apic
-        self.name = name
         self.records = [FaultRecord() for _ in range(records)]
         self.fsts = 0
         self.fectl = FECTL_IM  # the event interrupt comes up masked
@@ -84,6 +107,14 @@ class VtdUnit:
             self._send()
 
     # -- hardware ---------------------------------------------------------------------
+    def record(self, outcome: int, sid: int, address: int, write: bool) -> bool:
+        if outcome in remapping.IR_OUTCOMES:
+            address <<= FI_IR_INDEX_SHIFT
+        return self.dma_fault(sid, address, fault_reason(outcome, write), write)
+
+    def fault_code(self, outcome: int, write: bool) -> int:
+        return fault_reason(outcome, write)
+
     def dma_fault(self, sid: int, address: int, reason: int, write: bool) -> bool:
         """A translation fault of a DMA request; False when it was not recorded."""
         if self.fsts & FSTS_PFO:

@@ -10,7 +10,7 @@ from typing import Any
 
 from irqlab.hw.arrivals import Arrivals, Bursty, Periodic, Poisson, Replay
 from irqlab.hw.device import Device, EdgeSignal, LevelSignal, Signal, Wire
-from irqlab.hw.iommu import source_id
+from irqlab.hw.remapping import source_id
 from irqlab.kernel.cpu import USER
 from irqlab.kernel.flags import (
     IRQF_ONESHOT,
@@ -22,6 +22,7 @@ from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_
 from irqlab.kernel.mm import Mm
 from irqlab.kernel.sched import cpu_bound
 from irqlab.machine import faults
+from irqlab.machine.dma import DmaMachine
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.irqbalance import Balancer
@@ -29,7 +30,7 @@ from irqlab.machine.machine import Line, Machine
 from irqlab.machine.netdev import RxPath
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS, Platform
-from irqlab.platform.x86 import pci_address
+from irqlab.platform.base import pci_address
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario, Workload
 from irqlab.sim.engine import Engine
 from irqlab.virt.guest import GuestPlatform, guest_spec
@@ -77,6 +78,12 @@ def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = No
     if ms.workload is not None:
         _add_workload(m, ms.workload)
     platform.finish(m)
+    if board.iommu is not None:
+        m.dma = DmaMachine(m, board.iommu)
+        for dev in spec.device:
+            # a NIC's receive path is netdev's; an assigned device DMAs for its guest
+            if dev.kind == "msix" and dev.nic is None and dev.assign is None:
+                m.dma.probe(dev.name)
     m.os.finish(m)
     faults.install(m)
     if m.hypervisor is not None:

@@ -14,7 +14,7 @@ import random
 import re
 from collections.abc import Callable, Generator
 from itertools import cycle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from irqlab.events import SOFTIRQ_NAMES
 from irqlab.hw.device import Device
@@ -25,6 +25,9 @@ from irqlab.kernel.tasklet import Tasklet
 from irqlab.kernel.workqueue import Work
 from irqlab.os.windows import Kdpc
 from irqlab.scenario.schema import Cost, HandlerSpec
+
+if TYPE_CHECKING:
+    from irqlab.machine.dma import DeviceDma
 
 SOFTIRQ_INDEX = {name: nr for nr, name in enumerate(SOFTIRQ_NAMES)}
 
@@ -59,6 +62,7 @@ class BuiltinDriver:
         "batch",
         "clears",
         "cost",
+        "dma",
         "dpc",
         "dpc_backlog",
         "dpc_cost",
@@ -117,6 +121,8 @@ class BuiltinDriver:
         self.raises = False
         self.force_none = False
         self.extra_ns = 0
+        #: the device's DMA state behind an IOMMU (``machine.dma``), else None
+        self.dma: DeviceDma | None = None
 
     def __call__(self, ctx: HandlerContext) -> int:
         if self.raises:
@@ -146,6 +152,8 @@ class BuiltinDriver:
     def _service(self, ctx: HandlerContext, dev: Device) -> int:
         """Clear requests and defer their work."""
         took = dev.service(self.batch or dev.status)
+        if self.dma is not None:
+            self.dma.refill(took)
         if self.softirq is not None:
             ctx.k.raise_softirq(ctx.cpu, self.softirq, self.softirq_cost * took)
         if self.tasklet is not None:

@@ -1,6 +1,7 @@
 """Fault injection from the scenario: lost EOI (once or always), a stuck level
 line, spurious interrupts at a rate, handlers that raise, lie (IRQ_NONE) or
-run slow.  Each fault switches on at its ``at`` time and is logged so the
+run slow, an injected VT-d fault record, and drivers' DMA mistakes
+(``machine.dma``).  Each fault switches on at its ``at`` time and is logged so the
 report can point at it."""
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from irqlab.hw.arrivals import Poisson
+from irqlab.hw.iommu import VtdUnit
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Machine
-from irqlab.scenario.schema import FaultSpec
+from irqlab.scenario.schema import DMA_MISTAKES, FaultSpec
 
 
 def install(m: Machine) -> None:
@@ -19,6 +21,9 @@ def install(m: Machine) -> None:
             _spurious(m, i, fault)
         elif fault.kind == "dma-fault":
             _dma_faults(m, i, fault)
+        elif fault.kind in DMA_MISTAKES:
+            assert m.dma is not None  # the scenario checked machine.iommu
+            m.dma.make_mistake(i, fault)
         else:
             m.engine.at(fault.at, _activate, (m, fault))
 
@@ -88,7 +93,8 @@ def _spurious(m: Machine, i: int, fault: FaultSpec) -> None:
 def _dma_faults(m: Machine, i: int, fault: FaultSpec) -> None:
     """The device's DMA misses its IOMMU mapping: a translation fault at the
     VT-d unit, once at ``at`` or at ``rate`` from ``at``."""
-    unit = m.board.iommu  # type: ignore[attr-defined]  # machine.iommu is on x86 only
+    unit = m.board.iommu
+    assert isinstance(unit, VtdUnit)  # the scenario checked machine.iommu = "intel"
     sid = m.sids[fault.device or ""]
     write = fault.access == "write"
     _repeat(m, i, fault, lambda: unit.dma_fault(sid, fault.address, fault.reason, write),

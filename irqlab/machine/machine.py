@@ -13,6 +13,7 @@ from irqlab.sim.rng import stream
 if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
     from irqlab.kernel.mm import Mm
+    from irqlab.machine.dma import DmaMachine
     from irqlab.machine.driver import BuiltinDriver
     from irqlab.machine.irqbalance import Balancer
     from irqlab.machine.netdev import RxPath
@@ -60,6 +61,8 @@ class Machine:
         self.os: Personality
         #: PCI source id (bus:dev.fn) of each device, for IOMMU faults
         self.sids: dict[str, int] = {}
+        #: drivers' DMA through the IOMMU and its fault links (with an IOMMU)
+        self.dma: DmaMachine | None = None
         #: where the search for a free IRQ number (by its start) goes on:
         #: numbers are never freed while building, so each search is linear once
         self.next_free: dict[int, int] = {}

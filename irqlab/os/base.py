@@ -14,6 +14,7 @@ from irqlab.kernel.kernel import IrqEntry, Kernel
 from irqlab.kernel.topology import Topology
 
 if TYPE_CHECKING:
+    from irqlab.hw.remapping import RemapUnit
     from irqlab.kernel.action import Handler
     from irqlab.machine.machine import Machine
     from irqlab.platform.base import Board
@@ -27,8 +28,8 @@ class Personality(Protocol):
     def finish(self, m: Machine) -> None:
         """After the devices: what the OS sets up once its drivers are loaded."""
 
-    def iommu_fault_isr(self) -> Handler:
-        """The ISR of the IOMMU's fault event interrupt."""
+    def iommu_fault_isr(self, m: Machine, unit: RemapUnit) -> tuple[Handler | None, Handler | None]:
+        """The handler and thread function of the IOMMU's fault / event interrupt."""
 
     def results(self) -> list[dict[str, Any]] | None:
         """Rows of the report's results table, in the OS's own terms."""

@@ -40,6 +40,7 @@ from irqlab.machine.errors import BuildError
 from irqlab.os.base import os_kernel
 
 if TYPE_CHECKING:
+    from irqlab.hw.remapping import RemapUnit
     from irqlab.kernel.action import Handler, HandlerContext
     from irqlab.kernel.cpu import Cpu
     from irqlab.kernel.kernel import Kernel
@@ -255,7 +256,7 @@ class FreeRtosOs:
     def finish(self, m: Machine) -> None:
         return None
 
-    def iommu_fault_isr(self) -> Handler:
+    def iommu_fault_isr(self, m: Machine, unit: RemapUnit) -> tuple[Handler | None, Handler | None]:
         raise BuildError("machine.os = 'freertos': no IOMMU on a Cortex-M")
 
     def results(self) -> list[dict[str, Any]]:

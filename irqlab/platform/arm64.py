@@ -14,6 +14,9 @@ Arm IHI 0069).
 * EOImode 1 splits the EOI: the priority drop at entry (ICC_EOIR1), the
   deactivation (ICC_DIR) when the flow handler ends.  A missed deactivation
   leaves only that INTID active; other interrupts still arrive.
+* ``machine.iommu = "arm-smmuv3"``: an SMMUv3 whose event queue interrupt is an
+  edge SPI (the first SPI no device uses) to CPU 0; SMMUv3 wired interrupts are
+  edge-triggered (IHI 0070, "Interrupts and notifications").
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, CounterSnapshot
 from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, LevelSignal, LpiSignal, Signal, Wire
 from irqlab.hw.gic import LPI_BASE, GicV3
+from irqlab.hw.smmu_v3 import SmmuV3
 from irqlab.kernel.chip import IrqChip, eoi_dropped
-from irqlab.kernel.flags import IRQ_HANDLED, IRQF_TIMER
+from irqlab.kernel.flags import IRQ_HANDLED, IRQF_ONESHOT, IRQF_TIMER
 from irqlab.kernel.flow import FLOWS
-from irqlab.kernel.manage import request_irq
+from irqlab.kernel.manage import request_irq, request_threaded_irq
 from irqlab.kernel.printk import KernelWarning
 from irqlab.kernel.smp import IPI_CALL_FUNC, IPI_CALL_FUNC_SINGLE, IPI_IRQ_WORK, IPI_RESCHEDULE
 from irqlab.machine.errors import BuildError
@@ -38,6 +42,7 @@ from irqlab.platform.base import (
     machine_spec,
     next_irq,
     no_handler,
+    pci_sids,
     show_counted_rows,
 )
 from irqlab.scenario.schema import Arm64Machine
@@ -225,7 +230,30 @@ class Arm64:
         return device
 
     def finish(self, m: Machine) -> None:
-        return None
+        if machine_spec(m, Arm64Machine).iommu:
+            self._add_smmu(m)
+
+    def _add_smmu(self, m: Machine) -> None:
+        """The SMMUv3 and its event queue interrupt; the thread is the OS's
+        (Linux ``arm_smmu_evtq_thread``, "arm-smmu-v3-evtq")."""
+        k = m.kernel
+        gic = m.board.gic  # type: ignore[attr-defined]
+        spi = next((line for line in range(32, 1020) if line not in m.lines), None)
+        if spi is None:
+            raise BuildError("machine.iommu = 'arm-smmuv3': no SPI left for the SMMU's event queue "
+                             "interrupt (devices use INTIDs 32-1019)")
+        irq = next_irq(m, 1)
+        gic.set_trigger(spi, False)
+        gic.route(spi, 0)
+        desc = k.alloc_irq(irq, GicChip(gic), spi, FLOWS["fasteoi"], "fasteoi", False)
+        desc.affinity = 0
+        k.bind_vector(0, spi, desc)
+        smmu = SmmuV3(Wire(gic, spi).pulse)
+        m.board.iommu = smmu
+        pci_sids(m)
+        handler, thread_fn = m.os.iommu_fault_isr(m, smmu)
+        request_threaded_irq(k, irq, handler, thread_fn, IRQF_ONESHOT, "arm-smmu-v3-evtq", smmu)
+        m.irqs["arm-smmu-v3-evtq"] = [irq]
 
     def missed_eoi(self, m: Machine) -> list[KernelWarning]:
         return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from irqlab.events import X86_ROWS, CounterRow
+from irqlab.hw.remapping import RemapUnit, source_id
 from irqlab.machine.errors import BuildError
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ class Board:
         self.split_eoi = split_eoi
         self.eoi_on_return = eoi_on_return
         self.tail_chaining = tail_chaining
+        #: the IOMMU (``machine.iommu``), built with the board so that interrupt
+        #: remapping is there when the devices' vectors are set up
+        self.iommu: RemapUnit | None = None
 
 
 class Platform(Protocol):
@@ -104,6 +108,21 @@ def next_irq(m: Machine, start: int) -> int:
         irq += 1
     m.next_free[start] = irq
     return irq
+
+
+def pci_address(index: int) -> tuple[int, int, int]:
+    """(bus, device, function) of the scenario's device ``index``: device 0 on
+    bus 1 (01:00.0), the next on bus 2 ... one device per bus; past 255 devices
+    the device and function fields count on, so that each of the
+    ``MAX_DEVICES`` has its own requester id."""
+    n = index + 1
+    return n & 0xFF, (n >> 8) & 0x1F, (n >> 13) & 0x7
+
+
+def pci_sids(m: Machine) -> None:
+    """The PCI requester id of every device (``m.sids``), as an IOMMU names them."""
+    for i, dev in enumerate(m.spec.device):
+        m.sids[dev.name] = source_id(*pci_address(i))
 
 
 def no_handler(k: Kernel, msg: str) -> None:

@@ -33,22 +33,32 @@ from irqlab.events import (
     CounterRow,
     CounterSnapshot,
 )
+from irqlab.hw.amd_iommu import AmdIommu
 from irqlab.hw.apic import LOCAL_TIMER_VECTOR, Apic
 from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, MsiSignal, Signal, VectorSignal
 from irqlab.hw.ioapic import IoApic
-from irqlab.hw.iommu import VtdUnit, source_id
+from irqlab.hw.iommu import VtdUnit
 from irqlab.hw.msi import MsixTable, compose
+from irqlab.hw.remapping import Irte, RemappedMsiSignal, RemapUnit, source_id
 from irqlab.kernel.chip import IRQCHIP_ONESHOT_SAFE, IrqChip, eoi_dropped
 from irqlab.kernel.flags import IRQD_IRQ_MASKED, IRQD_SETAFFINITY_PENDING, IRQF_NO_THREAD
 from irqlab.kernel.flow import FLOWS
-from irqlab.kernel.manage import request_irq
+from irqlab.kernel.manage import request_irq, request_threaded_irq
 from irqlab.kernel.migration import irq_move_irq, irq_move_masked_irq
 from irqlab.kernel.printk import KernelWarning
 from irqlab.kernel.smp import IPI_CALL_FUNC, IPI_CALL_FUNC_SINGLE, IPI_IRQ_WORK, IPI_RESCHEDULE
 from irqlab.machine.errors import BuildError
-from irqlab.platform.base import Board, add_rows, machine_spec, next_irq, no_handler
-from irqlab.scenario.schema import DeviceSpec, X86Machine
+from irqlab.platform.base import (
+    Board,
+    add_rows,
+    machine_spec,
+    next_irq,
+    no_handler,
+    pci_address,
+    pci_sids,
+)
+from irqlab.scenario.schema import IOMMU_IRQ, DeviceSpec, X86Machine
 
 if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
@@ -178,16 +188,35 @@ class MsiChip(ApicAckChip):
         self.table.unmask(d.hwirq)
 
 
+class IrMsiChip(MsiChip):
+    """MSI-X vectors behind interrupt remapping ("IR-PCI-MSIX-..."): a new
+    affinity rewrites the IRTE's destination (``intel_ir_set_affinity``,
+    AMD ``amd_ir_set_affinity``), the table entry's handle stays."""
+
+    def __init__(self, apic: Apic, table: MsixTable, unit: RemapUnit, irtes: dict[int, int],
+                 name: str) -> None:
+        super().__init__(apic, table, name)
+        self.unit = unit
+        self.irtes = irtes  # MSI-X entry -> IRTE index
+
+    def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
+        super().irq_set_affinity(d, cpu)
+        irte = self.unit.irt[self.irtes[d.hwirq]]
+        irte.dest = self.apic.lapics[cpu].apic_id
+
+
 class DmarMsiChip(ApicAckChip):
-    """The VT-d fault event interrupt (``dmar_msi_irq_chip``, "DMAR-MSI"):
-    masking writes FECTL.IM; a held event is sent on unmask."""
+    """The IOMMU's own fault / event interrupt: VT-d's (``dmar_msi_irq_chip``,
+    "DMAR-MSI": masking writes FECTL.IM) or AMD-Vi's ("PCI-MSI" of the IOMMU
+    function); a held event is sent on unmask."""
 
     name = "DMAR-MSI"
     flags = IRQCHIP_ONESHOT_SAFE
 
-    def __init__(self, apic: Apic, unit: VtdUnit) -> None:
+    def __init__(self, apic: Apic, unit: VtdUnit | AmdIommu, name: str = "DMAR-MSI") -> None:
         super().__init__(apic)
         self.unit = unit
+        self.name = name
 
     def irq_set_affinity(self, d: IrqDesc, cpu: int) -> None:
         """``dmar_msi_write``: FEADDR/FEDATA name the new CPU."""
@@ -244,21 +273,12 @@ def flush_tlb_func(k: Kernel, cpu: int) -> int:
     return TLB_FLUSH_NS
 
 
-def pci_address(index: int) -> tuple[int, int, int]:
-    """(bus, device, function) of the scenario's device ``index``: device 0 on
-    bus 1 (01:00.0), the next on bus 2 ... one device per bus; past 255 devices
-    the device and function fields count on, so that each of the
-    ``MAX_DEVICES`` has its own requester id."""
-    n = index + 1
-    return n & 0xFF, (n >> 8) & 0x1F, (n >> 13) & 0x7
-
-
 class X86Board(Board):
     def __init__(self, apic: Apic, ioapic: IoApic, irq_nesting: bool | None) -> None:
         super().__init__(apic, irq_nesting=irq_nesting)
         self.apic = apic
         self.ioapic = ioapic
-        self.iommu: VtdUnit | None = None
+        self.next_irte = 0  # interrupt-remapping table entries are handed out in order
 
 
 class X86:
@@ -272,6 +292,9 @@ class X86:
         apic = Apic(ms.cpus, entry_ns=X86_ENTRY_NS if ms.entry_cost is None else ms.entry_cost,
                     exit_ns=X86_EXIT_NS if ms.exit_cost is None else ms.exit_cost)
         board = X86Board(apic, IoApic(apic), ms.irq_nesting)
+        iommu = machine_spec(m, X86Machine).iommu
+        if iommu:
+            board.iommu = VtdUnit(apic, "dmar0") if iommu == "intel" else AmdIommu(apic, "AMD-Vi0")
         m.timers = [Device(m.engine, f"lapic-timer{cpu}", VectorSignal(apic, cpu, LOCAL_TIMER_VECTOR),
                            None) for cpu in range(ms.cpus)]
         return board
@@ -325,8 +348,13 @@ class X86:
         bus, slot, fn = pci_address(index)  # as its IOMMU source id
         table = MsixTable(board.apic, spec.vectors)
         # Linux 6.x per-device MSI domains: chip "PCI-MSIX-<domain:bus:dev.fn>",
-        # hwirq = the MSI-X table entry (as /proc/interrupts shows them).
-        chip = MsiChip(board.apic, table, name=f"PCI-MSIX-0000:{bus:02x}:{slot:02x}.{fn}")
+        # hwirq = the MSI-X table entry (as /proc/interrupts shows them); behind
+        # interrupt remapping the domain's name starts "IR-".
+        name = f"PCI-MSIX-0000:{bus:02x}:{slot:02x}.{fn}"
+        unit = board.iommu
+        irtes: dict[int, int] = {}
+        chip = (MsiChip(board.apic, table, name=name) if unit is None
+                else IrMsiChip(board.apic, table, unit, irtes, f"IR-{name}"))
 
         def alloc(i: int, cpu: int) -> tuple[int, Signal]:
             irq = next_irq(m, FIRST_MSI_IRQ)
@@ -335,7 +363,14 @@ class X86:
             desc = k.alloc_irq(irq, chip, i, FLOWS["edge"], "edge", False)
             desc.affinity = cpu
             k.bind_vector(cpu, vector, desc)
-            return irq, MsiSignal(table, i)
+            if unit is None:
+                return irq, MsiSignal(table, i)
+            handle = board.next_irte  # below IRT_ENTRIES: 256 CPUs x 202 vectors fit
+            board.next_irte += 1
+            irtes[i] = handle
+            sid = source_id(bus, slot, fn)
+            unit.set_irte(handle, Irte(sid, board.apic.lapics[cpu].apic_id, vector))
+            return irq, RemappedMsiSignal(table, i, unit, sid, handle)
 
         return alloc
 
@@ -343,27 +378,34 @@ class X86:
         return device
 
     def finish(self, m: Machine) -> None:
-        if machine_spec(m, X86Machine).iommu:
+        if m.board.iommu is not None:
             self._add_iommu(m)
 
     def _add_iommu(self, m: Machine) -> None:
-        """A VT-d unit, dmar0, whose fault event MSI goes to CPU 0; its ISR is
-        the OS's (Linux ``dmar_fault``, Windows ``nt!IvtHandleInterrupt``)."""
+        """The IOMMU's own interrupt, an MSI to CPU 0: VT-d's fault event
+        (dmar0) or AMD-Vi's event log interrupt; its handler is the OS's
+        (Linux ``dmar_fault`` / ``amd_iommu_int_thread``, Windows
+        ``nt!IvtHandleInterrupt``)."""
         board: X86Board = m.board  # type: ignore[assignment]
         k = m.kernel
-        unit = VtdUnit(board.apic, "dmar0")
-        board.iommu = unit
+        unit = board.iommu
+        assert isinstance(unit, VtdUnit | AmdIommu)
+        name = IOMMU_IRQ[unit.vendor]
         irq = next_irq(m, FIRST_MSI_IRQ)
-        vector = self._vector_of(m, DeviceSpec(name="dmar0", kind="msix"), 0, 0)
-        chip = DmarMsiChip(board.apic, unit)
+        vector = self._vector_of(m, DeviceSpec(name=name, kind="msix"), 0, 0)
+        chip = DmarMsiChip(board.apic, unit, "DMAR-MSI" if unit.vendor == "intel" else "PCI-MSI")
         unit.program_fault_event(*chip.msi_msg(0, vector))
         desc = k.alloc_irq(irq, chip, 0, FLOWS["edge"], "edge", False)
         desc.affinity = 0
         k.bind_vector(0, vector, desc)
-        request_irq(k, irq, m.os.iommu_fault_isr(), IRQF_NO_THREAD, "dmar0", unit)
-        m.irqs["dmar0"] = [irq]
-        for i, dev in enumerate(m.spec.device):
-            m.sids[dev.name] = source_id(*pci_address(i))
+        pci_sids(m)
+        handler, thread_fn = m.os.iommu_fault_isr(m, unit)
+        if thread_fn is None:
+            assert handler is not None
+            request_irq(k, irq, handler, IRQF_NO_THREAD, name, unit)
+        else:  # AMD-Vi: request_threaded_irq(irq, amd_iommu_int_handler, amd_iommu_int_thread, 0, ...)
+            request_threaded_irq(k, irq, handler, thread_fn, 0, name, unit)
+        m.irqs[name] = [irq]
 
     def missed_eoi(self, m: Machine) -> list[KernelWarning]:
         """Vectors left in the ISR with no handler running: their class and

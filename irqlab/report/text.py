@@ -168,6 +168,9 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
             keys.extend(k for k in row if k not in keys)
         out.append(_section("Results", format_table(
             keys, [[row.get(k) for k in keys] for row in data["results"]], left=0)))
+    if data.get("iommu_faults"):
+        out.append(_section("IOMMU faults (each linked to the driver call behind it)",
+                            _iommu_faults_table(data["iommu_faults"])))
     if data["warnings"]:
         lines = []
         for w in data["warnings"]:
@@ -184,6 +187,21 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
     return out
 
 
+def _iommu_faults_table(faults: list[dict[str, Any]]) -> str:
+    """One row per folded fault: the device, what the IOMMU said, how often, the
+    first request's address and time, and the driver call behind it."""
+    rows = []
+    for f in faults:
+        first = f["first"]
+        cause = first["cause"]
+        mistake = f["mistake"]
+        rows.append([
+            f["device"], f["access"], first["address"] or f"irte {first['irte_index']}",
+            f"{f['reason_code']} {f['reason']}", _us(first["time_ns"]), f["count"],
+            f"{cause['call']} t={_us(cause['time_ns'])}us" if cause else "",
+            f"fault[{mistake['fault']}] {mistake['kind']}" if mistake else ""])
+    return format_table(["device", "access", "first_address", "reason", "first_us", "count", "cause",
+                         "mistake"], rows, left=2)
 def _vm_sections(report: Report, data: dict[str, Any]) -> list[str]:
     """Per guest: its exits by reason, what its assigned devices cost, and its
     own /proc/interrupts."""

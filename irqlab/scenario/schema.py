@@ -118,6 +118,29 @@ class MachineBase(Strict):
         return self
 
 
+#: IOMMU vendors by architecture (``machine.iommu``); ``true`` is Intel VT-d,
+#: the one IOMMU x86 scenarios had before AMD-Vi and SMMUv3 were modelled
+IOMMUS: dict[str, tuple[str, ...]] = {"x86": ("intel", "amd"), "arm64": ("arm-smmuv3",)}
+
+
+def _iommu_for(arch: str) -> Callable[[Any], str | None]:
+    allowed = IOMMUS[arch]
+
+    def check(value: Any) -> str | None:
+        if value is False or value is None:
+            return None
+        if value is True and arch == "x86":
+            return "intel"
+        if value in allowed:
+            return str(value)
+        other = next((a for a, names in IOMMUS.items() if value in names), None)
+        where = f": '{value}' is an {other} IOMMU" if other else ""
+        raise ValueError(f"expected {' or '.join(repr(n) for n in allowed)}"
+                         f"{' or true (intel)' if arch == 'x86' else ''}, got {value!r}{where}")
+
+    return check
+
+
 class X86Machine(MachineBase):
     """Local APIC + IO-APIC + MSI-X (``irqlab.platform.x86``)."""
 
@@ -125,8 +148,9 @@ class X86Machine(MachineBase):
     #: the operating system's interrupt policy: Linux (kernel/irq, softirqs) or
     #: Windows (ISR at DIRQL, DPC at DISPATCH_LEVEL; ISRs nest by IRQL)
     os: Literal["linux", "windows"] = "linux"
-    #: an Intel VT-d unit (dmar0) whose fault event is an MSI to CPU 0
-    iommu: bool = False
+    #: the IOMMU: "intel" (VT-d, dmar0) or "amd" (AMD-Vi, its event log);
+    #: its fault interrupt is an MSI to CPU 0
+    iommu: Annotated[str | None, BeforeValidator(_iommu_for("x86"))] = None
 
 
 class Arm64Machine(MachineBase):
@@ -136,6 +160,8 @@ class Arm64Machine(MachineBase):
     os: Literal["linux"] = "linux"
     #: ICC_CTLR_EL1.EOImode: 1 splits priority drop and deactivation
     eoi_mode: Literal[0, 1] = 0
+    #: the IOMMU: "arm-smmuv3" (its event queue interrupt is a wired SPI)
+    iommu: Annotated[str | None, BeforeValidator(_iommu_for("arm64"))] = None
 
 
 class TaskSpec(Strict):
@@ -550,9 +576,16 @@ class DeviceSpec(Strict):
             raise ValueError(f"nic.xps: every entry must be a queue 0-{n - 1}")
 
 
+#: the fault kinds that change what a driver does with its DMA mappings and
+#: interrupt remapping entries (``irqlab.machine.dma``), so the IOMMU faults for real
+DMA_MISTAKES = ("dma-after-unmap", "dma-wrong-direction", "dma-unmapped-iova", "no-context-entry",
+                "bad-irte")
+
+
 class FaultSpec(Strict):
     kind: Literal["drop-eoi", "stuck-line", "spurious", "handler-raises", "handler-none", "dma-fault",
-                  "slow-handler"]
+                  "slow-handler", "dma-after-unmap", "dma-wrong-direction", "dma-unmapped-iova",
+                  "no-context-entry", "bad-irte"]
     device: str | None = None
     at: Duration = 0
     mode: Literal["once", "always"] = "always"
@@ -617,6 +650,9 @@ fault recording register's SID [79:64]: bus[15:8], dev[7:3], fn[2:0]), and
 irqlab models one segment with one DMAR unit."""
 
 
+#: the name of each IOMMU's own interrupt (its /proc/interrupts row)
+IOMMU_IRQ = {"intel": "dmar0", "amd": "AMD-Vi", "arm-smmuv3": "arm-smmu-v3-evtq"}
+
 HANDLER_FAULTS = frozenset({"handler-raises", "handler-none", "slow-handler"})
 """Faults that switch a built-in handler's behaviour."""
 
@@ -673,10 +709,14 @@ class Scenario(Strict):
                     and next(d for d in self.device if d.name == f.device).nic is not None):
                 raise ValueError(f"fault[{i}]: '{f.kind}' acts on a built-in handler; "
                                  f"'{f.device}' is a NIC (its driver is the NIC driver)")
-            if f.kind == "dma-fault" and not getattr(self.machine, "iommu", False):
-                raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu = true")
-        if getattr(self.machine, "iommu", False) and "dmar0" in counts:
-            raise ValueError("device name 'dmar0' is the IOMMU's own interrupt (machine.iommu = true)")
+            self._check_iommu_fault(i, f)
+        iommu = getattr(self.machine, "iommu", None)
+        if iommu is not None and IOMMU_IRQ[iommu] in counts:
+            raise ValueError(f"device name '{IOMMU_IRQ[iommu]}' is the IOMMU's own interrupt "
+                             f"(machine.iommu = '{iommu}')")
+        if iommu not in (None, "intel") and self.machine.os == "windows":
+            raise ValueError(f"machine.iommu = '{iommu}': the Windows fault ISR modelled is "
+                             "nt!IvtHandleInterrupt, Intel VT-d's: use 'intel'")
         os = self.machine.os
         nics = [d.name for d in self.device if d.nic is not None]
         for d in self.device:
@@ -723,3 +763,29 @@ class Scenario(Strict):
         if self.irqbalance.banned_cpus and len(set(self.irqbalance.banned_cpus)) >= self.machine.cpus:
             raise ValueError("irqbalance.banned_cpus: every CPU is banned")
         return self
+
+    def _check_iommu_fault(self, i: int, f: FaultSpec) -> None:
+        iommu = getattr(self.machine, "iommu", None)
+        if f.kind == "dma-fault" and iommu is None:
+            raise ValueError(f"fault[{i}]: 'dma-fault' needs machine.iommu")
+        if f.kind == "dma-fault" and iommu != "intel":
+            raise ValueError(f"fault[{i}]: 'dma-fault' injects a VT-d fault record: it needs "
+                             f"machine.iommu = 'intel' (for '{iommu}' use the modelled mistakes: "
+                             f"{', '.join(DMA_MISTAKES)})")
+        if f.kind not in DMA_MISTAKES:
+            return
+        if iommu is None:
+            raise ValueError(f"fault[{i}]: '{f.kind}' needs machine.iommu")
+        dev = next(d for d in self.device if d.name == f.device)
+        if dev.kind != "msix":
+            raise ValueError(f"fault[{i}]: '{f.kind}': device '{dev.name}' is a line device; DMA "
+                             "and interrupt remapping are modelled for MSI-X (PCIe) devices")
+        if dev.nic is not None:
+            raise ValueError(f"fault[{i}]: '{f.kind}' acts on a built-in driver's DMA; "
+                             f"'{dev.name}' is a NIC (its driver is the NIC driver)")
+        if dev.assign is not None:
+            raise ValueError(f"fault[{i}]: '{f.kind}' acts on a host driver's DMA; '{dev.name}' is "
+                             f"assigned to guest '{dev.assign}'")
+        if f.kind == "bad-irte" and iommu == "arm-smmuv3":
+            raise ValueError(f"fault[{i}]: 'bad-irte' needs interrupt remapping (machine.iommu = "
+                             "'intel' or 'amd'); on arm64 the GIC ITS, not the SMMU, translates MSIs")

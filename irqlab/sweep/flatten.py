@@ -3,8 +3,9 @@
 Every number is a column named by its dotted path (``latency_ns.24.p99``,
 ``counters.LOC.total``); a list of numbers is indexed (``hardirq_cpu_share.0``,
 ``counters.24.per_cpu.1``).  Lists of records are keyed by what names them:
-``warnings.KIND`` counts the warnings of each kind, ``results.THREAD.FIELD``
-and ``storm_suspects.IRQ.FIELD`` hold their numbers.  Text (titles, names, the
+``warnings.KIND`` counts the warnings of each kind, ``iommu_faults.DEVICE``
+the IOMMU faults of each device, ``results.THREAD.FIELD`` and
+``storm_suspects.IRQ.FIELD`` hold their numbers.  Text (titles, names, the
 kernel log) and nulls are left out.
 """
 
@@ -28,6 +29,11 @@ def flatten_report(report: dict[str, Any]) -> dict[str, int | float | bool]:
         if key == "warnings":
             row.update((f"warnings.{kind}", n)
                        for kind, n in sorted(Counter(w["kind"] for w in value).items()))
+        elif key == "iommu_faults":
+            per_device: Counter[str] = Counter()
+            for fault in value:
+                per_device[fault["device"] or fault["requester"]] += fault["count"]
+            row.update((f"iommu_faults.{dev}", n) for dev, n in sorted(per_device.items()))
         elif key in KEYED and isinstance(value, list):
             for record in value:
                 name = record[KEYED[key]]

@@ -40,7 +40,7 @@ def guest_spec(host: Scenario, vm: Vm) -> Scenario:
     ms = host.machine
     update: dict[str, object] = {"cpus": vm.spec.vcpus, "os": vm.spec.os, "workload": vm.spec.workload}
     if hasattr(ms, "iommu"):
-        update["iommu"] = False  # the guest sees no VT-d unit
+        update["iommu"] = None  # the guest sees no IOMMU
     machine = ms.model_copy(update=update)
     return host.model_copy(update={
         "scenario": host.scenario.model_copy(update={"name": vm.name}), "machine": machine,

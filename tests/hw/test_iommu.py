@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from irqlab.hw import msi
 from irqlab.hw.apic import Apic
-from irqlab.hw.iommu import FECTL_IP, FSTS_PFO, FSTS_PPF, VtdUnit, source_id
+from irqlab.hw.iommu import FECTL_IP, FSTS_PFO, FSTS_PPF, VtdUnit
+from irqlab.hw.remapping import source_id
 
 
 def unit(records: int = 4) -> tuple[Apic, VtdUnit]:

@@ -164,7 +164,8 @@ def test_every_device_has_its_own_pci_requester_id() -> None:
     assert len(set(m.sids.values())) == 600
     names = {m.kernel.descs[irqs[0]].chip.name for dev, irqs in m.irqs.items() if dev != "dmar0"}
     assert len(names) == 600
-    assert {"PCI-MSIX-0000:01:00.0", "PCI-MSIX-0000:ff:00.0", "PCI-MSIX-0000:00:01.0"} <= names
+    # behind the IOMMU's interrupt remapping Linux names the MSI domains "IR-..."
+    assert {"IR-PCI-MSIX-0000:01:00.0", "IR-PCI-MSIX-0000:ff:00.0", "IR-PCI-MSIX-0000:00:01.0"} <= names
 
 
 def test_identical_device_specs_get_their_own_bus_numbers() -> None:
@@ -178,3 +179,66 @@ def test_identical_device_specs_get_their_own_bus_numbers() -> None:
     m = build(spec)
     chips = [m.kernel.descs[irq].chip.name for irq in m.irqs["d0"]]
     assert chips == ["PCI-MSIX-0000:01:00.0", "PCI-MSIX-0000:02:00.0"]
+
+
+# -- machine.iommu and the DMA mistakes ------------------------------------------------------
+def _iommu(arch: str, iommu: str, more: str = "") -> str:
+    return GOOD.replace("[scenario]", f'[machine]\narch = "{arch}"\n{more}iommu = {iommu}\n[scenario]')
+
+
+@pytest.mark.parametrize("arch,iommu,fault,expected", [
+    ("x86", '"arm-smmuv3"', "", "machine.iommu: expected 'intel' or 'amd' or true (intel), got "
+                                "'arm-smmuv3': 'arm-smmuv3' is an arm64 IOMMU"),
+    ("arm64", '"intel"', "", "machine.iommu: expected 'arm-smmuv3', got 'intel': 'intel' is an x86 "
+                             "IOMMU"),
+    ("arm64", "true", "", "machine.iommu: expected 'arm-smmuv3', got True"),
+    ("arm64", '"arm-smmuv3"', "bad-irte", "'bad-irte' needs interrupt remapping"),
+    ("x86", '"amd"', "dma-fault", "'dma-fault' injects a VT-d fault record: it needs machine.iommu "
+                                  "= 'intel'"),
+    ("x86", "false", "dma-after-unmap", "fault[0]: 'dma-after-unmap' needs machine.iommu"),
+    ("x86", '"intel"', "line", "DMA and interrupt remapping are modelled for MSI-X (PCIe) devices"),
+    ("win", '"amd"', "", "machine.iommu = 'amd': the Windows fault ISR modelled is "
+                         "nt!IvtHandleInterrupt, Intel VT-d's"),
+    ("x86", '"intel"', "nic", "'dma-after-unmap' acts on a built-in driver's DMA; 'nic' is a NIC"),
+])
+def test_iommu_errors_name_the_field(tmp_path: Path, arch: str, iommu: str, fault: str,
+                                     expected: str) -> None:
+    text = _iommu("x86" if arch == "win" else arch, iommu, 'os = "windows"\n' if arch == "win" else "")
+    if fault == "line":
+        text = text.replace('kind = "msix"', 'kind = "line"\nline = 5')
+        fault = "no-context-entry"
+    if fault == "nic":
+        text += "[device.nic]\n"
+        fault = "dma-after-unmap"
+    if fault:
+        text += f'[[fault]]\nkind = "{fault}"\ndevice = "nic"\n'
+    code, out, path = validate(tmp_path, text)
+    assert code == 2
+    [line] = [ln for ln in out.splitlines() if ln.strip()]
+    assert line.startswith(f"Error: {path}: ") and expected in line
+
+
+@pytest.mark.parametrize("arch,iommu", [("x86", "true"), ("x86", '"intel"'), ("x86", '"amd"'),
+                                        ("arm64", '"arm-smmuv3"'), ("x86", "false")])
+def test_iommu_values_accepted(tmp_path: Path, arch: str, iommu: str) -> None:
+    code, out, _ = validate(tmp_path, _iommu(arch, iommu))
+    assert code == 0, out
+
+
+def test_every_dma_mistake_is_a_fault_kind() -> None:
+    from typing import get_args
+
+    from irqlab.scenario.schema import DMA_MISTAKES, FaultSpec
+
+    assert set(DMA_MISTAKES) <= set(get_args(FaultSpec.model_fields["kind"].annotation))
+
+
+def test_dma_mistake_on_an_assigned_device_is_refused(tmp_path: Path) -> None:
+    text = ('[machine]\narch = "x86"\ncpus = 2\niommu = "intel"\n'
+            '[[vm]]\nname = "g"\nvcpus = 1\npin = [1]\n'
+            '[[device]]\nname = "vf0"\nkind = "msix"\nassign = "g"\n'
+            '[[fault]]\nkind = "bad-irte"\ndevice = "vf0"\n')
+    code, out, path = validate(tmp_path, text)
+    assert code == 2
+    assert out.strip() == (f"Error: {path}: fault[0]: 'bad-irte' acts on a host driver's DMA; 'vf0' "
+                           "is assigned to guest 'g'")

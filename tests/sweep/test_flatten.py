@@ -37,3 +37,10 @@ def test_warnings_are_counted_by_kind_and_threads_keyed_by_name() -> None:
     assert kinds and all(row[f"warnings.{k}"] == kinds.count(k) for k in kinds)
     for thread in out["results"]:
         assert row[f"results.{thread['thread']}.runtime_ns"] == thread["runtime_ns"]
+
+
+def test_iommu_faults_are_counted_by_device() -> None:
+    out = report("vfio-dma-use-after-unmap", "--duration", "25ms")
+    row = flatten_report(out)
+    assert row["iommu_faults.vfio_pci"] == sum(f["count"] for f in out["iommu_faults"]) > 0
+    assert not any(k.startswith("iommu_faults.") and k != "iommu_faults.vfio_pci" for k in row)

@@ -1,16 +1,23 @@
 """The Linux personality (``machine.os = "linux"``): the generic
 ``irqlab.kernel`` as it is (``kernel/irq``, softirqs, threads), hard-IRQ
 handlers never nested, the tick raising the TIMER softirq; the VT-d fault
-interrupt runs ``dmar_fault`` (``linux.dmar``)."""
+fault interrupt runs ``dmar_fault`` (``linux.dmar``), the AMD-Vi event log
+interrupt ``amd_iommu_int_thread`` (``linux.amd_iommu``), the SMMUv3 event
+queue interrupt ``arm_smmu_evtq_thread`` (``linux.arm_smmu_v3``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from irqlab.hw.remapping import bdf
 from irqlab.os.base import os_kernel
+from irqlab.os.linux.amd_iommu import AmdIommuIntThread, amd_iommu_int_handler
+from irqlab.os.linux.arm_smmu_v3 import ArmSmmuEvtqThread
 from irqlab.os.linux.dmar import DmarFault
 
 if TYPE_CHECKING:
+    from irqlab.hw.remapping import RemapUnit
+    from irqlab.kernel.action import Handler
     from irqlab.machine.machine import Machine
     from irqlab.platform.base import Board
 
@@ -24,8 +31,15 @@ class Linux:
     def finish(self, m: Machine) -> None:
         return None
 
-    def iommu_fault_isr(self) -> DmarFault:
-        return DmarFault()
+    def iommu_fault_isr(self, m: Machine, unit: RemapUnit) -> tuple[Handler | None, Handler | None]:
+        if unit.vendor == "intel":
+            return DmarFault(), None
+        pci = {sid: f"0000:{bdf(sid)}" for sid in m.sids.values()}
+        if unit.vendor == "amd":  # pci_err's prefix: "<driver> <device>"
+            prefixes = {m.sids[name]: f"{drv.module} {pci[m.sids[name]]}"
+                        for name, drv in m.drivers.items()}
+            return amd_iommu_int_handler, AmdIommuIntThread(prefixes)
+        return None, ArmSmmuEvtqThread(pci)
 
     def results(self) -> list[dict[str, Any]] | None:
         """The threads (``ps``-like), if any ran."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from irqlab import vtd
 from irqlab.hw.iommu import FSTS_FRI_SHIFT, FSTS_PFO, FSTS_PPF, FSTS_PRO, FaultRecord, VtdUnit
+from irqlab.hw.remapping import bdf
 from irqlab.kernel.flags import IRQ_HANDLED
 from irqlab.kernel.ratelimit import ratelimit_state
 
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
 
 #: model parameters: the handler's base cost and the cost of one record
 BASE_NS, PER_RECORD_NS = 1_000, 600
-
-
-def bdf(sid: int) -> str:
-    """``%02x:%02x.%d`` of a source id."""
-    return f"{sid >> 8:02x}:{(sid >> 3) & 0x1F:02x}.{sid & 7}"
 
 
 def fault_line(rec: FaultRecord) -> str:

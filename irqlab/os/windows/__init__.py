@@ -41,7 +41,8 @@ from irqlab.os.base import os_kernel
 from irqlab.sim.engine import StopSimulation
 
 if TYPE_CHECKING:
-    from irqlab.kernel.action import HandlerContext
+    from irqlab.hw.remapping import RemapUnit
+    from irqlab.kernel.action import Handler, HandlerContext
     from irqlab.kernel.cpu import Cpu
     from irqlab.machine.machine import Machine
     from irqlab.platform.base import Board
@@ -124,8 +125,11 @@ class NtKernel:
             self.apic.set_tpr(cpu, PASSIVE_LEVEL << 4)
         self.worker = self.sched.kthread_create("System worker", 0, self._worker_body())
 
-    def iommu_fault_isr(self) -> IvtHandleInterrupt:
-        return IvtHandleInterrupt()
+    def iommu_fault_isr(self, m: Machine, unit: RemapUnit) -> tuple[Handler | None, Handler | None]:
+        if unit.vendor != "intel":
+            raise BuildError(f"machine.iommu = '{unit.vendor}': the Windows fault ISR modelled is "
+                             "nt!IvtHandleInterrupt, Intel VT-d's")
+        return IvtHandleInterrupt(), None
 
     def results(self) -> list[dict[str, Any]] | None:
         return self.sched.table() or None
