@@ -47,7 +47,7 @@ def _bar(*columns: ProgressColumn) -> Progress:
 
 
 class _Counted:
-    """A ``read``-only view of a stream that reports bytes read."""
+    """A ``read``/``readline``-only view of a stream that reports bytes read."""
 
     def __init__(self, stream: BinaryIO, advance: Callable[[int], None]) -> None:
         self._stream = stream
@@ -55,6 +55,11 @@ class _Counted:
 
     def read(self, n: int = -1) -> bytes:
         data = self._stream.read(n)
+        self._advance(len(data))
+        return data
+
+    def readline(self, n: int = -1) -> bytes:
+        data = self._stream.readline(n)
         self._advance(len(data))
         return data
 

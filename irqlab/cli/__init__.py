@@ -121,8 +121,16 @@ def cli() -> None:
     """Simulate, observe, stress and diagnose interrupt handling."""
 
 
+PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
+"""irqlab uses no pydantic plugin; finding them reads the entry points of every
+installed distribution (``importlib.metadata``) when the first model is built,
+~20 ms of every start.  The command turns that off unless the variable is set
+(pydantic docs, "Plugins": ``__all__`` disables all of them)."""
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point."""
+    os.environ.setdefault(PYDANTIC_PLUGINS_ENV, "__all__")
     handle_sigterm()
     try:
         cli.main(args=argv, prog_name="irqlab", standalone_mode=True)

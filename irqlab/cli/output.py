@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,6 +92,8 @@ def _replacing(target: Path, mode: int | None, binary: bool) -> Iterator[IO[Any]
     """A temporary file next to ``target``, renamed over it on success and
     removed on failure; keeps the permissions of the file it replaces (a new
     file gets 0666 less the umask, as ``open(2)`` would give it)."""
+    import tempfile  # only when writing a file: start-up
+
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         os.fchmod(fd, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())

@@ -99,6 +99,25 @@ def _perfetto(out: IO[bytes], cpus: int) -> Any:
     return PerfettoWriter(out, cpus)
 
 
+# The writers are imported when their option is given (start-up of a plain run).
+def _ftrace(out: IO[str], cpus: int) -> Any:
+    from irqlab.report.ftrace import FtraceTextWriter
+
+    return FtraceTextWriter(out, cpus)
+
+
+def _chrome(out: IO[str], cpus: int) -> Any:
+    from irqlab.report.chrome import ChromeTraceWriter
+
+    return ChromeTraceWriter(out, cpus)
+
+
+def _vcd(out: IO[str], cpus: int, machine: Any, title: str) -> Any:
+    from irqlab.report.vcd import VcdWriter
+
+    return VcdWriter(out, cpus, level_irqs(machine), title=title)
+
+
 def level_irqs(machine: Any) -> set[int]:
     """The IRQs of the machine's level-triggered device lines."""
     return {irq for dev in machine.spec.device if dev.kind == "line" and dev.trigger == "level"
@@ -154,9 +173,6 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
     from irqlab.analysis.rates import RateTimeline
     from irqlab.machine.run import simulate
     from irqlab.progress import run_progress
-    from irqlab.report.chrome import ChromeTraceWriter
-    from irqlab.report.ftrace import FtraceTextWriter
-    from irqlab.report.vcd import VcdWriter
     from irqlab.runner import guest_stats, simulation_report
 
     check_extras(html_path, png_dir, perfetto_path)
@@ -179,11 +195,11 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
         guests = guest_stats(machine)
         timeline = RateTimeline() if html_path or png_dir else None
         try:
-            with output_files(("--trace", trace_path, lambda f: FtraceTextWriter(f, cpus)),
-                              ("--chrome", chrome_path, lambda f: ChromeTraceWriter(f, cpus)),
+            with output_files(("--trace", trace_path, lambda f: _ftrace(f, cpus)),
+                              ("--chrome", chrome_path, lambda f: _chrome(f, cpus)),
                               ("--perfetto", perfetto_path, lambda f: _perfetto(f, cpus), True),
-                              ("--vcd", vcd_path, lambda f: VcdWriter(
-                                  f, cpus, level_irqs(machine), title=spec.scenario.name)),
+                              ("--vcd", vcd_path, lambda f: _vcd(f, cpus, machine,
+                                                                 spec.scenario.name)),
                               ) as writers, run_progress(duration_ns) as progress:
                 sinks: list[Sink] = [stats, *writers, *([timeline] if timeline else [])]
                 simulate(machine, duration_ns, sinks, max_events=max_events, progress=progress,
@@ -283,7 +299,6 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     from irqlab.events import SOFTIRQ_NAMES
     from irqlab.machine.run import simulate
     from irqlab.observe.tracefile import FTRACE, IRQLAB_TRACE
-    from irqlab.report.chrome import ChromeTraceWriter
     from irqlab.runner import simulation_report
     from irqlab.scenario.loader import format_errors
     from irqlab.scenario.replay import replay_scenario
@@ -321,8 +336,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
     machine = _build(scenario_ref or str(trace_file), spec, seed)
     stats = IrqStats(spec.machine.cpus)
     timeline = RateTimeline() if html_path or png_dir else None
-    with output_files(("--chrome", chrome_path,
-                       lambda f: ChromeTraceWriter(f, spec.machine.cpus)),
+    with output_files(("--chrome", chrome_path, lambda f: _chrome(f, spec.machine.cpus)),
                       ("--perfetto", perfetto_path,
                        lambda f: _perfetto(f, spec.machine.cpus), True)) as writers:
         sinks: list[Sink] = [stats, *writers, *([timeline] if timeline else [])]

@@ -34,7 +34,6 @@ def show_options(command: F) -> F:
 
 def show(report: Report, as_json: bool, hist: bool, hdr_path: str | None) -> None:
     """Print ``report`` as asked and write its HdrHistogram log."""
-    from irqlab.report.hist import render_hist
     from irqlab.report.text import render_text
 
     if hdr_path is not None:
@@ -44,7 +43,11 @@ def show(report: Report, as_json: bool, hist: bool, hdr_path: str | None) -> Non
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(render_text(report), nl=False)
-    drawn = render_hist(data) if hist else ""
+    if not hist:
+        return
+    from irqlab.report.hist import render_hist  # only when asked: start-up
+
+    drawn = render_hist(data)
     if drawn:
         click.echo("\nDistributions (power-of-two buckets)\n\n" + drawn, nl=False)
 

@@ -48,7 +48,7 @@ from irqlab.observe.damage import Skipped, excerpt
 from irqlab.observe.ftrace_line import EVENT_RE
 
 if TYPE_CHECKING:
-    from irqlab.observe.ftrace_columns import Columns, Layout
+    from irqlab.observe.ftrace_columns import Columns, Layout, Parsed
 
 CHUNK_BYTES = 1 << 22
 
@@ -149,34 +149,36 @@ class FtraceReader:
         return self.header_cpus if self.header_cpus is not None else self.max_cpu + 1
 
     def chunks(self) -> Iterator[bytes]:
-        """Chunks of whole lines; a last line without its newline is counted in
-        ``skipped`` (it may be cut short: only complete lines are read).  A line
-        longer than a chunk is gathered in pieces (linear in its length)."""
-        read, pieces, first = self._stream.read, list[bytes](), True
+        """Chunks of whole lines: about ``chunk_bytes`` read, then the rest of
+        the last line (one copy of the data).  A last line without its newline
+        is counted in ``skipped`` (it may be cut short: only complete lines are
+        read).  A line longer than a chunk is gathered in pieces (linear in its
+        length).  The consumer adds each chunk's lines to ``_lines`` before it
+        takes the next one (:meth:`columns` does)."""
+        read, readline, first = self._stream.read, self._stream.readline, True
         while True:
             data = read(self._chunk)
             if not data:
-                rest = b"".join(pieces)
-                if rest.strip():
-                    self.skipped.add(self._lines + 1, f"no newline: cut short? {excerpt(rest.strip())}")
                 return
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                pieces.append(data)
-                continue
-            if pieces:
-                pieces.append(data[:cut])
-                whole = b"".join(pieces)
-            else:
-                whole = data[:cut]
-            pieces = [data[cut:]] if cut < len(data) else []
+            pieces, tail = [data], b""
+            while not pieces[-1].endswith(b"\n"):
+                rest = readline(self._chunk)
+                if not rest:  # the end of the stream, within a line
+                    joined = b"".join(pieces)
+                    end = joined.rfind(b"\n") + 1
+                    pieces, tail = [joined[:end]], joined[end:].strip()
+                    break
+                pieces.append(rest)
+            whole = pieces[0] if len(pieces) == 1 else b"".join(pieces)
             if first:
                 first = False
                 m = _CPUS_RE.search(whole, 0, 8192)
                 if m:
                     self.header_cpus = int(m.group(1) or m.group(2))
-            yield whole
-            self._lines += whole.count(b"\n")
+            if whole:
+                yield whole
+            if tail:
+                self.skipped.add(self._lines + 1, f"no newline: cut short? {excerpt(tail)}")
 
     def _skip_damaged(self, chunk: bytes, texts: tuple[bytes, ...],
                       info: list[Decoded | None]) -> None:
@@ -191,21 +193,26 @@ class FtraceReader:
         any other chunk with one ``findall`` and all per-event work in C through
         ``map``.  ``max_cpu`` and ``count`` cover the chunks yielded so far."""
         for chunk in self.chunks():
-            if b"LOST" in chunk:
-                self.lost += [(int(c), int(n)) for c, n in _LOST_RE.findall(chunk)]
             gc_was_enabled = gc.isenabled()
             gc.disable()  # the young lists and tuples are acyclic: no rescans
             try:
-                cols = self._fixed_columns(chunk) or self._matched_columns(chunk)
+                parsed = self._fixed_columns(chunk)
+                if parsed is not None:  # LOST markers are out of the layout
+                    cols, lines, others = parsed
+                else:
+                    cols, lines, others = self._matched_columns(chunk), chunk.count(b"\n"), chunk
             finally:
                 if gc_was_enabled:
                     gc.enable()
+            if b"LOST" in others:
+                self.lost += [(int(c), int(n)) for c, n in _LOST_RE.findall(others)]
+            self._lines += lines
             if cols[0]:
                 self.max_cpu = max(self.max_cpu, max(cols[1]))
                 self.count += len(cols[0])
                 yield cols
 
-    def _fixed_columns(self, chunk: bytes) -> Columns | None:
+    def _fixed_columns(self, chunk: bytes) -> Parsed | None:
         """The chunk read in the layout of the previous one or of its own first
         event line; None when it is in no layout the vectorised parser reads."""
         from irqlab.observe.ftrace_columns import layout_of, parse_chunk  # numpy: on use

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,17 @@ from irqlab.observe.ftrace_line import EVENT_RE
 
 Columns = tuple[list[int], list[int], list[int], list[int], list[int], list[str]]
 """Events of a chunk as columns: ts_ns, cpu, kind, irq, value, name."""
+
+
+class Parsed(NamedTuple):
+    """A chunk read in its layout: its events, its number of lines, and its
+    lines out of the layout (none of them an event: the header, ``[LOST n
+    EVENTS]`` markers, other lines), newline-terminated, for the caller to
+    look at without searching the whole chunk again."""
+
+    columns: Columns
+    lines: int
+    strays: bytes
 
 U8 = npt.NDArray[np.uint8]
 U64 = npt.NDArray[np.uint64]
@@ -206,7 +218,7 @@ def _highest(nd: U64) -> U64:
 
 # -- a chunk -------------------------------------------------------------------------
 
-def parse_chunk(chunk: bytes, layout: Layout) -> Columns | None:
+def parse_chunk(chunk: bytes, layout: Layout) -> Parsed | None:
     """The events of ``chunk`` (whole lines) in file order, or None when some
     line that could be one of them is out of ``layout`` or does not parse."""
     a = np.frombuffer(chunk + b"\n" * (layout.name + _PAD), dtype=np.uint8)
@@ -224,8 +236,12 @@ def parse_chunk(chunk: bytes, layout: Layout) -> Columns | None:
             & ((stamp & _u64(0xFF)) == ord("."))
             & ((stamp >> _u64(56)) == _COLON)
             & (a[starts + lay.colon + 1] == _SPACE))
-    if not fits.all() and _strays(chunk, starts[~fits], ends[~fits]):
-        return None
+    strays = b""
+    if not fits.all():
+        lo, hi = starts[~fits].tolist(), ends[~fits].tolist()
+        if _strays(chunk, lo, hi):
+            return None
+        strays = b"".join(chunk[a:b + 1] for a, b in zip(lo, hi, strict=True))
     s, e = starts[fits], ends[fits]
     kind = np.full(s.size, -1, dtype=np.int64)
     arg = np.zeros(s.size, dtype=np.int64)
@@ -277,8 +293,8 @@ def parse_chunk(chunk: bytes, layout: Layout) -> Columns | None:
     names[is_entry] = _strings(w, chunk, after[is_entry] + 6, e[is_entry], _action_names)
     names[is_vector] = _strings(w, chunk, s[is_vector] + lay.name, name_end[is_vector],
                                 _vector_names)  # words, checked by _vectors
-    return (ts.tolist(), _swar8(cpu_word).tolist(), kind.tolist(), irq.tolist(),
-            value.tolist(), names.tolist())
+    return Parsed((ts.tolist(), _swar8(cpu_word).tolist(), kind.tolist(), irq.tolist(),
+                   value.tolist(), names.tolist()), int(ends.size), strays)
 
 
 def _strings(w: U64, chunk: bytes, lo: I64, hi: I64,
@@ -331,7 +347,7 @@ def _vectors(w: U64, chunk: bytes, s: I64, e: I64, head: list[U64],
         index = _first_byte(head[k], _COLON)
         c2 = np.where(index < 8, s + lay.name + 8 * k + index, c2)
     long = (c2 < 0) | (c2 > e)
-    if long.any() and _strays(chunk, s[long], e[long]):
+    if long.any() and _strays(chunk, s[long].tolist(), e[long].tolist()):
         return None
     c2 = np.where(long, e, c2)
     entry, exit_ = _text(w, c2 - 6, b"_entry: "), _text(w, c2 - 5, b"_exit: ")
@@ -359,7 +375,6 @@ def _first_byte(x: U64, byte: int) -> I64:
     return np.where(z == 0, 8, (_bit(z & (~z + _u64(1))) - 7) // 8)
 
 
-def _strays(chunk: bytes, starts: I64, ends: I64) -> bool:
+def _strays(chunk: bytes, starts: list[int], ends: list[int]) -> bool:
     """Whether any of these out-of-layout lines holds one of our events."""
-    return any(EVENT_RE.search(chunk, lo, hi) for lo, hi in zip(starts.tolist(), ends.tolist(),
-                                                                strict=True))
+    return any(EVENT_RE.search(chunk, lo, hi) for lo, hi in zip(starts, ends, strict=True))
