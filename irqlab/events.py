@@ -15,7 +15,15 @@ SOFTIRQ_ENTRY    irq:softirq_entry                         value (vec)
 SOFTIRQ_EXIT     irq:softirq_exit                          value (vec)
 VECTOR_ENTRY     irq_vectors:<name>_entry                  value (vector), name
 VECTOR_EXIT      irq_vectors:<name>_exit                   value (vector), name
+DPC_QUEUE        (none: ``KeInsertQueueDpc`` succeeded)    irq (of the ISR), name
+DPC_ENTRY        ETW PerfInfo ``DPC`` (its start)          name (routine)
+DPC_EXIT         ETW PerfInfo ``DPC`` (start + duration)   name (routine)
 ===============  ========================================  =====================
+
+The DPC records are Windows' deferred procedure calls as the kernel's ETW
+session reports them (WPA's "DPC/ISR" table): ``name`` is the routine as WPA
+shows it, ``module!function`` (``ndis.sys!ndisMiniportDpc``); a queue record's
+``irq`` is the IRQ whose ISR queued it (-1 if none).
 
 Timestamps are integer nanoseconds.  ``irq`` is -1 where the event has no IRQ
 number.  Counter snapshots (``/proc/interrupts``, ``/proc/softirqs``) are
@@ -39,12 +47,16 @@ class Kind(IntEnum):
     SOFTIRQ_EXIT = 5
     VECTOR_ENTRY = 6
     VECTOR_EXIT = 7
+    DPC_QUEUE = 8
+    DPC_ENTRY = 9
+    DPC_EXIT = 10
 
 
 # Plain ints for the hot path (IntEnum attribute access is slow).
 IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
 SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
 VECTOR_ENTRY, VECTOR_EXIT = 6, 7
+DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 8, 9, 10
 
 #: the softirq tracepoints (include/trace/events/irq.h) of each event kind
 SOFTIRQ_TRACEPOINTS: dict[int, str] = {

@@ -54,6 +54,7 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
         results=m.os.results(),
         rx={name: path.report() for name, path in m.nics.items()},
         placement=m.balancer.report() if m.balancer.policy != "static" else None,
+        view=m.os.report_view(),
         log=list(k.log),
         iommu_faults=None if m.dma is None else m.dma.faults(),
         title=title or (f"{spec.name}: {spec.description}" if spec.description else spec.name),

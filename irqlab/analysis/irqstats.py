@@ -37,6 +37,14 @@ Rules, following the kernel paths the tracepoints sit on:
   so no interval is counted twice.
 * ``nested``: interrupts whose first entry came while another hard IRQ (or
   vector) was open on that CPU.
+* DPCs (Windows' deferred procedure calls), per routine name: ``dpc_counts``
+  per CPU, ``dpc_ns`` entry->exit wall time (as ETW's DPC event measures it,
+  interrupts nested in it included), ``dpc_latency_ns`` from the queueing
+  (``KeInsertQueueDpc``; a DPC already queued is not queued again) to the
+  entry, and ``dpc_time_ns`` per CPU minus the hard IRQs nested in it.
+* ``handler_classes`` (per IRQ label) and ``dpc_classes`` (per routine): how
+  many runs fell in each of LatencyMon's execution-time classes
+  (:data:`DURATION_CLASSES_NS`), counted exactly as they are recorded.
 * Incomplete input never raises: an exit without entry, an entry whose exit was
   lost, a negative CPU, an unknown kind or vector, or a duration that comes out
   negative (events out of order) is counted in ``unmatched``.  CPUs above the
@@ -49,6 +57,9 @@ from collections.abc import Iterable
 
 from irqlab.analysis.histogram import Histogram
 from irqlab.events import (
+    DPC_ENTRY,
+    DPC_EXIT,
+    DPC_QUEUE,
     IRQ_ENTRY,
     IRQ_EXIT,
     IRQ_RAISE,
@@ -63,6 +74,14 @@ from irqlab.events import (
 )
 
 _NR_SOFTIRQS = len(SOFTIRQ_NAMES)
+
+DURATION_CLASSES_NS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
+"""Upper bounds (exclusive) of LatencyMon's ISR and DPC execution-time classes:
+<250, 250-500, 500-999, 1000-1999, 2000-3999 and >=4000 us, the lines "ISR count
+(execution time <250 us)" ... "DPC count (execution time >=4000 us)" of the
+REPORTED ISRs / REPORTED DPCs sections of its report (Resplendence LatencyMon;
+users paste it in forum threads, e.g. musiker-board.de/posts/8991918)."""
+_LONG_NS = DURATION_CLASSES_NS[0]
 _NO_TS = 1 << 63
 
 
@@ -99,6 +118,12 @@ class IrqStats:
         self.end_to_end_ns: dict[str, Histogram] = {}
         self.hardirq_time_ns: list[int] = [0] * cpus
         self.softirq_time_ns: list[int] = [0] * cpus
+        self.dpc_counts: dict[str, list[int]] = {}
+        self.dpc_ns: dict[str, Histogram] = {}
+        self.dpc_latency_ns: dict[str, Histogram] = {}
+        self.dpc_time_ns: list[int] = [0] * cpus
+        self._long_handlers: dict[str, list[int]] = {}
+        self._long_dpcs: dict[str, list[int]] = {}
         self.nested: dict[str, int] = {}
         self.handled: dict[str, int] = {}
         self.unhandled: dict[str, int] = {}
@@ -120,6 +145,10 @@ class IrqStats:
         self._bh_serving: list[list[_Interrupt]] = [[] for _ in range(cpus)]
         self._irq_pending: dict[int, int] = {}
         self._irq_labels: dict[int, str] = {}
+        # DPCs: when each queued one was queued; the running one per CPU as
+        # (ts, name, hardirq_time_ns at entry)
+        self._dpc_queued: dict[str, int] = {}
+        self._dpc: list[tuple[int, str, int] | None] = [None] * cpus
 
     # -- intake ---------------------------------------------------------------
 
@@ -152,6 +181,12 @@ class IrqStats:
             self._vector_entry(ts_ns, cpu, name)
         elif kind == VECTOR_EXIT:
             self._hard_exit(ts_ns, cpu, VECTOR_ROWS.get(name, name))
+        elif kind == DPC_QUEUE:
+            self._dpc_queued.setdefault(name, ts_ns)
+        elif kind == DPC_ENTRY:
+            self._dpc_entry(ts_ns, cpu, name)
+        elif kind == DPC_EXIT:
+            self._dpc_exit(ts_ns, cpu, name)
         else:
             self.unmatched += 1
 
@@ -250,7 +285,10 @@ class IrqStats:
         if ts < entry_ts:
             self.unmatched += 1
             return intr
-        self.handler_ns[label].record(ts - entry_ts)
+        took = ts - entry_ts
+        self.handler_ns[label].record(took)
+        if took >= _LONG_NS:
+            _long(self._long_handlers, label, took)
         if not stack:
             self.hardirq_time_ns[cpu] += ts - self._hard_since[cpu]
         return intr
@@ -323,18 +361,52 @@ class IrqStats:
                     self._latency(self.end_to_end_ns, intr.label, ts - intr.raised)
             self._bh_serving[cpu] = []
 
+    # -- DPCs -----------------------------------------------------------------
+
+    def _dpc_entry(self, ts: int, cpu: int, name: str) -> None:
+        if self._dpc[cpu] is not None:
+            self.unmatched += 1  # the previous one lost its exit
+        self._dpc[cpu] = (ts, name, self.hardirq_time_ns[cpu])
+        self._chain[cpu] = None
+        row = self.dpc_counts.get(name)
+        if row is None:
+            row = self.dpc_counts[name] = [0] * self.cpus
+            self.dpc_ns[name] = Histogram()
+        row[cpu] += 1
+        queued = self._dpc_queued.pop(name, -1)
+        if queued >= 0:
+            self._latency(self.dpc_latency_ns, name, ts - queued)
+
+    def _dpc_exit(self, ts: int, cpu: int, name: str) -> None:
+        dpc = self._dpc[cpu]
+        if dpc is None or dpc[1] != name:
+            self.unmatched += 1
+            return
+        self._dpc[cpu] = None
+        entry_ts, _, hard_before = dpc
+        if ts < entry_ts:
+            self.unmatched += 1
+            return
+        took = ts - entry_ts
+        self.dpc_ns[name].record(took)
+        if took >= _LONG_NS:
+            _long(self._long_dpcs, name, took)
+        self.dpc_time_ns[cpu] += took - (self.hardirq_time_ns[cpu] - hard_before)
+
     # -- growth and queries ---------------------------------------------------
 
     def _add_cpus(self, cpus: int) -> None:
         extra = cpus - self.cpus
-        for rows in (self.counts, self.softirq_counts):
+        for rows in (self.counts, self.softirq_counts, self.dpc_counts):
             for row in rows.values():
                 row.extend([0] * extra)
-        for per_cpu in (self.hardirq_time_ns, self.softirq_time_ns, self._hard_since):
+        for per_cpu in (self.hardirq_time_ns, self.softirq_time_ns, self.dpc_time_ns,
+                        self._hard_since):
             per_cpu.extend([0] * extra)
         self._hard.extend([] for _ in range(extra))
         self._chain.extend([None] * extra)
         self._soft.extend([None] * extra)
+        self._dpc.extend([None] * extra)
         self._soft_pending.extend([-1] * _NR_SOFTIRQS for _ in range(extra))
         self._bh_waiting.extend([[] for _ in range(_NR_SOFTIRQS)] for _ in range(extra))
         self._bh_serving.extend([] for _ in range(extra))
@@ -355,6 +427,15 @@ class IrqStats:
         """``last_ts - first_ts`` (0 before any event)."""
         return self._last - self._first if self._last >= 0 else 0
 
+    def handler_classes(self, label: str) -> list[int]:
+        """Runs of ``label``'s handlers per class of :data:`DURATION_CLASSES_NS`
+        (six counts, the last one >= 4 ms)."""
+        return _classes(self.handler_ns.get(label), self._long_handlers.get(label))
+
+    def dpc_classes(self, name: str) -> list[int]:
+        """Runs of the DPC routine ``name`` per class of :data:`DURATION_CLASSES_NS`."""
+        return _classes(self.dpc_ns.get(name), self._long_dpcs.get(name))
+
     def storm_suspects(self) -> list[tuple[str, int, int]]:
         """``(label, unhandled, total)`` for every IRQ with unhandled interrupts,
         the highest unhandled share first."""
@@ -364,3 +445,20 @@ class IrqStats:
                 suspects.append((label, bad, bad + self.handled.get(label, 0)))
         suspects.sort(key=lambda s: (-s[1] / s[2], -s[1], s[0]))
         return suspects
+
+
+def _long(book: dict[str, list[int]], key: str, took: int) -> None:
+    """Count a run of at least the first class bound in its class."""
+    counts = book.get(key)
+    if counts is None:
+        counts = book[key] = [0] * len(DURATION_CLASSES_NS)
+    i = 1
+    while i < len(DURATION_CLASSES_NS) and took >= DURATION_CLASSES_NS[i]:
+        i += 1
+    counts[i - 1] += 1
+
+
+def _classes(hist: Histogram | None, long: list[int] | None) -> list[int]:
+    long = long or [0] * len(DURATION_CLASSES_NS)
+    total = hist.count if hist is not None else 0
+    return [total - sum(long), *long]

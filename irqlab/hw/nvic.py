@@ -45,6 +45,12 @@ Timing and the kernel protocol:
   answers the question before the return, ``deliverable`` after it.
 * ``spurious`` is 0: "nothing to take", the value VECTACTIVE/IPSR reads in thread
   mode.  No state changes and no return is due.
+* Counted per exception, where it happens: :attr:`taken` (entries),
+  :attr:`tail_chained` (an exception return found it takeable, so it was
+  entered without unstacking and stacking) and :attr:`late_arrivals` (taken
+  at the end of stacking that began for a lower-priority exception, which
+  stays pending).  ``entry_ns(cpu, False)`` is asked as stacking begins and
+  notes what it began for.
 
 Not modelled: fault escalation to HardFault, lazy FP stacking (+17 cycles on an
 M4F with an active FP context: set ``entry_cycles``/``exit_cycles``), pop
@@ -182,6 +188,7 @@ class Nvic(LineSink, IrqController):
         "_active",
         "_active_prio",
         "_basepri",
+        "_chaining",
         "_clearable",
         "_configurable",
         "_enabled",
@@ -199,6 +206,7 @@ class Nvic(LineSink, IrqController):
         "_prigroup",
         "_primask",
         "_prio",
+        "_stacking_for",
         "_tail_ns",
         "_v7m",
         "clock_hz",
@@ -206,9 +214,12 @@ class Nvic(LineSink, IrqController):
         "core",
         "entry_cycles",
         "exit_cycles",
+        "late_arrivals",
         "num_irqs",
         "priority_bits",
         "tail_chain_cycles",
+        "tail_chained",
+        "taken",
     )
 
     def __init__(
@@ -274,6 +285,12 @@ class Nvic(LineSink, IrqController):
         self._prigroup = 0
         self._gmask = 0xFE
         self.coalesced = 0
+        #: per exception number: entries, of which by tail-chaining, as a late arrival
+        self.taken = [0] * nexc
+        self.tail_chained = [0] * nexc
+        self.late_arrivals = [0] * nexc
+        self._chaining = False  # the last exception return tail-chains
+        self._stacking_for = 0  # the exception stacking began for (0: none)
         self._notify: Notify = no_notify
         self.set_prigroup(prigroup)
 
@@ -334,8 +351,15 @@ class Nvic(LineSink, IrqController):
         if cpu:
             self._bad_cpu(cpu)
         exc = self._takeable(self._pending & self._enabled, self._active_prio, self._faultmask)
+        chained, self._chaining = self._chaining, False
         if not exc:
             return NO_EXCEPTION
+        self.taken[exc] += 1
+        if chained:
+            self.tail_chained[exc] += 1
+        elif self._stacking_for and exc != self._stacking_for:
+            self.late_arrivals[exc] += 1
+        self._stacking_for = 0
         bit = 1 << exc
         self._pending &= ~bit
         self._active |= bit
@@ -360,6 +384,9 @@ class Nvic(LineSink, IrqController):
         if intid != NMI:
             self._faultmask = False
         self._active_prio = self._active_group(self._active)
+        self._chaining = (
+            self._takeable(self._pending & self._enabled, self._active_prio, self._faultmask) != 0
+        )
         self._notify(0)
 
     def deactivate(self, cpu: int, intid: int) -> None:
@@ -367,8 +394,14 @@ class Nvic(LineSink, IrqController):
         return None
 
     def entry_ns(self, cpu: int, tail_chain: bool) -> int:
-        """Stacking + vector fetch, or the tail-chain cost right after a return."""
-        return self._tail_ns if tail_chain else self._entry_ns
+        """Stacking + vector fetch, or the tail-chain cost right after a return.
+        Asked as stacking begins: notes the exception it begins for, so that
+        :meth:`acknowledge` tells a late arrival."""
+        if tail_chain:
+            return self._tail_ns
+        self._stacking_for = self._takeable(
+            self._pending & self._enabled, self._active_prio, self._faultmask)
+        return self._entry_ns
 
     def exit_ns(self, cpu: int, tail_chain: bool) -> int:
         """Unstacking; 0 when tail-chaining (the unstack is skipped)."""

@@ -23,7 +23,7 @@ from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD
 from irqlab.kernel.sched import Sleep
 from irqlab.kernel.tasklet import Tasklet
 from irqlab.kernel.workqueue import Work
-from irqlab.os.windows import Kdpc
+from irqlab.os.windows import Kdpc, driver_file
 from irqlab.scenario.schema import Cost, HandlerSpec
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class BuiltinDriver:
         self.work = Work(self._work, f"{self.symbol}_work") if spec.work_cost is not None else None
         self.work_backlog = 0
         self.dpc_cost = spec.dpc_cost or 0
-        self.dpc = (Kdpc(f"{self.symbol[:-len('_interrupt')]}Dpc", self._dpc)
+        self.dpc = (Kdpc(f"{driver_file(self.module)}!{self.symbol[:-len('_interrupt')]}Dpc", self._dpc)
                     if spec.dpc_cost is not None else None)
         self.dpc_backlog = 0
         self.raises = False

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from irqlab.hw.nvic import EXCEPTION_NAMES, FIRST_IRQ, Nvic
 from irqlab.kernel.kernel import IrqEntry, Kernel
 from irqlab.kernel.topology import Topology
+from irqlab.osview import OsView
 
 if TYPE_CHECKING:
     from irqlab.hw.remapping import RemapUnit
@@ -33,6 +35,31 @@ class Personality(Protocol):
 
     def results(self) -> list[dict[str, Any]] | None:
         """Rows of the report's results table, in the OS's own terms."""
+
+    def report_view(self) -> OsView:
+        """The one hook that shapes the report: the sections this OS is shown
+        with, its words for the generic terms, and the machine's facts for
+        those sections (:mod:`irqlab.osview`)."""
+
+
+def nvic_facts(k: Kernel) -> dict[str, Any] | None:
+    """On a Cortex-M, the NVIC's counts per exception that was taken, for the
+    ``nvic`` section: exception number, IRQn (None for a system exception),
+    the ``/proc``-style row label that names its CMSIS handler, priority, and
+    how many entries were tail-chained or late arrivals.  None on another
+    controller."""
+    nvic = k.ctrl
+    if not isinstance(nvic, Nvic):
+        return None
+    labels = {FIRST_IRQ + d.hwirq: str(d.irq) for d in k.descs.values()}
+    rows = [{"exception": exc, "irqn": exc - FIRST_IRQ if exc >= FIRST_IRQ else None,
+             "label": labels.get(exc) or EXCEPTION_NAMES.get(exc, str(exc)),
+             "priority": nvic.priority(exc), "taken": taken,
+             "tail_chained": nvic.tail_chained[exc], "late_arrivals": nvic.late_arrivals[exc]}
+            for exc, taken in enumerate(nvic.taken) if taken]
+    return {"exceptions": rows,
+            "tail_chained": sum(r["tail_chained"] for r in rows),
+            "late_arrivals": sum(r["late_arrivals"] for r in rows)}
 
 
 def os_kernel(m: Machine, board: Board, *, irq_nesting: bool = False, tick_softirq: bool = True,

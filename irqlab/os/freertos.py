@@ -37,7 +37,8 @@ from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT
 from irqlab.hw.nvic import FIRST_IRQ, PENDSV, SYSTICK, Nvic
 from irqlab.kernel.sched import SCHED_FIFO, SLEEP, SLEEPING, Sleep
 from irqlab.machine.errors import BuildError
-from irqlab.os.base import os_kernel
+from irqlab.os.base import nvic_facts, os_kernel
+from irqlab.osview import NVIC, OsView
 
 if TYPE_CHECKING:
     from irqlab.hw.remapping import RemapUnit
@@ -258,6 +259,11 @@ class FreeRtosOs:
 
     def iommu_fault_isr(self, m: Machine, unit: RemapUnit) -> tuple[Handler | None, Handler | None]:
         raise BuildError("machine.os = 'freertos': no IOMMU on a Cortex-M")
+
+    def report_view(self) -> OsView:
+        """The NVIC's exceptions by CMSIS handler, with their tail-chained and
+        late-arrival entries; no ``/proc`` tables and no softirqs."""
+        return OsView(os=self.name, sections=(NVIC,), facts={NVIC: nvic_facts(self.kernel)})
 
     def results(self) -> list[dict[str, Any]]:
         """One row per task, as ``vTaskList`` and the run-time stats show them."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import IO
 
 from irqlab.analysis.histogram import Histogram
-from irqlab.analysis.report import DISTRIBUTIONS, Report, distributions
+from irqlab.analysis.report import Report, distributions
 
 SIGNIFICANT_FIGURES = 3
 MAX_VALUE_UNIT_RATIO = 1e6  # interval max column: ns -> ms, as HdrHistogram logs do
@@ -37,7 +37,8 @@ def hdr_histogram(hist: Histogram) -> object:
 
 def write_hdr(stream: IO[str], report: Report) -> int:
     """Write the log of ``report``'s distributions; returns how many were written."""
-    stream.write(f"#irqlab {report.title or report.source}: {', '.join(DISTRIBUTIONS)}"
+    keys = report.distributions()
+    stream.write(f"#irqlab {report.title or report.source}: {', '.join(keys)}"
                  " (ns)\n#[Histogram log format version 1.3]\n"
                  '"StartTimestamp","Interval_Length","Interval_Max",'
                  '"Interval_Compressed_Histogram"\n')
@@ -45,7 +46,7 @@ def write_hdr(stream: IO[str], report: Report) -> int:
         return 0
     span_s = report.span_s() or 0.0
     n = 0
-    for key, hists in distributions(report.stats).items():
+    for key, hists in distributions(report.stats, keys).items():
         for label, hist in hists.items():
             if not hist.count:
                 continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irqlab.analysis.report import BY_SOFTIRQ, DISTRIBUTIONS
+from irqlab.analysis.report import BY_NAME, DISTRIBUTIONS
 
 STARS_MAX = 40
 """Bar width of the fullest row (bcc ``stars_max``)."""
@@ -61,15 +61,15 @@ def render_log2(slots: list[int], unit: str = "nsecs") -> str:
 
 def render_hist(data: dict[str, Any]) -> str:
     """Every distribution of a report's JSON (:meth:`Report.to_json`), one
-    power-of-two histogram per IRQ or softirq, under a title naming it."""
+    power-of-two histogram per IRQ, softirq or DPC, under a title naming it."""
     names = {label: row["name"] or "" for label, row in data["counters"].items()}
     parts = []
     for key, title in DISTRIBUTIONS.items():
-        for label, dist in data[key].items():
+        for label, dist in data.get(key, {}).items():
             body = render_log2(log2_slots(dist["buckets"]))
             if not body:
                 continue
-            what = f"softirq = '{label}'" if key in BY_SOFTIRQ else \
+            what = f"{BY_NAME[key]} = '{label}'" if key in BY_NAME else \
                 f"irq = {label} '{names.get(label, '')}'"
             parts.append(f"{title}, {what}: count {dist['count']}, p50 {dist['p50']} ns, "
                          f"p99 {dist['p99']} ns, max {dist['max']} ns\n{body}\n")

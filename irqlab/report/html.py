@@ -2,22 +2,26 @@
 
 Built from the report model alone (``irqlab run``, ``report``, ``replay`` and
 sweeps feed it the same :class:`Report`): the charts of
-:mod:`irqlab.report.plots` inlined as SVG, the ``/proc/interrupts`` and
-``/proc/softirqs`` tables as the kernel prints them, the experiment results,
-and the warnings each followed by the kernel log lines printed at its time.
+:mod:`irqlab.report.plots` inlined as SVG, the interrupt and CPU time tables,
+the experiment results, the sections the OS chose
+(:mod:`irqlab.report.ostables`: the ``/proc`` tables as the kernel prints
+them, Windows' ISRs and DPCs per driver, the NVIC's exceptions), and the
+warnings each followed by the kernel log lines printed at its time.
 Styles are inline; the page has no script and loads nothing, so it opens
 offline and in a mail client's sandbox.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from irqlab.analysis.report import Report
 from irqlab.report.dmesg import dmesg_line
+from irqlab.report.ostables import Block, os_blocks
 from irqlab.report.plots import charts, row_label, svg_markup
-from irqlab.report.procfs import render_interrupts, render_softirqs
+from irqlab.report.text import cpu_time_rows, interrupt_time_rows
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 60em; color: #222; }
@@ -28,7 +32,7 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; 
 li.warning { margin-bottom: 0.8em; } .kind { font-weight: bold; color: #a33; }
 table { border-collapse: collapse; font-size: 0.85em; }
 td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
-table.summary td:first-child { text-align: left; }
+table.summary td:first-child, table.os td:first-child { text-align: left; }
 """
 
 
@@ -43,17 +47,30 @@ def _facts(report: Report) -> str:
     return "".join(f"<span><b>{escape(k)}:</b> {escape(str(v))}</span>" for k, v in facts)
 
 
+def _grid(headers: Sequence[str], rows: Sequence[Sequence[Any]], css: str, ident: str = "") -> str:
+    """An HTML table of ``headers`` over ``rows``."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape('-' if v is None else str(v))}</td>"
+                                    for v in row) + "</tr>" for row in rows)
+    where = f' id="{ident}"' if ident else ""
+    return f'<table class="{css}"{where}><tr>{head}</tr>{body}</table>'
+
+
+def _block(block: Block) -> list[str]:
+    """An OS section's block: a table, or the /proc text byte-exact."""
+    if not block.headers:
+        return [f"<h2>{escape(block.title)}</h2>",
+                f'<pre id="{block.id}">{escape(block.text)}</pre>']
+    return [f"<h2>{escape(block.title)}</h2>",
+            _grid(block.headers, block.rows, "os", block.id)]
+
+
 def _table(rows: list[dict[str, Any]], css: str) -> str:
     """An HTML table of ``rows``, one column per key in order of appearance."""
     keys: list[str] = []
     for row in rows:
         keys.extend(k for k in row if k not in keys)
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape('-' if row.get(k) is None else str(row.get(k)))}</td>"
-                         for k in keys) + "</tr>"
-        for row in rows)
-    return f'<table class="{css}"><tr>{head}</tr>{body}</table>'
+    return _grid(keys, [[row.get(k) for k in keys] for row in rows], css)
 
 
 def _summary_rows(dists: dict[str, dict[str, Any]], data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -79,7 +96,9 @@ def _warnings(report: Report) -> str:
 
 def sections(report: Report) -> list[str]:
     """The report's parts after its title: facts, warnings, charts with their
-    summary tables, results, the /proc tables and the kernel log (a page of
+    summary tables, the interrupt and CPU time tables, results, the sections
+    the OS chose (the /proc tables, ISRs and DPCs per driver, the NVIC's
+    exceptions) and the kernel log (a page of
     its own, or part of another: ``irqlab check`` puts a run's under its
     checklist)."""
     parts = [f'<p class="facts">{_facts(report)}</p>']
@@ -94,15 +113,16 @@ def sections(report: Report) -> list[str]:
                      f'aria-label="{escape(chart.title)}">{svg_markup(chart)}</figure>')
         if chart.key is not None:
             parts.append(_table(_summary_rows(data[chart.key], data), "summary"))
+    for title, ident, (head, rows) in (
+            ("Time in interrupt context per CPU (us)", "interrupt-time",
+             interrupt_time_rows(report, data)),
+            ("CPU time (us)", "cpu-time", cpu_time_rows(report))):
+        if rows:
+            parts += [f"<h2>{title}</h2>", _grid(head, rows, "summary", ident)]
     if report.results:
         parts += ["<h2>Results</h2>", _table(report.results, "results")]
-    snap = report.counter_snapshot()
-    if snap is not None and snap.rows:
-        parts += ["<h2>/proc/interrupts</h2>",
-                  f'<pre id="proc-interrupts">{escape(render_interrupts(snap))}</pre>']
-    if snap is not None and snap.softirqs:
-        parts += ["<h2>/proc/softirqs</h2>",
-                  f'<pre id="proc-softirqs">{escape(render_softirqs(snap))}</pre>']
+    for block in os_blocks(report, data):
+        parts += _block(block)
     if report.log:
         text = "".join(dmesg_line(t, line) + "\n" for t, line in report.log)
         parts += [f"<h2>Kernel log ({len(report.log)} lines)</h2>",

@@ -141,16 +141,17 @@ def _distribution_charts(data: dict[str, Any]) -> Iterator[Chart]:
 def cpu_time_shares(report: Report, data: dict[str, Any]) -> dict[str, list[float]] | None:
     """Per context, the share (0..1) of each CPU's time: the run's /proc/stat-like
     times when the source has them, else the traced hard-IRQ and softirq time
-    with the rest of the span as ``other``."""
+    with the rest of the span as ``other``.  Keys are the generic contexts."""
     if report.cpu_time_ns:
         cpus = sorted(report.cpu_time_ns)
         totals = [sum(report.cpu_time_ns[c].values()) or 1 for c in cpus]
         return {kind: [report.cpu_time_ns[c].get(kind, 0) / t for c, t in zip(cpus, totals, strict=True)]
                 for kind in CPU_TIME_KINDS}
     span = report.span_s()
-    hard, soft = data["hardirq_time_ns"], data["softirq_time_ns"]
-    if hard is None or not span:
+    times = report.interrupt_time_ns()
+    if times is None or not span:
         return None
+    hard, soft = times
     span_ns = span * 1e9
     irq = [min(h / span_ns, 1.0) for h in hard]
     softirq = [min(s / span_ns, 1.0 - i) for s, i in zip(soft, irq, strict=True)]
@@ -172,8 +173,8 @@ def _cpu_time_chart(report: Report, data: dict[str, Any]) -> Chart | None:
     left = [0.0] * ncpu
     ys = list(range(ncpu))
     for kind, values in shares.items():
-        ax.barh(ys, [v * 100 for v in values], left=[x * 100 for x in left], label=kind,
-                color=_CONTEXT_COLOURS[kind])
+        ax.barh(ys, [v * 100 for v in values], left=[x * 100 for x in left],
+                label=report.view.term(kind), color=_CONTEXT_COLOURS[kind])
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_yticks(ys, [f"CPU{c}" for c in ys])
     ax.invert_yaxis()

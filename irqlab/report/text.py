@@ -11,9 +11,11 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from irqlab.analysis.report import BY_SOFTIRQ, DISTRIBUTIONS, Report
+from irqlab.analysis.report import BY_NAME, DISTRIBUTIONS, Report
+from irqlab.osview import OsView
 from irqlab.report.dmesg import dmesg_text
-from irqlab.report.procfs import render_interrupts, render_softirqs
+from irqlab.report.ostables import Block, os_blocks
+from irqlab.report.procfs import render_interrupts
 
 DEFAULT_WIDTH = 100
 
@@ -88,10 +90,10 @@ def _latency_sections(data: dict[str, Any], names: dict[str, str]) -> list[str]:
     order = {label: i for i, label in enumerate(names)}
     cols = ["count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"]
     for key, title in DISTRIBUTIONS.items():
-        hists = data[key]
+        hists = data.get(key)
         if not hists:
             continue
-        per_irq = key not in BY_SOFTIRQ
+        per_irq = key not in BY_NAME
         labels = sorted(hists, key=lambda k: order.get(k, len(order))) if per_irq else hists
         rows = [
             ([label, names.get(label, "")] if per_irq else [label])
@@ -99,31 +101,50 @@ def _latency_sections(data: dict[str, Any], names: dict[str, str]) -> list[str]:
             + [_us(hists[label][c.removesuffix("_us")]) for c in cols[1:]]
             for label in labels
         ]
-        head = ["irq", "name"] if per_irq else ["vec"]
+        head = ["irq", "name"] if per_irq else ["vec" if BY_NAME[key] == "softirq" else "routine"]
         out.append(_section(title, format_table(head + cols, rows, left=len(head))))
     return out
 
 
+def interrupt_time_rows(report: Report, data: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The per-CPU interrupt-time table (headers in the OS's terms, rows in
+    us), from the report's one source (:meth:`Report.interrupt_time_ns`)."""
+    view: OsView = report.view
+    hard, bottom = view.term("hardirq"), view.term("softirq")
+    times, share = data[f"{hard}_time_ns"], data[f"{hard}_cpu_share"]
+    if times is None:
+        return [], []
+    soft = data[f"{bottom}_time_ns"]
+    rows = [[cpu, _us(times[cpu]), _us(soft[cpu]),
+             "-" if share is None else f"{share[cpu] * 100:.2f}"] for cpu in range(len(times))]
+    return ["cpu", f"{hard}_us", f"{bottom}_us", f"{hard}_cpu_pct"], rows
+
+
+def cpu_time_rows(report: Report) -> tuple[list[str], list[list[Any]]]:
+    """The /proc/stat-like CPU time table, columns in the OS's terms."""
+    if not report.cpu_time_ns:
+        return [], []
+    kinds = ("user", "system", "irq", "softirq", "idle")
+    rows = [[cpu] + [_us(times.get(k, 0)) for k in kinds]
+            for cpu, times in sorted(report.cpu_time_ns.items())]
+    return ["cpu"] + [f"{report.view.term(k)}_us" for k in kinds], rows
+
+
 def _cpu_sections(report: Report, data: dict[str, Any]) -> list[str]:
     out = []
-    hard, soft, share = data["hardirq_time_ns"], data["softirq_time_ns"], data["hardirq_cpu_share"]
-    if hard is not None:
-        rows = [
-            [cpu, _us(hard[cpu]), _us(soft[cpu]),
-             "-" if share is None else f"{share[cpu] * 100:.2f}"]
-            for cpu in range(len(hard))
-        ]
-        out.append(_section(
-            "Time in interrupt context per CPU",
-            format_table(["cpu", "hardirq_us", "softirq_us", "hardirq_cpu_pct"], rows),
-        ))
-    if report.cpu_time_ns:
-        kinds = ("user", "system", "irq", "softirq", "idle")
-        rows = [[cpu] + [_us(times.get(k, 0)) for k in kinds]
-                for cpu, times in sorted(report.cpu_time_ns.items())]
-        out.append(_section("CPU time",
-                            format_table(["cpu"] + [f"{k}_us" for k in kinds], rows)))
+    head, rows = interrupt_time_rows(report, data)
+    if rows:
+        out.append(_section("Time in interrupt context per CPU", format_table(head, rows)))
+    head, rows = cpu_time_rows(report)
+    if rows:
+        out.append(_section("CPU time", format_table(head, rows)))
     return out
+
+
+def _block(block: Block) -> str:
+    if not block.headers:
+        return _section(block.title, block.text)
+    return _section(block.title, format_table(block.headers, block.rows, left=block.left))
 
 
 def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -> list[str]:
@@ -242,11 +263,7 @@ def render_text(report: Report, width: int | None = None) -> str:
     data = report.to_json()
     names = _names(data)
     parts = [_header(report, width)]
-    snap = report.counter_snapshot()
-    if snap is not None and snap.rows:
-        parts.append(_section("/proc/interrupts", render_interrupts(snap)))
-    if snap is not None and snap.softirqs:
-        parts.append(_section("/proc/softirqs", render_softirqs(snap)))
+    parts += [_block(b) for b in os_blocks(report, data)]
     parts += _latency_sections(data, names)
     parts += _cpu_sections(report, data)
     parts += _vm_sections(report, data)

@@ -194,3 +194,44 @@ def test_arbitrary_event_streams_never_raise(stream: list[Event]) -> None:
     report = Report("trace", s.cpus, stats=s)
     assert set(report.to_json()) >= {"counters", "handler_ns"}
     assert render_text(report)
+
+
+def test_dpc_latency_run_time_and_time_net_of_nested_isrs() -> None:
+    from irqlab.events import DPC_ENTRY, DPC_EXIT, DPC_QUEUE
+
+    s = IrqStats(1)
+    s.feed_events([
+        Event(0, 0, IRQ_ENTRY, 24, 0, "nic"),
+        Event(100, 0, DPC_QUEUE, 24, 0, "nic.sys!NicDpc"),
+        Event(300, 0, DPC_QUEUE, 24, 0, "nic.sys!NicDpc"),  # already queued: no new request
+        Event(500, 0, IRQ_EXIT, 24, 1),
+        Event(1_100, 0, DPC_ENTRY, -1, 0, "nic.sys!NicDpc"),
+        Event(1_500, 0, IRQ_ENTRY, 24, 0, "nic"),  # an ISR preempts the DPC
+        Event(2_000, 0, IRQ_EXIT, 24, 1),
+        Event(3_100, 0, DPC_EXIT, -1, 0, "nic.sys!NicDpc"),
+        Event(4_000, 0, DPC_EXIT, -1, 0, "nic.sys!NicDpc"),  # no entry: unmatched
+    ])
+    assert s.dpc_counts == {"nic.sys!NicDpc": [1]}
+    assert s.dpc_latency_ns["nic.sys!NicDpc"].max == 1_000  # from the first queueing
+    assert s.dpc_ns["nic.sys!NicDpc"].max == 2_000  # wall time, the nested ISR inside
+    assert s.dpc_time_ns == [1_500]  # the nested ISR's 500 ns are hard-IRQ time
+    assert s.hardirq_time_ns == [1_000]
+    assert s.nested == {}  # preempting a DPC is not nesting in another ISR
+    assert s.unmatched == 1
+
+
+def test_latencymon_execution_time_classes_are_exact_at_their_bounds() -> None:
+    from irqlab.analysis.irqstats import DURATION_CLASSES_NS
+    from irqlab.events import DPC_ENTRY, DPC_EXIT
+
+    assert DURATION_CLASSES_NS == (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
+    s = IrqStats(1)
+    ts = 0
+    for took in (249_999, 250_000, 499_999, 999_999, 1_000_000, 3_999_999, 4_000_000, 9_000_000):
+        s.feed_events([Event(ts, 0, IRQ_ENTRY, 5, 0, "dev"), Event(ts + took, 0, IRQ_EXIT, 5, 1),
+                       Event(ts + took, 0, DPC_ENTRY, -1, 0, "dev.sys!Dpc"),
+                       Event(ts + 2 * took, 0, DPC_EXIT, -1, 0, "dev.sys!Dpc")])
+        ts += 3 * took
+    assert s.handler_classes("5") == [1, 2, 1, 1, 1, 2]
+    assert s.dpc_classes("dev.sys!Dpc") == [1, 2, 1, 1, 1, 2]
+    assert s.handler_classes("missing") == [0] * 6

@@ -332,6 +332,57 @@ def test_no_tail_chain_when_pending_cannot_preempt_returned_to_context() -> None
     assert nvic.state(exc(2)) == "pending"
 
 
+def test_back_to_back_interrupts_count_one_tail_chain() -> None:
+    """Two interrupts pending together: the first is entered by stacking, the
+    second by tail-chaining at the first one's return; nothing arrived late."""
+    nvic = make({0: 0x40, 1: 0x40})
+    pulse(nvic, 0)
+    pulse(nvic, 1)
+    nvic.entry_ns(0, False)  # stacking begins for IRQ0 (equal priority: lower number)
+    assert nvic.acknowledge(0) == exc(0)
+    nvic.eoi(0, exc(0))  # IRQ1 is takeable at the return: tail-chain
+    nvic.entry_ns(0, True)
+    assert nvic.acknowledge(0) == exc(1)
+    nvic.eoi(0, exc(1))  # nothing left: a full return
+    assert (nvic.taken[exc(0)], nvic.taken[exc(1)]) == (1, 1)
+    assert (nvic.tail_chained[exc(0)], nvic.tail_chained[exc(1)]) == (0, 1)
+    assert sum(nvic.late_arrivals) == 0
+    pulse(nvic, 0)  # a lone interrupt later: stacked, neither chained nor late
+    nvic.entry_ns(0, False)
+    assert nvic.acknowledge(0) == exc(0)
+    assert (nvic.taken[exc(0)], nvic.tail_chained[exc(0)], nvic.late_arrivals[exc(0)]) == (2, 0, 0)
+
+
+def test_late_arrival_is_counted_for_the_exception_taken_instead() -> None:
+    """A higher-priority interrupt arriving while the core stacks for a lower
+    one is a late arrival; the original is tail-chained after it."""
+    nvic = make({0: 0x80, 1: 0x40})
+    pulse(nvic, 0)
+    nvic.entry_ns(0, False)  # stacking begins for IRQ0 ...
+    pulse(nvic, 1)  # ... and IRQ1 arrives before the vector fetch
+    assert nvic.acknowledge(0) == exc(1)
+    assert nvic.late_arrivals[exc(1)] == 1 and nvic.late_arrivals[exc(0)] == 0
+    nvic.eoi(0, exc(1))
+    nvic.entry_ns(0, True)
+    assert nvic.acknowledge(0) == exc(0)
+    assert nvic.tail_chained[exc(0)] == 1 and nvic.tail_chained[exc(1)] == 0
+    assert nvic.taken[exc(0)] == nvic.taken[exc(1)] == 1
+
+
+def test_a_return_with_nothing_takeable_does_not_tail_chain() -> None:
+    nvic = make({0: 0x20, 1: 0x40})
+    pulse(nvic, 1)
+    nvic.entry_ns(0, False)
+    assert nvic.acknowledge(0) == exc(1)
+    pulse(nvic, 0)
+    nvic.entry_ns(0, False)  # nested: IRQ0 preempts IRQ1's handler
+    assert nvic.acknowledge(0) == exc(0)
+    nvic.eoi(0, exc(0))
+    nvic.eoi(0, exc(1))
+    assert sum(nvic.tail_chained) == 0 and sum(nvic.late_arrivals) == 0
+    assert nvic.taken[exc(0)] == nvic.taken[exc(1)] == 1
+
+
 def test_cycle_overrides() -> None:
     nvic = Nvic(clock_hz=1_000_000_000, entry_cycles=29, tail_chain_cycles=8, exit_cycles=27)
     assert (nvic.entry_ns(0, False), nvic.entry_ns(0, True)) == (29, 8)

@@ -4,7 +4,16 @@ import io
 
 import pytest
 
-from irqlab.events import IRQ_ENTRY, IRQ_EXIT, SOFTIRQ_RAISE, VECTOR_ENTRY, Event
+from irqlab.events import (
+    DPC_ENTRY,
+    DPC_EXIT,
+    DPC_QUEUE,
+    IRQ_ENTRY,
+    IRQ_EXIT,
+    SOFTIRQ_RAISE,
+    VECTOR_ENTRY,
+    Event,
+)
 from irqlab.observe.tracefile import (
     FTRACE,
     INTERRUPTS,
@@ -24,6 +33,9 @@ EVENTS = [
     Event(15, 0, IRQ_EXIT, 25, 1, ""),
     Event(20, 1, SOFTIRQ_RAISE, -1, 3, ""),
     Event(30, 1, VECTOR_ENTRY, -1, 236, "local_timer"),
+    Event(40, 0, DPC_QUEUE, 25, 0, "ndis.sys!ndis_miniportDpc"),
+    Event(50, 0, DPC_ENTRY, -1, 0, "ndis.sys!ndis_miniportDpc"),
+    Event(60, 0, DPC_EXIT, -1, 0, "ndis.sys!ndis_miniportDpc"),
 ]
 
 
@@ -32,8 +44,9 @@ def test_round_trip_keeps_events_and_header():
                          overrun=[0, 5], dropped=[2, 0], source="unit test",
                          extra={"kernel": "6.18"})
     out = io.StringIO()
-    assert write_trace(out, header, EVENTS) == 4
+    assert write_trace(out, header, EVENTS) == len(EVENTS)
     text = out.getvalue()
+    assert "\n50 0 dpc_entry -1 0 ndis.sys!ndis_miniportDpc\n" in text
     assert text.splitlines()[0] == MAGIC
     reader = TraceReader(io.StringIO(text), "t")
     assert reader.header == header

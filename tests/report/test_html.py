@@ -123,7 +123,8 @@ def test_every_chart_is_drawn_in_the_browser_without_console_messages(
 def test_histograms_keep_every_sample(default_run) -> None:
     report = default_run.report
     data = report.to_json()
-    for key in DISTRIBUTIONS:
+    assert set(report.distributions()) <= set(DISTRIBUTIONS)
+    for key in report.distributions():
         dists = sampled(data, key)
         assert dists, key
         for label, dist in dists.items():

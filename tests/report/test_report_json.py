@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -26,7 +27,8 @@ TOP_KEYS = {
     "counters", "softirqs", "latency_ns", "handler_ns", "softirq_latency_ns", "softirq_ns",
     "irq_per_s", "hardirq_time_ns", "softirq_time_ns", "hardirq_cpu_share", "nested",
     "storm_suspects", "warnings", "cpu_time_ns", "results", "rx", "seed", "source", "cpus",
-    "duration_ns", "interval_s", "title", "log", "end_to_end_ns", "skipped_lines", "placement",
+    "duration_ns", "interval_s", "title", "log", "end_to_end_ns", "skipped_lines", "os",
+    "placement",
 }
 SUMMARY_KEYS = {"mean", "p50", "p90", "p99", "p999", "p9999", "max", "count", "buckets"}
 
@@ -78,9 +80,14 @@ def test_json_values_follow_the_contract() -> None:
     assert set(data["softirq_ns"]["NET_RX"]) == SUMMARY_KEYS
     assert set(data["softirq_latency_ns"]["NET_RX"]) == SUMMARY_KEYS
     assert data["irq_per_s"]["24"] == pytest.approx(1e5)  # 1 interrupt in 10 us
-    assert data["hardirq_time_ns"] == [2_000, 400]  # the nested timer is inside irq 24
-    assert data["softirq_time_ns"] == [2_900, 0]
-    assert data["hardirq_cpu_share"] == pytest.approx([0.2, 0.04])
+    # a run's CPU accounting is the one source of its interrupt time ...
+    assert (data["hardirq_time_ns"], data["softirq_time_ns"]) == ([3], [4])
+    # ... a trace's is the traced time
+    traced = replace(simulated(), cpu_time_ns=None).to_json()
+    assert traced["hardirq_time_ns"] == [2_000, 400]  # the nested timer is inside irq 24
+    assert traced["softirq_time_ns"] == [2_900, 0]
+    assert traced["hardirq_cpu_share"] == pytest.approx([0.2, 0.04])
+    assert data["os"] == "linux"
     assert data["nested"] == {"LOC": 1}
     assert data["storm_suspects"] == [{"irq": 17, "unhandled": 1, "total": 1}]
     assert data["warnings"] == [

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from irqlab.hw.remapping import bdf
-from irqlab.os.base import os_kernel
+from irqlab.os.base import nvic_facts, os_kernel
 from irqlab.os.linux.amd_iommu import AmdIommuIntThread, amd_iommu_int_handler
 from irqlab.os.linux.arm_smmu_v3 import ArmSmmuEvtqThread
 from irqlab.os.linux.dmar import DmarFault
+from irqlab.osview import NVIC, PROC_INTERRUPTS, SOFTIRQS, OsView
 
 if TYPE_CHECKING:
     from irqlab.hw.remapping import RemapUnit
@@ -44,3 +45,12 @@ class Linux:
     def results(self) -> list[dict[str, Any]] | None:
         """The threads (``ps``-like), if any ran."""
         return self.kernel.sched.table() or None
+
+    def report_view(self) -> OsView:
+        """``/proc/interrupts`` and the softirqs; on a Cortex-M also the NVIC's
+        tail-chained and late-arrival entries."""
+        nvic = nvic_facts(self.kernel)
+        if nvic is None:
+            return OsView(os=self.name)
+        return OsView(os=self.name, sections=(PROC_INTERRUPTS, SOFTIRQS, NVIC),
+                      facts={NVIC: nvic})

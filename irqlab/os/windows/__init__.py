@@ -17,6 +17,12 @@ DISPATCH_LEVEL, work item at PASSIVE_LEVEL.
   interrupts still preempt DPCs.  DPC time is accounted as softirq time.
 * A work item (``IoQueueWorkItem``) runs at PASSIVE_LEVEL in a system worker
   thread, which may wait.
+* The DPC's life is traced as the kernel's ETW session shows it to WPA:
+  ``DPC_QUEUE`` when ``KeInsertQueueDpc`` queues it, ``DPC_ENTRY`` and
+  ``DPC_EXIT`` around the routine, named ``module!routine``.  The report
+  (:meth:`NtKernel.report_view`) lists ISRs and DPCs per driver, in Perfmon's
+  words for CPU time (Processor object: ``% Privileged Time``, ``% Interrupt
+  Time``, ``% DPC Time``).
 
 The VT-d fault ISR ``nt!IvtHandleInterrupt`` is one such ISR: modelled here as
 the builds that bug-check from the ISR; newer builds only read the fault status
@@ -29,7 +35,8 @@ from collections import deque
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from irqlab.hw.apic import Apic
+from irqlab.events import DPC_ENTRY, DPC_EXIT, DPC_QUEUE
+from irqlab.hw.apic import LOCAL_TIMER_VECTOR, Apic
 from irqlab.hw.iommu import FSTS_FRI_SHIFT, FSTS_PFO, FSTS_PPF, FSTS_PRO, VtdUnit
 from irqlab.kernel.cpu import SOFTIRQ
 from irqlab.kernel.desc import IrqDesc
@@ -38,6 +45,7 @@ from irqlab.kernel.flags import IRQ_HANDLED
 from irqlab.kernel.sched import SLEEP, SLEEPING, Sleep
 from irqlab.machine.errors import BuildError
 from irqlab.os.base import os_kernel
+from irqlab.osview import ISR_DPC, OsView
 from irqlab.sim.engine import StopSimulation
 
 if TYPE_CHECKING:
@@ -62,8 +70,18 @@ def vector_irql(vector: int) -> int:
     return vector >> 4
 
 
+#: the clock ISR: ``HalpTimerClockInterrupt``, in ntoskrnl.exe since the HAL was
+#: merged into the kernel (Windows 10 2004); the row /proc would call LOC
+CLOCK_ISR = ("LOC", "ntoskrnl.exe", "HalpTimerClockInterrupt", LOCAL_TIMER_VECTOR)
+
+
+def driver_file(module: str) -> str:
+    """The driver's image name as WPA's Module column shows it (``ndis.sys``)."""
+    return f"{module}.sys"
+
+
 class Kdpc:
-    """``KDPC``: a deferred procedure call object."""
+    """``KDPC``: a deferred procedure call object; ``name`` is ``module!routine``."""
 
     __slots__ = ("context", "inserted", "name", "routine")
 
@@ -132,7 +150,33 @@ class NtKernel:
         return IvtHandleInterrupt(), None
 
     def results(self) -> list[dict[str, Any]] | None:
-        return self.sched.table() or None
+        """The system worker threads (work items run there at PASSIVE_LEVEL)."""
+        return [{"thread": row["thread"], "cpu": row["cpu"], "irql": "PASSIVE_LEVEL",
+                 "runtime_ns": row["runtime_ns"], "wakeups": row["wakeups"]}
+                for row in self.sched.table()] or None
+
+    def report_view(self) -> OsView:
+        """ISRs and DPCs per driver, no Linux sections; CPU time in Perfmon's
+        Processor counters.  Each interrupt row's driver: the module of its
+        built-in driver (``ndis`` of ``ndis-miniport``) as an image name, or
+        the image a kernel ISR names (``IvtHandleInterrupt``: ntoskrnl.exe)."""
+        rows: dict[str, dict[str, Any]] = {}
+        k = self.kernel
+        for desc in sorted(k.descs.values(), key=lambda d: d.irq):
+            if not desc.action or desc.vector < 0:
+                continue
+            first = desc.action[0]
+            image = (getattr(first.handler, "image", None)
+                     or driver_file(getattr(first.handler, "module", first.name)))
+            rows[str(desc.irq)] = {"driver": image,
+                                   "isr": getattr(first.handler, "symbol", first.name),
+                                   "vector": desc.vector, "irql": vector_irql(desc.vector)}
+        label, image, isr, vector = CLOCK_ISR
+        rows[label] = {"driver": image, "isr": isr, "vector": vector, "irql": vector_irql(vector)}
+        return OsView(os=self.name, sections=(ISR_DPC,),
+                      terms={"system": "privileged", "irq": "interrupt", "hardirq": "interrupt",
+                             "softirq": "dpc"},
+                      facts={ISR_DPC: {"irqs": rows, "dpc_irql": DISPATCH_LEVEL}})
 
     # -- IRQL -------------------------------------------------------------------------
     def current_irql(self, cpu: int) -> int:
@@ -161,14 +205,18 @@ class NtKernel:
         self.retiring[c] = True
         self.apic.set_tpr(c, DISPATCH_LEVEL << 4)
         cpu.irqs_on = True
+        emit = self.kernel.trace.emit
+        engine = self.kernel.engine
         while q:
             dpc = q.popleft()
             dpc.inserted = False
             self.dpcs_run[c] += 1
             cpu.ctx = SOFTIRQ
+            emit(engine.now, c, DPC_ENTRY, -1, 0, dpc.name)
             cost = dpc.routine(dpc.context)
             if cost:
                 yield cost
+            emit(engine.now, c, DPC_EXIT, -1, 0, dpc.name)
         self.apic.set_tpr(c, PASSIVE_LEVEL << 4)
         self.retiring[c] = False
 
@@ -179,6 +227,7 @@ class NtKernel:
             return False
         dpc.inserted = True
         self.dpc_queue[ctx.cpu].append(dpc)
+        self.kernel.trace.emit(self.kernel.engine.now, ctx.cpu, DPC_QUEUE, ctx.irq, 0, dpc.name)
         return True
 
     def io_queue_work_item(self, item: WorkItem) -> bool:
@@ -227,6 +276,8 @@ class IvtHandleInterrupt:
     """
 
     symbol = "nt!IvtHandleInterrupt"
+    #: the image WPA's Module column names
+    image = "ntoskrnl.exe"
 
     def __call__(self, ctx: HandlerContext) -> int:
         unit: VtdUnit = ctx.action.dev_id  # type: ignore[union-attr]
