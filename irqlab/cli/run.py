@@ -189,6 +189,10 @@ def run(scenario: str, assignments: tuple[str, ...], seed: int | None, duration:
                              "applies to a single machine")
         report = _experiment(scenario, assignments, extras, seed, duration, allow_code)
     else:
+        if "sweep" in extras:
+            from irqlab.cli.sweep import check_sweep_grid
+
+            check_sweep_grid(scenario)
         machine = _build(scenario, spec, seed)
         cpus = spec.machine.cpus
         stats = IrqStats(cpus)

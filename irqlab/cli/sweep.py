@@ -115,6 +115,12 @@ def _grid(scenario: str, assignments: tuple[str, ...], seeds: str | None,
     return text, source, grid
 
 
+def check_sweep_grid(scenario: str) -> None:
+    """The ``[sweep]`` table of a scenario ``irqlab run`` runs once: its grid
+    must still be well formed (points are not checked: ``irqlab validate``)."""
+    _grid(scenario, (), None, False)
+
+
 def check_sweep_table(scenario: str) -> str:
     """``irqlab validate`` of a scenario's ``[sweep]``: every point checked as
     ``irqlab sweep`` would before running (code files must exist, none is

@@ -32,9 +32,10 @@ class Experiment(Strict):
     """Fields every ``[experiment]`` has."""
 
     kind: Literal["receive-livelock", "moderation", "vm-injection"]
-    #: the NIC device (a device with a ``nic`` table) whose receive path is measured;
-    #: for ``vm-injection``, the host's bare-metal twin of the device assigned to the guest
-    nic: str = "eth0"
+    #: the device the summary measures: the NIC (a device with a ``nic`` table) of
+    #: ``receive-livelock`` and ``moderation``; the host's bare-metal twin of the
+    #: device assigned to the guest for ``vm-injection``
+    device: str = "eth0"
     #: processes for the runs (0: one per CPU, 1: in this process)
     workers: int = Field(0, ge=0)
 
@@ -69,16 +70,16 @@ def validate(spec: Scenario, experiment: object, source: str) -> Experiment:
 
 
 def _device_of(spec: Scenario, exp: Experiment, source: str) -> DeviceSpec:
-    """The device the experiment measures (``nic``)."""
+    """The device the experiment measures (``device``)."""
     if exp.kind == "vm-injection":
-        return vminjection.baseline_of(spec, exp.nic, source)
-    return _nic_of(spec, exp.nic, source)
+        return vminjection.baseline_of(spec, exp.device, source)
+    return _nic_of(spec, exp.device, source)
 
 
 def _nic_of(spec: Scenario, name: str, source: str) -> DeviceSpec:
     dev = next((d for d in spec.device if d.name == name), None)
     if dev is None or dev.nic is None:
-        raise ScenarioError(f"{source}: experiment.nic: no device named '{name}' with a nic "
+        raise ScenarioError(f"{source}: experiment.device: no device named '{name}' with a nic "
                             "table in the scenario")
     return dev
 
@@ -102,7 +103,7 @@ def run_experiment(text: str, source: str, table: object, sweep: object,
     except SweepError as exc:
         raise ScenarioError(str(exc)) from None
     specs = [parse(text, source, (*grid.fixed, *point))[0] for point in grid.points()]
-    for spec in specs:  # every point must still have the NIC
+    for spec in specs:  # every point must still have the device
         _device_of(spec, exp, source)
     jobs = exp.workers or min(len(specs) * len(grid.seeds), os.cpu_count() or 1)
     rows = sweep_rows(text, source, code_dir, allow_code, grid, jobs)

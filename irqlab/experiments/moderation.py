@@ -16,7 +16,7 @@ from irqlab.experiments.point import Point
 def summarise(points: list[Point]) -> tuple[list[dict[str, Any]], list[ReportWarning]]:
     results = []
     for p in points:
-        nic = p.nic.nic
+        nic = p.device.nic
         assert nic is not None
         static = not nic.adaptive
         usecs = nic.rx_usecs

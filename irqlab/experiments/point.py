@@ -12,16 +12,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Point:
-    """One point of the grid: its scenario (overrides applied), its NIC
-    device, and the report rows of its runs (one per seed)."""
+    """One point of the grid: its scenario (overrides applied), the device
+    the experiment measures, and the report rows of its runs (one per seed)."""
 
     spec: Scenario
-    nic: DeviceSpec
+    device: DeviceSpec
     rows: list[Row]
 
     def rx(self, field: str) -> Any:
         """The mean over the seeds of the NIC's ``rx`` figure (None if absent)."""
-        values = [r[key] for r in self.rows if (key := f"rx.{self.nic.name}.{field}") in r]
+        values = [r[key] for r in self.rows if (key := f"rx.{self.device.name}.{field}") in r]
         if not values:
             return None
         mean = sum(values) / len(values)
@@ -32,7 +32,7 @@ class Point:
         """The receive mode as the experiments name it: ``per-packet``,
         ``moderation`` (per-packet with static coalescing), ``napi``,
         ``napi-moderation`` or ``adaptive`` (NAPI with net DIM)."""
-        nic = self.nic.nic
+        nic = self.device.nic
         assert nic is not None
         if nic.receive == "per-packet":
             return "moderation" if nic.rx_usecs else "per-packet"
@@ -43,4 +43,4 @@ class Point:
     @property
     def offered_pps(self) -> int:
         """The NIC's offered load: its arrival rate (the nominal value the grid set)."""
-        return round(self.nic.arrival.rate or 0)
+        return round(self.device.arrival.rate or 0)

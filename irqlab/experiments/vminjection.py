@@ -2,7 +2,7 @@
 
 The grid crosses the first ``[[vm]]``'s injection modes with the rates of the
 device assigned to it.  Each run holds its own bare metal: the experiment's
-``nic`` is the host's twin of the assigned device (same handler, same rate,
+``device`` is the host's twin of the assigned device (same handler, same rate,
 zipped with it in the grid) on a host CPU of its own, where the host's
 workload runs as the guest's runs on its vCPU.  Throughput is the workload's
 share of its CPU; the summary gives the guest's relative to bare metal's,
@@ -28,7 +28,7 @@ def baseline_of(spec: Scenario, name: str, source: str) -> DeviceSpec:
                             "assigned to it")
     dev = next((d for d in spec.device if d.name == name), None)
     if dev is None or dev.assign is not None:
-        raise ScenarioError(f"{source}: experiment.nic: no host device named '{name}' (the "
+        raise ScenarioError(f"{source}: experiment.device: no host device named '{name}' (the "
                             "bare-metal twin of the assigned device)")
     if spec.vm[0].workload is None or spec.machine.workload is None:
         raise ScenarioError(f"{source}: experiment: vm-injection compares workloads: it needs "
@@ -44,7 +44,7 @@ def summarise(points: list[Point]) -> tuple[list[dict[str, Any]], list[ReportWar
     results = []
     for p in points:
         vm = p.spec.vm[0]
-        bare_cpu = p.nic.cpu if isinstance(p.nic.cpu, int) else p.nic.cpu[0]
+        bare_cpu = p.device.cpu if isinstance(p.device.cpu, int) else p.device.cpu[0]
         pre = f"vms.{vm.name}."
         ratios, exits, p99 = [], [], []
         for r in p.rows:
@@ -55,7 +55,7 @@ def summarise(points: list[Point]) -> tuple[list[dict[str, Any]], list[ReportWar
                 exits.append(r[f"{pre}exits_per_device_interrupt"])
             if r.get(f"{pre}latency_ns.count"):
                 p99.append(r[f"{pre}latency_ns.p99"] / 1000)
-        results.append({"rate_per_s": round(p.nic.arrival.rate or 0), "mode": vm.injection,
+        results.append({"rate_per_s": round(p.device.arrival.rate or 0), "mode": vm.injection,
                         "throughput_vs_bare_metal": _mean(ratios),
                         "exits_per_device_interrupt": _mean(exits), "latency_p99_us": _mean(p99)})
     notes = [ReportWarning(kind="vm-injection", irq=None, time_ns=None, message=(

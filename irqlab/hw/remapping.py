@@ -14,7 +14,8 @@ bus, a context entry per device; Linux allocates a bus's context table on the
 first attach and never frees it, so a detached device finds its root entry
 present and its context entry clear), "Interrupt Remapping Table Entry"
 (128-bit IRTE: bit 0 P, bits 23:16 vector, 63:32 destination, 79:64 SID with
-SVT; bit 15 IM selects the posted format, kept here as ``posted``).
+SVT; bit 15 IM selects the posted format: ``hw.posted.PostedIrte``, which the
+hypervisor keeps, not this table).
 """
 
 from __future__ import annotations
@@ -53,14 +54,12 @@ def bdf(sid: int) -> str:
 
 
 class Irte:
-    """One interrupt-remapping table entry (remapped format; ``posted`` is the
-    IM bit of the posted format, for guests' posted interrupts)."""
+    """One interrupt-remapping table entry in remapped format (IM = 0)."""
 
-    __slots__ = ("dest", "posted", "present", "sid", "vector")
+    __slots__ = ("dest", "present", "sid", "vector")
 
     def __init__(self, sid: int, dest: int, vector: int) -> None:
         self.present = True
-        self.posted = False
         self.sid = sid  # SVT = 1: verify the request's source id against it
         self.dest = dest
         self.vector = vector

@@ -79,6 +79,8 @@ def api_calls(os_name: str, driver: str) -> tuple[str, str]:
         return VFIO_CALLS
     return WDM_CALLS if os_name == "windows" else DMA_API_CALLS
 
+
+#: what the walk found, per outcome (the ``walk`` of a fault link)
 OUTCOME_NAMES = {
     remapping.NO_ROOT: "root entry not present",
     remapping.NO_CONTEXT: "context entry not present",
@@ -246,6 +248,8 @@ class DmaMachine:
 
     def _mistake(self, arg: tuple[DeviceDma, int, str]) -> None:
         dev, label, kind = arg
+        if kind in dev.mistake:
+            return  # made already: a repeat finds nothing left to change, and the faults stay the first's
         now = self.m.engine.now
         dev.mistake[kind] = label
         if kind == "dma-after-unmap":

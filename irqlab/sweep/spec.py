@@ -239,6 +239,11 @@ def _zip_groups(raw: object, field: str) -> Zip:
                        for g in raw)):
         raise SweepError(f"{field}: expected true or false, or groups of paths to pair such as "
                          '[["device.eth0.nic.receive", "device.eth0.nic.rx_usecs"]]')
+    seen: set[str] = set()
+    for path in (p for g in raw for p in g):
+        if path in seen:  # pairing it twice would drop one group or count points twice
+            raise SweepError(f"{field}: '{path}' is named twice (a path is in one group only)")
+        seen.add(path)
     return tuple(tuple(g) for g in raw)
 
 

@@ -116,6 +116,24 @@ def test_after_unmap_links_each_fault_to_the_unmap_of_its_own_iova(tmp_path: Pat
                                 "direction": "DMA_FROM_DEVICE"}
 
 
+def test_a_repeated_mistake_changes_nothing_and_the_faults_stay_the_first_ones(tmp_path: Path) -> None:
+    """A second teardown of a torn-down ring unmaps nothing: the faults are
+    still linked to the first [[fault]] and its unmaps, not unmapped twice."""
+    once, _, _ = simulate(tmp_path, "intel", "dma-after-unmap")
+    path = tmp_path / "twice.toml"
+    path.write_text(SCENARIO.format(kind="dma-after-unmap", arch="x86", iommu="intel")
+                    + FAULT.format(kind="dma-after-unmap")
+                    + FAULT.format(kind="dma-after-unmap").replace('"2ms"', '"3ms"'))
+    res = CliRunner().invoke(cli, ["run", str(path), "--duration", "8ms", "--json"])
+    assert res.exit_code == 0, res.output
+    [link] = json.loads(res.stdout)["iommu_faults"]
+    assert link["mistake"] == {"kind": "dma-after-unmap", "fault": 0}
+    assert link["count"] == RX_RING
+    assert link["last"]["cause"]["time_ns"] == 2_000_000
+    assert {k: link[k] for k in ("count", "first", "last")} == {
+        k: once["iommu_faults"][0][k] for k in ("count", "first", "last")}
+
+
 def test_wrong_direction_names_the_to_device_mapping(tmp_path: Path) -> None:
     report, _, _ = simulate(tmp_path, "arm-smmuv3", "dma-wrong-direction")
     cause = report["iommu_faults"][0]["first"]["cause"]

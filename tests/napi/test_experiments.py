@@ -71,8 +71,8 @@ def test_bad_fields_are_named() -> None:
         _run("receive-livelock", {"set": {"device.eth0.arrival.rate": ["fast", "slow"]}})
     with pytest.raises(ScenarioError, match=r"experiment\.kind"):
         _run("receive-livelock", {}, {"kind": "nope"})
-    with pytest.raises(ScenarioError, match=r"experiment\.nic: no device named 'eth1'"):
-        _run("receive-livelock", {}, {"nic": "eth1"})
+    with pytest.raises(ScenarioError, match=r"experiment\.device: no device named 'eth1'"):
+        _run("receive-livelock", {}, {"device": "eth1"})
 
 
 def test_an_experiment_machine_the_builder_refuses_is_a_scenario_error() -> None:

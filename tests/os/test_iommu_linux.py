@@ -48,6 +48,12 @@ def test_amd_unknown_requester_prints_the_device_field() -> None:
                                        "domain=0x0000 address=0x64a7f000 flags=0x0010]")
 
 
+def test_amd_other_event_types_print_all_four_dwords() -> None:
+    event = (0x0300, 0x1 << 28, 0x1000, 0)  # ILLEGAL_DEV_TABLE_ENTRY: not decoded here
+    assert event_line(event, None) == ("AMD-Vi: Event logged [UNKNOWN event[0]=0x00000300 "
+                                       "event[1]=0x10000000 event[2]=0x00001000 event[3]=0x00000000")
+
+
 def test_amd_prints_ten_per_device_then_limits() -> None:
     log = _flood("amd", "x86", 15)
     assert len(log) == 10  # dev_data->rs: 10 per 5 s; the rest are drained unprinted
@@ -66,7 +72,7 @@ def test_smmu_prints_raw_and_decoded_records() -> None:
         "event 0x10 received:", "\t0x0000010000000010", "\t0x0000020000000000",
         "\t0x0000000000000000", "\t0x0000000000000000",
         "event: F_TRANSLATION client: 0000:01:00.0 sid: 0x100 ssid: 0x0 iova: 0x0 ipa: 0x0",
-        'unpriv data write s1 "Input Address Caused Fault" stag: 0x0')]
+        'unpriv data write s1 "Input address caused fault" stag: 0x0')]
 
 
 def test_smmu_full_queue_loses_events_and_says_so() -> None:

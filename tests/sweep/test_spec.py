@@ -139,6 +139,10 @@ device.eth0.nic.rx_usecs = [0, 0, 50]
     ('[["machine.cpus", "nope.x"]]', "s.toml: sweep.zip: 'nope.x' is not a path of sweep.set"),
     ('[["machine.cpus", "machine.hz"]]',
      "s.toml: sweep.zip pairs axes of equal length: machine.cpus has 2, machine.hz has 3"),
+    ('[["machine.cpus", "machine.hz"], ["machine.hz", "machine.cpus"]]',
+     "s.toml: sweep.zip: 'machine.hz' is named twice (a path is in one group only)"),
+    ('[["machine.cpus", "machine.cpus"]]',
+     "s.toml: sweep.zip: 'machine.cpus' is named twice (a path is in one group only)"),
 ])
 def test_bad_zip_groups_name_the_field(zip_: str, message: str) -> None:
     table = tomllib.loads(f"[sweep]\nzip = {zip_}\n[sweep.set]\nmachine.cpus = [1, 2]\n"

@@ -211,3 +211,13 @@ def test_a_terminal_shows_a_progress_bar_with_eta(small, tmp_path) -> None:
     assert proc.wait() == 0
     text = seen.decode(errors="replace")
     assert "sweep" in text and "ETA" in text and "4/4" in text
+
+
+def test_run_refuses_a_broken_sweep_table_it_would_otherwise_ignore(small) -> None:
+    """``irqlab run`` runs the scenario once, but a [sweep] table that no longer
+    makes a grid is an error there too, as in ``validate`` and ``sweep``."""
+    small.write_text(small.read_text() + '\n[sweep]\nzip = "yes"\n')
+    for command in ("run", "validate"):
+        res = CliRunner().invoke(cli, [command, str(small)])
+        assert res.exit_code == 2
+        assert res.output.startswith(f"Error: {small}: sweep.zip: expected true or false")

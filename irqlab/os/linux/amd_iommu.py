@@ -53,7 +53,8 @@ def event_line(event: tuple[int, int, int, int], pci_dev: str | None) -> str:
     kind = event[1] >> EVENT_TYPE_SHIFT
     address = event[3] << 32 | event[2]
     if kind != EVENT_TYPE_IO_FAULT:
-        return f"AMD-Vi: Event logged [UNKNOWN event[0]=0x{event[0]:08x} event[1]=0x{event[1]:08x}]"
+        return ("AMD-Vi: Event logged [UNKNOWN "  # sic: Linux prints no closing bracket
+                + " ".join(f"event[{i}]=0x{dw:08x}" for i, dw in enumerate(event)))
     where = "" if pci_dev else f"device=0000:{bdf(devid)} "
     return (f"AMD-Vi: Event logged [IO_PAGE_FAULT {where}domain=0x{domain:04x} "
             f"address=0x{address:x} flags=0x{flags:04x}]")

@@ -11,7 +11,7 @@ rate limit, 5 s / 10) the raw record and its decoding::
     arm-smmu-v3 arm-smmu-v3.0.auto: \t0x0000010000000010
     ... (four dwords)
     arm-smmu-v3 arm-smmu-v3.0.auto: event: F_TRANSLATION client: 0000:01:00.0 sid: 0x100 ssid: 0x0 iova: 0xfffff000 ipa: 0x0
-    arm-smmu-v3 arm-smmu-v3.0.auto: unpriv data write s1 "Input Address Caused Fault" stag: 0x0
+    arm-smmu-v3 arm-smmu-v3.0.auto: unpriv data write s1 "Input address caused fault" stag: 0x0
 
 Other events print ``event: C_BAD_STE client: ... sid: ... ssid: ...``.  A lost
 record prints ``EVTQ overflow detected -- events lost``.
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 #: model parameters: the thread's base cost and the cost of one record
 BASE_NS, PER_EVENT_NS = 1_000, 700
-_CLASS = ("CD fetch", "Stage 1 translation table fetch", "Input Address Caused Fault", "Reserved")
+#: ``event_class_str`` of arm-smmu-v3.c
+_CLASS = ("CD fetch", "Stage 1 translation table fetch", "Input address caused fault", "Reserved")
 
 
 def event_lines(record: tuple[int, int, int, int], client: str | None) -> list[str]:
