@@ -53,6 +53,7 @@ def simulation_report(m: Machine, stats: IrqStats | None, title: str | None = No
         cpu_time_ns=cpu_time_ns(m),
         results=m.os.results(),
         rx={name: path.report() for name, path in m.nics.items()},
+        placement=m.balancer.report() if m.balancer.policy != "static" else None,
         view=m.os.report_view(),
         log=list(k.log),
         vector_matrix=m.board.vector_matrix(),

@@ -28,7 +28,7 @@ DURATION = {
     "moderation": "7ms", "nvic-cortex-m4": "3ms", "receive-livelock": "12ms",
     "shared-line-storm": "300ms", "softirq-overload": "7ms", "threaded-irq": "8ms",
     "windows-dma-violation": "25ms", "vfio-dma-use-after-unmap": "25ms", "windows-dpc": "4ms", "freertos-uart": "20ms",
-    "cpu-hotplug": "15ms",
+    "cpu-hotplug": "15ms", "rss-skew": "3ms",
     "vm-injection": "2ms",
 }
 #: experiments of many runs: no single machine to trace

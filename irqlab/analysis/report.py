@@ -82,6 +82,8 @@ class Report:
     #: the receive path of each NIC device (``irqlab.machine.netdev``): rates,
     #: drops, time shares and a ``latency_ns`` distribution object, by device
     rx: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the placement policy when one acts (``[irqbalance]``): moves, final CPUs
+    placement: dict[str, Any] | None = None
     title: str = ""
     #: kernel log lines (time_ns, text) the source produced, oldest first
     log: list[tuple[int, str]] = field(default_factory=list)
@@ -206,6 +208,7 @@ class Report:
         )
         out["results"] = self.results
         out["rx"] = self.rx
+        out["placement"] = self.placement
         if self.iommu_faults is not None:
             out["iommu_faults"] = self.iommu_faults
         if self.vms:  # a host with guests (absent otherwise)

@@ -132,6 +132,11 @@ class HandlerContext:
         """``schedule_work`` on the system workqueue; False if already pending."""
         return bool(self.k.workqueue.queue_work_on(self.cpu, work))
 
+    def queue_work_on(self, cpu: int, work: Any) -> bool:
+        """``queue_work_on(cpu, system_wq, work)``: waking another CPU's kworker
+        costs an IPI; False if already pending."""
+        return bool(self.k.workqueue.queue_work_on(cpu, work, self.cpu))
+
     def tasklet_schedule(self, tasklet: Any) -> bool:
         """False if the tasklet was already scheduled."""
         return bool(self.k.tasklets.schedule(self.cpu, tasklet))

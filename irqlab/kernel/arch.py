@@ -1,7 +1,9 @@
 """What the generic interrupt layer asks of the architecture, as Linux's
 ``kernel/irq`` calls into ``arch/*/kernel/irq.c``: the spurious vector, an
-empty vector-table slot, the trigger column and the architecture's rows of
-``/proc/interrupts``.  Each platform (``irqlab.platform``) implements it.
+empty vector-table slot, the trigger column, the architecture's rows of
+``/proc/interrupts``, sending an IPI (``arch_send_call_function_ipi_mask``,
+``arch_smp_send_reschedule``, ``arch_irq_work_raise``) and a TLB shootdown
+(``flush_tlb_multi``).  Each platform (``irqlab.platform``) implements it.
 Also what it asks of the interrupt controller (``Controller``)."""
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ class Arch(Protocol):
 
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
         """Add the architecture's rows (``arch_show_interrupts``)."""
+
+    def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None:
+        """Raise IPI ``ipi`` (``irqlab.kernel.smp``) on ``cpu``; its handler calls
+        back into ``k.smp`` / ``k.sched`` and counts the row."""
+
+    def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int:
+        """Invalidate a range of an address space on ``cpus`` from ``this_cpu``;
+        returns this CPU's own cost (ns)."""
 
 
 class Controller(Protocol):

@@ -71,7 +71,7 @@ def action_exit(k: Kernel, desc: IrqDesc, cpu: int, action: IrqAction, res: int)
     woken for IRQ_WAKE_THREAD."""
     k.trace.emit(k.engine.now, cpu, IRQ_EXIT, desc.irq, 1 if res else 0, action.name)
     if res & IRQ_WAKE_THREAD:
-        irq_wake_thread(k, desc, action)
+        irq_wake_thread(k, desc, action, cpu)
 
 
 def call_handler(k: Kernel, ctx: HandlerContext, action: IrqAction) -> int:

@@ -54,9 +54,11 @@ def setup_irq_thread(k: Kernel, desc: IrqDesc, action: IrqAction) -> None:
     action.thread = it
 
 
-def irq_wake_thread(k: Kernel, desc: IrqDesc, action: IrqAction) -> None:
-    """``__irq_wake_thread``; without a thread function the kernel only logs
-    (``warn_no_thread``)."""
+def irq_wake_thread(k: Kernel, desc: IrqDesc, action: IrqAction, cpu: int) -> None:
+    """``__irq_wake_thread`` from the handler on ``cpu``; without a thread
+    function the kernel only logs (``warn_no_thread``).  A thread on another
+    CPU (the line moved while this interrupt was in flight) is woken there
+    by IPI."""
     if action.thread_fn is None:
         k.printk(f"IRQ {desc.irq} device {action.name} returned IRQ_WAKE_THREAD "
                  "but no thread function available.")
@@ -71,7 +73,7 @@ def irq_wake_thread(k: Kernel, desc: IrqDesc, action: IrqAction) -> None:
     thread = it.thread
     if thread.cpu != desc.affinity and thread.state == SLEEPING:
         thread.cpu = desc.affinity  # IRQTF_AFFINITY: the thread follows a moved line
-    k.sched.wake_up_process(thread)
+    k.sched.wake_up_process(thread, cpu)
 
 
 def irq_thread(k: Kernel, it: IrqThread) -> Body:

@@ -1,10 +1,9 @@
-"""The kernel's interrupt layer for one machine: a facade binding one
-controller and one architecture (``arch.Arch``) to the generic parts:
-descriptors and vector tables, CPUs, softirqs, threads, the tick (``tick``),
-the log (``printk``), ``/proc`` (``proc``), the spurious poll (``spurious``).
-Controller differences are data from the platform (ack before entry, split
-EOI, EOI on exception return with tail-chaining, nesting); an OS personality
-may give its own ``irq_entry`` (Windows' ``KiInterruptDispatch``)."""
+"""The kernel's interrupt layer for one machine: a facade binding one controller and
+one architecture (``arch.Arch``) to the generic parts: descriptors and vector tables,
+CPUs, softirqs, threads, IPIs and the CPU topology (``smp``), the tick, the log
+(``printk``), ``/proc`` (``proc``), the spurious poll.  Controller differences are data
+from the platform (ack before entry, split EOI, EOI on exception return with
+tail-chaining, nesting); an OS personality may give its own ``irq_entry``."""
 
 from __future__ import annotations
 
@@ -22,10 +21,12 @@ from irqlab.kernel.handle import poll_irq
 from irqlab.kernel.printk import KernelLog
 from irqlab.kernel.proc import IrqStat, show_interrupts
 from irqlab.kernel.sched import Scheduler, Thread
+from irqlab.kernel.smp import Smp
 from irqlab.kernel.softirq import Softirqs
 from irqlab.kernel.spurious import PollTimer
 from irqlab.kernel.tasklet import Tasklets
 from irqlab.kernel.tick import Tick
+from irqlab.kernel.topology import Topology
 from irqlab.kernel.workqueue import Workqueue
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ class Kernel:
                  save_ns: int = 0, restore_ns: int = 0, atomic_sleep: str = "record",
                  tick_ns: int = 0, timer_softirq_ns: int = 0, tick_softirq: bool = True,
                  raise_local_timer: Callable[[int], None] = _no_timer,
-                 irq_entry: IrqEntry | None = None, trace: Tracepoints | None = None) -> None:
+                 irq_entry: IrqEntry | None = None, trace: Tracepoints | None = None,
+                 topology: Topology | None = None) -> None:
         self.engine = engine
         self.ctrl = ctrl
         self.ncpus = cpus
@@ -77,6 +79,7 @@ class Kernel:
         self.handler_ctx = [HandlerContext(self, i) for i in range(cpus)]
         self.softirqs = Softirqs(cpus)
         self.sched = Scheduler(self)
+        self.smp = Smp(self, topology or Topology(cpus))
         self.ksoftirqd: list[Thread | None] = [None] * cpus
         self.tasklets = Tasklets(self)
         self.workqueue = Workqueue(self)

@@ -18,8 +18,16 @@ Non-NAPI drivers hand frames to ``netif_rx``: the per-CPU backlog
 (``netdev_max_backlog`` = 1000, excess dropped and counted) is drained by the
 backlog NAPI instance (``process_backlog``) in the same softirq.
 
+RPS (``irqlab.kernel.rps`` chooses the CPU): ``enqueue_to_backlog`` puts
+packets on any CPU's backlog; a remote backlog is put on this CPU's
+``rps_ipi_list`` (NET_RX raised here if not already running) and, at the end
+of ``net_rx_action``, kicked with a call-function IPI whose function
+(``rps_trigger_softirq``) schedules the backlog there and counts
+``received_rps`` (``napi_schedule_rps``, ``net_rps_send_ipi``).  Backlog
+head and tail counters (``input_queue_head``/``_tail``) keep RFS in order.
+
 Not modelled: GRO (its held packets would also arm the timer), busy polling,
-threaded NAPI, RPS.
+threaded NAPI.
 """
 
 from __future__ import annotations
@@ -83,10 +91,13 @@ class Napi:
 class SoftnetData:
     """``struct softnet_data`` of one CPU (its counters are /proc/net/softnet_stat)."""
 
-    __slots__ = ("backlog", "dropped", "in_net_rx_action", "input_pkt_queue", "poll_list",
-                 "processed", "time_squeeze")
+    __slots__ = ("backlog", "cpu", "dropped", "in_net_rx_action", "input_pkt_queue", "poll_list",
+                 "processed", "received_rps", "rps_ipi_list", "time_squeeze")
 
-    def __init__(self) -> None:
+    def __init__(self, cpu: int) -> None:
+        self.cpu = cpu
+        self.rps_ipi_list: list[SoftnetData] = []
+        self.received_rps = 0
         self.poll_list: deque[Napi] = deque()
         self.in_net_rx_action = False
         self.processed = 0
@@ -107,7 +118,10 @@ class Softnet:
         self.budget = NETDEV_BUDGET
         self.budget_usecs = netdev_budget_usecs(k.hz)
         self.max_backlog = NETDEV_MAX_BACKLOG
-        self.sd = [SoftnetData() for _ in range(k.ncpus)]
+        self.sd = [SoftnetData(cpu) for cpu in range(k.ncpus)]
+        #: per CPU: packets dequeued from / queued to its backlog (input_queue_head, _tail)
+        self.qhead = [0] * k.ncpus
+        self.qtail = [0] * k.ncpus
         for cpu, sd in enumerate(self.sd):
             sd.backlog = Napi(self, self.process_backlog, NAPI_POLL_WEIGHT, "backlog", sd, cpu)
         k.hotplug.cpuhp_setup_state(self.dev_cpu_dead)
@@ -147,9 +161,14 @@ class Softnet:
                 self.deliver(cpu, frames)
 
     def netif_rx(self, cpu: int, frames: list[int]) -> int:
-        """``enqueue_to_backlog`` (hard-IRQ context): queue on the CPU's backlog,
-        drop beyond ``netdev_max_backlog``, schedule the backlog NAPI.  Returns
-        the number dropped."""
+        """``netif_rx`` in hard-IRQ context on ``cpu``: its own backlog."""
+        return self.enqueue_to_backlog(cpu, cpu, frames)
+
+    def enqueue_to_backlog(self, this_cpu: int, cpu: int, frames: list[int],
+                           rflow: list[int] | None = None) -> int:
+        """Queue on ``cpu``'s backlog from ``this_cpu``, drop beyond
+        ``netdev_max_backlog``, schedule the backlog NAPI (``napi_schedule_rps``).
+        ``rflow`` (RFS) learns the tail reached.  Returns the number dropped."""
         sd = self.sd[cpu]
         q = sd.input_pkt_queue
         room = self.max_backlog - len(q)
@@ -159,11 +178,36 @@ class Softnet:
             frames = frames[:room]
         if frames:
             q.extend(frames)
+            self.qtail[cpu] += len(frames)
+            if rflow is not None:
+                rflow[1] = self.qtail[cpu]
             backlog = sd.backlog
             if not backlog.state & NAPIF_STATE_SCHED:
                 backlog.state |= NAPIF_STATE_SCHED
-                napi_schedule_irqoff(backlog, cpu)
+                if cpu == this_cpu:
+                    napi_schedule_irqoff(backlog, cpu)
+                else:
+                    mysd = self.sd[this_cpu]
+                    mysd.rps_ipi_list.append(sd)
+                    if not mysd.in_net_rx_action:
+                        self.k.raise_softirq(this_cpu, NET_RX)
         return dropped
+
+    def net_rps_send_ipi(self, cpu: int) -> None:
+        """End of ``net_rx_action``: kick every remote backlog queued from here
+        (the list is pushed at its head: the last queued is kicked first)."""
+        sd = self.sd[cpu]
+        remote, sd.rps_ipi_list = sd.rps_ipi_list, []
+        smp = self.k.smp
+        for remsd in reversed(remote):
+            smp.smp_call_function_single(cpu, remsd.cpu, self._rps_trigger_softirq)
+
+    def _rps_trigger_softirq(self, _k: Kernel, cpu: int) -> int:
+        """The RPS IPI's function on the remote CPU: schedule its backlog."""
+        sd = self.sd[cpu]
+        napi_schedule_irqoff(sd.backlog, cpu)
+        sd.received_rps += 1
+        return 0
 
     def process_backlog(self, napi: Napi, quota: int) -> Generator[int, None, int]:
         """The backlog's poll: up to ``quota`` frames, including those queued
@@ -175,6 +219,7 @@ class Softnet:
         while True:
             n = min(quota - work, len(q))
             frames = [q.popleft() for _ in range(n)]
+            self.qhead[napi.cpu] += n
             yield from self.netif_receive_skb(napi.cpu, frames)
             work += n
             if work >= quota:
@@ -215,6 +260,8 @@ class Softnet:
         sd.poll_list = work_list
         if work_list:
             k.raise_softirq(cpu, NET_RX)
+        if sd.rps_ipi_list:
+            self.net_rps_send_ipi(cpu)
 
     def _napi_poll(self, n: Napi, repoll: list[Napi], cpu: int) -> Generator[int, None, int]:
         """``__napi_poll``: a poll that used its whole weight goes back on the list.

@@ -12,6 +12,9 @@ with interrupts and with each other.
   1 + ilog2(min(CPUs, 8)) (kernel/sched/fair.c, SCHED_TUNABLESCALING_LOG).
 * ``need_resched`` is set while a woken thread waits to preempt the running
   one (or the idle CPU); the softirq restart loop stops on it.
+* A wake-up from another CPU (``wake_up_process(t, from_cpu)``) goes through
+  the target's wake list or a reschedule IPI (``irqlab.kernel.smp``); the
+  thread is queued, or the running one preempted, when the target takes it.
 
 A thread's body is a generator.  It yields CPU costs in ns, run as segments of
 ``cpu.ctx`` (SYSTEM for kernel threads, USER for user threads; kernel code it
@@ -31,6 +34,7 @@ creation order from :data:`FIRST_PID`.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from irqlab.events import (
@@ -45,6 +49,7 @@ from irqlab.events import (
     idle_comm,
 )
 from irqlab.kernel.cpu import SYSTEM, USER, Segment
+from irqlab.kernel.smp import SCHEDULER_IPI_NS, TTWU_ACTIVATE_NS
 
 if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
@@ -54,9 +59,10 @@ SCHED_NORMAL, SCHED_FIFO = 0, 1
 POLICY_NAMES = ("SCHED_NORMAL", "SCHED_FIFO")
 MAX_RT_PRIO = 100  # include/linux/sched/prio.h; RT priorities are 1..99
 BASE_SLICE_NS = 750_000  # normalized_sysctl_sched_base_slice (kernel/sched/fair.c)
-RUNNABLE, SLEEPING, DEAD = 0, 1, 2
-#: sched_switch prev_state of a task switched out in each state (preempted: "R+")
-SWITCH_STATE = (TASK_REPORT_MAX, TASK_INTERRUPTIBLE, EXIT_DEAD)
+RUNNABLE, SLEEPING, DEAD, WAKING = 0, 1, 2, 3  # WAKING: on a remote wake list (TASK_WAKING)
+#: sched_switch prev_state of a task switched out in each state (preempted: "R+";
+#: a waking task is still asleep until its CPU runs the wake list)
+SWITCH_STATE = (TASK_REPORT_MAX, TASK_INTERRUPTIBLE, EXIT_DEAD, TASK_INTERRUPTIBLE)
 #: the first thread's pid (model parameter: the pids below are the boot's tasks)
 FIRST_PID = 100
 
@@ -206,16 +212,45 @@ class Scheduler:
             c.on_idle = self._schedule
         self.rqs[cpu].idle = idle
 
-    def wake_up_process(self, t: Thread) -> bool:
-        """Make a sleeping thread runnable; False if it was not sleeping."""
+    def wake_up_process(self, t: Thread, from_cpu: int | None = None) -> bool:
+        """Make a sleeping thread runnable; False if it was not sleeping.
+        ``from_cpu`` is the waking CPU (None: on ``t``'s own CPU, or from a
+        timer there): from another CPU the wake-up costs an IPI
+        (``try_to_wake_up``: ``ttwu_queue_wakelist`` or ``resched_curr``)."""
         if t.state != SLEEPING:
             return False
-        t.state = RUNNABLE
         t.wakeups += 1
         t.timer += 1  # cancels a pending sleep timeout
+        if from_cpu is None or from_cpu == t.cpu:
+            t.state = RUNNABLE
+            self._activate(t)
+            return True
+        smp = self.k.smp
+        if smp.ttwu_queue_cond(from_cpu, t.cpu):
+            t.state = WAKING
+            smp.smp_call_function_single(from_cpu, t.cpu, partial(self._ttwu_pending, t))
+            return True
+        t.state = RUNNABLE
+        self._trace_wakeup(t)
+        rq = self.rqs[t.cpu]
+        rq.enqueue(t)
+        curr = rq.curr
+        if curr is not None and _outranks(t, curr):
+            rq.need_resched = True
+            smp.smp_send_reschedule(t.cpu)
+        elif curr is not None and t.policy == SCHED_NORMAL and curr.policy == SCHED_NORMAL:
+            self._arm_slice(rq)
+        return True
+
+    def _trace_wakeup(self, t: Thread) -> None:
+        """The ``sched_wakeup`` tracepoint (``ttwu_do_activate``)."""
         trace = self.k.trace
         if trace.enabled:
             trace.emit(self.engine.now, t.cpu, SCHED_WAKEUP, t.pid, t.kernel_prio, t.name)
+
+    def _activate(self, t: Thread) -> None:
+        """Queue a woken thread on its CPU; preempt what runs there if it outranks it."""
+        self._trace_wakeup(t)
         rq = self.rqs[t.cpu]
         rq.enqueue(t)
         curr = rq.curr
@@ -228,7 +263,25 @@ class Scheduler:
                 self.engine.after(0, cpu.kick)
         elif t.policy == SCHED_NORMAL and curr.policy == SCHED_NORMAL:
             self._arm_slice(rq)
-        return True
+
+    def _ttwu_pending(self, t: Thread, _k: Kernel, _cpu: int) -> int:
+        """``sched_ttwu_pending``: the wake list's entry, run by the IPI on ``t``'s CPU."""
+        t.state = RUNNABLE
+        self._activate(t)
+        return TTWU_ACTIVATE_NS
+
+    def scheduler_ipi(self, cpu: int) -> int:
+        """The reschedule IPI: the thread to preempt was queued by the waker;
+        switch on the way out of the interrupt.  Returns its CPU time."""
+        rq = self.rqs[cpu]
+        if rq.need_resched and rq.curr is not None:
+            self._preempt(rq)
+        return SCHEDULER_IPI_NS
+
+    def idle_cpu(self, cpu: int) -> bool:
+        """No runnable thread on ``cpu`` (``!rq->nr_running``)."""
+        rq = self.rqs[cpu]
+        return not rq.rt and not rq.fair
 
     def migrate_task(self, t: Thread, cpu: int) -> bool:
         """Move a thread that is not running to ``cpu`` (``migrate_tasks`` when

@@ -70,8 +70,9 @@ class WorkerPool:
         self.idle: list[Worker] = []
         self.nr_running = 0  # workers awake and not idle
 
-    def kick(self) -> None:
-        """``kick_pool``: work is queued and no worker runs: wake or create one."""
+    def kick(self, from_cpu: int | None = None) -> None:
+        """``kick_pool``: work is queued and no worker runs: wake or create one
+        (from ``from_cpu``: another CPU's wake-up is an IPI)."""
         if not self.worklist or self.nr_running:
             return
         if self.idle:
@@ -82,7 +83,7 @@ class WorkerPool:
                                                    self._worker_thread(w))
             self.workers.append(w)
         self.nr_running += 1
-        self.k.sched.wake_up_process(w.thread)
+        self.k.sched.wake_up_process(w.thread, from_cpu)
 
     def _next_work(self, w: Worker) -> Work | None:
         for work in self.worklist:
@@ -131,8 +132,9 @@ class Workqueue:
         self.pools = [WorkerPool(k, cpu) for cpu in range(k.ncpus)]
         self.works = 0  # work items queued at least once
 
-    def queue_work_on(self, cpu: int, work: Work) -> bool:
-        """False when the work was already pending."""
+    def queue_work_on(self, cpu: int, work: Work, from_cpu: int | None = None) -> bool:
+        """Queue ``work`` on ``cpu``'s pool, from ``from_cpu`` (None: that CPU
+        itself); False when the work was already pending."""
         if work.pending:
             return False
         work.pending = True
@@ -143,5 +145,5 @@ class Workqueue:
         k.trace.emit(k.engine.now, cpu, WORK_QUEUE, work.id, cpu, work.name)
         pool = self.pools[cpu]
         pool.worklist.append(work)
-        pool.kick()
+        pool.kick(from_cpu)
         return True

@@ -21,17 +21,19 @@ from irqlab.kernel.flags import (
     IRQF_TRIGGER_RISING,
 )
 from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_irq
+from irqlab.kernel.mm import Mm
 from irqlab.kernel.sched import cpu_bound
 from irqlab.machine import actions, faults
 from irqlab.machine.dma import DmaMachine
 from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
 from irqlab.machine.errors import BuildError
+from irqlab.machine.irqbalance import Balancer
 from irqlab.machine.machine import Line, Machine
 from irqlab.machine.netdev import RxPath
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS, Platform
 from irqlab.platform.base import pci_address
-from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario
+from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario, Workload
 from irqlab.sim.engine import Engine
 from irqlab.virt.guest import GuestPlatform, guest_spec
 from irqlab.virt.kvm import Kvm, Route, VfioHandler, Vm
@@ -77,7 +79,7 @@ def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = No
         if dev.assign is None:
             _add_device(m, dev, index)
     if ms.workload is not None:
-        _add_workload(m, ms.workload.threads)
+        _add_workload(m, ms.workload)
     platform.finish(m)
     if board.iommu is not None:
         m.dma = DmaMachine(m, board.iommu)
@@ -90,6 +92,7 @@ def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = No
     actions.install(m)
     if m.hypervisor is not None:
         _add_guests(m, m.hypervisor)
+    m.balancer = Balancer(m)
     return m
 
 
@@ -120,16 +123,20 @@ def _add_vfio(m: Machine, kvm: Kvm, vm: Vm, spec: DeviceSpec, index: int, routes
         m.irqs.setdefault(spec.name, []).append(irq)
 
 
-def _add_workload(m: Machine, threads: int) -> None:
-    """``threads`` cpu-bound user threads on every CPU (but those of vCPUs)."""
+def _add_workload(m: Machine, workload: Workload) -> None:
+    """``threads`` cpu-bound user threads on every CPU (but those of vCPUs); with
+    ``tlb_shootdowns`` they are one process that unmaps memory."""
     sched = m.kernel.sched
+    threads = workload.threads
     vcpus = set(m.hypervisor.vm_of) if m.hypervisor is not None else set()
-    for cpu in range(m.spec.machine.cpus):
-        if cpu in vcpus:
-            continue
+    cpus = [cpu for cpu in range(m.spec.machine.cpus) if cpu not in vcpus]
+    if workload.tlb_shootdowns is not None:
+        m.mm = Mm(m.kernel, cpus, workload.tlb_shootdowns, m.rng_for("mm"))
+    for cpu in cpus:
         for i in range(threads):
             name = f"cpu-bound/{cpu}" if threads == 1 else f"cpu-bound/{cpu}.{i}"
-            sched.wake_up_process(sched.kthread_create(name, cpu, cpu_bound(), kind=USER))
+            body = cpu_bound() if m.mm is None else m.mm.thread(cpu)
+            sched.wake_up_process(sched.kthread_create(name, cpu, body, kind=USER))
 
 
 # -- devices --------------------------------------------------------------------------
@@ -273,7 +280,8 @@ def _add_nic(m: Machine, spec: DeviceSpec, index: int) -> None:
                             m.rng_for(f"arrivals:{_queue_name(spec, q)}"), spec.name)
 
     assert spec.nic is not None
-    path = m.nics[spec.name] = RxPath(m.kernel, spec.name, spec.nic, devs, m.trace, arrivals)
+    path = m.nics[spec.name] = RxPath(m.kernel, spec.name, spec.nic, devs, m.trace, arrivals,
+                                      m.rng_for)
     for i, dev in enumerate(devs):
         _request(m, dev.irq, path.driver.interrupt, spec, dev.name, path.queue(i))
 

@@ -12,8 +12,10 @@ from irqlab.sim.rng import stream
 
 if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
+    from irqlab.kernel.mm import Mm
     from irqlab.machine.dma import DmaMachine
     from irqlab.machine.driver import BuiltinDriver
+    from irqlab.machine.irqbalance import Balancer
     from irqlab.machine.netdev import RxPath
     from irqlab.os.base import Personality
     from irqlab.platform import Board, Platform
@@ -45,6 +47,10 @@ class Machine:
         self.irqs: dict[str, list[int]] = {}
         #: the receive path of each NIC device (a device with a ``nic`` table)
         self.nics: dict[str, RxPath] = {}
+        #: the workload's process when it unmaps memory (``workload.tlb_shootdowns``)
+        self.mm: Mm | None = None
+        #: the interrupt placement policy (``[irqbalance]``)
+        self.balancer: Balancer
         self.lines: dict[int, Line] = {}
         #: per-CPU timer hardware (LAPIC timer, arch timer, SysTick)
         self.timers: list[Device] = []

@@ -55,6 +55,7 @@ def _start(m: Machine) -> None:
     for devs in m.devices.values():
         for dev in devs:
             dev.start()
+    m.balancer.start()
 
 
 def machine_warnings(m: Machine) -> list[KernelWarning]:

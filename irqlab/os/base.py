@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from irqlab.hw.nvic import EXCEPTION_NAMES, FIRST_IRQ, Nvic
 from irqlab.kernel.kernel import IrqEntry, Kernel
+from irqlab.kernel.topology import Topology
 from irqlab.osview import OsView
 
 if TYPE_CHECKING:
@@ -76,4 +77,5 @@ def os_kernel(m: Machine, board: Board, *, irq_nesting: bool = False, tick_softi
         tail_chaining=board.tail_chaining, save_ns=ms.save_cost, restore_ns=ms.restore_cost,
         atomic_sleep=ms.atomic_sleep, tick_ns=t.cost, timer_softirq_ns=t.softirq_cost,
         tick_softirq=tick_softirq, raise_local_timer=lambda cpu: m.timers[cpu].request(),
-        irq_entry=irq_entry if m.hypervisor is None else m.hypervisor.irq_entry, trace=m.trace)
+        irq_entry=irq_entry if m.hypervisor is None else m.hypervisor.irq_entry, trace=m.trace,
+        topology=Topology(ms.cpus, ms.numa_nodes, ms.llc_cpus))

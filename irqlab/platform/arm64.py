@@ -6,6 +6,11 @@ Arm IHI 0069).
   are LPIs (INTID 8192 and up) written through the ITS ("ITS-MSI").
 * The per-CPU timer is the non-secure EL1 physical timer, PPI 30, a level
   line handled as an ordinary per-CPU IRQ (``arch_timer_handler_phys``).
+* IPIs are SGIs 0-7 (``arch/arm64/kernel/smp.c`` ``ipi_msg_type``): the
+  scheduler's reschedule is SGI 0, both call-function kinds SGI 1, IRQ work
+  SGI 5.  ``arch_show_interrupts`` prints all eight ``IPIn`` rows with their
+  ``ipi_types`` texts.  TLB maintenance is broadcast in hardware (``TLBI
+  ...IS``): a shootdown sends no IPI.
 * EOImode 1 splits the EOI: the priority drop at entry (ICC_EOIR1), the
   deactivation (ICC_DIR) when the flow handler ends.  A missed deactivation
   leaves only that INTID active; other interrupts still arrive.
@@ -17,9 +22,9 @@ Arm IHI 0069).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from irqlab.events import CounterSnapshot
+from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, CounterSnapshot
 from irqlab.hw.controller import LineSink
 from irqlab.hw.device import Device, LevelSignal, LpiSignal, Signal, Wire
 from irqlab.hw.gic import LPI_BASE, GicV3
@@ -31,9 +36,11 @@ from irqlab.kernel.flags import IRQ_HANDLED, IRQD_AFFINITY_MANAGED, IRQF_ONESHOT
 from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.manage import request_irq, request_threaded_irq
 from irqlab.kernel.printk import KernelWarning
+from irqlab.kernel.smp import IPI_CALL_FUNC, IPI_CALL_FUNC_SINGLE, IPI_IRQ_WORK, IPI_RESCHEDULE
 from irqlab.machine.errors import BuildError
 from irqlab.platform.base import (
     Board,
+    add_rows,
     machine_spec,
     next_irq,
     no_handler,
@@ -43,7 +50,10 @@ from irqlab.platform.base import (
 from irqlab.scenario.schema import Arm64Machine
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from irqlab.kernel.action import HandlerContext
+    from irqlab.kernel.cpu import Cpu
     from irqlab.kernel.desc import IrqDesc
     from irqlab.kernel.kernel import Kernel
     from irqlab.machine.machine import Machine
@@ -51,6 +61,20 @@ if TYPE_CHECKING:
 
 ARCH_TIMER_PPI = 30  # non-secure EL1 physical timer (arm,armv8-timer binding)
 ITS_MAX_LPI_NRBITS = 16  # Linux drivers/irqchip/irq-gic-v3-its.c: 64K LPI INTIDs at most
+# arch/arm64/kernel/smp.c: enum ipi_msg_type (SGI = IPI number) and ipi_types[]
+IPI_SGI = {IPI_RESCHEDULE: 0, IPI_CALL_FUNC: 1, IPI_CALL_FUNC_SINGLE: 1, IPI_IRQ_WORK: 5}
+IPI_TYPES = {
+    "IPI0": "Rescheduling interrupts",
+    "IPI1": "Function call interrupts",
+    "IPI2": "CPU stop interrupts",
+    "IPI3": "CPU stop NMIs",
+    "IPI4": "Timer broadcast interrupts",
+    "IPI5": "IRQ work interrupts",
+    "IPI6": "CPU backtrace interrupts",
+    "IPI7": "KGDB roundup interrupts",
+}
+# Model parameter (ns), not a manual figure: TLBI ...IS + DSB ISH on the initiator.
+TLBI_BROADCAST_NS = 300
 
 
 class GicChip(IrqChip):
@@ -126,6 +150,28 @@ def arch_timer_handler_phys(ctx: HandlerContext) -> int:
     return IRQ_HANDLED
 
 
+def ipi_handler(k: Kernel, cpu: Cpu, sgi: int) -> Generator[int, None, None]:
+    """``do_handle_IPI`` through ``handle_percpu_devid_irq``: the row, the work,
+    then the EOI (the deactivation in EOImode 1)."""
+    c = cpu.index
+    row = f"IPI{sgi}"
+    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, sgi, row)
+    k.irq_stat.inc(row, c)
+    if sgi == IPI_SGI[IPI_RESCHEDULE]:
+        cost = k.sched.scheduler_ipi(c)
+    elif sgi == IPI_SGI[IPI_IRQ_WORK]:
+        cost = k.smp.irq_work_run(c)
+    else:
+        cost = k.smp.flush_call_function_queue(c)
+    if cost:
+        yield cost
+    if k.split_eoi:
+        k.ctrl.deactivate(c, sgi)
+    else:
+        k.ctrl.eoi(c, sgi)
+    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, sgi, row)
+
+
 class Arm64:
     """The arm64 GICv3 platform (see the module docstring)."""
 
@@ -151,6 +197,8 @@ class Arm64:
         gic.set_trigger(ARCH_TIMER_PPI, True)
         for cpu in range(m.spec.machine.cpus):
             k.bind_vector(cpu, ARCH_TIMER_PPI, desc)
+            for sgi in sorted(set(IPI_SGI.values())):
+                k.bind_vector(cpu, sgi, ipi_handler)
         request_irq(k, irq, arch_timer_handler_phys, IRQF_TIMER, "arch_timer", m.timers)
         m.irqs["arch_timer"] = [irq]
 
@@ -245,5 +293,15 @@ class Arm64:
     def trigger_name(self, d: IrqDesc) -> str:
         return "Level" if d.level else "Edge"
 
+    def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None:
+        """``smp_cross_call``: an ICC_SGI1R_EL1 write aimed at ``cpu``."""
+        gic = cast("GicV3", k.ctrl)
+        gic.send_sgi(IPI_SGI[ipi], cpu)
+
+    def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int:
+        """``flush_tlb_mm``: one broadcast TLBI reaches every CPU; no IPI."""
+        return TLBI_BROADCAST_NS
+
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
-        show_counted_rows(k, snap, {})
+        add_rows(k, snap, list(IPI_TYPES), IPI_TYPES)
+        show_counted_rows(k, snap, IPI_TYPES)

@@ -136,3 +136,9 @@ class ArmV7m:
 
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
         show_counted_rows(k, snap, CMSIS_HANDLERS)
+
+    def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None:
+        raise NotImplementedError("a Cortex-M has one core: there is no IPI")
+
+    def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int:
+        return 0  # no MMU (an MPU has no TLB)

@@ -94,6 +94,10 @@ class Platform(Protocol):
 
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None: ...
 
+    def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None: ...
+
+    def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int: ...
+
 
 def machine_spec(m: Machine, variant: type[V]) -> V:
     """The scenario's machine section, which must be the platform's variant."""

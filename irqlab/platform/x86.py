@@ -10,6 +10,13 @@ ch. 10-11, the VT-d specification).
   They come from the vector matrix (``irqlab.platform.x86_vector``): taken
   when a line starts, moved with its affinity, freed when it shuts down.
 * The per-CPU timer is the LAPIC timer on vector 0xEC (``LOC`` row).
+* IPIs are ICR writes that set a vector in the target's IRR
+  (``RESCHEDULE_VECTOR`` 0xFD, ``CALL_FUNCTION_VECTOR`` 0xFC,
+  ``CALL_FUNCTION_SINGLE_VECTOR`` 0xFB, ``IRQ_WORK_VECTOR`` 0xF6); their
+  ``sysvec_*`` handlers EOI first and count RES, CAL (both call-function
+  vectors) and IWI.  A TLB shootdown is a call-function IPI whose function
+  (``flush_tlb_func``) counts TLB on each remote CPU, so several flushes
+  queued on one IPI count one CAL and several TLB (``arch/x86/mm/tlb.c``).
 * A missed EOI leaves the vector's ISR bit set: its priority class and every
   lower one stay blocked on that CPU (PPR), higher classes still arrive
   (SDM 10.8.3.1).
@@ -18,9 +25,16 @@ ch. 10-11, the VT-d specification).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, X86_ROWS, CounterRow, CounterSnapshot
+from irqlab.events import (
+    VECTOR_ENTRY,
+    VECTOR_EXIT,
+    VECTOR_ROWS,
+    X86_ROWS,
+    CounterRow,
+    CounterSnapshot,
+)
 from irqlab.hw.amd_iommu import AmdIommu
 from irqlab.hw.apic import LOCAL_TIMER_VECTOR, Apic
 from irqlab.hw.controller import LineSink
@@ -37,6 +51,7 @@ from irqlab.kernel.manage import request_irq, request_threaded_irq
 from irqlab.kernel.matrix import MatrixError
 from irqlab.kernel.migration import irq_move_irq, irq_move_masked_irq
 from irqlab.kernel.printk import KernelWarning
+from irqlab.kernel.smp import IPI_CALL_FUNC, IPI_CALL_FUNC_SINGLE, IPI_IRQ_WORK, IPI_RESCHEDULE
 from irqlab.machine.errors import BuildError
 from irqlab.platform.base import (
     Board,
@@ -64,6 +79,18 @@ WINDOWS_FIRST_DEVICE_VECTOR = 0x30  # DIRQL 3: the first IRQL above DISPATCH_LEV
 FIRST_SYSTEM_VECTOR = 0xEB  # POSTED_MSI_NOTIFICATION_VECTOR (irq_vectors.h)
 IA32_SYSCALL_VECTOR = 0x80
 FIRST_MSI_IRQ = 24  # after the 24 IO-APIC GSIs
+# arch/x86/include/asm/irq_vectors.h
+RESCHEDULE_VECTOR = 0xFD
+CALL_FUNCTION_VECTOR = 0xFC
+CALL_FUNCTION_SINGLE_VECTOR = 0xFB
+IRQ_WORK_VECTOR = 0xF6
+IPI_VECTORS = {IPI_RESCHEDULE: RESCHEDULE_VECTOR, IPI_CALL_FUNC: CALL_FUNCTION_VECTOR,
+               IPI_CALL_FUNC_SINGLE: CALL_FUNCTION_SINGLE_VECTOR, IPI_IRQ_WORK: IRQ_WORK_VECTOR}
+#: rows an SMP kernel's arch_show_interrupts prints, counted or not
+SMP_ROWS = ("IWI", "RES", "CAL", "TLB")
+# Model parameter (ns), not a manual figure: invalidating a range of one
+# address space on one CPU (INVLPG per page or a CR3 reload).
+TLB_FLUSH_NS = 500
 
 
 # -- chips (arch/x86/kernel/apic/vector.c, io_apic.c, msi.c; drivers/iommu/intel/irq_remapping.c)
@@ -253,6 +280,36 @@ def local_timer(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
     k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, "local_timer")
 
 
+#: each IPI vector's tracepoint (irq_vectors:<name>_entry) and row
+IPI_TRACEPOINTS = {RESCHEDULE_VECTOR: "reschedule", CALL_FUNCTION_VECTOR: "call_function",
+                   CALL_FUNCTION_SINGLE_VECTOR: "call_function_single", IRQ_WORK_VECTOR: "irq_work"}
+
+
+def sysvec_ipi(k: Kernel, cpu: Cpu, vector: int) -> Generator[int, None, None]:
+    """``sysvec_reschedule_ipi``, ``sysvec_call_function(_single)``,
+    ``sysvec_irq_work``: EOI, the row, then the work."""
+    c = cpu.index
+    name = IPI_TRACEPOINTS[vector]
+    k.trace.emit(k.engine.now, c, VECTOR_ENTRY, -1, vector, name)
+    k.ctrl.eoi(c, vector)
+    k.irq_stat.inc(VECTOR_ROWS[name], c)
+    if vector == RESCHEDULE_VECTOR:
+        cost = k.sched.scheduler_ipi(c)
+    elif vector == IRQ_WORK_VECTOR:
+        cost = k.smp.irq_work_run(c)
+    else:
+        cost = k.smp.flush_call_function_queue(c)
+    if cost:
+        yield cost
+    k.trace.emit(k.engine.now, c, VECTOR_EXIT, -1, vector, name)
+
+
+def flush_tlb_func(k: Kernel, cpu: int) -> int:
+    """A remote CPU's part of a shootdown: the TLB row (``irq_tlb_count``)."""
+    k.irq_stat.inc("TLB", cpu)
+    return TLB_FLUSH_NS
+
+
 class X86Board(Board):
     def __init__(self, apic: Apic, ioapic: IoApic, irq_nesting: bool | None) -> None:
         super().__init__(apic, irq_nesting=irq_nesting)
@@ -294,6 +351,8 @@ class X86:
         m.kernel.hotplug.set_arch(board.vectors.cpu_disable, board.vectors.cpu_up)
         for cpu in range(m.spec.machine.cpus):
             m.kernel.bind_vector(cpu, LOCAL_TIMER_VECTOR, local_timer)
+            for vector in IPI_VECTORS.values():
+                m.kernel.bind_vector(cpu, vector, sysvec_ipi)
 
 
     def _fixed_vector(self, m: Machine, spec: DeviceSpec, i: int) -> int | None:
@@ -448,9 +507,22 @@ class X86:
     def trigger_name(self, d: IrqDesc) -> str:
         return d.name  # x86 prints the flow ("edge", "fasteoi")
 
+    def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None:
+        """An ICR write: fixed delivery of the IPI's vector to ``cpu``'s APIC."""
+        apic = cast("Apic", k.ctrl)
+        apic.accept(cpu, IPI_VECTORS[ipi], False)
+
+    def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int:
+        """``native_flush_tlb_multi``: a call-function IPI to the others, the
+        local flush here (the initiator's wait for their completion is not
+        modelled)."""
+        k.smp.smp_call_function_many(this_cpu, cpus, flush_tlb_func)
+        return TLB_FLUSH_NS
+
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
         counts = k.irq_stat.counts
-        rows = [r for r in X86_ROWS if r in counts or r in ("LOC", "SPU")]
+        shown = ("LOC", "SPU", *SMP_ROWS)
+        rows = [r for r in X86_ROWS if r in counts or r in shown]
         add_rows(k, snap, rows + [r for r in counts if r not in X86_ROWS], {})
         snap.rows["ERR"] = CounterRow(label="ERR", per_cpu=[k.irq_stat.err_count])
         snap.rows["MIS"] = CounterRow(label="MIS", per_cpu=[sum(counts.get("MIS", [0]))])

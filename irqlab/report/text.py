@@ -47,6 +47,14 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: in
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
+def _columns_table(index: str, columns: dict[str, list]) -> str:
+    """A table of equal-length columns, one row per position (queue or CPU)."""
+    keys = list(columns)
+    n = len(columns[keys[0]]) if keys else 0
+    return format_table([index, *keys], [[i, *(columns[k][i] for k in keys)] for i in range(n)],
+                        left=0)
+
+
 def _section(title: str, body: str) -> str:
     return f"{title}\n{body.rstrip()}\n"
 
@@ -162,6 +170,20 @@ def _problem_sections(data: dict[str, Any], names: dict[str, str], width: int) -
         rows = [[name, *(rx[c] for c in cols)] for name, rx in data["rx"].items()]
         out.append(_section("Receive path (device.nic; rates from its warm-up on)",
                             format_table(["nic", *cols], rows, left=1)))
+    for dev, rx in data["rx"].items():
+        out.append(_section(
+            f"{dev}: receive queues (imbalance {rx['queue_imbalance']:.2f} = max/mean)",
+            _columns_table("queue", rx["queues"])))
+        out.append(_section(
+            f"{dev}: CPUs (NET_RX imbalance {rx['cpu_imbalance']:.2f}; RFS flow switches "
+            f"{rx['rfs_flow_switches']}, RSS rebalances {rx['rss_rebalances']})",
+            _columns_table("cpu", rx["cpus"])))
+    bal = data["placement"]
+    if bal:
+        out.append(_section(f"Placement ({bal['policy']}): {bal['passes']} passes, {bal['moves']} "
+                            f"moves, {bal['refused']} refused", format_table(
+                                ["irq", "cpu"], [[irq, cpu] for irq, cpu in bal["placement"].items()],
+                                left=0)))
     if data["results"]:
         keys: list[str] = []
         for row in data["results"]:

@@ -66,6 +66,9 @@ class Workload(Strict):
     kind: Literal["cpu-bound"] = "cpu-bound"
     #: threads per CPU
     threads: int = Field(1, ge=1, le=64)
+    #: the threads are one process whose every thread unmaps memory at this
+    #: rate: each unmap is a TLB shootdown of the other CPUs (``irqlab.kernel.mm``)
+    tlb_shootdowns: Rate | None = None
 
 
 #: Fastest core clock the NVIC model takes (``irqlab.hw.nvic``: 10**12 Hz).
@@ -98,6 +101,21 @@ class MachineBase(Strict):
     atomic_sleep: Literal["record", "bug"] = "record"
     #: user threads (SCHED_NORMAL) competing with ksoftirqd and kworkers
     workload: Workload | None = None
+    #: NUMA nodes, of equal size; CPUs are numbered node by node
+    numa_nodes: int = Field(1, ge=1, le=64)
+    #: CPUs sharing one last-level cache (default: a whole node)
+    llc_cpus: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _topology(self) -> MachineBase:
+        if self.cpus % self.numa_nodes:
+            raise ValueError(f"numa_nodes: {self.cpus} CPUs do not split into "
+                             f"{self.numa_nodes} nodes of equal size")
+        per_node = self.cpus // self.numa_nodes
+        if self.llc_cpus is not None and (self.llc_cpus > per_node or per_node % self.llc_cpus):
+            raise ValueError(f"llc_cpus: a node of {per_node} CPUs does not split into "
+                             f"last-level caches of {self.llc_cpus} CPUs")
+        return self
 
 
 #: IOMMU vendors by architecture (``machine.iommu``); ``true`` is Intel VT-d,
@@ -325,6 +343,98 @@ class HandlerSpec(Strict):
         return self
 
 
+class FlowShare(Strict):
+    """How the offered rate splits over the flows (``irqlab.hw.flows``)."""
+
+    dist: Literal["equal", "zipf", "uniform"] = "equal"
+    #: zipf exponent: share of rank r proportional to 1 / r^s
+    s: float = Field(1.0, gt=0, le=10)
+    min: float = Field(1.0, gt=0)
+    max: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> FlowShare:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max:g}) is below min ({self.min:g})")
+        return self
+
+
+class FrameSize(Strict):
+    """Frame sizes of the flows: each flow's size uniform in [min, max] bytes."""
+
+    min: int = Field(64, ge=64, le=9216)  # ETH_ZLEN + FCS .. a 9000-byte jumbo frame
+    max: int = Field(64, ge=64, le=9216)
+
+    @model_validator(mode="after")
+    def _check(self) -> FrameSize:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+def _frame_size(v: object) -> object:
+    return {"min": v, "max": v} if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class Indir(Strict):
+    """``ethtool -X DEV equal N`` or ``ethtool -X DEV weight W0 W1 ...``."""
+
+    equal: int | None = Field(None, ge=1)
+    weight: list[int] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Indir:
+        if (self.equal is None) == (self.weight is None):
+            raise ValueError("give one of 'equal' or 'weight'")
+        if self.weight is not None and (any(w < 0 for w in self.weight) or not sum(self.weight)):
+            raise ValueError("weight: weights must be >= 0 and not all 0")
+        return self
+
+
+class Rfs(Strict):
+    """Receive flow steering: ``net.core.rps_sock_flow_entries`` and each
+    queue's ``rps_flow_cnt`` (powers of two)."""
+
+    entries: int = Field(32768, ge=1, le=1 << 20)
+    flow_cnt: int = Field(4096, ge=1, le=1 << 20)
+
+
+def _pow2(field: str) -> Callable[[int], int]:
+    def check(n: int) -> int:
+        if n & (n - 1):
+            raise ValueError(f"{field}: {n} is not a power of two")
+        return n
+    return check
+
+
+class FlowsSpec(Strict):
+    """Traffic as flows (``irqlab.hw.flows``): ``count`` TCP/UDP 4-tuples sharing
+    ``rate`` by ``share``, each with a frame ``size``; RSS hashes each packet's
+    4-tuple to a queue.  Flows replace the device's ``arrival``."""
+
+    count: int = Field(1, ge=1, le=1 << 20)
+    #: offered packets per second over all flows
+    rate: Rate
+    share: FlowShare = Field(default_factory=FlowShare)
+    size: Annotated[FrameSize, BeforeValidator(_frame_size)] = Field(default_factory=FrameSize)
+    #: destination port of every flow
+    port: int = Field(5201, ge=1, le=65535)
+
+
+class RssSpec(Strict):
+    """Receive-side scaling in the NIC: the Toeplitz key and the indirection
+    table (``ethtool -X``)."""
+
+    #: 40 bytes as ethtool prints it ("6d:5a:..."); default Microsoft's example key
+    key: str | None = Field(None, pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){39}$")
+    indir_size: Annotated[int, AfterValidator(_pow2("indir_size"))] = Field(128, ge=1, le=4096)
+    #: a whole table, or equal / weight; default entry i -> queue i mod n
+    indir: list[int] | Indir | None = None
+    #: every this long, rewrite the table from its per-entry packet counts
+    #: (RSS++: heaviest entries first, each to the least loaded queue); 0: never
+    rebalance: Duration = 0
+
+
 class NicCosts(Strict):
     """CPU cost of each stage of the receive path: per interrupt (``irq``: cause
     read, ack) and per frame (``driver``: descriptor, buffer refill, skb;
@@ -336,6 +446,8 @@ class NicCosts(Strict):
     driver: Duration = 300
     protocol: Duration = 1000
     app: Duration = 700
+    #: per frame: a reply's send (the reader's system time) and its completion clean-up
+    tx: Duration = 200
 
 
 class NicSpec(Strict):
@@ -357,6 +469,26 @@ class NicSpec(Strict):
     #: the receive-path figures of the report are measured from this time on
     warmup: Duration = 0
     costs: NicCosts = Field(default_factory=NicCosts)
+    #: traffic as flows hashed by RSS (instead of the device's arrival)
+    flows: FlowsSpec | None = None
+    rss: RssSpec = Field(default_factory=RssSpec)
+    #: RPS CPU map of every queue, or one per queue (``rps_cpus``)
+    rps_cpus: list[int] | list[list[int]] = []
+    #: receive flow steering
+    rfs: Rfs | None = None
+    #: XPS: the transmit queue of each CPU (by CPU index); default: the flow hash picks
+    xps: list[int] | None = None
+    #: CPUs of the reading application's threads: flow i is read on app_cpus[i % n]
+    #: (default: the first queue's CPU)
+    app_cpus: list[int] | None = Field(None, min_length=1)
+    #: the application answers each packet (a frame on the queue XPS picks)
+    reply: bool = False
+
+    def rps_map(self, queue: int) -> list[int]:
+        m = self.rps_cpus
+        if m and isinstance(m[0], list):
+            return list(m[queue])
+        return list(m)  # type: ignore[arg-type]
 
     def frames(self) -> int:
         """rx-frames as the NIC is programmed."""
@@ -396,6 +528,13 @@ class DeviceSpec(Strict):
     handler: HandlerSpec = Field(default_factory=HandlerSpec)
     #: the device is a NIC with this receive path (MSI-X, Linux)
     nic: NicSpec | None = None
+    #: the device's NUMA node (``/sys/bus/pci/devices/.../numa_node``; unset: -1, any node)
+    node: int | None = Field(None, ge=0)
+    #: irqbalance's class (default: ethernet for a NIC, else other)
+    irq_class: Literal["other", "legacy", "storage", "video", "ethernet", "gbit-ethernet",
+                       "10gbit-ethernet", "virt-event"] | None = None
+    #: ``/proc/irq/N/affinity_hint`` the driver sets
+    affinity_hint: list[int] | None = None
     #: the ``[[vm]]`` this device is passed through to (SR-IOV VF / VFIO); its
     #: ``cpu`` then names the guest's vCPUs.  Unassigned devices are the host's.
     assign: str | None = None
@@ -414,7 +553,33 @@ class DeviceSpec(Strict):
         if self.managed and (self.kind != "msix" or isinstance(self.cpu, list) or self.cpu):
             raise ValueError("managed: only MSI-X vectors are managed, and the kernel spreads "
                              "them (leave out 'cpu')")
+        if self.nic is not None:
+            self._check_queues(self.nic)
         return self
+
+    def _check_queues(self, nic: NicSpec) -> None:
+        """The NIC's tables name queues that exist."""
+        if nic.flows is not None and self.arrival.kind != "none":
+            raise ValueError("nic.flows: the flows are the NIC's arrivals: leave 'arrival' out")
+        n = self.vectors
+        rss = nic.rss
+        if isinstance(rss.indir, list):
+            if len(rss.indir) != rss.indir_size:
+                raise ValueError(f"nic.rss.indir: {len(rss.indir)} entries for indir_size "
+                                 f"{rss.indir_size}")
+            bad = [q for q in rss.indir if not 0 <= q < n]
+            if bad:
+                raise ValueError(f"nic.rss.indir: queue {bad[0]} is not one of the {n} queues")
+        elif isinstance(rss.indir, Indir):
+            if rss.indir.equal is not None and rss.indir.equal > n:
+                raise ValueError(f"nic.rss.indir.equal: {rss.indir.equal} queues; the device has {n}")
+            if rss.indir.weight is not None and len(rss.indir.weight) > n:
+                raise ValueError(f"nic.rss.indir.weight: {len(rss.indir.weight)} weights for {n} queues")
+        rps = nic.rps_cpus
+        if rps and isinstance(rps[0], list) and len(rps) != n:
+            raise ValueError(f"nic.rps_cpus: {len(rps)} maps for {n} queues")
+        if nic.xps is not None and any(not 0 <= q < n for q in nic.xps):
+            raise ValueError(f"nic.xps: every entry must be a queue 0-{n - 1}")
 
 
 #: the fault kinds that change what a driver does with its DMA mappings and
@@ -575,6 +740,21 @@ HANDLER_FAULTS = frozenset({"handler-raises", "handler-none", "slow-handler"})
 """Faults that switch a built-in handler's behaviour."""
 
 
+def _cpu_lists(nic: NicSpec) -> dict[str, list[int]]:
+    rps = [c for m in nic.rps_cpus for c in (m if isinstance(m, list) else [m])]
+    return {"rps_cpus": rps, "app_cpus": nic.app_cpus or []}
+
+
+class IrqBalanceSpec(Strict):
+    """The interrupt placement policy (``irqlab.machine.irqbalance``)."""
+
+    policy: Literal["static", "irqbalance", "local-node"] = "static"
+    #: irqbalance's --interval (SLEEP_INTERVAL, 10 s)
+    interval: Duration = Field(10_000_000_000, gt=0)
+    #: IRQBALANCE_BANNED_CPULIST
+    banned_cpus: list[int] = []
+
+
 class Scenario(Strict):
     scenario: Meta = Meta()
     machine: MachineSpec = X86Machine()
@@ -583,6 +763,21 @@ class Scenario(Strict):
     fault: list[FaultSpec] = []
     action: list[ActionSpec] = []
     vm: list[VmSpec] = []
+    irqbalance: IrqBalanceSpec = Field(default_factory=IrqBalanceSpec)
+
+    def _check_nic_cpus(self, name: str, nic: NicSpec) -> None:
+        for field, cpus in _cpu_lists(nic).items():
+            bad = [c for c in cpus if not 0 <= c < self.machine.cpus]
+            if bad:
+                raise ValueError(f"device '{name}': nic.{field}: CPU {bad[0]} is not one of the "
+                                 f"{self.machine.cpus} CPUs")
+        if nic.xps is not None and len(nic.xps) != self.machine.cpus:
+            raise ValueError(f"device '{name}': nic.xps: {len(nic.xps)} entries for "
+                             f"{self.machine.cpus} CPUs (one transmit queue per CPU)")
+        for field in ("entries", "flow_cnt"):
+            n = getattr(nic.rfs, field, 1)
+            if n & (n - 1):
+                raise ValueError(f"device '{name}': nic.rfs.{field}: {n} is not a power of two")
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -635,6 +830,22 @@ class Scenario(Strict):
             if bad and d.assign is None:  # an assigned device's cpu is a vCPU (loader.vm_errors)
                 raise ValueError(f"device '{d.name}': cpu {bad[0]} is not one of the "
                                  f"{self.machine.cpus} CPUs")
+            if d.nic is not None:
+                self._check_nic_cpus(d.name, d.nic)
+            nodes = getattr(self.machine, "numa_nodes", 1)
+            if d.node is not None and d.node >= nodes:
+                raise ValueError(f"device '{d.name}': node {d.node} is not one of the {nodes} "
+                                 "NUMA nodes")
+            bad = [c for c in d.affinity_hint or [] if not 0 <= c < self.machine.cpus]
+            if bad:
+                raise ValueError(f"device '{d.name}': affinity_hint: CPU {bad[0]} is not one of "
+                                 f"the {self.machine.cpus} CPUs")
+        bad = [c for c in self.irqbalance.banned_cpus if not 0 <= c < self.machine.cpus]
+        if bad:
+            raise ValueError(f"irqbalance.banned_cpus: CPU {bad[0]} is not one of the "
+                             f"{self.machine.cpus} CPUs")
+        if self.irqbalance.banned_cpus and len(set(self.irqbalance.banned_cpus)) >= self.machine.cpus:
+            raise ValueError("irqbalance.banned_cpus: every CPU is banned")
         return self
 
     def _check_iommu_fault(self, i: int, f: FaultSpec) -> None:

@@ -151,3 +151,11 @@ class GuestPlatform:
 
     def arch_show_interrupts(self, k: Kernel, snap: CounterSnapshot) -> None:
         self.base.arch_show_interrupts(k, snap)
+
+    def send_ipi(self, k: Kernel, cpu: int, ipi: int) -> None:
+        """The arch's IPI on the guest's virtual controller (the ICR or SGI
+        write's exit, or its IPI virtualization, is not modelled)."""
+        self.base.send_ipi(k, cpu, ipi)
+
+    def flush_tlb_multi(self, k: Kernel, this_cpu: int, cpus: list[int]) -> int:
+        return self.base.flush_tlb_multi(k, this_cpu, cpus)

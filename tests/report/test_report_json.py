@@ -30,6 +30,7 @@ TOP_KEYS = {
     "duration_ns", "interval_s", "title", "log", "end_to_end_ns", "skipped_lines", "os",
     "irqthread_latency_ns", "irqthread_ns", "tasklet_ns", "work_ns",
     "proc_irq", "vector_matrix",
+    "placement",
 }
 SUMMARY_KEYS = {"mean", "p50", "p90", "p99", "p999", "p9999", "max", "count", "buckets"}
 
