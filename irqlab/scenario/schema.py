@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -435,6 +436,12 @@ class RssSpec(Strict):
     rebalance: Duration = 0
 
 
+def ethtool_alias(name: str, ethtool: str) -> AliasChoices:
+    """A coalescing field also spelled as ``ethtool -C`` spells it
+    (``rx-usecs``); errors name the spelling the file used."""
+    return AliasChoices(name, ethtool)
+
+
 class NicCosts(Strict):
     """CPU cost of each stage of the receive path: per interrupt (``irq``: cause
     read, ack) and per frame (``driver``: descriptor, buffer refill, skb;
@@ -458,11 +465,13 @@ class NicSpec(Strict):
     #: per-packet: pre-NAPI driver (netif_rx per interrupt); napi: masked poll
     receive: Literal["per-packet", "napi"] = "napi"
     #: ethtool -C rx-usecs: interrupt at most this many us after the first frame
-    rx_usecs: int = Field(0, ge=0, le=100_000)
+    rx_usecs: int = Field(0, ge=0, le=100_000,
+                          validation_alias=ethtool_alias("rx_usecs", "rx-usecs"))
     #: ethtool -C rx-frames; unset: 0 with rx_usecs > 0 (the timer alone), else 1
-    rx_frames: int | None = Field(None, ge=0, le=65536)
+    rx_frames: int | None = Field(None, ge=0, le=65536,
+                                  validation_alias=ethtool_alias("rx_frames", "rx-frames"))
     #: ethtool -C adaptive-rx on: net DIM picks the profile (needs receive = napi)
-    adaptive: bool = False
+    adaptive: bool = Field(False, validation_alias=ethtool_alias("adaptive", "adaptive-rx"))
     ring_size: int = Field(512, ge=1, le=65536)
     #: socket receive queue, in packets
     rcvbuf: int = Field(1024, ge=1)
@@ -697,9 +706,11 @@ class ActionSpec(Strict):
     cpu: int | None = Field(None, ge=0)
     rate: Rate | None = None
     #: coalesce: as NicSpec's, what is left out stays
-    rx_usecs: int | None = Field(None, ge=0, le=100_000)
-    rx_frames: int | None = Field(None, ge=0, le=65536)
-    adaptive: bool | None = None
+    rx_usecs: int | None = Field(None, ge=0, le=100_000,
+                                 validation_alias=ethtool_alias("rx_usecs", "rx-usecs"))
+    rx_frames: int | None = Field(None, ge=0, le=65536,
+                                  validation_alias=ethtool_alias("rx_frames", "rx-frames"))
+    adaptive: bool | None = Field(None, validation_alias=ethtool_alias("adaptive", "adaptive-rx"))
 
     @model_validator(mode="after")
     def _check(self) -> ActionSpec:

@@ -144,3 +144,19 @@ def test_the_livelock_grid_is_an_ordinary_sweep(tmp_path: Path) -> None:
                   r["device.eth0.arrival.rate"]): float(r["rx.eth0.delivered_pps"]) for r in rows}
     # per-packet collapses at 1.2M/s, NAPI keeps delivering
     assert delivered[("per-packet", "0", "1.2M/s")] < 0.2 * delivered[("napi", "0", "1.2M/s")]
+
+
+def test_coalescing_fields_also_take_ethtool_spellings(tmp_path: Path) -> None:
+    """``rx-usecs``, ``rx-frames``, ``adaptive-rx`` as ``ethtool -C`` writes them, in
+    the file and by ``--set``; both spellings at once is an error naming one."""
+    text = NIC.format(vectors=1, cpu="0", receive="napi")
+    spec, _ = parse(text + "rx-usecs = 50\nrx-frames = 8\nadaptive-rx = true\n", "nic.toml")
+    nic = spec.device[0].nic
+    assert nic is not None and (nic.rx_usecs, nic.rx_frames, nic.adaptive) == (50, 8, True)
+    path = _file(tmp_path, receive="per-packet")
+    moderated = _run(path, "--set", "device.eth0.nic.rx-usecs=100")["rx"]["eth0"]["irq_per_s"]
+    assert moderated <= 1e6 / 100
+    with pytest.raises(ScenarioError, match=re.escape("nic.toml: device[0].nic.rx-usecs: ")):
+        parse(text + "rx_usecs = 50\nrx-usecs = 60\n", "nic.toml")
+    with pytest.raises(ScenarioError, match=re.escape("nic.toml: device[0].nic.rx-usecs: ")):
+        parse(text + "rx-usecs = -1\n", "nic.toml")
