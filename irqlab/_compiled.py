@@ -22,6 +22,7 @@ from pathlib import Path
 #: compiled by setup.py; this module imports nothing from irqlab so setup.py can read it
 MODULES = (
     "irqlab.sim.engine",
+    "irqlab.events",
     "irqlab.hw.controller",
     "irqlab.hw.apic",
     "irqlab.hw.ioapic",
