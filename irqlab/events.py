@@ -51,7 +51,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from irqlab.analysis.irqstats import IrqStats
 
 
 class Kind(IntEnum):
@@ -182,8 +185,11 @@ X86_ROWS: dict[str, str] = {
 Emit = Callable[[int, int, int, int, int, str], None]
 
 
-def _no_emit(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
-    return None
+class Sink(Protocol):
+    """An event sink; one with a true ``controller_state`` attribute also wants
+    the interrupt controller's pending/active bits (``IRQ_STATE`` events)."""
+
+    def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None: ...
 
 
 def _no_clock() -> int:
@@ -191,37 +197,43 @@ def _no_clock() -> int:
 
 
 class Tracepoints:
-    """The simulator's tracepoints: ``emit`` reaches every connected sink (a
-    no-op until :meth:`connect`, as a disabled tracepoint's static key).  One
+    """The simulator's tracepoints: :meth:`emit` reaches every connected sink
+    (nothing until :meth:`connect`, as a disabled tracepoint's static key).  One
     per machine, handed to the kernel, the devices and the interrupt
     controller when they are built; ``clock`` gives the time of the events the
     hardware reports without one (:meth:`irq_state`)."""
 
-    __slots__ = ("clock", "controller_state", "emit", "enabled")
+    __slots__ = ("_feeds", "_stats", "clock", "controller_state", "enabled")
 
     def __init__(self, clock: Callable[[], int] = _no_clock) -> None:
-        self.emit: Emit = _no_emit
         self.clock = clock
         #: some sink is connected (hardware skips ``irq_raise`` otherwise)
         self.enabled = False
         #: some sink wants the controller's pending/active bits (``IRQ_STATE``)
         self.controller_state = False
+        # the streaming statistics when they are the first sink: a compiled
+        # build calls them directly, its event fields unboxed
+        self._stats: IrqStats | None = None
+        self._feeds: tuple[Emit, ...] = ()  # the other sinks' feeds, in order
 
-    def connect(self, feeds: Sequence[Emit], controller_state: bool = False) -> None:
-        """Send every event to each of ``feeds`` (and only to them) from now on;
-        with ``controller_state`` the interrupt controller's state changes too."""
-        self.enabled = bool(feeds)
-        self.controller_state = bool(feeds) and controller_state
-        if not feeds:
-            self.emit = _no_emit
-        elif len(feeds) == 1:
-            self.emit = feeds[0]
-        else:
-            def fan_out(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
-                for feed in feeds:
-                    feed(ts, cpu, kind, irq, value, name)
+    def connect(self, sinks: Sequence[Sink]) -> None:
+        """Send every event to each of ``sinks`` (and only to them), in order,
+        from now on."""
+        from irqlab.analysis.irqstats import IrqStats
 
-            self.emit = fan_out
+        self.enabled = bool(sinks)
+        self.controller_state = any(getattr(s, "controller_state", False) for s in sinks)
+        first = sinks[0] if sinks else None
+        self._stats = first if isinstance(first, IrqStats) else None
+        self._feeds = tuple(s.feed for s in sinks[self._stats is not None:])
+
+    def emit(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+        """One event (fields as :class:`Event`) to every connected sink."""
+        stats = self._stats
+        if stats is not None:
+            stats.feed(ts, cpu, kind, irq, value, name)
+        for feed in self._feeds:
+            feed(ts, cpu, kind, irq, value, name)
 
     def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None:
         """A device raised the signal of ``irq`` (``hw.device.RaiseSink``)."""
