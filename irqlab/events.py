@@ -130,14 +130,14 @@ SOFTIRQ_TRACEPOINTS: dict[int, str] = {
 SOFTIRQ_KINDS: dict[str, int] = {name: kind for kind, name in SOFTIRQ_TRACEPOINTS.items()}
 
 # Softirq vectors in kernel order (include/linux/interrupt.h, NR_SOFTIRQS = 10).
-SOFTIRQ_NAMES: tuple[str, ...] = (
+SOFTIRQ_NAMES: Final[tuple[str, ...]] = (
     "HI", "TIMER", "NET_TX", "NET_RX", "BLOCK",
     "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU",
 )
 
 # x86 system vectors -> /proc/interrupts row label (arch/x86/kernel/irq.c
 # arch_show_interrupts; vectors from arch/x86/include/asm/irq_vectors.h).
-VECTOR_ROWS: dict[str, str] = {
+VECTOR_ROWS: Final[dict[str, str]] = {
     "local_timer": "LOC",
     "spurious_apic": "SPU",
     "error_apic": "ERR",

@@ -49,3 +49,11 @@ def test_statistics_first_or_later_see_the_same_events() -> None:
                      stats.handler_ns["7"].summary()))
     assert runs[0] == runs[1]
     assert runs[0][0] == {"7": [1]} and runs[0][2]["max"] == 5 and runs[0][3]["max"] == 25
+
+
+def test_event_kind_ints_are_the_kind_values() -> None:
+    """The plain ints the hot path compares (inlined by the compiled build)."""
+    import irqlab.events as events
+
+    assert {k.name: getattr(events, k.name) for k in events.Kind} == {k.name: k.value
+                                                                      for k in events.Kind}

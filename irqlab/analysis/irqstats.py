@@ -197,9 +197,11 @@ class IrqStats:
         self._bh_waiting: list[list[list[_Interrupt]]] = [
             [[] for _ in range(_NR_SOFTIRQS)] for _ in range(cpus)]
         self._bh_serving: list[list[_Interrupt]] = [[] for _ in range(cpus)]
-        # per softirq vector: its row of softirq_counts and softirq_ns, once seen
+        # per softirq vector: its row of softirq_counts, its softirq_ns and
+        # softirq_latency_ns, once seen
         self._soft_rows: list[list[int] | None] = [None] * _NR_SOFTIRQS
         self._soft_ns: list[Histogram] = [_NO_HIST] * _NR_SOFTIRQS
+        self._soft_latency: list[Histogram | None] = [None] * _NR_SOFTIRQS
         # DPCs: when each queued one was queued; the running one per CPU as
         # (ts, name, hardirq_time_ns at entry)
         self._dpc_queued: dict[str, int] = {}
@@ -305,14 +307,7 @@ class IrqStats:
             if stack:
                 self.nested[label] = self.nested.get(label, 0) + 1
             if raised >= 0:
-                ns = ts - raised
-                if ns < 0:
-                    self.unmatched += 1
-                else:
-                    hist = line.latency
-                    if hist is None:
-                        hist = line.latency = self._hist(self.latency_ns, label)
-                    hist.record(ns)
+                line.latency = self._latency(line.latency, self.latency_ns, label, ts - raised)
         self._chain[cpu] = intr
         if not stack:
             self._hard_since[cpu] = ts
@@ -374,19 +369,20 @@ class IrqStats:
             self.hardirq_time_ns[cpu] += ts - self._hard_since[cpu]
         return intr
 
-    def _hist(self, hists: dict[str, Histogram], key: str) -> Histogram:
-        """``hists[key]``, created empty on first use."""
-        hist = hists.get(key)
-        if hist is None:
-            hist = hists[key] = Histogram()
-        return hist
-
-    def _latency(self, hists: dict[str, Histogram], key: str, ns: int) -> None:
-        """Record a raise->entry latency; a negative one (out of order) is unmatched."""
+    def _latency(self, hist: Histogram | None, hists: dict[str, Histogram], key: str,
+                 ns: int) -> Histogram | None:
+        """Record a latency in ``hists[key]`` (created on first use; ``hist``
+        when the caller has it) and return that histogram for the caller to
+        keep; a negative latency (events out of order) is unmatched."""
         if ns < 0:
             self.unmatched += 1
-            return
-        self._hist(hists, key).record(ns)
+            return hist
+        if hist is None:
+            hist = hists.get(key)
+            if hist is None:
+                hist = hists[key] = Histogram()
+        hist.record(ns)
+        return hist
 
     # -- softirqs -------------------------------------------------------------
 
@@ -427,7 +423,8 @@ class IrqStats:
         raised = pending[vec]
         if raised >= 0:
             pending[vec] = -1
-            self._latency(self.softirq_latency_ns, SOFTIRQ_NAMES[vec], ts - raised)
+            self._soft_latency[vec] = self._latency(
+                self._soft_latency[vec], self.softirq_latency_ns, SOFTIRQ_NAMES[vec], ts - raised)
         # raises from now on wait for the next run; the served list is reused
         waiting = self._bh_waiting[cpu]
         serving = self._bh_serving[cpu]
@@ -452,15 +449,9 @@ class IrqStats:
             for intr in serving:
                 intr.bottom -= 1
                 if intr.bottom == 0:
-                    ns = ts - intr.raised
-                    if ns < 0:
-                        self.unmatched += 1
-                        continue
                     line = intr.line
-                    hist = line.e2e
-                    if hist is None:
-                        hist = line.e2e = self._hist(self.end_to_end_ns, line.label)
-                    hist.record(ns)
+                    line.e2e = self._latency(line.e2e, self.end_to_end_ns, line.label,
+                                             ts - intr.raised)
             serving.clear()
 
     # -- DPCs -----------------------------------------------------------------
@@ -477,7 +468,7 @@ class IrqStats:
         row[cpu] += 1
         queued = self._dpc_queued.pop(name, -1)
         if queued >= 0:
-            self._latency(self.dpc_latency_ns, name, ts - queued)
+            self._latency(None, self.dpc_latency_ns, name, ts - queued)
 
     def _dpc_exit(self, ts: int, cpu: int, name: str) -> None:
         dpc = self._dpc[cpu]
