@@ -211,21 +211,17 @@ class Tracepoints:
         self.enabled = False
         #: some sink wants the controller's pending/active bits (``IRQ_STATE``)
         self.controller_state = False
-        # the streaming statistics when they are the first sink: a compiled
-        # build calls them directly, its event fields unboxed
         self._stats: IrqStats | None = None
-        self._feeds: tuple[Emit, ...] = ()  # the other sinks' feeds, in order
+        self._feeds: tuple[Emit, ...] = ()
 
-    def connect(self, sinks: Sequence[Sink]) -> None:
-        """Send every event to each of ``sinks`` (and only to them), in order,
-        from now on."""
-        from irqlab.analysis.irqstats import IrqStats
-
-        self.enabled = bool(sinks)
+    def connect(self, sinks: Sequence[Sink], stats: IrqStats | None = None) -> None:
+        """From now on send every event to ``stats``, then to each of ``sinks``
+        in order, and to no one else.  The streaming statistics are called
+        directly: a compiled build passes them the event's fields unboxed."""
+        self.enabled = bool(sinks) or stats is not None
         self.controller_state = any(getattr(s, "controller_state", False) for s in sinks)
-        first = sinks[0] if sinks else None
-        self._stats = first if isinstance(first, IrqStats) else None
-        self._feeds = tuple(s.feed for s in sinks[self._stats is not None:])
+        self._stats = stats
+        self._feeds = tuple(s.feed for s in sinks)
 
     def emit(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
         """One event (fields as :class:`Event`) to every connected sink."""

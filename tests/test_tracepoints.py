@@ -32,16 +32,23 @@ def test_events_reach_exactly_the_connected_sinks() -> None:
     tp.connect([])
     tp.emit(4, 0, IRQ_ENTRY, 5, 0, "x")
     assert len(a.events) == 2 and len(b.events) == 1 and not tp.enabled
+    stats = IrqStats(1)
+    tp.connect([], stats)
+    tp.irq_raise(5, 0, 7)
+    assert tp.enabled and stats.last_ts == 5
 
 
-def test_statistics_first_or_later_see_the_same_events() -> None:
-    """IrqStats as the first sink (called directly) and behind another sink."""
+def test_statistics_called_directly_or_as_a_sink_see_the_same_events() -> None:
     events = [(10, 0, IRQ_RAISE, 7, 0, ""), (15, 0, IRQ_ENTRY, 7, 0, "eth0"),
               (40, 0, IRQ_EXIT, 7, 1, "eth0")]
     runs = []
-    for first in (True, False):
+    for direct in (True, False):
         tp, stats, other = Tracepoints(), IrqStats(1), Collect()
-        tp.connect([stats, other] if first else [other, stats])
+        if direct:
+            tp.connect([other], stats)
+        else:
+            tp.connect([other, stats])
+        assert tp.enabled
         for ev in events:
             tp.emit(*ev)
         assert other.events == events

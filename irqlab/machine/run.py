@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from irqlab.analysis.irqstats import IrqStats
 from irqlab.events import Sink
 from irqlab.kernel.cpu import CONTEXT_NAMES
 from irqlab.kernel.ksoftirqd import handoff_notes
@@ -23,16 +24,23 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
     """Run ``m`` for ``duration_ns`` of simulated time (or ``max_events``);
     the events of each guest go to its ``guest_sinks``."""
     k = m.kernel
-    m.trace.connect(sinks)
+    _connect(m, sinks)
     _start(m)
     if m.hypervisor is not None:
         for vm in m.hypervisor.vms:
-            vm.machine.trace.connect((guest_sinks or {}).get(vm.name, ()))
+            _connect(vm.machine, (guest_sinks or {}).get(vm.name, ()))
             m.hypervisor.boot(vm)
             _start(vm.machine)
     m.engine.run(until_ns=duration_ns, max_events=max_events, progress=progress)
     if m.engine.stop_reason:
         k.warn("stopped", None, f"run stopped at {m.engine.now} ns: {m.engine.stop_reason}")
+
+
+def _connect(m: Machine, sinks: Sequence[Sink]) -> None:
+    """The machine's events to ``sinks``; the streaming statistics among them
+    are called first and directly (:meth:`irqlab.events.Tracepoints.connect`)."""
+    stats = next((s for s in sinks if isinstance(s, IrqStats)), None)
+    m.trace.connect([s for s in sinks if s is not stats], stats)
 
 
 def _start(m: Machine) -> None:
