@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from irqlab.scenario import cache
 from irqlab.scenario.override import Override, OverrideError, apply, blame
 from irqlab.scenario.schema import ARCHES, INJECTION_MODES, MAX_DEVICES, Scenario
 
@@ -37,8 +38,10 @@ def _builtin_text(name: str) -> str:
 def load(ref: str, overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
     """Load a scenario by built-in name or path, with ``--set`` overrides
     applied to its table before validation; returns the model and the raw
-    TOML tables of extensions (``[experiment]``, ``[sweep]``)."""
-    return parse(*read(ref), overrides)
+    TOML tables of extensions (``[experiment]``, ``[sweep]``).  A valid
+    scenario is kept for the next load of the same table
+    (:mod:`irqlab.scenario.cache`)."""
+    return parse(*read(ref), overrides, cached=True)
 
 
 def read(ref: str) -> tuple[str, str]:
@@ -71,8 +74,11 @@ def read(ref: str) -> tuple[str, str]:
 MAX_NESTING = 32
 
 
-def parse(text: str, source: str,
-          overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
+def parse(text: str, source: str, overrides: Sequence[Override] = (),
+          cached: bool = False) -> tuple[Scenario, dict[str, object]]:
+    """The scenario of TOML ``text`` (``source`` names it in errors), and its
+    extension tables; ``cached``: look for it in, and keep it in, the cache of
+    validated scenarios."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -99,6 +105,10 @@ def parse(text: str, source: str,
             applied[apply(data, ov)] = ov
         except OverrideError as exc:  # a [sweep] value's error names the file too
             raise ScenarioError(f"{source}: {exc}" if ov.where else str(exc)) from None
+    k = cache.key(data) if cached else b""
+    scenario = cache.get(k) if cached else None
+    if isinstance(scenario, Scenario):
+        return scenario, extras
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -106,6 +116,8 @@ def parse(text: str, source: str,
     problems = consistency_errors(scenario)
     if problems:
         raise ScenarioError(one_line(source, blame(problems, applied)))
+    if cached:
+        cache.put(k, scenario)
     return scenario, extras
 
 
