@@ -6,11 +6,11 @@ validated model, pickled, and later loads of the same table unpickle it.
 
 An entry is found by its key: the scenario's table as parsed from TOML, after
 its ``--set`` overrides (its ``repr``: types and key order included), with the
-fingerprint of the code that validated it (size and modification time of every
-source file of the package, as Python's own ``.pyc`` check, and the versions of
-Python, pydantic and pydantic-core): a change to either is another entry.  The
-key is compared in full before anything is unpickled.  Only valid scenarios are
-kept; errors are found again each time.  The folder is ``$IRQLAB_CACHE_DIR``,
+fingerprint of the code that validated it (size and modification time of the
+source of each module of :data:`MODULES`, as Python's own ``.pyc`` check, and
+the versions of Python, pydantic and pydantic-core): a change to either is
+another entry.  The key is compared in full before anything is unpickled.  Only
+valid scenarios are kept; errors are found again each time.  The folder is ``$IRQLAB_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/irqlab``, else ``~/.cache/irqlab`` (made private to the
 user); an entry that is not the user's own, or that cannot be read or written,
 is no entry: the scenario is validated as without a cache.
@@ -28,7 +28,11 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "IRQLAB_CACHE_DIR"
-_PACKAGE = Path(__file__).resolve().parent.parent
+#: the modules whose code decides what a valid scenario is: the loader and what
+#: it imports of irqlab (tests/scenario/test_cache.py holds the list to that)
+MODULES = ("irqlab", "irqlab._compiled", "irqlab.events", "irqlab.scenario",
+           "irqlab.scenario.cache", "irqlab.scenario.loader", "irqlab.scenario.override",
+           "irqlab.scenario.schema", "irqlab.units", "irqlab.usercode")
 _fingerprint: str | None = None
 
 
@@ -42,20 +46,20 @@ def folder() -> Path:
 
 
 def fingerprint() -> str:
-    """The versions and source files (path, mtime in ns, size) of the code that
-    validates a scenario: irqlab's whole package, pydantic, Python."""
+    """The versions, and the source files (path, mtime in ns, size) of
+    :data:`MODULES`, of the code that validates a scenario."""
     global _fingerprint
     if _fingerprint is None:
+        import importlib
+
         import pydantic
         import pydantic_core
 
         files = []
-        for where, _, names in os.walk(_PACKAGE):
-            for name in names:
-                if name.endswith(".py"):
-                    st = os.stat(os.path.join(where, name))
-                    files.append(f"{os.path.join(where, name)} {st.st_mtime_ns} {st.st_size}")
-        files.sort()
+        for name in MODULES:
+            path = importlib.import_module(name).__file__ or name
+            st = os.stat(path)
+            files.append(f"{path} {st.st_mtime_ns} {st.st_size}")
         _fingerprint = "\n".join([sys.version, pydantic.VERSION, pydantic_core.__version__,
                                   *files])
     return _fingerprint

@@ -6,6 +6,8 @@ validates as without a cache."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +82,22 @@ def test_changed_code_is_another_entry(folder: Path, validations: list[object],
     assert len(validations) == 2 and len(entries(folder)) == 2
 
 
-def test_the_fingerprint_holds_every_source_and_the_versions() -> None:
+def test_the_fingerprint_holds_the_loaders_sources_and_the_versions() -> None:
+    """MODULES is every irqlab module the loader imports, whose code decides
+    what a valid scenario is; each source's stat and pydantic's version are in
+    the fingerprint."""
     import pydantic
 
-    text = cache.fingerprint()
+    code = ("import sys, irqlab.scenario.loader\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'irqlab'))")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                            text=True).stdout
+    assert loaded.strip() == repr(sorted(cache.MODULES))
+    lines = cache.fingerprint().splitlines()
     schema = Path(cache.__file__).with_name("schema.py")
     st = schema.stat()
-    assert f"{schema} {st.st_mtime_ns} {st.st_size}" in text.splitlines()
-    assert pydantic.VERSION in text.splitlines()
+    assert f"{schema} {st.st_mtime_ns} {st.st_size}" in lines
+    assert pydantic.VERSION in lines
 
 
 @pytest.mark.parametrize("damage", [b"", b"garbage", None])
