@@ -4,10 +4,10 @@ The same sources run interpreted when ``IRQLAB_PURE_PYTHON`` is set (at build
 time: nothing is compiled; at run time: the compiled modules are bypassed).
 A compiled module runs only if it was built from the very source beside it:
 ``setup.py`` records the SHA-256 of each compiled source in ``_compiled.json``
-(with its size and modification time, so that a start hashes only a source whose
-``stat`` changed, as Python's own ``.pyc`` check does), and when any compiled module disagrees with its record (a source edited after
-an editable install, a module dropped from the list, no record at all) every
-hot module runs from source, never a mix: compiled modules call each other's
+(and its size and modification time: a start hashes only a source whose
+``stat`` changed, as Python's own ``.pyc`` check), and when any compiled module
+disagrees with its record (a source edited after an editable install, a module
+dropped from the list, no record at all) every hot module runs from source, never a mix: compiled modules call each other's
 native classes directly.  Compiled and pure runs give byte-identical traces
 (tests/test_compiled.py).
 """

@@ -134,7 +134,8 @@ GC_THRESHOLD = (50_000, 20, 20)
 allocates some 300,000 objects that all live on, and the default thresholds
 collect 60 times over them for nothing (~14 ms of a 1 us run); a run's own
 garbage is freed by reference counting, and its cycles are collected as before,
-in larger batches (same CPU time and peak memory on the built-in scenarios)."""
+in larger batches (full runs of default and receive-livelock: same CPU time and
+peak memory)."""
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

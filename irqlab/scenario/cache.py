@@ -9,11 +9,12 @@ its ``--set`` overrides (its ``repr``: types and key order included), with the
 fingerprint of the code that validated it (size and modification time of the
 source of each module of :data:`MODULES`, as Python's own ``.pyc`` check, and
 the versions of Python, pydantic and pydantic-core): a change to either is
-another entry.  The key is compared in full before anything is unpickled.  Only
-valid scenarios are kept; errors are found again each time.  The folder is ``$IRQLAB_CACHE_DIR``,
-else ``$XDG_CACHE_HOME/irqlab``, else ``~/.cache/irqlab`` (made private to the
-user); an entry that is not the user's own, or that cannot be read or written,
-is no entry: the scenario is validated as without a cache.
+another entry.  The key is compared in full before anything is unpickled.
+Only valid scenarios are kept; errors are found again each time.  The folder is
+``$IRQLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/irqlab``, else ``~/.cache/irqlab``
+(its ``scenarios`` folder private to the user); an entry that is not the user's
+own, or that cannot be read or written, is no entry: the scenario is validated
+as without a cache.
 """
 
 from __future__ import annotations
