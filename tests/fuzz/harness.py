@@ -40,6 +40,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, cast
 
+from irqlab.scenario.cache import CACHE_ENV
+
 REPO = Path(__file__).resolve().parents[2]
 OK_STATUS = {0, 1, 2, 130, 143}
 MEMORY_LIMIT = 2 << 30
@@ -524,8 +526,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL #{index} {outcome.case.area} [{outcome.case.what}] irqlab "
                   f"{' '.join(outcome.case.argv)[:120]}: {kind}: {last[0][:200]}{where}", flush=True)
 
-    outcomes = run_all(cases(args.seed, seeds, args.n, os.geteuid() == 0), args.jobs,
-                       args.timeout, report)
+    with tempfile.TemporaryDirectory(prefix="irqlab-fuzz-cache-") as cache:
+        os.environ[CACHE_ENV] = cache  # valid scenarios are kept here, not in the user's cache
+        outcomes = run_all(cases(args.seed, seeds, args.n, os.geteuid() == 0), args.jobs,
+                           args.timeout, report)
     failed = [o for o in outcomes if o.failed]
     by_area = Counter(o.case.area for o in outcomes)
     failed_by_area = Counter(o.case.area for o in failed)
