@@ -514,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds before a case counts as a hang (default 20)")
     parser.add_argument("--save", type=Path, help="directory for the failing inputs")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="irqlab-fuzz-cache-") as cache:
+        os.environ[CACHE_ENV] = cache  # valid scenarios are kept here, not in the user's cache
+        return _fuzz(args)
+
+
+def _fuzz(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="irqlab-fuzz-seeds-") as tmp:
         seeds = make_seeds(Path(tmp))
     start = time.monotonic()
@@ -526,10 +532,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL #{index} {outcome.case.area} [{outcome.case.what}] irqlab "
                   f"{' '.join(outcome.case.argv)[:120]}: {kind}: {last[0][:200]}{where}", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="irqlab-fuzz-cache-") as cache:
-        os.environ[CACHE_ENV] = cache  # valid scenarios are kept here, not in the user's cache
-        outcomes = run_all(cases(args.seed, seeds, args.n, os.geteuid() == 0), args.jobs,
-                           args.timeout, report)
+    outcomes = run_all(cases(args.seed, seeds, args.n, os.geteuid() == 0), args.jobs,
+                       args.timeout, report)
     failed = [o for o in outcomes if o.failed]
     by_area = Counter(o.case.area for o in outcomes)
     failed_by_area = Counter(o.case.area for o in failed)
