@@ -1,8 +1,8 @@
 """Orchestration: read each input once, run every parser over it, fold, and explain.
 
 An input is a Windows crash-dump header (recognised by its signature) or text.  Text
-is streamed in blocks: one RE2 pass over the raw bytes finds the lines a parser could
-want (a superset of the keyword filter), everything else is passed over undecoded;
+is streamed in blocks: a search over the raw bytes (:mod:`irqlab.triage.candidates`)
+finds the lines a parser could want (a superset of the keyword filter), everything else is passed over undecoded;
 candidates and a little context after each (for re-wrapped continuations) are
 decoded, normalised, re-joined and fed to all parsers.  Parsers that are mid-record (``active``) see
 every line.  Memory therefore grows with the number of distinct findings, not with
@@ -18,12 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-import re2
-
 from irqlab import vtd
 from irqlab.progress import reading
 from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, windows
 from irqlab.triage.bugcheck import DMA_VIOLATION
+from irqlab.triage.candidates import Candidates
 from irqlab.triage.findings import BugCheck, Finding, Findings, IommuFault, IrqStorm
 from irqlab.triage.text import Lines, normalise, rejoin
 
@@ -39,19 +38,7 @@ _KEYWORDS = re.compile("|".join(re.escape(k) for k in KEYWORDS))
 _TITLE_HINT = re.compile(windows.TITLE_HINT)
 # On raw bytes, a superset of _wanted: every keyword, "NAME (code)" of any title, and a
 # NUL (decoding drops NULs, so a keyword may hide around one).
-CANDIDATE = rb"|".join([*(re.escape(k.encode()) for k in KEYWORDS),
-                        rb"[A-Z0-9_]{6} \([0-9a-fA-F]{1,8}\)", rb"\x00"])
-
-
-def _candidates() -> re2._Regexp:
-    """RE2 scans for CANDIDATE with one DFA pass over the bytes (linear, memory speed)."""
-    options = re2.Options()
-    options.encoding = re2.Options.Encoding.LATIN1
-    options.never_capture = True
-    return re2.compile(CANDIDATE, options)
-
-
-_CANDIDATES = _candidates()
+_CANDIDATES = Candidates(KEYWORDS)
 
 
 def _wanted(line: str) -> bool:

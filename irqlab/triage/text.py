@@ -38,10 +38,11 @@ _PREFIXES = re.compile(
 )
 
 
-class BytesPattern(Protocol):
-    """What :meth:`Lines.skip` needs of a compiled pattern (``re`` or ``re2``)."""
+class Finder(Protocol):
+    """What :meth:`Lines.skip` searches with: :meth:`find` returns where the first match
+    that starts at or after ``pos`` starts, or -1."""
 
-    def search(self, data: bytes, pos: int = ...) -> object | None: ...
+    def find(self, data: bytes, pos: int) -> int: ...
 
 
 class Lines:
@@ -93,19 +94,19 @@ class Lines:
                 self._pos = len(self._buf)
                 return _decode(rest) if rest else None
 
-    def skip(self, pattern: BytesPattern) -> bool:
-        """Move to the next piece in which ``pattern`` matches; False at the end.
+    def skip(self, finder: Finder) -> bool:
+        """Move to the next piece in which ``finder`` finds a match; False at the end.
 
         Matches are searched on the raw bytes of whole blocks: pieces passed over
         are never decoded.  A match cannot span lines, nor pieces of one line.  The
-        pattern must match a NUL byte too: decoding drops NULs, so only the decoded
+        finder must match a NUL byte too: decoding drops NULs, so only the decoded
         text of such a piece can tell whether it is wanted.
         """
         while True:
             buf, pos = self._buf, self._pos
-            match = pattern.search(buf, pos)
-            if match is not None:
-                self._seek(match.start())  # type: ignore[attr-defined]
+            at = finder.find(buf, pos)
+            if at >= 0:
+                self._seek(at)
                 return True
             newline = buf.rfind(b"\n", pos)
             if newline >= 0:

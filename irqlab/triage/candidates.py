@@ -1,0 +1,79 @@
+"""Where the lines a triage parser could want start, found on raw bytes at memory speed.
+
+A candidate is a keyword, a Windows bug-check title ``NAME (code)`` (six name
+characters, a space, one to eight hex digits in parentheses) or a NUL byte (decoding
+drops NULs, so a keyword may hide around one).  Each is searched by what is fastest at
+it: the keywords by one Aho-Corasick automaton (``ahocorasick-rs``; its leftmost-first
+search skips ahead with SIMD literal prefilters), a title by RE2 from its ``(code)``
+(a pattern led by a literal, which RE2 skips to with ``memchr``) and then checked
+behind, a NUL by ``bytes.find``.
+
+The data are searched in windows from the start position, growing while nothing is
+found: a search costs about the distance to its match, and the list of keyword matches
+in one window stays small (memory bounded whatever the input).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import re2
+from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
+
+FIRST_WINDOW = 1 << 14
+WINDOW = 1 << 16
+TITLE = rb"[A-Z0-9_]{6} \([0-9a-fA-F]{1,8}\)"
+TITLE_LEN = 17  # the longest title match
+NAME_LEN = 7  # the name and its space, before "("
+
+
+def _code() -> re2._Regexp:
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.never_capture = True
+    return re2.compile(rb"\([0-9a-fA-F]{1,8}\)", options)
+
+
+class Candidates:
+    """A :class:`~irqlab.triage.text.Finder` of keywords, titles and NULs."""
+
+    def __init__(self, keywords: Iterable[str]) -> None:
+        words = [k.encode() for k in keywords]
+        self._keywords = BytesAhoCorasick(words, matchkind=MatchKind.LeftmostFirst,
+                                          implementation=Implementation.DFA)
+        self._code = _code()
+        self._title = re.compile(TITLE)
+        # a match is wholly inside some window: consecutive windows overlap by this
+        self._overlap = max(TITLE_LEN, *map(len, words)) - 1
+
+    def find(self, data: bytes, pos: int) -> int:
+        """Where the first candidate at or after ``pos`` starts, or -1."""
+        view = memoryview(data)
+        size = FIRST_WINDOW
+        while True:
+            end = min(len(data), pos + size)
+            found = self._first(data, view, pos, end)
+            if found >= 0 or end == len(data):
+                return found
+            pos = end - self._overlap
+            size = min(2 * size, WINDOW)
+
+    def _first(self, data: bytes, view: memoryview, start: int, end: int) -> int:
+        """The first start of a candidate that lies wholly in ``data[start:end]``, or -1."""
+        best = data.find(b"\x00", start, end)
+        if best < 0:
+            best = end
+        words = self._keywords.find_matches_as_indexes(view[start:best])
+        if words:
+            best = start + words[0][1]
+        # a title before best has its "(" at least NAME_LEN bytes after start
+        at, stop = start + NAME_LEN, min(end, best + TITLE_LEN)
+        while (code := self._code.search(data, at, stop)) is not None:
+            title = code.start() - NAME_LEN
+            if title >= best:
+                break
+            if self._title.match(data, title, code.end()):
+                return title
+            at = code.start() + 1
+        return best if best < end else -1
