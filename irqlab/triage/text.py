@@ -68,14 +68,18 @@ class Lines:
             yield piece
 
     def _more(self) -> bool:
-        """Append a block; False at the end of the stream."""
+        """Append the rest of a line begun, else a block; False at the end of the stream.
+
+        A block is read only when no line is begun, so it is not copied behind one.
+        """
         if self._eof:
             return False
-        block = self._stream.read(BLOCK)
-        self._buf = self._buf[self._pos:] + block
+        rest = self._buf[self._pos:]
+        more = self._stream.readline(BLOCK) if rest else self._stream.read(BLOCK)
+        self._buf = rest + more
         self._pos = 0
-        self._eof = not block
-        return bool(block)
+        self._eof = not more
+        return bool(more)
 
     def next_piece(self) -> str | None:
         while True:
