@@ -4,7 +4,7 @@ A candidate is a keyword, a Windows bug-check title ``NAME (code)`` (six name
 characters, a space, one to eight hex digits in parentheses) or a NUL byte (decoding
 drops NULs, so a keyword may hide around one).  Each is searched by what is fastest at
 it: the keywords by one Aho-Corasick automaton (``ahocorasick-rs``; its leftmost-first
-search skips ahead with SIMD literal prefilters), a title by RE2 from its ``(code)``
+search skips ahead with SIMD literal prefilters; a keyword holding another is left to it), a title by RE2 from its ``(code)``
 (a pattern led by a literal, which RE2 skips to with ``memchr``) and then checked
 behind, a NUL by ``bytes.find``.
 
@@ -40,6 +40,9 @@ class Candidates:
 
     def __init__(self, keywords: Iterable[str]) -> None:
         words = [k.encode() for k in keywords]
+        # A keyword that holds another is found by that one, on the same line: fewer
+        # patterns make a faster search (46 keywords: 0.034 s a 157 MB log, 42: 0.019 s).
+        words = [w for w in words if not any(o in w for o in words if o != w)]
         self._keywords = BytesAhoCorasick(words, matchkind=MatchKind.LeftmostFirst,
                                           implementation=Implementation.DFA)
         self._code = _code()
