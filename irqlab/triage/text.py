@@ -140,13 +140,18 @@ def _decode(raw: bytes) -> str:
 
 def normalise(line: str) -> str:
     """Strip quoting, timestamps and log prefixes; collapse surrounding blanks."""
-    line = _QUOTE.sub("", line)
+    line = _unquote(line)
     for _ in range(4):
-        stripped = _PREFIXES.sub("", line, count=1)
-        if stripped == line:
+        prefix = _PREFIXES.match(line)  # never empty
+        if prefix is None:
             break
-        line = _QUOTE.sub("", stripped)
+        line = _unquote(line[prefix.end():])
     return line.strip()
+
+
+def _unquote(line: str) -> str:
+    quote = _QUOTE.match(line)  # never empty
+    return line if quote is None else line[quote.end():]
 
 
 def rejoin(
