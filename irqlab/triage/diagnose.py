@@ -31,8 +31,12 @@ CONTEXT_LINES = 3
 BINARY_PROBE = 4096
 TITLE_TAIL = 96  # longer than any "NAME (code)" bug-check title
 
+# "<func>: N callbacks suppressed" (lib/ratelimit.c) from the IOMMU fault printers.
+_SUPPRESSED_TEXT = "callbacks suppressed"
+_SUPPRESSED = re.compile(r"\b(?P<func>\w{1,64}): (?P<n>\d{1,10}) " + _SUPPRESSED_TEXT)
+
 KEYWORDS = (*windows.KEYWORDS, *dmar.KEYWORDS, *amdvi.KEYWORDS, *smmu.KEYWORDS,
-            *storm.KEYWORDS, "callbacks suppressed")
+            *storm.KEYWORDS, _SUPPRESSED_TEXT)
 # Two searches, not one alternation: re keeps its fast literal scan for the keywords.
 _KEYWORDS = re.compile("|".join(re.escape(k) for k in KEYWORDS))
 _TITLE_HINT = re.compile(windows.TITLE_HINT)
@@ -50,8 +54,7 @@ def _wanted(line: str) -> bool:
     # over a long line of capitals stays linear.
     return line.endswith(")") and _TITLE_HINT.search(line[-TITLE_TAIL:]) is not None
 
-# "<func>: N callbacks suppressed" (lib/ratelimit.c) from the IOMMU fault printers.
-_SUPPRESSED = re.compile(r"\b(?P<func>\w{1,64}): (?P<n>\d{1,10}) callbacks suppressed")
+
 _SUPPRESSING: tuple[tuple[str, str], ...] = (
     ("dmar_fault", "intel"),
     ("amd_iommu_report_page_fault", "amd"),
@@ -155,7 +158,8 @@ class Triage:
                     touched.append(record)
 
         for _, line in rejoin(enumerate(relevant()), incomplete, starts):
-            suppressed = _SUPPRESSED.search(line)
+            # the literal first: the pattern alone would be tried at every position
+            suppressed = _SUPPRESSED.search(line) if _SUPPRESSED_TEXT in line else None
             if suppressed is not None:
                 vendor = next((v for f, v in _SUPPRESSING if f in suppressed["func"]), None)
                 if vendor is not None:
