@@ -4,9 +4,9 @@ A candidate is a keyword, a Windows bug-check title ``NAME (code)`` (six name
 characters, a space, one to eight hex digits in parentheses) or a NUL byte (decoding
 drops NULs, so a keyword may hide around one).  Each is searched by what is fastest at
 it: the keywords by one Aho-Corasick automaton (``ahocorasick-rs``; its leftmost-first
-search skips ahead with SIMD literal prefilters; a keyword holding another is left to it), a title by RE2 from its ``(code)``
-(a pattern led by a literal, which RE2 skips to with ``memchr``) and then checked
-behind, a NUL by ``bytes.find``.
+search skips ahead with SIMD literal prefilters; a keyword holding another is left to it), a title by RE2: first its ``(code)`` (a pattern led by a
+literal, which RE2 skips to with ``memchr``), then, only from there, the whole title
+(a DFA pass), a NUL by ``bytes.find``.
 
 The data are searched in windows from the start position, growing while nothing is
 found: a search costs about the distance to its match, and the list of keyword matches
@@ -15,7 +15,6 @@ in one window stays small (memory bounded whatever the input).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import re2
@@ -28,11 +27,11 @@ TITLE_LEN = 17  # the longest title match
 NAME_LEN = 7  # the name and its space, before "("
 
 
-def _code() -> re2._Regexp:
+def _re2(pattern: bytes) -> re2._Regexp:
     options = re2.Options()
     options.encoding = re2.Options.Encoding.LATIN1
     options.never_capture = True
-    return re2.compile(rb"\([0-9a-fA-F]{1,8}\)", options)
+    return re2.compile(pattern, options)
 
 
 class Candidates:
@@ -45,8 +44,8 @@ class Candidates:
         words = [w for w in words if not any(o in w for o in words if o != w)]
         self._keywords = BytesAhoCorasick(words, matchkind=MatchKind.LeftmostFirst,
                                           implementation=Implementation.DFA)
-        self._code = _code()
-        self._title = re.compile(TITLE)
+        self._code = _re2(rb"\([0-9a-fA-F]{1,8}\)")
+        self._title = _re2(TITLE)
         # a match is wholly inside some window: consecutive windows overlap by this
         self._overlap = max(TITLE_LEN, *map(len, words)) - 1
 
@@ -70,13 +69,11 @@ class Candidates:
         words = self._keywords.find_matches_as_indexes(view[start:best])
         if words:
             best = start + words[0][1]
-        # a title before best has its "(" at least NAME_LEN bytes after start
-        at, stop = start + NAME_LEN, min(end, best + TITLE_LEN)
-        while (code := self._code.search(data, at, stop)) is not None:
-            title = code.start() - NAME_LEN
-            if title >= best:
-                break
-            if self._title.match(data, title, code.end()):
-                return title
-            at = code.start() + 1
+        # a title that starts before best ends before stop, its "(" NAME_LEN bytes in
+        stop = min(end, best + TITLE_LEN)
+        code = self._code.search(data, start + NAME_LEN, stop)
+        if code is not None:
+            title = self._title.search(data, code.start() - NAME_LEN, stop)
+            if title is not None and title.start() < best:
+                return title.start()
         return best if best < end else -1
