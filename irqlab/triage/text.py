@@ -138,6 +138,12 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").rstrip("\r").replace("\x00", "")
 
 
+def guarded(pattern: re.Pattern[str], literal: str, line: str) -> re.Match[str] | None:
+    """``pattern.search`` behind a substring test for a literal every match holds: a
+    regex tries many positions of a line; ``in`` scans it at memory speed."""
+    return pattern.search(line) if literal in line else None
+
+
 def normalise(line: str) -> str:
     """Strip quoting, timestamps and log prefixes; collapse surrounding blanks."""
     line = _unquote(line)
