@@ -9,8 +9,9 @@ literal, which RE2 skips to with ``memchr``), then, only from there, the whole t
 (a DFA pass), a NUL by ``bytes.find``.
 
 The data are searched in windows from the start position, growing while nothing is
-found: a search costs about the distance to its match, and the list of keyword matches
-in one window stays small (memory bounded whatever the input).
+found, the first as large as twice the distance the last search went: a search costs
+about the distance to its match, in few calls where candidates are sparse, and lists
+few keyword matches where they are dense (memory bounded whatever the input).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 import re2
 from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
 
-FIRST_WINDOW = 1 << 14
+FIRST_WINDOW = 1 << 8
 WINDOW = 1 << 16
 TITLE = rb"[A-Z0-9_]{6} \([0-9a-fA-F]{1,8}\)"
 TITLE_LEN = 17  # the longest title match
@@ -48,18 +49,22 @@ class Candidates:
         self._title = _re2(TITLE)
         # a match is wholly inside some window: consecutive windows overlap by this
         self._overlap = max(TITLE_LEN, *map(len, words)) - 1
+        self._size = FIRST_WINDOW
 
     def find(self, data: bytes, pos: int) -> int:
         """Where the first candidate at or after ``pos`` starts, or -1."""
         view = memoryview(data)
-        size = FIRST_WINDOW
+        start, size = pos, self._size
         while True:
             end = min(len(data), pos + size)
             found = self._first(data, view, pos, end)
             if found >= 0 or end == len(data):
-                return found
+                break
             pos = end - self._overlap
-            size = min(2 * size, WINDOW)
+            size = min(4 * size, WINDOW)
+        # the next search starts with a window of about twice this one's distance
+        self._size = WINDOW if found < 0 else max(FIRST_WINDOW, min(WINDOW, 2 * (found - start)))
+        return found
 
     def _first(self, data: bytes, view: memoryview, start: int, end: int) -> int:
         """The first start of a candidate that lies wholly in ``data[start:end]``, or -1."""
