@@ -2,11 +2,12 @@
 
 A candidate is a keyword, a Windows bug-check title ``NAME (code)`` (six name
 characters, a space, one to eight hex digits in parentheses) or a NUL byte (decoding
-drops NULs, so a keyword may hide around one).  Each is searched by what is fastest at
-it: the keywords by one Aho-Corasick automaton (``ahocorasick-rs``; its leftmost-first
-search skips ahead with SIMD literal prefilters; a keyword holding another is left to it), a title by RE2: first its ``(code)`` (a pattern led by a
-literal, which RE2 skips to with ``memchr``), then, only from there, the whole title
-(a DFA pass), a NUL by ``bytes.find``.
+drops NULs, so a keyword may hide around one).  Each is searched by what is fastest
+at it: the keywords by one Aho-Corasick automaton (``ahocorasick-rs``; its
+leftmost-first search skips ahead with SIMD literal prefilters; a keyword that holds
+another is left to that one), a title by RE2 (first its ``(code)``, a pattern led by
+a literal, which RE2 skips to with ``memchr``; then, from there only, the whole title
+in a DFA pass), a NUL by ``bytes.find``.
 
 The data are searched in windows from the start position, growing while nothing is
 found, the first as large as twice the distance the last search went: a search costs

@@ -2,11 +2,11 @@
 
 An input is a Windows crash-dump header (recognised by its signature) or text.  Text
 is streamed in blocks: a search over the raw bytes (:mod:`irqlab.triage.candidates`)
-finds the lines a parser could want (a superset of the keyword filter), everything else is passed over undecoded;
-candidates and a little context after each (for re-wrapped continuations) are
-decoded, normalised, re-joined and fed to all parsers.  Parsers that are mid-record (``active``) see
-every line.  Memory therefore grows with the number of distinct findings, not with
-the input.
+finds the lines a parser could want (a superset of the keyword filter), everything
+else is passed over undecoded; candidates and a little context after each (for
+re-wrapped continuations) are decoded, normalised, re-joined and fed to all parsers.
+Parsers that are mid-record (``active``) see every line.  Memory therefore grows with
+the number of distinct findings, not with the input.
 """
 
 from __future__ import annotations
