@@ -24,6 +24,7 @@ from typing import Any
 #: compiled by setup.py; this module imports nothing from irqlab so setup.py can read it
 MODULES = (
     "irqlab.sim.engine",
+    "irqlab.events",
     "irqlab.hw.controller",
     "irqlab.hw.apic",
     "irqlab.hw.ioapic",

@@ -51,7 +51,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from irqlab.analysis.irqstats import IrqStats
 
 
 class Kind(IntEnum):
@@ -78,26 +81,42 @@ class Kind(IntEnum):
     NAPI_EXIT = 20
 
 
-# Plain ints for the hot path (IntEnum attribute access is slow).
-IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
-SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
-VECTOR_ENTRY, VECTOR_EXIT = 6, 7
-DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 8, 9, 10
-SCHED_WAKEUP, SCHED_SWITCH = 11, 12
-WORK_QUEUE, WORK_START, WORK_END = 13, 14, 15
-TASKLET_ENTRY, TASKLET_EXIT = 16, 17
-IRQ_STATE = 18
-NAPI_ENTRY, NAPI_EXIT = 19, 20
+# Plain ints for the hot path (IntEnum attribute access is slow), Final so that the
+# compiled modules inline them instead of looking them up at every use.
+IRQ_RAISE: Final = 0
+IRQ_ENTRY: Final = 1
+IRQ_EXIT: Final = 2
+SOFTIRQ_RAISE: Final = 3
+SOFTIRQ_ENTRY: Final = 4
+SOFTIRQ_EXIT: Final = 5
+VECTOR_ENTRY: Final = 6
+VECTOR_EXIT: Final = 7
+DPC_QUEUE: Final = 8
+DPC_ENTRY: Final = 9
+DPC_EXIT: Final = 10
+SCHED_WAKEUP: Final = 11
+SCHED_SWITCH: Final = 12
+WORK_QUEUE: Final = 13
+WORK_START: Final = 14
+WORK_END: Final = 15
+TASKLET_ENTRY: Final = 16
+TASKLET_EXIT: Final = 17
+IRQ_STATE: Final = 18
+NAPI_ENTRY: Final = 19
+NAPI_EXIT: Final = 20
 
 # sched_switch prev_state (include/trace/events/sched.h __trace_sched_switch_state:
 # the TASK_REPORT bits, TASK_REPORT_MAX = 0x100 for a preempted task, printed "R+").
-TASK_RUNNING, TASK_INTERRUPTIBLE, EXIT_DEAD, TASK_REPORT_MAX = 0, 0x01, 0x10, 0x100
+TASK_RUNNING: Final = 0
+TASK_INTERRUPTIBLE: Final = 0x01
+EXIT_DEAD: Final = 0x10
+TASK_REPORT_MAX: Final = 0x100
 #: prev_state letters of the TASK_REPORT bits (sched_switch's __print_flags)
 TASK_STATE_LETTERS = ((0x01, "S"), (0x02, "D"), (0x04, "T"), (0x08, "t"), (0x10, "X"),
                       (0x20, "Z"), (0x40, "P"), (0x80, "I"))
-IDLE_PID = 0
+IDLE_PID: Final = 0
 #: the kernel prio of a SCHED_NORMAL task at nice 0 (include/linux/sched/prio.h DEFAULT_PRIO)
-DEFAULT_PRIO = 120
+DEFAULT_PRIO: Final = 120
 
 
 def idle_comm(cpu: int) -> str:
@@ -111,14 +130,14 @@ SOFTIRQ_TRACEPOINTS: dict[int, str] = {
 SOFTIRQ_KINDS: dict[str, int] = {name: kind for kind, name in SOFTIRQ_TRACEPOINTS.items()}
 
 # Softirq vectors in kernel order (include/linux/interrupt.h, NR_SOFTIRQS = 10).
-SOFTIRQ_NAMES: tuple[str, ...] = (
+SOFTIRQ_NAMES: Final[tuple[str, ...]] = (
     "HI", "TIMER", "NET_TX", "NET_RX", "BLOCK",
     "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU",
 )
 
 # x86 system vectors -> /proc/interrupts row label (arch/x86/kernel/irq.c
 # arch_show_interrupts; vectors from arch/x86/include/asm/irq_vectors.h).
-VECTOR_ROWS: dict[str, str] = {
+VECTOR_ROWS: Final[dict[str, str]] = {
     "local_timer": "LOC",
     "spurious_apic": "SPU",
     "error_apic": "ERR",
@@ -166,8 +185,11 @@ X86_ROWS: dict[str, str] = {
 Emit = Callable[[int, int, int, int, int, str], None]
 
 
-def _no_emit(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
-    return None
+class Sink(Protocol):
+    """An event sink; one with a true ``controller_state`` attribute also wants
+    the interrupt controller's pending/active bits (``IRQ_STATE`` events)."""
+
+    def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None: ...
 
 
 def _no_clock() -> int:
@@ -175,37 +197,39 @@ def _no_clock() -> int:
 
 
 class Tracepoints:
-    """The simulator's tracepoints: ``emit`` reaches every connected sink (a
-    no-op until :meth:`connect`, as a disabled tracepoint's static key).  One
+    """The simulator's tracepoints: :meth:`emit` reaches every connected sink
+    (nothing until :meth:`connect`, as a disabled tracepoint's static key).  One
     per machine, handed to the kernel, the devices and the interrupt
     controller when they are built; ``clock`` gives the time of the events the
     hardware reports without one (:meth:`irq_state`)."""
 
-    __slots__ = ("clock", "controller_state", "emit", "enabled")
+    __slots__ = ("_feeds", "_stats", "clock", "controller_state", "enabled")
 
     def __init__(self, clock: Callable[[], int] = _no_clock) -> None:
-        self.emit: Emit = _no_emit
         self.clock = clock
         #: some sink is connected (hardware skips ``irq_raise`` otherwise)
         self.enabled = False
         #: some sink wants the controller's pending/active bits (``IRQ_STATE``)
         self.controller_state = False
+        self._stats: IrqStats | None = None
+        self._feeds: tuple[Emit, ...] = ()
 
-    def connect(self, feeds: Sequence[Emit], controller_state: bool = False) -> None:
-        """Send every event to each of ``feeds`` (and only to them) from now on;
-        with ``controller_state`` the interrupt controller's state changes too."""
-        self.enabled = bool(feeds)
-        self.controller_state = bool(feeds) and controller_state
-        if not feeds:
-            self.emit = _no_emit
-        elif len(feeds) == 1:
-            self.emit = feeds[0]
-        else:
-            def fan_out(ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
-                for feed in feeds:
-                    feed(ts, cpu, kind, irq, value, name)
+    def connect(self, sinks: Sequence[Sink], stats: IrqStats | None = None) -> None:
+        """From now on send every event to ``stats``, then to each of ``sinks``
+        in order, and to no one else.  The streaming statistics are called
+        directly: a compiled build passes them the event's fields unboxed."""
+        self.enabled = bool(sinks) or stats is not None
+        self.controller_state = any(getattr(s, "controller_state", False) for s in sinks)
+        self._stats = stats
+        self._feeds = tuple(s.feed for s in sinks)
 
-            self.emit = fan_out
+    def emit(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+        """One event (fields as :class:`Event`) to every connected sink."""
+        stats = self._stats
+        if stats is not None:
+            stats.feed(ts, cpu, kind, irq, value, name)
+        for feed in self._feeds:
+            feed(ts, cpu, kind, irq, value, name)
 
     def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None:
         """A device raised the signal of ``irq`` (``hw.device.RaiseSink``)."""

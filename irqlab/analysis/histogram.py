@@ -22,14 +22,16 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import ceil
+from typing import Final
 
-_SUB_BITS = 7
-_SUB_COUNT = 1 << _SUB_BITS  # 128 sub-buckets per power of two
-_EXACT = 2 * _SUB_COUNT  # values below 256 have their own bucket
-_MAX_VALUE_BITS = 64
+# Final: the compiled build inlines them instead of looking them up at every use
+_SUB_BITS: Final = 7
+_SUB_COUNT: Final = 128  # 1 << _SUB_BITS sub-buckets per power of two
+_EXACT: Final = 256  # 2 * _SUB_COUNT: values below it have their own bucket
+_MAX_VALUE_BITS: Final = 64
 PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "p999": 99.9, "p9999": 99.99}
 """The percentiles of a distribution's summary, by key."""
-MAX_BUCKETS = ((_MAX_VALUE_BITS - 8) << _SUB_BITS) + _EXACT
+MAX_BUCKETS: Final = ((_MAX_VALUE_BITS - 8) << _SUB_BITS) + _EXACT
 """Bucket count needed for any value below 2**64 (the memory bound)."""
 
 

@@ -57,6 +57,7 @@ Rules, following the kernel paths the tracepoints sit on:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from irqlab.analysis.deferred import DeferredStats
 from irqlab.analysis.histogram import Histogram
@@ -78,7 +79,7 @@ from irqlab.events import (
     Event,
 )
 
-_NR_SOFTIRQS = len(SOFTIRQ_NAMES)
+_NR_SOFTIRQS: Final = len(SOFTIRQ_NAMES)
 
 DURATION_CLASSES_NS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
 """Upper bounds (exclusive) of LatencyMon's ISR and DPC execution-time classes:
@@ -86,8 +87,27 @@ DURATION_CLASSES_NS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
 (execution time <250 us)" ... "DPC count (execution time >=4000 us)" of the
 REPORTED ISRs / REPORTED DPCs sections of its report (Resplendence LatencyMon;
 users paste it in forum threads, e.g. musiker-board.de/posts/8991918)."""
-_LONG_NS = DURATION_CLASSES_NS[0]
-_NO_TS = 1 << 63
+_LONG_NS: Final = DURATION_CLASSES_NS[0]
+_NO_TS: Final = 1 << 63
+_NO_HIST: Final = Histogram()  # a placeholder, never recorded into
+
+
+class _Line:
+    """An IRQ's running state: its label, its ``/proc/interrupts`` row, handler
+    names and histograms (the very objects :class:`IrqStats` publishes, cached
+    here so an event costs one lookup), and its earliest pending raise."""
+
+    __slots__ = ("e2e", "handler", "label", "latency", "names", "pending", "raised", "row")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.row: list[int] | None = None  # None until its first entry
+        self.names: list[str] = []
+        self.handler = _NO_HIST
+        self.latency: Histogram | None = None
+        self.e2e: Histogram | None = None
+        self.raised = False  # a raise is pending since ``pending``
+        self.pending = 0
 
 
 class _Interrupt:
@@ -95,15 +115,40 @@ class _Interrupt:
     when the device requested it (-1: unknown), the softirq vectors it raised
     (a bit mask) and how many of them are not yet done."""
 
-    __slots__ = ("actions", "bottom", "handled", "label", "raised", "vecs")
+    __slots__ = ("actions", "bottom", "handled", "line", "raised", "vecs")
 
-    def __init__(self, label: str, action: str, raised: int) -> None:
-        self.label = label
+    def __init__(self, line: _Line, action: str, raised: int) -> None:
+        self.line = line
         self.actions = [action]
-        self.handled: bool | None = None  # None: no action has returned yet
+        self.handled = -1  # -1: no action has returned yet; else 0 or 1
         self.raised = raised
         self.vecs = 0
         self.bottom = 0
+
+
+class _Open:
+    """An open hard-IRQ or vector entry on a CPU: since when, its row label, its
+    IRQ's line and interrupt (None for vectors)."""
+
+    __slots__ = ("intr", "label", "line", "ts")
+
+    def __init__(self, ts: int, label: str, line: _Line | None, intr: _Interrupt | None) -> None:
+        self.ts = ts
+        self.label = label
+        self.line = line
+        self.intr = intr
+
+
+class _Soft:
+    """The softirq running on a CPU: since when, its vector (-1: none) and the
+    CPU's hard-IRQ time when it started."""
+
+    __slots__ = ("hard_before", "ts", "vec")
+
+    def __init__(self) -> None:
+        self.vec = -1
+        self.ts = 0
+        self.hard_before = 0
 
 
 class IrqStats:
@@ -140,21 +185,23 @@ class IrqStats:
         self.work_ns = d.work_ns
         self._first = _NO_TS
         self._last = -1
-        # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last,
-        # as (ts, label, interrupt or None for vectors).
-        self._hard: list[list[tuple[int, str, _Interrupt | None]]] = [[] for _ in range(cpus)]
+        self._lines: dict[int, _Line] = {}
+        # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last.
+        self._hard: list[list[_Open]] = [[] for _ in range(cpus)]
         self._hard_since: list[int] = [0] * cpus
         self._chain: list[_Interrupt | None] = [None] * cpus
-        # open softirq: (ts, vec, hardirq_time_ns at entry)
-        self._soft: list[tuple[int, int, int] | None] = [None] * cpus
+        self._soft: list[_Soft] = [_Soft() for _ in range(cpus)]
         self._soft_pending: list[list[int]] = [[-1] * _NR_SOFTIRQS for _ in range(cpus)]
         # interrupts waiting for the next run of a softirq vector, and those the
         # running one serves: per CPU, per vector
         self._bh_waiting: list[list[list[_Interrupt]]] = [
             [[] for _ in range(_NR_SOFTIRQS)] for _ in range(cpus)]
         self._bh_serving: list[list[_Interrupt]] = [[] for _ in range(cpus)]
-        self._irq_pending: dict[int, int] = {}
-        self._irq_labels: dict[int, str] = {}
+        # per softirq vector: its row of softirq_counts, its softirq_ns and
+        # softirq_latency_ns, once seen
+        self._soft_rows: list[list[int] | None] = [None] * _NR_SOFTIRQS
+        self._soft_ns: list[Histogram] = [_NO_HIST] * _NR_SOFTIRQS
+        self._soft_latency: list[Histogram | None] = [None] * _NR_SOFTIRQS
         # DPCs: when each queued one was queued; the running one per CPU as
         # (ts, name, hardirq_time_ns at entry)
         self._dpc_queued: dict[str, int] = {}
@@ -169,8 +216,10 @@ class IrqStats:
         if ts_ns < self._first:
             self._first = ts_ns
         if kind == IRQ_RAISE:
-            if irq not in self._irq_pending:
-                self._irq_pending[irq] = ts_ns
+            line = self._line(irq)
+            if not line.raised:
+                line.raised = True
+                line.pending = ts_ns
             return
         if not 0 <= cpu < self.cpus:
             if cpu < 0:
@@ -213,11 +262,11 @@ class IrqStats:
 
     # -- hard IRQs ------------------------------------------------------------
 
-    def _label(self, irq: int) -> str:
-        label = self._irq_labels.get(irq)
-        if label is None:
-            label = self._irq_labels[irq] = str(irq)
-        return label
+    def _line(self, irq: int) -> _Line:
+        line = self._lines.get(irq)
+        if line is None:
+            line = self._lines[irq] = _Line(str(irq))
+        return line
 
     def _row(self, label: str, action: str) -> list[int]:
         """Per-CPU counts of ``label``, created on first sight; notes the action name."""
@@ -232,38 +281,49 @@ class IrqStats:
         return row
 
     def _irq_entry(self, ts: int, cpu: int, irq: int, action: str) -> None:
-        label = self._label(irq)
-        row = self._row(label, action)
+        line = self._line(irq)
+        label = line.label
+        row = line.row
+        if row is None or action not in line.names:
+            row = line.row = self._row(label, action)
+            line.names = self.names[label]
+            line.handler = self.handler_ns[label]
         stack = self._hard[cpu]
         intr = self._chain[cpu]
-        if stack and (intr is None or intr.label != label or action in intr.actions):
-            intr = next((e[2] for e in stack if e[1] == label), intr)
-        if intr is not None and intr.label == label and action not in intr.actions:
+        if stack and (intr is None or intr.line is not line or action in intr.actions):
+            for e in stack:
+                if e.label == label:
+                    intr = e.intr
+                    break
+        if intr is not None and intr.line is line and action not in intr.actions:
             intr.actions.append(action)  # a further action of the same interrupt
         else:
-            raised = self._irq_pending.pop(irq, -1)
-            intr = _Interrupt(label, action, raised)
+            raised = -1
+            if line.raised:
+                line.raised = False
+                raised = line.pending
+            intr = _Interrupt(line, action, raised)
             row[cpu] += 1
             if stack:
                 self.nested[label] = self.nested.get(label, 0) + 1
             if raised >= 0:
-                self._latency(self.latency_ns, label, ts - raised)
+                line.latency = self._latency(line.latency, self.latency_ns, label, ts - raised)
         self._chain[cpu] = intr
         if not stack:
             self._hard_since[cpu] = ts
-        stack.append((ts, label, intr))
+        stack.append(_Open(ts, label, line, intr))
 
     def _irq_exit(self, ts: int, cpu: int, irq: int, ret: int) -> None:
-        intr = self._hard_exit(ts, cpu, self._label(irq))
+        intr = self._hard_exit(ts, cpu, self._line(irq).label)
         if intr is None:
             return
-        label = intr.label
-        if intr.handled is None:  # first return: decides until another action handles it
-            intr.handled = ret != 0
+        label = intr.line.label
+        if intr.handled < 0:  # first return: decides until another action handles it
+            intr.handled = 1 if ret else 0
             book = self.handled if ret else self.unhandled
             book[label] = book.get(label, 0) + 1
         elif ret and not intr.handled:
-            intr.handled = True
+            intr.handled = 1
             self.unhandled[label] -= 1
             self.handled[label] = self.handled.get(label, 0) + 1
         self._chain[cpu] = intr
@@ -277,41 +337,52 @@ class IrqStats:
         else:
             self._hard_since[cpu] = ts
         self._chain[cpu] = None
-        stack.append((ts, label, None))
+        stack.append(_Open(ts, label, None, None))
 
     def _hard_exit(self, ts: int, cpu: int, label: str) -> _Interrupt | None:
         """Close the innermost open entry of ``label`` on ``cpu``; returns its
         interrupt (None for vectors, or when there was no matching entry)."""
         stack = self._hard[cpu]
-        for depth in range(len(stack) - 1, -1, -1):
-            if stack[depth][1] == label:
-                break
-        else:
+        depth = len(stack) - 1
+        while depth >= 0 and stack[depth].label != label:
+            depth -= 1
+        if depth < 0:
             self.unmatched += 1
             return None
-        self.unmatched += len(stack) - 1 - depth  # entries above it lost their exit
-        entry_ts, _, intr = stack[depth]
-        del stack[depth:]
-        if ts < entry_ts:
+        top = len(stack) - 1
+        entry = stack[depth]
+        if depth == top:
+            stack.pop()
+        else:
+            self.unmatched += top - depth  # entries above it lost their exit
+            del stack[depth:]
+        intr = entry.intr
+        if ts < entry.ts:
             self.unmatched += 1
             return intr
-        took = ts - entry_ts
-        self.handler_ns[label].record(took)
+        took = ts - entry.ts
+        line = entry.line
+        (self.handler_ns[label] if line is None else line.handler).record(took)
         if took >= _LONG_NS:
             _long(self._long_handlers, label, took)
         if not stack:
             self.hardirq_time_ns[cpu] += ts - self._hard_since[cpu]
         return intr
 
-    def _latency(self, hists: dict[str, Histogram], key: str, ns: int) -> None:
-        """Record a raise->entry latency; a negative one (out of order) is unmatched."""
+    def _latency(self, hist: Histogram | None, hists: dict[str, Histogram], key: str,
+                 ns: int) -> Histogram | None:
+        """Record a latency in ``hists[key]`` (created on first use; ``hist``
+        when the caller has it) and return that histogram for the caller to
+        keep; a negative latency (events out of order) is unmatched."""
         if ns < 0:
             self.unmatched += 1
-            return
-        hist = hists.get(key)
+            return hist
         if hist is None:
-            hist = hists[key] = Histogram()
+            hist = hists.get(key)
+            if hist is None:
+                hist = hists[key] = Histogram()
         hist.record(ns)
+        return hist
 
     # -- softirqs -------------------------------------------------------------
 
@@ -323,7 +394,9 @@ class IrqStats:
         if pending[vec] < 0:
             pending[vec] = ts
         stack = self._hard[cpu]
-        intr = stack[-1][2] if stack else None
+        if not stack:
+            return
+        intr = stack[-1].intr
         if intr is not None and intr.raised >= 0 and not intr.vecs >> vec & 1:
             intr.vecs |= 1 << vec
             intr.bottom += 1
@@ -333,43 +406,53 @@ class IrqStats:
         if not 0 <= vec < _NR_SOFTIRQS:
             self.unmatched += 1
             return
-        if self._soft[cpu] is not None:
+        soft = self._soft[cpu]
+        if soft.vec >= 0:
             self.unmatched += 1  # the previous one lost its exit
-        self._soft[cpu] = (ts, vec, self.hardirq_time_ns[cpu])
+        soft.vec = vec
+        soft.ts = ts
+        soft.hard_before = self.hardirq_time_ns[cpu]
         self._chain[cpu] = None
-        name = SOFTIRQ_NAMES[vec]
-        row = self.softirq_counts.get(name)
+        row = self._soft_rows[vec]
         if row is None:
-            row = self.softirq_counts[name] = [0] * self.cpus
-            self.softirq_ns[name] = Histogram()
+            name = SOFTIRQ_NAMES[vec]
+            row = self._soft_rows[vec] = self.softirq_counts[name] = [0] * self.cpus
+            self._soft_ns[vec] = self.softirq_ns[name] = Histogram()
         row[cpu] += 1
         pending = self._soft_pending[cpu]
         raised = pending[vec]
         if raised >= 0:
             pending[vec] = -1
-            self._latency(self.softirq_latency_ns, name, ts - raised)
+            self._soft_latency[vec] = self._latency(
+                self._soft_latency[vec], self.softirq_latency_ns, SOFTIRQ_NAMES[vec], ts - raised)
+        # raises from now on wait for the next run; the served list is reused
         waiting = self._bh_waiting[cpu]
-        self._bh_serving[cpu] = waiting[vec]  # raises from now on wait for the next run
-        waiting[vec] = []
+        serving = self._bh_serving[cpu]
+        serving.clear()
+        self._bh_serving[cpu] = waiting[vec]
+        waiting[vec] = serving
 
     def _softirq_exit(self, ts: int, cpu: int, vec: int) -> None:
         soft = self._soft[cpu]
-        if soft is None or soft[1] != vec:
+        if soft.vec < 0 or soft.vec != vec:
             self.unmatched += 1
             return
-        self._soft[cpu] = None
-        entry_ts, _, hard_before = soft
-        if ts < entry_ts:
+        soft.vec = -1
+        if ts < soft.ts:
             self.unmatched += 1
             return
-        self.softirq_ns[SOFTIRQ_NAMES[vec]].record(ts - entry_ts)
-        self.softirq_time_ns[cpu] += ts - entry_ts - (self.hardirq_time_ns[cpu] - hard_before)
-        if self._bh_serving[cpu]:
-            for intr in self._bh_serving[cpu]:
+        took = ts - soft.ts
+        self._soft_ns[vec].record(took)
+        self.softirq_time_ns[cpu] += took - (self.hardirq_time_ns[cpu] - soft.hard_before)
+        serving = self._bh_serving[cpu]
+        if serving:
+            for intr in serving:
                 intr.bottom -= 1
                 if intr.bottom == 0:
-                    self._latency(self.end_to_end_ns, intr.label, ts - intr.raised)
-            self._bh_serving[cpu] = []
+                    line = intr.line
+                    line.e2e = self._latency(line.e2e, self.end_to_end_ns, line.label,
+                                             ts - intr.raised)
+            serving.clear()
 
     # -- DPCs -----------------------------------------------------------------
 
@@ -385,7 +468,7 @@ class IrqStats:
         row[cpu] += 1
         queued = self._dpc_queued.pop(name, -1)
         if queued >= 0:
-            self._latency(self.dpc_latency_ns, name, ts - queued)
+            self._latency(None, self.dpc_latency_ns, name, ts - queued)
 
     def _dpc_exit(self, ts: int, cpu: int, name: str) -> None:
         dpc = self._dpc[cpu]
@@ -415,7 +498,7 @@ class IrqStats:
             per_cpu.extend([0] * extra)
         self._hard.extend([] for _ in range(extra))
         self._chain.extend([None] * extra)
-        self._soft.extend([None] * extra)
+        self._soft.extend(_Soft() for _ in range(extra))
         self._dpc.extend([None] * extra)
         self._soft_pending.extend([-1] * _NR_SOFTIRQS for _ in range(extra))
         self._bh_waiting.extend([[] for _ in range(_NR_SOFTIRQS)] for _ in range(extra))

@@ -9,19 +9,13 @@ CPU time per context; ``irqlab.runner`` turns them into a report.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
 
+from irqlab.analysis.irqstats import IrqStats
+from irqlab.events import Sink
 from irqlab.kernel.cpu import CONTEXT_NAMES
 from irqlab.kernel.ksoftirqd import handoff_notes
 from irqlab.kernel.printk import KernelWarning
 from irqlab.machine.machine import Machine
-
-
-class Sink(Protocol):
-    """An event sink; one with a true ``controller_state`` attribute also wants
-    the interrupt controller's pending/active bits (``IRQ_STATE`` events)."""
-
-    def feed(self, ts_ns: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None: ...
 
 
 def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_events: int | None = None,
@@ -30,13 +24,11 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
     """Run ``m`` for ``duration_ns`` of simulated time (or ``max_events``);
     the events of each guest go to its ``guest_sinks``."""
     k = m.kernel
-    m.trace.connect([s.feed for s in sinks], controller_state=_wants_controller_state(sinks))
+    _connect(m, sinks)
     _start(m)
     if m.hypervisor is not None:
         for vm in m.hypervisor.vms:
-            feeds = (guest_sinks or {}).get(vm.name, ())
-            vm.machine.trace.connect([s.feed for s in feeds],
-                                     controller_state=_wants_controller_state(feeds))
+            _connect(vm.machine, (guest_sinks or {}).get(vm.name, ()))
             m.hypervisor.boot(vm)
             _start(vm.machine)
     m.engine.run(until_ns=duration_ns, max_events=max_events, progress=progress)
@@ -44,8 +36,11 @@ def simulate(m: Machine, duration_ns: int, sinks: Sequence[Sink] = (), max_event
         k.warn("stopped", None, f"run stopped at {m.engine.now} ns: {m.engine.stop_reason}")
 
 
-def _wants_controller_state(sinks: Sequence[Sink]) -> bool:
-    return any(getattr(s, "controller_state", False) for s in sinks)
+def _connect(m: Machine, sinks: Sequence[Sink]) -> None:
+    """The machine's events to ``sinks``; the streaming statistics among them
+    are called first and directly (:meth:`irqlab.events.Tracepoints.connect`)."""
+    stats = next((s for s in sinks if isinstance(s, IrqStats)), None)
+    m.trace.connect([s for s in sinks if s is not stats], stats)
 
 
 def _start(m: Machine) -> None:

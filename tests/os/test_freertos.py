@@ -42,9 +42,9 @@ class Rig:
         self.worker = self.rtos.task_create("worker", 2)
         self.rtos.block_on(self.worker, self.sem)
         self.isr: list[tuple[str, str, int]] = []
-        self.m.trace.connect([self._emit])
+        self.m.trace.connect([self])
 
-    def _emit(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+    def feed(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
         if kind in (IRQ_ENTRY, IRQ_EXIT):
             self.isr.append(("entry" if kind == IRQ_ENTRY else "exit", name, ts))
 

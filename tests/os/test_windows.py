@@ -41,9 +41,9 @@ class Rig:
         self.nt = self.m.os
         self.isr: list[tuple[str, str, int]] = []  # (entry/exit, device, time)
         self.dpcs: list[tuple[str, int, int]] = []  # (dpc, time, irql)
-        self.m.trace.connect([self._emit])
+        self.m.trace.connect([self])
 
-    def _emit(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
+    def feed(self, ts: int, cpu: int, kind: int, irq: int, value: int, name: str) -> None:
         if kind in (IRQ_ENTRY, IRQ_EXIT):
             self.isr.append(("entry" if kind == IRQ_ENTRY else "exit", name, ts))
 
