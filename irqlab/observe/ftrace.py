@@ -28,11 +28,15 @@ events but whose arguments do not parse (``softirq_exit: vec=x3``, a field cut
 short), and a last line without its newline (a trace cut mid-line), are left
 out and counted in :attr:`FtraceReader.skipped` with the first one's line number.
 
-Speed: the file is read in large chunks.  A chunk in the fixed columns of tracefs
-text is read vectorised (:mod:`irqlab.observe.ftrace_columns`); any other has one
-compiled regular expression run ``findall`` over it, so scanning and skipping
-happen in C and Python only touches matched events.  Memory is bounded by the
-chunk size.
+Speed: the file is read in large chunks.  Where the C module
+``irqlab.observe._ftrace_scan`` is built (beside the compiled core), it finds a
+chunk's events as ``findall`` of the regular expression does and decodes them
+through the same cache, with no Python object per line.  Without it, a chunk in
+the fixed columns of tracefs text is read vectorised
+(:mod:`irqlab.observe.ftrace_columns`); any other has one compiled regular
+expression run ``findall`` over it, so scanning and skipping happen in C and
+Python only touches matched events.  All three give the same events.  Memory is
+bounded by the chunk size.
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ from irqlab.events import (
 )
 from irqlab.observe.damage import Skipped, excerpt
 from irqlab.observe.ftrace_line import EVENT_RE
+
+try:
+    from irqlab.observe import _ftrace_scan
+except ImportError:  # not built, stale, or IRQLAB_PURE_PYTHON: numpy and regex paths
+    _ftrace_scan = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from irqlab.observe.ftrace_columns import Columns, Layout, Parsed
@@ -278,7 +287,8 @@ class FtraceReader:
             gc_was_enabled = gc.isenabled()
             gc.disable()  # the young lists and tuples are acyclic: no rescans
             try:
-                parsed = self._fixed_columns(chunk)
+                parsed = (self._scanned(chunk) if _ftrace_scan is not None
+                          else self._fixed_columns(chunk))
                 if parsed is not None:  # LOST markers are out of the layout
                     cols, lines, others = parsed
                 else:
@@ -293,6 +303,18 @@ class FtraceReader:
                 self.max_cpu = max(self.max_cpu, max(cols[1]))
                 self.count += len(cols[0])
                 yield cols
+
+    def _scanned(self, chunk: bytes) -> tuple[Columns, int, bytes] | None:
+        """The chunk read by the C module; None when it leaves the chunk to
+        :meth:`_matched_columns` (a damaged event, a CPU or timestamp past 64 bits)."""
+        found = _ftrace_scan.scan(chunk, self._decoded)
+        if found is None:
+            return None
+        cols, lines, lost, first, last = found
+        for digits in (first, last):  # as _matched_columns: the first and last stamp
+            if digits >= 0:
+                self._note_digits(digits)
+        return cols, lines, lost
 
     def _fixed_columns(self, chunk: bytes) -> Parsed | None:
         """The chunk read in the layout of the previous one or of its own first
