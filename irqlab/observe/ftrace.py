@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import chain, compress, repeat
 from operator import itemgetter
 from typing import IO, TYPE_CHECKING, cast
@@ -67,11 +67,6 @@ from irqlab.events import (
 )
 from irqlab.observe.damage import Skipped, excerpt
 from irqlab.observe.ftrace_line import EVENT_RE
-
-try:
-    from irqlab.observe import _ftrace_scan
-except ImportError:  # not built, stale, or IRQLAB_PURE_PYTHON: numpy and regex paths
-    _ftrace_scan = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from irqlab.observe.ftrace_columns import Columns, Layout, Parsed
@@ -112,6 +107,13 @@ _CACHE_LIMIT = 1 << 16
 _DOT = ord(".")
 
 Decoded = tuple[int, int, int, str]
+Scan = Callable[[bytes, Mapping[bytes, "Decoded | None"]],
+                "tuple[Columns, int, bytes, int, int] | None"]
+_c_scan: Scan | None
+try:
+    from irqlab.observe._ftrace_scan import scan as _c_scan
+except ImportError:  # not built, stale, or IRQLAB_PURE_PYTHON: numpy and regex paths
+    _c_scan = None
 
 
 class _Decoded(dict[bytes, "Decoded | None"]):
@@ -227,6 +229,7 @@ class FtraceReader:
         self._decoded = _Decoded()
         self._ints = _Ints()
         self._layout: Layout | None = None
+        self._scan = _c_scan  # the C module's scan, None: the numpy and regex paths
         #: fewest fraction digits of the timestamps read (9: ns; 6: the us of
         #: tracefs text; None before any, or for raw clock values)
         self.fraction_digits: int | None = None
@@ -287,8 +290,8 @@ class FtraceReader:
             gc_was_enabled = gc.isenabled()
             gc.disable()  # the young lists and tuples are acyclic: no rescans
             try:
-                parsed = (self._scanned(chunk) if _ftrace_scan is not None
-                          else self._fixed_columns(chunk))
+                parsed = (self._fixed_columns(chunk) if self._scan is None
+                          else self._scanned(self._scan, chunk))
                 if parsed is not None:  # LOST markers are out of the layout
                     cols, lines, others = parsed
                 else:
@@ -304,10 +307,11 @@ class FtraceReader:
                 self.count += len(cols[0])
                 yield cols
 
-    def _scanned(self, chunk: bytes) -> tuple[Columns, int, bytes] | None:
-        """The chunk read by the C module; None when it leaves the chunk to
-        :meth:`_matched_columns` (a damaged event, a CPU or timestamp past 64 bits)."""
-        found = _ftrace_scan.scan(chunk, self._decoded)
+    def _scanned(self, scan: Scan, chunk: bytes) -> tuple[Columns, int, bytes] | None:
+        """The chunk read by the C module's ``scan``; None when it leaves the
+        chunk to :meth:`_matched_columns` (a damaged event, a CPU or timestamp
+        past 64 bits)."""
+        found = scan(chunk, self._decoded)
         if found is None:
             return None
         cols, lines, lost, first, last = found
