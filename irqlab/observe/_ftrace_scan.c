@@ -9,14 +9,15 @@
  * (tests/observe/test_ftrace_scan.py).
  *
  * scan(chunk, decoded) -> ((ts_ns, cpu, kind, irq, value, name), lines, lost,
- *                          first_fraction, last_fraction) or None
+ *                          first_fraction, last_fraction, max_cpu) or None
  *
  * ``lines``: the chunk's newlines; ``lost``: its lines without an event that
  * hold "LOST" (the ``[LOST n EVENTS]`` markers), newline-terminated;
  * ``first_fraction``/``last_fraction``: the fraction digits of the first and
- * last event's timestamp (-1: no dot).  None when the caller must read the
- * chunk itself: an event whose text does not decode (a damaged line, which the
- * caller counts), a CPU over 18 digits or a timestamp past 64 bits.
+ * last event's timestamp (-1: no dot); ``max_cpu``: the highest CPU (-1: no
+ * event).  None when the caller must read the chunk itself: an event whose
+ * text does not decode (a damaged line, which the caller counts), a CPU over
+ * 18 digits or a timestamp past 64 bits.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -118,77 +119,73 @@ static const char *event_text(const char *t, const char *end)
 }
 
 typedef struct {
-    const char *cpu, *stamp, *text;
-    Py_ssize_t cpu_len, stamp_len, text_len;
+    const char *cpu, *stamp;
+    Py_ssize_t cpu_len, stamp_len;
     int fraction; /* digits after the dot, -1: no dot */
-} Match;
+} Head;
 
-/* The timestamp, ": ++", an optional system prefix and the event text at p */
-static const char *stamp_and_text(const char *p, const char *line_end, const char *end, Match *m)
-{
-    const char *q = p;
-    while (q < line_end && is_digit(*q) && q - p < 20)
-        q++;
-    if (q == p)
-        return NULL;
-    int fraction = -1;
-    if (q < line_end && *q == '.') {
-        const char *f = q + 1;
-        while (f < line_end && is_digit(*f) && f - (q + 1) < 12)
-            f++;
-        fraction = (int)(f - (q + 1));
-        q = f;
-    }
-    const char *t = colon_spaces(q, line_end);
-    if (t == NULL)
-        return NULL;
-    static const char *prefixes[] = {"irq:", "irq_vectors:", "sched:", "workqueue:"};
-    const char *text = t, *text_end = NULL;
-    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes && text_end == NULL; i++) {
-        if (starts(t, line_end, prefixes[i])) {
-            text = t + strlen(prefixes[i]);
-            text_end = event_text(text, end);
-        }
-    }
-    if (text_end == NULL) {
-        text = t;
-        text_end = event_text(t, end);
-    }
-    if (text_end == NULL)
-        return NULL;
-    m->stamp = p;
-    m->stamp_len = q - p;
-    m->fraction = fraction;
-    m->text = text;
-    m->text_len = text_end - text;
-    return text_end;
-}
-
-/* EVENT_RE at the '[' at p: the match's end, or NULL */
-static const char *match_at(const char *p, const char *line_end, const char *end, Match *m)
+/* EVENT_RE up to its event text, at the '[' at p: where the text starts (after
+ * a system prefix), or NULL.  No backtracking is needed: when the flags group
+ * matches, a timestamp cannot start where the group does (its characters hold
+ * no ':' and a space follows them); when a prefix matches, no event name can
+ * start where the prefix does (its word is followed by ':' and no space). */
+static const char *head_at(const char *p, const char *line_end, Head *h)
 {
     const char *d = p + 1, *q = d;
     while (q < line_end && is_digit(*q) && q - d < 4300)
         q++;
     if (q == d || q >= line_end || *q != ']' || q + 1 >= line_end || q[1] != ' ')
         return NULL;
-    m->cpu = d;
-    m->cpu_len = q - d;
+    h->cpu = d;
+    h->cpu_len = q - d;
     q += 2;
     while (q < line_end && *q == ' ')
         q++;
-    /* (?:[^\s:\[\]]{1,6}+ ++)? : tried first, then without */
+    /* (?:[^\s:\[\]]{1,6}+ ++)? */
     const char *f = q;
     while (f < line_end && f - q < 6 && !is_space(*f) && *f != ':' && *f != '[' && *f != ']')
         f++;
     if (f > q && f < line_end && *f == ' ') {
         while (f < line_end && *f == ' ')
             f++;
-        const char *r = stamp_and_text(f, line_end, end, m);
-        if (r != NULL)
-            return r;
+        q = f;
     }
-    return stamp_and_text(q, line_end, end, m);
+    /* \d{1,20}+(?:\.\d{0,12}+)?: ++ */
+    const char *s = q;
+    while (q < line_end && is_digit(*q) && q - s < 20)
+        q++;
+    if (q == s)
+        return NULL;
+    h->fraction = -1;
+    if (q < line_end && *q == '.') {
+        const char *frac = ++q;
+        while (q < line_end && is_digit(*q) && q - frac < 12)
+            q++;
+        h->fraction = (int)(q - frac);
+    }
+    h->stamp = s;
+    h->stamp_len = q - s;
+    const char *t = colon_spaces(q, line_end);
+    if (t == NULL)
+        return NULL;
+    /* (?:(?:irq|irq_vectors|sched|workqueue):)? */
+    switch (*t) {
+    case 'i':
+        if (starts(t, line_end, "irq:"))
+            return t + 4;
+        if (starts(t, line_end, "irq_vectors:"))
+            return t + 12;
+        break;
+    case 's':
+        if (starts(t, line_end, "sched:"))
+            return t + 6;
+        break;
+    case 'w':
+        if (starts(t, line_end, "workqueue:"))
+            return t + 10;
+        break;
+    }
+    return t;
 }
 
 static int digits_value(const char *p, Py_ssize_t n, int64_t *out)
@@ -204,7 +201,7 @@ static int digits_value(const char *p, Py_ssize_t n, int64_t *out)
 
 /* ns of a timestamp as ``ftrace._ns`` reads it: S.F -> S * 10**9 + F (first 9
  * digits), S. and S -> S as is */
-static int stamp_ns(const Match *m, int64_t *out)
+static int stamp_ns(const Head *m, int64_t *out)
 {
     if (m->fraction <= 0)
         return digits_value(m->stamp, m->stamp_len - (m->fraction == 0), out);
@@ -229,16 +226,23 @@ static int has_lost(const char *p, const char *end)
 
 static uint64_t hash_text(const char *p, Py_ssize_t n)
 {
-    uint64_t h = 0x9E3779B97F4A7C15u ^ (uint64_t)n, w;
-    for (; n >= 8; p += 8, n -= 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xBF58476D1CE4E5B9u;
-        h ^= h >> 31;
+    uint64_t a = 0x9E3779B97F4A7C15u ^ (uint64_t)n, b = 0xC2B2AE3D27D4EB4Fu, c = 0x165667B19E3779F9u,
+             d = 0x27D4EB2F165667C5u, w[4];
+    for (; n >= 32; p += 32, n -= 32) { /* four independent lanes */
+        memcpy(w, p, 32);
+        a = (a ^ w[0]) * 0xBF58476D1CE4E5B9u;
+        b = (b ^ w[1]) * 0x94D049BB133111EBu;
+        c = (c ^ w[2]) * 0xBF58476D1CE4E5B9u;
+        d = (d ^ w[3]) * 0x94D049BB133111EBu;
     }
-    w = 0;
-    memcpy(&w, p, (size_t)n);
-    h = (h ^ w) * 0x94D049BB133111EBu;
-    return h ^ (h >> 29);
+    memset(w, 0, sizeof w);
+    memcpy(w, p, (size_t)n);
+    a = (a ^ w[0] ^ (b >> 29)) * 0xBF58476D1CE4E5B9u;
+    b = (b ^ w[1] ^ (c >> 31)) * 0x94D049BB133111EBu;
+    c = (c ^ w[2] ^ (d >> 27)) * 0xBF58476D1CE4E5B9u;
+    d = (d ^ w[3] ^ (a >> 30)) * 0x94D049BB133111EBu;
+    uint64_t h = a ^ (b >> 17) ^ (c << 13) ^ (d >> 23);
+    return h ^ (h >> 31);
 }
 
 typedef struct {
@@ -247,20 +251,33 @@ typedef struct {
     PyObject *held; /* decoded values not kept in the table */
 } Table;
 
-/* The decoded value of a text (a borrowed reference), or NULL with an exception */
-static PyObject *decode(Table *table, PyObject *decoded, const char *text, Py_ssize_t len)
+/* The decoded value remembered for a text (borrowed), or NULL */
+static PyObject *find(const Table *table, const char *text, Py_ssize_t len, uint64_t h,
+                      size_t *slot)
 {
-    uint64_t h = hash_text(text, len);
     size_t i = (size_t)h & (TABLE_SIZE - 1);
     for (; table->slots[i].text != NULL; i = (i + 1) & (TABLE_SIZE - 1)) {
-        Slot *s = &table->slots[i];
+        const Slot *s = &table->slots[i];
         if (s->hash == h && s->len == len && memcmp(s->text, text, (size_t)len) == 0)
             return s->value;
     }
+    *slot = i;
+    return NULL;
+}
+
+/* The decoded value of an event text (borrowed), decoded by ``decoded`` when
+ * not remembered, or NULL with an exception */
+static PyObject *decode(Table *table, PyObject *decoded, const char *text, Py_ssize_t len)
+{
+    uint64_t h = hash_text(text, len);
+    size_t i;
+    PyObject *value = find(table, text, len, h, &i);
+    if (value != NULL)
+        return value;
     PyObject *key = PyBytes_FromStringAndSize(text, len);
     if (key == NULL)
         return NULL;
-    PyObject *value = PyObject_GetItem(decoded, key);
+    value = PyObject_GetItem(decoded, key);
     Py_DECREF(key);
     if (value == NULL)
         return NULL;
@@ -323,6 +340,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     Py_ssize_t cap = 1024, n = 0, lines = 0;
     Row *rows = PyMem_Malloc((size_t)cap * sizeof(Row));
     int first = -1, last = -1, fallback = 0;
+    int64_t max_cpu = -1;
     if (table.slots == NULL || table.held == NULL || rows == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -333,26 +351,42 @@ static PyObject *scan(PyObject *self, PyObject *args)
     for (const char *line = data; line < end && !fallback;) {
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         const char *line_end = nl != NULL ? nl : end;
-        const char *p = line;
-        int matched = 0;
+        const char *p = line, *cr = NULL;
+        int matched = 0, crs = 0; /* crs: cr is the line's first \r at or after p (or NULL) */
         while (p < line_end && (p = memchr(p, '[', (size_t)(line_end - p))) != NULL) {
-            Match m;
-            const char *next = match_at(p, line_end, end, &m);
-            if (next == NULL) {
+            Head h;
+            const char *t = head_at(p, line_end, &h);
+            if (t == NULL) {
                 p++;
                 continue;
             }
-            matched = 1;
-            if (next > line_end) { /* [=\s] took the newline: a damaged line */
-                fallback = 1;
-                break;
+            /* A text seen in this chunk, up to the first \r or the line end, is an
+             * event text as it stands: look it up before checking it. */
+            if (!crs || (cr != NULL && cr < t)) {
+                cr = memchr(t, '\r', (size_t)(line_end - t));
+                crs = 1;
             }
-            PyObject *info = decode(&table, decoded, m.text, m.text_len);
-            if (info == NULL)
-                goto done;
+            const char *next = cr != NULL ? cr : line_end;
+            size_t slot;
+            PyObject *info = find(&table, t, next - t, hash_text(t, next - t), &slot);
+            if (info == NULL) {
+                next = event_text(t, end);
+                if (next == NULL) {
+                    p++;
+                    continue;
+                }
+                if (next > line_end) { /* [=\s] took the newline: a damaged line */
+                    fallback = 1;
+                    break;
+                }
+                info = decode(&table, decoded, t, next - t);
+                if (info == NULL)
+                    goto done;
+            }
+            matched = 1;
             Row row;
-            if (info == Py_None || !digits_value(m.cpu, m.cpu_len, &row.cpu)
-                || !stamp_ns(&m, &row.ts)) {
+            if (info == Py_None || !digits_value(h.cpu, h.cpu_len, &row.cpu)
+                || !stamp_ns(&h, &row.ts)) {
                 fallback = 1;
                 break;
             }
@@ -367,8 +401,10 @@ static PyObject *scan(PyObject *self, PyObject *args)
             }
             rows[n++] = row;
             if (n == 1)
-                first = m.fraction;
-            last = m.fraction;
+                first = h.fraction;
+            last = h.fraction;
+            if (row.cpu > max_cpu)
+                max_cpu = row.cpu;
             p = next;
         }
         if (!matched && nl != NULL && has_lost(line, nl)) {
@@ -400,7 +436,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
         Py_DECREF(cols);
         goto done;
     }
-    result = Py_BuildValue("(NnNii)", cols, lines, joined, first, last);
+    result = Py_BuildValue("(NnNiiL)", cols, lines, joined, first, last, (long long)max_cpu);
 done:
     if (table.slots != NULL) {
         for (size_t i = 0; i < TABLE_SIZE; i++)

@@ -108,7 +108,7 @@ _DOT = ord(".")
 
 Decoded = tuple[int, int, int, str]
 Scan = Callable[[bytes, Mapping[bytes, "Decoded | None"]],
-                "tuple[Columns, int, bytes, int, int] | None"]
+                "tuple[Columns, int, bytes, int, int, int] | None"]
 _c_scan: Scan | None
 try:
     from irqlab.observe._ftrace_scan import scan as _c_scan
@@ -293,9 +293,10 @@ class FtraceReader:
                 parsed = (self._fixed_columns(chunk) if self._scan is None
                           else self._scanned(self._scan, chunk))
                 if parsed is not None:  # LOST markers are out of the layout
-                    cols, lines, others = parsed
+                    cols, lines, others, max_cpu = parsed
                 else:
                     cols, lines, others = self._matched_columns(chunk), chunk.count(b"\n"), chunk
+                    max_cpu = max(cols[1], default=-1)
             finally:
                 if gc_was_enabled:
                     gc.enable()
@@ -303,22 +304,22 @@ class FtraceReader:
                 self.lost += [(int(c), int(n)) for c, n in _LOST_RE.findall(others)]
             self._lines += lines
             if cols[0]:
-                self.max_cpu = max(self.max_cpu, max(cols[1]))
+                self.max_cpu = max(self.max_cpu, max_cpu)
                 self.count += len(cols[0])
                 yield cols
 
-    def _scanned(self, scan: Scan, chunk: bytes) -> tuple[Columns, int, bytes] | None:
+    def _scanned(self, scan: Scan, chunk: bytes) -> tuple[Columns, int, bytes, int] | None:
         """The chunk read by the C module's ``scan``; None when it leaves the
         chunk to :meth:`_matched_columns` (a damaged event, a CPU or timestamp
         past 64 bits)."""
         found = scan(chunk, self._decoded)
         if found is None:
             return None
-        cols, lines, lost, first, last = found
+        cols, lines, lost, first, last, max_cpu = found
         for digits in (first, last):  # as _matched_columns: the first and last stamp
             if digits >= 0:
                 self._note_digits(digits)
-        return cols, lines, lost
+        return cols, lines, lost, max_cpu
 
     def _fixed_columns(self, chunk: bytes) -> Parsed | None:
         """The chunk read in the layout of the previous one or of its own first

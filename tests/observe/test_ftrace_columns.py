@@ -111,7 +111,7 @@ def test_a_clean_tracefs_chunk_is_read_vectorised() -> None:
     parsed = reader._fixed_columns(chunk)
     assert parsed is not None
     cols = parsed.columns
-    assert len(cols[0]) == 200
+    assert len(cols[0]) == 200 and parsed.max_cpu == 3
     assert parsed.lines == 205 and parsed.strays == (HEADER + "CPU:3 [LOST 7 EVENTS]\n").encode()
     assert cols[5][:3] == ["virtio1-req.0", "", "local_timer"]
     assert cols[0][:2] == [102_000_000_000, 102_000_001_000]
@@ -287,8 +287,9 @@ def test_the_c_scan_reads_clean_chunks_itself() -> None:
     reader = reader_of(text, 1 << 22, "c")
     found = reader._scanned(C_SCAN, next(reader.chunks()))
     assert found is not None
-    cols, lines, lost = found
+    cols, lines, lost, max_cpu = found
     assert len(cols[0]) == len(events_of(text, 1 << 22)[0]) > 15
+    assert max_cpu == max(cols[1]) == 3
     assert lines == text.count(b"\n")
     assert lost == LOST.format(cpu=3, n=7).encode() + b"\n"
     assert reader.fraction_digits == 6
