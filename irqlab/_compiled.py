@@ -48,6 +48,7 @@ MODULES = (
     "irqlab.os.baremetal",
     "irqlab.analysis.histogram",
     "irqlab.analysis.irqstats",
+    "irqlab.analysis.deferred",
 )
 
 #: C extension modules built by setup.py, each from the ``.c`` source beside it

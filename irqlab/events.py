@@ -51,7 +51,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 
 class Kind(IntEnum):
@@ -78,16 +78,30 @@ class Kind(IntEnum):
     NAPI_EXIT = 20
 
 
-# Plain ints for the hot path (IntEnum attribute access is slow).
-IRQ_RAISE, IRQ_ENTRY, IRQ_EXIT = 0, 1, 2
-SOFTIRQ_RAISE, SOFTIRQ_ENTRY, SOFTIRQ_EXIT = 3, 4, 5
-VECTOR_ENTRY, VECTOR_EXIT = 6, 7
-DPC_QUEUE, DPC_ENTRY, DPC_EXIT = 8, 9, 10
-SCHED_WAKEUP, SCHED_SWITCH = 11, 12
-WORK_QUEUE, WORK_START, WORK_END = 13, 14, 15
-TASKLET_ENTRY, TASKLET_EXIT = 16, 17
-IRQ_STATE = 18
-NAPI_ENTRY, NAPI_EXIT = 19, 20
+# Plain ints for the hot path (IntEnum attribute access is slow); Final, so that
+# the compiled modules (irqlab/_compiled.py) use them as constants, not globals
+# looked up at each use.
+IRQ_RAISE: Final = 0
+IRQ_ENTRY: Final = 1
+IRQ_EXIT: Final = 2
+SOFTIRQ_RAISE: Final = 3
+SOFTIRQ_ENTRY: Final = 4
+SOFTIRQ_EXIT: Final = 5
+VECTOR_ENTRY: Final = 6
+VECTOR_EXIT: Final = 7
+DPC_QUEUE: Final = 8
+DPC_ENTRY: Final = 9
+DPC_EXIT: Final = 10
+SCHED_WAKEUP: Final = 11
+SCHED_SWITCH: Final = 12
+WORK_QUEUE: Final = 13
+WORK_START: Final = 14
+WORK_END: Final = 15
+TASKLET_ENTRY: Final = 16
+TASKLET_EXIT: Final = 17
+IRQ_STATE: Final = 18
+NAPI_ENTRY: Final = 19
+NAPI_EXIT: Final = 20
 
 # sched_switch prev_state (include/trace/events/sched.h __trace_sched_switch_state:
 # the TASK_REPORT bits, TASK_REPORT_MAX = 0x100 for a preempted task, printed "R+").

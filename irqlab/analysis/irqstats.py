@@ -57,6 +57,7 @@ Rules, following the kernel paths the tracepoints sit on:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from irqlab.analysis.deferred import DeferredStats
 from irqlab.analysis.histogram import Histogram
@@ -78,7 +79,7 @@ from irqlab.events import (
     Event,
 )
 
-_NR_SOFTIRQS = len(SOFTIRQ_NAMES)
+_NR_SOFTIRQS: Final = len(SOFTIRQ_NAMES)
 
 DURATION_CLASSES_NS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
 """Upper bounds (exclusive) of LatencyMon's ISR and DPC execution-time classes:
@@ -86,8 +87,8 @@ DURATION_CLASSES_NS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
 (execution time <250 us)" ... "DPC count (execution time >=4000 us)" of the
 REPORTED ISRs / REPORTED DPCs sections of its report (Resplendence LatencyMon;
 users paste it in forum threads, e.g. musiker-board.de/posts/8991918)."""
-_LONG_NS = DURATION_CLASSES_NS[0]
-_NO_TS = 1 << 63
+_LONG_NS: Final = DURATION_CLASSES_NS[0]
+_NO_TS: Final = 1 << 63
 
 
 class _Interrupt:
