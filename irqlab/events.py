@@ -105,11 +105,14 @@ NAPI_EXIT: Final = 20
 
 # sched_switch prev_state (include/trace/events/sched.h __trace_sched_switch_state:
 # the TASK_REPORT bits, TASK_REPORT_MAX = 0x100 for a preempted task, printed "R+").
-TASK_RUNNING, TASK_INTERRUPTIBLE, EXIT_DEAD, TASK_REPORT_MAX = 0, 0x01, 0x10, 0x100
+TASK_RUNNING: Final = 0
+TASK_INTERRUPTIBLE: Final = 0x01
+EXIT_DEAD: Final = 0x10
+TASK_REPORT_MAX: Final = 0x100
 #: prev_state letters of the TASK_REPORT bits (sched_switch's __print_flags)
 TASK_STATE_LETTERS = ((0x01, "S"), (0x02, "D"), (0x04, "T"), (0x08, "t"), (0x10, "X"),
                       (0x20, "Z"), (0x40, "P"), (0x80, "I"))
-IDLE_PID = 0
+IDLE_PID: Final = 0
 #: the kernel prio of a SCHED_NORMAL task at nice 0 (include/linux/sched/prio.h DEFAULT_PRIO)
 DEFAULT_PRIO = 120
 
