@@ -1,7 +1,8 @@
-"""Builds the hot modules listed in irqlab/_compiled.py with mypyc (the rest of
-the package is plain Python).  Once they are built, the SHA-256 of each
-compiled source (and its size and modification time) goes to
-irqlab/_compiled.json beside them, which irqlab checks before it runs them.  IRQLAB_PURE_PYTHON=1 builds nothing; so does a machine
+"""Builds the hot modules listed in irqlab/_compiled.py with mypyc, and its C
+modules (the rest of the package is plain Python).  Once they are built, the
+SHA-256 of each compiled source (and its size and modification time) goes to
+irqlab/_compiled.json beside them, which irqlab checks before it runs them.
+IRQLAB_PURE_PYTHON=1 builds nothing; so does a machine
 whose C compiler fails, with a warning: irqlab then runs as pure Python."""
 
 import json
@@ -10,13 +11,14 @@ import runpy
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import BaseError, CCompilerError
 
 compiled = runpy.run_path("irqlab/_compiled.py")
 MODULES = compiled["MODULES"]
 PATHS = [m.replace(".", "/") + ".py" for m in MODULES]
+C_MODULES = compiled["C_MODULES"]
 
 
 class BuildExt(build_ext):
@@ -34,7 +36,7 @@ class BuildExt(build_ext):
                   f"as pure Python and say so when it starts", file=sys.stderr)
             record = {compiled["FAILED"]: reason}
         else:
-            sources = [(m, Path(p)) for m, p in zip(MODULES, PATHS, strict=True)]
+            sources = [(m, compiled["source"](m, Path())) for m in MODULES + C_MODULES]
             record = {m: compiled["digest"](p) for m, p in sources}
             record[compiled["STAT"]] = {m: compiled["fingerprint"](p) for m, p in sources}
         self._record_path().write_text(json.dumps(record, indent=1) + "\n")
@@ -56,5 +58,7 @@ else:
 
     # An empty config: pyproject's [tool.mypy] loads the pydantic plugin, which the
     # build environment has no need for.
-    setup(ext_modules=mypycify(["--config-file=", *PATHS], opt_level="3"),
+    c_modules = [Extension(m, [str(compiled["source"](m, Path()))], extra_compile_args=["-O2"])
+                 for m in C_MODULES]
+    setup(ext_modules=mypycify(["--config-file=", *PATHS], opt_level="3") + c_modules,
           cmdclass={"build_ext": BuildExt})

@@ -4,9 +4,11 @@ and against ``grep -c`` on the same file.
 Generates an ftrace text file (default 5,000,000 event lines from a busy 4-CPU
 machine traced with ``-e irq -e irq_vectors -e sched``: 2/3 IRQ-family lines
 (device IRQ entry/exit, softirq raise/entry/exit, local-timer vectors), 1/3
-scheduler lines that the readers must skip) in a temporary directory, reads it
-with :class:`irqlab.observe.ftrace.FtraceReader` and with a ``re.match`` per line
-that builds the same events, checks both produce the same number of events, runs
+scheduler lines: ``sched_switch`` and ``sched_wakeup``, which the readers read,
+and ``sched_waking``, which they skip) in a temporary directory, reads it with
+:class:`irqlab.observe.ftrace.FtraceReader` and with a ``re.match`` per line that
+builds the same events, checks that both find the expected number of events of
+each kind and the very same events in the same order, runs
 ``grep -c irq_handler_entry`` (what a user types to count interrupts) and
 ``irqlab report FILE --json`` on the file, and prints a last line of JSON::
 
@@ -37,13 +39,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Iterator
+from itertools import zip_longest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from irqlab._compiled import compiled
-from irqlab.events import Event
+from irqlab.events import TASK_REPORT_MAX, TASK_STATE_LETTERS, Event, Kind
 from irqlab.observe.ftrace import FtraceReader
 
 HEADER = """# tracer: nop
@@ -60,25 +64,28 @@ HEADER = """# tracer: nop
 #              | |         |   |||||     |         |
 """
 
-# A cycle of lines: (flags, event text, is an irq event); {irq}/{name}/{cpu} filled
-# per CPU.  IRQ-family events interleaved with the scheduler events a capture
-# with ``-e irq -e irq_vectors -e sched`` records between them.
+# A cycle of lines: (flags, event text, the kind of event it is or None when the
+# readers skip it); {irq}/{name}/{cpu} filled per CPU.  IRQ-family events
+# interleaved with the scheduler events a capture with ``-e irq -e irq_vectors
+# -e sched`` records between them (irqlab reads sched_switch and sched_wakeup).
 PATTERN = (
-    ("d.h1.", "irq_handler_entry: irq={irq} name={name}", True),
-    ("d.h3.", "softirq_raise: vec=3 [action=NET_RX]", True),
-    ("d.h1.", "irq_handler_exit: irq={irq} ret=handled", True),
-    ("..s1.", "softirq_entry: vec=3 [action=NET_RX]", True),
-    ("d.s4.", "sched_waking: comm=fio pid=3021 prio=120 target_cpu={cpu:03d}", False),
-    ("..s1.", "softirq_exit: vec=3 [action=NET_RX]", True),
+    ("d.h1.", "irq_handler_entry: irq={irq} name={name}", Kind.IRQ_ENTRY),
+    ("d.h3.", "softirq_raise: vec=3 [action=NET_RX]", Kind.SOFTIRQ_RAISE),
+    ("d.h1.", "irq_handler_exit: irq={irq} ret=handled", Kind.IRQ_EXIT),
+    ("..s1.", "softirq_entry: vec=3 [action=NET_RX]", Kind.SOFTIRQ_ENTRY),
+    ("d.s4.", "sched_waking: comm=fio pid=3021 prio=120 target_cpu={cpu:03d}", None),
+    ("..s1.", "softirq_exit: vec=3 [action=NET_RX]", Kind.SOFTIRQ_EXIT),
     ("d..2.", "sched_switch: prev_comm=swapper/{cpu} prev_pid=0 prev_prio=120 prev_state=R"
-              " ==> next_comm=fio next_pid=3021 next_prio=120", False),
-    ("d.h..", "local_timer_entry: vector=236", True),
-    ("d.h..", "softirq_raise: vec=1 [action=TIMER]", True),
-    ("d.h..", "local_timer_exit: vector=236", True),
+              " ==> next_comm=fio next_pid=3021 next_prio=120", Kind.SCHED_SWITCH),
+    ("d.h..", "local_timer_entry: vector=236", Kind.VECTOR_ENTRY),
+    ("d.h..", "softirq_raise: vec=1 [action=TIMER]", Kind.SOFTIRQ_RAISE),
+    ("d.h..", "local_timer_exit: vector=236", Kind.VECTOR_EXIT),
     ("d..2.", "sched_switch: prev_comm=fio prev_pid=3021 prev_prio=120 prev_state=S"
-              " ==> next_comm=swapper/{cpu} next_pid=0 next_prio=120", False),
-    ("dN.2.", "sched_wakeup: comm=kworker/{cpu}:1H pid=214 prio=100 target_cpu={cpu:03d}", False),
+              " ==> next_comm=swapper/{cpu} next_pid=0 next_prio=120", Kind.SCHED_SWITCH),
+    ("dN.2.", "sched_wakeup: comm=kworker/{cpu}:1H pid=214 prio=100 target_cpu={cpu:03d}",
+     Kind.SCHED_WAKEUP),
 )
+_STATE_BITS = {letter: bit for bit, letter in TASK_STATE_LETTERS}
 
 NAIVE_RE = re.compile(
     r"^\s*(.+)-(\d+)\s+\[(\d+)\]\s+(\S+\s+)?(\d+)\.(\d+):\s+(\w+):\s+(.*)$"
@@ -104,9 +111,8 @@ def generate(path: Path, lines: int) -> None:
         f.writelines(out)
 
 
-def naive(path: Path) -> int:
+def naive(path: Path) -> Iterator[Event]:
     """The straightforward parser: one regex match and a field split per line."""
-    n = 0
     with path.open() as f:
         for line in f:
             m = NAIVE_RE.match(line)
@@ -116,19 +122,50 @@ def naive(path: Path) -> int:
             event, args = m.group(7), dict(kv.split("=", 1) for kv in m.group(8).split()
                                            if "=" in kv)
             if event == "irq_handler_entry":
-                Event(ts, cpu, 1, int(args["irq"]), 0, args["name"])
+                yield Event(ts, cpu, Kind.IRQ_ENTRY, int(args["irq"]), 0, args["name"])
             elif event == "irq_handler_exit":
-                Event(ts, cpu, 2, int(args["irq"]), int(args["ret"] == "handled"))
+                yield Event(ts, cpu, Kind.IRQ_EXIT, int(args["irq"]), int(args["ret"] == "handled"))
             elif event.startswith("softirq_"):
-                kind = {"softirq_raise": 3, "softirq_entry": 4, "softirq_exit": 5}[event]
-                Event(ts, cpu, kind, -1, int(args["vec"]))
+                kind = {"softirq_raise": Kind.SOFTIRQ_RAISE, "softirq_entry": Kind.SOFTIRQ_ENTRY,
+                        "softirq_exit": Kind.SOFTIRQ_EXIT}[event]
+                yield Event(ts, cpu, kind, -1, int(args["vec"]))
             elif "vector" in args:
-                Event(ts, cpu, 6 if event.endswith("_entry") else 7, -1, int(args["vector"]),
-                      event.rsplit("_", 1)[0])
-            else:
-                continue
-            n += 1
-    return n
+                kind = Kind.VECTOR_ENTRY if event.endswith("_entry") else Kind.VECTOR_EXIT
+                yield Event(ts, cpu, kind, -1, int(args["vector"]), event.rsplit("_", 1)[0])
+            elif event == "sched_switch":
+                state = args["prev_state"]
+                bits = TASK_REPORT_MAX if state.endswith("+") else 0
+                for letter in state.rstrip("+").split("|"):
+                    bits |= _STATE_BITS.get(letter, 0)  # "R" has no bit
+                yield Event(ts, cpu, Kind.SCHED_SWITCH, int(args["next_pid"]), bits,
+                            args["next_comm"])
+            elif event == "sched_wakeup":
+                yield Event(ts, cpu, Kind.SCHED_WAKEUP, int(args["pid"]), int(args["prio"]),
+                            args["comm"])
+
+
+def check_events(path: Path, lines: int, columns_n: int, events_n: int) -> None:
+    """Exit with a message unless the naive parser finds the expected events of
+    each kind and the reader the very same events (untimed: a pass of each)."""
+    cycles, rest = divmod(lines, len(PATTERN))
+    expected = Counter({kind: 0 for _, _, kind in PATTERN if kind is not None})
+    for i, (_, _, kind) in enumerate(PATTERN):
+        if kind is not None:
+            expected[kind] += cycles + (i < rest)
+    total = sum(expected.values())
+    if columns_n != total or events_n != total:
+        sys.exit(f"event counts disagree: irqlab columns {columns_n}, events {events_n}, "
+                 f"expected {total}")
+    found: Counter[int] = Counter()
+    with path.open("rb") as f:
+        for n, (mine, theirs) in enumerate(zip_longest(naive(path), FtraceReader(f)), 1):
+            if mine != theirs:
+                sys.exit(f"event {n} differs: naive {mine}, irqlab {theirs}")
+            found[mine.kind] += 1
+    if found != expected:
+        sys.exit("events per kind disagree: " + ", ".join(
+            f"{Kind(k).name} naive/irqlab {found[k]}, expected {expected[k]}"
+            for k in sorted(expected.keys() | found.keys()) if found[k] != expected[k]))
 
 
 def cpu_s(argv: list[str]) -> tuple[float, bytes]:
@@ -168,14 +205,10 @@ def main() -> None:
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         report_s, report = cpu_s([sys.executable, "-m", "irqlab", "report", str(path), "--json"])
         t0 = time.process_time()
-        naive_n = naive(path)
+        deque(naive(path), maxlen=0)
         naive_s = time.process_time() - t0
-        expected = sum(PATTERN[i % len(PATTERN)][2] for i in range(args.lines))
-        if fast_n != expected or naive_n != expected or columns_n != expected:
-            sys.exit(f"event counts disagree: irqlab {fast_n}, naive {naive_n}, "
-                     f"expected {expected}")
-        entries = sum(PATTERN[i % len(PATTERN)][1].startswith("irq_handler_entry")
-                      for i in range(args.lines))
+        check_events(path, args.lines, columns_n, fast_n)
+        entries = sum(PATTERN[i % len(PATTERN)][2] == Kind.IRQ_ENTRY for i in range(args.lines))
         reported = sum(row["total"] for label, row in json.loads(report)["counters"].items()
                        if label.isdigit())
         if int(grep[0][1]) != entries or reported != entries:

@@ -9,7 +9,10 @@ A compiled module runs only if it was built from the very source beside it:
 disagrees with its record (a source edited after an editable install, a module
 dropped from the list, no record at all) every hot module runs from source, never a mix: compiled modules call each other's
 native classes directly.  Compiled and pure runs give byte-identical traces
-(tests/test_compiled.py).
+(tests/test_compiled.py).  The C extension modules of ``C_MODULES`` (built
+from the ``.c`` source of the same name) follow the same rules; code that
+imports one falls back to Python of identical results when the import fails,
+as it does under ``IRQLAB_PURE_PYTHON`` and when any module is stale.
 """
 
 from __future__ import annotations
@@ -48,7 +51,11 @@ MODULES = (
     "irqlab.os.baremetal",
     "irqlab.analysis.histogram",
     "irqlab.analysis.irqstats",
+    "irqlab.analysis.deferred",
 )
+
+#: C extension modules built by setup.py, each from the ``.c`` source beside it
+C_MODULES = ("irqlab.observe._ftrace_scan",)
 
 PURE_ENV = "IRQLAB_PURE_PYTHON"
 RECORD = "_compiled.json"  # {module: SHA-256 of the source it was compiled from}
@@ -58,7 +65,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def source(module: str, root: Path = _ROOT) -> Path:
-    return root.joinpath(*module.split(".")).with_suffix(".py")
+    return root.joinpath(*module.split(".")).with_suffix(".c" if module in C_MODULES else ".py")
 
 
 def digest(path: Path) -> str:
@@ -115,7 +122,8 @@ def stale(root: Path = _ROOT) -> list[str]:
         return src.exists() and (stats.get(module) == fingerprint(src)
                                  or record.get(module) == digest(src))
 
-    return [m for m in found if m not in MODULES or not built_from(source(m, root), m)]
+    return [m for m in found
+            if m not in MODULES + C_MODULES or not built_from(source(m, root), m)]
 
 
 def compiled() -> bool:
@@ -127,13 +135,17 @@ def compiled() -> bool:
 
 class _SourceFinder:
     """Imports the listed modules from their ``.py`` source, ahead of any compiled
-    module (a meta path finder; not derived from ``importlib.abc.MetaPathFinder``,
-    whose import costs start-up more than the rest of this module)."""
+    module, and refuses to import the C modules (a meta path finder; not derived
+    from ``importlib.abc.MetaPathFinder``, whose import costs start-up more than
+    the rest of this module)."""
 
     def __init__(self, modules: set[str]) -> None:
         self.modules = modules
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> ModuleSpec | None:
+        if name in C_MODULES:
+            raise ModuleNotFoundError(f"{name} is not used: hot modules run as pure Python",
+                                      name=name)
         return spec_from_file_location(name, source(name)) if name in self.modules else None
 
 

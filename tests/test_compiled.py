@@ -110,6 +110,29 @@ def test_sources_whose_stat_matches_the_record_are_not_hashed(tmp_path: Path, mo
     assert _compiled.stale(root) == ["irqlab.hw.apic"] and hashed == [src]
 
 
+def test_a_c_module_is_checked_against_its_c_source(tmp_path: Path) -> None:
+    (module,) = _compiled.C_MODULES
+    root = built_tree(tmp_path, "irqlab.hw.apic", module)
+    assert _compiled.source(module, root).suffix == ".c"
+    assert _compiled.stale(root) == []
+    src = _compiled.source(module, root)
+    src.write_text(src.read_text() + "/* edited */\n")
+    assert _compiled.stale(root) == [module]
+
+
+@pytest.mark.parametrize("pure", [False, True])
+def test_the_ftrace_reader_scans_in_c_unless_pure_python_is_asked_for(pure: bool) -> None:
+    """A compiled install reads traces with its C module; under the pure switch
+    the module is refused and the reader takes its Python paths."""
+    if not COMPILED and not pure:
+        pytest.skip("this install has no compiled core")
+    code = ("import irqlab.observe.ftrace as f, io\n"
+            "print(f._c_scan is not None, f.FtraceReader(io.BytesIO())._scan is f._c_scan)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env(pure), check=True,
+                         capture_output=True, text=True).stdout
+    assert out.split() == [str(not pure), "True"]
+
+
 def test_a_compiled_module_dropped_from_the_list_is_stale(tmp_path: Path) -> None:
     root = built_tree(tmp_path, "irqlab.hw.apic", "irqlab.hw.oldchip")
     assert _compiled.stale(root) == ["irqlab.hw.oldchip"]

@@ -19,6 +19,8 @@ An end without its start, or a duration that comes out negative, is unmatched.
 
 from __future__ import annotations
 
+from typing import Final
+
 from irqlab.analysis.histogram import Histogram
 from irqlab.events import (
     IDLE_PID,
@@ -35,7 +37,7 @@ from irqlab.events import (
     WORK_START,
 )
 
-IRQ_THREAD_PREFIX = "irq/"
+IRQ_THREAD_PREFIX: Final = "irq/"
 
 
 def _record(hists: dict[str, Histogram], key: str, ns: int) -> bool:

@@ -257,8 +257,9 @@ class IrqStats:
     def feed_columns(self, ts_ns: list[int], cpu: list[int], kind: list[int], irq: list[int],
                      value: list[int], name: list[str]) -> None:
         """Feed events given as columns (as the trace readers give them), in order."""
-        for i in range(len(ts_ns)):
-            self.feed(ts_ns[i], cpu[i], kind[i], irq[i], value[i], name[i])
+        # no strict=: mypyc compiles a zip of positional arguments only into an indexed loop
+        for ts, c, k, i, v, n in zip(ts_ns, cpu, kind, irq, value, name):  # noqa: B905
+            self.feed(ts, c, k, i, v, n)
 
     # -- hard IRQs ------------------------------------------------------------
 

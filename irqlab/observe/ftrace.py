@@ -28,18 +28,22 @@ events but whose arguments do not parse (``softirq_exit: vec=x3``, a field cut
 short), and a last line without its newline (a trace cut mid-line), are left
 out and counted in :attr:`FtraceReader.skipped` with the first one's line number.
 
-Speed: the file is read in large chunks.  A chunk in the fixed columns of tracefs
-text is read vectorised (:mod:`irqlab.observe.ftrace_columns`); any other has one
-compiled regular expression run ``findall`` over it, so scanning and skipping
-happen in C and Python only touches matched events.  Memory is bounded by the
-chunk size.
+Speed: the file is read in large chunks.  Where the C module
+``irqlab.observe._ftrace_scan`` is built (beside the compiled core), it finds a
+chunk's events as ``findall`` of the regular expression does and decodes them
+through the same cache, with no Python object per line.  Without it, a chunk in
+the fixed columns of tracefs text is read vectorised
+(:mod:`irqlab.observe.ftrace_columns`); any other has one compiled regular
+expression run ``findall`` over it, so scanning and skipping happen in C and
+Python only touches matched events.  All three give the same events.  Memory is
+bounded by the chunk size.
 """
 
 from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import chain, compress, repeat
 from operator import itemgetter
 from typing import IO, TYPE_CHECKING, cast
@@ -103,6 +107,13 @@ _CACHE_LIMIT = 1 << 16
 _DOT = ord(".")
 
 Decoded = tuple[int, int, int, str]
+Scan = Callable[[bytes, Mapping[bytes, "Decoded | None"]],
+                "tuple[Columns, int, bytes, int, int, int] | None"]
+_c_scan: Scan | None
+try:
+    from irqlab.observe._ftrace_scan import scan as _c_scan
+except ImportError:  # not built, stale, or IRQLAB_PURE_PYTHON: numpy and regex paths
+    _c_scan = None
 
 
 class _Decoded(dict[bytes, "Decoded | None"]):
@@ -218,6 +229,7 @@ class FtraceReader:
         self._decoded = _Decoded()
         self._ints = _Ints()
         self._layout: Layout | None = None
+        self._scan = _c_scan  # the C module's scan, None: the numpy and regex paths
         #: fewest fraction digits of the timestamps read (9: ns; 6: the us of
         #: tracefs text; None before any, or for raw clock values)
         self.fraction_digits: int | None = None
@@ -278,11 +290,13 @@ class FtraceReader:
             gc_was_enabled = gc.isenabled()
             gc.disable()  # the young lists and tuples are acyclic: no rescans
             try:
-                parsed = self._fixed_columns(chunk)
+                parsed = (self._fixed_columns(chunk) if self._scan is None
+                          else self._scanned(self._scan, chunk))
                 if parsed is not None:  # LOST markers are out of the layout
-                    cols, lines, others = parsed
+                    cols, lines, others, max_cpu = parsed
                 else:
                     cols, lines, others = self._matched_columns(chunk), chunk.count(b"\n"), chunk
+                    max_cpu = max(cols[1], default=-1)
             finally:
                 if gc_was_enabled:
                     gc.enable()
@@ -290,9 +304,22 @@ class FtraceReader:
                 self.lost += [(int(c), int(n)) for c, n in _LOST_RE.findall(others)]
             self._lines += lines
             if cols[0]:
-                self.max_cpu = max(self.max_cpu, max(cols[1]))
+                self.max_cpu = max(self.max_cpu, max_cpu)
                 self.count += len(cols[0])
                 yield cols
+
+    def _scanned(self, scan: Scan, chunk: bytes) -> tuple[Columns, int, bytes, int] | None:
+        """The chunk read by the C module's ``scan``; None when it leaves the
+        chunk to :meth:`_matched_columns` (a damaged event, a CPU or timestamp
+        past 64 bits)."""
+        found = scan(chunk, self._decoded)
+        if found is None:
+            return None
+        cols, lines, lost, first, last, max_cpu = found
+        for digits in (first, last):  # as _matched_columns: the first and last stamp
+            if digits >= 0:
+                self._note_digits(digits)
+        return cols, lines, lost, max_cpu
 
     def _fixed_columns(self, chunk: bytes) -> Parsed | None:
         """The chunk read in the layout of the previous one or of its own first

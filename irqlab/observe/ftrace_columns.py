@@ -40,14 +40,15 @@ Columns = tuple[list[int], list[int], list[int], list[int], list[int], list[str]
 
 
 class Parsed(NamedTuple):
-    """A chunk read in its layout: its events, its number of lines, and its
-    lines out of the layout (none of them an event: the header, ``[LOST n
-    EVENTS]`` markers, other lines), newline-terminated, for the caller to
-    look at without searching the whole chunk again."""
+    """A chunk read in its layout: its events, its number of lines, its lines
+    out of the layout (none of them an event: the header, ``[LOST n EVENTS]``
+    markers, other lines), newline-terminated, for the caller to look at
+    without searching the whole chunk again, and its highest CPU (-1: no event)."""
 
     columns: Columns
     lines: int
     strays: bytes
+    max_cpu: int
 
 U8 = npt.NDArray[np.uint8]
 U64 = npt.NDArray[np.uint64]
@@ -295,8 +296,9 @@ def parse_chunk(chunk: bytes, layout: Layout) -> Parsed | None:
     names[is_entry] = _strings(w, chunk, after[is_entry] + 6, e[is_entry], _action_names)
     names[is_vector] = _strings(w, chunk, s[is_vector] + lay.name, name_end[is_vector],
                                 _vector_names)  # words, checked by _vectors
-    return Parsed((ts.tolist(), _swar8(cpu_word).tolist(), kind.tolist(), irq.tolist(),
-                   value.tolist(), names.tolist()), int(ends.size), strays)
+    cpu = _swar8(cpu_word)
+    return Parsed((ts.tolist(), cpu.tolist(), kind.tolist(), irq.tolist(), value.tolist(),
+                   names.tolist()), int(ends.size), strays, int(cpu.max(initial=-1)))
 
 
 def _strings(w: U64, chunk: bytes, lo: I64, hi: I64,
