@@ -42,6 +42,7 @@ MODULES = (
     "irqlab.kernel.sched",
     "irqlab.kernel.kernel",
     "irqlab.kernel.napi",
+    "irqlab.machine.isr",
     "irqlab.os.baremetal",
     "irqlab.analysis.histogram",
     "irqlab.analysis.irqstats",

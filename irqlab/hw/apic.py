@@ -189,6 +189,10 @@ class Apic(IrqController):
             return False  # no such destination: the message is lost
         return self.accept(cpu, vector, level)
 
+    def level_triggered(self, cpu: int, vector: int) -> bool:
+        """Whether ``vector``'s TMR bit is set on ``cpu`` (its EOI is broadcast)."""
+        return vector in self.lapics[cpu].tmr
+
     # -- CPU interface ----------------------------------------------------------
     def deliverable(self, cpu: int) -> bool:
         return self.lapics[cpu].deliverable()

@@ -77,7 +77,7 @@ def handle_vector(k: Kernel, cpu: Cpu, vector: int | None) -> Dispatch:
     if vector is None:
         vector = ctrl.acknowledge(c)
     cpu.in_irq += 1
-    if vector == ctrl.spurious:
+    if vector == k.spurious_id:
         k.arch.spurious_vector(k, c, vector)
     else:
         if k.split_eoi:
@@ -112,7 +112,7 @@ def exception_return(k: Kernel, cpu: Cpu, vector: int) -> int:
     cpu.ctx = IRQ
     c = cpu.index
     ctrl = k.ctrl
-    if k.eoi_on_return and vector != ctrl.spurious:
+    if k.eoi_on_return and vector != k.spurious_id:
         ctrl.eoi(c, vector)
     if k.tail_chaining and ctrl.deliverable(c):
         cpu.chain = True
@@ -161,7 +161,7 @@ class IrqFrame:
         if vector < 0:
             vector = self.vector = k.ctrl.acknowledge(c)
         desc = k.vector_irq[c].get(vector)
-        if (type(desc) is not IrqDesc or len(desc.action) != 1 or vector == k.ctrl.spurious
+        if (type(desc) is not IrqDesc or len(desc.action) != 1 or vector == k.spurious_id
                 or (desc.handle_irq is not handle_fasteoi_irq
                     and desc.handle_irq is not handle_edge_irq)):
             self.busy = False

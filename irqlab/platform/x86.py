@@ -103,18 +103,16 @@ class ApicAckChip(IrqChip):
         self.apic = apic
         self.vectors = vectors
 
-    def irq_ack(self, d: IrqDesc, cpu: int) -> None:
-        # apic_ack_irq / apic_ack_edge: irq_complete_move, then EOI before the handler runs.
+    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+        # apic_ack_irq / apic_ack_edge: irq_complete_move, then the EOI (before
+        # the handler runs, as the edge flow's ack).  Called for every interrupt:
+        # eoi_dropped only when the fault is armed.
         if d.chip_data.move_in_progress:
             self.vectors.complete_move(d, cpu)
-        if not eoi_dropped(d):
+        if not (d.drop_eoi and eoi_dropped(d)):
             self.apic.eoi(cpu)
 
-    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
-        if d.chip_data.move_in_progress:
-            self.vectors.complete_move(d, cpu)
-        if not eoi_dropped(d):
-            self.apic.eoi(cpu)
+    irq_ack = irq_eoi
 
     def msi_msg(self, cpu: int, vector: int) -> tuple[int, int]:
         """The (address, data) of a message to ``vector`` on ``cpu``
@@ -164,25 +162,25 @@ class IoApicChip(ApicAckChip):
     def irq_unmask(self, d: IrqDesc) -> None:
         self.ioapic.unmask(d.hwirq)
 
-    def _mover(self, d: IrqDesc) -> Kernel | None:
-        """The kernel to carry out ``d``'s pending move, if it has one."""
-        return self.k if d.state & IRQD_SETAFFINITY_PENDING else None
-
     def irq_ack(self, d: IrqDesc, cpu: int) -> None:
-        k = self._mover(d)
-        if k is not None:
-            irq_move_irq(k, d)
-        super().irq_ack(d, cpu)
+        if d.state & IRQD_SETAFFINITY_PENDING and self.k is not None:
+            irq_move_irq(self.k, d)
+        ApicAckChip.irq_eoi(self, d, cpu)
 
     def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
-        k = self._mover(d)
+        # Called for every level interrupt: the common case (no pending move, a
+        # level interrupt with its TMR bit) is the EOI alone.
+        as_edge = d.level and not self.apic.level_triggered(cpu, d.vector)
+        if not (as_edge or d.state & IRQD_SETAFFINITY_PENDING):
+            ApicAckChip.irq_eoi(self, d, cpu)
+            return
+        k = self.k if d.state & IRQD_SETAFFINITY_PENDING else None
         if k is not None and not d.state & IRQD_IRQ_MASKED:
             self.ioapic.mask(d.hwirq)  # ioapic_prepare_move
         # ioapic_ack_level: a level interrupt that arrived as an edge (retriggered
         # by fixup_irqs after a CPU went offline) has no TMR bit, so the local
         # APIC's EOI is not broadcast: EOI the pin directly and count it (MIS).
-        as_edge = d.level and d.vector not in self.apic.lapics[cpu].tmr
-        super().irq_eoi(d, cpu)
+        ApicAckChip.irq_eoi(self, d, cpu)
         if as_edge and self.k is not None:
             self.k.irq_stat.inc("MIS", cpu)
             self.ioapic.eoi(d.vector)
