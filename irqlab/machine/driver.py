@@ -13,6 +13,7 @@ from typing import Any
 
 from irqlab.events import SOFTIRQ_NAMES
 from irqlab.machine.isr import BuiltinDriver
+from irqlab.os.windows import Kdpc, driver_file
 from irqlab.scenario.schema import Cost, HandlerSpec
 
 SOFTIRQ_INDEX = {name: nr for nr, name in enumerate(SOFTIRQ_NAMES)}
@@ -47,11 +48,12 @@ def builtin_driver(name: str, spec: HandlerSpec, rng: random.Random, os: Any = N
     if spec.python is not None and spec.code is None:
         raise HandlerLoadError(f"handler.python: '{spec.python}' is not loaded "
                                "(irqlab.usercode loads it, with the user's consent)")
-    return BuiltinDriver(
+    symbol = re.sub(r"\W", "_", name) + "_interrupt"
+    module = re.split(r"[:\-\[.]", name)[0] or name  # the name up to ':' '-' '[' or '.'
+    driver = BuiltinDriver(
         name,
-        re.sub(r"\W", "_", name) + "_interrupt",
-        # the driver module the symbol belongs to: the name up to ':' '-' '[' or '.'
-        re.split(r"[:\-\[.]", name)[0] or name,
+        symbol,
+        module,
         cost=cost_model(spec.cost, rng),
         batch=spec.batch,
         clears=spec.clears,
@@ -62,7 +64,11 @@ def builtin_driver(name: str, spec: HandlerSpec, rng: random.Random, os: Any = N
         tasklet_cost=spec.tasklet_cost,
         work_cost=spec.work_cost,
         work_sleeps=spec.work_sleeps,
-        dpc_cost=spec.dpc_cost,
+        dpc_cost=spec.dpc_cost or 0,
         give=spec.give,
         os=os,
     )
+    if spec.dpc_cost is not None:
+        driver.dpc = Kdpc(f"{driver_file(module)}!{symbol[:-len('_interrupt')]}Dpc",
+                          driver.dpc_routine)
+    return driver

@@ -14,26 +14,35 @@ raise, lie (return IRQ_NONE), never clear its device, or run slow.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from irqlab.hw.device import Device
 from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD
 from irqlab.kernel.sched import Sleep
 from irqlab.kernel.tasklet import Tasklet
 from irqlab.kernel.workqueue import Work
-from irqlab.os.windows import Kdpc, driver_file
 
 if TYPE_CHECKING:
     from irqlab.kernel.action import Handler, HandlerContext
-    from irqlab.machine.dma import DeviceDma
+
+# Nothing here imports the scenario schema (mypyc type-checks what a compiled
+# module imports, and the schema needs pydantic's plugin): the Windows DPC and
+# the DMA state come from irqlab.machine.driver and irqlab.machine.dma.
 
 #: a sampler of handler CPU time in ns
 CostModel = Callable[[], int]
 
 
+class DmaState(Protocol):
+    """The device's DMA state behind an IOMMU (``irqlab.machine.dma.DeviceDma``)."""
+
+    def refill(self, took: int) -> None: ...
+
+
 class BuiltinDriver:
     """The driver of one device (all its vectors).  ``symbol`` is its handler's
-    name, ``module`` the driver module it belongs to."""
+    name, ``module`` the driver module it belongs to; its Windows DPC (``dpc``,
+    a ``KDPC`` whose routine is ``dpc_routine``) is set by whoever builds it."""
 
     __slots__ = (
         "batch",
@@ -67,7 +76,7 @@ class BuiltinDriver:
     def __init__(self, name: str, symbol: str, module: str, *, cost: CostModel, batch: int,
                  clears: bool, softirq: int | None, softirq_cost: int, python: Handler | None,
                  thread_cost: CostModel | None, tasklet_cost: int | None, work_cost: int | None,
-                 work_sleeps: int, dpc_cost: int | None, give: str | None, os: Any) -> None:
+                 work_sleeps: int, dpc_cost: int, give: str | None, os: Any) -> None:
         self.name = name
         self.symbol = symbol
         self.module = module
@@ -90,15 +99,14 @@ class BuiltinDriver:
         self.work_sleeps = work_sleeps
         self.work = Work(self._work, f"{symbol}_work") if work_cost is not None else None
         self.work_backlog = 0
-        self.dpc_cost = dpc_cost or 0
-        self.dpc = (Kdpc(f"{driver_file(module)}!{symbol[:-len('_interrupt')]}Dpc", self._dpc)
-                    if dpc_cost is not None else None)
+        self.dpc_cost = dpc_cost
+        self.dpc: object | None = None
         self.dpc_backlog = 0
         self.raises = False
         self.force_none = False
         self.extra_ns = 0
         #: the device's DMA state behind an IOMMU (``machine.dma``), else None
-        self.dma: DeviceDma | None = None
+        self.dma: DmaState | None = None
 
     def __call__(self, ctx: HandlerContext) -> int:
         if self.raises:
@@ -146,7 +154,8 @@ class BuiltinDriver:
             self.os.give_from_isr(ctx, self.give, took)
         return IRQ_NONE if self.force_none else IRQ_HANDLED
 
-    def _dpc(self, _: object) -> int:
+    def dpc_routine(self, _: object) -> int:
+        """The DPC: the deferred cost of the requests cleared since it last ran."""
         cost = self.dpc_cost * self.dpc_backlog
         self.dpc_backlog = 0
         return cost
