@@ -104,8 +104,12 @@ class LocalApic:
 
     def deliverable(self) -> bool:
         """Highest IRR vector is in a class strictly above the PPR class."""
+        return self.next_vector() >= 0
+
+    def next_vector(self) -> int:
+        """The highest IRR vector if it is deliverable, else -1."""
         irrv = self.irr.highest()
-        return irrv >= 0 and irrv & 0xF0 > self.ppr() & 0xF0
+        return irrv if irrv >= 0 and irrv & 0xF0 > self.ppr() & 0xF0 else -1
 
 
 class Apic(IrqController):
@@ -200,9 +204,9 @@ class Apic(IrqController):
     def acknowledge(self, cpu: int) -> int:
         """INTA (QEMU apic_get_interrupt)."""
         lapic = self.lapics[cpu]
-        if not lapic.deliverable():
+        vector = lapic.next_vector()
+        if vector < 0:
             return SPURIOUS_APIC_VECTOR
-        vector = lapic.irr.highest()
         lapic.irr.clear(vector)
         lapic.isr.set(vector)
         self._state(cpu, vector)

@@ -168,11 +168,12 @@ class IoApicChip(ApicAckChip):
         ApicAckChip.irq_eoi(self, d, cpu)
 
     def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
-        # Called for every level interrupt: the common case (no pending move, a
-        # level interrupt with its TMR bit) is the EOI alone.
+        # Called for every level interrupt: the common case (a level interrupt
+        # with its TMR bit, no move, no fault armed) is the EOI alone.
         as_edge = d.level and not self.apic.level_triggered(cpu, d.vector)
-        if not (as_edge or d.state & IRQD_SETAFFINITY_PENDING):
-            ApicAckChip.irq_eoi(self, d, cpu)
+        if not (as_edge or d.state & IRQD_SETAFFINITY_PENDING or d.chip_data.move_in_progress
+                or d.drop_eoi):
+            self.apic.eoi(cpu)
             return
         k = self.k if d.state & IRQD_SETAFFINITY_PENDING else None
         if k is not None and not d.state & IRQD_IRQ_MASKED:
