@@ -28,14 +28,15 @@ QEMU ``hw/intc/apic.c`` (``apic_set_irq``, ``apic_get_ppr``, ``apic_irq_pending`
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from irqlab.hw.controller import IrqController, Notify, StateSink, no_notify
 
-FIRST_EXTERNAL_VECTOR = 0x20  # irq_vectors.h
-SPURIOUS_APIC_VECTOR = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
-LOCAL_TIMER_VECTOR = 0xEC
-LINUX_INIT_TPR = 0x10  # apic.c: "accept all except vectors 0-31"
-ESR_RECEIVE_ILLEGAL_VECTOR = 0x40  # ESR bit 6 (SDM)
+FIRST_EXTERNAL_VECTOR: Final = 0x20  # irq_vectors.h
+SPURIOUS_APIC_VECTOR: Final = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
+LOCAL_TIMER_VECTOR: Final = 0xEC
+LINUX_INIT_TPR: Final = 0x10  # apic.c: "accept all except vectors 0-31"
+ESR_RECEIVE_ILLEGAL_VECTOR: Final = 0x40  # ESR bit 6 (SDM)
 
 EoiListener = Callable[[int], None]
 

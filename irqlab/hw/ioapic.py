@@ -20,10 +20,12 @@ emulator artefact, not hardware behaviour, and is not modelled.
 
 from __future__ import annotations
 
+from typing import Final
+
 from irqlab.hw.apic import Apic
 from irqlab.hw.controller import LineSink
 
-IOAPIC_NUM_PINS = 24  # QEMU IOAPIC_NUM_PINS
+IOAPIC_NUM_PINS: Final = 24  # QEMU IOAPIC_NUM_PINS
 
 
 class Rte:

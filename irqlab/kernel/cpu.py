@@ -14,7 +14,7 @@ softirq, idle), interrupt entry/exit included in ``irq``.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from irqlab.kernel.arch import Controller
@@ -22,7 +22,11 @@ if TYPE_CHECKING:
     from irqlab.sim.engine import Engine
 
 # /proc/stat columns (fs/proc/stat.c), irqlab's accounting buckets.
-USER, SYSTEM, IRQ, SOFTIRQ, IDLE = 0, 1, 2, 3, 4
+USER: Final = 0
+SYSTEM: Final = 1
+IRQ: Final = 2
+SOFTIRQ: Final = 3
+IDLE: Final = 4
 CONTEXT_NAMES = ("user", "system", "irq", "softirq", "idle")
 
 Work = Generator[int, None, Any]
