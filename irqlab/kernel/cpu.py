@@ -51,8 +51,8 @@ class Segment:
 
 class Cpu:
     __slots__ = (
-        "chain", "ctrl", "ctx", "cur", "engine", "in_irq", "in_kernel", "index", "irqs_on",
-        "k", "on_idle", "saved", "seq", "spare", "time",
+        "_deliverable", "_done_cb", "_step_cb", "chain", "ctrl", "ctx", "cur", "engine", "in_irq",
+        "in_kernel", "index", "irqs_on", "k", "on_idle", "saved", "seq", "spare", "time",
     )
 
     def __init__(self, k: Kernel, index: int) -> None:
@@ -71,6 +71,11 @@ class Cpu:
         self.chain = False  # an exception return just happened (NVIC tail-chaining)
         self.time = [0, 0, 0, 0, 0]
         self.on_idle: Callable[[Cpu], None] | None = None
+        # Bound once: scheduled for every segment.
+        self._done_cb = self._done
+        self._step_cb = self.step
+        # Bound once: asked after every segment (not looked up through the protocol).
+        self._deliverable = self.ctrl.deliverable
 
     # -- segments ---------------------------------------------------------------
     def exec(self, kind: int, cost: int, cont: Callable[[Any], None], arg: Any = None) -> None:
@@ -96,7 +101,7 @@ class Cpu:
             s.arg = arg
             s.seq = seq
             self.cur = s
-        engine.at(now + cost, self._done, seq)
+        engine.at(now + cost, self._done_cb, seq)
 
     def _done(self, seq: int) -> None:
         cur = self.cur
@@ -126,10 +131,10 @@ class Cpu:
                     s.seq = seq
                     self.cur = s
                     self.ctx = s.kind
-                    self.engine.at(now + s.remaining, self._done, seq)
+                    self.engine.at(now + s.remaining, self._done_cb, seq)
                 elif self.on_idle is not None:
                     self.on_idle(self)
-            if not (self.irqs_on and self.ctrl.deliverable(self.index)):
+            if not (self.irqs_on and self._deliverable(self.index)):
                 return
             self.in_kernel = True
             self.take()
@@ -154,7 +159,7 @@ class Cpu:
             while True:
                 cost = work.send(None)
                 if cost:
-                    self.exec(self.ctx, cost, self.step, work)
+                    self.exec(self.ctx, cost, self._step_cb, work)
                     return
         except StopIteration:
             return
@@ -177,7 +182,7 @@ class Cpu:
         """The controller says something may be deliverable."""
         if self.in_kernel or not self.irqs_on:
             return  # looked at again when the kernel code returns or IRQs are enabled
-        if self.ctrl.deliverable(self.index):
+        if self._deliverable(self.index):
             self._settle()
 
     def take(self) -> None:

@@ -128,7 +128,8 @@ class IrqFrame:
     from where the frame stands.  One frame per CPU; a nested interrupt (the
     frame is busy) runs as the generator."""
 
-    __slots__ = ("action", "busy", "cpu", "desc", "edge", "k", "res", "vector")
+    __slots__ = ("_dispatch_cb", "_handled_cb", "_returned_cb", "action", "busy", "cpu", "desc",
+                 "edge", "k", "res", "vector")
 
     def __init__(self, k: Kernel, cpu: Cpu) -> None:
         self.k = k
@@ -139,6 +140,10 @@ class IrqFrame:
         self.action: IrqAction | None = None
         self.edge = False
         self.res = 0
+        # The continuations, bound once: one is scheduled for every segment.
+        self._dispatch_cb = self._dispatch
+        self._handled_cb = self._handled
+        self._returned_cb = self._returned
 
     def enter(self, vector: int | None) -> None:
         """Take an interrupt (``vector`` None: acknowledged after the entry)."""
@@ -149,7 +154,7 @@ class IrqFrame:
         else:
             self.vector = vector
         if cost:
-            self.cpu.exec(IRQ, cost, self._dispatch, None)
+            self.cpu.exec(IRQ, cost, self._dispatch_cb, None)
         else:
             self._dispatch(None)
 
@@ -189,7 +194,7 @@ class IrqFrame:
         self.res = action_enter(k, desc, c, action)
         cost = k.handler_ctx[c].cost
         if cost:
-            self.cpu.exec(IRQ, cost, self._handled, None)
+            self.cpu.exec(IRQ, cost, self._handled_cb, None)
         else:
             self._handled(None)
 
@@ -241,7 +246,7 @@ class IrqFrame:
             return
         cost = exception_return(k, cpu, self.vector)
         if cost:
-            cpu.exec(IRQ, cost, self._returned, None)
+            cpu.exec(IRQ, cost, self._returned_cb, None)
         else:
             self._returned(None)
 
