@@ -44,15 +44,16 @@ EoiListener = Callable[[int], None]
 
 class ApicRegister:
     """A 256-bit register (IRR, ISR or TMR), one bit per vector, kept as the SDM
-    maps it: eight 32-bit words.  ``nonzero`` marks the words with a bit set, so
-    the highest vector is found without a scan and no update builds a 256-bit
-    integer."""
+    maps it: eight 32-bit words.  ``nonzero`` marks the words with a bit set and
+    ``top`` is the highest vector set (asked several times per interrupt), so no
+    query scans and no update builds a 256-bit integer."""
 
-    __slots__ = ("nonzero", "words")
+    __slots__ = ("nonzero", "top", "words")
 
     def __init__(self) -> None:
         self.words = [0] * 8
         self.nonzero = 0
+        self.top = -1
 
     def __contains__(self, vector: int) -> bool:
         return bool(self.words[vector >> 5] >> (vector & 31) & 1)
@@ -61,6 +62,8 @@ class ApicRegister:
         i = vector >> 5
         self.words[i] |= 1 << (vector & 31)
         self.nonzero |= 1 << i
+        if vector > self.top:
+            self.top = vector
 
     def clear(self, vector: int) -> None:
         i = vector >> 5
@@ -68,14 +71,17 @@ class ApicRegister:
         self.words[i] = word
         if not word:
             self.nonzero &= ~(1 << i)
+        if vector == self.top:
+            nonzero = self.nonzero
+            if nonzero:
+                i = nonzero.bit_length() - 1
+                self.top = (i << 5) + self.words[i].bit_length() - 1
+            else:
+                self.top = -1
 
     def highest(self) -> int:
         """The highest vector whose bit is set, -1 if none."""
-        nonzero = self.nonzero
-        if not nonzero:
-            return -1
-        i = nonzero.bit_length() - 1
-        return (i << 5) + self.words[i].bit_length() - 1
+        return self.top
 
     def vectors(self) -> list[int]:
         """The vectors whose bit is set, highest first."""
