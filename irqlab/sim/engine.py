@@ -7,7 +7,7 @@ are plain callables taking one argument, which keeps the hot path at one heap
 push and one pop per event.  Cancellation is the caller's business (a
 generation number checked by the callback), which costs nothing here.
 
-The heap is a binary heap (as ``heapq``'s) of slotted ``Event`` records, kept
+The heap is a binary heap (as ``heapq``'s) of slotted ``Scheduled`` records, kept
 here rather than as tuples in ``heapq`` so that, compiled, a comparison is two
 integer compares instead of a tuple comparison; the records of run events are
 reused, so an event allocates nothing.
@@ -22,7 +22,7 @@ Callback = Callable[[Any], None]
 
 
 @final
-class Event:
+class Scheduled:
     """One scheduled call: ``callback(arg)`` at ``time`` ns, ``seq`` its order
     among events scheduled for the same time."""
 
@@ -49,8 +49,8 @@ class Engine:
 
     def __init__(self) -> None:
         self.now = 0
-        self.queue: list[Event] = []  # a binary heap: queue[0] is the next event
-        self._free: list[Event] = []  # records of run events, for reuse
+        self.queue: list[Scheduled] = []  # a binary heap: queue[0] is the next event
+        self._free: list[Scheduled] = []  # records of run events, for reuse
         self._seq = 0
         self.processed = 0
         self.stop_reason: str | None = None
@@ -66,7 +66,7 @@ class Engine:
             ev.callback = callback
             ev.arg = arg
         else:
-            ev = Event(time_ns, seq, callback, arg)
+            ev = Scheduled(time_ns, seq, callback, arg)
         queue = self.queue
         queue.append(ev)
         # Sift up; the newest event has the highest seq, so only time can put it first.
@@ -84,7 +84,7 @@ class Engine:
         """Run ``callback(arg)`` ``delay_ns`` from now."""
         self.at(self.now + delay_ns, callback, arg)
 
-    def _pop(self) -> Event:
+    def _pop(self) -> Scheduled:
         """Remove and return the first event (the queue is not empty)."""
         queue = self.queue
         first = queue[0]
