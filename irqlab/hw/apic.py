@@ -188,7 +188,8 @@ class Apic(IrqController):
             lapic.tmr.set(vector)
         else:
             lapic.tmr.clear(vector)
-        self._state(cpu, vector)
+        if self.state_sink is not None:
+            self._state(cpu, vector)
         # Only a new highest request can change what the CPU sees (INTR raised).
         if highest and lapic.deliverable():
             self._notify(cpu)
@@ -216,7 +217,8 @@ class Apic(IrqController):
             return SPURIOUS_APIC_VECTOR
         lapic.irr.clear(vector)
         lapic.isr.set(vector)
-        self._state(cpu, vector)
+        if self.state_sink is not None:
+            self._state(cpu, vector)
         return vector
 
     def eoi(self, cpu: int, intid: int = 0) -> None:
@@ -227,7 +229,8 @@ class Apic(IrqController):
         if vector < 0:
             return
         lapic.isr.clear(vector)
-        self._state(cpu, vector)
+        if self.state_sink is not None:
+            self._state(cpu, vector)
         if vector in lapic.tmr and not lapic.suppress_eoi_broadcast:
             for listener in self._eoi_listeners:
                 listener(vector)
