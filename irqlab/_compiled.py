@@ -43,6 +43,7 @@ MODULES = (
     "irqlab.kernel.kernel",
     "irqlab.kernel.napi",
     "irqlab.machine.isr",
+    "irqlab.platform.x86_eoi",
     "irqlab.os.baremetal",
     "irqlab.analysis.histogram",
     "irqlab.analysis.irqstats",
