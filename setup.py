@@ -1,7 +1,7 @@
 """Builds the hot modules listed in irqlab/_compiled.py with mypyc (the rest of
 the package is plain Python).  Once they are built, the SHA-256 of each
-compiled source goes to irqlab/_compiled.json beside them, which irqlab checks
-before it runs them.  IRQLAB_PURE_PYTHON=1 builds nothing; so does a machine
+compiled source (and its size and modification time) goes to
+irqlab/_compiled.json beside them, which irqlab checks before it runs them.  IRQLAB_PURE_PYTHON=1 builds nothing; so does a machine
 whose C compiler fails, with a warning: irqlab then runs as pure Python."""
 
 import json
@@ -34,7 +34,9 @@ class BuildExt(build_ext):
                   f"as pure Python and say so when it starts", file=sys.stderr)
             record = {compiled["FAILED"]: reason}
         else:
-            record = {m: compiled["digest"](Path(p)) for m, p in zip(MODULES, PATHS, strict=True)}
+            sources = [(m, Path(p)) for m, p in zip(MODULES, PATHS, strict=True)]
+            record = {m: compiled["digest"](p) for m, p in sources}
+            record[compiled["STAT"]] = {m: compiled["fingerprint"](p) for m, p in sources}
         self._record_path().write_text(json.dumps(record, indent=1) + "\n")
 
     def get_outputs(self) -> list[str]:

@@ -90,6 +90,26 @@ def test_a_source_edited_after_the_build_is_stale_until_it_is_restored(tmp_path:
     assert _compiled.stale(root) == []
 
 
+def test_sources_whose_stat_matches_the_record_are_not_hashed(tmp_path: Path, monkeypatch:
+                                                              pytest.MonkeyPatch) -> None:
+    """The record's size and mtime of each source spare hashing it at every
+    start; a source whose stat changed is hashed, and stale if its text did."""
+    root = built_tree(tmp_path, "irqlab.hw.apic", "irqlab.sim.engine")
+    path = root / "irqlab" / _compiled.RECORD
+    record = json.loads(path.read_text())
+    record[_compiled.STAT] = {m: _compiled.fingerprint(_compiled.source(m, root))
+                              for m in ("irqlab.hw.apic", "irqlab.sim.engine")}
+    path.write_text(json.dumps(record))
+    hashed: list[Path] = []
+    digest = _compiled.digest
+    monkeypatch.setattr(_compiled, "digest", lambda p: hashed.append(p) or digest(p))
+    assert _compiled.stale(root) == [] and hashed == []
+    src = _compiled.source("irqlab.hw.apic", root)
+    src.write_text(src.read_text().upper())  # same size, new text
+    os.utime(src, ns=(1, 1))
+    assert _compiled.stale(root) == ["irqlab.hw.apic"] and hashed == [src]
+
+
 def test_a_compiled_module_dropped_from_the_list_is_stale(tmp_path: Path) -> None:
     root = built_tree(tmp_path, "irqlab.hw.apic", "irqlab.hw.oldchip")
     assert _compiled.stale(root) == ["irqlab.hw.oldchip"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import importlib
 import os
 import sys
@@ -128,8 +129,18 @@ installed distribution (``importlib.metadata``) when the first model is built,
 (pydantic docs, "Plugins": ``__all__`` disables all of them)."""
 
 
+GC_THRESHOLD = (50_000, 20, 20)
+"""The command's collector thresholds (CPython's: 700, 10, 10).  Start-up
+allocates some 300,000 objects that all live on, and the default thresholds
+collect 60 times over them for nothing (~14 ms of a 1 us run); a run's own
+garbage is freed by reference counting, and its cycles are collected as before,
+in larger batches (full runs of default and receive-livelock: same CPU time and
+peak memory)."""
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point."""
+    gc.set_threshold(*GC_THRESHOLD)
     os.environ.setdefault(PYDANTIC_PLUGINS_ENV, "__all__")
     handle_sigterm()
     try:

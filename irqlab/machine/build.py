@@ -6,7 +6,7 @@ the platform (``irqlab.platform``) or the personality (``irqlab.os``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from irqlab.hw.arrivals import Arrivals, Bursty, Periodic, Poisson, Replay
 from irqlab.hw.device import Device, EdgeSignal, LevelSignal, Signal, Wire
@@ -24,20 +24,19 @@ from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_
 from irqlab.kernel.mm import Mm
 from irqlab.kernel.sched import cpu_bound
 from irqlab.machine import actions, faults
-from irqlab.machine.dma import DmaMachine
 from irqlab.machine.driver import HandlerLoadError, builtin_driver
 from irqlab.machine.errors import BuildError
 from irqlab.machine.irqbalance import Balancer
 from irqlab.machine.isr import BuiltinDriver
 from irqlab.machine.machine import Line, Machine
-from irqlab.machine.netdev import RxPath
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS, Platform
 from irqlab.platform.base import pci_address
 from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario, Workload
 from irqlab.sim.engine import Engine
-from irqlab.virt.guest import GuestPlatform, guest_spec
-from irqlab.virt.kvm import Kvm, Route, VfioHandler, Vm
+
+if TYPE_CHECKING:
+    from irqlab.virt.kvm import Kvm, Route, Vm
 
 __all__ = ["BuildError", "Machine", "arrivals_for", "build"]
 
@@ -67,7 +66,9 @@ def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = No
     host's ``engine`` and its own ``platform``."""
     m = Machine(spec, spec.scenario.seed if seed is None else seed, engine)
     ms = spec.machine
-    if spec.vm:
+    if spec.vm:  # guests, an IOMMU, a NIC: their modules are imported when a scenario has them
+        from irqlab.virt.kvm import Kvm
+
         m.hypervisor = Kvm(m)
     m.platform = platform = platform if platform is not None else PLATFORMS[ms.arch]
     m.board = board = platform.board(m)
@@ -83,6 +84,8 @@ def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = No
         _add_workload(m, ms.workload)
     platform.finish(m)
     if board.iommu is not None:
+        from irqlab.machine.dma import DmaMachine
+
         m.dma = DmaMachine(m, board.iommu)
         for dev in spec.device:
             # a NIC's receive path is netdev's; an assigned device DMAs for its guest
@@ -101,6 +104,8 @@ def _add_guests(m: Machine, kvm: Kvm) -> None:
     """Each ``[[vm]]`` built as a machine of its own on the host's engine; the
     host's side of each assigned MSI-X vector is a VFIO interrupt on the CPU
     of the vCPU it aims at (``vfio-msix[N](0000:bb:dd.f)``)."""
+    from irqlab.virt.guest import GuestPlatform, guest_spec
+
     for vm in kvm.vms:
         gspec = guest_spec(m.spec, vm)
         guest = build(gspec, m.seed, engine=m.engine, platform=GuestPlatform(kvm, vm))
@@ -114,6 +119,8 @@ def _add_guests(m: Machine, kvm: Kvm) -> None:
 
 
 def _add_vfio(m: Machine, kvm: Kvm, vm: Vm, spec: DeviceSpec, index: int, routes: list[Route]) -> None:
+    from irqlab.virt.kvm import VfioHandler
+
     alloc = m.platform.add_msi(m, spec, index)
     bus, slot, fn = pci_address(index)
     for i, r in enumerate(routes):
@@ -279,6 +286,8 @@ def _add_nic(m: Machine, spec: DeviceSpec, index: int) -> None:
     def arrivals(q: int, n: int) -> Arrivals | None:
         return arrivals_for(queue_share(spec.arrival, q, n),
                             m.rng_for(f"arrivals:{_queue_name(spec, q)}"), spec.name)
+
+    from irqlab.machine.netdev import RxPath
 
     assert spec.nic is not None
     path = m.nics[spec.name] = RxPath(m.kernel, spec.name, spec.nic, devs, m.trace, arrivals,

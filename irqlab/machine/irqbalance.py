@@ -31,7 +31,7 @@ and reported, not retried.
 
 from __future__ import annotations
 
-from statistics import fmean
+from math import fsum
 from typing import TYPE_CHECKING
 
 from irqlab.kernel.cpu import IRQ, SOFTIRQ
@@ -173,7 +173,8 @@ class Balancer:
         if info.level >= BALANCE_CACHE:
             domains = [[c for c in d if c in cpus] for d in topo.llc_domains()]
             domains = [d for d in domains if d]
-            cpus = min(domains, key=lambda d: (fmean(load[c] for c in d),
+            # the mean as statistics.fmean takes it, without importing statistics at every start
+            cpus = min(domains, key=lambda d: (fsum(load[c] for c in d) / len(d),
                                                sum(nirqs[c] for c in d)))
         return min(cpus, key=lambda c: (load[c], nirqs[c], c))
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from irqlab.scenario import cache
 from irqlab.scenario.override import Override, OverrideError, apply, blame
 from irqlab.scenario.schema import ARCHES, INJECTION_MODES, MAX_DEVICES, Scenario
 
@@ -17,9 +18,13 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used; the message names file and field."""
 
 
+#: the built-in scenarios, package data beside this module (a plain folder: the
+#: compiled core cannot run from a zip, and importlib.resources costs a start ~3 ms)
+BUILTIN = Path(__file__).with_name("builtin")
+
+
 def builtin_names() -> list[str]:
-    root = resources.files("irqlab.scenario") / "builtin"
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+    return sorted(name[:-5] for name in os.listdir(BUILTIN) if name.endswith(".toml"))
 
 
 def builtin_descriptions() -> dict[str, str]:
@@ -31,14 +36,16 @@ def builtin_descriptions() -> dict[str, str]:
 
 
 def _builtin_text(name: str) -> str:
-    return (resources.files("irqlab.scenario") / "builtin" / f"{name}.toml").read_text()
+    return (BUILTIN / f"{name}.toml").read_text(encoding="utf-8")
 
 
 def load(ref: str, overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
     """Load a scenario by built-in name or path, with ``--set`` overrides
     applied to its table before validation; returns the model and the raw
-    TOML tables of extensions (``[experiment]``, ``[sweep]``)."""
-    return parse(*read(ref), overrides)
+    TOML tables of extensions (``[experiment]``, ``[sweep]``).  A valid
+    scenario is kept for the next load of the same table
+    (:mod:`irqlab.scenario.cache`)."""
+    return parse(*read(ref), overrides, cached=True)
 
 
 def read(ref: str) -> tuple[str, str]:
@@ -71,8 +78,11 @@ def read(ref: str) -> tuple[str, str]:
 MAX_NESTING = 32
 
 
-def parse(text: str, source: str,
-          overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
+def parse(text: str, source: str, overrides: Sequence[Override] = (),
+          cached: bool = False) -> tuple[Scenario, dict[str, object]]:
+    """The scenario of TOML ``text`` (``source`` names it in errors), and its
+    extension tables; ``cached``: look for it in, and keep it in, the cache of
+    validated scenarios."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -99,6 +109,10 @@ def parse(text: str, source: str,
             applied[apply(data, ov)] = ov
         except OverrideError as exc:  # a [sweep] value's error names the file too
             raise ScenarioError(f"{source}: {exc}" if ov.where else str(exc)) from None
+    k = cache.key(data) if cached else b""
+    scenario = cache.get(k) if cached else None
+    if isinstance(scenario, Scenario):
+        return scenario, extras
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -106,6 +120,8 @@ def parse(text: str, source: str,
     problems = consistency_errors(scenario)
     if problems:
         raise ScenarioError(one_line(source, blame(problems, applied)))
+    if cached:
+        cache.put(k, scenario)
     return scenario, extras
 
 

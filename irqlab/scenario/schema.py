@@ -50,7 +50,9 @@ Rate = Annotated[float, BeforeValidator(parse_rate), AfterValidator(_slowest_rat
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    # validators are built on first use: a scenario loaded from the cache of
+    # validated scenarios (irqlab.scenario.cache) needs none
+    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
 
 
 class Meta(Strict):
@@ -767,9 +769,9 @@ class IrqBalanceSpec(Strict):
 
 
 class Scenario(Strict):
-    scenario: Meta = Meta()
-    machine: MachineSpec = X86Machine()
-    timer: TimerSpec = TimerSpec()
+    scenario: Meta = Field(default_factory=Meta)
+    machine: MachineSpec = Field(default_factory=X86Machine)
+    timer: TimerSpec = Field(default_factory=TimerSpec)
     device: list[DeviceSpec] = []
     fault: list[FaultSpec] = []
     action: list[ActionSpec] = []

@@ -1,12 +1,12 @@
 """Orchestration: read each input once, run every parser over it, fold, and explain.
 
 An input is a Windows crash-dump header (recognised by its signature) or text.  Text
-is streamed in blocks: one RE2 pass over the raw bytes finds the lines a parser could
-want (a superset of the keyword filter), everything else is passed over undecoded;
-candidates and a little context after each (for re-wrapped continuations) are
-decoded, normalised, re-joined and fed to all parsers.  Parsers that are mid-record (``active``) see
-every line.  Memory therefore grows with the number of distinct findings, not with
-the input.
+is streamed in blocks: a search over the raw bytes (:mod:`irqlab.triage.candidates`)
+finds the lines a parser could want (a superset of the keyword filter), everything
+else is passed over undecoded; candidates and a little context after each (for
+re-wrapped continuations) are decoded, normalised, re-joined and fed to all parsers.
+Parsers that are mid-record (``active``) see every line.  Memory therefore grows with
+the number of distinct findings, not with the input.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-import re2
-
 from irqlab import vtd
 from irqlab.progress import reading
 from irqlab.triage import amdvi, dmar, dumpfile, smmu, storm, windows
 from irqlab.triage.bugcheck import DMA_VIOLATION
+from irqlab.triage.candidates import Candidates
 from irqlab.triage.findings import BugCheck, Finding, Findings, IommuFault, IrqStorm
 from irqlab.triage.text import Lines, normalise, rejoin
 
@@ -32,26 +31,18 @@ CONTEXT_LINES = 3
 BINARY_PROBE = 4096
 TITLE_TAIL = 96  # longer than any "NAME (code)" bug-check title
 
+# "<func>: N callbacks suppressed" (lib/ratelimit.c) from the IOMMU fault printers.
+_SUPPRESSED_TEXT = "callbacks suppressed"
+_SUPPRESSED = re.compile(r"\b(?P<func>\w{1,64}): (?P<n>\d{1,10}) " + _SUPPRESSED_TEXT)
+
 KEYWORDS = (*windows.KEYWORDS, *dmar.KEYWORDS, *amdvi.KEYWORDS, *smmu.KEYWORDS,
-            *storm.KEYWORDS, "callbacks suppressed")
+            *storm.KEYWORDS, _SUPPRESSED_TEXT)
 # Two searches, not one alternation: re keeps its fast literal scan for the keywords.
 _KEYWORDS = re.compile("|".join(re.escape(k) for k in KEYWORDS))
 _TITLE_HINT = re.compile(windows.TITLE_HINT)
 # On raw bytes, a superset of _wanted: every keyword, "NAME (code)" of any title, and a
 # NUL (decoding drops NULs, so a keyword may hide around one).
-CANDIDATE = rb"|".join([*(re.escape(k.encode()) for k in KEYWORDS),
-                        rb"[A-Z0-9_]{6} \([0-9a-fA-F]{1,8}\)", rb"\x00"])
-
-
-def _candidates() -> re2._Regexp:
-    """RE2 scans for CANDIDATE with one DFA pass over the bytes (linear, memory speed)."""
-    options = re2.Options()
-    options.encoding = re2.Options.Encoding.LATIN1
-    options.never_capture = True
-    return re2.compile(CANDIDATE, options)
-
-
-_CANDIDATES = _candidates()
+_CANDIDATES = Candidates(KEYWORDS)
 
 
 def _wanted(line: str) -> bool:
@@ -63,8 +54,7 @@ def _wanted(line: str) -> bool:
     # over a long line of capitals stays linear.
     return line.endswith(")") and _TITLE_HINT.search(line[-TITLE_TAIL:]) is not None
 
-# "<func>: N callbacks suppressed" (lib/ratelimit.c) from the IOMMU fault printers.
-_SUPPRESSED = re.compile(r"\b(?P<func>\w{1,64}): (?P<n>\d{1,10}) callbacks suppressed")
+
 _SUPPRESSING: tuple[tuple[str, str], ...] = (
     ("dmar_fault", "intel"),
     ("amd_iommu_report_page_fault", "amd"),
@@ -168,7 +158,8 @@ class Triage:
                     touched.append(record)
 
         for _, line in rejoin(enumerate(relevant()), incomplete, starts):
-            suppressed = _SUPPRESSED.search(line)
+            # the literal first: the pattern alone would be tried at every position
+            suppressed = _SUPPRESSED.search(line) if _SUPPRESSED_TEXT in line else None
             if suppressed is not None:
                 vendor = next((v for f, v in _SUPPRESSING if f in suppressed["func"]), None)
                 if vendor is not None:

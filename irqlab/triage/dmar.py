@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from irqlab.triage.findings import IommuFault
+from irqlab.triage.text import guarded
 from irqlab.vtd import UNKNOWN, resolve
 
 KEYWORDS = ("DMAR", "INTR-REMAP", "Request device", "fault reason")
@@ -49,6 +50,8 @@ _REASON_LINE = re.compile(
     r"(?:DMAR|INTR-REMAP|UNKNOWN):\s{0,8}(?:\[fault reason (?P<old>[0-9a-fA-F]{1,4})\]"
     r"|reason (?P<xen>[0-9a-fA-F]{1,4}) -)\s*(?P<text>.*)$"
 )
+# Literals every match of the request and reason patterns holds (cheap guards).
+_REQUEST_TEXT, _REASON_TEXT = "Request device", "reason"
 # Formats whose reason follows on a line of its own (3.x "DMAR:[", Xen "[VT-D]").
 _TWO_LINE = re.compile(r"DMAR:\[|\[VT-D\]|INTR-REMAP: Request")
 
@@ -71,6 +74,13 @@ def _parse_code(token: str, *, hex_default: bool) -> int:
     return int(token, 10) if token.isdigit() and not hex_default else int(token, 16)
 
 
+def _request(line: str) -> re.Match[str] | None:
+    """A fault request, of either format."""
+    if _REQUEST_TEXT not in line:
+        return None
+    return _REQUEST.search(line) or _IR_REQUEST.search(line)
+
+
 class DmarParser:
     """Turns DMAR lines into :class:`IommuFault` records (vendor ``intel``).
 
@@ -86,19 +96,21 @@ class DmarParser:
 
     def incomplete(self, line: str) -> bool:
         """A request line cut before its reason: wait for the wrapped rest."""
-        if not _REQUEST_START.search(line) or _REASON_LINE.search(line):
+        if not guarded(_REQUEST_START, _REQUEST_TEXT, line) \
+                or guarded(_REASON_LINE, _REASON_TEXT, line):
             return False
-        match = _REQUEST.search(line) or _IR_REQUEST.search(line)
+        match = _request(line)
         if match is None:
             return True
         return not _TWO_LINE.search(line) and not _INLINE_REASON.match(line, match.end())
 
     def starts(self, line: str) -> bool:
-        return bool(_REQUEST_START.search(line) or _REASON_LINE.search(line))
+        return bool(guarded(_REQUEST_START, _REQUEST_TEXT, line)
+                    or guarded(_REASON_LINE, _REASON_TEXT, line))
 
     def feed(self, line: str) -> list[IommuFault]:
         out: list[IommuFault] = []
-        reason = _REASON_LINE.search(line)
+        reason = guarded(_REASON_LINE, _REASON_TEXT, line)
         if reason is not None:
             if self._held is not None:
                 token, xen = (reason["old"], False) if reason["old"] else (reason["xen"], True)
@@ -107,7 +119,7 @@ class DmarParser:
                     _parse_code(token, hex_default=xen), reason["text"])
                 out.append(held)
             return out
-        match = _REQUEST.search(line) or _IR_REQUEST.search(line)
+        match = _request(line)
         if match is None:
             return out
         out.extend(self.flush())

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 from irqlab.triage.findings import IommuFault
+from irqlab.triage.text import guarded
 
 FSR_BITS: tuple[tuple[int, str, str], ...] = (
     (1 << 1, "TF", "translation fault"),
@@ -152,15 +153,15 @@ class SmmuParser:
             if dword is not None and len(self._event[2]) < EVTQ_DWORDS:
                 self._event[2].append(_hex(dword["dw"]))
                 return []
-        decoded = _V3_DECODED.search(line)
+        decoded = guarded(_V3_DECODED, "event: ", line)
         if decoded is not None:
             return self._decoded_event(line, decoded)
-        raw = _V3_RAW.search(line)
+        raw = guarded(_V3_RAW, " received:", line)
         if raw is not None:
             out = self.flush()
             self._event = (_device_before(line, raw.start() + 1), _hex(raw["id"]), [])
             return out
-        fsr_line = _FSR.search(line)
+        fsr_line = guarded(_FSR, "FSR", line)
         if fsr_line is not None:
             smmu = _device_before(line, fsr_line.start() + 1)
             if smmu is not None and smmu == self._explained:
@@ -168,7 +169,7 @@ class SmmuParser:
             out = self.flush()
             self._held = (smmu, _hex(fsr_line["fsr"]), _hex(fsr_line["sid"]) & SID_MASK)
             return out
-        fsynr_line = _FSYNR0.search(line)
+        fsynr_line = guarded(_FSYNR0, "FSYNR0", line)
         if fsynr_line is not None:
             smmu = _device_before(line, fsynr_line.start() + 1)
             if smmu is not None and smmu == self._explained:

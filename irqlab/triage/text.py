@@ -38,10 +38,11 @@ _PREFIXES = re.compile(
 )
 
 
-class BytesPattern(Protocol):
-    """What :meth:`Lines.skip` needs of a compiled pattern (``re`` or ``re2``)."""
+class Finder(Protocol):
+    """What :meth:`Lines.skip` searches with: :meth:`find` returns where the first match
+    that starts at or after ``pos`` starts, or -1."""
 
-    def search(self, data: bytes, pos: int = ...) -> object | None: ...
+    def find(self, data: bytes, pos: int) -> int: ...
 
 
 class Lines:
@@ -67,14 +68,18 @@ class Lines:
             yield piece
 
     def _more(self) -> bool:
-        """Append a block; False at the end of the stream."""
+        """Append the rest of a line begun, else a block; False at the end of the stream.
+
+        A block is read only when no line is begun, so it is not copied behind one.
+        """
         if self._eof:
             return False
-        block = self._stream.read(BLOCK)
-        self._buf = self._buf[self._pos:] + block
+        rest = self._buf[self._pos:]
+        more = self._stream.readline(BLOCK) if rest else self._stream.read(BLOCK)
+        self._buf = rest + more
         self._pos = 0
-        self._eof = not block
-        return bool(block)
+        self._eof = not more
+        return bool(more)
 
     def next_piece(self) -> str | None:
         while True:
@@ -93,19 +98,19 @@ class Lines:
                 self._pos = len(self._buf)
                 return _decode(rest) if rest else None
 
-    def skip(self, pattern: BytesPattern) -> bool:
-        """Move to the next piece in which ``pattern`` matches; False at the end.
+    def skip(self, finder: Finder) -> bool:
+        """Move to the next piece in which ``finder`` finds a match; False at the end.
 
         Matches are searched on the raw bytes of whole blocks: pieces passed over
         are never decoded.  A match cannot span lines, nor pieces of one line.  The
-        pattern must match a NUL byte too: decoding drops NULs, so only the decoded
+        finder must match a NUL byte too: decoding drops NULs, so only the decoded
         text of such a piece can tell whether it is wanted.
         """
         while True:
             buf, pos = self._buf, self._pos
-            match = pattern.search(buf, pos)
-            if match is not None:
-                self._seek(match.start())  # type: ignore[attr-defined]
+            at = finder.find(buf, pos)
+            if at >= 0:
+                self._seek(at)
                 return True
             newline = buf.rfind(b"\n", pos)
             if newline >= 0:
@@ -133,15 +138,26 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").rstrip("\r").replace("\x00", "")
 
 
+def guarded(pattern: re.Pattern[str], literal: str, line: str) -> re.Match[str] | None:
+    """``pattern.search`` behind a substring test for a literal every match holds: a
+    regex tries many positions of a line; ``in`` scans it at memory speed."""
+    return pattern.search(line) if literal in line else None
+
+
 def normalise(line: str) -> str:
     """Strip quoting, timestamps and log prefixes; collapse surrounding blanks."""
-    line = _QUOTE.sub("", line)
+    line = _unquote(line)
     for _ in range(4):
-        stripped = _PREFIXES.sub("", line, count=1)
-        if stripped == line:
+        prefix = _PREFIXES.match(line)  # never empty
+        if prefix is None:
             break
-        line = _QUOTE.sub("", stripped)
+        line = _unquote(line[prefix.end():])
     return line.strip()
+
+
+def _unquote(line: str) -> str:
+    quote = _QUOTE.match(line)  # never empty
+    return line if quote is None else line[quote.end():]
 
 
 def rejoin(

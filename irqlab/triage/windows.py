@@ -26,6 +26,7 @@ import re
 
 from irqlab.triage import bugcheck
 from irqlab.triage.findings import BugCheck
+from irqlab.triage.text import guarded
 
 # Repeats are bounded (a value has at most 16 digits plus a backtick) and no pattern
 # starts with an unbounded repeat, so every search is linear in the line.
@@ -66,12 +67,6 @@ KEYWORDS = (ANALYSIS_BANNER, "Arg", "BUGCHECK_", "BugCheck", "Bugcheck", "bugche
             "KeBugCheckEx", IVT, "SYMBOL_NAME", "MODULE_NAME", "IMAGE_NAME",
             "FAILURE_BUCKET_ID", "Probably caused by", "What failed", *bugcheck.NAMES)
 TITLE_HINT = r"[A-Z][A-Z0-9_]{5,} \([0-9a-fA-F]{1,8}\)\s*$"  # searched on a line's tail
-
-
-def _guarded(pattern: re.Pattern[str], literal: str, line: str) -> re.Match[str] | None:
-    """``pattern.search`` behind a substring test: a regex that does not start with a
-    literal tries every position of a long line; ``in`` scans it at memory speed."""
-    return pattern.search(line) if literal in line else None
 
 
 def _event_start(line: str) -> re.Match[str] | None:
@@ -124,7 +119,7 @@ class WindowsParser:
 
     def starts(self, line: str) -> bool:
         return bool(_event_start(line) or _TITLE.match(line)
-                    or _guarded(_BANNER, "BugCheck ", line) or _FATAL.search(line))
+                    or guarded(_BANNER, "BugCheck ", line) or _FATAL.search(line))
 
     def feed(self, line: str) -> list[BugCheck]:
         if IVT in line:
@@ -139,7 +134,7 @@ class WindowsParser:
             assert self._open is not None
             self._open.name = title["name"]
             return out
-        banner = _guarded(_BANNER, "BugCheck ", line)
+        banner = guarded(_BANNER, "BugCheck ", line)
         if banner is not None:
             out = self._start(int(banner["code"], 16), "WinDbg")
             self._fill(_params(banner["args"]))

@@ -40,6 +40,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, cast
 
+from irqlab.scenario.cache import CACHE_ENV
+
 REPO = Path(__file__).resolve().parents[2]
 OK_STATUS = {0, 1, 2, 130, 143}
 MEMORY_LIMIT = 2 << 30
@@ -512,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds before a case counts as a hang (default 20)")
     parser.add_argument("--save", type=Path, help="directory for the failing inputs")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="irqlab-fuzz-cache-") as cache:
+        os.environ[CACHE_ENV] = cache  # valid scenarios are kept here, not in the user's cache
+        return _fuzz(args)
+
+
+def _fuzz(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="irqlab-fuzz-seeds-") as tmp:
         seeds = make_seeds(Path(tmp))
     start = time.monotonic()
