@@ -73,7 +73,7 @@ class ExponentialCost(CostModel):
 
     def __init__(self, rng: random.Random, mean: int) -> None:
         self.random = rng.random
-        self.mean: float = mean
+        self.mean = float(mean)
 
     def sample(self) -> int:
         return round(-log(1.0 - self.random()) * self.mean)
@@ -88,8 +88,8 @@ class NormalCost(CostModel):
 
     def __init__(self, rng: random.Random, mean: int, sd: int) -> None:
         self.rng = rng
-        self.mean: float = mean
-        self.sd: float = sd
+        self.mean = float(mean)
+        self.sd = float(sd)
 
     def sample(self) -> int:
         rng = self.rng
