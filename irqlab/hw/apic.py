@@ -28,7 +28,7 @@ QEMU ``hw/intc/apic.c`` (``apic_set_irq``, ``apic_get_ppr``, ``apic_irq_pending`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, final
 
 from irqlab.hw.controller import IrqController, Notify, StateSink, no_notify
 
@@ -42,6 +42,7 @@ EoiListener = Callable[[int], None]
 
 
 
+@final
 class ApicRegister:
     """A 256-bit register (IRR, ISR or TMR), one bit per vector, kept as 32
     bytes (the SDM's 32-bit words split in four): a byte is a small int that
@@ -92,6 +93,7 @@ class ApicRegister:
         return [v for v in range(255, -1, -1) if v in self]
 
 
+@final
 class LocalApic:
     """Registers of one local APIC."""
 
@@ -123,6 +125,7 @@ class LocalApic:
         return irrv if irrv >= 0 and irrv & 0xF0 > self.ppr() & 0xF0 else -1
 
 
+@final
 class Apic(IrqController):
     """All local APICs of a machine, driven through ``IrqController``.
 
