@@ -111,7 +111,7 @@ class LocalApic:
 
     def ppr(self) -> int:
         """Processor priority (SDM 10.8.3.1; QEMU apic_get_ppr)."""
-        isrv = self.isr.highest()
+        isrv = self.isr.top
         tpr = self.tpr
         return tpr if isrv < 0 or (tpr & 0xF0) >= (isrv & 0xF0) else isrv & 0xF0
 
@@ -121,7 +121,7 @@ class LocalApic:
 
     def next_vector(self) -> int:
         """The highest IRR vector if it is deliverable, else -1."""
-        irrv = self.irr.highest()
+        irrv = self.irr.top
         return irrv if irrv >= 0 and irrv & 0xF0 > self.ppr() & 0xF0 else -1
 
 
@@ -189,7 +189,7 @@ class Apic(IrqController):
         if vector in irr:
             lapic.coalesced += 1
             return False
-        highest = irr.highest() < vector
+        highest = irr.top < vector
         irr.set(vector)
         if level:
             lapic.tmr.set(vector)
@@ -232,7 +232,7 @@ class Apic(IrqController):
         """Write to the EOI register: clears the highest ISR bit, whatever
         ``intid`` says (QEMU apic_eoi)."""
         lapic = self.lapics[cpu]
-        vector = lapic.isr.highest()
+        vector = lapic.isr.top
         if vector < 0:
             return
         lapic.isr.clear(vector)
