@@ -269,10 +269,11 @@ class IrqStats:
 
     def feed_columns(self, ts_ns: list[int], cpu: list[int], kind: list[int], irq: list[int],
                      value: list[int], name: list[str]) -> None:
-        """Feed events given as columns (as the trace readers give them), in order."""
-        # no strict=: mypyc compiles a zip of positional arguments only into an indexed loop
-        for ts, c, k, i, v, n in zip(ts_ns, cpu, kind, irq, value, name):  # noqa: B905
-            self.feed(ts, c, k, i, v, n)
+        """Feed events given as columns of one length (as the trace readers give
+        them), in order."""
+        # indexed: mypyc unboxes each item once, where a zip boxes the ints again
+        for j in range(len(ts_ns)):
+            self.feed(ts_ns[j], cpu[j], kind[j], irq[j], value[j], name[j])
 
     # -- hard IRQs ------------------------------------------------------------
 
