@@ -48,6 +48,8 @@ MODULES = (
     "irqlab.kernel.sched",
     "irqlab.kernel.kernel",
     "irqlab.kernel.napi",
+    "irqlab.machine.isr",
+    "irqlab.platform.x86_eoi",
     "irqlab.os.baremetal",
     "irqlab.analysis.histogram",
     "irqlab.analysis.irqstats",

@@ -28,14 +28,15 @@ QEMU ``hw/intc/apic.c`` (``apic_set_irq``, ``apic_get_ppr``, ``apic_irq_pending`
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from irqlab.hw.controller import IrqController, Notify, StateSink, no_notify
 
-FIRST_EXTERNAL_VECTOR = 0x20  # irq_vectors.h
-SPURIOUS_APIC_VECTOR = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
-LOCAL_TIMER_VECTOR = 0xEC
-LINUX_INIT_TPR = 0x10  # apic.c: "accept all except vectors 0-31"
-ESR_RECEIVE_ILLEGAL_VECTOR = 0x40  # ESR bit 6 (SDM)
+FIRST_EXTERNAL_VECTOR: Final = 0x20  # irq_vectors.h
+SPURIOUS_APIC_VECTOR: Final = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
+LOCAL_TIMER_VECTOR: Final = 0xEC
+LINUX_INIT_TPR: Final = 0x10  # apic.c: "accept all except vectors 0-31"
+ESR_RECEIVE_ILLEGAL_VECTOR: Final = 0x40  # ESR bit 6 (SDM)
 
 EoiListener = Callable[[int], None]
 
@@ -43,15 +44,16 @@ EoiListener = Callable[[int], None]
 
 class ApicRegister:
     """A 256-bit register (IRR, ISR or TMR), one bit per vector, kept as the SDM
-    maps it: eight 32-bit words.  ``nonzero`` marks the words with a bit set, so
-    the highest vector is found without a scan and no update builds a 256-bit
-    integer."""
+    maps it: eight 32-bit words.  ``nonzero`` marks the words with a bit set and
+    ``top`` is the highest vector set (asked several times per interrupt), so no
+    query scans and no update builds a 256-bit integer."""
 
-    __slots__ = ("nonzero", "words")
+    __slots__ = ("nonzero", "top", "words")
 
     def __init__(self) -> None:
         self.words = [0] * 8
         self.nonzero = 0
+        self.top = -1
 
     def __contains__(self, vector: int) -> bool:
         return bool(self.words[vector >> 5] >> (vector & 31) & 1)
@@ -60,6 +62,8 @@ class ApicRegister:
         i = vector >> 5
         self.words[i] |= 1 << (vector & 31)
         self.nonzero |= 1 << i
+        if vector > self.top:
+            self.top = vector
 
     def clear(self, vector: int) -> None:
         i = vector >> 5
@@ -67,14 +71,17 @@ class ApicRegister:
         self.words[i] = word
         if not word:
             self.nonzero &= ~(1 << i)
+        if vector == self.top:
+            nonzero = self.nonzero
+            if nonzero:
+                i = nonzero.bit_length() - 1
+                self.top = (i << 5) + self.words[i].bit_length() - 1
+            else:
+                self.top = -1
 
     def highest(self) -> int:
         """The highest vector whose bit is set, -1 if none."""
-        nonzero = self.nonzero
-        if not nonzero:
-            return -1
-        i = nonzero.bit_length() - 1
-        return (i << 5) + self.words[i].bit_length() - 1
+        return self.top
 
     def vectors(self) -> list[int]:
         """The vectors whose bit is set, highest first."""
@@ -104,8 +111,12 @@ class LocalApic:
 
     def deliverable(self) -> bool:
         """Highest IRR vector is in a class strictly above the PPR class."""
+        return self.next_vector() >= 0
+
+    def next_vector(self) -> int:
+        """The highest IRR vector if it is deliverable, else -1."""
         irrv = self.irr.highest()
-        return irrv >= 0 and irrv & 0xF0 > self.ppr() & 0xF0
+        return irrv if irrv >= 0 and irrv & 0xF0 > self.ppr() & 0xF0 else -1
 
 
 class Apic(IrqController):
@@ -177,7 +188,8 @@ class Apic(IrqController):
             lapic.tmr.set(vector)
         else:
             lapic.tmr.clear(vector)
-        self._state(cpu, vector)
+        if self.state_sink is not None:
+            self._state(cpu, vector)
         # Only a new highest request can change what the CPU sees (INTR raised).
         if highest and lapic.deliverable():
             self._notify(cpu)
@@ -189,6 +201,10 @@ class Apic(IrqController):
             return False  # no such destination: the message is lost
         return self.accept(cpu, vector, level)
 
+    def level_triggered(self, cpu: int, vector: int) -> bool:
+        """Whether ``vector``'s TMR bit is set on ``cpu`` (its EOI is broadcast)."""
+        return vector in self.lapics[cpu].tmr
+
     # -- CPU interface ----------------------------------------------------------
     def deliverable(self, cpu: int) -> bool:
         return self.lapics[cpu].deliverable()
@@ -196,12 +212,13 @@ class Apic(IrqController):
     def acknowledge(self, cpu: int) -> int:
         """INTA (QEMU apic_get_interrupt)."""
         lapic = self.lapics[cpu]
-        if not lapic.deliverable():
+        vector = lapic.next_vector()
+        if vector < 0:
             return SPURIOUS_APIC_VECTOR
-        vector = lapic.irr.highest()
         lapic.irr.clear(vector)
         lapic.isr.set(vector)
-        self._state(cpu, vector)
+        if self.state_sink is not None:
+            self._state(cpu, vector)
         return vector
 
     def eoi(self, cpu: int, intid: int = 0) -> None:
@@ -212,7 +229,8 @@ class Apic(IrqController):
         if vector < 0:
             return
         lapic.isr.clear(vector)
-        self._state(cpu, vector)
+        if self.state_sink is not None:
+            self._state(cpu, vector)
         if vector in lapic.tmr and not lapic.suppress_eoi_broadcast:
             for listener in self._eoi_listeners:
                 listener(vector)

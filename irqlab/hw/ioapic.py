@@ -20,10 +20,12 @@ emulator artefact, not hardware behaviour, and is not modelled.
 
 from __future__ import annotations
 
+from typing import Final
+
 from irqlab.hw.apic import Apic
 from irqlab.hw.controller import LineSink
 
-IOAPIC_NUM_PINS = 24  # QEMU IOAPIC_NUM_PINS
+IOAPIC_NUM_PINS: Final = 24  # QEMU IOAPIC_NUM_PINS
 
 
 class Rte:
@@ -55,17 +57,20 @@ class IoApic(LineSink):
         self.apic = apic
         self.pins = pins
         self.rte = [Rte() for _ in range(pins)]
-        self.pins_of_vector: dict[int, list[Rte]] = {}
+        #: the pins programmed with each vector (0-255), for the EOI broadcast
+        self.pins_of_vector: list[list[Rte]] = [[] for _ in range(256)]
         apic.add_eoi_listener(self.eoi)
 
     def program(self, pin: int, vector: int, dest_cpu: int, level: bool, masked: bool = False) -> None:
         """Write the pin's RTE.  Switching to edge clears Remote IRR."""
         self._check(pin)
+        if not 0 <= vector <= 0xFF:
+            raise ValueError(f"IO-APIC vector {vector:#x} out of range 0-0xff (RTE bits 7:0)")
         rte = self.rte[pin]
-        old = self.pins_of_vector.get(rte.vector)
-        if old is not None and rte in old:
+        old = self.pins_of_vector[rte.vector]
+        if rte in old:
             old.remove(rte)
-        self.pins_of_vector.setdefault(vector, []).append(rte)
+        self.pins_of_vector[vector].append(rte)
         rte.vector = vector
         rte.dest = dest_cpu
         rte.level_trig = level
@@ -97,10 +102,7 @@ class IoApic(LineSink):
 
     def eoi(self, vector: int) -> None:
         """EOI broadcast from a local APIC (QEMU ioapic_eoi_broadcast)."""
-        rtes = self.pins_of_vector.get(vector)
-        if rtes is None:
-            return
-        for rte in rtes:
+        for rte in self.pins_of_vector[vector]:
             if rte.level_trig and rte.remote_irr:
                 # Remote IRR cleared; a pin still asserted is redelivered at once (_service).
                 rte.remote_irr = False

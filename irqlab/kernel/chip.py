@@ -12,7 +12,7 @@ under the drop-EOI fault.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from irqlab.kernel.cpumask import cpumask_first
 from irqlab.kernel.flags import IRQD_IRQ_MASKED
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
 
 # Named as in include/linux/irq.h (enum of irq_chip flags); the bit values are irqlab's own.
-IRQCHIP_EOI_IF_HANDLED = 0x1
-IRQCHIP_ONESHOT_SAFE = 0x2
-IRQCHIP_EOI_THREADED = 0x4
+IRQCHIP_EOI_IF_HANDLED: Final = 0x1
+IRQCHIP_ONESHOT_SAFE: Final = 0x2
+IRQCHIP_EOI_THREADED: Final = 0x4
 
 
 class ChipError(Exception):

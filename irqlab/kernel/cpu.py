@@ -14,7 +14,7 @@ softirq, idle), interrupt entry/exit included in ``irq``.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from irqlab.kernel.arch import Controller
@@ -22,7 +22,11 @@ if TYPE_CHECKING:
     from irqlab.sim.engine import Engine
 
 # /proc/stat columns (fs/proc/stat.c), irqlab's accounting buckets.
-USER, SYSTEM, IRQ, SOFTIRQ, IDLE = 0, 1, 2, 3, 4
+USER: Final = 0
+SYSTEM: Final = 1
+IRQ: Final = 2
+SOFTIRQ: Final = 3
+IDLE: Final = 4
 CONTEXT_NAMES = ("user", "system", "irq", "softirq", "idle")
 
 Work = Generator[int, None, Any]
@@ -47,8 +51,8 @@ class Segment:
 
 class Cpu:
     __slots__ = (
-        "chain", "ctrl", "ctx", "cur", "engine", "in_irq", "in_kernel", "index", "irqs_on",
-        "k", "on_idle", "saved", "seq", "spare", "time",
+        "_deliverable", "_done_cb", "_step_cb", "chain", "ctrl", "ctx", "cur", "engine", "in_irq",
+        "in_kernel", "index", "irqs_on", "k", "on_idle", "saved", "seq", "spare", "time",
     )
 
     def __init__(self, k: Kernel, index: int) -> None:
@@ -67,6 +71,11 @@ class Cpu:
         self.chain = False  # an exception return just happened (NVIC tail-chaining)
         self.time = [0, 0, 0, 0, 0]
         self.on_idle: Callable[[Cpu], None] | None = None
+        # Bound once: scheduled for every segment.
+        self._done_cb = self._done
+        self._step_cb = self.step
+        # Bound once: asked after every segment (not looked up through the protocol).
+        self._deliverable = self.ctrl.deliverable
 
     # -- segments ---------------------------------------------------------------
     def exec(self, kind: int, cost: int, cont: Callable[[Any], None], arg: Any = None) -> None:
@@ -92,7 +101,7 @@ class Cpu:
             s.arg = arg
             s.seq = seq
             self.cur = s
-        engine.at(now + cost, self._done, seq)
+        engine.at(now + cost, self._done_cb, seq)
 
     def _done(self, seq: int) -> None:
         cur = self.cur
@@ -122,10 +131,10 @@ class Cpu:
                     s.seq = seq
                     self.cur = s
                     self.ctx = s.kind
-                    self.engine.at(now + s.remaining, self._done, seq)
+                    self.engine.at(now + s.remaining, self._done_cb, seq)
                 elif self.on_idle is not None:
                     self.on_idle(self)
-            if not (self.irqs_on and self.ctrl.deliverable(self.index)):
+            if not (self.irqs_on and self._deliverable(self.index)):
                 return
             self.in_kernel = True
             self.take()
@@ -150,7 +159,7 @@ class Cpu:
             while True:
                 cost = work.send(None)
                 if cost:
-                    self.exec(self.ctx, cost, self.step, work)
+                    self.exec(self.ctx, cost, self._step_cb, work)
                     return
         except StopIteration:
             return
@@ -173,7 +182,7 @@ class Cpu:
         """The controller says something may be deliverable."""
         if self.in_kernel or not self.irqs_on:
             return  # looked at again when the kernel code returns or IRQs are enabled
-        if self.ctrl.deliverable(self.index):
+        if self._deliverable(self.index):
             self._settle()
 
     def take(self) -> None:

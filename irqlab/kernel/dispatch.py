@@ -77,7 +77,7 @@ def handle_vector(k: Kernel, cpu: Cpu, vector: int | None) -> Dispatch:
     if vector is None:
         vector = ctrl.acknowledge(c)
     cpu.in_irq += 1
-    if vector == ctrl.spurious:
+    if vector == k.spurious_id:
         k.arch.spurious_vector(k, c, vector)
     else:
         if k.split_eoi:
@@ -112,7 +112,7 @@ def exception_return(k: Kernel, cpu: Cpu, vector: int) -> int:
     cpu.ctx = IRQ
     c = cpu.index
     ctrl = k.ctrl
-    if k.eoi_on_return and vector != ctrl.spurious:
+    if k.eoi_on_return and vector != k.spurious_id:
         ctrl.eoi(c, vector)
     if k.tail_chaining and ctrl.deliverable(c):
         cpu.chain = True
@@ -128,7 +128,8 @@ class IrqFrame:
     from where the frame stands.  One frame per CPU; a nested interrupt (the
     frame is busy) runs as the generator."""
 
-    __slots__ = ("action", "busy", "cpu", "desc", "edge", "k", "res", "vector")
+    __slots__ = ("_dispatch_cb", "_handled_cb", "_returned_cb", "action", "busy", "cpu", "desc",
+                 "edge", "k", "res", "vector")
 
     def __init__(self, k: Kernel, cpu: Cpu) -> None:
         self.k = k
@@ -139,6 +140,10 @@ class IrqFrame:
         self.action: IrqAction | None = None
         self.edge = False
         self.res = 0
+        # The continuations, bound once: one is scheduled for every segment.
+        self._dispatch_cb = self._dispatch
+        self._handled_cb = self._handled
+        self._returned_cb = self._returned
 
     def enter(self, vector: int | None) -> None:
         """Take an interrupt (``vector`` None: acknowledged after the entry)."""
@@ -149,7 +154,7 @@ class IrqFrame:
         else:
             self.vector = vector
         if cost:
-            self.cpu.exec(IRQ, cost, self._dispatch, None)
+            self.cpu.exec(IRQ, cost, self._dispatch_cb, None)
         else:
             self._dispatch(None)
 
@@ -161,7 +166,7 @@ class IrqFrame:
         if vector < 0:
             vector = self.vector = k.ctrl.acknowledge(c)
         desc = k.vector_irq[c].get(vector)
-        if (type(desc) is not IrqDesc or len(desc.action) != 1 or vector == k.ctrl.spurious
+        if (type(desc) is not IrqDesc or len(desc.action) != 1 or vector == k.spurious_id
                 or (desc.handle_irq is not handle_fasteoi_irq
                     and desc.handle_irq is not handle_edge_irq)):
             self.busy = False
@@ -189,7 +194,7 @@ class IrqFrame:
         self.res = action_enter(k, desc, c, action)
         cost = k.handler_ctx[c].cost
         if cost:
-            self.cpu.exec(IRQ, cost, self._handled, None)
+            self.cpu.exec(IRQ, cost, self._handled_cb, None)
         else:
             self._handled(None)
 
@@ -241,7 +246,7 @@ class IrqFrame:
             return
         cost = exception_return(k, cpu, self.vector)
         if cost:
-            cpu.exec(IRQ, cost, self._returned, None)
+            cpu.exec(IRQ, cost, self._returned_cb, None)
         else:
             self._returned(None)
 

@@ -58,7 +58,9 @@ def action_enter(k: Kernel, desc: IrqDesc, cpu: int, action: IrqAction) -> int:
     """``irq_handler_entry`` and the handler's call; its CPU time is left in
     the CPU's handler context (``cost``).  Returns its return value."""
     irq = desc.irq
-    k.trace.emit(k.engine.now, cpu, IRQ_ENTRY, irq, 0, action.name)
+    trace = k.trace
+    if trace.enabled:
+        trace.emit(k.engine.now, cpu, IRQ_ENTRY, irq, 0, action.name)
     ctx = k.handler_ctx[cpu]
     ctx.action = action
     ctx.irq = irq
@@ -69,7 +71,9 @@ def action_enter(k: Kernel, desc: IrqDesc, cpu: int, action: IrqAction) -> int:
 def action_exit(k: Kernel, desc: IrqDesc, cpu: int, action: IrqAction, res: int) -> None:
     """``irq_handler_exit`` once the handler's time has passed; its thread
     woken for IRQ_WAKE_THREAD."""
-    k.trace.emit(k.engine.now, cpu, IRQ_EXIT, desc.irq, 1 if res else 0, action.name)
+    trace = k.trace
+    if trace.enabled:
+        trace.emit(k.engine.now, cpu, IRQ_EXIT, desc.irq, 1 if res else 0, action.name)
     if res & IRQ_WAKE_THREAD:
         irq_wake_thread(k, desc, action, cpu)
 

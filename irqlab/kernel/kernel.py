@@ -54,6 +54,9 @@ class Kernel:
                  topology: Topology | None = None) -> None:
         self.engine = engine
         self.ctrl = ctrl
+        #: the controller's constants, read once (not through the protocol per interrupt)
+        self.spurious_id = ctrl.spurious
+        self.ack_before_entry = ctrl.ack_before_entry
         self.ncpus = cpus
         self.cpu_online_mask = (1 << cpus) - 1  # bit N: CPU N is online (kernel.cpuhotplug)
         self.arch = arch
@@ -99,7 +102,7 @@ class Kernel:
         self.cpus[cpu].notify()
 
     def _irq_entry(self, cpu: Cpu) -> Generator[int, None, None] | None:
-        vector = self.ctrl.acknowledge(cpu.index) if self.ctrl.ack_before_entry else None
+        vector = self.ctrl.acknowledge(cpu.index) if self.ack_before_entry else None
         frame = self.irq_frames[cpu.index]
         if frame.busy:  # nested: the generator
             return ivt_handle_interrupt(self, cpu, vector)
@@ -134,7 +137,7 @@ class Kernel:
         c = self.cpus[cpu]
         if c.irqs_on and not c.in_kernel:
             c.irqs_on = False  # the CPU accepted an interrupt
-            c.start(ivt_handle_interrupt(self, c, self.ctrl.spurious))
+            c.start(ivt_handle_interrupt(self, c, self.spurious_id))
 
     def jiffies(self) -> int:
         return self.engine.now * self.hz // 1_000_000_000

@@ -12,7 +12,7 @@ interrupt context, ksoftirqd is woken directly.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from irqlab.events import SOFTIRQ_ENTRY, SOFTIRQ_EXIT, SOFTIRQ_NAMES, SOFTIRQ_RAISE
 from irqlab.kernel.cpu import SOFTIRQ
@@ -23,10 +23,19 @@ if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
     from irqlab.kernel.kernel import Kernel
 
-HI, TIMER, NET_TX, NET_RX, BLOCK, IRQ_POLL, TASKLET, SCHED, HRTIMER, RCU = range(10)
-NR_SOFTIRQS = 10
-MAX_SOFTIRQ_TIME_MS = 2
-MAX_SOFTIRQ_RESTART = 10
+HI: Final = 0
+TIMER: Final = 1
+NET_TX: Final = 2
+NET_RX: Final = 3
+BLOCK: Final = 4
+IRQ_POLL: Final = 5
+TASKLET: Final = 6
+SCHED: Final = 7
+HRTIMER: Final = 8
+RCU: Final = 9
+NR_SOFTIRQS: Final = 10
+MAX_SOFTIRQ_TIME_MS: Final = 2
+MAX_SOFTIRQ_RESTART: Final = 10
 
 #: a softirq action: called with (kernel, cpu index), returns CPU cost in ns,
 #: or a generator yielding costs

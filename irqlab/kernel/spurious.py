@@ -21,7 +21,7 @@ SPURIOUS_DEFERRED).
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from irqlab.kernel.action import handler_symbol
 from irqlab.kernel.flags import (
@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from irqlab.kernel.desc import IrqDesc
     from irqlab.kernel.kernel import Kernel
 
-WINDOW = 100_000  # spurious.c: irq_count < 100000
-STUCK_THRESHOLD = 99_900  # spurious.c: irqs_unhandled > 99900
-MAX_REPORTS = 100  # report_bad_irq: static int count = 100
-SPURIOUS_DEFERRED = 0x80000000  # spurious.c
+WINDOW: Final = 100_000  # spurious.c: irq_count < 100000
+STUCK_THRESHOLD: Final = 99_900  # spurious.c: irqs_unhandled > 99900
+MAX_REPORTS: Final = 100  # report_bad_irq: static int count = 100
+SPURIOUS_DEFERRED: Final = 0x80000000  # spurious.c
 
 
 def note_interrupt(k: Kernel, desc: IrqDesc, action_ret: int) -> None:

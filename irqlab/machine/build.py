@@ -24,9 +24,10 @@ from irqlab.kernel.manage import IrqRequestError, request_irq, request_threaded_
 from irqlab.kernel.mm import Mm
 from irqlab.kernel.sched import cpu_bound
 from irqlab.machine import actions, faults
-from irqlab.machine.driver import BuiltinDriver, HandlerLoadError
+from irqlab.machine.driver import HandlerLoadError, builtin_driver
 from irqlab.machine.errors import BuildError
 from irqlab.machine.irqbalance import Balancer
+from irqlab.machine.isr import BuiltinDriver
 from irqlab.machine.machine import Line, Machine
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS, Platform
@@ -158,7 +159,7 @@ def _add_device(m: Machine, spec: DeviceSpec, index: int) -> None:
         _add_nic(m, spec, index)
         return
     try:
-        driver = BuiltinDriver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"), os=m.os)
+        driver = builtin_driver(spec.name, spec.handler, m.rng_for(f"handler:{spec.name}"), os=m.os)
     except HandlerLoadError as exc:
         raise BuildError(f"{exc} (device '{spec.name}')") from None
     m.drivers[spec.name] = driver

@@ -1,33 +1,20 @@
 """Built-in drivers: the top half a scenario gets when it brings no Python
-code.  A driver spends its cost, checks its device (a shared line calls every
-driver: one whose device is idle returns IRQ_NONE), clears requests, and may
-defer the rest of the work: raise a softirq, schedule its tasklet or its work
-item (the cost per request cleared; a tasklet or work item scheduled again
-before it ran runs once for all).  A threaded driver's top half only checks
-its device and wakes its thread, which clears it.  Fault switches make it
-raise, lie (return IRQ_NONE), never clear its device, or run slow.
-"""
+code, built from the device's ``[handler]`` (what it does per interrupt:
+``irqlab.machine.isr``, compiled apart from the scenario schema this module
+reads)."""
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from itertools import cycle
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from irqlab.events import SOFTIRQ_NAMES
-from irqlab.hw.device import Device
-from irqlab.kernel.action import Handler, HandlerContext
-from irqlab.kernel.flags import IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD
-from irqlab.kernel.sched import Sleep
-from irqlab.kernel.tasklet import Tasklet
-from irqlab.kernel.workqueue import Work
+from irqlab.machine.isr import BuiltinDriver
 from irqlab.os.windows import Kdpc, driver_file
 from irqlab.scenario.schema import Cost, HandlerSpec
-
-if TYPE_CHECKING:
-    from irqlab.machine.dma import DeviceDma
 
 SOFTIRQ_INDEX = {name: nr for nr, name in enumerate(SOFTIRQ_NAMES)}
 
@@ -55,134 +42,33 @@ class HandlerLoadError(ValueError):
     """``handler.python`` names code that was not loaded and bound."""
 
 
-class BuiltinDriver:
-    """The driver of one device (all its vectors)."""
-
-    __slots__ = (
-        "batch",
-        "clears",
-        "cost",
-        "dma",
-        "dpc",
-        "dpc_backlog",
-        "dpc_cost",
-        "extra_ns",
-        "force_none",
-        "give",
-        "module",
-        "name",
-        "os",
-        "python",
-        "raises",
-        "softirq",
-        "softirq_cost",
-        "symbol",
-        "tasklet",
-        "tasklet_backlog",
-        "tasklet_cost",
-        "thread_cost",
-        "work",
-        "work_backlog",
-        "work_cost",
-        "work_sleeps",
+def builtin_driver(name: str, spec: HandlerSpec, rng: random.Random, os: Any = None) -> BuiltinDriver:
+    """The driver of device ``name`` as its handler spec describes it; ``os`` is
+    the OS personality (a Windows DPC, a FreeRTOS semaphore given from the ISR)."""
+    if spec.python is not None and spec.code is None:
+        raise HandlerLoadError(f"handler.python: '{spec.python}' is not loaded "
+                               "(irqlab.usercode loads it, with the user's consent)")
+    symbol = re.sub(r"\W", "_", name) + "_interrupt"
+    module = re.split(r"[:\-\[.]", name)[0] or name  # the name up to ':' '-' '[' or '.'
+    driver = BuiltinDriver(
+        name,
+        symbol,
+        module,
+        cost=cost_model(spec.cost, rng),
+        batch=spec.batch,
+        clears=spec.clears,
+        softirq=SOFTIRQ_INDEX[spec.softirq] if spec.softirq else None,
+        softirq_cost=spec.softirq_cost,
+        python=spec.code,
+        thread_cost=cost_model(spec.thread, rng) if spec.thread is not None else None,
+        tasklet_cost=spec.tasklet_cost,
+        work_cost=spec.work_cost,
+        work_sleeps=spec.work_sleeps,
+        dpc_cost=spec.dpc_cost or 0,
+        give=spec.give,
+        os=os,
     )
-
-    def __init__(self, name: str, spec: HandlerSpec, rng: random.Random, os: Any = None) -> None:
-        self.name = name
-        #: the OS personality, for what the ISR hands to it (a Windows DPC, a
-        #: FreeRTOS semaphore given from the ISR)
-        self.os = os
-        self.give = spec.give
-        self.symbol = re.sub(r"\W", "_", name) + "_interrupt"
-        #: the driver module the symbol belongs to: the name up to ':' '-' '[' or '.'
-        self.module = re.split(r"[:\-\[.]", name)[0] or name
-        self.cost = cost_model(spec.cost, rng)
-        self.batch = spec.batch
-        self.clears = spec.clears
-        self.softirq = SOFTIRQ_INDEX[spec.softirq] if spec.softirq else None
-        self.softirq_cost = spec.softirq_cost
-        if spec.python is not None and spec.code is None:
-            raise HandlerLoadError(f"handler.python: '{spec.python}' is not loaded "
-                                   "(irqlab.usercode loads it, with the user's consent)")
-        self.python: Handler | None = spec.code
-        self.thread_cost = cost_model(spec.thread, rng) if spec.thread is not None else None
-        self.tasklet_cost = spec.tasklet_cost or 0
-        self.tasklet = (Tasklet(self._tasklet, f"{self.symbol}_tasklet")
-                        if spec.tasklet_cost is not None else None)
-        self.tasklet_backlog = 0
-        self.work_cost = spec.work_cost or 0
-        self.work_sleeps = spec.work_sleeps
-        self.work = Work(self._work, f"{self.symbol}_work") if spec.work_cost is not None else None
-        self.work_backlog = 0
-        self.dpc_cost = spec.dpc_cost or 0
-        self.dpc = (Kdpc(f"{driver_file(self.module)}!{self.symbol[:-len('_interrupt')]}Dpc", self._dpc)
-                    if spec.dpc_cost is not None else None)
-        self.dpc_backlog = 0
-        self.raises = False
-        self.force_none = False
-        self.extra_ns = 0
-        #: the device's DMA state behind an IOMMU (``machine.dma``), else None
-        self.dma: DeviceDma | None = None
-
-    def __call__(self, ctx: HandlerContext) -> int:
-        if self.raises:
-            raise RuntimeError(f"{self.name}: injected handler fault")
-        ctx.cost += self.cost() + self.extra_ns
-        if self.python is not None:
-            ret = self.python(ctx)
-            return IRQ_NONE if self.force_none else ret
-        dev: Device = ctx.action.dev_id  # type: ignore[union-attr]
-        if not dev.status:
-            return IRQ_NONE  # not from this device
-        if not self.clears:
-            return IRQ_NONE  # the driver does not recognise its own device: it stays asserted
-        if self.thread_cost is not None:
-            return IRQ_NONE if self.force_none else IRQ_WAKE_THREAD
-        return self._service(ctx, dev)
-
-    def thread_fn(self, ctx: HandlerContext) -> int:
-        """The threaded handler (process context)."""
-        assert self.thread_cost is not None
-        ctx.cost += self.thread_cost()
-        dev: Device = ctx.action.dev_id  # type: ignore[union-attr]
-        if not dev.status:
-            return IRQ_NONE
-        return self._service(ctx, dev)
-
-    def _service(self, ctx: HandlerContext, dev: Device) -> int:
-        """Clear requests and defer their work."""
-        took = dev.service(self.batch or dev.status)
-        if self.dma is not None:
-            self.dma.refill(took)
-        if self.softirq is not None:
-            ctx.k.raise_softirq(ctx.cpu, self.softirq, self.softirq_cost * took)
-        if self.tasklet is not None:
-            self.tasklet_backlog += took
-            ctx.tasklet_schedule(self.tasklet)
-        if self.work is not None:
-            self.work_backlog += took
-            ctx.schedule_work(self.work)
-        if self.dpc is not None:
-            self.dpc_backlog += took
-            self.os.ke_insert_queue_dpc(ctx, self.dpc)
-        if self.give is not None and took:
-            self.os.give_from_isr(ctx, self.give, took)
-        return IRQ_NONE if self.force_none else IRQ_HANDLED
-
-    def _dpc(self, _: object) -> int:
-        cost = self.dpc_cost * self.dpc_backlog
-        self.dpc_backlog = 0
-        return cost
-
-    def _tasklet(self, ctx: HandlerContext) -> None:
-        ctx.cost += self.tasklet_cost * self.tasklet_backlog
-        self.tasklet_backlog = 0
-
-    def _work(self, ctx: HandlerContext) -> Generator[int | Sleep, None, None]:
-        cost = self.work_cost * self.work_backlog
-        self.work_backlog = 0
-        if cost:
-            yield cost
-        if self.work_sleeps:
-            yield Sleep(self.work_sleeps)
-
+    if spec.dpc_cost is not None:
+        driver.dpc = Kdpc(f"{driver_file(module)}!{symbol[:-len('_interrupt')]}Dpc",
+                          driver.dpc_routine)
+    return driver

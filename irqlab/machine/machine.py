@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from irqlab.kernel.kernel import Kernel
     from irqlab.kernel.mm import Mm
     from irqlab.machine.dma import DmaMachine
-    from irqlab.machine.driver import BuiltinDriver
     from irqlab.machine.irqbalance import Balancer
+    from irqlab.machine.isr import BuiltinDriver
     from irqlab.machine.netdev import RxPath
     from irqlab.os.base import Personality
     from irqlab.platform import Board, Platform

@@ -36,13 +36,15 @@ class ServeOne:
 
 
 class BareMetal:
-    __slots__ = ("_active", "_done_cb", "_entry", "_exit", "busy", "ctrl", "engine", "taken",
-                 "vectors")
+    __slots__ = ("_active", "_done_cb", "_entry", "_exit", "_spurious", "busy", "ctrl", "engine",
+                 "taken", "vectors")
 
     def __init__(self, engine: Engine, ctrl: IrqController, cpus: int) -> None:
         self.engine = engine
         self.ctrl = ctrl
-        self.vectors: list[dict[int, Isr]] = [{} for _ in range(cpus)]
+        self._spurious = ctrl.spurious
+        #: each CPU's vector table, indexed by vector (up to the highest installed)
+        self.vectors: list[list[Isr | None]] = [[] for _ in range(cpus)]
         self.busy = [False] * cpus
         self._active = [0] * cpus
         self.taken = [0] * cpus
@@ -53,7 +55,10 @@ class BareMetal:
 
     def install(self, cpu: int, vector: int, isr: Isr) -> None:
         """Put ``isr`` in ``cpu``'s vector table."""
-        self.vectors[cpu][vector] = isr
+        table = self.vectors[cpu]
+        if vector >= len(table):
+            table.extend([None] * (vector + 1 - len(table)))
+        table[vector] = isr
 
     def _notify(self, cpu: int) -> None:
         if not self.busy[cpu] and self.ctrl.deliverable(cpu):
@@ -61,12 +66,13 @@ class BareMetal:
 
     def _take(self, cpu: int) -> None:
         vector = self.ctrl.acknowledge(cpu)
-        if vector == self.ctrl.spurious:
+        if vector == self._spurious:
             return  # withdrawn before acknowledge: no EOI
         self.busy[cpu] = True
         self._active[cpu] = vector
         self.taken[cpu] += 1
-        isr = self.vectors[cpu].get(vector)
+        table = self.vectors[cpu]
+        isr = table[vector] if vector < len(table) else None
         cost = self._entry[cpu] + self._exit[cpu] + (isr(cpu, vector) if isr is not None else 0)
         engine = self.engine
         engine.at(engine.now + cost, self._done_cb, cpu)

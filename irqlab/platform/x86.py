@@ -62,6 +62,7 @@ from irqlab.platform.base import (
     pci_address,
     pci_sids,
 )
+from irqlab.platform.x86_eoi import ApicEoi
 from irqlab.platform.x86_vector import VectorDomain
 from irqlab.scenario.schema import IOMMU_IRQ, DeviceSpec, X86Machine
 
@@ -94,23 +95,19 @@ TLB_FLUSH_NS = 500
 
 
 # -- chips (arch/x86/kernel/apic/vector.c, io_apic.c, msi.c; drivers/iommu/intel/irq_remapping.c)
-class ApicAckChip(IrqChip):
-    """Chips whose ack/EOI is the local APIC EOI, under the x86 vector domain
-    (``irqlab.platform.x86_vector``): activating the line or moving it takes a
-    vector there, and the chip then writes where its messages go (``write_msg``)."""
+class ApicAckChip(ApicEoi, IrqChip):
+    """Chips whose ack/EOI is the local APIC EOI (``ApicEoi``, compiled), under
+    the x86 vector domain (``irqlab.platform.x86_vector``): activating the line
+    or moving it takes a vector there, and the chip then writes where its
+    messages go (``write_msg``)."""
 
-    def __init__(self, apic: Apic, vectors: VectorDomain) -> None:
-        self.apic = apic
+    def __init__(self, apic: Apic, vectors: VectorDomain, level_pins: bool = False) -> None:
+        ApicEoi.__init__(self, apic, level_pins)
         self.vectors = vectors
 
-    def irq_ack(self, d: IrqDesc, cpu: int) -> None:
-        # apic_ack_irq / apic_ack_edge: irq_complete_move, then EOI before the handler runs.
-        if d.chip_data.move_in_progress:
-            self.vectors.complete_move(d, cpu)
-        if not eoi_dropped(d):
-            self.apic.eoi(cpu)
-
-    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
+    def eoi_slow(self, d: IrqDesc, cpu: int) -> None:
+        # apic_ack_irq / apic_ack_edge: irq_complete_move, then the EOI (before
+        # the handler runs, as the edge flow's ack).
         if d.chip_data.move_in_progress:
             self.vectors.complete_move(d, cpu)
         if not eoi_dropped(d):
@@ -154,7 +151,7 @@ class IoApicChip(ApicAckChip):
 
     def __init__(self, apic: Apic, vectors: VectorDomain, ioapic: IoApic,
                  name: str = "IO-APIC") -> None:
-        super().__init__(apic, vectors)
+        super().__init__(apic, vectors, level_pins=True)
         self.ioapic = ioapic
         self.name = name
 
@@ -164,25 +161,20 @@ class IoApicChip(ApicAckChip):
     def irq_unmask(self, d: IrqDesc) -> None:
         self.ioapic.unmask(d.hwirq)
 
-    def _mover(self, d: IrqDesc) -> Kernel | None:
-        """The kernel to carry out ``d``'s pending move, if it has one."""
-        return self.k if d.state & IRQD_SETAFFINITY_PENDING else None
-
     def irq_ack(self, d: IrqDesc, cpu: int) -> None:
-        k = self._mover(d)
-        if k is not None:
-            irq_move_irq(k, d)
-        super().irq_ack(d, cpu)
+        if d.state & IRQD_SETAFFINITY_PENDING and self.k is not None:
+            irq_move_irq(self.k, d)
+        ApicAckChip.eoi_slow(self, d, cpu)
 
-    def irq_eoi(self, d: IrqDesc, cpu: int) -> None:
-        k = self._mover(d)
+    def eoi_slow(self, d: IrqDesc, cpu: int) -> None:
+        as_edge = d.level and not self.apic.level_triggered(cpu, d.vector)
+        k = self.k if d.state & IRQD_SETAFFINITY_PENDING else None
         if k is not None and not d.state & IRQD_IRQ_MASKED:
             self.ioapic.mask(d.hwirq)  # ioapic_prepare_move
         # ioapic_ack_level: a level interrupt that arrived as an edge (retriggered
         # by fixup_irqs after a CPU went offline) has no TMR bit, so the local
         # APIC's EOI is not broadcast: EOI the pin directly and count it (MIS).
-        as_edge = d.level and d.vector not in self.apic.lapics[cpu].tmr
-        super().irq_eoi(d, cpu)
+        ApicAckChip.eoi_slow(self, d, cpu)
         if as_edge and self.k is not None:
             self.k.irq_stat.inc("MIS", cpu)
             self.ioapic.eoi(d.vector)

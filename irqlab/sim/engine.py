@@ -1,4 +1,4 @@
-"""The event core: one heap of ``(time_ns, seq, callback, arg)`` tuples.
+"""The event core: one heap of events ordered by ``(time_ns, seq)``.
 
 As in SimPy's core, a monotonically increasing sequence number breaks ties, so
 events due at the same nanosecond run in the order they were scheduled and a
@@ -6,15 +6,36 @@ run is deterministic.  Unlike SimPy there are no process objects: callbacks
 are plain callables taking one argument, which keeps the hot path at one heap
 push and one pop per event.  Cancellation is the caller's business (a
 generation number checked by the callback), which costs nothing here.
+
+The heap is a binary heap (as ``heapq``'s) of slotted ``Scheduled`` records, kept
+here rather than as tuples in ``heapq`` so that, compiled, a comparison is two
+integer compares instead of a tuple comparison; the records of run events are
+reused, so an event allocates nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappop, heappush
-from typing import Any
+from typing import Any, Final, final
 
 Callback = Callable[[Any], None]
+
+
+@final
+class Scheduled:
+    """One scheduled call: ``callback(arg)`` at ``time`` ns, ``seq`` its order
+    among events scheduled for the same time."""
+
+    __slots__ = ("arg", "callback", "seq", "time")
+
+    def __init__(self, time: int, seq: int, callback: Callback, arg: Any) -> None:
+        self.time = time
+        self.seq = seq
+        self.callback = callback
+        self.arg = arg
+
+
+NEVER: Final = 1 << 63
 
 
 class StopSimulation(Exception):
@@ -24,11 +45,12 @@ class StopSimulation(Exception):
 class Engine:
     """Integer-nanosecond discrete-event scheduler."""
 
-    __slots__ = ("_seq", "now", "processed", "queue", "stop_reason")
+    __slots__ = ("_free", "_seq", "now", "processed", "queue", "stop_reason")
 
     def __init__(self) -> None:
         self.now = 0
-        self.queue: list[tuple[int, int, Callback, Any]] = []
+        self.queue: list[Scheduled] = []  # a binary heap: queue[0] is the next event
+        self._free: list[Scheduled] = []  # records of run events, for reuse
         self._seq = 0
         self.processed = 0
         self.stop_reason: str | None = None
@@ -36,12 +58,57 @@ class Engine:
     def at(self, time_ns: int, callback: Callback, arg: Any = None) -> None:
         """Run ``callback(arg)`` at absolute time ``time_ns`` (>= now)."""
         self._seq = seq = self._seq + 1
-        heappush(self.queue, (time_ns, seq, callback, arg))
+        free = self._free
+        if free:
+            ev = free.pop()
+            ev.time = time_ns
+            ev.seq = seq
+            ev.callback = callback
+            ev.arg = arg
+        else:
+            ev = Scheduled(time_ns, seq, callback, arg)
+        queue = self.queue
+        queue.append(ev)
+        # Sift up; the newest event has the highest seq, so only time can put it first.
+        pos = len(queue) - 1
+        while pos:
+            up = (pos - 1) >> 1
+            parent = queue[up]
+            if time_ns >= parent.time:
+                break
+            queue[pos] = parent
+            pos = up
+        queue[pos] = ev
 
     def after(self, delay_ns: int, callback: Callback, arg: Any = None) -> None:
         """Run ``callback(arg)`` ``delay_ns`` from now."""
-        self._seq = seq = self._seq + 1
-        heappush(self.queue, (self.now + delay_ns, seq, callback, arg))
+        self.at(self.now + delay_ns, callback, arg)
+
+    def _pop(self) -> Scheduled:
+        """Remove and return the first event (the queue is not empty)."""
+        queue = self.queue
+        first = queue[0]
+        last = queue.pop()
+        n = len(queue)
+        if n:
+            # Sift ``last`` down from the root.
+            t, seq = last.time, last.seq
+            pos = 0
+            child = 1
+            while child < n:
+                c = queue[child]
+                if child + 1 < n:
+                    r = queue[child + 1]
+                    if r.time < c.time or (r.time == c.time and r.seq < c.seq):
+                        child += 1
+                        c = r
+                if t < c.time or (t == c.time and seq < c.seq):
+                    break
+                queue[pos] = c
+                pos = child
+                child = 2 * pos + 1
+            queue[pos] = last
+        return first
 
     def run(
         self,
@@ -53,15 +120,19 @@ class Engine:
         queue; returns the number of events processed.  ``progress(now, n)`` is
         called every 65,536 events."""
         queue = self.queue
-        pop = heappop
-        end = until_ns if until_ns is not None else (1 << 63)
-        limit = max_events if max_events is not None else (1 << 63)
+        free = self._free
+        end = until_ns if until_ns is not None else NEVER
+        limit = max_events if max_events is not None else NEVER
         n = 0
         try:
             while queue and n < limit:
-                if queue[0][0] > end:
+                if queue[0].time > end:
                     break
-                self.now, _, callback, arg = pop(queue)
+                ev = self._pop()
+                self.now = ev.time
+                callback, arg = ev.callback, ev.arg
+                ev.arg = None
+                free.append(ev)  # out of the heap: the next ``at`` may reuse it
                 callback(arg)
                 n += 1
                 if progress is not None and not n & 0xFFFF:

@@ -31,6 +31,8 @@ def test_24_pins_that_come_up_masked() -> None:
     assert all(rte.masked for rte in io.rte)
     with pytest.raises(ValueError, match="IO-APIC pin 24 out of range 0-23"):
         io.program(24, VEC, 0, True)
+    with pytest.raises(ValueError, match="IO-APIC vector 0x100 out of range 0-0xff"):
+        io.program(0, 0x100, 0, True)
 
 
 def test_level_pin_sets_remote_irr_and_waits_for_the_eoi() -> None:

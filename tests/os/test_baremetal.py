@@ -6,6 +6,7 @@ from __future__ import annotations
 from irqlab.hw.apic import Apic
 from irqlab.hw.arrivals import Arrivals, Poisson, Replay
 from irqlab.hw.device import Device, LevelSignal, Wire
+from irqlab.hw.gic import GicV3
 from irqlab.hw.ioapic import IoApic
 from irqlab.os.baremetal import BareMetal, ServeOne
 from irqlab.sim.engine import Engine
@@ -61,3 +62,18 @@ def test_the_reference_model_meets_the_m_d_1_priority_waits() -> None:
     p1 = sum(d.waited_ns for d in low) / sum(d.served for d in low) / 1000
     assert abs(p0 - 0.3 / 0.7) / (0.3 / 0.7) < 0.03
     assert abs(p1 - 0.3 / (0.7 * 0.4)) / (0.3 / (0.7 * 0.4)) < 0.03
+
+
+def test_a_gic_core_serves_intids_above_255() -> None:
+    """The vector table grows to the highest id installed: GIC SPIs run up to 1019."""
+    engine = Engine()
+    gic = GicV3(1, entry_ns=0, exit_ns=0)
+    core = BareMetal(engine, gic, 1)
+    gic.route(300, 0)
+    gic.enable(300)
+    dev = Device(engine, "spi300", LevelSignal(Wire(gic, 300)), Replay([0, 50]), keep_timestamps=True)
+    core.install(0, 300, ServeOne(dev, SERVICE_NS))
+    dev.start()
+    engine.run()
+    assert dev.served == 2 and dev.waited_ns == 0 + 950
+    assert core.taken == [2]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from irqlab.sim.engine import Engine, StopSimulation
 
 
@@ -104,3 +107,30 @@ def test_progress_is_called_every_65536_events() -> None:
     e.at(1, tick, 1)
     e.run(progress=lambda now, n: calls.append((now, n)))
     assert calls == [(65_536, 65_536), (131_072, 131_072)]
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.lists(st.integers(0, 20), max_size=3)),
+                min_size=1, max_size=60))
+def test_events_run_in_time_then_scheduling_order(plan: list[tuple[int, list[int]]]) -> None:
+    """Against a sort by (time, order scheduled): events scheduled up front and
+    from callbacks (delays 0 included), many at the same nanosecond."""
+    e = Engine()
+    ran: list[int] = []
+    expected: list[tuple[int, int, int]] = []  # (time, order scheduled, id)
+
+    def schedule(time_ns: int, children: list[int]) -> None:
+        ident = len(expected)
+        expected.append((time_ns, ident, ident))
+
+        def fire(_: Any) -> None:
+            ran.append(ident)
+            for delay in children:
+                schedule(e.now + delay, [])
+
+        e.at(time_ns, fire)
+
+    for time_ns, children in plan:
+        schedule(time_ns, children)
+    e.run()
+    assert ran == [ident for _, _, ident in sorted(expected)]
+    assert not e.queue
