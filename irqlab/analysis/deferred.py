@@ -99,6 +99,9 @@ class DeferredStats:
         return kind in (WORK_QUEUE, IRQ_STATE, NAPI_ENTRY, NAPI_EXIT)  # nothing to measure
 
     def _switch(self, ts: int, cpu: int, pid: int, prev_state: int) -> bool:
+        if not self._threads:  # no IRQ thread woken: only who runs changes
+            self._running[cpu] = pid
+            return True
         ok = True
         prev = self._threads.get(self._running.get(cpu, IDLE_PID))
         if prev is not None and prev.since >= 0:

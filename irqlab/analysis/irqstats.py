@@ -126,16 +126,28 @@ class _Interrupt:
         self.bottom = 0
 
 
+class _Vector:
+    """A vector's row label, its per-CPU counts and ``handler_ns`` histogram
+    (the objects :class:`IrqStats` publishes), cached by vector name."""
+
+    __slots__ = ("handler", "label", "row")
+
+    def __init__(self, label: str, row: list[int], handler: Histogram) -> None:
+        self.label = label
+        self.row = row
+        self.handler = handler
+
+
 class _Open:
     """An open hard-IRQ or vector entry on a CPU: since when, its row label, its
-    IRQ's line and interrupt (None for vectors)."""
+    ``handler_ns`` histogram and its IRQ's interrupt (None for vectors)."""
 
-    __slots__ = ("intr", "label", "line", "ts")
+    __slots__ = ("handler", "intr", "label", "ts")
 
-    def __init__(self, ts: int, label: str, line: _Line | None, intr: _Interrupt | None) -> None:
+    def __init__(self, ts: int, label: str, handler: Histogram, intr: _Interrupt | None) -> None:
         self.ts = ts
         self.label = label
-        self.line = line
+        self.handler = handler
         self.intr = intr
 
 
@@ -186,6 +198,7 @@ class IrqStats:
         self._first = _NO_TS
         self._last = -1
         self._lines: dict[int, _Line] = {}
+        self._vectors: dict[str, _Vector] = {}
         # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last.
         self._hard: list[list[_Open]] = [[] for _ in range(cpus)]
         self._hard_since: list[int] = [0] * cpus
@@ -256,10 +269,11 @@ class IrqStats:
 
     def feed_columns(self, ts_ns: list[int], cpu: list[int], kind: list[int], irq: list[int],
                      value: list[int], name: list[str]) -> None:
-        """Feed events given as columns (as the trace readers give them), in order."""
-        # no strict=: mypyc compiles a zip of positional arguments only into an indexed loop
-        for ts, c, k, i, v, n in zip(ts_ns, cpu, kind, irq, value, name):  # noqa: B905
-            self.feed(ts, c, k, i, v, n)
+        """Feed events given as columns of one length (as the trace readers give
+        them), in order."""
+        # indexed: mypyc unboxes each item once, where a zip boxes the ints again
+        for j in range(len(ts_ns)):
+            self.feed(ts_ns[j], cpu[j], kind[j], irq[j], value[j], name[j])
 
     # -- hard IRQs ------------------------------------------------------------
 
@@ -312,7 +326,7 @@ class IrqStats:
         self._chain[cpu] = intr
         if not stack:
             self._hard_since[cpu] = ts
-        stack.append(_Open(ts, label, line, intr))
+        stack.append(_Open(ts, label, line.handler, intr))
 
     def _irq_exit(self, ts: int, cpu: int, irq: int, ret: int) -> None:
         intr = self._hard_exit(ts, cpu, self._line(irq).label)
@@ -330,15 +344,20 @@ class IrqStats:
         self._chain[cpu] = intr
 
     def _vector_entry(self, ts: int, cpu: int, name: str) -> None:
-        label = VECTOR_ROWS.get(name, name)
-        self._row(label, name)[cpu] += 1
+        vec = self._vectors.get(name)
+        if vec is None:
+            label = VECTOR_ROWS.get(name, name)
+            row = self._row(label, name)
+            vec = self._vectors[name] = _Vector(label, row, self.handler_ns[label])
+        label = vec.label
+        vec.row[cpu] += 1
         stack = self._hard[cpu]
         if stack:
             self.nested[label] = self.nested.get(label, 0) + 1
         else:
             self._hard_since[cpu] = ts
         self._chain[cpu] = None
-        stack.append(_Open(ts, label, None, None))
+        stack.append(_Open(ts, label, vec.handler, None))
 
     def _hard_exit(self, ts: int, cpu: int, label: str) -> _Interrupt | None:
         """Close the innermost open entry of ``label`` on ``cpu``; returns its
@@ -362,8 +381,7 @@ class IrqStats:
             self.unmatched += 1
             return intr
         took = ts - entry.ts
-        line = entry.line
-        (self.handler_ns[label] if line is None else line.handler).record(took)
+        entry.handler.record(took)
         if took >= _LONG_NS:
             _long(self._long_handlers, label, took)
         if not stack:

@@ -4,11 +4,12 @@ report code as simulated runs."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import click
 
 from irqlab.analysis.irqstats import IrqStats
+from irqlab.analysis.rates import RateTimeline
 from irqlab.analysis.report import Report, ReportWarning
 from irqlab.cli.errors import InputError, interruptible
 from irqlab.cli.params import FiniteFloat, TraceWriter, output_files, output_path
@@ -16,16 +17,12 @@ from irqlab.cli.pictures import check_extras, picture_options, write_pictures
 from irqlab.cli.show import show, show_options
 from irqlab.cli.traces import detect, trace_events
 from irqlab.events import CounterSnapshot, diff_snapshots
-from irqlab.observe.procfs import ProcfsError, read_snapshot
 from irqlab.observe.tracefile import (
     FTRACE,
     INTERRUPTS,
     IRQLAB_TRACE,
     SOFTIRQS,
 )
-
-if TYPE_CHECKING:
-    pass
 
 MTIME_MIN_S = 1.0
 """Smallest mtime difference taken as the interval between two snapshots: files
@@ -34,6 +31,8 @@ absurd rates; use --interval for snapshots taken less than a second apart."""
 
 
 def _snapshot(path: Path) -> CounterSnapshot:
+    from irqlab.observe.procfs import ProcfsError, read_snapshot  # snapshots only: on use
+
     try:
         return read_snapshot(path)
     except ProcfsError as err:
@@ -83,9 +82,6 @@ def _snapshot_report(files: list[tuple[Path, str]], interval: float | None) -> R
 
 def _trace_report(path: Path, fmt: str, chrome: Path | None, perfetto: Path | None,
                   timeline: bool) -> Report:
-    from irqlab.analysis.rates import RateTimeline
-    from irqlab.report.chrome import ChromeTraceWriter
-
     report = Report(source="trace", cpus=1, title=f"trace {path}")
     cpus, columns = trace_events(path, fmt, report)
     report.cpus = cpus
@@ -93,13 +89,17 @@ def _trace_report(path: Path, fmt: str, chrome: Path | None, perfetto: Path | No
     if timeline:
         report.timeline = RateTimeline()
 
+    def chrome_writer(out: IO[str]) -> TraceWriter:
+        from irqlab.report.chrome import ChromeTraceWriter
+
+        return ChromeTraceWriter(out, cpus, pid_name=str(path))
+
     def perfetto_writer(out: IO[bytes]) -> TraceWriter:
         from irqlab.report.perfetto import PerfettoWriter
 
         return PerfettoWriter(out, cpus, title=str(path))
 
-    with output_files(("--chrome", chrome,
-                       lambda out: ChromeTraceWriter(out, cpus, pid_name=str(path))),
+    with output_files(("--chrome", chrome, chrome_writer),
                       ("--perfetto", perfetto, perfetto_writer, True)) as writers:
         feeds = [w.feed for w in writers]
         if report.timeline is not None:

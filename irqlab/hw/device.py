@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, final
 
 from mypy_extensions import mypyc_attr
 
@@ -35,6 +35,7 @@ from irqlab.hw.nvic import Nvic
 from irqlab.sim.engine import Engine
 
 
+@final
 class Wire:
     """A physical interrupt line into a controller input, wired-OR of its drivers."""
 
@@ -185,6 +186,7 @@ class RaiseSink(Protocol):
     def irq_raise(self, ts_ns: int, cpu: int, irq: int) -> None: ...
 
 
+@final
 class Device:
     """A request source with a status register, driving one signal.
 
@@ -282,9 +284,10 @@ class Device:
             if sink is not None and sink.enabled:
                 sink.irq_raise(now, self.cpu, self.irq)
             signal.raise_()
-        gap = self.arrivals.next_gap()  # type: ignore[union-attr]
-        if gap is None:
+        drawn = self.arrivals.next_gap()  # type: ignore[union-attr]
+        if drawn is None:
             return
+        gap: int = drawn  # unboxed once when compiled (``int | None`` arithmetic is generic)
         if level and self._status:
             self._next_at = now + gap  # counted lazily while the device is busy
         else:
@@ -302,7 +305,11 @@ class Device:
             if stamp is not None:
                 stamp(nxt)
             gap = arrivals.next_gap()  # type: ignore[union-attr]
-            nxt = -1 if gap is None else nxt + gap
+            if gap is None:
+                nxt = -1
+            else:
+                step: int = gap  # unboxed: see _arrive
+                nxt += step
         self._next_at = nxt
         self._status += n
         self._raised += n

@@ -20,7 +20,7 @@ emulator artefact, not hardware behaviour, and is not modelled.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, final
 
 from irqlab.hw.apic import Apic
 from irqlab.hw.controller import LineSink
@@ -28,6 +28,7 @@ from irqlab.hw.controller import LineSink
 IOAPIC_NUM_PINS: Final = 24  # QEMU IOAPIC_NUM_PINS
 
 
+@final
 class Rte:
     """One redirection-table entry and the state of its pin."""
 
@@ -44,6 +45,7 @@ class Rte:
         self.sent = 0
 
 
+@final
 class IoApic(LineSink):
     """One IO-APIC whose messages go to the local APICs of ``apic``."""
 

@@ -10,17 +10,27 @@ used where only the controller path matters (e.g. ``bench/reference_model.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import final
+
+from mypy_extensions import mypyc_attr
 
 from irqlab.hw.controller import IrqController
 from irqlab.hw.device import Device
 from irqlab.sim.engine import Engine
 
-#: a service routine: called with (cpu, vector), returns its CPU time in ns
-Isr = Callable[[int, int], int]
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Isr:
+    """A service routine: ``serve(cpu, vector)`` runs it and returns its CPU
+    time in ns (a method of a class, so compiled dispatch calls it natively)."""
+
+    __slots__ = ()
+
+    def serve(self, cpu: int, vector: int) -> int:
+        raise NotImplementedError
 
 
-class ServeOne:
+class ServeOne(Isr):
     """The simplest driver: each interrupt services the device's oldest request
     in ``cost_ns`` (a level line drops when the last one is cleared)."""
 
@@ -30,53 +40,75 @@ class ServeOne:
         self.device = device
         self.cost_ns = cost_ns
 
-    def __call__(self, cpu: int, vector: int) -> int:
+    def serve(self, cpu: int, vector: int) -> int:
         self.device.service(1)
         return self.cost_ns
 
 
+@final
+class CpuSlot:
+    """One CPU's dispatch state: its vector table (indexed by vector, up to the
+    highest installed), whether it is serving, the vector in service, the
+    interrupts taken and the controller's entry plus exit cost."""
+
+    __slots__ = ("active", "busy", "cpu", "overhead_ns", "table", "taken")
+
+    def __init__(self, cpu: int, overhead_ns: int) -> None:
+        self.cpu = cpu
+        self.overhead_ns = overhead_ns
+        self.table: list[Isr | None] = []
+        self.busy = False
+        self.active = 0
+        self.taken = 0
+
+
 class BareMetal:
-    __slots__ = ("_active", "_done_cb", "_entry", "_exit", "_spurious", "busy", "ctrl", "engine",
-                 "taken", "vectors")
+    __slots__ = ("_done_cb", "_spurious", "cpus", "ctrl", "engine")
 
     def __init__(self, engine: Engine, ctrl: IrqController, cpus: int) -> None:
         self.engine = engine
         self.ctrl = ctrl
         self._spurious = ctrl.spurious
-        #: each CPU's vector table, indexed by vector (up to the highest installed)
-        self.vectors: list[list[Isr | None]] = [[] for _ in range(cpus)]
-        self.busy = [False] * cpus
-        self._active = [0] * cpus
-        self.taken = [0] * cpus
-        self._entry = [ctrl.entry_ns(c, False) for c in range(cpus)]
-        self._exit = [ctrl.exit_ns(c, False) for c in range(cpus)]
+        self.cpus = [CpuSlot(c, ctrl.entry_ns(c, False) + ctrl.exit_ns(c, False)) for c in range(cpus)]
         self._done_cb = self._done  # bound once: scheduled for every interrupt
         ctrl.attach(self._notify)
 
+    @property
+    def busy(self) -> list[bool]:
+        """Whether each CPU is serving an interrupt."""
+        return [slot.busy for slot in self.cpus]
+
+    @property
+    def taken(self) -> list[int]:
+        """Interrupts taken by each CPU."""
+        return [slot.taken for slot in self.cpus]
+
     def install(self, cpu: int, vector: int, isr: Isr) -> None:
         """Put ``isr`` in ``cpu``'s vector table."""
-        table = self.vectors[cpu]
+        table = self.cpus[cpu].table
         if vector >= len(table):
             table.extend([None] * (vector + 1 - len(table)))
         table[vector] = isr
 
     def _notify(self, cpu: int) -> None:
-        if not self.busy[cpu] and self.ctrl.deliverable(cpu):
-            self._take(cpu)
+        slot = self.cpus[cpu]
+        if not slot.busy and self.ctrl.deliverable(cpu):
+            self._take(slot)
 
-    def _take(self, cpu: int) -> None:
+    def _take(self, slot: CpuSlot) -> None:
+        cpu = slot.cpu
         vector = self.ctrl.acknowledge(cpu)
         if vector == self._spurious:
             return  # withdrawn before acknowledge: no EOI
-        self.busy[cpu] = True
-        self._active[cpu] = vector
-        self.taken[cpu] += 1
-        table = self.vectors[cpu]
+        slot.busy = True
+        slot.active = vector
+        slot.taken += 1
+        table = slot.table
         isr = table[vector] if vector < len(table) else None
-        cost = self._entry[cpu] + self._exit[cpu] + (isr(cpu, vector) if isr is not None else 0)
+        cost = slot.overhead_ns + (isr.serve(cpu, vector) if isr is not None else 0)
         engine = self.engine
-        engine.at(engine.now + cost, self._done_cb, cpu)
+        engine.at(engine.now + cost, self._done_cb, slot)
 
-    def _done(self, cpu: int) -> None:
-        self.busy[cpu] = False
-        self.ctrl.eoi(cpu, self._active[cpu])  # notifies: the next one is taken at once
+    def _done(self, slot: CpuSlot) -> None:
+        slot.busy = False
+        self.ctrl.eoi(slot.cpu, slot.active)  # notifies: the next one is taken at once

@@ -10,7 +10,8 @@ generation number checked by the callback), which costs nothing here.
 The heap is a binary heap (as ``heapq``'s) of slotted ``Scheduled`` records, kept
 here rather than as tuples in ``heapq`` so that, compiled, a comparison is two
 integer compares instead of a tuple comparison; the records of run events are
-reused, so an event allocates nothing.
+reused (a linked free list: no list to grow and shrink), so an event
+allocates nothing.
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ Callback = Callable[[Any], None]
 @final
 class Scheduled:
     """One scheduled call: ``callback(arg)`` at ``time`` ns, ``seq`` its order
-    among events scheduled for the same time."""
+    among events scheduled for the same time.  Out of the heap, ``next`` links
+    it into the engine's list of records free for reuse."""
 
-    __slots__ = ("arg", "callback", "seq", "time")
+    __slots__ = ("arg", "callback", "next", "seq", "time")
 
     def __init__(self, time: int, seq: int, callback: Callback, arg: Any) -> None:
         self.time = time
         self.seq = seq
         self.callback = callback
         self.arg = arg
+        self.next: Scheduled | None = None
 
 
 NEVER: Final = 1 << 63
@@ -42,6 +45,7 @@ class StopSimulation(Exception):
     """Raised by a callback to end the run at once (e.g. a kernel BUG)."""
 
 
+@final
 class Engine:
     """Integer-nanosecond discrete-event scheduler."""
 
@@ -50,7 +54,7 @@ class Engine:
     def __init__(self) -> None:
         self.now = 0
         self.queue: list[Scheduled] = []  # a binary heap: queue[0] is the next event
-        self._free: list[Scheduled] = []  # records of run events, for reuse
+        self._free: Scheduled | None = None  # records of run events, for reuse (linked by ``next``)
         self._seq = 0
         self.processed = 0
         self.stop_reason: str | None = None
@@ -58,9 +62,9 @@ class Engine:
     def at(self, time_ns: int, callback: Callback, arg: Any = None) -> None:
         """Run ``callback(arg)`` at absolute time ``time_ns`` (>= now)."""
         self._seq = seq = self._seq + 1
-        free = self._free
-        if free:
-            ev = free.pop()
+        ev = self._free
+        if ev is not None:
+            self._free = ev.next
             ev.time = time_ns
             ev.seq = seq
             ev.callback = callback
@@ -120,7 +124,6 @@ class Engine:
         queue; returns the number of events processed.  ``progress(now, n)`` is
         called every 65,536 events."""
         queue = self.queue
-        free = self._free
         end = until_ns if until_ns is not None else NEVER
         limit = max_events if max_events is not None else NEVER
         n = 0
@@ -132,7 +135,8 @@ class Engine:
                 self.now = ev.time
                 callback, arg = ev.callback, ev.arg
                 ev.arg = None
-                free.append(ev)  # out of the heap: the next ``at`` may reuse it
+                ev.next = self._free  # out of the heap: the next ``at`` may reuse it
+                self._free = ev
                 callback(arg)
                 n += 1
                 if progress is not None and not n & 0xFFFF:

@@ -241,11 +241,13 @@ def test_apic_ids_must_match_the_cpu_count() -> None:
         Apic(2, apic_ids=[0])
 
 
-def test_a_register_is_eight_32_bit_words_as_the_sdm_maps_it() -> None:
+def test_a_register_is_the_sdm_words_byte_by_byte() -> None:
     reg = ApicRegister()
     for v in (0x20, 0x3F, 0x41, 0xEC, 0xFF):
         reg.set(v)
-    assert reg.words == [0, 1 | 1 << 31, 1 << 1, 0, 0, 0, 0, 1 << 12 | 1 << 31]
+    assert len(reg.words) == 32 and all(0 <= b <= 0xFF for b in reg.words)
+    sdm_words = [int.from_bytes(bytes(reg.words[4 * i:4 * i + 4]), "little") for i in range(8)]
+    assert sdm_words == [0, 1 | 1 << 31, 1 << 1, 0, 0, 0, 0, 1 << 12 | 1 << 31]
     assert reg.highest() == 0xFF and reg.vectors() == [0xFF, 0xEC, 0x41, 0x3F, 0x20]
     reg.clear(0xFF)
     reg.clear(0xEC)
@@ -264,4 +266,4 @@ def test_a_register_behaves_as_one_256_bit_integer(ops: list[tuple[bool, int]]) 
             model &= ~(1 << v)
         assert reg.highest() == model.bit_length() - 1
         assert (v in reg) == bool(model >> v & 1)
-    assert sum(w << (32 * i) for i, w in enumerate(reg.words)) == model
+    assert sum(w << (8 * i) for i, w in enumerate(reg.words)) == model
