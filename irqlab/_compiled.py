@@ -37,6 +37,7 @@ MODULES = (
     "irqlab.hw.arrivals",
     "irqlab.hw.device",
     "irqlab.hw.nic",
+    "irqlab.kernel.action",
     "irqlab.kernel.cpu",
     "irqlab.kernel.dispatch",
     "irqlab.kernel.flow",

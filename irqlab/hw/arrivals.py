@@ -88,7 +88,7 @@ class Bursty(Arrivals):
     distributed ON periods (mean ``on_ns``), silence during OFF periods (mean
     ``off_ns``)."""
 
-    __slots__ = ("_expo", "_left_on", "_mean_gap", "off_ns", "on_ns")
+    __slots__ = ("_left_on", "_mean_gap", "_random", "off_ns", "on_ns")
 
     def __init__(self, rate_per_s: float, on_ns: int, off_ns: int, rng: random.Random) -> None:
         if not 0 < on_ns < inf or not 0 <= off_ns < inf:
@@ -97,20 +97,24 @@ class Bursty(Arrivals):
         self._mean_gap = _mean_gap_ns(rate_per_s)
         self.on_ns = on_ns
         self.off_ns = off_ns
-        self._expo = rng.expovariate
-        self._left_on = self._expo(1.0) * on_ns
+        self._random = rng.random
+        self._left_on = self._expo() * on_ns
 
     def set_rate(self, rate_per_s: float) -> None:
         """The rate within bursts; the ON and OFF periods stay."""
         self._mean_gap = _mean_gap_ns(rate_per_s)
 
+    def _expo(self) -> float:
+        """``random.expovariate(1.0)`` inlined: the same draw, ``-log(1 - random())``."""
+        return -_log(1.0 - self._random())
+
     def next_gap(self) -> int | None:
-        on_time = self._expo(1.0) * self._mean_gap  # arrival gap measured in ON time
+        on_time = self._expo() * self._mean_gap  # arrival gap measured in ON time
         elapsed = on_time
         while on_time > self._left_on:
             on_time -= self._left_on
-            elapsed += self._expo(1.0) * self.off_ns if self.off_ns else 0.0
-            self._left_on = self._expo(1.0) * self.on_ns
+            elapsed += self._expo() * self.off_ns if self.off_ns else 0.0
+            self._left_on = self._expo() * self.on_ns
         self._left_on -= on_time
         return round(elapsed)
 

@@ -11,11 +11,11 @@ the IRQ, the time and the call site (``kernel/sched/core.c`` ``__schedule_bug``:
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from math import isfinite
 from typing import TYPE_CHECKING, Any
 
+from irqlab.kernel.callsite import call_site
 from irqlab.kernel.napi import napi_schedule
 from irqlab.kernel.spinlock import Held, SpinLock
 from irqlab.sim.engine import StopSimulation
@@ -83,24 +83,23 @@ class HandlerContext:
         """The ``dev_id`` given to request_irq (a simulated device)."""
         return self.action.dev_id if self.action is not None else None
 
-    def spend(self, ns: float) -> None:
-        """Consume ``ns`` of CPU time (the clock counts whole ns: a float is rounded)."""
-        if type(ns) is not int:
-            if not isinstance(ns, int | float) or not isfinite(ns):
-                raise TypeError(f"ctx.spend() takes a time in ns, got {ns!r}")
-            ns = round(ns)
-        if ns < 0:
-            raise ValueError(f"ctx.spend() takes a time in ns, got {ns} (negative)")
-        self.cost += ns
+    def spend(self, ns: object) -> None:
+        """Consume ``ns`` of CPU time, an int or a float (the clock counts whole
+        ns: a float is rounded); anything else is a TypeError."""
+        if type(ns) is int:
+            n = ns
+        elif isinstance(ns, int | float) and isfinite(ns):
+            n = round(ns)
+        else:
+            raise TypeError(f"ctx.spend() takes a time in ns, got {ns!r}")
+        if n < 0:
+            raise ValueError(f"ctx.spend() takes a time in ns, got {n} (negative)")
+        self.cost += n
 
     def might_sleep(self, what: str = "might_sleep") -> None:
         """Mark a call that may sleep (mutex_lock, msleep, GFP_KERNEL ...)."""
         if self.atomic:
-            frame = sys._getframe(1)
-            while frame.f_back is not None and frame.f_code.co_filename == __file__:
-                frame = frame.f_back
-            site = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
-            schedule_bug(self, what, site)
+            schedule_bug(self, what, call_site())
 
     def msleep(self, ms: float) -> None:
         self.might_sleep("msleep")

@@ -7,35 +7,36 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from functools import partial
 from itertools import cycle
 from typing import Any
 
 from irqlab.events import SOFTIRQ_NAMES
-from irqlab.machine.isr import BuiltinDriver
+from irqlab.machine.isr import (
+    BuiltinDriver,
+    CostModel,
+    DrawnCost,
+    ExponentialCost,
+    FixedCost,
+    NormalCost,
+)
 from irqlab.os.windows import Kdpc, driver_file
 from irqlab.scenario.schema import Cost, HandlerSpec
 
 SOFTIRQ_INDEX = {name: nr for nr, name in enumerate(SOFTIRQ_NAMES)}
 
 
-def cost_model(spec: Cost, rng: random.Random) -> Callable[[], int]:
+def cost_model(spec: Cost, rng: random.Random) -> CostModel:
     """A sampler of handler CPU time in ns."""
     if spec.dist == "fixed":
-        value = spec.value or 0
-        return lambda: value
+        return FixedCost(spec.value or 0)
     if spec.dist == "uniform":
-        lo, hi = spec.min or 0, spec.max or 0
-        return lambda: rng.randint(lo, hi)
+        return DrawnCost(partial(rng.randint, spec.min or 0, spec.max or 0))
     if spec.dist == "replay":
-        values = spec.values or [0]
-        it = cycle(values)
-        return it.__next__
+        return DrawnCost(cycle(spec.values or [0]).__next__)
     if spec.dist == "exponential":
-        mean = spec.mean or 0
-        return lambda: round(rng.expovariate(1.0) * mean)
-    mean, sd = spec.mean or 0, spec.sd or 0
-    return lambda: max(0, round(rng.gauss(mean, sd)))
+        return ExponentialCost(rng, spec.mean or 0)
+    return NormalCost(rng, spec.mean or 0, spec.sd or 0)
 
 
 class HandlerLoadError(ValueError):

@@ -13,7 +13,9 @@ raise, lie (return IRQ_NONE), never clear its device, or run slow.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Generator
+from math import cos, log, sin, sqrt, tau
 from typing import TYPE_CHECKING, Any, Protocol
 
 from irqlab.hw.device import Device
@@ -29,8 +31,76 @@ if TYPE_CHECKING:
 # module imports, and the schema needs pydantic's plugin): the Windows DPC and
 # the DMA state come from irqlab.machine.driver and irqlab.machine.dma.
 
-#: a sampler of handler CPU time in ns
-CostModel = Callable[[], int]
+
+class CostModel:
+    """A sampler of handler CPU time in ns (``[handler] cost``), called per
+    interrupt: the common distributions are drawn here, compiled, with the
+    same draws from the handler's random stream as the ``random`` methods."""
+
+    __slots__ = ()
+
+    def sample(self) -> int:
+        raise NotImplementedError
+
+
+class FixedCost(CostModel):
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def sample(self) -> int:
+        return self.value
+
+
+class DrawnCost(CostModel):
+    """Any other distribution: ``draw()`` (uniform, replay)."""
+
+    __slots__ = ("draw",)
+
+    def __init__(self, draw: Callable[[], int]) -> None:
+        self.draw = draw
+
+    def sample(self) -> int:
+        return self.draw()
+
+
+class ExponentialCost(CostModel):
+    """``round(rng.expovariate(1.0) * mean)``, ``expovariate`` inlined (Lib/random.py:
+    ``-log(1.0 - random()) / lambd``)."""
+
+    __slots__ = ("mean", "random")
+
+    def __init__(self, rng: random.Random, mean: int) -> None:
+        self.random = rng.random
+        self.mean = float(mean)
+
+    def sample(self) -> int:
+        return round(-log(1.0 - self.random()) * self.mean)
+
+
+class NormalCost(CostModel):
+    """``max(0, round(rng.gauss(mean, sd)))``, ``gauss`` inlined (Lib/random.py: two
+    normal deviates per pair of ``random()`` draws, the second kept in the
+    stream's ``gauss_next``, shared with any other ``gauss`` caller)."""
+
+    __slots__ = ("mean", "rng", "sd")
+
+    def __init__(self, rng: random.Random, mean: int, sd: int) -> None:
+        self.rng = rng
+        self.mean = float(mean)
+        self.sd = float(sd)
+
+    def sample(self) -> int:
+        rng = self.rng
+        z: float | None = rng.gauss_next  # type: ignore[attr-defined]
+        rng.gauss_next = None  # type: ignore[attr-defined]
+        if z is None:
+            x2pi = rng.random() * tau
+            g2rad = sqrt(-2.0 * log(1.0 - rng.random()))
+            z = cos(x2pi) * g2rad
+            rng.gauss_next = sin(x2pi) * g2rad  # type: ignore[attr-defined]
+        return max(0, round(self.mean + z * self.sd))
 
 
 class DmaState(Protocol):
@@ -111,7 +181,7 @@ class BuiltinDriver:
     def __call__(self, ctx: HandlerContext) -> int:
         if self.raises:
             raise RuntimeError(f"{self.name}: injected handler fault")
-        ctx.cost += self.cost() + self.extra_ns
+        ctx.cost += self.cost.sample() + self.extra_ns
         python = self.python
         if python is not None:
             ret = python(ctx)
@@ -128,7 +198,7 @@ class BuiltinDriver:
     def thread_fn(self, ctx: HandlerContext) -> int:
         """The threaded handler (process context)."""
         assert self.thread_cost is not None
-        ctx.cost += self.thread_cost()
+        ctx.cost += self.thread_cost.sample()
         dev: Device = ctx.action.dev_id  # type: ignore[union-attr]
         if not dev.status:
             return IRQ_NONE

@@ -7,6 +7,7 @@ import pytest
 from irqlab.check.shared import HARDIRQ, PROCESS, SOFTIRQ, Access, Shared
 from irqlab.kernel.action import HandlerContext
 from irqlab.kernel.spinlock import SpinLock
+from tests.kernel.rig import machine
 
 
 def _shared(*accesses: Access) -> Shared:
@@ -41,17 +42,10 @@ def test_one_context_on_one_cpu_needs_no_lock() -> None:
     assert _shared(Access(HARDIRQ, 0, frozenset(), False, "a.py:1")).problems() == []
 
 
-class _Cpu:
-    in_irq = 1
-
-
-class _Kernel:
-    def __init__(self) -> None:
-        self.cpus = [_Cpu()]
-
-
 def test_touch_records_context_locks_and_site() -> None:
-    ctx = HandlerContext(_Kernel(), 0)  # type: ignore[arg-type]
+    k = machine("[machine]\narch = \"x86\"\ncpus = 1\n").kernel
+    k.cpus[0].in_irq = 1  # in a hard-IRQ handler
+    ctx = HandlerContext(k, 0)
     lock = SpinLock("ring_lock")
     s = Shared("ring")
     with ctx.spin_lock_irqsave(lock):
@@ -59,6 +53,6 @@ def test_touch_records_context_locks_and_site() -> None:
     assert ctx.locks == []
     [access] = s.accesses
     assert access.context == HARDIRQ and access.locks == {"ring_lock"} and access.irqsave
-    assert access.site.endswith(f"test_shared.py:{test_touch_records_context_locks_and_site.__code__.co_firstlineno + 5} in test_touch_records_context_locks_and_site")
+    assert access.site.endswith(f"test_shared.py:{test_touch_records_context_locks_and_site.__code__.co_firstlineno + 7} in test_touch_records_context_locks_and_site")
     with pytest.raises(TypeError):
         ctx.spin_lock("not a lock")  # type: ignore[arg-type]
