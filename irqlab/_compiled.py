@@ -7,8 +7,8 @@ A compiled module runs only if it was built from the very source beside it:
 (and its size and modification time: a start hashes only a source whose
 ``stat`` changed, as Python's own ``.pyc`` check), and when any compiled module
 disagrees with its record (a source edited after an editable install, a module
-dropped from the list, no record at all) every hot module runs from source, never a mix: compiled modules call each other's
-native classes directly.  Compiled and pure runs give byte-identical traces
+dropped from the list, no record at all) every hot module runs from source,
+never a mix: compiled modules call each other's native classes directly.  Compiled and pure runs give byte-identical traces
 (tests/test_compiled.py).  The C extension modules of ``C_MODULES`` (built
 from the ``.c`` source of the same name) follow the same rules; code that
 imports one falls back to Python of identical results when the import fails,
