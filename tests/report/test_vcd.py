@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -279,3 +280,8 @@ def test_a_change_before_the_spooled_time_is_counted_and_clamped(tmp_path: Path)
     vcd = VCDVCD(str(path))
     assert edges(vcd, "irq5.line")[0] == [1_000, 2_900, 3_500, 4_000]
     assert edges(vcd, "irq5.handler") == ([2_000, 4_000], [3_000, 5_000])
+
+
+def test_importing_vcdvcd_leaves_sigpipe_ignored_for_the_suite() -> None:
+    # vcdvcd, imported above, sets SIGPIPE to SIG_DFL; tests/conftest.py puts it back.
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
