@@ -348,6 +348,9 @@ static PyObject *scan(PyObject *self, PyObject *args)
     lost = PyList_New(0);
     if (lost == NULL)
         goto done;
+    /* A \r ends an event text before its line does (the expression's
+     * [^\r\n]); most captures hold none, and then no line is searched for one. */
+    const int any_cr = memchr(data, '\r', (size_t)buf.len) != NULL;
     for (const char *line = data; line < end && !fallback;) {
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         const char *line_end = nl != NULL ? nl : end;
@@ -362,7 +365,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
             }
             /* A text seen in this chunk, up to the first \r or the line end, is an
              * event text as it stands: look it up before checking it. */
-            if (!crs || (cr != NULL && cr < t)) {
+            if (any_cr && (!crs || (cr != NULL && cr < t))) {
                 cr = memchr(t, '\r', (size_t)(line_end - t));
                 crs = 1;
             }
