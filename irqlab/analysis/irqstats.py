@@ -281,8 +281,8 @@ class IrqStats:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for j in range(len(ts_ns)):
-                self.feed(ts_ns[j], cpu[j], kind[j], irq[j], value[j], name[j])
+            for j, ts in enumerate(ts_ns):
+                self.feed(ts, cpu[j], kind[j], irq[j], value[j], name[j])
         finally:
             if collecting:
                 gc.enable()
