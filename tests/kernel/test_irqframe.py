@@ -1,9 +1,9 @@
 """The common interrupt path's state machine (kernel.dispatch.IrqFrame) against
 the generator path it stands in for: the same run, byte for byte.
 
-A busy frame sends every interrupt through ``ivt_handle_interrupt`` (the
-nested case), so holding all frames busy runs the machine on the generator
-path alone."""
+An interrupt that finds a CPU's frame and its inner frame busy runs through
+``ivt_handle_interrupt`` (the deeply nested case), so holding all frames busy
+runs the machine on the generator path alone."""
 
 from __future__ import annotations
 
@@ -22,14 +22,15 @@ def trace(scenario: str, frames: bool) -> tuple[str, bool]:
     spec, _ = load(scenario)
     m = build(spec)
     k = m.kernel
-    for frame in k.irq_frames:
+    all_frames = [f for frame in k.irq_frames for f in (frame, frame.inner) if f is not None]
+    for frame in all_frames:
         frame.busy = not frames
         frame.vector = -2  # enter() sets the vector taken (or -1 until acknowledged)
     out = io.StringIO()
     writer = FtraceTextWriter(out, spec.machine.cpus)
     simulate(m, 20_000_000, [writer])
     writer.close()
-    return out.getvalue(), any(frame.vector != -2 for frame in k.irq_frames)
+    return out.getvalue(), any(frame.vector != -2 for frame in all_frames)
 
 
 @pytest.mark.parametrize("scenario", ["default", "gic-arm64", "shared-line-storm",
