@@ -105,9 +105,10 @@ class Kernel:
         vector = self.ctrl.acknowledge(cpu.index) if self.ack_before_entry else None
         frame = self.irq_frames[cpu.index]
         if frame.busy:  # nested: the inner frame, deeper the generator
-            frame = frame.inner
-            if frame is None or frame.busy:
+            inner = frame.inner
+            if inner is None or inner.busy:
                 return ivt_handle_interrupt(self, cpu, vector)
+            frame = inner
         frame.enter(vector)
         return None
 
