@@ -89,8 +89,8 @@ class SoftirqLoop:
     exit (``dispatch.IrqFrame``) runs it as a state machine, with the same
     events, CPU segments and hand-off to ksoftirqd."""
 
-    __slots__ = ("c", "ctx", "end", "from_ksoftirqd", "k", "nr", "pending", "prev_ctx", "restart",
-                 "softirqs")
+    __slots__ = ("c", "ctx", "end", "from_ksoftirqd", "k", "max_jiffies", "nr", "pending",
+                 "prev_ctx", "restart", "softirqs")
 
     def __init__(self, k: Kernel, c: Cpu) -> None:
         self.k = k
@@ -98,7 +98,8 @@ class SoftirqLoop:
         self.softirqs = k.softirqs
         self.ctx = k.handler_ctx[c.index]
         self.from_ksoftirqd = False
-        self.end = 0  # the jiffy at which the loop gives up (MAX_SOFTIRQ_TIME)
+        self.max_jiffies = msecs_to_jiffies(MAX_SOFTIRQ_TIME_MS, k.hz)  # MAX_SOFTIRQ_TIME
+        self.end = 0  # the jiffy at which the loop gives up
         self.restart = 0  # passes left (MAX_SOFTIRQ_RESTART)
         self.prev_ctx = 0
         self.pending = 0  # this pass's vectors not yet run, vector ``nr`` in bit 0
@@ -108,7 +109,7 @@ class SoftirqLoop:
         """Enter the loop; returns the first action's result (None: nothing ran)."""
         k = self.k
         self.from_ksoftirqd = from_ksoftirqd
-        self.end = k.jiffies() + msecs_to_jiffies(MAX_SOFTIRQ_TIME_MS, k.hz)
+        self.end = k.jiffies() + self.max_jiffies
         self.restart = MAX_SOFTIRQ_RESTART
         self.softirqs.running[self.c.index] = True
         self.prev_ctx = self.c.ctx
