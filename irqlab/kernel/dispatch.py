@@ -23,8 +23,9 @@ case.  The common case (a CPU not already in the dispatcher, a descriptor with
 one action on an edge or fasteoi flow, softirq actions that return their CPU
 time) also runs as ``IrqFrame``, an explicit state machine over the same steps
 (the flow's ``*_begin``/``*_end`` parts, ``action_enter``/``action_exit``, the
-softirq loop's ``SoftirqLoop`` steps), without a generator per nesting level: the same chip calls, events and CPU segments in
-the same order, so the two give byte-identical runs.
+softirq loop's ``SoftirqLoop`` steps), without a generator per nesting level:
+the same chip calls, events and CPU segments in the same order, so the two give
+byte-identical runs.
 """
 
 from __future__ import annotations

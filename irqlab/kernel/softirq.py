@@ -72,9 +72,10 @@ class Softirqs:
         return cost
 
     def handle(self, k: Kernel, c: Cpu, from_ksoftirqd: bool = False) -> Generator[int, None, None]:
-        """``handle_softirqs``: the bounded restart loop, as a generator."""
+        """``handle_softirqs``: enters the bounded restart loop and returns the
+        generator of the rest (callers ``yield from`` it at once)."""
         loop = SoftirqLoop(k, c)
-        yield from loop.drive(loop.start(from_ksoftirqd))
+        return loop.drive(loop.start(from_ksoftirqd))
 
 
 #: what a softirq action returned (its CPU time, or a generator yielding it); None: the loop ended
@@ -89,14 +90,14 @@ class SoftirqLoop:
     exit (``dispatch.IrqFrame``) runs it as a state machine, with the same
     events, CPU segments and hand-off to ksoftirqd."""
 
-    __slots__ = ("c", "ctx", "end", "from_ksoftirqd", "k", "max_jiffies", "nr", "pending",
+    __slots__ = ("c", "end", "from_ksoftirqd", "handler_ctx", "k", "max_jiffies", "nr", "pending",
                  "prev_ctx", "restart", "softirqs")
 
     def __init__(self, k: Kernel, c: Cpu) -> None:
         self.k = k
         self.c = c
         self.softirqs = k.softirqs
-        self.ctx = k.handler_ctx[c.index]
+        self.handler_ctx = k.handler_ctx[c.index]
         self.from_ksoftirqd = False
         self.max_jiffies = msecs_to_jiffies(MAX_SOFTIRQ_TIME_MS, k.hz)  # MAX_SOFTIRQ_TIME
         self.end = 0  # the jiffy at which the loop gives up
@@ -142,7 +143,7 @@ class SoftirqLoop:
                     k.trace.emit(k.engine.now, cpu, SOFTIRQ_ENTRY, -1, nr, SOFTIRQ_NAMES[nr])
                     c.ctx = SOFTIRQ
                     action = softirqs.actions[nr]
-                    self.ctx.atomic = True
+                    self.handler_ctx.atomic = True
                     return softirqs.default_action(k, cpu, nr) if action is None else action(k, cpu)
                 pending >>= 1
                 self.nr += 1
