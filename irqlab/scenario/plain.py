@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -60,21 +60,17 @@ def _dump(value: Any, json: bool) -> Any:
     return value
 
 
-class _Handler(Protocol):
-    _code: Callable[[Any], int] | None
-
-
 class HandlerCode:
     """``HandlerSpec``'s code: the function ``python`` names, once bound."""
 
-    __slots__ = ()
+    _code: Callable[[Any], int] | None  # a private attribute of the model
 
     @property
-    def code(self: _Handler) -> Callable[[Any], int] | None:
+    def code(self) -> Callable[[Any], int] | None:
         """The loaded function ``python`` names (None until bound)."""
         return self._code
 
-    def bind_code(self: _Handler, fn: Callable[[Any], int]) -> None:
+    def bind_code(self, fn: Callable[[Any], int]) -> None:
         self._code = fn
 
 
@@ -86,8 +82,6 @@ class _Nic(Protocol):
 
 class NicQueues:
     """``NicSpec``'s per-queue settings as the NIC is programmed."""
-
-    __slots__ = ()
 
     def rps_map(self: _Nic, queue: int) -> list[int]:
         m = self.rps_cpus
@@ -128,7 +122,7 @@ _ATOMS = frozenset({int, float, str, bool, type(None)})
 def of(model: T) -> T:
     """``model`` (a validated pydantic model, or a list, dict or tuple of them)
     as plain nodes; a plain tree is returned as it is."""
-    return _plain(model)  # type: ignore[no-any-return]
+    return cast(T, _plain(model))
 
 
 def _plain(value: Any) -> Any:
