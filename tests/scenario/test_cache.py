@@ -10,9 +10,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+
 from irqlab.scenario import cache, plain
 from irqlab.scenario.loader import ScenarioError, builtin_names, load, load_model, parse
 from irqlab.scenario.override import parse_override
