@@ -6,20 +6,31 @@ registered here, and its scenario variant (``irqlab.scenario.schema``)."""
 
 from __future__ import annotations
 
-from irqlab.platform.arm64 import Arm64
-from irqlab.platform.armv7m import ArmV7m
+from importlib import import_module
+
 from irqlab.platform.base import Board, Platform
-from irqlab.platform.x86 import X86
 
-__all__ = ["PLATFORMS", "Board", "Platform", "register"]
+__all__ = ["BUILTIN", "PLATFORMS", "Board", "Platform", "register"]
 
-PLATFORMS: dict[str, Platform] = {}
+#: the built-in platforms by ``machine.arch``: module and class, imported when a
+#: scenario names the arch (start-up)
+BUILTIN = {"x86": ("irqlab.platform.x86", "X86"), "arm64": ("irqlab.platform.arm64", "Arm64"),
+           "armv7m": ("irqlab.platform.armv7m", "ArmV7m")}
+
+
+class _Platforms(dict[str, Platform]):
+    """The registered platforms; a built-in one is made on first use."""
+
+    def __missing__(self, arch: str) -> Platform:
+        module, name = BUILTIN[arch]
+        platform: Platform = getattr(import_module(module), name)()
+        self[arch] = platform
+        return platform
+
+
+PLATFORMS: dict[str, Platform] = _Platforms()
 
 
 def register(platform: Platform) -> None:
     """Make ``platform`` the one built for ``machine.arch == platform.arch``."""
     PLATFORMS[platform.arch] = platform
-
-
-for _p in (X86(), Arm64(), ArmV7m()):
-    register(_p)
