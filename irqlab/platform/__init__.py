@@ -6,25 +6,41 @@ registered here, and its scenario variant (``irqlab.scenario.schema``)."""
 
 from __future__ import annotations
 
-from importlib import import_module
+from collections.abc import Callable
 
 from irqlab.platform.base import Board, Platform
 
 __all__ = ["BUILTIN", "PLATFORMS", "Board", "Platform", "register"]
 
-#: the built-in platforms by ``machine.arch``: module and class, imported when a
-#: scenario names the arch (start-up)
-BUILTIN = {"x86": ("irqlab.platform.x86", "X86"), "arm64": ("irqlab.platform.arm64", "Arm64"),
-           "armv7m": ("irqlab.platform.armv7m", "ArmV7m")}
+
+def _x86() -> Platform:
+    from irqlab.platform.x86 import X86
+
+    return X86()
+
+
+def _arm64() -> Platform:
+    from irqlab.platform.arm64 import Arm64
+
+    return Arm64()
+
+
+def _armv7m() -> Platform:
+    from irqlab.platform.armv7m import ArmV7m
+
+    return ArmV7m()
+
+
+#: the built-in platforms by ``machine.arch``, each imported and made when a
+#: scenario names its arch (start-up)
+BUILTIN: dict[str, Callable[[], Platform]] = {"x86": _x86, "arm64": _arm64, "armv7m": _armv7m}
 
 
 class _Platforms(dict[str, Platform]):
     """The registered platforms; a built-in one is made on first use."""
 
     def __missing__(self, arch: str) -> Platform:
-        module, name = BUILTIN[arch]
-        platform: Platform = getattr(import_module(module), name)()
-        self[arch] = platform
+        platform = self[arch] = BUILTIN[arch]()
         return platform
 
 
