@@ -13,11 +13,11 @@ source of each module of :data:`MODULES`, as Python's own ``.pyc`` check, of
 each file at the top of the installed pydantic and pydantic-core packages
 (found without importing them: their version, compiled core and code), and
 the version of Python): a change to either is another entry.  The key is
-compared in full before anything is unpickled.  Only valid scenarios are kept; errors are found again each time.  The folder is
-``$IRQLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/irqlab``, else ``~/.cache/irqlab``
-(its ``scenarios`` folder private to the user); an entry that is not the user's
-own, or that cannot be read or written, is no entry: the scenario is validated
-as without a cache.
+compared in full before anything is unpickled.  Only valid scenarios are kept;
+errors are found again each time.  The folder is ``$IRQLAB_CACHE_DIR``, else
+``$XDG_CACHE_HOME/irqlab``, else ``~/.cache/irqlab`` (its ``scenarios`` folder
+private to the user); an entry that is not the user's own, or that cannot be
+read or written, is no entry: the scenario is validated as without a cache.
 """
 
 from __future__ import annotations
