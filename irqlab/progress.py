@@ -20,9 +20,11 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 if TYPE_CHECKING:
+    from io import BufferedIOBase
+
     from rich.console import Console
     from rich.progress import Progress, ProgressColumn
 
@@ -47,7 +49,7 @@ def _bar(*columns: ProgressColumn) -> Progress:
 
 
 class _Counted:
-    """A ``read``/``readline``-only view of a stream that reports bytes read."""
+    """A ``read``/``readline``/``readinto``-only view of a stream that reports bytes read."""
 
     def __init__(self, stream: BinaryIO, advance: Callable[[int], None]) -> None:
         self._stream = stream
@@ -62,6 +64,11 @@ class _Counted:
         data = self._stream.readline(n)
         self._advance(len(data))
         return data
+
+    def readinto(self, buffer: memoryview) -> int:
+        n = cast("BufferedIOBase", self._stream).readinto(buffer)  # files opened "rb" have it
+        self._advance(n)
+        return n
 
 
 @contextmanager

@@ -65,11 +65,11 @@ class Histogram:
         else:
             s = v.bit_length() - 8
             i = (s << _SUB_BITS) + (v >> s)
-        try:
-            self._counts[i] += 1
-        except IndexError:
+        counts = self._counts
+        if i >= len(counts):
             self._grow(i)
-            self._counts[i] += 1
+        # not ``+=``: mypyc compiles an item's augmented assignment as a generic add
+        counts[i] = counts[i] + 1
         self.count += 1
         self.total += v
         if v > self.max:

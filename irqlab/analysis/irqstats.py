@@ -56,6 +56,7 @@ Rules, following the kernel paths the tracepoints sit on:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import Final
 
@@ -140,7 +141,8 @@ class _Vector:
 
 class _Open:
     """An open hard-IRQ or vector entry on a CPU: since when, its row label, its
-    ``handler_ns`` histogram and its IRQ's interrupt (None for vectors)."""
+    ``handler_ns`` histogram and its IRQ's interrupt (None for vectors).  A CPU's
+    records are reused from one interrupt to the next (:meth:`IrqStats._push`)."""
 
     __slots__ = ("handler", "intr", "label", "ts")
 
@@ -199,8 +201,10 @@ class IrqStats:
         self._last = -1
         self._lines: dict[int, _Line] = {}
         self._vectors: dict[str, _Vector] = {}
-        # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last.
+        # Per-CPU state.  _hard: open hard-IRQ/vector entries, innermost last:
+        # the first _depth records of the list (the others are kept for reuse).
         self._hard: list[list[_Open]] = [[] for _ in range(cpus)]
+        self._depth: list[int] = [0] * cpus
         self._hard_since: list[int] = [0] * cpus
         self._chain: list[_Interrupt | None] = [None] * cpus
         self._soft: list[_Soft] = [_Soft() for _ in range(cpus)]
@@ -271,9 +275,17 @@ class IrqStats:
                      value: list[int], name: list[str]) -> None:
         """Feed events given as columns of one length (as the trace readers give
         them), in order."""
-        # indexed: mypyc unboxes each item once, where a zip boxes the ints again
-        for j in range(len(ts_ns)):
-            self.feed(ts_ns[j], cpu[j], kind[j], irq[j], value[j], name[j])
+        # indexed: mypyc unboxes each item once, where a zip boxes the ints again;
+        # the collector off: a chunk's records form no cycles, and would trigger
+        # collections that scan every live object for none
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for j, ts in enumerate(ts_ns):
+                self.feed(ts, cpu[j], kind[j], irq[j], value[j], name[j])
+        finally:
+            if collecting:
+                gc.enable()
 
     # -- hard IRQs ------------------------------------------------------------
 
@@ -304,9 +316,11 @@ class IrqStats:
             line.names = self.names[label]
             line.handler = self.handler_ns[label]
         stack = self._hard[cpu]
+        depth = self._depth[cpu]
         intr = self._chain[cpu]
-        if stack and (intr is None or intr.line is not line or action in intr.actions):
-            for e in stack:
+        if depth and (intr is None or intr.line is not line or action in intr.actions):
+            for k in range(depth):
+                e = stack[k]
                 if e.label == label:
                     intr = e.intr
                     break
@@ -318,15 +332,16 @@ class IrqStats:
                 line.raised = False
                 raised = line.pending
             intr = _Interrupt(line, action, raised)
-            row[cpu] += 1
-            if stack:
+            # not ``+=``: mypyc compiles an item's augmented assignment as a generic add
+            row[cpu] = row[cpu] + 1
+            if depth:
                 self.nested[label] = self.nested.get(label, 0) + 1
             if raised >= 0:
                 line.latency = self._latency(line.latency, self.latency_ns, label, ts - raised)
         self._chain[cpu] = intr
-        if not stack:
+        if not depth:
             self._hard_since[cpu] = ts
-        stack.append(_Open(ts, label, line.handler, intr))
+        self._push(cpu, ts, label, line.handler, intr)
 
     def _irq_exit(self, ts: int, cpu: int, irq: int, ret: int) -> None:
         intr = self._hard_exit(ts, cpu, self._line(irq).label)
@@ -350,32 +365,46 @@ class IrqStats:
             row = self._row(label, name)
             vec = self._vectors[name] = _Vector(label, row, self.handler_ns[label])
         label = vec.label
-        vec.row[cpu] += 1
-        stack = self._hard[cpu]
-        if stack:
+        row = vec.row
+        row[cpu] = row[cpu] + 1
+        if self._depth[cpu]:
             self.nested[label] = self.nested.get(label, 0) + 1
         else:
             self._hard_since[cpu] = ts
         self._chain[cpu] = None
-        stack.append(_Open(ts, label, vec.handler, None))
+        self._push(cpu, ts, label, vec.handler, None)
+
+    def _push(self, cpu: int, ts: int, label: str, handler: Histogram,
+              intr: _Interrupt | None) -> None:
+        """Open a hard-IRQ or vector entry on ``cpu``, in a record freed by an
+        earlier exit when there is one."""
+        stack = self._hard[cpu]
+        depth = self._depth[cpu]
+        if depth < len(stack):
+            e = stack[depth]
+            e.ts = ts
+            e.label = label
+            e.handler = handler
+            e.intr = intr
+        else:
+            stack.append(_Open(ts, label, handler, intr))
+        self._depth[cpu] = depth + 1
 
     def _hard_exit(self, ts: int, cpu: int, label: str) -> _Interrupt | None:
         """Close the innermost open entry of ``label`` on ``cpu``; returns its
         interrupt (None for vectors, or when there was no matching entry)."""
         stack = self._hard[cpu]
-        depth = len(stack) - 1
+        top = self._depth[cpu] - 1
+        depth = top
         while depth >= 0 and stack[depth].label != label:
             depth -= 1
         if depth < 0:
             self.unmatched += 1
             return None
-        top = len(stack) - 1
         entry = stack[depth]
-        if depth == top:
-            stack.pop()
-        else:
+        if depth < top:
             self.unmatched += top - depth  # entries above it lost their exit
-            del stack[depth:]
+        self._depth[cpu] = depth
         intr = entry.intr
         if ts < entry.ts:
             self.unmatched += 1
@@ -384,8 +413,9 @@ class IrqStats:
         entry.handler.record(took)
         if took >= _LONG_NS:
             _long(self._long_handlers, label, took)
-        if not stack:
-            self.hardirq_time_ns[cpu] += ts - self._hard_since[cpu]
+        if not depth:
+            hard = self.hardirq_time_ns
+            hard[cpu] = hard[cpu] + ts - self._hard_since[cpu]
         return intr
 
     def _latency(self, hist: Histogram | None, hists: dict[str, Histogram], key: str,
@@ -412,10 +442,10 @@ class IrqStats:
         pending = self._soft_pending[cpu]
         if pending[vec] < 0:
             pending[vec] = ts
-        stack = self._hard[cpu]
-        if not stack:
+        depth = self._depth[cpu]
+        if not depth:
             return
-        intr = stack[-1].intr
+        intr = self._hard[cpu][depth - 1].intr
         if intr is not None and intr.raised >= 0 and not intr.vecs >> vec & 1:
             intr.vecs |= 1 << vec
             intr.bottom += 1
@@ -437,7 +467,7 @@ class IrqStats:
             name = SOFTIRQ_NAMES[vec]
             row = self._soft_rows[vec] = self.softirq_counts[name] = [0] * self.cpus
             self._soft_ns[vec] = self.softirq_ns[name] = Histogram()
-        row[cpu] += 1
+        row[cpu] = row[cpu] + 1
         pending = self._soft_pending[cpu]
         raised = pending[vec]
         if raised >= 0:
@@ -462,7 +492,8 @@ class IrqStats:
             return
         took = ts - soft.ts
         self._soft_ns[vec].record(took)
-        self.softirq_time_ns[cpu] += took - (self.hardirq_time_ns[cpu] - soft.hard_before)
+        soft_time = self.softirq_time_ns
+        soft_time[cpu] = soft_time[cpu] + took - (self.hardirq_time_ns[cpu] - soft.hard_before)
         serving = self._bh_serving[cpu]
         if serving:
             for intr in serving:
@@ -513,7 +544,7 @@ class IrqStats:
             for row in rows.values():
                 row.extend([0] * extra)
         for per_cpu in (self.hardirq_time_ns, self.softirq_time_ns, self.dpc_time_ns,
-                        self._hard_since):
+                        self._hard_since, self._depth):
             per_cpu.extend([0] * extra)
         self._hard.extend([] for _ in range(extra))
         self._chain.extend([None] * extra)

@@ -228,6 +228,7 @@ static uint64_t hash_text(const char *p, Py_ssize_t n)
 {
     uint64_t a = 0x9E3779B97F4A7C15u ^ (uint64_t)n, b = 0xC2B2AE3D27D4EB4Fu, c = 0x165667B19E3779F9u,
              d = 0x27D4EB2F165667C5u, w[4];
+    const char *last = n >= 32 ? p + n - 32 : NULL; /* the last 32 bytes, when there are 32 */
     for (; n >= 32; p += 32, n -= 32) { /* four independent lanes */
         memcpy(w, p, 32);
         a = (a ^ w[0]) * 0xBF58476D1CE4E5B9u;
@@ -235,8 +236,12 @@ static uint64_t hash_text(const char *p, Py_ssize_t n)
         c = (c ^ w[2]) * 0xBF58476D1CE4E5B9u;
         d = (d ^ w[3]) * 0x94D049BB133111EBu;
     }
-    memset(w, 0, sizeof w);
-    memcpy(w, p, (size_t)n);
+    if (last != NULL) { /* a fixed-size copy (no library call), overlapping the blocks */
+        memcpy(w, last, sizeof w);
+    } else {
+        memset(w, 0, sizeof w);
+        memcpy(w, p, (size_t)n);
+    }
     a = (a ^ w[0] ^ (b >> 29)) * 0xBF58476D1CE4E5B9u;
     b = (b ^ w[1] ^ (c >> 31)) * 0x94D049BB133111EBu;
     c = (c ^ w[2] ^ (d >> 27)) * 0xBF58476D1CE4E5B9u;
@@ -348,6 +353,9 @@ static PyObject *scan(PyObject *self, PyObject *args)
     lost = PyList_New(0);
     if (lost == NULL)
         goto done;
+    /* A \r ends an event text before its line does (the expression's
+     * [^\r\n]); most captures hold none, and then no line is searched for one. */
+    const int any_cr = memchr(data, '\r', (size_t)buf.len) != NULL;
     for (const char *line = data; line < end && !fallback;) {
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         const char *line_end = nl != NULL ? nl : end;
@@ -362,7 +370,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
             }
             /* A text seen in this chunk, up to the first \r or the line end, is an
              * event text as it stands: look it up before checking it. */
-            if (!crs || (cr != NULL && cr < t)) {
+            if (any_cr && (!crs || (cr != NULL && cr < t))) {
                 cr = memchr(t, '\r', (size_t)(line_end - t));
                 crs = 1;
             }

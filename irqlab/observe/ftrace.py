@@ -69,6 +69,10 @@ from irqlab.observe.damage import Skipped, excerpt
 from irqlab.observe.ftrace_line import EVENT_RE
 
 if TYPE_CHECKING:
+    from io import BufferedIOBase
+
+    from typing_extensions import Buffer
+
     from irqlab.observe.ftrace_columns import Columns, Layout, Parsed
 
 CHUNK_BYTES = 1 << 22
@@ -105,9 +109,13 @@ _CPUS_RE = re.compile(rb"^(?:#[^\n]*#P:(\d{1,5})|cpus=(\d{1,5}))", re.M)
 _SOFTIRQ_KIND = {name.removeprefix("softirq_"): kind for name, kind in SOFTIRQ_KINDS.items()}
 _CACHE_LIMIT = 1 << 16
 _DOT = ord(".")
+_NL = ord("\n")
+_LINE_ROOM = 1 << 16
+"""Bytes beyond ``chunk_bytes`` in the reader's buffer for the rest of a
+chunk's last line (a longer line is gathered in a copy)."""
 
 Decoded = tuple[int, int, int, str]
-Scan = Callable[[bytes, Mapping[bytes, "Decoded | None"]],
+Scan = Callable[["Buffer", Mapping[bytes, "Decoded | None"]],
                 "tuple[Columns, int, bytes, int, int, int] | None"]
 _c_scan: Scan | None
 try:
@@ -242,31 +250,43 @@ class FtraceReader:
     def cpus(self) -> int:
         return self.header_cpus if self.header_cpus is not None else self.max_cpu + 1
 
-    def chunks(self) -> Iterator[bytes]:
-        """Chunks of whole lines: about ``chunk_bytes`` read, then the rest of
-        the last line (one copy of the data).  A last line without its newline
-        is counted in ``skipped`` (it may be cut short: only complete lines are
-        read).  A line longer than a chunk is gathered in pieces (linear in its
-        length).  The consumer adds each chunk's lines to ``_lines`` before it
-        takes the next one (:meth:`columns` does)."""
-        read, readline, first = self._stream.read, self._stream.readline, True
+    def chunks(self) -> Iterator[memoryview]:
+        """Chunks of whole lines: ``chunk_bytes`` read, then the rest of the
+        last line, into one buffer that every chunk reuses (no copy of the
+        data, and the buffer stays in the CPU's caches).  Each is a view of
+        it, valid until the next one is taken (``bytes()`` of it to keep it).
+        A last line without its newline is counted in ``skipped`` (it may be
+        cut short: only complete lines are read).  A line longer than
+        :data:`_LINE_ROOM` is gathered in pieces (linear in its length).  The
+        consumer adds each chunk's lines to ``_lines`` before it takes the next
+        one (:meth:`columns` does)."""
+        readinto = cast("BufferedIOBase", self._stream).readinto  # files opened "rb" have it
+        readline, size = self._stream.readline, self._chunk
+        buf, first = bytearray(size + _LINE_ROOM), True
         while True:
-            data = read(self._chunk)
-            if not data:
+            n = readinto(memoryview(buf)[:size])
+            if not n:
                 return
-            pieces, tail = [data], b""
-            while not pieces[-1].endswith(b"\n"):
-                rest = readline(self._chunk)
+            pieces: list[bytes] = []  # the rest of the last line, past the room
+            end, tail, last = n, b"", buf[n - 1]
+            while last != _NL:
+                rest = readline(size)
                 if not rest:  # the end of the stream, within a line
-                    joined = b"".join(pieces)
-                    end = joined.rfind(b"\n") + 1
-                    pieces, tail = [joined[:end]], joined[end:].strip()
                     break
-                pieces.append(rest)
-            whole = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                if not pieces and end + len(rest) <= len(buf):
+                    buf[end:end + len(rest)] = rest  # same size: the buffer is not resized
+                    end += len(rest)
+                else:
+                    pieces.append(rest)
+                last = rest[-1]
+            whole = memoryview(buf)[:end]
+            if pieces or last != _NL:  # a line past the room, or cut short
+                joined = bytes(whole) + b"".join(pieces)
+                cut = joined.rfind(b"\n") + 1
+                whole, tail = memoryview(joined[:cut]), joined[cut:].strip()
             if first:
                 first = False
-                m = _CPUS_RE.search(whole, 0, 8192)
+                m = _CPUS_RE.search(bytes(whole[:8192]))
                 if m:
                     self.header_cpus = int(m.group(1) or m.group(2))
             if whole:
@@ -286,12 +306,16 @@ class FtraceReader:
         tracefs columns are read vectorised (:mod:`irqlab.observe.ftrace_columns`),
         any other chunk with one ``findall`` and all per-event work in C through
         ``map``.  ``max_cpu`` and ``count`` cover the chunks yielded so far."""
-        for chunk in self.chunks():
+        for view in self.chunks():
             gc_was_enabled = gc.isenabled()
             gc.disable()  # the young lists and tuples are acyclic: no rescans
             try:
-                parsed = (self._fixed_columns(chunk) if self._scan is None
-                          else self._scanned(self._scan, chunk))
+                parsed = None if self._scan is None else self._scanned(self._scan, view)
+                chunk = b""
+                if parsed is None:  # the Python paths read bytes
+                    chunk = bytes(view)
+                    if self._scan is None:
+                        parsed = self._fixed_columns(chunk)
                 if parsed is not None:  # LOST markers are out of the layout
                     cols, lines, others, max_cpu = parsed
                 else:
@@ -308,7 +332,7 @@ class FtraceReader:
                 self.count += len(cols[0])
                 yield cols
 
-    def _scanned(self, scan: Scan, chunk: bytes) -> tuple[Columns, int, bytes, int] | None:
+    def _scanned(self, scan: Scan, chunk: Buffer) -> tuple[Columns, int, bytes, int] | None:
         """The chunk read by the C module's ``scan``; None when it leaves the
         chunk to :meth:`_matched_columns` (a damaged event, a CPU or timestamp
         past 64 bits)."""

@@ -206,3 +206,15 @@ def test_junk_and_huge_lines_never_crash(line):
     events, reader = read(TRACEFS_TEXT + line + "\n" + TRACEFS_TEXT, chunk_bytes=1 << 20)
     assert events[:7] == EXPECTED and events[-7:] == EXPECTED
     assert len(events) - 14 + reader.skipped.count <= 1
+
+
+def test_read_through_the_progress_bars_byte_counter():
+    """What a terminal gets for a large file (irqlab.progress.reading): the
+    wrapper counts every byte the reader takes, by readinto and readline."""
+    from irqlab.progress import _Counted
+
+    advanced: list[int] = []
+    text = TRACEFS_TEXT.encode()
+    reader = FtraceReader(_Counted(io.BytesIO(text), advanced.append), chunk_bytes=100)
+    assert list(reader) == EXPECTED
+    assert sum(advanced) == len(text)

@@ -107,7 +107,7 @@ def test_a_clean_tracefs_chunk_is_read_vectorised() -> None:
                                 "local_timer_entry: vector=236",
                                 "softirq_raise: vec=4 [action=BLOCK]"] * 50)) + "CPU:3 [LOST 7 EVENTS]\n"
     reader = reader_of(text.encode(), 1 << 22, "numpy")
-    chunk = next(reader.chunks())
+    chunk = bytes(next(reader.chunks()))
     parsed = reader._fixed_columns(chunk)
     assert parsed is not None
     cols = parsed.columns
