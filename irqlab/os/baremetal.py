@@ -14,7 +14,7 @@ from typing import final
 
 from mypy_extensions import mypyc_attr
 
-from irqlab.hw.controller import IrqController
+from irqlab.hw.controller import IrqController, NotifySink
 from irqlab.hw.device import Device
 from irqlab.sim.engine import Engine
 
@@ -62,7 +62,7 @@ class CpuSlot:
         self.taken = 0
 
 
-class BareMetal:
+class BareMetal(NotifySink):
     __slots__ = ("_done_cb", "_spurious", "cpus", "ctrl", "engine")
 
     def __init__(self, engine: Engine, ctrl: IrqController, cpus: int) -> None:
@@ -71,7 +71,7 @@ class BareMetal:
         self._spurious = ctrl.spurious
         self.cpus = [CpuSlot(c, ctrl.entry_ns(c, False) + ctrl.exit_ns(c, False)) for c in range(cpus)]
         self._done_cb = self._done  # bound once: scheduled for every interrupt
-        ctrl.attach(self._notify)
+        ctrl.attach(self)  # a NotifySink: the controller calls ``notify`` natively
 
     @property
     def busy(self) -> list[bool]:
@@ -90,7 +90,7 @@ class BareMetal:
             table.extend([None] * (vector + 1 - len(table)))
         table[vector] = isr
 
-    def _notify(self, cpu: int) -> None:
+    def notify(self, cpu: int) -> None:
         slot = self.cpus[cpu]
         if not slot.busy and self.ctrl.deliverable(cpu):
             self._take(slot)
