@@ -27,7 +27,7 @@ from typing import Protocol, final
 from mypy_extensions import mypyc_attr
 
 from irqlab.hw.apic import Apic
-from irqlab.hw.arrivals import Arrivals
+from irqlab.hw.arrivals import NO_ARRIVAL, Arrivals
 from irqlab.hw.controller import LineSink
 from irqlab.hw.gic import GicV3
 from irqlab.hw.msi import MsixTable
@@ -266,7 +266,7 @@ class Device:
         """Schedule the first arrival."""
         if self.arrivals is not None:
             gap = self.arrivals.next_gap()
-            if gap is not None:
+            if gap != NO_ARRIVAL:
                 self.engine.after(gap, self._arrive_cb)
 
     def _arrive(self, _: object) -> None:
@@ -284,10 +284,9 @@ class Device:
             if sink is not None and sink.enabled:
                 sink.irq_raise(now, self.cpu, self.irq)
             signal.raise_()
-        drawn = self.arrivals.next_gap()  # type: ignore[union-attr]
-        if drawn is None:
+        gap = self.arrivals.next_gap()  # type: ignore[union-attr]
+        if gap == NO_ARRIVAL:
             return
-        gap: int = drawn  # unboxed once when compiled (``int | None`` arithmetic is generic)
         if level and self._status:
             self._next_at = now + gap  # counted lazily while the device is busy
         else:
@@ -305,11 +304,7 @@ class Device:
             if stamp is not None:
                 stamp(nxt)
             gap = arrivals.next_gap()  # type: ignore[union-attr]
-            if gap is None:
-                nxt = -1
-            else:
-                step: int = gap  # unboxed: see _arrive
-                nxt += step
+            nxt = -1 if gap == NO_ARRIVAL else nxt + gap
         self._next_at = nxt
         self._status += n
         self._raised += n
