@@ -284,7 +284,8 @@ class Device:
             if sink is not None and sink.enabled:
                 sink.irq_raise(now, self.cpu, self.irq)
             signal.raise_()
-        gap = self.arrivals.next_gap()  # type: ignore[union-attr]
+        # Annotated: the ignored union would make it Any (generic arithmetic when compiled).
+        gap: int = self.arrivals.next_gap()  # type: ignore[union-attr]
         if gap == NO_ARRIVAL:
             return
         if level and self._status:
@@ -303,7 +304,7 @@ class Device:
             n += 1
             if stamp is not None:
                 stamp(nxt)
-            gap = arrivals.next_gap()  # type: ignore[union-attr]
+            gap: int = arrivals.next_gap()  # type: ignore[union-attr]
             nxt = -1 if gap == NO_ARRIVAL else nxt + gap
         self._next_at = nxt
         self._status += n

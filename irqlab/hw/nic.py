@@ -110,7 +110,7 @@ class RxQueue:
 
     def _arrive(self, _: object) -> None:
         self.receive()
-        gap = self.arrivals.next_gap()  # type: ignore[union-attr]
+        gap: int = self.arrivals.next_gap()  # type: ignore[union-attr]
         if gap != NO_ARRIVAL:
             self.engine.after(gap, self._arrive)
 

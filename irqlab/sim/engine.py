@@ -11,7 +11,10 @@ The heap is a binary heap (as ``heapq``'s) of slotted ``Scheduled`` records, kep
 here rather than as tuples in ``heapq`` so that, compiled, a comparison is two
 integer compares instead of a tuple comparison; the records of run events are
 reused (a linked free list: no list to grow and shrink), so an event
-allocates nothing.
+allocates nothing.  The event being run stays at the root until its callback
+returns: the first event that callback schedules takes its record and place
+and sifts down from there (``heapq.heapreplace``), one sift instead of a pop
+and a push; the order of events is the same, as the heap's order is total.
 """
 
 from __future__ import annotations
@@ -49,12 +52,14 @@ class StopSimulation(Exception):
 class Engine:
     """Integer-nanosecond discrete-event scheduler."""
 
-    __slots__ = ("_free", "_seq", "now", "processed", "queue", "stop_reason")
+    __slots__ = ("_free", "_ran", "_seq", "now", "processed", "queue", "stop_reason")
 
     def __init__(self) -> None:
         self.now = 0
         self.queue: list[Scheduled] = []  # a binary heap: queue[0] is the next event
         self._free: Scheduled | None = None  # records of run events, for reuse (linked by ``next``)
+        #: the event whose callback is running, still at the root, until one replaces it
+        self._ran: Scheduled | None = None
         self._seq = 0
         self.processed = 0
         self.stop_reason: str | None = None
@@ -62,6 +67,16 @@ class Engine:
     def at(self, time_ns: int, callback: Callback, arg: Any = None) -> None:
         """Run ``callback(arg)`` at absolute time ``time_ns`` (>= now)."""
         self._seq = seq = self._seq + 1
+        ev = self._ran
+        if ev is not None:
+            # The running event's record, at the root: reuse it in place.
+            self._ran = None
+            ev.time = time_ns
+            ev.seq = seq
+            ev.callback = callback
+            ev.arg = arg
+            self._sift_down(ev, len(self.queue))
+            return
         ev = self._free
         if ev is not None:
             self._free = ev.next
@@ -88,31 +103,38 @@ class Engine:
         """Run ``callback(arg)`` ``delay_ns`` from now."""
         self.at(self.now + delay_ns, callback, arg)
 
-    def _pop(self) -> Scheduled:
-        """Remove and return the first event (the queue is not empty)."""
+    def _sift_down(self, ev: Scheduled, n: int) -> None:
+        """Place ``ev`` from the root down into the heap's first ``n`` slots."""
         queue = self.queue
-        first = queue[0]
+        t, seq = ev.time, ev.seq
+        pos = 0
+        child = 1
+        while child < n:
+            c = queue[child]
+            if child + 1 < n:
+                r = queue[child + 1]
+                if r.time < c.time or (r.time == c.time and r.seq < c.seq):
+                    child += 1
+                    c = r
+            if t < c.time or (t == c.time and seq < c.seq):
+                break
+            queue[pos] = c
+            pos = child
+            child = 2 * pos + 1
+        queue[pos] = ev
+
+    def _drop_ran(self) -> None:
+        """The running event scheduled nothing: take it off the root, free its record."""
+        ev = self._ran
+        if ev is None:
+            return
+        self._ran = None
+        queue = self.queue
         last = queue.pop()
-        n = len(queue)
-        if n:
-            # Sift ``last`` down from the root.
-            t, seq = last.time, last.seq
-            pos = 0
-            child = 1
-            while child < n:
-                c = queue[child]
-                if child + 1 < n:
-                    r = queue[child + 1]
-                    if r.time < c.time or (r.time == c.time and r.seq < c.seq):
-                        child += 1
-                        c = r
-                if t < c.time or (t == c.time and seq < c.seq):
-                    break
-                queue[pos] = c
-                pos = child
-                child = 2 * pos + 1
-            queue[pos] = last
-        return first
+        if queue:
+            self._sift_down(last, len(queue))
+        ev.next = self._free
+        self._free = ev
 
     def run(
         self,
@@ -127,17 +149,18 @@ class Engine:
         end = until_ns if until_ns is not None else NEVER
         limit = max_events if max_events is not None else NEVER
         n = 0
+        self._drop_ran()  # a run started from a callback: that event has run
         try:
             while queue and n < limit:
-                if queue[0].time > end:
+                ev = queue[0]
+                if ev.time > end:
                     break
-                ev = self._pop()
                 self.now = ev.time
                 callback, arg = ev.callback, ev.arg
                 ev.arg = None
-                ev.next = self._free  # out of the heap: the next ``at`` may reuse it
-                self._free = ev
+                self._ran = ev
                 callback(arg)
+                self._drop_ran()
                 n += 1
                 if progress is not None and not n & 0xFFFF:
                     progress(self.now, n)
@@ -146,5 +169,7 @@ class Engine:
         except StopSimulation as stop:
             self.stop_reason = str(stop) or "stopped"
             n += 1
+        finally:
+            self._drop_ran()
         self.processed += n
         return n
