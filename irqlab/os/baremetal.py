@@ -16,7 +16,7 @@ from mypy_extensions import mypyc_attr
 
 from irqlab.hw.controller import IrqController, NotifySink
 from irqlab.hw.device import Device
-from irqlab.sim.engine import Engine
+from irqlab.sim.engine import Engine, Timer
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -62,15 +62,14 @@ class CpuSlot:
         self.taken = 0
 
 
-class BareMetal(NotifySink):
-    __slots__ = ("_done_cb", "_spurious", "cpus", "ctrl", "engine")
+class BareMetal(NotifySink, Timer):
+    __slots__ = ("_spurious", "cpus", "ctrl", "engine")
 
     def __init__(self, engine: Engine, ctrl: IrqController, cpus: int) -> None:
         self.engine = engine
         self.ctrl = ctrl
         self._spurious = ctrl.spurious
         self.cpus = [CpuSlot(c, ctrl.entry_ns(c, False) + ctrl.exit_ns(c, False)) for c in range(cpus)]
-        self._done_cb = self._done  # bound once: scheduled for every interrupt
         ctrl.attach(self)  # a NotifySink: the controller calls ``notify`` natively
 
     @property
@@ -107,8 +106,9 @@ class BareMetal(NotifySink):
         isr = table[vector] if vector < len(table) else None
         cost = slot.overhead_ns + (isr.serve(cpu, vector) if isr is not None else 0)
         engine = self.engine
-        engine.at(engine.now + cost, self._done_cb, slot)
+        engine.at_timer(engine.now + cost, self, slot)
 
-    def _done(self, slot: CpuSlot) -> None:
+    def fire(self, slot: CpuSlot) -> None:
+        """``slot``'s interrupt is served (the engine's call): EOI."""
         slot.busy = False
         self.ctrl.eoi(slot.cpu, slot.active)  # notifies: the next one is taken at once

@@ -4,7 +4,9 @@ As in SimPy's core, a monotonically increasing sequence number breaks ties, so
 events due at the same nanosecond run in the order they were scheduled and a
 run is deterministic.  Unlike SimPy there are no process objects: callbacks
 are plain callables taking one argument, which keeps the hot path at one heap
-push and one pop per event.  Cancellation is the caller's business (a
+push and one pop per event; the hottest callers (a device's arrivals, a
+bare-metal core's completions) are ``Timer`` objects instead, which compiled
+code calls natively where a callable is one generic call per event.  Cancellation is the caller's business (a
 generation number checked by the callback), which costs nothing here.
 
 The heap is a binary heap (as ``heapq``'s) of slotted ``Scheduled`` records, kept
@@ -22,21 +24,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, final
 
+from mypy_extensions import trait
+
 Callback = Callable[[Any], None]
+
+
+@trait
+class Timer:
+    """What ``Engine.at_timer`` calls back: ``fire(arg)``."""
+
+    __slots__ = ()
+
+    def fire(self, arg: Any) -> None:
+        raise NotImplementedError
 
 
 @final
 class Scheduled:
-    """One scheduled call: ``callback(arg)`` at ``time`` ns, ``seq`` its order
-    among events scheduled for the same time.  Out of the heap, ``next`` links
-    it into the engine's list of records free for reuse."""
+    """One scheduled call, ``callback(arg)`` or ``timer.fire(arg)`` (the other
+    is None), at ``time`` ns, ``seq`` its order among events scheduled for the
+    same time.  Out of the heap, ``next`` links it into the engine's list of
+    records free for reuse."""
 
-    __slots__ = ("arg", "callback", "next", "seq", "time")
+    __slots__ = ("arg", "callback", "next", "seq", "time", "timer")
 
-    def __init__(self, time: int, seq: int, callback: Callback, arg: Any) -> None:
+    def __init__(self, time: int, seq: int, callback: Callback | None, timer: Timer | None,
+                 arg: Any) -> None:
         self.time = time
         self.seq = seq
         self.callback = callback
+        self.timer = timer
         self.arg = arg
         self.next: Scheduled | None = None
 
@@ -66,6 +83,14 @@ class Engine:
 
     def at(self, time_ns: int, callback: Callback, arg: Any = None) -> None:
         """Run ``callback(arg)`` at absolute time ``time_ns`` (>= now)."""
+        self._schedule(time_ns, callback, None, arg)
+
+    def at_timer(self, time_ns: int, timer: Timer, arg: Any = None) -> None:
+        """Run ``timer.fire(arg)`` at absolute time ``time_ns`` (>= now)."""
+        self._schedule(time_ns, None, timer, arg)
+
+    def _schedule(self, time_ns: int, callback: Callback | None, timer: Timer | None,
+                  arg: Any) -> None:
         self._seq = seq = self._seq + 1
         ev = self._ran
         if ev is not None:
@@ -74,6 +99,7 @@ class Engine:
             ev.time = time_ns
             ev.seq = seq
             ev.callback = callback
+            ev.timer = timer
             ev.arg = arg
             self._sift_down(ev, len(self.queue))
             return
@@ -83,9 +109,10 @@ class Engine:
             ev.time = time_ns
             ev.seq = seq
             ev.callback = callback
+            ev.timer = timer
             ev.arg = arg
         else:
-            ev = Scheduled(time_ns, seq, callback, arg)
+            ev = Scheduled(time_ns, seq, callback, timer, arg)
         queue = self.queue
         queue.append(ev)
         # Sift up; the newest event has the highest seq, so only time can put it first.
@@ -156,10 +183,13 @@ class Engine:
                 if ev.time > end:
                     break
                 self.now = ev.time
-                callback, arg = ev.callback, ev.arg
+                callback, timer, arg = ev.callback, ev.timer, ev.arg
                 ev.arg = None
                 self._ran = ev
-                callback(arg)
+                if timer is not None:
+                    timer.fire(arg)
+                elif callback is not None:
+                    callback(arg)
                 self._drop_ran()
                 n += 1
                 if progress is not None and not n & 0xFFFF:
