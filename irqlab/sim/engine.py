@@ -22,7 +22,7 @@ and a push; the order of events is the same, as the heap's order is total.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, final
+from typing import Any, final
 
 from mypy_extensions import trait
 
@@ -56,9 +56,6 @@ class Scheduled:
         self.timer = timer
         self.arg = arg
         self.next: Scheduled | None = None
-
-
-NEVER: Final = 1 << 63
 
 
 class StopSimulation(Exception):
@@ -173,14 +170,18 @@ class Engine:
         queue; returns the number of events processed.  ``progress(now, n)`` is
         called every 65,536 events."""
         queue = self.queue
-        end = until_ns if until_ns is not None else NEVER
-        limit = max_events if max_events is not None else NEVER
+        # Flags and small ints, not an unbounded default: compiled, a bound of
+        # 1 << 63 is a boxed int, compared generically at every event.
+        timed = until_ns is not None
+        end = until_ns if until_ns is not None else 0
+        bounded = max_events is not None
+        limit = max_events if max_events is not None else 0
         n = 0
         self._drop_ran()  # a run started from a callback: that event has run
         try:
-            while queue and n < limit:
+            while queue and (not bounded or n < limit):
                 ev = queue[0]
-                if ev.time > end:
+                if timed and ev.time > end:
                     break
                 self.now = ev.time
                 callback, timer, arg = ev.callback, ev.timer, ev.arg
@@ -194,7 +195,7 @@ class Engine:
                 n += 1
                 if progress is not None and not n & 0xFFFF:
                     progress(self.now, n)
-            if until_ns is not None and n < limit and self.now < until_ns:
+            if until_ns is not None and (not bounded or n < limit) and self.now < until_ns:
                 self.now = until_ns
         except StopSimulation as stop:
             self.stop_reason = str(stop) or "stopped"
