@@ -40,7 +40,7 @@ from irqlab.check.shared import Shared
 from irqlab.kernel.action import Handler
 from irqlab.kernel.flags import IRQF_ONESHOT, IRQF_SHARED, IRQF_TRIGGER_MASK
 from irqlab.scenario.loader import ScenarioError, format_errors
-from irqlab.scenario.loader import load as load_scenario
+from irqlab.scenario.loader import load_model as load_scenario
 from irqlab.scenario.schema import DeviceSpec, Scenario
 from irqlab.usercode import UserCodeError, bind_scenario_code, load_module
 

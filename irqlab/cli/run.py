@@ -19,13 +19,15 @@ if TYPE_CHECKING:
     from irqlab.machine.run import Sink
 
 
-def _load(ref: str, assignments: tuple[str, ...] = ()) -> tuple[Any, dict[str, object]]:
-    """The scenario ``ref`` with its ``--set PATH=VALUE`` overrides applied."""
-    from irqlab.scenario.loader import ScenarioError, load
+def _load(ref: str, assignments: tuple[str, ...] = (),
+          models: bool = False) -> tuple[Any, dict[str, object]]:
+    """The scenario ``ref`` with its ``--set PATH=VALUE`` overrides applied
+    (``models``: as pydantic models, to edit)."""
+    from irqlab.scenario.loader import ScenarioError, load, load_model
     from irqlab.scenario.override import OverrideError, parse_override
 
     try:
-        return load(ref, [parse_override(a) for a in assignments])
+        return (load_model if models else load)(ref, [parse_override(a) for a in assignments])
     except (ScenarioError, OverrideError) as exc:
         raise InputError(str(exc)) from None
 
@@ -325,7 +327,7 @@ def replay(trace_file: Path, scenario_ref: str | None, seed: int | None, chrome_
         raise InputError("no device interrupts (irq_handler_entry) to replay", source=str(trace_file))
     base = None
     if scenario_ref is not None:
-        base, extras = _load(scenario_ref)
+        base, extras = _load(scenario_ref, models=True)
         if "experiment" in extras:
             raise InputError("is an experiment of many runs, not one machine to replay on",
                              source=f"--scenario {scenario_ref}")

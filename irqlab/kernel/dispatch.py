@@ -20,11 +20,12 @@ model):
 
 ``ivt_handle_interrupt`` is a generator yielding CPU time, which handles every
 case.  The common case (a CPU not already in the dispatcher, a descriptor with
-one action on an edge or fasteoi flow, no softirq to run on exit) also runs as
-``IrqFrame``, an explicit state machine over the same steps (the flow's
-``*_begin``/``*_end`` parts, ``action_enter``/``action_exit``), without a
-generator per nesting level: the same chip calls, events and CPU segments in
-the same order, so the two give byte-identical runs.
+one action on an edge or fasteoi flow, softirq actions that return their CPU
+time) also runs as ``IrqFrame``, an explicit state machine over the same steps
+(the flow's ``*_begin``/``*_end`` parts, ``action_enter``/``action_exit``, the
+softirq loop's ``SoftirqLoop`` steps), without a generator per nesting level:
+the same chip calls, events and CPU segments in the same order, so the two give
+byte-identical runs.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from irqlab.kernel.flow import (
     handle_fasteoi_irq,
 )
 from irqlab.kernel.handle import action_enter, action_exit, handle_irq_event
+from irqlab.kernel.softirq import ActionResult, SoftirqLoop
 from irqlab.kernel.spurious import note_interrupt
 
 if TYPE_CHECKING:
@@ -122,27 +124,32 @@ def exception_return(k: Kernel, cpu: Cpu, vector: int) -> int:
 
 class IrqFrame:
     """One CPU's interrupt on the common path, as a state machine whose states
-    are the continuations of its CPU segments: entry, the action, the return.
-    Anything else (a spurious or empty vector, a system vector, a shared line,
-    another flow, a replayed edge, softirqs on exit) continues as the generator
-    from where the frame stands.  One frame per CPU; a nested interrupt (the
-    frame is busy) runs as the generator."""
+    are the continuations of its CPU segments: entry, the action, the softirqs
+    on exit (``SoftirqLoop``), the return.  Anything else (a spurious or empty
+    vector, a system vector, a shared line, another flow, a replayed edge, a
+    softirq action that is a generator) continues as the generator from where
+    the frame stands.  Two frames per CPU: an interrupt taken while the
+    first is busy (during its softirqs, or in a handler with nesting enabled)
+    takes its ``inner`` frame; one nested deeper runs as the generator."""
 
-    __slots__ = ("_dispatch_cb", "_handled_cb", "_returned_cb", "action", "busy", "cpu", "desc",
-                 "edge", "k", "res", "vector")
+    __slots__ = ("_dispatch_cb", "_handled_cb", "_returned_cb", "_softirq_done_cb", "action", "busy",
+                 "cpu", "desc", "edge", "inner", "k", "res", "softirq", "vector")
 
-    def __init__(self, k: Kernel, cpu: Cpu) -> None:
+    def __init__(self, k: Kernel, cpu: Cpu, inner: IrqFrame | None = None) -> None:
         self.k = k
         self.cpu = cpu
+        self.inner = inner
         self.busy = False
         self.vector = 0
         self.desc: IrqDesc | None = None
         self.action: IrqAction | None = None
         self.edge = False
         self.res = 0
+        self.softirq = SoftirqLoop(k, cpu)
         # The continuations, bound once: one is scheduled for every segment.
         self._dispatch_cb = self._dispatch
         self._handled_cb = self._handled
+        self._softirq_done_cb = self._softirq_done
         self._returned_cb = self._returned
 
     def enter(self, vector: int | None) -> None:
@@ -240,13 +247,43 @@ class IrqFrame:
         cpu.in_irq -= 1
         c = cpu.index
         if not cpu.in_irq and k.softirqs.pending[c] and not k.softirqs.running[c]:
-            cpu.in_irq += 1  # irq_return counts the exit itself
-            self.busy = False
-            cpu.step(irq_return(k, cpu, self.vector))
-            return
-        cost = exception_return(k, cpu, self.vector)
+            self._softirq(self.softirq.start(False))  # irq_exit -> invoke_softirq
+        else:
+            self._exception_return()
+
+    def _softirq(self, result: ActionResult) -> None:
+        """Follow the softirq loop from an action's result: its time runs as
+        a segment; an action that is a generator continues as one."""
+        cpu = self.cpu
+        loop = self.softirq
+        while result is not None:
+            if not isinstance(result, int):
+                cpu.step(self._softirq_rest(result))
+                return
+            if result:
+                cpu.exec(cpu.ctx, result, self._softirq_done_cb, None)
+                return
+            loop.action_done()
+            result = loop.next()
+        self._exception_return()
+
+    def _softirq_done(self, _: object) -> None:
+        loop = self.softirq
+        loop.action_done()
+        self._softirq(loop.next())
+
+    def _softirq_rest(self, result: ActionResult) -> Dispatch:
+        """The softirq loop and the return, as the generator."""
+        yield from self.softirq.drive(result)
+        cost = exception_return(self.k, self.cpu, self.vector)
         if cost:
-            cpu.exec(IRQ, cost, self._returned_cb, None)
+            yield cost
+        self._returned(None)
+
+    def _exception_return(self) -> None:
+        cost = exception_return(self.k, self.cpu, self.vector)
+        if cost:
+            self.cpu.exec(IRQ, cost, self._returned_cb, None)
         else:
             self._returned(None)
 

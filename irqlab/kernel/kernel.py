@@ -78,9 +78,9 @@ class Kernel:
         self.descs: dict[int, IrqDesc] = {}
         self.vector_irq: list[dict[int, Any]] = [{} for _ in range(cpus)]
         self.cpus = [Cpu(self, i) for i in range(cpus)]
-        self.irq_frames = [IrqFrame(self, c) for c in self.cpus]
         self.handler_ctx = [HandlerContext(self, i) for i in range(cpus)]
         self.softirqs = Softirqs(cpus)
+        self.irq_frames = [IrqFrame(self, c, IrqFrame(self, c)) for c in self.cpus]
         self.sched = Scheduler(self)
         self.smp = Smp(self, topology or Topology(cpus))
         self.ksoftirqd: list[Thread | None] = [None] * cpus
@@ -104,8 +104,11 @@ class Kernel:
     def _irq_entry(self, cpu: Cpu) -> Generator[int, None, None] | None:
         vector = self.ctrl.acknowledge(cpu.index) if self.ack_before_entry else None
         frame = self.irq_frames[cpu.index]
-        if frame.busy:  # nested: the generator
-            return ivt_handle_interrupt(self, cpu, vector)
+        if frame.busy:  # nested: the inner frame, deeper the generator
+            inner = frame.inner
+            if inner is None or inner.busy:
+                return ivt_handle_interrupt(self, cpu, vector)
+            frame = inner
         frame.enter(vector)
         return None
 

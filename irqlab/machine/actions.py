@@ -18,6 +18,8 @@ failed write to ``/proc`` leaves the machine running.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from irqlab.hw.arrivals import MAX_RATE_PER_S
 from irqlab.hw.nic import CoalesceError
 from irqlab.kernel.cpuhotplug import HotplugError
@@ -25,7 +27,9 @@ from irqlab.kernel.cpumask import bitmap_list_string, cpumask_of
 from irqlab.kernel.manage import IrqRequestError
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Machine
-from irqlab.scenario.schema import ActionSpec
+
+if TYPE_CHECKING:
+    from irqlab.scenario.schema import ActionSpec
 
 
 def install(m: Machine) -> None:

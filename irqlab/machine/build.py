@@ -32,10 +32,11 @@ from irqlab.machine.machine import Line, Machine
 from irqlab.os.registry import PERSONALITIES
 from irqlab.platform import PLATFORMS, Platform
 from irqlab.platform.base import pci_address
-from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario, Workload
+from irqlab.scenario import plain
 from irqlab.sim.engine import Engine
 
 if TYPE_CHECKING:
+    from irqlab.scenario.schema import Arrival, DeviceSpec, Scenario, Workload
     from irqlab.virt.kvm import Kvm, Route, Vm
 
 __all__ = ["BuildError", "Machine", "arrivals_for", "build"]
@@ -62,8 +63,10 @@ def _arrivals(spec: Arrival, rng: Any) -> Arrivals | None:
 
 def build(spec: Scenario, seed: int | None = None, *, engine: Engine | None = None,
           platform: Platform | None = None) -> Machine:
-    """The machine of ``spec``; a guest's (``_add_guests``) is built on its
+    """The machine of ``spec`` (a validated scenario, as the loader's plain
+    tree or as pydantic models); a guest's (``_add_guests``) is built on its
     host's ``engine`` and its own ``platform``."""
+    spec = plain.of(spec)  # the machine reads one kind of tree
     m = Machine(spec, spec.scenario.seed if seed is None else seed, engine)
     ms = spec.machine
     if spec.vm:  # guests, an IOMMU, a NIC: their modules are imported when a scenario has them

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from irqlab import vtd
 from irqlab.hw import remapping
@@ -50,7 +50,9 @@ from irqlab.hw.iopgtable import IOMMU_READ, IOMMU_WRITE, PAGE_SHIFT, PAGE_SIZE, 
 from irqlab.hw.remapping import RemapUnit, bdf
 from irqlab.hw.smmu_v3 import EVENT_NAMES
 from irqlab.machine.machine import Machine
-from irqlab.scenario.schema import FaultSpec
+
+if TYPE_CHECKING:
+    from irqlab.scenario.schema import FaultSpec
 
 #: model parameter: receive buffers a driver keeps posted (a small NIC ring)
 RX_RING = 64

@@ -9,7 +9,7 @@ import random
 import re
 from functools import partial
 from itertools import cycle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from irqlab.events import SOFTIRQ_NAMES
 from irqlab.machine.isr import (
@@ -21,7 +21,9 @@ from irqlab.machine.isr import (
     NormalCost,
 )
 from irqlab.os.windows import Kdpc, driver_file
-from irqlab.scenario.schema import Cost, HandlerSpec
+
+if TYPE_CHECKING:
+    from irqlab.scenario.schema import Cost, HandlerSpec
 
 SOFTIRQ_INDEX = {name: nr for nr, name in enumerate(SOFTIRQ_NAMES)}
 

@@ -7,12 +7,16 @@ report can point at it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from irqlab.hw.arrivals import Poisson
 from irqlab.hw.iommu import VtdUnit
 from irqlab.machine.errors import BuildError
 from irqlab.machine.machine import Machine
-from irqlab.scenario.schema import DMA_MISTAKES, FaultSpec
+from irqlab.scenario.names import DMA_MISTAKES
+
+if TYPE_CHECKING:
+    from irqlab.scenario.schema import FaultSpec
 
 
 def install(m: Machine) -> None:

@@ -84,22 +84,24 @@ class NormalCost(CostModel):
     normal deviates per pair of ``random()`` draws, the second kept in the
     stream's ``gauss_next``, shared with any other ``gauss`` caller)."""
 
-    __slots__ = ("mean", "rng", "sd")
+    __slots__ = ("mean", "random", "rng", "sd")
 
     def __init__(self, rng: random.Random, mean: int, sd: int) -> None:
         self.rng = rng
+        self.random = rng.random
         self.mean = float(mean)
         self.sd = float(sd)
 
     def sample(self) -> int:
         rng = self.rng
         z: float | None = rng.gauss_next  # type: ignore[attr-defined]
-        rng.gauss_next = None  # type: ignore[attr-defined]
         if z is None:
-            x2pi = rng.random() * tau
-            g2rad = sqrt(-2.0 * log(1.0 - rng.random()))
+            x2pi = self.random() * tau
+            g2rad = sqrt(-2.0 * log(1.0 - self.random()))
             z = cos(x2pi) * g2rad
             rng.gauss_next = sin(x2pi) * g2rad  # type: ignore[attr-defined]
+        else:
+            rng.gauss_next = None  # type: ignore[attr-defined]
         return max(0, round(self.mean + z * self.sd))
 
 

@@ -47,7 +47,7 @@ from irqlab.platform.base import (
     pci_sids,
     show_counted_rows,
 )
-from irqlab.scenario.schema import Arm64Machine
+from irqlab.scenario import plain
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -57,7 +57,10 @@ if TYPE_CHECKING:
     from irqlab.kernel.desc import IrqDesc
     from irqlab.kernel.kernel import Kernel
     from irqlab.machine.machine import Machine
-    from irqlab.scenario.schema import DeviceSpec
+    from irqlab.scenario.schema import Arm64Machine, DeviceSpec
+
+#: the scenario's machine section of an arm64 machine (its plain node)
+ARM64_MACHINE = cast("type[Arm64Machine]", plain.kind("Arm64Machine"))
 
 ARCH_TIMER_PPI = 30  # non-secure EL1 physical timer (arm,armv8-timer binding)
 ITS_MAX_LPI_NRBITS = 16  # Linux drivers/irqchip/irq-gic-v3-its.c: 64K LPI INTIDs at most
@@ -178,7 +181,7 @@ class Arm64:
     arch = "arm64"
 
     def board(self, m: Machine) -> Board:
-        ms = machine_spec(m, Arm64Machine)
+        ms = machine_spec(m, ARM64_MACHINE)
         kw: dict[str, int] = {}
         if ms.entry_cost is not None:
             kw["entry_ns"] = ms.entry_cost
@@ -252,7 +255,7 @@ class Arm64:
         return device
 
     def finish(self, m: Machine) -> None:
-        if machine_spec(m, Arm64Machine).iommu:
+        if machine_spec(m, ARM64_MACHINE).iommu:
             self._add_smmu(m)
 
     def _add_smmu(self, m: Machine) -> None:

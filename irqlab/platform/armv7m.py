@@ -13,7 +13,7 @@ B1.5 the exception model, B3.4 the NVIC).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from irqlab.events import VECTOR_ENTRY, VECTOR_EXIT, CounterSnapshot
 from irqlab.hw.controller import LineSink
@@ -24,14 +24,17 @@ from irqlab.kernel.flow import FLOWS
 from irqlab.kernel.printk import KernelWarning
 from irqlab.machine.errors import BuildError
 from irqlab.platform.base import Board, machine_spec, no_handler, show_counted_rows
-from irqlab.scenario.schema import ArmV7mMachine
+from irqlab.scenario import plain
 
 if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
     from irqlab.kernel.desc import IrqDesc
     from irqlab.kernel.kernel import Kernel
     from irqlab.machine.machine import Machine
-    from irqlab.scenario.schema import DeviceSpec
+    from irqlab.scenario.schema import ArmV7mMachine, DeviceSpec
+
+#: the scenario's machine section of a Cortex-M machine (its plain node)
+ARMV7M_MACHINE = cast("type[ArmV7mMachine]", plain.kind("ArmV7mMachine"))
 
 
 #: system exceptions' rows, named for their CMSIS handlers (startup_<device>.s)
@@ -76,7 +79,7 @@ class ArmV7m:
     arch = "armv7m"
 
     def board(self, m: Machine) -> Board:
-        ms = machine_spec(m, ArmV7mMachine)
+        ms = machine_spec(m, ARMV7M_MACHINE)
         if ms.cpus != 1:
             raise BuildError(f"machine.cpus: a Cortex-M has one core, got {ms.cpus}")
         lines = [d.line for d in m.spec.device if d.line is not None]

@@ -64,13 +64,18 @@ from irqlab.platform.base import (
 )
 from irqlab.platform.x86_eoi import ApicEoi
 from irqlab.platform.x86_vector import VectorDomain
-from irqlab.scenario.schema import IOMMU_IRQ, DeviceSpec, X86Machine
+from irqlab.scenario import plain
+from irqlab.scenario.names import IOMMU_IRQ
 
 if TYPE_CHECKING:
     from irqlab.kernel.cpu import Cpu
     from irqlab.kernel.desc import IrqDesc
     from irqlab.kernel.kernel import Kernel
     from irqlab.machine.machine import Machine
+    from irqlab.scenario.schema import DeviceSpec, X86Machine
+
+#: the scenario's machine section of an x86 machine (its plain node)
+X86_MACHINE = cast("type[X86Machine]", plain.kind("X86Machine"))
 
 # Model parameters (ns), not manual figures: the cost of taking and leaving an
 # exception in hardware on a current core.
@@ -325,7 +330,7 @@ class X86:
         apic = Apic(ms.cpus, entry_ns=X86_ENTRY_NS if ms.entry_cost is None else ms.entry_cost,
                     exit_ns=X86_EXIT_NS if ms.exit_cost is None else ms.exit_cost)
         board = X86Board(apic, IoApic(apic), ms.irq_nesting)
-        iommu = machine_spec(m, X86Machine).iommu
+        iommu = machine_spec(m, X86_MACHINE).iommu
         if iommu:
             board.iommu = VtdUnit(apic, "dmar0") if iommu == "intel" else AmdIommu(apic, "AMD-Vi0")
         m.timers = [Device(m.engine, f"lapic-timer{cpu}", VectorSignal(apic, cpu, LOCAL_TIMER_VECTOR),
@@ -362,12 +367,11 @@ class X86:
                              f"(0x20-{FIRST_SYSTEM_VECTOR - 1:#x}" + (", not 0x80)" if linux else ")"))
         return v
 
-    def _alloc_vector(self, m: Machine, spec: DeviceSpec, d: IrqDesc, i: int, mask: int,
+    def _alloc_vector(self, m: Machine, name: str, fixed: int | None, d: IrqDesc, mask: int,
                       managed: bool) -> None:
-        """Reserve the line's vector (``x86_vector_alloc_irqs``), or take the one
-        the scenario fixed on the first CPU of ``mask``."""
+        """Reserve device ``name``'s vector (``x86_vector_alloc_irqs``), or take
+        the one the scenario ``fixed`` on the first CPU of ``mask``."""
         board: X86Board = m.board  # type: ignore[assignment]
-        fixed = self._fixed_vector(m, spec, i)
         cpu = cpumask_first(mask)
         try:
             board.vectors.alloc(d, mask, managed)
@@ -375,9 +379,9 @@ class X86:
                 board.vectors.assign(d, cpu, fixed)
         except MatrixError as exc:
             if exc.errno == "EBUSY":
-                raise BuildError(f"device '{spec.name}': vector {fixed:#x} on CPU {cpu} is "
+                raise BuildError(f"device '{name}': vector {fixed:#x} on CPU {cpu} is "
                                  "already in use") from None
-            raise BuildError(f"device '{spec.name}': {exc} (-{exc.errno})") from None
+            raise BuildError(f"device '{name}': {exc} (-{exc.errno})") from None
 
     def add_line(self, m: Machine, spec: DeviceSpec, line: int, cpu: int,
                  level: bool) -> tuple[int, LineSink]:
@@ -389,7 +393,8 @@ class X86:
         flow = "fasteoi" if level else "edge"
         ioapic.program(line, 0, cpu, level, masked=True)  # the RTE gets its vector when activated
         desc = m.kernel.alloc_irq(line, chip, line, FLOWS[flow], flow, level)
-        self._alloc_vector(m, spec, desc, 0, 1 << cpu, False)
+        fixed = self._fixed_vector(m, spec, 0)
+        self._alloc_vector(m, spec.name, fixed, desc, 1 << cpu, False)
         if desc.vector >= 0:
             chip.write_msg(desc)
         return line, ioapic
@@ -419,7 +424,8 @@ class X86:
                 irtes[i] = handle
                 # the vector is written when the line takes one (write_msg)
                 unit.set_irte(handle, Irte(sid, board.apic.lapics[cpumask_first(mask)].apic_id, 0))
-            self._alloc_vector(m, spec, desc, i, mask, managed)
+            fixed = self._fixed_vector(m, spec, i)
+            self._alloc_vector(m, spec.name, fixed, desc, mask, managed)
             if desc.vector >= 0:
                 chip.write_msg(desc)
             if unit is None:
@@ -449,7 +455,7 @@ class X86:
         chip = DmarMsiChip(board.apic, board.vectors, unit,
                            "DMAR-MSI" if unit.vendor == "intel" else "PCI-MSI")
         desc = k.alloc_irq(irq, chip, 0, FLOWS["edge"], "edge", False)
-        self._alloc_vector(m, DeviceSpec(name=name, kind="msix"), desc, 0, 1, False)
+        self._alloc_vector(m, name, None, desc, 1, False)
         pci_sids(m)
         handler, thread_fn = m.os.iommu_fault_isr(m, unit)
         if thread_fn is None:

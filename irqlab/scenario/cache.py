@@ -1,25 +1,29 @@
 """Validated scenarios kept between runs of the ``irqlab`` command.
 
-Validating a scenario builds pydantic's validator of every model of the schema,
-most of the start-up of a short run; so the first load of a scenario keeps the
-validated model, pickled, and later loads of the same table unpickle it.
+Validating a scenario imports pydantic and builds its validator of every model
+of the schema, most of the start-up of a short run; so the first load of a
+scenario keeps the validated scenario as plain objects
+(:mod:`irqlab.scenario.plain`), pickled, and later loads of the same table
+unpickle it without importing pydantic.
 
 An entry is found by its key: the scenario's table as parsed from TOML, after
 its ``--set`` overrides (its ``repr``: types and key order included), with the
 fingerprint of the code that validated it (size and modification time of the
-source of each module of :data:`MODULES`, as Python's own ``.pyc`` check, and
-the versions of Python, pydantic and pydantic-core): a change to either is
-another entry.  The key is compared in full before anything is unpickled.
-Only valid scenarios are kept; errors are found again each time.  The folder is
-``$IRQLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/irqlab``, else ``~/.cache/irqlab``
-(its ``scenarios`` folder private to the user); an entry that is not the user's
-own, or that cannot be read or written, is no entry: the scenario is validated
-as without a cache.
+source of each module of :data:`MODULES`, as Python's own ``.pyc`` check, of
+each file at the top of the installed pydantic and pydantic-core packages
+(found without importing them: their version, compiled core and code), and
+the version of Python): a change to either is another entry.  The key is
+compared in full before anything is unpickled.  Only valid scenarios are kept;
+errors are found again each time.  The folder is ``$IRQLAB_CACHE_DIR``, else
+``$XDG_CACHE_HOME/irqlab``, else ``~/.cache/irqlab`` (its ``scenarios`` folder
+private to the user); an entry that is not the user's own, or that cannot be
+read or written, is no entry: the scenario is validated as without a cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import pickle
 import stat
@@ -32,8 +36,11 @@ CACHE_ENV = "IRQLAB_CACHE_DIR"
 #: the modules whose code decides what a valid scenario is: the loader and what
 #: it imports of irqlab (tests/scenario/test_cache.py holds the list to that)
 MODULES = ("irqlab", "irqlab._compiled", "irqlab.events", "irqlab.scenario",
-           "irqlab.scenario.cache", "irqlab.scenario.loader", "irqlab.scenario.override",
-           "irqlab.scenario.schema", "irqlab.units", "irqlab.usercode")
+           "irqlab.scenario.cache", "irqlab.scenario.loader", "irqlab.scenario.names",
+           "irqlab.scenario.override", "irqlab.scenario.plain", "irqlab.scenario.schema",
+           "irqlab.units", "irqlab.usercode")
+#: the packages that validate, by their files (none imported to find them)
+PACKAGES = ("pydantic", "pydantic_core")
 _fingerprint: str | None = None
 
 
@@ -47,23 +54,28 @@ def folder() -> Path:
 
 
 def fingerprint() -> str:
-    """The versions, and the source files (path, mtime in ns, size) of
-    :data:`MODULES`, of the code that validates a scenario."""
+    """Python's version, and the files (path, mtime in ns, size) of
+    :data:`MODULES` and :data:`PACKAGES`, of the code that validates a scenario."""
     global _fingerprint
     if _fingerprint is None:
-        import importlib
-
-        import pydantic
-        import pydantic_core
-
+        paths = [_origin(name) for name in MODULES]
+        for package in PACKAGES:
+            top = os.path.dirname(_origin(package))
+            paths += sorted(e.path for e in os.scandir(top) if e.is_file())
         files = []
-        for name in MODULES:
-            path = importlib.import_module(name).__file__ or name
+        for path in paths:
             st = os.stat(path)
             files.append(f"{path} {st.st_mtime_ns} {st.st_size}")
-        _fingerprint = "\n".join([sys.version, pydantic.VERSION, pydantic_core.__version__,
-                                  *files])
+        _fingerprint = "\n".join([sys.version, *files])
     return _fingerprint
+
+
+def _origin(module: str) -> str:
+    """The file of ``module``, found without importing it."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"no module {module}")
+    return spec.origin
 
 
 def key(table: dict[str, Any]) -> bytes:

@@ -1,7 +1,9 @@
 """A scenario written back as TOML that :mod:`irqlab.scenario.loader` reads to
 the same :class:`~irqlab.scenario.schema.Scenario`: durations as ``"<n>ns"``
 and rates as ``"<x>/s"`` (the schema refuses bare numbers), unset optional
-fields (None) left out, every other field written so it can be edited."""
+fields (None) left out, every other field written so it can be edited.  The
+scenario is its pydantic models or the loader's plain tree
+(:mod:`irqlab.scenario.plain`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import tomli_w
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from irqlab.scenario import schema
+from irqlab.scenario.plain import Node
 from irqlab.scenario.schema import Duration, Rate
 
 
@@ -24,7 +28,7 @@ def _mentions(info: FieldInfo, target: Any) -> bool:
 
 
 def _value(value: Any, info: FieldInfo) -> Any:
-    if isinstance(value, BaseModel):
+    if isinstance(value, BaseModel | Node):
         return to_data(value)
     if isinstance(value, list):
         return [_value(v, info) for v in value]
@@ -35,12 +39,13 @@ def _value(value: Any, info: FieldInfo) -> Any:
     return value
 
 
-def to_data(model: BaseModel) -> dict[str, Any]:
+def to_data(model: BaseModel | Node) -> dict[str, Any]:
     """``model``'s fields as TOML-ready data (see the module docstring)."""
+    cls = type(model) if isinstance(model, BaseModel) else getattr(schema, type(model).__name__)
     return {name: _value(value, info)
-            for name, info in type(model).model_fields.items()
+            for name, info in cls.model_fields.items()
             if (value := getattr(model, name)) is not None}
 
 
-def dumps(model: BaseModel) -> str:
+def dumps(model: BaseModel | Node) -> str:
     return tomli_w.dumps(to_data(model))

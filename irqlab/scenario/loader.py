@@ -1,4 +1,9 @@
-"""Finding, reading and validating scenarios (built-in names or TOML files)."""
+"""Finding, reading and validating scenarios (built-in names or TOML files).
+
+A scenario is validated by the pydantic models of :mod:`irqlab.scenario.schema`
+and returned as plain objects (:mod:`irqlab.scenario.plain`), kept so in the
+cache: a run from the cache imports no pydantic.  :func:`load_model` gives the
+validated models themselves, to edit and validate again."""
 
 from __future__ import annotations
 
@@ -6,12 +11,16 @@ import os
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from irqlab.scenario import cache
+from irqlab.scenario import cache, plain
+from irqlab.scenario.names import ARCHES, INJECTION_MODES, MAX_DEVICES
 from irqlab.scenario.override import Override, OverrideError, apply, blame
-from irqlab.scenario.schema import ARCHES, INJECTION_MODES, MAX_DEVICES, Scenario
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from irqlab.scenario.schema import Scenario
 
 
 class ScenarioError(ValueError):
@@ -48,6 +57,11 @@ def load(ref: str, overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[s
     return parse(*read(ref), overrides, cached=True)
 
 
+def load_model(ref: str, overrides: Sequence[Override] = ()) -> tuple[Scenario, dict[str, object]]:
+    """:func:`load`, as the validated pydantic models (never cached)."""
+    return parse_model(*read(ref), overrides)
+
+
 def read(ref: str) -> tuple[str, str]:
     """The TOML text of a built-in name or path, and its name for errors."""
     if not ref:
@@ -80,9 +94,31 @@ MAX_NESTING = 32
 
 def parse(text: str, source: str, overrides: Sequence[Override] = (),
           cached: bool = False) -> tuple[Scenario, dict[str, object]]:
-    """The scenario of TOML ``text`` (``source`` names it in errors), and its
-    extension tables; ``cached``: look for it in, and keep it in, the cache of
-    validated scenarios."""
+    """The scenario of TOML ``text`` (``source`` names it in errors) as plain
+    objects, and its extension tables; ``cached``: look for it in, and keep it
+    in, the cache of validated scenarios."""
+    data, extras, applied = _table(text, source, overrides)
+    k = cache.key(data) if cached else b""
+    kept = cache.get(k) if cached else None
+    if isinstance(kept, plain.kind("Scenario")):
+        return kept, extras  # type: ignore[return-value]  # the plain stand-in
+    scenario = plain.of(_validate(data, source, applied))
+    if cached:
+        cache.put(k, scenario)
+    return scenario, extras
+
+
+def parse_model(text: str, source: str, overrides: Sequence[Override] = ()
+                ) -> tuple[Scenario, dict[str, object]]:
+    """:func:`parse`, as the validated pydantic models (never cached)."""
+    data, extras, applied = _table(text, source, overrides)
+    return _validate(data, source, applied), extras
+
+
+def _table(text: str, source: str, overrides: Sequence[Override]
+           ) -> tuple[dict[str, object], dict[str, object], dict[str, Override]]:
+    """The scenario's table after ``overrides``, its extension tables, and the
+    overrides by the path they set (to blame in errors)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -109,10 +145,15 @@ def parse(text: str, source: str, overrides: Sequence[Override] = (),
             applied[apply(data, ov)] = ov
         except OverrideError as exc:  # a [sweep] value's error names the file too
             raise ScenarioError(f"{source}: {exc}" if ov.where else str(exc)) from None
-    k = cache.key(data) if cached else b""
-    scenario = cache.get(k) if cached else None
-    if isinstance(scenario, Scenario):
-        return scenario, extras
+    return data, extras, applied
+
+
+def _validate(data: dict[str, object], source: str, applied: dict[str, Override]) -> Scenario:
+    """The scenario model of ``data``, checked as a whole."""
+    from pydantic import ValidationError
+
+    from irqlab.scenario.schema import Scenario
+
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -120,9 +161,7 @@ def parse(text: str, source: str, overrides: Sequence[Override] = (),
     problems = consistency_errors(scenario)
     if problems:
         raise ScenarioError(one_line(source, blame(problems, applied)))
-    if cached:
-        cache.put(k, scenario)
-    return scenario, extras
+    return scenario
 
 
 #: Problems one error line lists before it counts the rest.

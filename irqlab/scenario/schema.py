@@ -25,6 +25,8 @@ from pydantic import (
 )
 
 from irqlab.events import SOFTIRQ_NAMES
+from irqlab.scenario.names import DMA_MISTAKES, IOMMU_IRQ
+from irqlab.scenario.plain import HandlerCode, NicQueues
 from irqlab.units import MAX_DURATION_NS, parse_duration, parse_rate
 from irqlab.usercode import parse_ref
 
@@ -202,9 +204,6 @@ class ArmV7mMachine(MachineBase):
         return self
 
 
-ARCHES = ("x86", "arm64", "armv7m")
-
-
 def _arch_of(v: Any) -> str:
     """The variant's tag: ``arch`` (x86 when absent, as before variants)."""
     arch = v.get("arch", "x86") if isinstance(v, dict) else getattr(v, "arch", "x86")
@@ -294,7 +293,7 @@ def _code_ref(ref: str) -> str:
     return ref
 
 
-class HandlerSpec(Strict):
+class HandlerSpec(Strict, HandlerCode):
     """The driver's top half.  Built in: spend ``cost``, clear ``batch`` requests
     of its device (all when 0), raise ``softirq`` with ``softirq_cost`` per
     request; or ``python = "file:function"`` (a file in the scenario's folder,
@@ -327,14 +326,6 @@ class HandlerSpec(Strict):
     #: (xSemaphoreGiveFromISR, then portYIELD_FROM_ISR)
     give: str | None = None
     _code: Callable[[Any], int] | None = PrivateAttr(None)
-
-    @property
-    def code(self) -> Callable[[Any], int] | None:
-        """The loaded function ``python`` names (None until bound)."""
-        return self._code
-
-    def bind_code(self, fn: Callable[[Any], int]) -> None:
-        self._code = fn
 
     @model_validator(mode="after")
     def _check(self) -> HandlerSpec:
@@ -459,7 +450,7 @@ class NicCosts(Strict):
     tx: Duration = 200
 
 
-class NicSpec(Strict):
+class NicSpec(Strict, NicQueues):
     """The device is a NIC: an RX ring per vector filled by its arrivals (the
     rate spread evenly over the queues), a driver in ``receive`` mode, and a
     socket read by an application (``irqlab.machine.netdev``)."""
@@ -494,18 +485,6 @@ class NicSpec(Strict):
     app_cpus: list[int] | None = Field(None, min_length=1)
     #: the application answers each packet (a frame on the queue XPS picks)
     reply: bool = False
-
-    def rps_map(self, queue: int) -> list[int]:
-        m = self.rps_cpus
-        if m and isinstance(m[0], list):
-            return list(m[queue])
-        return list(m)  # type: ignore[arg-type]
-
-    def frames(self) -> int:
-        """rx-frames as the NIC is programmed."""
-        if self.rx_frames is not None:
-            return self.rx_frames
-        return 0 if self.rx_usecs else 1
 
     @model_validator(mode="after")
     def _check(self) -> NicSpec:
@@ -593,12 +572,6 @@ class DeviceSpec(Strict):
             raise ValueError(f"nic.xps: every entry must be a queue 0-{n - 1}")
 
 
-#: the fault kinds that change what a driver does with its DMA mappings and
-#: interrupt remapping entries (``irqlab.machine.dma``), so the IOMMU faults for real
-DMA_MISTAKES = ("dma-after-unmap", "dma-wrong-direction", "dma-unmapped-iova", "no-context-entry",
-                "bad-irte")
-
-
 class FaultSpec(Strict):
     kind: Literal["drop-eoi", "stuck-line", "spurious", "handler-raises", "handler-none", "dma-fault",
                   "slow-handler", "dma-after-unmap", "dma-wrong-direction", "dma-unmapped-iova",
@@ -625,13 +598,6 @@ class FaultSpec(Strict):
         if self.kind == "slow-handler" and self.extra is None:
             raise ValueError("fault 'slow-handler' needs 'extra' (added handler time)")
         return self
-
-
-#: injection modes per architecture (``irqlab.virt.modes``)
-INJECTION_MODES: dict[str, tuple[str, ...]] = {
-    "x86": ("emulated", "apicv", "posted", "eli-partial", "eli-full"),
-    "arm64": ("emulated", "vgic"),
-}
 
 
 class VmSpec(Strict):
@@ -738,16 +704,6 @@ class ActionSpec(Strict):
                              "refuses it); rx_frames 1 turns moderation off")
         return self
 
-
-MAX_DEVICES = (1 << 16) - 1
-"""Most devices a scenario holds: the PCI requester ids of one segment, less
-00:00.0 (the host bridge).  VT-d names a DMA's source by this 16-bit id (the
-fault recording register's SID [79:64]: bus[15:8], dev[7:3], fn[2:0]), and
-irqlab models one segment with one DMAR unit."""
-
-
-#: the name of each IOMMU's own interrupt (its /proc/interrupts row)
-IOMMU_IRQ = {"intel": "dmar0", "amd": "AMD-Vi", "arm-smmuv3": "arm-smmu-v3-evtq"}
 
 HANDLER_FAULTS = frozenset({"handler-raises", "handler-none", "slow-handler"})
 """Faults that switch a built-in handler's behaviour."""

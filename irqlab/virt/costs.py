@@ -23,8 +23,11 @@ and loading its state again).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from irqlab.scenario.schema import VmSpec
+if TYPE_CHECKING:
+    from irqlab.scenario.schema import VmSpec
+
 
 
 @dataclass(frozen=True)

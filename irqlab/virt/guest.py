@@ -15,7 +15,6 @@ from irqlab.hw.vcpuif import GuestCpuInterface
 from irqlab.kernel.manage import irq_activate
 from irqlab.platform import PLATFORMS
 from irqlab.platform.arm64 import ARCH_TIMER_PPI
-from irqlab.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from irqlab.events import CounterSnapshot
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from irqlab.kernel.printk import KernelWarning
     from irqlab.machine.machine import Machine
     from irqlab.platform.base import Board
-    from irqlab.scenario.schema import DeviceSpec
+    from irqlab.scenario.schema import DeviceSpec, Scenario
     from irqlab.virt.kvm import Kvm, Route, Vm
 
 

@@ -1,5 +1,6 @@
 """The cache of validated scenarios (irqlab.scenario.cache): a second load of
-the same table gives the same model without validating it; anything else
+the same table gives the same plain scenario without validating it (nor
+importing pydantic); anything else
 (another table, other code, a damaged or foreign entry, no writable folder)
 validates as without a cache."""
 
@@ -9,13 +10,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
-from irqlab.scenario import cache
-from irqlab.scenario.loader import ScenarioError, builtin_names, load, parse
+from irqlab.scenario import cache, plain
+from irqlab.scenario.loader import ScenarioError, builtin_names, load, load_model, parse
 from irqlab.scenario.override import parse_override
 from irqlab.scenario.schema import Scenario
 
@@ -44,16 +43,6 @@ def entries(folder: Path) -> list[Path]:
     return sorted((folder / "scenarios").glob("*.pickle"))
 
 
-def fields_set(model: Any) -> Any:
-    """Which fields each model of the tree was given (what dump and replay read)."""
-    if isinstance(model, BaseModel):
-        return (sorted(model.model_fields_set),
-                {name: fields_set(getattr(model, name)) for name in type(model).model_fields})
-    if isinstance(model, list):
-        return [fields_set(v) for v in model]
-    return None
-
-
 @pytest.mark.parametrize("name", builtin_names())
 def test_a_kept_scenario_is_the_validated_one(folder: Path, validations: list[object],
                                              name: str) -> None:
@@ -62,8 +51,9 @@ def test_a_kept_scenario_is_the_validated_one(folder: Path, validations: list[ob
     second, extras2 = load(name)
     assert len(validations) == 1, "the second load must come from the cache"
     assert second is not first and second == first and extras2 == extras
-    assert second.model_dump() == first.model_dump()
-    assert fields_set(second) == fields_set(first)
+    model, _ = load_model(name)
+    assert isinstance(second, plain.kind("Scenario")) and second == plain.of(model)
+    assert second.model_dump() == first.model_dump() == model.model_dump()
 
 
 def test_another_table_is_another_entry(folder: Path, validations: list[object]) -> None:
@@ -82,22 +72,35 @@ def test_changed_code_is_another_entry(folder: Path, validations: list[object],
     assert len(validations) == 2 and len(entries(folder)) == 2
 
 
-def test_the_fingerprint_holds_the_loaders_sources_and_the_versions() -> None:
-    """MODULES is every irqlab module the loader imports, whose code decides
-    what a valid scenario is; each source's stat and pydantic's version are in
-    the fingerprint."""
-    import pydantic
+def stat_line(path: str | Path) -> str:
+    st = os.stat(path)
+    return f"{path} {st.st_mtime_ns} {st.st_size}"
 
-    code = ("import sys, irqlab.scenario.loader\n"
+
+def test_the_fingerprint_holds_the_loaders_sources_and_the_versions() -> None:
+    """MODULES is every irqlab module the loader imports to validate, whose
+    code decides what a valid scenario is; each source's stat, and those of
+    pydantic's version and pydantic-core's compiled core, are in the
+    fingerprint, which imports neither."""
+    import pydantic.version
+    import pydantic_core._pydantic_core
+
+    code = ("import sys, irqlab.scenario.loader as loader\n"
+            "loader.parse('', 'empty.toml')\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'irqlab'))")
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                             text=True).stdout
     assert loaded.strip() == repr(sorted(cache.MODULES))
     lines = cache.fingerprint().splitlines()
-    schema = Path(cache.__file__).with_name("schema.py")
-    st = schema.stat()
-    assert f"{schema} {st.st_mtime_ns} {st.st_size}" in lines
-    assert pydantic.VERSION in lines
+    assert stat_line(Path(cache.__file__).with_name("schema.py")) in lines
+    assert stat_line(pydantic.version.__file__) in lines
+    assert stat_line(pydantic_core._pydantic_core.__file__ or "") in lines
+    code = ("import sys, irqlab.scenario.cache as cache\n"
+            "cache.fingerprint()\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'irqlab.scenario.'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                            text=True).stdout
+    assert loaded.strip() == "['irqlab.scenario.cache']"
 
 
 @pytest.mark.parametrize("damage", [b"", b"garbage", None])

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from irqlab.hw.remapping import bdf
 from irqlab.os.base import nvic_facts, os_kernel
-from irqlab.os.linux.amd_iommu import AmdIommuIntThread, amd_iommu_int_handler
-from irqlab.os.linux.arm_smmu_v3 import ArmSmmuEvtqThread
-from irqlab.os.linux.dmar import DmarFault
 from irqlab.osview import NVIC, PROC_INTERRUPTS, SOFTIRQS, OsView
 
 if TYPE_CHECKING:
@@ -33,13 +29,22 @@ class Linux:
         return None
 
     def iommu_fault_isr(self, m: Machine, unit: RemapUnit) -> tuple[Handler | None, Handler | None]:
+        # each IOMMU's driver is imported when a scenario has that IOMMU (start-up)
+        from irqlab.hw.remapping import bdf
+
         if unit.vendor == "intel":
+            from irqlab.os.linux.dmar import DmarFault
+
             return DmarFault(), None
         pci = {sid: f"0000:{bdf(sid)}" for sid in m.sids.values()}
         if unit.vendor == "amd":  # pci_err's prefix: "<driver> <device>"
+            from irqlab.os.linux.amd_iommu import AmdIommuIntThread, amd_iommu_int_handler
+
             prefixes = {m.sids[name]: f"{drv.module} {pci[m.sids[name]]}"
                         for name, drv in m.drivers.items()}
             return amd_iommu_int_handler, AmdIommuIntThread(prefixes)
+        from irqlab.os.linux.arm_smmu_v3 import ArmSmmuEvtqThread
+
         return None, ArmSmmuEvtqThread(pci)
 
     def results(self) -> list[dict[str, Any]] | None:
