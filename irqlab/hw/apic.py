@@ -30,7 +30,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, final
 
-from irqlab.hw.controller import IrqController, Notify, StateSink, no_notify
+from mypy_extensions import trait
+
+from irqlab.hw.controller import (
+    CallNotify,
+    IrqController,
+    Notify,
+    NotifySink,
+    StateSink,
+    no_notify,
+    notify_sink,
+)
 
 FIRST_EXTERNAL_VECTOR: Final = 0x20  # irq_vectors.h
 SPURIOUS_APIC_VECTOR: Final = 0xFF  # irq_vectors.h; low nibble must be 0xF (SDM)
@@ -40,6 +50,29 @@ ESR_RECEIVE_ILLEGAL_VECTOR: Final = 0x40  # ESR bit 6 (SDM)
 
 EoiListener = Callable[[int], None]
 
+
+@trait
+class EoiSink:
+    """Hears the EOI broadcast of level-triggered vectors (an IO-APIC): called
+    natively when compiled, where a plain listener is a generic call."""
+
+    __slots__ = ()
+
+    def eoi(self, vector: int) -> None:
+        raise NotImplementedError
+
+
+@final
+class CallEoi(EoiSink):
+    """A plain EOI listener (a test's ``list.append``) as an EoiSink."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: EoiListener) -> None:
+        self.fn = fn
+
+    def eoi(self, vector: int) -> None:
+        self.fn(vector)
 
 
 @final
@@ -158,8 +191,8 @@ class Apic(IrqController):
         self.cpu_of_apic_id = {apic_id: cpu for cpu, apic_id in enumerate(ids)}
         self._entry_ns = entry_ns
         self._exit_ns = exit_ns
-        self._notify: Notify = no_notify
-        self._eoi_listeners: list[EoiListener] = []
+        self._notify: NotifySink = CallNotify(no_notify)
+        self._eoi_listeners: list[EoiSink] = []
         self.state_sink: StateSink | None = None
 
     def _state(self, cpu: int, vector: int) -> None:
@@ -170,12 +203,12 @@ class Apic(IrqController):
             sink.irq_state(cpu, vector, vector in lapic.irr, vector in lapic.isr)
 
     # -- wiring ---------------------------------------------------------------
-    def attach(self, notify: Notify) -> None:
-        self._notify = notify
+    def attach(self, notify: Notify | NotifySink) -> None:
+        self._notify = notify_sink(notify)
 
-    def add_eoi_listener(self, listener: EoiListener) -> None:
+    def add_eoi_listener(self, listener: EoiListener | EoiSink) -> None:
         """IO-APICs receive the EOI broadcast of level-triggered vectors."""
-        self._eoi_listeners.append(listener)
+        self._eoi_listeners.append(listener if isinstance(listener, EoiSink) else CallEoi(listener))
 
     # -- message side (IO-APIC redirection, MSI, IPIs, LVT) ---------------------
     def accept(self, cpu: int, vector: int, level: bool) -> bool:
@@ -199,7 +232,7 @@ class Apic(IrqController):
             self._state(cpu, vector)
         # Only a new highest request can change what the CPU sees (INTR raised).
         if highest and lapic.deliverable():
-            self._notify(cpu)
+            self._notify.notify(cpu)
         return True
 
     def accept_by_id(self, apic_id: int, vector: int, level: bool) -> bool:
@@ -240,9 +273,9 @@ class Apic(IrqController):
             self._state(cpu, vector)
         if vector in lapic.tmr and not lapic.suppress_eoi_broadcast:
             for listener in self._eoi_listeners:
-                listener(vector)
+                listener.eoi(vector)
         if lapic.deliverable():
-            self._notify(cpu)
+            self._notify.notify(cpu)
 
     def deactivate(self, cpu: int, intid: int) -> None:
         return None
@@ -261,7 +294,7 @@ class Apic(IrqController):
         lapic = self.lapics[cpu]
         lapic.tpr = tpr & 0xFF
         if lapic.deliverable():
-            self._notify(cpu)
+            self._notify.notify(cpu)
 
     def entry_ns(self, cpu: int, tail_chain: bool) -> int:
         return self._entry_ns

@@ -1,7 +1,8 @@
 """Arrival processes that drive devices: periodic, Poisson, bursty on/off, and
 replay of captured timestamps.  Each draws from its own random stream (see
 ``irqlab.sim.rng``) and returns the gap to the next arrival in integer ns, or
-``None`` when it has no more arrivals."""
+``NO_ARRIVAL`` (-1) when it has no more arrivals: a plain ``int``, so that,
+compiled, no gap is boxed into an object."""
 
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ from collections.abc import Sequence
 from itertools import pairwise
 from math import inf
 from math import log as _log
+from typing import Final
 
 from mypy_extensions import mypyc_attr
+
+#: what ``next_gap`` returns when the source has no more arrivals
+NO_ARRIVAL: Final = -1
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Arrivals:
     __slots__ = ()
 
-    def next_gap(self) -> int | None:
-        """Nanoseconds from the previous arrival (or time 0) to the next one."""
+    def next_gap(self) -> int:
+        """Nanoseconds from the previous arrival (or time 0) to the next one,
+        ``NO_ARRIVAL`` if none."""
         raise NotImplementedError
 
     def set_rate(self, rate_per_s: float) -> None:
@@ -55,7 +61,7 @@ class Periodic(Arrivals):
         self.phase_ns = phase_ns
         self._first = True
 
-    def next_gap(self) -> int | None:
+    def next_gap(self) -> int:
         if self._first:
             self._first = False
             return self.phase_ns or self.period_ns
@@ -77,7 +83,7 @@ class Poisson(Arrivals):
     def set_rate(self, rate_per_s: float) -> None:
         self._mean_ns = _mean_gap_ns(rate_per_s)
 
-    def next_gap(self) -> int | None:
+    def next_gap(self) -> int:
         # random.expovariate(1.0) inlined (the same draw: -log(1 - random())),
         # rounded half up to whole ns.
         return int(-_log(1.0 - self._random()) * self._mean_ns + 0.5)
@@ -108,7 +114,7 @@ class Bursty(Arrivals):
         """``random.expovariate(1.0)`` inlined: the same draw, ``-log(1 - random())``."""
         return -_log(1.0 - self._random())
 
-    def next_gap(self) -> int | None:
+    def next_gap(self) -> int:
         on_time = self._expo() * self._mean_gap  # arrival gap measured in ON time
         elapsed = on_time
         while on_time > self._left_on:
@@ -136,9 +142,9 @@ class Replay(Arrivals):
         self._i = 0
         self._last = 0
 
-    def next_gap(self) -> int | None:
+    def next_gap(self) -> int:
         if self._i >= len(self._times):
-            return None
+            return NO_ARRIVAL
         t = self._times[self._i]
         self._i += 1
         gap = t - self._last

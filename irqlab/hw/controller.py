@@ -28,7 +28,7 @@ recording input); ``IrqController`` is a mypyc trait, for compiled models only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, final
 
 from mypy_extensions import mypyc_attr, trait
 
@@ -37,6 +37,35 @@ Notify = Callable[[int], None]
 
 def no_notify(cpu: int) -> None:
     """The notify callback of a controller nobody has attached to yet."""
+
+
+@trait
+class NotifySink:
+    """A core that a controller tells to look for work: a compiled controller
+    attached to one calls its ``notify`` natively, not as a generic callable."""
+
+    __slots__ = ()
+
+    def notify(self, cpu: int) -> None:
+        raise NotImplementedError
+
+
+@final
+class CallNotify(NotifySink):
+    """A plain ``notify`` callable (the kernel's, a test's ``list.append``) as a NotifySink."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Notify) -> None:
+        self.fn = fn
+
+    def notify(self, cpu: int) -> None:
+        self.fn(cpu)
+
+
+def notify_sink(notify: Notify | NotifySink) -> NotifySink:
+    """What a controller's ``attach(notify)`` keeps."""
+    return notify if isinstance(notify, NotifySink) else CallNotify(notify)
 
 
 class StateSink(Protocol):
@@ -84,8 +113,8 @@ class IrqController:
         after exception entry (GIC IAR read in the handler, NVIC late arrival)."""
         raise NotImplementedError
 
-    def attach(self, notify: Notify) -> None:
-        """Register the callback used to tell a CPU to look for work."""
+    def attach(self, notify: Notify | NotifySink) -> None:
+        """Register the callback (or sink) used to tell a CPU to look for work."""
         raise NotImplementedError
 
     def deliverable(self, cpu: int) -> bool:

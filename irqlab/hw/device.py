@@ -27,12 +27,12 @@ from typing import Protocol, final
 from mypy_extensions import mypyc_attr
 
 from irqlab.hw.apic import Apic
-from irqlab.hw.arrivals import Arrivals
+from irqlab.hw.arrivals import NO_ARRIVAL, Arrivals
 from irqlab.hw.controller import LineSink
 from irqlab.hw.gic import GicV3
 from irqlab.hw.msi import MsixTable
 from irqlab.hw.nvic import Nvic
-from irqlab.sim.engine import Engine
+from irqlab.sim.engine import Engine, Timer
 
 
 @final
@@ -187,7 +187,7 @@ class RaiseSink(Protocol):
 
 
 @final
-class Device:
+class Device(Timer):
     """A request source with a status register, driving one signal.
 
     Arrivals at a level-signalled device that already has requests pending
@@ -198,7 +198,6 @@ class Device:
     """
 
     __slots__ = (
-        "_arrive_cb",
         "_next_at",
         "_raised",
         "_stamp",
@@ -228,7 +227,6 @@ class Device:
         self.served = 0
         #: arrival-to-service time summed over the serviced requests (when timestamps are kept)
         self.waited_ns = 0
-        self._arrive_cb = self._arrive  # bound once: scheduled for every idle arrival
         self.irq = -1
         self.cpu = 0
         self.sink = sink
@@ -266,10 +264,11 @@ class Device:
         """Schedule the first arrival."""
         if self.arrivals is not None:
             gap = self.arrivals.next_gap()
-            if gap is not None:
-                self.engine.after(gap, self._arrive_cb)
+            if gap != NO_ARRIVAL:
+                self.engine.at_timer(self.engine.now + gap, self)
 
-    def _arrive(self, _: object) -> None:
+    def fire(self, _: object) -> None:
+        """An arrival (the engine's call: a device is the Timer of its arrivals)."""
         engine = self.engine
         now = engine.now
         was = self._status
@@ -284,32 +283,32 @@ class Device:
             if sink is not None and sink.enabled:
                 sink.irq_raise(now, self.cpu, self.irq)
             signal.raise_()
-        drawn = self.arrivals.next_gap()  # type: ignore[union-attr]
-        if drawn is None:
+        arrivals = self.arrivals
+        if arrivals is None:  # never: only a device with a source has arrivals
             return
-        gap: int = drawn  # unboxed once when compiled (``int | None`` arithmetic is generic)
+        gap = arrivals.next_gap()
+        if gap == NO_ARRIVAL:
+            return
         if level and self._status:
             self._next_at = now + gap  # counted lazily while the device is busy
         else:
-            engine.at(now + gap, self._arrive_cb)
+            engine.at_timer(now + gap, self)
 
     def _catch_up(self) -> None:
         """Count the lazily deferred arrivals up to now (inclusive)."""
         now = self.engine.now
         nxt = self._next_at
         arrivals = self.arrivals
+        if arrivals is None:  # never: only a device with a source defers arrivals
+            return
         stamp = self._stamp
         n = 0
         while 0 <= nxt <= now:
             n += 1
             if stamp is not None:
                 stamp(nxt)
-            gap = arrivals.next_gap()  # type: ignore[union-attr]
-            if gap is None:
-                nxt = -1
-            else:
-                step: int = gap  # unboxed: see _arrive
-                nxt += step
+            gap = arrivals.next_gap()
+            nxt = -1 if gap == NO_ARRIVAL else nxt + gap
         self._next_at = nxt
         self._status += n
         self._raised += n
@@ -352,5 +351,5 @@ class Device:
             nxt = self._next_at
             if nxt >= 0:  # idle again: the next arrival is an event once more
                 self._next_at = -1
-                self.engine.at(nxt, self._arrive_cb)
+                self.engine.at_timer(nxt, self)
         return took

@@ -36,7 +36,16 @@ ICC_PMR_EL1, ICC_BPR1_EL1; QEMU ``hw/intc/arm_gicv3_cpuif.c``
 
 from __future__ import annotations
 
-from irqlab.hw.controller import IrqController, LineSink, Notify, StateSink, no_notify
+from irqlab.hw.controller import (
+    CallNotify,
+    IrqController,
+    LineSink,
+    Notify,
+    NotifySink,
+    StateSink,
+    no_notify,
+    notify_sink,
+)
 
 SGI_BASE = 0
 PPI_BASE = 16
@@ -161,7 +170,7 @@ class GicV3(LineSink, IrqController):
         self.priority_bits = priority_bits
         self._entry_ns = entry_ns
         self._exit_ns = exit_ns
-        self._notify: Notify = no_notify
+        self._notify: NotifySink = CallNotify(no_notify)
         self.state_sink: StateSink | None = None
         self.merged = 0
         self.spurious_reads = 0
@@ -199,8 +208,8 @@ class GicV3(LineSink, IrqController):
         self._apr = [0] * cpus
 
     # -- wiring -----------------------------------------------------------------
-    def attach(self, notify: Notify) -> None:
-        self._notify = notify
+    def attach(self, notify: Notify | NotifySink) -> None:
+        self._notify = notify_sink(notify)
 
     # -- CPU interface (IrqController) --------------------------------------------
     def deliverable(self, cpu: int) -> bool:
@@ -464,7 +473,7 @@ class GicV3(LineSink, IrqController):
     # -- internals --------------------------------------------------------------
     def _kick(self, cpu: int) -> None:
         if self.deliverable(cpu):
-            self._notify(cpu)
+            self._notify.notify(cpu)
 
     def _state(self, slot: int) -> None:
         """Report ``slot``'s pending and active bits (on its target CPU) to a listening sink."""
@@ -491,7 +500,7 @@ class GicV3(LineSink, IrqController):
             if key not in cand:
                 cand.add(key)
                 if self.deliverable(target):
-                    self._notify(target)
+                    self._notify.notify(target)
         else:
             cand.discard(key)
 

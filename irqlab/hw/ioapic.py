@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Final, final
 
-from irqlab.hw.apic import Apic
+from irqlab.hw.apic import Apic, EoiSink
 from irqlab.hw.controller import LineSink
 
 IOAPIC_NUM_PINS: Final = 24  # QEMU IOAPIC_NUM_PINS
@@ -46,7 +46,7 @@ class Rte:
 
 
 @final
-class IoApic(LineSink):
+class IoApic(LineSink, EoiSink):
     """One IO-APIC whose messages go to the local APICs of ``apic``."""
 
     __slots__ = ("apic", "pins", "pins_of_vector", "rte")
@@ -61,7 +61,7 @@ class IoApic(LineSink):
         self.rte = [Rte() for _ in range(pins)]
         #: the pins programmed with each vector (0-255), for the EOI broadcast
         self.pins_of_vector: list[list[Rte]] = [[] for _ in range(256)]
-        apic.add_eoi_listener(self.eoi)
+        apic.add_eoi_listener(self)
 
     def program(self, pin: int, vector: int, dest_cpu: int, level: bool, masked: bool = False) -> None:
         """Write the pin's RTE.  Switching to edge clears Remote IRR."""

@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from irqlab.hw.arrivals import NO_ARRIVAL
 from irqlab.hw.rss import DEFAULT_INDIR_SIZE, MS_RSS_KEY, indir_default, ipv4_l4_input, toeplitz
 
 if TYPE_CHECKING:
@@ -104,13 +105,13 @@ class RxQueue:
     def start(self, arrivals: Arrivals) -> None:
         self.arrivals = arrivals
         gap = arrivals.next_gap()
-        if gap is not None:
+        if gap != NO_ARRIVAL:
             self.engine.after(gap, self._arrive)
 
     def _arrive(self, _: object) -> None:
         self.receive()
-        gap = self.arrivals.next_gap()  # type: ignore[union-attr]
-        if gap is not None:
+        gap: int = self.arrivals.next_gap()  # type: ignore[union-attr]
+        if gap != NO_ARRIVAL:
             self.engine.after(gap, self._arrive)
 
     def receive(self, skb: int = -1, size: int = 0) -> None:

@@ -62,7 +62,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from irqlab.hw.controller import IrqController, LineSink, Notify, StateSink, no_notify
+from irqlab.hw.controller import (
+    CallNotify,
+    IrqController,
+    LineSink,
+    Notify,
+    NotifySink,
+    StateSink,
+    no_notify,
+    notify_sink,
+)
 
 # Exception numbers (ARMv7-M ARM B1.5.2; DUI0553A §2.3.2).
 RESET = 1
@@ -292,7 +301,7 @@ class Nvic(LineSink, IrqController):
         self.late_arrivals = [0] * nexc
         self._chaining = False  # the last exception return tail-chains
         self._stacking_for = 0  # the exception stacking began for (0: none)
-        self._notify: Notify = no_notify
+        self._notify: NotifySink = CallNotify(no_notify)
         self.state_sink: StateSink | None = None
         self.set_prigroup(prigroup)
 
@@ -335,8 +344,8 @@ class Nvic(LineSink, IrqController):
         return 0
 
     # -- IrqController ----------------------------------------------------------------
-    def attach(self, notify: Notify) -> None:
-        self._notify = notify
+    def attach(self, notify: Notify | NotifySink) -> None:
+        self._notify = notify_sink(notify)
 
     def deliverable(self, cpu: int) -> bool:
         """Highest pending enabled exception has group priority < execution priority."""
@@ -391,7 +400,7 @@ class Nvic(LineSink, IrqController):
         self._chaining = (
             self._takeable(self._pending & self._enabled, self._active_prio, self._faultmask) != 0
         )
-        self._notify(0)
+        self._notify.notify(0)
 
     def deactivate(self, cpu: int, intid: int) -> None:
         """No separate deactivation on the NVIC: exception return does it."""
@@ -454,7 +463,7 @@ class Nvic(LineSink, IrqController):
         self._pending |= bit
         self._state(bit.bit_length() - 1)
         if self._enabled & bit:
-            self._notify(0)
+            self._notify.notify(0)
 
     # -- configuration (NVIC/SCB registers) -----------------------------------------------
     def enable(self, irq: int) -> None:
@@ -462,7 +471,7 @@ class Nvic(LineSink, IrqController):
         bit = 1 << (FIRST_IRQ + self._irq(irq))
         self._enabled |= bit
         if self._pending & bit:
-            self._notify(0)
+            self._notify.notify(0)
 
     def disable(self, irq: int) -> None:
         """NVIC_ICER: the interrupt can still pend, but is not taken."""
@@ -494,7 +503,7 @@ class Nvic(LineSink, IrqController):
         self._prio[exc] = prio & self._impl_mask
         if self._active & bit:
             self._active_prio = self._active_group(self._active)
-        self._notify(0)
+        self._notify.notify(0)
 
     def set_prigroup(self, prigroup: int) -> None:
         """AIRCR.PRIGROUP: group priority bits [7:n+1], subpriority bits [n:0]."""
@@ -503,7 +512,7 @@ class Nvic(LineSink, IrqController):
         self._prigroup = _int_field("prigroup", prigroup, 0, 7)
         self._gmask = (0xFF << (prigroup + 1)) & 0xFF
         self._active_prio = self._active_group(self._active)
-        self._notify(0)
+        self._notify.notify(0)
 
     # -- special registers (MSR/MRS, CPS) -------------------------------------------------
     @property
@@ -514,7 +523,7 @@ class Nvic(LineSink, IrqController):
     @primask.setter
     def primask(self, value: bool) -> None:
         self._primask = _flag("primask", value)
-        self._notify(0)
+        self._notify.notify(0)
 
     @property
     def faultmask(self) -> bool:
@@ -525,7 +534,7 @@ class Nvic(LineSink, IrqController):
     def faultmask(self, value: bool) -> None:
         self._v7m_only("faultmask")
         self._faultmask = _flag("faultmask", value)
-        self._notify(0)
+        self._notify.notify(0)
 
     @property
     def basepri(self) -> int:
@@ -537,7 +546,7 @@ class Nvic(LineSink, IrqController):
     def basepri(self, value: int) -> None:
         self._v7m_only("basepri")
         self._basepri = _int_field("basepri", value, 0, 255) & self._impl_mask
-        self._notify(0)
+        self._notify.notify(0)
 
     def set_basepri_max(self, value: int) -> None:
         """MSR BASEPRI_MAX: written only if it raises the masking (non-zero and

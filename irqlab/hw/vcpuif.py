@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from irqlab.hw.apic import Apic
-from irqlab.hw.controller import Notify
+from irqlab.hw.controller import Notify, NotifySink
 from irqlab.hw.vgic import ListRegisters
 
 
@@ -67,7 +67,7 @@ class GuestCpuInterface:
     def ack_before_entry(self) -> bool:
         return bool(self.inner.ack_before_entry)
 
-    def attach(self, notify: Notify) -> None:
+    def attach(self, notify: Notify | NotifySink) -> None:
         self.inner.attach(notify)
 
     def deliverable(self, cpu: int) -> bool:

@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Final
 
+from irqlab.sim.engine import Engine, Timer
+
 if TYPE_CHECKING:
     from irqlab.kernel.arch import Controller
     from irqlab.kernel.kernel import Kernel
-    from irqlab.sim.engine import Engine
 
 # /proc/stat columns (fs/proc/stat.c), irqlab's accounting buckets.
 USER: Final = 0
@@ -49,9 +50,9 @@ class Segment:
         self.seq = seq
 
 
-class Cpu:
+class Cpu(Timer):
     __slots__ = (
-        "_deliverable", "_done_cb", "_step_cb", "chain", "ctrl", "ctx", "cur", "engine", "in_irq",
+        "_deliverable", "_step_cb", "chain", "ctrl", "ctx", "cur", "engine", "in_irq",
         "in_kernel", "index", "irqs_on", "k", "on_idle", "saved", "seq", "spare", "time",
     )
 
@@ -72,7 +73,6 @@ class Cpu:
         self.time = [0, 0, 0, 0, 0]
         self.on_idle: Callable[[Cpu], None] | None = None
         # Bound once: scheduled for every segment.
-        self._done_cb = self._done
         self._step_cb = self.step
         # Bound once: asked after every segment (not looked up through the protocol).
         self._deliverable = self.ctrl.deliverable
@@ -101,9 +101,10 @@ class Cpu:
             s.arg = arg
             s.seq = seq
             self.cur = s
-        engine.at(now + cost, self._done_cb, seq)
+        engine.at_timer(now + cost, self, seq)
 
-    def _done(self, seq: int) -> None:
+    def fire(self, seq: int) -> None:
+        """Segment ``seq`` ends (the engine's call: a CPU is the Timer of its segments)."""
         cur = self.cur
         if cur is None or cur.seq != seq:
             return  # preempted: this completion is stale
@@ -131,7 +132,7 @@ class Cpu:
                     s.seq = seq
                     self.cur = s
                     self.ctx = s.kind
-                    self.engine.at(now + s.remaining, self._done_cb, seq)
+                    self.engine.at_timer(now + s.remaining, self, seq)
                 elif self.on_idle is not None:
                     self.on_idle(self)
             if not (self.irqs_on and self._deliverable(self.index)):
@@ -150,7 +151,7 @@ class Cpu:
         nobody knows in advance (``irqlab.virt``)."""
         cur = self.cur
         if cur is not None:
-            self._done(cur.seq)
+            self.fire(cur.seq)
 
     # -- generators -----------------------------------------------------------
     def step(self, work: Work) -> None:

@@ -70,11 +70,9 @@ def _repeat(m: Machine, i: int, fault: FaultSpec, act: Callable[[], object],
     def fire(_: object) -> None:
         act()
         if arrivals is not None:
-            gap = arrivals.next_gap()
-            if gap is not None:
-                m.engine.after(gap, fire)
+            m.engine.after(arrivals.next_gap(), fire)  # a Poisson source never ends
 
-    delay = 0 if first_at_start or arrivals is None else arrivals.next_gap() or 0
+    delay = 0 if first_at_start or arrivals is None else arrivals.next_gap()
     m.engine.at(fault.at + delay, fire)
 
 

@@ -14,9 +14,9 @@ from typing import final
 
 from mypy_extensions import mypyc_attr
 
-from irqlab.hw.controller import IrqController
+from irqlab.hw.controller import IrqController, NotifySink
 from irqlab.hw.device import Device
-from irqlab.sim.engine import Engine
+from irqlab.sim.engine import Engine, Timer
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -62,16 +62,15 @@ class CpuSlot:
         self.taken = 0
 
 
-class BareMetal:
-    __slots__ = ("_done_cb", "_spurious", "cpus", "ctrl", "engine")
+class BareMetal(NotifySink, Timer):
+    __slots__ = ("_spurious", "cpus", "ctrl", "engine")
 
     def __init__(self, engine: Engine, ctrl: IrqController, cpus: int) -> None:
         self.engine = engine
         self.ctrl = ctrl
         self._spurious = ctrl.spurious
         self.cpus = [CpuSlot(c, ctrl.entry_ns(c, False) + ctrl.exit_ns(c, False)) for c in range(cpus)]
-        self._done_cb = self._done  # bound once: scheduled for every interrupt
-        ctrl.attach(self._notify)
+        ctrl.attach(self)  # a NotifySink: the controller calls ``notify`` natively
 
     @property
     def busy(self) -> list[bool]:
@@ -90,7 +89,7 @@ class BareMetal:
             table.extend([None] * (vector + 1 - len(table)))
         table[vector] = isr
 
-    def _notify(self, cpu: int) -> None:
+    def notify(self, cpu: int) -> None:
         slot = self.cpus[cpu]
         if not slot.busy and self.ctrl.deliverable(cpu):
             self._take(slot)
@@ -107,8 +106,9 @@ class BareMetal:
         isr = table[vector] if vector < len(table) else None
         cost = slot.overhead_ns + (isr.serve(cpu, vector) if isr is not None else 0)
         engine = self.engine
-        engine.at(engine.now + cost, self._done_cb, slot)
+        engine.at_timer(engine.now + cost, self, slot)
 
-    def _done(self, slot: CpuSlot) -> None:
+    def fire(self, slot: CpuSlot) -> None:
+        """``slot``'s interrupt is served (the engine's call): EOI."""
         slot.busy = False
         self.ctrl.eoi(slot.cpu, slot.active)  # notifies: the next one is taken at once

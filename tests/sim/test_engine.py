@@ -8,6 +8,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from irqlab.hw.controller import LineSink
+from irqlab.hw.device import Device, EdgeSignal, Wire
 from irqlab.sim.engine import Engine, StopSimulation
 
 
@@ -134,3 +136,24 @@ def test_events_run_in_time_then_scheduling_order(plan: list[tuple[int, list[int
     e.run()
     assert ran == [ident for _, _, ident in sorted(expected)]
     assert not e.queue
+
+
+def test_timers_and_callbacks_run_in_one_order() -> None:
+    """``at_timer`` events (a device's arrivals: ``Device`` is a Timer) take
+    their turn among callbacks by time, then by the order scheduled."""
+    e = Engine()
+    seen: list[tuple[str, int]] = []
+
+    class Line(LineSink):
+        def set_line(self, hwirq: int, level: bool, cpu: int | None = None) -> None:
+            if level:
+                seen.append(("arrival", e.now))
+
+    dev = Device(e, "d", EdgeSignal(Wire(Line(), 0)), None)
+    e.at(10, lambda _: seen.append(("first", e.now)))
+    e.at_timer(10, dev)
+    e.at(10, lambda _: seen.append(("last", e.now)))
+    e.at_timer(5, dev)
+    e.run()
+    assert seen == [("arrival", 5), ("first", 10), ("arrival", 10), ("last", 10)]
+    assert dev.raised == 2
