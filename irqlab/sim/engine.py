@@ -2,11 +2,11 @@
 
 As in SimPy's core, a monotonically increasing sequence number breaks ties, so
 events due at the same nanosecond run in the order they were scheduled and a
-run is deterministic.  Unlike SimPy there are no process objects: callbacks
-are plain callables taking one argument, which keeps the hot path at one heap
-push and one pop per event; the hottest callers (a device's arrivals, a
-bare-metal core's completions) are ``Timer`` objects instead, which compiled
-code calls natively where a callable is one generic call per event.  Cancellation is the caller's business (a
+run is deterministic.  Unlike SimPy there are no process objects: a callback
+is a plain callable taking one argument, or, for the hottest callers (a
+device's arrivals, a bare-metal core's completions, a kernel CPU's segments),
+a ``Timer`` whose ``fire`` compiled code calls natively where a callable is
+one generic call per event.  Cancellation is the caller's business (a
 generation number checked by the callback), which costs nothing here.
 
 The heap is a binary heap (as ``heapq``'s) of slotted ``Scheduled`` records, kept

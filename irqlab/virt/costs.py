@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from irqlab.scenario.schema import VmSpec
 
 
-
 @dataclass(frozen=True)
 class Costs:
     exit_ns: int
